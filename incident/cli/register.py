@@ -1,0 +1,300 @@
+"""Register commands: init, new, show, list, edit, set, log, status, audit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from incident.cli.common import (
+    IncidentGroup,
+    emit_json,
+    get_env,
+    info,
+    is_interactive,
+    json_option,
+    store_options,
+)
+from incident.record import FIELDS, STATUSES, settable_fields
+
+
+@click.command("init")
+@click.option("--organization", default="", help="The organization's name (報告者の名称).")
+@click.option("--entity", type=click.Choice(["business", "public-body", "council"]), default="business",
+              show_default=True, help="business (個人情報取扱事業者), public-body (行政機関等) or council (地方議会).")
+@click.option("--contact", default="", help="Inquiry desk printed on notices (問合せ窓口).")
+@click.option("--timezone", default="Asia/Tokyo", show_default=True, help="The organization's timezone.")
+@store_options
+def init_cmd(organization: str, entity: str, contact: str, timezone: str) -> None:
+    """Create the store (config.toml, incidents/, audit log)."""
+    from incident.config import Config, parse_config
+    from incident.store import Store
+
+    env = get_env()
+    path = env.store_path
+    if (path / "incidents").is_dir():
+        info(f"The store already exists at {path}; nothing changed.")
+        return
+    config = parse_config({"organization": organization, "entity": entity, "contact": contact,
+                           "timezone": timezone})
+    store = Store.init(path, config if config != Config() else None)
+    store.log(env.actor(), "init", None, {"store": str(path)})
+    info(f"Created the incident store at {path}")
+    info("Edit config.toml there for the organization's details; record an incident with `incident new`.")
+
+
+def _field_options(func: Any) -> Any:
+    for spec in reversed(settable_fields()):
+        func = click.option(f"--{spec.name.replace('_', '-')}", spec.name, default=None, metavar="VALUE",
+                            help=f"{spec.ja}: {spec.help}")(func)
+    return func
+
+
+PROMPTED = ("title", "type", "discovered_at", "department", "summary", "persons")
+
+
+@click.command("new")
+@click.option("--from", "from_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Read the record from a TOML file (flags override its values).")
+@click.option("--item", "items", multiple=True, metavar="NAME[:encrypted[:key-compromised]]",
+              help="A data item involved (repeatable), by id or alias: name, 氏名, メールアドレス …")
+@_field_options
+@json_option
+@store_options
+def new_cmd(from_file: Path | None, items: tuple[str, ...], as_json: bool, **values: str | None) -> None:
+    """Record a new incident and print its ID."""
+    import tomllib
+
+    from incident.errors import InputError
+    from incident.register import build_raw, new_incident, parse_item_spec
+
+    env = get_env()
+    store = env.store()
+    base: dict[str, Any] = {}
+    if from_file is not None:
+        try:
+            base = tomllib.loads(from_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError("no such file", file=from_file) from None
+        except UnicodeDecodeError:
+            raise InputError("not UTF-8 text; save the record as UTF-8", file=from_file) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"not valid TOML: {exc}", file=from_file) from None
+    assignments = {k: v for k, v in values.items() if v is not None}
+    item_tables = [parse_item_spec(i) for i in items]
+    if is_interactive():
+        _prompt_missing(store, base, assignments, item_tables)
+    raw = build_raw(base, assignments, item_tables)
+    record = new_incident(store, raw, actor=env.actor())
+    if as_json:
+        emit_json({"id": record.id})
+    else:
+        click.echo(record.id)
+        info(f"Recorded {record.id}: {record.get('title')}. Next: `incident show {record.id}`.")
+
+
+def _prompt_missing(store: Any, base: dict[str, Any], assignments: dict[str, str],
+                    item_tables: list[dict[str, Any]]) -> None:
+    from incident.taxonomy import load_taxonomy
+
+    spec_by_name = {f.name: f for f in FIELDS}
+    taxonomy = load_taxonomy(store.extra_dirs())
+    for name in PROMPTED:
+        if name in base or name in assignments:
+            continue
+        spec = spec_by_name[name]
+        if name == "type":
+            choices = list(taxonomy.types)
+            click.echo("Types: " + ", ".join(f"{t} ({taxonomy.types[t].ja})" for t in choices))
+            assignments[name] = click.prompt(f"{spec.ja} {name}", type=click.Choice(choices), show_choices=False)
+        elif name == "discovered_at":
+            assignments[name] = click.prompt(f"{spec.ja} {name} (e.g. 2024-06-03 15:00 or 令和6年6月3日)")
+        else:
+            value = click.prompt(f"{spec.ja} {name}", default="", show_default=False)
+            if value:
+                assignments[name] = value
+    if not item_tables and "data" not in base:
+        value = click.prompt("項目 data items (comma-separated, e.g. 氏名,メールアドレス)", default="",
+                             show_default=False)
+        item_tables.extend({"item": v.strip()} for v in value.split(",") if v.strip())
+
+
+@click.command("show")
+@click.argument("incident_id", metavar="ID")
+@json_option
+@store_options
+def show_cmd(incident_id: str, as_json: bool) -> None:
+    """Show one incident: its facts, data items and timeline."""
+    from incident.cli.views import print_record, record_json
+
+    env = get_env()
+    store = env.store()
+    record = store.load(incident_id)
+    if as_json:
+        emit_json(record_json(record))
+        return
+    print_record(env.console, record, store.tz)
+    _show_extras(env, store, record)
+
+
+def _show_extras(env: Any, store: Any, record: Any) -> None:
+    """Later stages' summaries (assessment, open steps) when those parts are installed."""
+    from importlib.util import find_spec
+
+    if find_spec("incident.cli.assess") is not None and "assessment" in record.sections:
+        from incident.cli import assess as assess_cli
+
+        summary = getattr(assess_cli, "print_stored_summary", None)
+        if summary is not None:
+            summary(env.console, record)
+    if find_spec("incident.cli.steps") is not None:
+        from incident.cli import steps as steps_cli
+
+        open_steps = getattr(steps_cli, "print_open_steps", None)
+        if open_steps is not None:
+            open_steps(env.console, store, record)
+
+
+@click.command("list")
+@click.option("--status", type=click.Choice(STATUSES), help="Only incidents in this state.")
+@click.option("--year", type=int, help="Only incidents discovered in this calendar year.")
+@click.option("--type", "type_", metavar="TYPE", help="Only incidents of this type (e.g. misdirected-email).")
+@json_option
+@store_options
+def list_cmd(status: str | None, year: int | None, type_: str | None, as_json: bool) -> None:
+    """List incidents, newest discovery first."""
+    from incident.cli.views import print_list, summary_json
+    from incident.register import filter_records
+
+    env = get_env()
+    store = env.store()
+    records = filter_records(store.records(), status=status, year=year, type_=type_, tz=store.tz)
+    if as_json:
+        emit_json([summary_json(r) for r in records])
+    else:
+        print_list(env.console, records, store.tz)
+
+
+@click.command("edit")
+@click.argument("incident_id", metavar="ID")
+@store_options
+def edit_cmd(incident_id: str) -> None:
+    """Open the incident's TOML in $EDITOR; an invalid save is refused and the edit kept for retry."""
+    from incident import record as rec
+    from incident.errors import InputError
+
+    env = get_env()
+    store = env.store()
+    current = rec.dumps(store.load(incident_id))
+    text = current
+    while True:
+        edited = click.edit(text, extension=".toml", require_save=True)
+        if edited is None or edited == current:
+            info("No changes.")
+            return
+        try:
+            store.replace_text(incident_id, edited, actor=env.actor())
+        except InputError as exc:
+            click.echo(f"error: {exc}", err=True)
+            if not is_interactive() or not click.confirm("Edit again?", default=True):
+                raise
+            text = edited
+            continue
+        info(f"Saved {incident_id}.")
+        return
+
+
+@click.command("set")
+@click.argument("incident_id", metavar="ID")
+@click.argument("assignments", nargs=-1, required=True, metavar="KEY=VALUE...")
+@store_options
+def set_cmd(incident_id: str, assignments: tuple[str, ...]) -> None:
+    """Change facts: `incident set 2024-0007 persons=1200 malicious=suspected`."""
+    from incident.register import parse_assignment, set_fields
+
+    env = get_env()
+    pairs = dict(parse_assignment(a) for a in assignments)
+    set_fields(env.store(), incident_id, pairs, actor=env.actor())
+    info(f"Updated {incident_id}: {', '.join(pairs)}.")
+
+
+@click.command("log")
+@click.argument("incident_id", metavar="ID")
+@click.argument("text")
+@click.option("--at", "at_text", metavar="DATETIME", help="When it happened (default: now).")
+@store_options
+def log_cmd(incident_id: str, text: str, at_text: str | None) -> None:
+    """Add a dated event to the timeline (発覚, 初動対応, 警察へ届出 …)."""
+    from incident.dates import parse_datetime
+    from incident.register import add_event
+
+    env = get_env()
+    store = env.store()
+    at = parse_datetime(at_text, store.tz, field="--at") if at_text else None
+    add_event(store, incident_id, text, actor=env.actor(), at=at)
+    info(f"Logged on {incident_id}.")
+
+
+@click.command("status")
+@click.argument("incident_id", metavar="ID")
+@click.argument("status", type=click.Choice(STATUSES), metavar="STATUS")
+@click.option("--force", is_flag=True, help="Close (or move back) despite open items; needs --reason.")
+@click.option("--reason", default="", help="Why, when forcing (logged).")
+@store_options
+def status_cmd(incident_id: str, status: str, force: bool, reason: str) -> None:
+    """Move an incident: open → contained → reported → closed."""
+    from incident.register import change_status
+
+    env = get_env()
+    change_status(env.store(), incident_id, status, actor=env.actor(), force=force, reason=reason)
+    info(f"{incident_id} is now {status}.")
+
+
+@click.group("audit", cls=IncidentGroup)
+def audit_group() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit_group.command("verify")
+@json_option
+@store_options
+def audit_verify_cmd(as_json: bool) -> None:
+    """Check the hash chain; name the first bad line. Exit 1 when the log fails."""
+    env = get_env()
+    store = env.store()
+    result = store.audit.verify()
+    if as_json:
+        emit_json({"ok": result.ok, "entries": result.entries, "line": result.line, "problem": result.problem})
+    elif result.ok:
+        click.echo(f"audit log OK: {result.entries} entries, chain intact ({store.audit.path})")
+    else:
+        click.echo(f"audit log FAILED at line {result.line}: {result.problem} ({store.audit.path})")
+    if not result.ok:
+        raise click.exceptions.Exit(1)
+
+
+@audit_group.command("show")
+@click.option("--incident", "incident_id", metavar="ID", help="Only entries about this incident.")
+@click.option("--last", type=int, default=0, help="Only the last N entries.")
+@json_option
+@store_options
+def audit_show_cmd(incident_id: str | None, last: int, as_json: bool) -> None:
+    """List audit entries (who did what, when)."""
+    env = get_env()
+    entries = [e for e in env.store().audit.entries() if not incident_id or e.get("incident") == incident_id]
+    if last:
+        entries = entries[-last:]
+    if as_json:
+        emit_json(entries)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Audit log ({len(entries)})", title_justify="left")
+    for col in ("#", "When", "Actor", "Action", "Incident", "Changes"):
+        table.add_column(col, overflow="fold")
+    for e in entries:
+        table.add_row(str(e["seq"]), e["ts"][:19], e["actor"], e["action"], e.get("incident") or "",
+                      ", ".join(e.get("changes", {}).keys()))
+    env.console.print(table)
+

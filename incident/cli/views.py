@@ -1,0 +1,105 @@
+"""Human views of the register (rich) and their JSON equivalents."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from incident import record as rec
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+STATUS_STYLE = {"open": "bold red", "contained": "yellow", "reported": "cyan", "closed": "green"}
+
+
+def record_json(record: rec.Record) -> dict[str, Any]:
+    from incident.cli.common import to_jsonable
+
+    out = to_jsonable(rec.to_toml_dict(record))
+    assert isinstance(out, dict)
+    return out
+
+
+def summary_json(record: rec.Record) -> dict[str, Any]:
+    assessment = record.sections.get("assessment", {})
+    return {
+        "id": record.id,
+        "status": record.status,
+        "discovered_at": record.discovered_at.isoformat(),
+        "type": record.get("type"),
+        "title": record.get("title"),
+        "department": record.get("department", ""),
+        "persons": record.get("persons"),
+        "reportable": assessment.get("reportable") if isinstance(assessment, dict) else None,
+    }
+
+
+def print_list(console: Console, records: list[rec.Record], tz: str) -> None:
+    from rich.table import Table
+
+    from incident.dates import to_local_date
+
+    if not records:
+        console.print("No incidents match. Record one with `incident new` (or try `incident demo`).")
+        return
+    table = Table(title=f"Incidents ({len(records)})", title_justify="left")
+    for col in ("ID", "Status", "Discovered", "Type", "Title", "Dept.", "Persons", "Report?"):
+        table.add_column(col, overflow="fold")
+    for r in records:
+        s = summary_json(r)
+        table.add_row(
+            s["id"], f"[{STATUS_STYLE.get(s['status'], '')}]{s['status']}[/]",
+            to_local_date(r.discovered_at, tz).isoformat(), str(s["type"]), str(s["title"]),
+            str(s["department"]), "" if s["persons"] is None else f"{s['persons']:,}",
+            {True: "[bold red]yes[/]", False: "no", None: "?"}.get(s["reportable"], "—")
+            if "assessment" in r.sections else "—",
+        )
+    console.print(table)
+
+
+def print_record(console: Console, record: rec.Record, tz: str) -> None:
+    from rich.panel import Panel
+    from rich.table import Table
+
+    from incident.dates import era_date, to_local_date
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for spec in rec.FIELDS:
+        value = record.facts.get(spec.name)
+        if value is None or value == "" or spec.name in ("id", "title"):
+            continue
+        if spec.name in ("occurred_at", "discovered_at", "created_at", "updated_at"):
+            local = value.astimezone(_zone(tz))
+            shown = f"{local.strftime('%Y-%m-%d %H:%M')} ({era_date(to_local_date(value, tz))})"
+        elif isinstance(value, bool):
+            shown = "yes" if value else "no"
+        elif isinstance(value, list):
+            shown = ", ".join(value)
+        elif isinstance(value, int):
+            shown = f"{value:,}"
+        else:
+            shown = str(value)
+        grid.add_row(f"{spec.ja} {spec.name}", shown)
+    if record.data:
+        grid.add_row("項目 data", ", ".join(
+            d.item + (" (暗号化)" if d.encrypted else "") + (" (鍵も漏えい)" if d.key_compromised else "")
+            for d in record.data))
+    status = record.status
+    console.print(Panel(grid, title=f"[bold]{record.id}[/] {record.get('title', '')}",
+                        subtitle=f"[{STATUS_STYLE.get(status, '')}]{status}[/]", title_align="left"))
+    if record.timeline:
+        events = Table(title="Timeline 経過", title_justify="left")
+        events.add_column("When")
+        events.add_column("What", overflow="fold")
+        events.add_column("Who")
+        for e in record.timeline:
+            events.add_row(e.at.astimezone(_zone(tz)).strftime("%Y-%m-%d %H:%M"), e.text, e.actor)
+        console.print(events)
+
+
+def _zone(tz: str) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(tz)

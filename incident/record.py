@@ -1,0 +1,491 @@
+"""The incident record: its schema, validation, and TOML (de)serialization.
+
+The same TOML is what the store keeps, what `incident new --from FILE` reads and what
+`incident assess --facts FILE` reads. `FIELDS` is the one description of every top-level fact:
+validation, `incident set KEY=VALUE`, the flags of `incident new` and the prompts all read it.
+Sections that later stages add (assessment, notices, actions, review, steps, ...) are listed in
+`SECTIONS`; their owning modules validate their insides.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+
+from incident.errors import InputError
+
+SCHEMA_VERSION = 1
+
+ENTITIES = ("business", "public-body", "council")
+ROLES = ("controller", "entrustee")
+HANDLED_BY = ("", "委託事業者", "指定管理者")
+EVENTS = ("leak", "loss", "damage")
+CERTAINTIES = ("confirmed", "suspected")
+MALICIOUS = ("none", "suspected", "confirmed")
+RISK_LEVELS = ("unlikely", "risk", "high")
+STATUSES = ("open", "contained", "reported", "closed")
+
+Kind = Literal["str", "text", "int", "bool", "datetime", "enum", "list", "vocab"]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One top-level key of the record."""
+
+    name: str
+    kind: Kind
+    ja: str
+    help: str
+    choices: tuple[str, ...] = ()
+    required: bool = False
+    #: for kind="vocab": which vocabulary validates it ("type", "cause", "regime")
+    vocab: str = ""
+    #: managed by the store, not settable by `incident set`
+    managed: bool = False
+
+
+FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("id", "str", "番号", "incident ID (YYYY-NNNN), assigned by the store", managed=True),
+    FieldSpec("status", "enum", "状態", "open, contained, reported or closed", STATUSES, managed=True),
+    FieldSpec("created_at", "datetime", "登録日時", "when the incident was recorded", managed=True),
+    FieldSpec("updated_at", "datetime", "更新日時", "when the record last changed", managed=True),
+    FieldSpec("title", "str", "件名", "a one-line title", required=True),
+    FieldSpec("entity", "enum", "主体の区分", "business (個人情報取扱事業者), public-body (行政機関等) "
+              "or council (地方議会)", ENTITIES, required=True),
+    FieldSpec("role", "enum", "立場", "controller, or entrustee (委託を受けた者)", ROLES),
+    FieldSpec("entruster", "str", "委託元", "who entrusted the data, when role = entrustee"),
+    FieldSpec("department", "str", "所管", "the department responsible (所管課)"),
+    FieldSpec("handled_by", "enum", "取扱者", "'' or 委託事業者 or 指定管理者: a contractor handled the data",
+              HANDLED_BY),
+    FieldSpec("type", "vocab", "種別", "incident type (playbooks/incident-types.toml)", required=True,
+              vocab="type"),
+    FieldSpec("event", "enum", "事態", "leak (漏えい), loss (滅失) or damage (毀損)", EVENTS),
+    FieldSpec("certainty", "enum", "確度", "confirmed, or suspected (発生したおそれ)", CERTAINTIES),
+    FieldSpec("occurred_at", "datetime", "発生日時", "when it happened"),
+    FieldSpec("discovered_at", "datetime", "発覚日時", "when the organization learned of it (知った時)",
+              required=True),
+    FieldSpec("summary", "text", "概要", "what happened"),
+    FieldSpec("cause", "text", "原因", "why it happened"),
+    FieldSpec("cause_category", "vocab", "原因区分", "cause id (playbooks/causes.toml)", vocab="cause"),
+    FieldSpec("malicious", "enum", "不正の目的", "none, suspected or confirmed", MALICIOUS),
+    FieldSpec("published", "bool", "不特定多数の閲覧", "viewable by an unspecified number of people"),
+    FieldSpec("recovered", "bool", "回収済み", "every copy retrieved or deleted before anyone could see it"),
+    FieldSpec("secondary_harm", "text", "二次被害", "secondary harm or its risk (二次被害又はそのおそれの有無及びその内容)"),
+    FieldSpec("persons", "int", "本人の数", "number of people; when uncertain, the largest that may be affected"),
+    FieldSpec("subject_countries", "list", "本人の所在国", "ISO country codes of the affected people ('EU' accepted)"),
+    FieldSpec("risk_level", "enum", "リスク (GDPR)", "unlikely, risk or high", RISK_LEVELS),
+    FieldSpec("mynumber_system", "bool", "番号制度のシステム", "the data sat in the My Number network systems"),
+    FieldSpec("regimes", "vocab", "適用法令", "regime ids, overriding the derivation", vocab="regime"),
+    FieldSpec("found_by", "str", "発見者", "who found it"),
+    FieldSpec("response_to_individuals", "text", "本人への対応の実施状況", "what was done for the individuals"),
+    FieldSpec("publication", "text", "公表の実施状況", "public announcement status"),
+    FieldSpec("prevention", "text", "再発防止のための措置", "measures against recurrence"),
+    FieldSpec("other", "text", "その他参考となる事項", "other useful matters"),
+    FieldSpec("advice_to_individuals", "text", "本人が取り得る措置", "what a person can do to protect themselves"),
+    FieldSpec("contact", "text", "問合せ窓口", "inquiry desk (default from config)"),
+)
+FIELD_BY_NAME: Mapping[str, FieldSpec] = {f.name: f for f in FIELDS}
+LIST_VOCAB_FIELDS = {"regimes"}
+
+DATA_ITEM_KEYS = ("item", "encrypted", "key_compromised")
+
+#: Sections added by later stages; each is owned and deep-validated by one module.
+SECTIONS: Mapping[str, type] = {
+    "data": list,
+    "timeline": list,
+    "assessment": dict,
+    "obligations": dict,
+    "notices": list,
+    "actions": list,
+    "review": dict,
+    "steps": dict,
+    "sending": dict,
+    "roster": dict,
+}
+
+
+@dataclass(frozen=True)
+class DataEntry:
+    """One personal-data item involved (漏えい等が発生した個人データの項目)."""
+
+    item: str
+    encrypted: bool = False
+    key_compromised: bool = False
+
+
+@dataclass(frozen=True)
+class Event:
+    """A dated event of the incident's timeline (発覚, 初動対応, 警察へ届出 ...)."""
+
+    at: datetime
+    text: str
+    actor: str = ""
+    kind: str = "note"
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What validates the open-ended keys: data items, types, causes and regimes come from playbooks."""
+
+    resolve_item: Callable[[str], str]
+    types: tuple[str, ...]
+    causes: tuple[str, ...]
+    regimes: tuple[str, ...]
+
+    def choices(self, vocab: str) -> tuple[str, ...]:
+        return {"type": self.types, "cause": self.causes, "regime": self.regimes}[vocab]
+
+
+@dataclass(frozen=True)
+class Record:
+    """An incident record. Optional facts left out are None (the assessment names those that matter)."""
+
+    facts: Mapping[str, Any]
+    data: tuple[DataEntry, ...] = ()
+    timeline: tuple[Event, ...] = ()
+    sections: Mapping[str, Any] = field(default_factory=dict)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = self.facts.get(name)
+        return default if value is None else value
+
+    @property
+    def id(self) -> str:
+        return str(self.facts.get("id") or "")
+
+    @property
+    def status(self) -> str:
+        return str(self.facts.get("status") or "open")
+
+    @property
+    def discovered_at(self) -> datetime:
+        value = self.facts["discovered_at"]
+        assert isinstance(value, datetime)
+        return value
+
+    def with_facts(self, **changes: Any) -> Record:
+        facts = dict(self.facts)
+        for key, value in changes.items():
+            if value is None:
+                facts.pop(key, None)
+            else:
+                facts[key] = value
+        return replace(self, facts=facts)
+
+    def with_section(self, name: str, value: Any) -> Record:
+        if name not in SECTIONS or name in ("data", "timeline"):
+            raise KeyError(name)
+        sections = dict(self.sections)
+        if value is None:
+            sections.pop(name, None)
+        else:
+            sections[name] = value
+        return replace(self, sections=sections)
+
+    def with_event(self, event: Event) -> Record:
+        return replace(self, timeline=tuple(sorted((*self.timeline, event), key=lambda e: e.at)))
+
+
+# --------------------------------------------------------------------------- coercion
+
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+_TRUE = {"true", "yes", "y", "1", "はい", "有", "あり"}
+_FALSE = {"false", "no", "n", "0", "いいえ", "無", "なし"}
+
+
+def coerce(spec: FieldSpec, value: Any, *, tz: str, file: str | None, vocab: Vocabulary | None) -> Any:
+    """Turn a TOML value or a command-line string into the field's type, or raise InputError."""
+
+    def bad(msg: str) -> InputError:
+        return InputError(msg, file=file, field=spec.name)
+
+    if spec.kind in ("str", "text"):
+        if not isinstance(value, str):
+            raise bad(f"expected a string, got {type(value).__name__}")
+        if spec.kind == "str" and ("\n" in value or "\r" in value):
+            raise bad("must be a single line")
+        return value
+    if spec.kind == "int":
+        if isinstance(value, bool):
+            raise bad("expected a whole number, got true/false")
+        if isinstance(value, str):
+            text = _nfkc(value).replace(",", "").removesuffix("人").removesuffix("名")
+            if not text.lstrip("-").isdigit():
+                raise bad(f"expected a whole number, got {value!r}")
+            value = int(text)
+        if not isinstance(value, int):
+            raise bad(f"expected a whole number, got {type(value).__name__}")
+        if value < 0:
+            raise bad(f"must not be negative (got {value})")
+        return value
+    if spec.kind == "bool":
+        if isinstance(value, str):
+            text = _nfkc(value).lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise bad(f"expected true or false, got {value!r}")
+        if not isinstance(value, bool):
+            raise bad(f"expected true or false, got {type(value).__name__}")
+        return value
+    if spec.kind == "enum":
+        if not isinstance(value, str) or value not in spec.choices:
+            shown = ", ".join(repr(c) if c == "" else c for c in spec.choices)
+            raise bad(f"{value!r} is not valid; expected one of: {shown}")
+        return value
+    if spec.kind == "datetime":
+        return coerce_datetime(value, tz=tz, file=file, field=spec.name)
+    if spec.kind == "list":
+        items = _as_list(value, bad)
+        return [_nfkc(v).upper() for v in items]
+    if spec.kind == "vocab":
+        if spec.name in LIST_VOCAB_FIELDS:
+            items = _as_list(value, bad)
+            return [_check_vocab(spec, v, vocab, file) for v in items]
+        if not isinstance(value, str):
+            raise bad(f"expected a string, got {type(value).__name__}")
+        return _check_vocab(spec, value, vocab, file)
+    raise AssertionError(f"unhandled field kind {spec.kind}")
+
+
+def _as_list(value: Any, bad: Callable[[str], InputError]) -> list[str]:
+    if isinstance(value, str):
+        value = [v for v in (p.strip() for p in value.split(",")) if v]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise bad("expected a list of strings")
+    return list(value)
+
+
+def _check_vocab(spec: FieldSpec, value: str, vocab: Vocabulary | None, file: str | None) -> str:
+    value = _nfkc(value)
+    if vocab is None:
+        return value
+    choices = vocab.choices(spec.vocab)
+    if value not in choices:
+        raise InputError(f"{value!r} is not valid; expected one of: {', '.join(choices)}", file=file,
+                         field=spec.name)
+    return value
+
+
+def coerce_datetime(value: Any, *, tz: str, file: str | None, field: str) -> datetime:
+    """A TOML datetime/date or a string (ISO or Japanese forms) as an aware datetime."""
+    from zoneinfo import ZoneInfo
+
+    from incident.dates import parse_datetime
+
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=ZoneInfo(tz))
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=ZoneInfo(tz))
+    if isinstance(value, str):
+        try:
+            return parse_datetime(value, tz, field=field)
+        except InputError as exc:
+            exc.file = file
+            raise
+    raise InputError(f"expected a date and time, got {type(value).__name__}", file=file, field=field)
+
+
+# --------------------------------------------------------------------------- building and validation
+
+
+def from_mapping(
+    raw: Mapping[str, Any],
+    *,
+    vocab: Vocabulary | None,
+    tz: str = "Asia/Tokyo",
+    file: str | Path | None = None,
+    now: datetime | None = None,
+    require: bool = True,
+) -> Record:
+    """Validate a parsed TOML table (or the equivalent dict) into a Record; the first problem raises."""
+    fname = str(file) if file is not None else None
+    schema = raw.get("schema", SCHEMA_VERSION)
+    if schema != SCHEMA_VERSION:
+        raise InputError(f"unsupported schema {schema!r}; this version reads schema = {SCHEMA_VERSION}",
+                         file=fname, field="schema")
+    facts: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key == "schema" or key in SECTIONS:
+            continue
+        spec = FIELD_BY_NAME.get(key)
+        if spec is None:
+            raise InputError(f"unknown key; valid keys: {', '.join(known_keys())}", file=fname, field=key)
+        facts[key] = coerce(spec, value, tz=tz, file=fname, vocab=vocab)
+    if require:
+        for spec in FIELDS:
+            if spec.required and facts.get(spec.name) in (None, ""):
+                raise InputError(f"missing; {spec.help}", file=fname, field=spec.name)
+    data = _data_entries(raw.get("data", []), vocab, fname)
+    timeline = _timeline(raw.get("timeline", []), tz, fname)
+    sections: dict[str, Any] = {}
+    for name, typ in SECTIONS.items():
+        if name in ("data", "timeline") or name not in raw:
+            continue
+        if not isinstance(raw[name], typ):
+            what = "a table" if typ is dict else "an array of tables"
+            raise InputError(f"expected {what}", file=fname, field=name)
+        sections[name] = raw[name]
+    record = Record(facts=facts, data=data, timeline=timeline, sections=sections)
+    check_consistency(record, file=fname, now=now)
+    return record
+
+
+def known_keys() -> list[str]:
+    return ["schema", *(f.name for f in FIELDS), *SECTIONS]
+
+
+def _data_entries(raw: Any, vocab: Vocabulary | None, file: str | None) -> tuple[DataEntry, ...]:
+    if not isinstance(raw, list):
+        raise InputError("expected an array of tables ([[data]])", file=file, field="data")
+    entries: list[DataEntry] = []
+    for i, table in enumerate(raw, start=1):
+        where = f"data[{i}]"
+        if not isinstance(table, dict):
+            raise InputError("expected a table with item = ...", file=file, field=where)
+        for key in table:
+            if key not in DATA_ITEM_KEYS:
+                raise InputError(f"unknown key {key!r}; valid keys: {', '.join(DATA_ITEM_KEYS)}", file=file,
+                                 field=where)
+        item = table.get("item")
+        if not isinstance(item, str) or not item.strip():
+            raise InputError("item is missing; name a data item by id or alias (e.g. name, 氏名)", file=file,
+                             field=f"{where}.item")
+        if vocab is not None:
+            try:
+                item = vocab.resolve_item(item)
+            except InputError as exc:
+                raise InputError(exc.message, file=file, field=f"{where}.item") from None
+        flags = {}
+        for key in ("encrypted", "key_compromised"):
+            value = table.get(key, False)
+            if not isinstance(value, bool):
+                raise InputError("expected true or false", file=file, field=f"{where}.{key}")
+            flags[key] = value
+        entries.append(DataEntry(item=item, **flags))
+    return tuple(entries)
+
+
+def _timeline(raw: Any, tz: str, file: str | None) -> tuple[Event, ...]:
+    if not isinstance(raw, list):
+        raise InputError("expected an array of tables ([[timeline]])", file=file, field="timeline")
+    events: list[Event] = []
+    for i, table in enumerate(raw, start=1):
+        where = f"timeline[{i}]"
+        if not isinstance(table, dict) or not isinstance(table.get("text"), str) or "at" not in table:
+            raise InputError("expected a table with at = DATETIME and text = \"...\"", file=file, field=where)
+        unknown = set(table) - {"at", "text", "actor", "kind"}
+        if unknown:
+            raise InputError(f"unknown key {sorted(unknown)[0]!r}; valid keys: at, text, actor, kind", file=file,
+                             field=where)
+        at = coerce_datetime(table["at"], tz=tz, file=file, field=f"{where}.at")
+        events.append(Event(at=at, text=table["text"], actor=str(table.get("actor", "")),
+                            kind=str(table.get("kind", "note"))))
+    return tuple(sorted(events, key=lambda e: e.at))
+
+
+#: allowance for clock differences between machines before a date counts as "in the future"
+FUTURE_SKEW = timedelta(minutes=10)
+
+
+def check_consistency(record: Record, *, file: str | None = None, now: datetime | None = None) -> None:
+    """Impossible combinations: discovery before occurrence, dates in the future, entrustee without entruster."""
+    from incident.dates import now as current
+
+    moment = now or current()
+    occurred = record.facts.get("occurred_at")
+    discovered = record.facts.get("discovered_at")
+    for name in ("occurred_at", "discovered_at"):
+        value = record.facts.get(name)
+        if isinstance(value, datetime) and value > moment + FUTURE_SKEW:
+            raise InputError(f"{value.isoformat()} is in the future", file=file, field=name)
+    if isinstance(occurred, datetime) and isinstance(discovered, datetime) and discovered < occurred:
+        raise InputError(
+            f"discovered ({discovered.isoformat()}) before it occurred ({occurred.isoformat()}); "
+            "discovered_at must be on or after occurred_at", file=file, field="discovered_at")
+    for event in record.timeline:
+        if event.at > moment + FUTURE_SKEW:
+            raise InputError(f"event at {event.at.isoformat()} is in the future", file=file, field="timeline")
+
+
+# --------------------------------------------------------------------------- TOML
+
+
+def to_toml_dict(record: Record) -> dict[str, Any]:
+    """The record as a TOML-ready dict, keys in the documented order, None left out."""
+    out: dict[str, Any] = {"schema": SCHEMA_VERSION}
+    for spec in FIELDS:
+        value = record.facts.get(spec.name)
+        if value is not None:
+            out[spec.name] = value
+    if record.data:
+        out["data"] = [
+            {"item": d.item, **({"encrypted": True} if d.encrypted else {}),
+             **({"key_compromised": True} if d.key_compromised else {})}
+            for d in record.data
+        ]
+    if record.timeline:
+        out["timeline"] = [
+            {"at": e.at, "text": e.text, **({"actor": e.actor} if e.actor else {}),
+             **({"kind": e.kind} if e.kind != "note" else {})}
+            for e in record.timeline
+        ]
+    for name in SECTIONS:
+        if name in record.sections:
+            out[name] = record.sections[name]
+    return out
+
+
+def dumps(record: Record) -> str:
+    return tomli_w.dumps(to_toml_dict(record), multiline_strings=True)
+
+
+def loads(text: str, *, vocab: Vocabulary | None, tz: str = "Asia/Tokyo", file: str | Path | None = None,
+          now: datetime | None = None, require: bool = True) -> Record:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = _toml_error_line(exc)
+        raise InputError(f"not valid TOML: {exc}", file=file, line=line) from None
+    return from_mapping(raw, vocab=vocab, tz=tz, file=file, now=now, require=require)
+
+
+def _toml_error_line(exc: tomllib.TOMLDecodeError) -> int | None:
+    lineno = getattr(exc, "lineno", None)
+    if isinstance(lineno, int):
+        return lineno
+    text = str(exc)
+    marker = "(at line "
+    if marker in text:
+        tail = text.split(marker, 1)[1]
+        digits = tail.split(",", 1)[0]
+        if digits.isdigit():
+            return int(digits)
+    return None
+
+
+def read_file(path: Path, *, vocab: Vocabulary | None, tz: str = "Asia/Tokyo", now: datetime | None = None,
+              require: bool = True) -> Record:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("no such file", file=path) from None
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text; save the record as UTF-8", file=path) from None
+    return loads(text, vocab=vocab, tz=tz, file=path, now=now, require=require)
+
+
+def settable_fields() -> Sequence[FieldSpec]:
+    return [f for f in FIELDS if not f.managed]
