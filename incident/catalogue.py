@@ -1,0 +1,435 @@
+"""The data-item catalogue: the kinds of personal data an incident can involve and their legal flags.
+
+`playbooks/data-items.toml` lists every item with Japanese and English names, aliases and the flags the
+assessment needs (special-care data 要配慮個人情報, financial harm 財産的被害, identification code
+個人識別符号, My Number 個人番号). A record names items by id or by any alias; :meth:`Catalogue.resolve`
+maps the name to the item in O(1) and suggests the closest names when it does not know it.
+The small TOML helpers at the end (line numbers of tables and keys) are shared with the taxonomies.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from incident.errors import InputError, MultipleErrors
+from incident.resources import builtin_dir
+
+FILENAME = "data-items.toml"
+FLAGS = ("special_care", "financial_harm", "identification_code", "my_number")
+_ITEM_KEYS = ("id", "ja", "en", "aliases", *FLAGS, "citation", "note")
+_TOP_KEYS = ("schema", "version", "item")
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_SEPARATORS = re.compile(r"[\s\-_\u2010-\u2015\u2212\u30fb]+")
+
+
+def normalize_name(name: str) -> str:
+    """The lookup key of a name: NFKC, case-folded, without spaces, hyphens, underscores or 中黒."""
+    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", name).casefold())
+
+
+@dataclass(frozen=True)
+class DataItem:
+    """One kind of personal data (個人データの項目)."""
+
+    id: str
+    """Stable identifier, e.g. `email-address`."""
+    ja: str
+    """Japanese name, e.g. `メールアドレス`."""
+    en: str
+    """English name."""
+    aliases: tuple[str, ...] = ()
+    """Other names a record may use (Japanese or English)."""
+    special_care: bool = False
+    """要配慮個人情報 (APPI Art. 2(3), 施行令 Art. 2)."""
+    financial_harm: bool = False
+    """Misuse may cause financial loss (施行規則 Art. 7(2))."""
+    identification_code: bool = False
+    """個人識別符号 (APPI Art. 2(2), 施行令 Art. 1)."""
+    my_number: bool = False
+    """個人番号 (番号法 Art. 2(5)): the mynumber regime applies too."""
+    citation: str | None = None
+    """The article (or PPC Q&A) a flag comes from."""
+    note: str | None = None
+    """A short explanation for the officer."""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name the item answers to: id, ja, en and the aliases."""
+        return (self.id, self.ja, self.en, *self.aliases)
+
+
+def _build_index(
+    items: Mapping[str, DataItem], sources: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Normalized name -> item id, and normalized name -> the name as spelled. Rejects shared names."""
+    index: dict[str, str] = {}
+    spelled: dict[str, str] = {}
+    for item in items.values():
+        for name in item.names:
+            key = normalize_name(name)
+            other = index.get(key)
+            if other is not None and other != item.id:
+                where = f" ({sources[other]})" if other in sources else ""
+                raise InputError(
+                    f"the name {name!r} of item {item.id!r} is already a name of item {other!r}{where}; "
+                    "every id and alias must belong to one item",
+                    file=sources.get(item.id),
+                    field="aliases",
+                )
+            index[key] = item.id
+            spelled.setdefault(key, name)
+    return index, spelled
+
+
+@dataclass(frozen=True, eq=False)
+class Catalogue:
+    """The loaded catalogue: items by id, and an index of every name for O(1) resolution."""
+
+    items: Mapping[str, DataItem]
+    sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Item id -> the file the item was loaded from."""
+    _index: Mapping[str, str] = field(init=False, repr=False)
+    _spelled: Mapping[str, str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        index, spelled = _build_index(self.items, self.sources)
+        object.__setattr__(self, "_index", MappingProxyType(index))
+        object.__setattr__(self, "_spelled", MappingProxyType(spelled))
+
+    def get(self, name: str) -> DataItem | None:
+        """The item an id or alias names, or None."""
+        item_id = self._index.get(normalize_name(name))
+        return self.items[item_id] if item_id is not None else None
+
+    def resolve(
+        self,
+        name: str,
+        *,
+        file: str | Path | None = None,
+        field: str | None = None,
+        line: int | None = None,
+        row: int | None = None,
+    ) -> DataItem:
+        """The item an id or alias names (any case, full- or half-width, `-`/`_`/space alike).
+
+        Raises InputError suggesting the closest known names when there is none.
+        """
+        if not isinstance(name, str):
+            raise InputError(
+                f"a data item must be given as text (an id or alias), not {name!r}",
+                file=file, field=field, line=line, row=row,
+            )
+        item = self.get(name)
+        if item is None:
+            raise InputError(self._unknown(name), file=file, field=field, line=line, row=row)
+        return item
+
+    def _unknown(self, name: str) -> str:
+        key = normalize_name(name)
+        if not key:
+            return f"empty data item name {name!r}; give an id such as 'name' or an alias such as '氏名'"
+        suggestions: list[str] = []
+        seen: set[str] = set()
+        for match in difflib.get_close_matches(key, list(self._spelled), n=12, cutoff=0.6):
+            item_id = self._index[match]
+            if item_id in seen:
+                continue
+            seen.add(item_id)
+            spelled = self._spelled[match]
+            suggestions.append(spelled if spelled == item_id else f"{spelled} ({item_id})")
+            if len(suggestions) == 3:
+                break
+        if suggestions:
+            return f"unknown data item {name!r}; did you mean: {', '.join(suggestions)}?"
+        return (
+            f"unknown data item {name!r}; no similar name among the {len(self.items)} known items "
+            f"(ids and aliases are listed in playbooks/{FILENAME})"
+        )
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+
+def load_catalogue(extra_dirs: Sequence[Path] = ()) -> Catalogue:
+    """The builtin catalogue plus, for each extra dir holding a `data-items.toml`, its items.
+
+    An extra file adds items or replaces a builtin item by id (the whole item). The first extra
+    directory has the last word. Loads are cached by file path, modification time and size.
+    """
+    stamps: list[tuple[str, int, int]] = []
+    for directory in extra_dirs:
+        path = Path(directory) / FILENAME
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise InputError(f"cannot read the data-item catalogue: {exc.strerror}", file=path) from exc
+        stamps.append((str(path), stat.st_mtime_ns, stat.st_size))
+    if not stamps:
+        return _builtin_catalogue()
+    return _merged_catalogue(tuple(stamps))
+
+
+def check_catalogue_file(path: str | Path, *, base: Catalogue | None = None) -> list[InputError]:
+    """Every problem in a catalogue file, with line numbers where possible; [] when it is sound.
+
+    With `base` (e.g. the builtin catalogue), names that clash with its items are reported too.
+    """
+    return _parse_file(Path(path), base)[1]
+
+
+@cache
+def _builtin_path() -> Path:
+    return builtin_dir("playbooks") / FILENAME
+
+
+@cache
+def _builtin_items() -> tuple[DataItem, ...]:
+    return _parse_or_raise(_builtin_path())
+
+
+@cache
+def _builtin_catalogue() -> Catalogue:
+    return _merged_catalogue(())
+
+
+@lru_cache(maxsize=16)
+def _merged_catalogue(stamps: tuple[tuple[str, int, int], ...]) -> Catalogue:
+    """The builtin items, then each stamped file's (the first stamp last, so that it wins)."""
+    items = {item.id: item for item in _builtin_items()}
+    builtin = str(_builtin_path())
+    sources = {item_id: builtin for item_id in items}
+    for path, _mtime, _size in reversed(stamps):
+        for item in _parse_or_raise(Path(path)):
+            items[item.id] = item
+            sources[item.id] = path
+    return Catalogue(items=MappingProxyType(items), sources=MappingProxyType(sources))
+
+
+def _parse_or_raise(path: Path) -> tuple[DataItem, ...]:
+    items, problems = _parse_file(path)
+    raise_problems(problems, path)
+    return tuple(items)
+
+
+def raise_problems(problems: Sequence[InputError], path: Path) -> None:
+    """Raise the one problem, or all of them as MultipleErrors; nothing when there are none."""
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise MultipleErrors(problems, file=path)
+
+
+def _parse_file(path: Path, base: Catalogue | None = None) -> tuple[list[DataItem], list[InputError]]:
+    """The file's sound items and every problem found (names clashing with `base` included)."""
+    data, locator, problems = read_toml(path)
+    if data is None:
+        return [], problems
+    top = BlockProblems(path, locator, None)
+    top.unknown_keys(data, _TOP_KEYS, "top-level key")
+    problems += top.found
+    check_header(data, path, locator, problems)
+    raw_items = data.get("item")
+    if not isinstance(raw_items, list) or not all(isinstance(r, dict) for r in raw_items):
+        line = locator.key_line(None, "item")
+        problems.append(InputError("expected one or more [[item]] tables", file=path, field="item", line=line))
+        return [], problems
+    items: list[DataItem] = []
+    first_line: dict[str, int | None] = {}
+    owner: dict[str, tuple[str, str]] = {}  # normalized name -> (item id, name as spelled)
+    own = {raw.get("id") for raw in raw_items}
+    for index, raw in enumerate(raw_items):
+        block = BlockProblems(path, locator, locator.block("item", index))
+        item = _check_item(raw, index, block, first_line, owner)
+        if item is not None and base is not None:
+            for name in item.names:
+                clash = base.get(name)
+                if clash is not None and clash.id != item.id and clash.id not in own:
+                    block.fail(f"item {item.id!r}: the name {name!r} is already a name of item {clash.id!r}",
+                               "aliases", needle=f'"{name}"')
+        problems += block.found
+        if item is not None and not block.found:
+            items.append(item)
+    return items, problems
+
+
+def _check_item(
+    raw: Mapping[str, Any],
+    index: int,
+    block: BlockProblems,
+    first_line: dict[str, int | None],
+    owner: dict[str, tuple[str, str]],
+) -> DataItem | None:
+    """Check one [[item]] table into `block`; the item when it is sound enough to build."""
+    fail = block.fail
+    item_id = raw.get("id")
+    label = f"item {item_id!r}" if isinstance(item_id, str) else f"item #{index + 1}"
+    block.unknown_keys(raw, _ITEM_KEYS, f"{label}: key")
+    if item_id is None:
+        fail(f"{label} has no id", "id")
+    elif not isinstance(item_id, str) or not ID_PATTERN.match(item_id):
+        fail(f"{label}: id must be lower-case words joined by hyphens, e.g. 'email-address'", "id")
+    elif item_id in first_line:
+        fail(f"duplicate id {item_id!r} (first at line {first_line[item_id]})", "id")
+    else:
+        first_line[item_id] = block.header
+    for key in ("ja", "en"):
+        value = raw.get(key)
+        if value is None:
+            fail(f"{label} has no {key} name", key)
+        elif not isinstance(value, str) or not value.strip():
+            fail(f"{label}: {key} must be a non-empty string", key)
+    for key in ("citation", "note"):
+        if key in raw and (not isinstance(raw[key], str) or not raw[key].strip()):
+            fail(f"{label}: {key} must be a non-empty string", key)
+    aliases = raw.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+        fail(f"{label}: aliases must be a list of non-empty strings", "aliases")
+        aliases = []
+    for flag in FLAGS:
+        if flag in raw and not isinstance(raw[flag], bool):
+            fail(f"{label}: {flag} must be true or false, not {raw[flag]!r}", flag)
+    flags = {flag: raw.get(flag) is True for flag in FLAGS}
+    if flags["my_number"] and not flags["identification_code"]:
+        fail(f"{label}: a My Number is an identification code (施行令第1条第6号); "
+             "set identification_code = true", "my_number")
+    set_flags = [flag for flag in FLAGS if flags[flag]]
+    if set_flags and "citation" not in raw:
+        fail(f"{label} sets {', '.join(set_flags)} but has no citation (the article the flag comes from)",
+             set_flags[0])
+    for name in (n for n in (item_id, raw.get("ja"), raw.get("en"), *aliases) if isinstance(n, str)):
+        key = normalize_name(name)
+        if not key:
+            fail(f"{label}: the name {name!r} is empty once spaces and hyphens are removed", "aliases")
+            continue
+        other = owner.get(key)
+        if other is not None and other[0] != item_id:
+            fail(f"{label}: the name {name!r} is already a name of item {other[0]!r} ({other[1]!r})",
+                 "aliases", needle=f'"{name}"')
+        elif other is None and isinstance(item_id, str):
+            owner[key] = (item_id, name)
+    if not isinstance(item_id, str):
+        return None
+    return DataItem(
+        id=item_id, ja=raw.get("ja", ""), en=raw.get("en", ""), aliases=tuple(aliases),
+        citation=raw.get("citation"), note=raw.get("note"), **flags,
+    )
+
+
+# --- TOML helpers shared with the taxonomies ---------------------------------------------------
+
+_HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_.\-]+)\s*\]\]|^\s*\[\s*([A-Za-z0-9_.\-]+)\s*\]")
+_TOML_LINE = re.compile(r"at line (\d+)")
+
+
+class TomlLocator:
+    """Line numbers (1-based) of `[[name]]` blocks and of `key =` lines in one TOML text."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = text.splitlines()
+        self._headers: list[tuple[int, str]] = []
+        for number, line in enumerate(self._lines, 1):
+            match = _HEADER.match(line)
+            if match:
+                self._headers.append((number, match.group(1) or match.group(2)))
+
+    def block(self, name: str, index: int, *, parent: tuple[str, int] | None = None) -> int | None:
+        """The line of the index-th `[[name]]` header (inside the parent-th `[[parent]]` block)."""
+        headers = self._headers
+        if parent is not None:
+            start = self.block(parent[0], parent[1])
+            if start is None:
+                return None
+            inside = []
+            for number, header in headers:
+                if number <= start:
+                    continue
+                if not header.startswith(parent[0] + "."):
+                    break
+                inside.append((number, header))
+            headers = inside
+        matches = [number for number, header in headers if header == name]
+        return matches[index] if 0 <= index < len(matches) else None
+
+    def _span(self, header: int | None) -> range:
+        start = header or 0
+        end = next((n for n, _ in self._headers if n > start), len(self._lines) + 1)
+        return range(start + 1, end)
+
+    def key_line(self, header: int | None, key: str) -> int | None:
+        """The line of `key = …` in the block opened at `header` (None: before the first header)."""
+        pattern = re.compile(rf"^\s*(?:{re.escape(key)}|\"{re.escape(key)}\")\s*=")
+        return next((n for n in self._span(header) if pattern.match(self._lines[n - 1])), None)
+
+    def find(self, header: int | None, needle: str) -> int | None:
+        """The first line of the block opened at `header` that contains `needle`."""
+        return next((n for n in self._span(header) if needle in self._lines[n - 1]), None)
+
+
+class BlockProblems:
+    """Collects the problems of one TOML table, each at its key's line (else the table's header line)."""
+
+    def __init__(self, path: Path, locator: TomlLocator, header: int | None, *, prefix: str = "",
+                 fixed_line: int | None = None) -> None:
+        self.path = path
+        self.locator = locator
+        self.header = header
+        self.prefix = prefix
+        self.fixed_line = fixed_line
+        """When set (an inline table has no header), every problem is reported at this line."""
+        self.found: list[InputError] = []
+
+    def fail(self, message: str, key: str, *, needle: str | None = None) -> None:
+        """Record a problem about `key`, located at the line holding `needle` or the key."""
+        line = self.fixed_line
+        if line is None:
+            line = (self.locator.find(self.header, needle) if needle else None) \
+                or self.locator.key_line(self.header, key) or self.header
+        self.found.append(InputError(message, file=self.path, field=f"{self.prefix}{key}", line=line))
+
+    def unknown_keys(self, table: Mapping[str, Any], valid: Sequence[str], what: str) -> None:
+        """Record one problem per key of `table` not in `valid`, suggesting the closest valid key."""
+        for key in table:
+            if key not in valid:
+                close = difflib.get_close_matches(key.replace("-", "_"), valid, n=1, cutoff=0.6)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                self.fail(f"unknown {what} {key!r}; {hint}valid: {', '.join(valid)}", key)
+
+
+def read_toml(path: Path) -> tuple[dict[str, Any] | None, TomlLocator, list[InputError]]:
+    """Parse a TOML file; on failure (None, locator, [the problem with its line])."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        return None, TomlLocator(""), [InputError(f"cannot read the file: {exc.strerror}", file=path)]
+    except UnicodeDecodeError:
+        return None, TomlLocator(""), [InputError("the file is not UTF-8 text", file=path)]
+    locator = TomlLocator(text)
+    try:
+        return tomllib.loads(text), locator, []
+    except tomllib.TOMLDecodeError as exc:
+        match = _TOML_LINE.search(str(exc))
+        message = _TOML_LINE.sub("", str(exc)).replace("(, column", "(column").strip()
+        return None, locator, [
+            InputError(f"not valid TOML: {message}", file=path, line=int(match.group(1)) if match else None)
+        ]
+
+
+def check_header(data: Mapping[str, Any], path: Path, locator: TomlLocator, problems: list[InputError]) -> None:
+    """Check the optional top-level `schema = 1` and `version = "…"`."""
+    if "schema" in data and data["schema"] != 1:
+        problems.append(InputError(f"schema must be 1, not {data['schema']!r}", file=path, field="schema",
+                                   line=locator.key_line(None, "schema")))
+    if "version" in data and not isinstance(data["version"], str):
+        problems.append(InputError("version must be a string, e.g. \"2024-04-01\"", file=path, field="version",
+                                   line=locator.key_line(None, "version")))
