@@ -60,8 +60,9 @@ def build_raw(base: Mapping[str, Any], assignments: Mapping[str, Any],
     return raw
 
 
-def new_incident(store: Store, raw: Mapping[str, Any], *, actor: str, at: datetime | None = None) -> rec.Record:
-    """Record a new incident from a record table (a file's content plus flags)."""
+def new_incident(store: Store, raw: Mapping[str, Any], *, actor: str, at: datetime | None = None,
+                 file: str | None = None) -> rec.Record:
+    """Record a new incident from a record table (a file's content plus flags); `file` names it in errors."""
     for key in ("id", "status", "created_at", "updated_at"):
         if key in raw and key != "status":
             raise InputError("is assigned by the store; leave it out", field=key)
@@ -74,7 +75,7 @@ def new_incident(store: Store, raw: Mapping[str, Any], *, actor: str, at: dateti
         type_id = raw["type"]
         if isinstance(type_id, str) and type_id in taxonomy.types:
             raw["event"] = taxonomy.types[type_id].default_event
-    record = rec.from_mapping(raw, vocab=store.vocabulary, tz=store.tz)
+    record = rec.from_mapping(raw, vocab=store.vocabulary, tz=store.tz, file=file)
     return store.create(record, actor=actor, at=at)
 
 

@@ -86,7 +86,12 @@ def new_cmd(from_file: Path | None, items: tuple[str, ...], as_json: bool, **val
     if is_interactive():
         _prompt_missing(store, base, assignments, item_tables)
     raw = build_raw(base, assignments, item_tables)
-    record = new_incident(store, raw, actor=env.actor())
+    try:
+        record = new_incident(store, raw, actor=env.actor(), file=str(from_file) if from_file else None)
+    except InputError as exc:
+        if exc.field in assignments:  # the bad value came from a flag, not the file
+            exc.file, exc.field = None, "--" + exc.field.replace("_", "-")
+        raise
     if as_json:
         emit_json({"id": record.id})
     else:

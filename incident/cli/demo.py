@@ -1,0 +1,137 @@
+"""`incident demo`: a register with realistic sample incidents, shown end to end.
+
+The samples follow rows of a city's published table of personal-data mistakes (事務処理ミス).
+Without `--store` they go to a demo store of their own, recreated on each run, so a real
+register is never touched.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from typing import Any
+
+import click
+
+from incident.cli.common import get_env, info, json_option, store_options, emit_json
+
+SAMPLES: tuple[dict[str, Any], ...] = (
+    {
+        "title": "イベント参加者へのメール一斉送信で他の受信者のアドレスが見える状態",
+        "entity": "public-body", "role": "controller", "department": "都市農業課", "handled_by": "委託事業者",
+        "type": "misdirected-email", "event": "leak", "certainty": "confirmed",
+        "summary": "委託事業者がイベント参加者にメールを一斉送信する際、宛先をBCCではなくTOに入力したため、"
+                   "他の参加者のメールアドレスが見える状態で送信した（36名分）。",
+        "cause": "メール送信時のダブルチェックが不十分であったため", "cause_category": "double-check",
+        "malicious": "none", "published": False, "recovered": False,
+        "secondary_harm": "現時点で二次被害は確認されていない", "persons": 36, "subject_countries": ["JP"],
+        "found_by": "受信者からの問合せ",
+        "data": [{"item": "氏名"}, {"item": "メールアドレス"}],
+        "_hours_ago": (50, 47),
+    },
+    {
+        "title": "児童のアレルギー情報が記載された調理室手配表の誤廃棄",
+        "entity": "public-body", "role": "controller", "department": "保健給食課", "handled_by": "委託事業者",
+        "type": "wrongful-disposal", "event": "loss", "certainty": "confirmed",
+        "summary": "委託事業者が、保存期間中の調理室手配表（児童のアレルギー情報を記載）を他の廃棄文書とともに誤って廃棄した。",
+        "cause": "文書の管理体制が不十分であったため", "cause_category": "document-management",
+        "malicious": "none", "published": False, "recovered": False,
+        "secondary_harm": "溶解処理済みであり、第三者による閲覧のおそれは低い", "persons": 24,
+        "subject_countries": ["JP"], "found_by": "保健給食課職員",
+        "data": [{"item": "氏名"}, {"item": "allergy-information"}],
+        "_hours_ago": (30, 26),
+    },
+)
+
+
+def _load_samples(store: Any, actor: str) -> list[str]:
+    from incident.dates import now
+    from incident.register import add_event, new_incident
+
+    ids = []
+    moment = now(store.tz).replace(second=0, microsecond=0)
+    for sample in SAMPLES:
+        raw = {k: v for k, v in sample.items() if not k.startswith("_")}
+        occurred_h, discovered_h = sample["_hours_ago"]
+        raw["occurred_at"] = moment - timedelta(hours=occurred_h)
+        raw["discovered_at"] = moment - timedelta(hours=discovered_h)
+        record = new_incident(store, raw, actor=actor)
+        add_event(store, record.id, "発覚：" + str(sample["found_by"]) + "により判明", actor=actor,
+                  at=raw["discovered_at"], kind="note")
+        ids.append(record.id)
+    return ids
+
+
+@click.command("demo")
+@json_option
+@store_options
+def demo_cmd(as_json: bool) -> None:
+    """Record sample incidents in a demo store and show the register, an incident and what the law asks."""
+    from incident.store import Store, demo_store_path
+
+    env = get_env()
+    if env.store_opt:
+        path = env.store_path
+        store = Store.open(path) if (path / "incidents").is_dir() else Store.init(path, _demo_config())
+    else:
+        path = demo_store_path()
+        if path.exists():
+            shutil.rmtree(path)
+        store = Store.init(path, _demo_config())
+    env.use_store(store)
+    ids = _load_samples(store, env.actor())
+    assessments = _assess_all(env, store, ids)
+    if as_json:
+        from incident.cli.views import record_json
+
+        emit_json({"store": str(path), "incidents": [record_json(store.load(i)) for i in ids],
+                   "assessments": assessments})
+        return
+    from incident.cli.views import print_list, print_record
+
+    info(f"Demo store: {path} (use --store DIR to keep the samples elsewhere)")
+    print_list(env.console, store.records(), store.tz)
+    for incident_id in ids:
+        record = store.load(incident_id)
+        print_record(env.console, record, store.tz)
+        _show_stage_views(env, store, record)
+    _show_deadlines(env, store)
+
+
+def _demo_config() -> Any:
+    from incident.config import Config
+
+    return Config(organization="サンプル市（デモ）", entity="public-body",
+                  contact="サンプル市 総務部情報公開課 電話 03-0000-0000（平日9時〜17時）", actor="demo")
+
+
+def _assess_all(env: Any, store: Any, ids: list[str]) -> list[Any]:
+    """Assess each sample when the assessment stage is installed."""
+    from importlib.util import find_spec
+
+    if find_spec("incident.cli.assess") is None:
+        return []
+    from incident.cli import assess as assess_cli
+
+    run = getattr(assess_cli, "assess_and_save", None)
+    if run is None:
+        return []
+    return [run(store, i, actor=env.actor()) for i in ids]
+
+
+def _show_stage_views(env: Any, store: Any, record: Any) -> None:
+    from incident.cli.register import _show_extras
+
+    _show_extras(env, store, record)
+
+
+def _show_deadlines(env: Any, store: Any) -> None:
+    from importlib.util import find_spec
+
+    if find_spec("incident.cli.assess") is None:
+        return
+    from incident.cli import assess as assess_cli
+
+    show = getattr(assess_cli, "print_deadlines", None)
+    if show is not None:
+        show(env.console, store)

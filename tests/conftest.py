@@ -1,0 +1,67 @@
+"""Shared fixtures: a fresh store, a command runner that reads like the user's command lines."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_dir() -> Path:
+    """`../shared` beside the repository (or $INCIDENT_SHARED)."""
+    env = os.environ.get("INCIDENT_SHARED")
+    return Path(env) if env else REPO.parent / "shared"
+
+
+EXAMPLES = shared_dir() / "domain" / "examples"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test touches the real user data directory, keyring or terminal settings."""
+    monkeypatch.setenv("INCIDENT_HOME", str(tmp_path / "home-store"))
+    monkeypatch.setenv("INCIDENT_KEY_FILE", str(tmp_path / "keys" / "roster.key"))
+    monkeypatch.setenv("INCIDENT_ACTOR", "tester")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
+@pytest.fixture
+def store_dir(tmp_path: Path) -> Path:
+    from incident.store import Store
+
+    path = tmp_path / "store"
+    Store.init(path)
+    return path
+
+
+@pytest.fixture
+def store(store_dir: Path):  # type: ignore[no-untyped-def]
+    from incident.store import Store
+
+    return Store.open(store_dir)
+
+
+@pytest.fixture
+def run(store_dir: Path) -> Callable[..., Result]:
+    """`run("new --from x.toml --json")`: the CLI against the fixture store; exceptions propagate."""
+    from incident.cli import cli
+
+    def _run(line: str | list[str], *, input: str | None = None, expect: int | None = 0,
+             env: dict[str, str] | None = None) -> Result:
+        args = shlex.split(line) if isinstance(line, str) else line
+        runner = CliRunner()
+        result = runner.invoke(cli, ["--store", str(store_dir), *args], input=input, env=env,
+                               catch_exceptions=False)
+        if expect is not None:
+            assert result.exit_code == expect, (
+                f"exit {result.exit_code} (expected {expect})\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+        return result
+
+    return _run
