@@ -185,7 +185,7 @@ def check_catalogue_file(path: str | Path, *, base: Catalogue | None = None) -> 
 
     With `base` (e.g. the builtin catalogue), names that clash with its items are reported too.
     """
-    return _parse_file(Path(path), base)[1]
+    return sorted(_parse_file(Path(path), base)[1], key=lambda problem: problem.line or 0)
 
 
 @cache
@@ -236,7 +236,7 @@ def _parse_file(path: Path, base: Catalogue | None = None) -> tuple[list[DataIte
     if data is None:
         return [], problems
     top = BlockProblems(path, locator, None)
-    top.unknown_keys(data, _TOP_KEYS, "top-level key")
+    top.unknown_keys(data, _TOP_KEYS)
     problems += top.found
     check_header(data, path, locator, problems)
     raw_items = data.get("item")
@@ -274,7 +274,7 @@ def _check_item(
     fail = block.fail
     item_id = raw.get("id")
     label = f"item {item_id!r}" if isinstance(item_id, str) else f"item #{index + 1}"
-    block.unknown_keys(raw, _ITEM_KEYS, f"{label}: key")
+    block.unknown_keys(raw, _ITEM_KEYS, label)
     if item_id is None:
         fail(f"{label} has no id", "id")
     elif not isinstance(item_id, str) or not ID_PATTERN.match(item_id):
@@ -397,13 +397,14 @@ class BlockProblems:
                 or self.locator.key_line(self.header, key) or self.header
         self.found.append(InputError(message, file=self.path, field=f"{self.prefix}{key}", line=line))
 
-    def unknown_keys(self, table: Mapping[str, Any], valid: Sequence[str], what: str) -> None:
-        """Record one problem per key of `table` not in `valid`, suggesting the closest valid key."""
+    def unknown_keys(self, table: Mapping[str, Any], valid: Sequence[str], owner: str = "") -> None:
+        """Record one problem per key of `table` (of `owner`, e.g. "item 'x'") not in `valid`."""
         for key in table:
             if key not in valid:
                 close = difflib.get_close_matches(key.replace("-", "_"), valid, n=1, cutoff=0.6)
                 hint = f"did you mean {close[0]!r}? " if close else ""
-                self.fail(f"unknown {what} {key!r}; {hint}valid: {', '.join(valid)}", key)
+                what = f"{owner}: unknown key" if owner else "unknown top-level key"
+                self.fail(f"{what} {key!r}; {hint}valid: {', '.join(valid)}", key)
 
 
 def read_toml(path: Path) -> tuple[dict[str, Any] | None, TomlLocator, list[InputError]]:

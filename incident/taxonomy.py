@@ -185,23 +185,12 @@ def check_taxonomy_file(path: str | Path) -> list[InputError]:
     The kind is taken from the file name, else from whether it holds [[type]] or [[cause]] tables.
     A report_group may name a type of the same file or a builtin type.
     """
-    path = Path(path)
-    kind, indexed, problems, locator = _parse_file(path, None)
-    if kind == "type":
-        known = {entry.id for _index, entry in indexed}
-        try:
-            known |= set(_builtin_taxonomy().types)
-        except InputError:
-            pass  # checking the builtin file itself while it is broken: its own ids are all there is
-        for index, entry in indexed:
-            if isinstance(entry, IncidentType) and entry.report_group not in known:
-                header = locator.block("type", index)
-                problems.append(InputError(
-                    f"type {entry.id!r}: report_group {entry.report_group!r} is not a type id; "
-                    f"valid: {', '.join(sorted(known))}",
-                    file=path, field="report_group", line=locator.key_line(header, "report_group") or header,
-                ))
-    return problems
+    try:
+        builtin_types = frozenset(_builtin_taxonomy().types)
+    except InputError:
+        builtin_types = frozenset()  # checking the builtin file itself while it is broken
+    problems = _parse_file(Path(path), None, builtin_types)[2]
+    return sorted(problems, key=lambda problem: problem.line or 0)
 
 
 @cache
@@ -250,9 +239,12 @@ def _assemble(layers: list[tuple[str, tuple[Entry, ...]]]) -> Taxonomy:
 
 
 def _parse_file(
-    path: Path, kind: Kind | None
+    path: Path, kind: Kind | None, other_types: frozenset[str] | None = None
 ) -> tuple[Kind | None, list[tuple[int, Entry]], list[InputError], TomlLocator]:
-    """The file's kind, its sound entries with their table index, and every problem found."""
+    """The file's kind, its sound entries with their table index, and every problem found.
+
+    With `other_types`, a report_group must name one of them or a type of this file.
+    """
     data, locator, problems = read_toml(path)
     if data is None:
         return kind, [], problems, locator
@@ -266,7 +258,7 @@ def _parse_file(
             return None, [], problems, locator
         kind = guess[0]
     top = BlockProblems(path, locator, None)
-    top.unknown_keys(data, ("schema", "version", kind), "top-level key")
+    top.unknown_keys(data, ("schema", "version", kind))
     problems += top.found
     check_header(data, path, locator, problems)
     tables = data.get(kind)
@@ -276,9 +268,10 @@ def _parse_file(
         return kind, [], problems, locator
     entries: list[tuple[int, Entry]] = []
     first_line: dict[str, int | None] = {}
+    known = None if other_types is None else other_types | {t.get("id") for t in tables}
     for index, raw in enumerate(tables):
         block = BlockProblems(path, locator, locator.block(kind, index))
-        _check_entry(raw, kind, index, block, first_line)
+        _check_entry(raw, kind, index, block, first_line, known)
         problems += block.found
         if not block.found:
             entries.append((index, _build(raw, kind)))
@@ -286,12 +279,12 @@ def _parse_file(
 
 
 def _check_entry(raw: Mapping[str, Any], kind: Kind, index: int, block: BlockProblems,
-                 first_line: dict[str, int | None]) -> None:
+                 first_line: dict[str, int | None], known_types: frozenset[object] | None) -> None:
     """Check one [[type]] or [[cause]] table, recording every problem in `block`."""
     fail = block.fail
     entry_id = raw.get("id")
     label = f"{kind} {entry_id!r}" if isinstance(entry_id, str) else f"{kind} #{index + 1}"
-    block.unknown_keys(raw, _KEYS[kind], f"{label}: key")
+    block.unknown_keys(raw, _KEYS[kind], label)
     if entry_id is None:
         fail(f"{label} has no id", "id")
     elif not isinstance(entry_id, str) or not ID_PATTERN.match(entry_id):
@@ -320,6 +313,9 @@ def _check_entry(raw: Mapping[str, Any], kind: Kind, index: int, block: BlockPro
         group = raw.get("report_group")
         if group is not None and (not isinstance(group, str) or not ID_PATTERN.match(group)):
             fail(f"{label}: report_group must be a type id, not {group!r}", "report_group")
+        elif group is not None and known_types is not None and group not in known_types:
+            valid = sorted(str(t) for t in known_types if isinstance(t, str))
+            fail(f"{label}: report_group {group!r} is not a type id; valid: {', '.join(valid)}", "report_group")
         if "citation" in raw and (not isinstance(raw["citation"], str) or not raw["citation"].strip()):
             fail(f"{label}: citation must be a non-empty string", "citation")
     checklist = raw.get("checklist", [])
@@ -338,7 +334,7 @@ def _check_entry(raw: Mapping[str, Any], kind: Kind, index: int, block: BlockPro
 def _check_question(question: Mapping[str, Any], label: str, block: BlockProblems, seen: set[str]) -> None:
     """Check one checklist table (id unique within its type or cause, ja and en)."""
     qid = question.get("id")
-    block.unknown_keys(question, _CHECKLIST_KEYS, f"{label}: key")
+    block.unknown_keys(question, _CHECKLIST_KEYS, label)
     if not isinstance(qid, str) or not ID_PATTERN.match(qid):
         block.fail(f"{label}: id must be lower-case words joined by hyphens", "id")
     elif qid in seen:
