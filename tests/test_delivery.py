@@ -1,0 +1,524 @@
+"""Tests for incident.delivery, all against a real aiosmtpd server on 127.0.0.1 (tests/smtp_server.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import ipaddress
+import json
+import os
+import random
+import signal
+import ssl
+import stat
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from incident.delivery import (
+    JOURNAL,
+    MANIFEST,
+    MESSAGES,
+    FailedRecipient,
+    OutgoingMessage,
+    SmtpSettings,
+    approve_batch,
+    batch_status,
+    build_email,
+    load_manifest,
+    message_id,
+    prepare_batch,
+    send_batch,
+)
+from incident.errors import InputError, NotFoundError, RefusedError
+from tests.smtp_server import CapturingHandler, SmtpTestServer
+
+REPO = Path(__file__).resolve().parent.parent
+INCIDENT = "2024-0007"
+FROM = "privacy@example.co.jp"
+SUBJECT = "【重要】個人情報の漏えいに関するお詫びとお知らせ"
+
+
+def message(i: int, **changes: str) -> OutgoingMessage:
+    fields = {
+        "recipient_key": f"p{i:04d}",
+        "to_addr": f"person{i}@example.jp",
+        "to_name": f"山田 太郎{i}",
+        "subject": SUBJECT,
+        "body": f"山田 太郎{i} 様\n\nこのたびは、お客様の個人情報が漏えいしました。\n番号: {i}\n",
+    }
+    fields.update(changes)
+    return OutgoingMessage(**fields)
+
+
+def smtp(server: SmtpTestServer, **changes: object) -> SmtpSettings:
+    fields: dict[str, object] = {
+        "host": server.host, "port": server.port, "security": "none", "user": None,
+        "from_addr": FROM, "from_name": "個人情報保護担当", "timeout": 5.0,
+    }
+    fields.update(changes)
+    return SmtpSettings(**fields)  # type: ignore[arg-type]
+
+
+def approved(batch: Path, count: int) -> Path:
+    prepare_batch(batch, INCIDENT, (message(i) for i in range(count)), "alice")
+    approve_batch(batch, "bob")
+    return batch
+
+
+def journal(batch: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in (batch / JOURNAL).read_text(encoding="utf-8").splitlines()]
+
+
+def last_states(batch: Path) -> dict[str, str]:
+    return {str(e["key"]): str(e["state"]) for e in journal(batch)}
+
+
+@pytest.fixture
+def server() -> Iterator[SmtpTestServer]:
+    with SmtpTestServer() as srv:
+        yield srv
+
+
+# --- one recipient per message, headers --------------------------------------------------------------
+
+
+def test_each_message_has_one_recipient_in_envelope_and_headers(server: SmtpTestServer, tmp_path: Path) -> None:
+    report = send_batch(approved(tmp_path / "b", 5), smtp(server), None)
+    assert (report.sent, report.failed, report.stopped) == (5, (), None)
+    got = sorted(server.received, key=lambda r: r.rcpt_tos)
+    assert [(r.rcpt_tos, r.rcpt_commands, r.mail_from) for r in got] == [
+        ((f"person{i}@example.jp",), 1, FROM) for i in range(5)
+    ]
+    for i, received in enumerate(got):
+        parsed = received.message()
+        assert [a.addr_spec for a in parsed["To"].addresses] == [f"person{i}@example.jp"]
+        assert parsed.get_all("Cc") is None and parsed.get_all("Bcc") is None
+        assert parsed["Message-ID"] == message_id(INCIDENT, f"p{i:04d}", FROM)
+
+
+@pytest.mark.parametrize("to_addr", [
+    "a@example.jp, b@example.jp",
+    "a@example.jp;b@example.jp",
+    "a@example.jp b@example.jp",
+    "Taro <a@example.jp>",
+    "<a@example.jp>",
+    "a@example.jp\r\nBcc: b@example.jp",
+    "undisclosed-recipients:;",
+    "a@@example.jp",
+    "a@localhost",
+    "",
+])
+def test_a_to_addr_that_is_not_exactly_one_address_is_refused(to_addr: str, tmp_path: Path) -> None:
+    bad = message(1, to_addr=to_addr)
+    with pytest.raises(InputError) as err:
+        build_email(bad, SmtpSettings("h", 25, "none", None, FROM, "x"), INCIDENT)
+    assert err.value.field == "to_addr" and "recipient p0001" in err.value.message
+    with pytest.raises(InputError):
+        prepare_batch(tmp_path / "b", INCIDENT, [message(0), bad], "alice")
+    assert not (tmp_path / "b" / MESSAGES).exists() and not (tmp_path / "b" / MANIFEST).exists()
+
+
+@pytest.mark.parametrize(("field", "value", "char"), [
+    ("subject", "お知らせ\r\nBcc: many@example.jp", "000D"),
+    ("subject", "お知らせ\nX-Injected: 1", "000A"),
+    ("to_name", "山田\nCc: other@example.jp", "000A"),
+    ("to_name", "山田\u2028太郎", "2028"),
+    ("recipient_key", "p1\x00", "0000"),
+])
+def test_line_breaks_in_header_fields_are_refused(field: str, value: str, char: str) -> None:
+    bad = message(1, **{field: value})
+    with pytest.raises(InputError) as err:
+        build_email(bad, SmtpSettings("h", 25, "none", None, FROM, "x"), INCIDENT)
+    assert err.value.field == field
+    assert f"{field} contains a line break or control character (U+{char})" in err.value.message
+    assert err.value.message.startswith(f"recipient {bad.recipient_key}:")
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(name=st.text(max_size=40), subject=st.text(max_size=80))
+def test_any_name_or_subject_yields_one_recipient_or_a_refusal(name: str, subject: str) -> None:
+    from email import policy
+    from email.parser import BytesParser
+
+    msg = message(3, to_name=name, subject=subject)
+    try:
+        email = build_email(msg, SmtpSettings("h", 25, "none", None, FROM, "x"), INCIDENT)
+    except InputError as err:
+        assert err.field in ("to_name", "subject")
+        return
+    parsed = BytesParser(policy=policy.default).parsebytes(email.as_bytes())
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["person3@example.jp"]
+    assert parsed["Subject"] == subject
+    assert sorted(parsed.keys()) == sorted(
+        ["From", "To", "Subject", "Date", "Message-ID", "Content-Type", "Content-Transfer-Encoding",
+         "MIME-Version"])
+
+
+def test_an_address_in_the_display_name_stays_a_name(server: SmtpTestServer, tmp_path: Path) -> None:
+    batch = tmp_path / "b"
+    prepare_batch(batch, INCIDENT, [message(1, to_name="b@evil.example, c@evil.example")], "alice")
+    approve_batch(batch, "bob")
+    send_batch(batch, smtp(server), None)
+    [received] = server.received
+    assert received.rcpt_tos == ("person1@example.jp",)
+    [to] = received.message()["To"].addresses
+    assert (to.display_name, to.addr_spec) == ("b@evil.example, c@evil.example", "person1@example.jp")
+
+
+def test_japanese_subject_and_body_decode_back(server: SmtpTestServer, tmp_path: Path) -> None:
+    send_batch(approved(tmp_path / "b", 1), smtp(server), None)
+    [received] = server.received
+    assert received.data.isascii()  # encoded for any server: RFC 2047 headers, base64 body
+    parsed = received.message()
+    assert parsed["Subject"] == SUBJECT
+    assert parsed["To"].addresses[0].display_name == "山田 太郎0"
+    assert parsed["From"].addresses[0].display_name == "個人情報保護担当"
+    assert parsed.get_content().replace("\r\n", "\n") == message(0).body
+
+
+def test_message_ids_are_deterministic_and_distinct() -> None:
+    first = message_id(INCIDENT, "p0001", FROM)
+    digest = hashlib.sha256(f"{INCIDENT}\x1fp0001".encode()).hexdigest()[:12]
+    assert first == f"<2024-0007.p0001.{digest}@example.co.jp>"
+    assert message_id(INCIDENT, "p0001", FROM) == first
+    assert message_id(INCIDENT, "p0002", FROM) != first
+    taro, jiro = message_id(INCIDENT, "山田 太郎", FROM), message_id(INCIDENT, "山田 次郎", FROM)
+    assert taro.startswith("<2024-0007._____.") and jiro.startswith("<2024-0007._____.") and taro != jiro
+
+
+# --- prepare and approve (ダブルチェック) ----------------------------------------------------------------
+
+
+def test_prepare_writes_private_files_and_a_manifest(tmp_path: Path) -> None:
+    batch = tmp_path / "store" / "b"
+    manifest = prepare_batch(batch, INCIDENT, (message(i) for i in range(3)), " alice ")
+    assert stat.S_IMODE(batch.stat().st_mode) == 0o700
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in batch.iterdir()} == {
+        MESSAGES: 0o600, MANIFEST: 0o600, "send.lock": 0o600}
+    data = (batch / MESSAGES).read_bytes()
+    assert [json.loads(line)["recipient_key"] for line in data.splitlines()] == ["p0000", "p0001", "p0002"]
+    assert (manifest.count, manifest.sha256, manifest.sample) == (3, hashlib.sha256(data).hexdigest(), message(0))
+    assert (manifest.prepared_by, manifest.approved_by) == ("alice", None)
+    assert load_manifest(batch) == manifest
+
+
+def test_the_preparer_cannot_approve_and_another_person_can(server: SmtpTestServer, tmp_path: Path) -> None:
+    batch = tmp_path / "b"
+    prepare_batch(batch, INCIDENT, [message(1)], "alice")
+    with pytest.raises(RefusedError, match="not approved"):
+        send_batch(batch, smtp(server), None)
+    for same in ("alice", "ALICE", "ａｌｉｃｅ"):
+        with pytest.raises(RefusedError, match="ダブルチェック"):
+            approve_batch(batch, same)
+    approved_manifest = approve_batch(batch, "bob")
+    assert approved_manifest.approved_by == "bob"
+    assert approved_manifest.approved_sha256 == approved_manifest.sha256
+    with pytest.raises(RefusedError, match="already approved by bob"):
+        approve_batch(batch, "carol")
+    assert send_batch(batch, smtp(server), None).sent == 1
+
+
+def test_a_tampered_messages_file_is_refused(server: SmtpTestServer, tmp_path: Path) -> None:
+    batch = tmp_path / "b"
+    prepare_batch(batch, INCIDENT, [message(1), message(2)], "alice")
+    original = (batch / MESSAGES).read_bytes()
+    (batch / MESSAGES).write_bytes(original.replace(b"person2@", b"attacker@"))
+    with pytest.raises(RefusedError, match="changed after it was prepared"):
+        approve_batch(batch, "bob")
+    (batch / MESSAGES).write_bytes(original)
+    approve_batch(batch, "bob")
+    (batch / MESSAGES).write_bytes(original.replace(b"person2@", b"attacker@"))
+    with pytest.raises(RefusedError, match="changed since it was approved"):
+        send_batch(batch, smtp(server), None)
+    assert server.received == []
+
+
+def test_duplicates_empty_batches_and_missing_batches_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="recipient p0001 appears twice"):
+        prepare_batch(tmp_path / "b", INCIDENT, [message(1), message(1, to_addr="x@example.jp")], "alice")
+    with pytest.raises(InputError, match="no messages"):
+        prepare_batch(tmp_path / "b", INCIDENT, [], "alice")
+    with pytest.raises(InputError, match="actor"):
+        prepare_batch(tmp_path / "b", INCIDENT, [message(1)], "  ")
+    with pytest.raises(NotFoundError, match="prepare one first"):
+        approve_batch(tmp_path / "b", "bob")
+
+
+def test_preparing_again_after_sending_started_is_refused(server: SmtpTestServer, tmp_path: Path) -> None:
+    batch = approved(tmp_path / "b", 2)
+    send_batch(batch, smtp(server), None)
+    with pytest.raises(RefusedError, match="--resume"):
+        prepare_batch(batch, INCIDENT, [message(9)], "alice")
+
+
+# --- failures, resume and the journal ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("failure", "reason"), [
+    ("disconnect", "connection lost while sending to p0004"),
+    ("4xx", "the server refused the transaction for p0004: 451 4.3.0 temporary server failure"),
+])
+def test_a_server_failing_part_way_stops_and_resume_sends_the_rest(
+    failure: str, reason: str, tmp_path: Path
+) -> None:
+    handler = CapturingHandler(fail_after=4, failure=failure)  # type: ignore[arg-type]
+    with SmtpTestServer(handler) as srv:
+        batch = approved(tmp_path / "b", 10)
+        report = send_batch(batch, smtp(srv), None)
+        assert (report.sent, report.failed, report.not_attempted) == (4, (), 5)
+        assert report.stopped is not None and report.stopped.startswith(reason)
+        assert last_states(batch) == {**{f"p{i:04d}": "sent" for i in range(4)}, "p0004": "failed"}
+        with pytest.raises(RefusedError, match="use --resume"):
+            send_batch(batch, smtp(srv), None)
+        handler.fail_after = None
+        again = send_batch(batch, smtp(srv), None, resume=True)
+        assert (again.sent, again.skipped_already_sent, again.stopped, again.resent_after_interruption) == (
+            6, 4, None, ())
+    assert sorted(r.rcpt_tos[0] for r in srv.received) == sorted(f"person{i}@example.jp" for i in range(10))
+    assert batch_status(batch).sent == 10
+
+
+def test_refused_recipients_are_listed_and_retried_on_resume(tmp_path: Path) -> None:
+    handler = CapturingHandler(reject={"person3@example.jp", "person7@example.jp"})
+    with SmtpTestServer(handler) as srv:
+        batch = approved(tmp_path / "b", 10)
+        report = send_batch(batch, smtp(srv), None)
+        assert report.sent == 8 and report.stopped is None
+        assert report.failed == (
+            FailedRecipient("p0003", "person3@example.jp", "550 5.1.1 <person3@example.jp>: mailbox unavailable"),
+            FailedRecipient("p0007", "person7@example.jp", "550 5.1.1 <person7@example.jp>: mailbox unavailable"),
+        )
+        status = batch_status(batch)
+        assert (status.total, status.sent, status.failed, status.pending, status.sending) == (10, 8, 2, 0, 0)
+        handler.reject = frozenset()
+        again = send_batch(batch, smtp(srv), None, resume=True)
+        assert (again.sent, again.skipped_already_sent, again.failed) == (2, 8, ())
+    assert Counter(r.rcpt_tos[0] for r in srv.received) == Counter(f"person{i}@example.jp" for i in range(10))
+
+
+def test_reconnects_when_the_server_drops_the_connection_between_messages(tmp_path: Path) -> None:
+    handler = CapturingHandler(per_connection_limit=3)
+    with SmtpTestServer(handler) as srv:
+        report = send_batch(approved(tmp_path / "b", 10), smtp(srv), None)
+    assert (report.sent, report.stopped, report.resent_after_interruption) == (10, None, ())
+    assert [r.connection for r in srv.received] == [1, 1, 1, 2, 2, 2, 3, 3, 3, 4]
+
+
+def test_a_recipient_left_sending_is_resent_with_the_same_message_id(server: SmtpTestServer, tmp_path: Path) -> None:
+    batch = approved(tmp_path / "b", 3)
+    mid = message_id(INCIDENT, "p0000", FROM)
+    entry = {"key": "p0000", "state": "sending", "message_id": mid, "at": "x", "error": None}
+    (batch / JOURNAL).write_text(json.dumps(entry) + "\n")
+    report = send_batch(batch, smtp(server), None, resume=True)
+    assert (report.sent, report.resent_after_interruption) == (3, ("p0000",))
+    assert [r.message()["Message-ID"] for r in server.received][0] == mid
+
+
+def test_a_torn_last_journal_line_is_ignored_and_truncated(server: SmtpTestServer, tmp_path: Path) -> None:
+    batch = approved(tmp_path / "b", 3)
+    sent = {"key": "p0000", "state": "sent", "message_id": "m", "at": "x", "error": None}
+    (batch / JOURNAL).write_text(json.dumps(sent) + "\n" + '{"key": "p0001", "sta')
+    assert batch_status(batch).sent == 1
+    report = send_batch(batch, smtp(server), None, resume=True)
+    assert (report.sent, report.skipped_already_sent, report.journal_repaired) == (2, 1, True)
+    assert [(e["key"], e["state"]) for e in journal(batch)] == [
+        ("p0000", "sent"), ("p0001", "sending"), ("p0001", "sent"), ("p0002", "sending"), ("p0002", "sent")]
+
+
+def test_a_corrupt_journal_line_before_the_last_is_an_error(server: SmtpTestServer, tmp_path: Path) -> None:
+    batch = approved(tmp_path / "b", 3)
+    sent = {"key": "p0000", "state": "sent", "message_id": "m", "at": "x", "error": None}
+    (batch / JOURNAL).write_text("garbage\n" + json.dumps(sent) + "\n")
+    with pytest.raises(InputError) as err:
+        send_batch(batch, smtp(server), None, resume=True)
+    assert err.value.line == 1 and "corrupt" in err.value.message
+
+
+def test_a_second_concurrent_run_is_refused(server: SmtpTestServer, tmp_path: Path) -> None:
+    batch = approved(tmp_path / "b", 1)
+    fd = os.open(batch / "send.lock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with pytest.raises(RefusedError, match="another prepare, approve or send is running"):
+            send_batch(batch, smtp(server), None)
+    finally:
+        os.close(fd)
+
+
+# --- dry run, rate, progress ------------------------------------------------------------------------
+
+
+def test_dry_run_sends_nothing_and_journals_nothing(server: SmtpTestServer, tmp_path: Path) -> None:
+    batch = approved(tmp_path / "b", 4)
+    report = send_batch(batch, smtp(server), None, dry_run=True)
+    assert (report.dry_run, report.would_send, report.sent, report.failed) == (True, 4, 0, ())
+    assert server.received == [] and not (batch / JOURNAL).exists()
+    handler = server.handler
+    handler.fail_after = 1
+    send_batch(batch, smtp(server), None)
+    before = (batch / JOURNAL).read_bytes()
+    again = send_batch(batch, smtp(server), None, dry_run=True, resume=True)
+    assert (again.would_send, again.skipped_already_sent, again.sent) == (3, 1, 0)
+    assert (batch / JOURNAL).read_bytes() == before and len(server.received) == 1
+
+
+def test_rate_limit_sleeps_between_messages(server: SmtpTestServer, tmp_path: Path) -> None:
+    now = [100.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    def progress(done: int, total: int) -> None:
+        calls.append((done, total))
+        now[0] += 0.3  # each message takes 0.3 s to send
+
+    calls: list[tuple[int, int]] = []
+    report = send_batch(approved(tmp_path / "b", 4), smtp(server), None, rate=2.0, progress=progress,
+                        clock=lambda: now[0], sleep=sleep)
+    assert report.sent == 4
+    assert sleeps == pytest.approx([0.2, 0.2, 0.2])
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    with pytest.raises(InputError, match="positive number"):
+        send_batch(tmp_path / "b", smtp(server), None, rate=0, resume=True)
+
+
+# --- settings and TLS ------------------------------------------------------------------------------
+
+
+def test_settings_refuse_plaintext_passwords_and_bad_values() -> None:
+    with pytest.raises(InputError, match="unencrypted"):
+        SmtpSettings("h", 25, "none", "user", FROM, "x")
+    with pytest.raises(InputError, match="starttls, tls or none"):
+        SmtpSettings("h", 25, "ssl", None, FROM, "x")  # type: ignore[arg-type]
+    with pytest.raises(InputError) as err:
+        SmtpSettings("h", 25, "none", None, FROM, "担当\r\nBcc: x@example.jp")
+    assert err.value.field == "from_name"
+
+
+def _self_signed(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert_file, key_file)
+    return server_ctx, ssl.create_default_context(cafile=str(cert_file))
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_tls_with_authentication(security: str, tmp_path: Path) -> None:
+    server_ctx, client_ctx = _self_signed(tmp_path)
+    with SmtpTestServer(tls_context=server_ctx, implicit_tls=security == "tls", auth=("officer", "s3cret")) as srv:
+        settings_ = smtp(srv, security=security, user="officer")
+        batch = approved(tmp_path / "b", 2)
+        with pytest.raises(InputError, match="INCIDENT_SMTP_PASSWORD"):
+            send_batch(batch, settings_, None, tls_context=client_ctx)
+        wrong = send_batch(batch, settings_, "wrong", tls_context=client_ctx)
+        assert wrong.sent == 0 and wrong.stopped is not None and " 535 " in wrong.stopped
+        untrusted = send_batch(batch, settings_, "s3cret", resume=True)
+        assert untrusted.stopped is not None and "CERTIFICATE_VERIFY_FAILED" in untrusted.stopped
+        report = send_batch(batch, settings_, "s3cret", resume=True, tls_context=client_ctx)
+        assert (report.sent, report.stopped) == (2, None)
+    assert sorted(r.rcpt_tos[0] for r in srv.received) == ["person0@example.jp", "person1@example.jp"]
+
+
+# --- crash test -------------------------------------------------------------------------------------
+
+_CHILD = """
+import sys
+from pathlib import Path
+from incident.delivery import SmtpSettings, send_batch
+settings = SmtpSettings("127.0.0.1", int(sys.argv[2]), "none", None, sys.argv[3], "担当")
+send_batch(Path(sys.argv[1]), settings, None, resume=True)
+"""
+
+
+def _journal_lines(path: Path) -> int:
+    try:
+        return path.read_bytes().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
+def test_sigkill_at_random_points_loses_nothing_and_duplicates_keep_their_message_id(
+    server: SmtpTestServer, tmp_path: Path
+) -> None:
+    count, crashes = 300, 10
+    batch = approved(tmp_path / "b", count)
+    rng = random.Random(20240607)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    kills = 0
+    for _ in range(crashes):
+        lines_before = _journal_lines(batch / JOURNAL)
+        child = subprocess.Popen([sys.executable, "-c", _CHILD, str(batch), str(server.port), FROM], env=env)
+        if rng.random() < 0.5:  # after a random number of journal lines
+            target, wait_for = lines_before + rng.randint(1, 50), 0.0
+        else:  # a random short delay after sending started
+            target, wait_for = lines_before + 1, rng.uniform(0.0, 0.05)
+        deadline = time.monotonic() + 15
+        while _journal_lines(batch / JOURNAL) < target and child.poll() is None:
+            assert time.monotonic() < deadline, "the sender made no progress"
+            time.sleep(0.001)
+        time.sleep(wait_for)
+        if child.poll() is None:
+            child.send_signal(signal.SIGKILL)
+            kills += 1
+        child.wait()
+    assert kills == crashes
+    final = send_batch(batch, SmtpSettings("127.0.0.1", server.port, "none", None, FROM, "担当"), None,
+                       resume=True)
+    assert final.stopped is None and final.failed == ()
+    received = Counter((r.rcpt_tos, r.message()["Message-ID"]) for r in server.received)
+    expected = {((f"person{i}@example.jp",), message_id(INCIDENT, f"p{i:04d}", FROM)) for i in range(count)}
+    assert set(received) == expected  # everyone got their message, and only with their own Message-ID
+    duplicates = sum(n - 1 for n in received.values())
+    assert duplicates <= kills
+    assert max(received.values()) <= 2
+    assert batch_status(batch).sent == count
+
+
+def test_a_crash_after_the_server_accepted_resends_once_with_the_same_message_id(tmp_path: Path) -> None:
+    handler = CapturingHandler(hold_once={"person5@example.jp"})
+    with SmtpTestServer(handler) as srv:
+        batch = approved(tmp_path / "b", 10)
+        child = subprocess.Popen([sys.executable, "-c", _CHILD, str(batch), str(srv.port), FROM],
+                                 env={**os.environ, "PYTHONPATH": str(REPO)})
+        deadline = time.monotonic() + 15
+        while len(srv.received) < 6:
+            assert time.monotonic() < deadline and child.poll() is None, "the sender made no progress"
+            time.sleep(0.001)
+        child.send_signal(signal.SIGKILL)  # the server has the message; the client never heard back
+        child.wait()
+        assert last_states(batch)["p0005"] == "sending"
+        report = send_batch(batch, smtp(srv), None, resume=True)
+    assert (report.sent, report.skipped_already_sent, report.resent_after_interruption) == (5, 5, ("p0005",))
+    to_p5 = [r.message()["Message-ID"] for r in srv.received if r.rcpt_tos == ("person5@example.jp",)]
+    assert to_p5 == [message_id(INCIDENT, "p0005", FROM)] * 2
+    assert len(srv.received) == 11
