@@ -96,7 +96,7 @@ def make_console(stream: Any) -> Console:
     is_tty = hasattr(stream, "isatty") and stream.isatty()
     return Console(file=stream, no_color=bool(os.environ.get("NO_COLOR")) or not is_tty,
                    force_terminal=False if not is_tty else None, highlight=False,
-                   width=None if is_tty else 100, soft_wrap=not is_tty)
+                   width=None if is_tty else 120, soft_wrap=not is_tty)
 
 
 def get_env() -> Env:

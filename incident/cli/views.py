@@ -43,8 +43,12 @@ def print_list(console: Console, records: list[rec.Record], tz: str) -> None:
         console.print("No incidents match. Record one with `incident new` (or try `incident demo`).")
         return
     table = Table(title=f"Incidents ({len(records)})", title_justify="left")
-    for col in ("ID", "Status", "Discovered", "Type", "Title", "Dept.", "Persons", "Report?"):
+    for col in ("ID", "Status", "Discovered", "Type"):
+        table.add_column(col, no_wrap=True)
+    for col in ("Title", "Dept."):
         table.add_column(col, overflow="fold")
+    table.add_column("Persons", justify="right", no_wrap=True)
+    table.add_column("Report?", no_wrap=True)
     for r in records:
         s = summary_json(r)
         table.add_row(
