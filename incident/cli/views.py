@@ -34,14 +34,31 @@ def summary_json(record: rec.Record) -> dict[str, Any]:
     }
 
 
-def print_list(console: Console, records: list[rec.Record], tz: str) -> None:
-    from rich.table import Table
+#: above this many rows a terminal gets the plain table too (rich tables grow slow with thousands of rows)
+RICH_TABLE_MAX_ROWS = 200
+LIST_COLUMNS = ("ID", "Status", "Discovered", "Type", "Title", "Dept.", "Persons", "Report?")
 
+
+def _list_row(r: rec.Record, tz: str) -> list[str]:
     from incident.dates import to_local_date
 
+    s = summary_json(r)
+    reportable = {True: "yes", False: "no", None: "?"}.get(s["reportable"], "-") if "assessment" in r.sections \
+        else "-"
+    return [s["id"], s["status"], to_local_date(r.discovered_at, tz).isoformat(), str(s["type"]),
+            str(s["title"]), str(s["department"]), "" if s["persons"] is None else f"{s['persons']:,}", reportable]
+
+
+def print_list(console: Console, records: list[rec.Record], tz: str) -> None:
     if not records:
         console.print("No incidents match. Record one with `incident new` (or try `incident demo`).")
         return
+    rows = [_list_row(r, tz) for r in records]
+    if not console.is_terminal or len(rows) > RICH_TABLE_MAX_ROWS:
+        console.file.write(plain_table(LIST_COLUMNS, rows))
+        return
+    from rich.table import Table
+
     table = Table(title=f"Incidents ({len(records)})", title_justify="left")
     for col in ("ID", "Status", "Discovered", "Type"):
         table.add_column(col, no_wrap=True)
@@ -49,16 +66,45 @@ def print_list(console: Console, records: list[rec.Record], tz: str) -> None:
         table.add_column(col, overflow="fold")
     table.add_column("Persons", justify="right", no_wrap=True)
     table.add_column("Report?", no_wrap=True)
-    for r in records:
-        s = summary_json(r)
-        table.add_row(
-            s["id"], f"[{STATUS_STYLE.get(s['status'], '')}]{s['status']}[/]",
-            to_local_date(r.discovered_at, tz).isoformat(), str(s["type"]), str(s["title"]),
-            str(s["department"]), "" if s["persons"] is None else f"{s['persons']:,}",
-            {True: "[bold red]yes[/]", False: "no", None: "?"}.get(s["reportable"], "—")
-            if "assessment" in r.sections else "—",
-        )
+    for row in rows:
+        row[1] = f"[{STATUS_STYLE.get(row[1], '')}]{row[1]}[/]"
+        row[7] = "[bold red]yes[/]" if row[7] == "yes" else row[7]
+        table.add_row(*row)
     console.print(table)
+
+
+def cell_width(text: str) -> int:
+    """Terminal columns of `text`: East Asian wide and full-width characters take two."""
+    import unicodedata
+
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def plain_table(headers: tuple[str, ...], rows: list[list[str]], max_width: int = 40) -> str:
+    """An aligned text table for pipes and long lists; cells longer than `max_width` columns are cut."""
+
+    def cut(text: str) -> str:
+        text = text.replace("\n", " ")
+        if cell_width(text) <= max_width:
+            return text
+        out, used = [], 0
+        for ch in text:
+            w = cell_width(ch)
+            if used + w > max_width - 1:
+                break
+            out.append(ch)
+            used += w
+        return "".join(out) + "…"
+
+    cells = [list(headers)] + [[cut(c) for c in row] for row in rows]
+    widths = [max(cell_width(row[i]) for row in cells) for i in range(len(headers))]
+    lines = []
+    for row in cells:
+        padded = [c + " " * (w - cell_width(c)) for c, w in zip(row, widths)]
+        lines.append("  ".join(padded).rstrip())
+    return "\n".join(lines) + "\n"
 
 
 def print_record(console: Console, record: rec.Record, tz: str) -> None:
