@@ -1,0 +1,216 @@
+"""Keys and secrets: the roster encryption key and credentials such as the SMTP password.
+
+The roster key (32 random bytes, AES-256-GCM) lives in the OS keyring (service ``incident``, one entry
+per store, named after the store's absolute path) or, where no keyring exists (a headless server, CI),
+in a key file named by ``INCIDENT_KEY_FILE`` or ``key_file`` in config.toml, created with mode 0600.
+Passwords live in the keyring or, where there is none, in an environment variable; never in a file.
+Nothing here ever falls back to storing a key or secret in plaintext beside the data.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import stat
+from pathlib import Path
+
+import keyring
+import keyring.backend
+import keyring.backends.chainer
+import keyring.backends.fail
+import keyring.backends.null
+
+from incident.errors import InputError
+
+SERVICE = "incident"
+"""The keyring service name under which every entry is stored."""
+
+KEY_FILE_ENV = "INCIDENT_KEY_FILE"
+"""Environment variable naming the key file (takes precedence over ``key_file`` in config)."""
+
+KEY_BYTES = 32
+"""Length of a roster key: AES-256."""
+
+NO_KEYRING_HINT = (
+    "no OS keyring is available here; set INCIDENT_KEY_FILE=/path/to/keyfile (created with mode 0600) "
+    "or key_file in config.toml"
+)
+
+
+def key_file_from_env_or_config(config_key_file: str | None) -> Path | None:
+    """The key file to use: ``$INCIDENT_KEY_FILE`` if set, else config's ``key_file``, else None (keyring)."""
+    from_env = os.environ.get(KEY_FILE_ENV, "").strip()
+    chosen = from_env or (config_key_file or "").strip()
+    if not chosen:
+        return None
+    return Path(chosen).expanduser()
+
+
+def keyring_available() -> bool:
+    """Whether a usable OS keyring backend is configured (not the fail or null backend)."""
+    return _usable_backend() is not None
+
+
+def load_or_create_key(store_dir: Path, *, key_file: Path | None) -> bytes:
+    """The roster key of the store at `store_dir`, created on first use.
+
+    With `key_file`, the key is read from (or created in) that file; otherwise from the OS keyring,
+    one entry per store. Raises InputError when neither is usable, never falls back to plaintext.
+    """
+    if key_file is not None:
+        return _key_from_file(key_file)
+    return _key_from_keyring(store_dir)
+
+
+def get_secret(name: str, *, env_var: str) -> str | None:
+    """The secret `name` (e.g. ``smtp``): from the keyring first, else from `env_var`, else None."""
+    backend = _usable_backend()
+    if backend is not None:
+        try:
+            value = backend.get_password(SERVICE, _secret_username(name))
+        except Exception:  # noqa: BLE001  any backend failure means "no keyring here": the environment is the alternative
+            value = None
+        if value:
+            return value
+    from_env = os.environ.get(env_var, "")
+    return from_env or None
+
+
+def set_secret(name: str, value: str, *, env_var: str | None = None) -> None:
+    """Store the secret `name` in the OS keyring; InputError when there is no keyring (use `env_var`)."""
+    if not value:
+        raise InputError(f"the secret '{name}' is empty; give a non-empty value")
+    alternative = f"; set {env_var} in the environment instead" if env_var else ""
+    backend = _usable_backend()
+    if backend is None:
+        raise InputError(f"no OS keyring is available here to store the secret '{name}'{alternative}")
+    try:
+        backend.set_password(SERVICE, _secret_username(name), value)
+        stored = backend.get_password(SERVICE, _secret_username(name))
+    except Exception as exc:  # keyring backends raise many types (dbus, OS, keyring.errors)
+        raise InputError(f"the OS keyring failed to store the secret '{name}': {exc}{alternative}") from exc
+    if stored != value:
+        raise InputError(f"the OS keyring did not keep the secret '{name}'{alternative}")
+
+
+# -- the roster key in a file -------------------------------------------------------------------------
+
+
+def _key_from_file(path: Path) -> bytes:
+    path = path.expanduser()
+    if not path.exists():
+        return _create_key_file(path)
+    if not path.is_file():
+        raise InputError(f"the key file {path} is not a regular file", file=path)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if os.name != "nt" and mode & 0o077:
+        raise InputError(
+            f"the key file {path} is readable by group or others (mode {mode:04o}); run: chmod 600 {path}",
+            file=path,
+        )
+    try:
+        text = path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the key file {path}: {exc}", file=path) from exc
+    return _decode_key(text, origin=f"the key file {path}", file=path)
+
+
+def _create_key_file(path: Path) -> bytes:
+    ensure_private_dir(path.parent)
+    key = os.urandom(KEY_BYTES)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:
+        return _key_from_file(path)  # created by a concurrent run: use theirs
+    except OSError as exc:
+        raise InputError(f"cannot create the key file {path}: {exc}", file=path) from exc
+    try:
+        os.write(fd, _encode_key(key).encode("ascii") + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return key
+
+
+def ensure_private_dir(directory: Path) -> None:
+    """Create `directory` and any missing parents with mode 0700 (existing ones are left alone)."""
+    missing: list[Path] = []
+    current = directory
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for d in reversed(missing):
+        try:
+            os.mkdir(d, 0o700)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise InputError(f"cannot create the directory {d}: {exc}", file=d) from exc
+
+
+# -- the roster key in the keyring ----------------------------------------------------------------------
+
+
+def _key_username(store_dir: Path) -> str:
+    return f"roster-key:{store_dir.expanduser().resolve()}"
+
+
+def _key_from_keyring(store_dir: Path) -> bytes:
+    backend = _usable_backend()
+    if backend is None:
+        raise InputError(NO_KEYRING_HINT)
+    username = _key_username(store_dir)
+    try:
+        existing = backend.get_password(SERVICE, username)
+        if existing is not None:
+            return _decode_key(existing, origin=f"the keyring entry {SERVICE}/{username}")
+        key = os.urandom(KEY_BYTES)
+        backend.set_password(SERVICE, username, _encode_key(key))
+        stored = backend.get_password(SERVICE, username)
+    except InputError:
+        raise
+    except Exception as exc:  # any keyring failure: say so and name the key-file alternative
+        raise InputError(f"the OS keyring failed ({type(exc).__name__}: {exc}); {NO_KEYRING_HINT}") from exc
+    if stored != _encode_key(key):
+        raise InputError(f"the OS keyring did not keep the roster key; {NO_KEYRING_HINT}")
+    return key
+
+
+def _usable_backend() -> keyring.backend.KeyringBackend | None:
+    try:
+        backend = keyring.get_keyring()
+    except Exception:  # noqa: BLE001  a broken keyring configuration is the same as none
+        return None
+    if isinstance(backend, (keyring.backends.fail.Keyring, keyring.backends.null.Keyring)):
+        return None
+    if isinstance(backend, keyring.backends.chainer.ChainerBackend) and not backend.backends:
+        return None
+    return backend
+
+
+def _secret_username(name: str) -> str:
+    if not name or ":" in name:
+        raise InputError(f"invalid secret name {name!r}; use a plain word such as 'smtp'")
+    return f"secret:{name}"
+
+
+# -- encoding ---------------------------------------------------------------------------------------------
+
+
+def _encode_key(key: bytes) -> str:
+    return base64.urlsafe_b64encode(key).decode("ascii")
+
+
+def _decode_key(text: str, *, origin: str, file: Path | None = None) -> bytes:
+    try:
+        key = base64.urlsafe_b64decode(text.strip().encode("ascii"))
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        key = b""
+    if len(key) != KEY_BYTES:
+        raise InputError(
+            f"{origin} does not hold a valid roster key (expected {KEY_BYTES} bytes in URL-safe base64)",
+            file=file,
+        )
+    return key
