@@ -192,7 +192,7 @@ def import_csv(
     count = 0
     with open(src, encoding="utf-8-sig" if encoding.startswith("utf-8") else encoding, newline="") as fh:
         reader = csv.reader(fh)
-        layout = _layout(_header(reader, src), mapping, src)
+        layout = _layout(_header(reader, src), reader.line_num, mapping, src)
         with _RosterWriter(dest, key, tuple(h for _, h in layout.extras)) as writer:
             for line, row in _rows(reader, src):
                 record, row_problems = _parse_row(row, layout, line)
@@ -274,7 +274,7 @@ def _header_key(text: str) -> str:
     return re.sub(r"[\s_\-]", "", unicodedata.normalize("NFKC", text).strip().casefold())
 
 
-def _layout(header: list[str], mapping: Mapping[str, str] | None, src: Path) -> _Layout:
+def _layout(header: list[str], header_line: int, mapping: Mapping[str, str] | None, src: Path) -> _Layout:
     names = [unicodedata.normalize("NFKC", h).strip() or f"column{i + 1}" for i, h in enumerate(header)]
     explicit: dict[str, str] = {}
     for column, wanted in (mapping or {}).items():
@@ -297,7 +297,7 @@ def _layout(header: list[str], mapping: Mapping[str, str] | None, src: Path) -> 
                 target = None  # an explicit --map for this field wins over a recognized header
         if target is None:
             if name in (h for _, h in extras):
-                raise InputError(f"column '{name}' appears twice in the header", file=src, line=1)
+                raise InputError(f"column '{name}' appears twice in the header", file=src, line=header_line)
             extras.append((index, name))
             columns.append(name)
         elif target in known:

@@ -149,7 +149,7 @@ def test_mapping_names_unknown_headers_and_overrides_recognized_ones(tmp_path: P
         ("氏名,x\n", {"y": "email"}, "people.csv: --map y=email: no column 'y' in the header"),
         ("氏名,x,y\n", {"x": "email", "y": "email"}, "--map gives email twice; map one column to each field"),
         ("メール,email\n", None, "people.csv: columns 'メール' and 'email' both give email; choose one with --map"),
-        ("氏名,備考,備考\n", None, "people.csv:1: column '備考' appears twice in the header"),
+        ("\n氏名,備考,備考\n", None, "people.csv:2: column '備考' appears twice in the header"),
         ("会員番号,備考\n", None, ("people.csv: no column for name, email or address (columns: 会員番号, 備考); "
                                    "name one with --map COLUMN=name")),
         ("", None, "people.csv: the file is empty; expected a header row such as 氏名,メールアドレス,住所"),
