@@ -82,8 +82,8 @@ class SmtpSettings:
         if self.security == "none" and self.user:
             raise InputError("refusing to send an SMTP password over an unencrypted connection; "
                              "use security starttls or tls", field="security")
-        _check_address(self.from_addr, "smtp settings", "from_addr")
-        _check_header_text(self.from_name, "smtp settings", "from_name")
+        _check_address(self.from_addr, "SMTP settings", "from_addr")
+        _check_header_text(self.from_name, "SMTP settings", "from_name")
 
 
 @dataclass(frozen=True)
@@ -140,21 +140,23 @@ class BatchStatus:
     failed: int
     prepared_by: str
     approved_by: str | None
+    failures: tuple[tuple[str, str], ...] = ()
+    """(key, error) of each recipient whose last attempt failed: retried on the next resume."""
 
 
-def _check_header_text(value: str, key: str, field: str) -> None:
+def _check_header_text(value: str, who: str, field: str) -> None:
     for ch in value:
         if unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
             raise InputError(
-                f"recipient {key}: {field} contains a line break or control character "
+                f"{who}: {field} contains a line break or control character "
                 f"(U+{ord(ch):04X}); header fields must be a single line", field=field)
 
 
-def _check_address(addr: str, key: str, field: str) -> None:
-    _check_header_text(addr, key, field)
+def _check_address(addr: str, who: str, field: str) -> None:
+    _check_header_text(addr, who, field)
     if not _ADDR_RE.fullmatch(addr):
         raise InputError(
-            f"recipient {key}: {field} {addr!r} is not exactly one e-mail address "
+            f"{who}: {field} {addr!r} is not exactly one e-mail address "
             "(one recipient per message; expected local-part@domain in ASCII)", field=field)
 
 
@@ -162,10 +164,11 @@ def validate_message(msg: OutgoingMessage) -> None:
     """Refuse anything that could add a recipient or a header (InputError naming key and field)."""
     if not msg.recipient_key.strip():
         raise InputError("a message has an empty recipient_key", field="recipient_key")
-    _check_header_text(msg.recipient_key, msg.recipient_key, "recipient_key")
-    _check_address(msg.to_addr, msg.recipient_key, "to_addr")
-    _check_header_text(msg.to_name, msg.recipient_key, "to_name")
-    _check_header_text(msg.subject, msg.recipient_key, "subject")
+    who = f"recipient {msg.recipient_key}"
+    _check_header_text(msg.recipient_key, who, "recipient_key")
+    _check_address(msg.to_addr, who, "to_addr")
+    _check_header_text(msg.to_name, who, "to_name")
+    _check_header_text(msg.subject, who, "subject")
 
 
 def message_id(incident_id: str, recipient_key: str, from_addr: str) -> str:
@@ -183,7 +186,7 @@ def build_email(
 ) -> EmailMessage:
     """The message for one person: exactly one address in To, no Cc or Bcc, a deterministic Message-ID."""
     validate_message(msg)
-    _check_header_text(incident_id, msg.recipient_key, "incident_id")
+    _check_header_text(incident_id, "incident", "incident_id")
     email = EmailMessage(policy=policy.SMTP)
     email["From"] = Address(display_name=settings.from_name, addr_spec=settings.from_addr)
     email["To"] = Address(display_name=msg.to_name, addr_spec=msg.to_addr)
@@ -236,6 +239,8 @@ def _atomic_open(path: Path) -> Iterator[BinaryIO]:
 @contextmanager
 def _batch_lock(batch_dir: Path) -> Iterator[None]:
     """An exclusive lock on the batch: one writer at a time (released by the OS if the process dies)."""
+    if not batch_dir.is_dir():
+        raise NotFoundError(f"no prepared batch in {batch_dir}; prepare one first")
     fd = os.open(batch_dir / _LOCK, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
@@ -336,6 +341,7 @@ def prepare_batch(
 ) -> BatchManifest:
     """Write the messages (streamed) and an unapproved manifest. Refused once sending has started."""
     actor = _actor(actor)
+    _check_header_text(incident_id, "incident", "incident_id")
     batch_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     batch_dir.chmod(0o700)
     with _batch_lock(batch_dir):
@@ -349,7 +355,6 @@ def prepare_batch(
         with _atomic_open(batch_dir / MESSAGES) as out:
             for msg in messages:
                 validate_message(msg)
-                _check_header_text(incident_id, msg.recipient_key, "incident_id")
                 if msg.recipient_key in keys:
                     raise InputError(f"recipient {msg.recipient_key} appears twice in the batch",
                                      field="recipient_key")
@@ -391,10 +396,11 @@ def batch_status(batch_dir: Path) -> BatchStatus:
     manifest = load_manifest(batch_dir)
     journal = _read_journal(batch_dir / JOURNAL, repair=False)
     states = [state for state, _ in journal.last.values()]
+    failures = tuple((key, error or "") for key, (state, error) in journal.last.items() if state == "failed")
     return BatchStatus(
         incident_id=manifest.incident_id, total=manifest.count, pending=manifest.count - len(states),
-        sending=states.count("sending"), sent=states.count("sent"), failed=states.count("failed"),
-        prepared_by=manifest.prepared_by, approved_by=manifest.approved_by)
+        sending=states.count("sending"), sent=states.count("sent"), failed=len(failures),
+        prepared_by=manifest.prepared_by, approved_by=manifest.approved_by, failures=failures)
 
 
 class _Dropped(Exception):
@@ -489,8 +495,11 @@ class _Connection:
         if code == 421:
             self.close()
             raise _Dropped(reason, unknown=False)
-        if self._smtp is not None:
-            self._smtp.rset()
+        try:
+            if self._smtp is not None:
+                self._smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self.close()  # the next message reconnects
         if not recipient_level:
             raise _Refused(reason)
         return reason
@@ -606,7 +615,7 @@ class _Run:
                 except _Dropped as exc:
                     unknown = unknown or exc.unknown
                     if attempt == 2:  # the first drop is retried: servers close idle or long-used connections
-                        return self._stop(writer, key, mid, f"connection lost while sending to {key}: {exc}",
+                        return self._stop(writer, key, mid, f"SMTP connection failed while sending to {key}: {exc}",
                                           delivered_unknown=exc.unknown)
                 except _Refused as exc:
                     return self._stop(writer, key, mid, f"the server refused the transaction for {key}: {exc}",

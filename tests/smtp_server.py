@@ -8,6 +8,7 @@ with its envelope; its options make it misbehave the way real servers do:
   transaction fails at MAIL FROM, by ``failure="disconnect"`` (the connection is dropped) or
   ``failure="4xx"`` (``451 4.3.0``, a temporary server error);
 - ``reject={addr, ...}``: RCPT TO for these addresses is answered ``550 5.1.1`` (a refused recipient);
+- ``reject_data={addr, ...}``: the message to these addresses is refused after DATA with ``554 5.6.0``;
 - ``per_connection_limit=K``: after K messages on one connection, the server drops that connection at
   the next MAIL FROM (as servers with a per-connection limit or an idle timeout do); the client is
   expected to reconnect;
@@ -64,6 +65,7 @@ class CapturingHandler:
         fail_after: int | None = None,
         failure: Literal["disconnect", "4xx"] = "disconnect",
         reject: Iterable[str] = (),
+        reject_data: Iterable[str] = (),
         per_connection_limit: int | None = None,
         hold_once: Iterable[str] = (),
         hold_seconds: float = 30.0,
@@ -71,6 +73,7 @@ class CapturingHandler:
         self.fail_after = fail_after
         self.failure = failure
         self.reject = frozenset(reject)
+        self.reject_data = frozenset(reject_data)
         self.per_connection_limit = per_connection_limit
         self.hold_once = set(hold_once)
         self.hold_seconds = hold_seconds
@@ -114,7 +117,7 @@ class CapturingHandler:
             failing = self.fail_after is not None and len(self._received) >= self.fail_after
         limited = self.per_connection_limit is not None and state.accepted >= self.per_connection_limit
         if (failing and self.failure == "disconnect") or limited:
-            assert server.transport is not None
+            assert isinstance(server.transport, asyncio.Transport)
             server.transport.abort()
             return "421 4.3.2 closing connection"
         if failing:
@@ -135,6 +138,8 @@ class CapturingHandler:
 
     async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
         state = self._connection(session)
+        if self.reject_data.intersection(envelope.rcpt_tos):
+            return "554 5.6.0 message content rejected"
         content = envelope.original_content or b""
         with self._lock:
             self._received.append(Received(

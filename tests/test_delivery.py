@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from smtp_server import CapturingHandler, SmtpTestServer
 
 from incident.delivery import (
     JOURNAL,
@@ -43,7 +44,6 @@ from incident.delivery import (
     send_batch,
 )
 from incident.errors import InputError, NotFoundError, RefusedError
-from tests.smtp_server import CapturingHandler, SmtpTestServer
 
 REPO = Path(__file__).resolve().parent.parent
 INCIDENT = "2024-0007"
@@ -255,6 +255,10 @@ def test_duplicates_empty_batches_and_missing_batches_are_refused(tmp_path: Path
         prepare_batch(tmp_path / "b", INCIDENT, [message(1)], "  ")
     with pytest.raises(NotFoundError, match="prepare one first"):
         approve_batch(tmp_path / "b", "bob")
+    with pytest.raises(NotFoundError, match="prepare one first"):
+        approve_batch(tmp_path / "never-created", "bob")
+    with pytest.raises(NotFoundError, match="prepare one first"):
+        batch_status(tmp_path / "never-created")
 
 
 def test_preparing_again_after_sending_started_is_refused(server: SmtpTestServer, tmp_path: Path) -> None:
@@ -268,7 +272,7 @@ def test_preparing_again_after_sending_started_is_refused(server: SmtpTestServer
 
 
 @pytest.mark.parametrize(("failure", "reason"), [
-    ("disconnect", "connection lost while sending to p0004"),
+    ("disconnect", "SMTP connection failed while sending to p0004: Connection unexpectedly closed"),
     ("4xx", "the server refused the transaction for p0004: 451 4.3.0 temporary server failure"),
 ])
 def test_a_server_failing_part_way_stops_and_resume_sends_the_rest(
@@ -291,19 +295,25 @@ def test_a_server_failing_part_way_stops_and_resume_sends_the_rest(
     assert batch_status(batch).sent == 10
 
 
-def test_refused_recipients_are_listed_and_retried_on_resume(tmp_path: Path) -> None:
-    handler = CapturingHandler(reject={"person3@example.jp", "person7@example.jp"})
+@pytest.mark.parametrize(("stage", "error"), [
+    ("reject", "550 5.1.1 <{addr}>: mailbox unavailable"),
+    ("reject_data", "554 5.6.0 message content rejected"),
+])
+def test_refused_recipients_are_listed_and_retried_on_resume(stage: str, error: str, tmp_path: Path) -> None:
+    refused = ["person3@example.jp", "person7@example.jp"]
+    handler = CapturingHandler(**{stage: refused})  # type: ignore[arg-type]
     with SmtpTestServer(handler) as srv:
         batch = approved(tmp_path / "b", 10)
         report = send_batch(batch, smtp(srv), None)
         assert report.sent == 8 and report.stopped is None
         assert report.failed == (
-            FailedRecipient("p0003", "person3@example.jp", "550 5.1.1 <person3@example.jp>: mailbox unavailable"),
-            FailedRecipient("p0007", "person7@example.jp", "550 5.1.1 <person7@example.jp>: mailbox unavailable"),
+            FailedRecipient("p0003", refused[0], error.format(addr=refused[0])),
+            FailedRecipient("p0007", refused[1], error.format(addr=refused[1])),
         )
         status = batch_status(batch)
         assert (status.total, status.sent, status.failed, status.pending, status.sending) == (10, 8, 2, 0, 0)
-        handler.reject = frozenset()
+        assert status.failures == (("p0003", error.format(addr=refused[0])), ("p0007", error.format(addr=refused[1])))
+        setattr(handler, stage, frozenset())
         again = send_batch(batch, smtp(srv), None, resume=True)
         assert (again.sent, again.skipped_already_sent, again.failed) == (2, 8, ())
     assert Counter(r.rcpt_tos[0] for r in srv.received) == Counter(f"person{i}@example.jp" for i in range(10))
@@ -324,7 +334,7 @@ def test_a_recipient_left_sending_is_resent_with_the_same_message_id(server: Smt
     (batch / JOURNAL).write_text(json.dumps(entry) + "\n")
     report = send_batch(batch, smtp(server), None, resume=True)
     assert (report.sent, report.resent_after_interruption) == (3, ("p0000",))
-    assert [r.message()["Message-ID"] for r in server.received][0] == mid
+    assert server.received[0].message()["Message-ID"] == mid
 
 
 def test_a_torn_last_journal_line_is_ignored_and_truncated(server: SmtpTestServer, tmp_path: Path) -> None:
