@@ -1,0 +1,765 @@
+"""The kinds of tests a regime playbook may use, and how each is evaluated.
+
+A playbook says `kind = "headcount"`; this module maps the kind to its evaluator through an explicit
+registry (one dict per family: conditions, exemptions, applicability tests). Each kind declares its
+parameters, the reason templates it needs and the placeholders those templates may use, so that
+`incident playbooks check` can validate a file without evaluating it. The numbers, articles and wording
+are all in the playbook; nothing here knows a threshold or an article.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from incident.record import ENTITIES, MALICIOUS, RISK_LEVELS
+
+__all__ = [
+    "APPLIES_KINDS",
+    "BOOL_FACTS",
+    "CONDITION_KINDS",
+    "EXEMPTION_KINDS",
+    "EXEMPTION_STATES",
+    "FLAGS",
+    "SETTINGS",
+    "AssessConfig",
+    "Assessment",
+    "Assessor",
+    "Case",
+    "CaseItem",
+    "ConditionKind",
+    "ExemptionKind",
+    "ExemptionView",
+    "Outcome",
+    "ParamSpec",
+    "assess",
+    "diff_assessments",
+    "prepare",
+]
+
+#: data-item flags of the catalogue (playbooks/data-items.toml)
+FLAGS = ("special_care", "financial_harm", "identification_code", "my_number")
+#: boolean facts of the record a `fact` condition may test
+BOOL_FACTS = ("published", "mynumber_system", "recovered")
+#: organization settings a `configured-items` condition may read
+SETTINGS = ("ordinance_special_care",)
+
+
+@dataclass(frozen=True)
+class CaseItem:
+    """A data item of the incident, resolved against the catalogue."""
+
+    id: str
+    ja: str
+    en: str
+    flags: frozenset[str]
+    #: high-level encryption with the key safe (encrypted and not key_compromised)
+    protected: bool
+
+
+@dataclass(frozen=True)
+class Case:
+    """The facts of one incident as the evaluators need them (built once per assessment)."""
+
+    entity: str
+    role: str
+    entruster: str
+    type: str
+    persons: int | None
+    #: None when the record leaves `malicious` out (the default "none" applies)
+    malicious: str | None
+    malicious_presumed: bool
+    #: the boolean facts as written; None when left out
+    bools: Mapping[str, bool | None]
+    risk_level: str | None
+    countries: frozenset[str]
+    items: tuple[CaseItem, ...]
+    #: organization settings (item id lists)
+    settings: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a condition's test found, before exemptions.
+
+    `state` names the reason template to use; `values` fill its placeholders (a tuple of CaseItem
+    renders as the items' names in the template's language).
+    """
+
+    met: bool | None
+    state: str
+    values: Mapping[str, Any]
+    missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """A parameter of a kind: whether it is required and a check returning a problem or None."""
+
+    required: bool
+    check: Callable[[Any], str | None]
+    help: str
+
+
+Params = Mapping[str, Any]
+Evaluate = Callable[[Params, Case, Sequence[CaseItem]], Outcome]
+
+
+@dataclass(frozen=True)
+class ConditionKind:
+    evaluate: Evaluate
+    params: Mapping[str, ParamSpec]
+    #: state -> the placeholders its reason template may use. The condition gives a template for every
+    #: state, in Japanese (`state`) and English (`state_en`).
+    placeholders: Mapping[str, frozenset[str]]
+    #: True when the test looks at items one by one (an exemption then disregards protected items);
+    #: False for incident-wide tests, which an item exemption removes only when every item is protected
+    item_based: bool
+    help: str
+
+
+@dataclass(frozen=True)
+class ExemptionView:
+    """What an exemption makes of the incident: whether its facts hold, and the items that still count.
+
+    `remaining` None means nothing counts any more (every condition is removed).
+    """
+
+    holds: bool
+    remaining: tuple[CaseItem, ...] | None
+    protected: tuple[CaseItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExemptionKind:
+    view: Callable[[Params, Case], ExemptionView]
+    params: Mapping[str, ParamSpec]
+    help: str
+
+
+#: reason templates every exemption gives: applied (it removed a condition), no_effect (its facts
+#: hold but nothing changed), not_applied (its facts do not hold), removed (the reason of a removed
+#: condition)
+EXEMPTION_STATES = ("applied", "no_effect", "not_applied", "removed")
+EXEMPTION_PLACEHOLDERS = frozenset({"items", "conditions", "citation", "label"})
+_COMMON = frozenset({"citation", "label", "items"})
+
+
+def _states(**states: set[str]) -> Mapping[str, frozenset[str]]:
+    return {state: _COMMON | names for state, names in states.items()}
+
+
+# --------------------------------------------------------------------------- parameter checks
+
+
+def _one_of(choices: Sequence[str]) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if value in choices:
+            return None
+        return f"{value!r} is not valid; expected one of: {', '.join(choices)}"
+
+    return check
+
+
+def _subset_of(choices: Sequence[str], *, empty_ok: bool = False) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return "expected a list of strings"
+        if not value and not empty_ok:
+            return "must not be empty"
+        bad = [v for v in value if v not in choices]
+        if bad:
+            return f"{bad[0]!r} is not valid; expected any of: {', '.join(choices)}"
+        return None
+
+    return check
+
+
+def _strings(value: Any) -> str | None:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        return "expected a non-empty list of strings"
+    return None
+
+
+def _threshold(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return f"bad threshold {value!r}: expected a whole number of persons, 0 or more"
+    return None
+
+
+def _boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
+
+
+# --------------------------------------------------------------------------- condition evaluators
+
+
+def _flagged(params: Params, case: Case, items: Sequence[CaseItem]) -> Outcome:
+    flag = params["flag"]
+    hits = tuple(i for i in items if flag in i.flags)
+    if hits:
+        return Outcome(True, "met", {"items": hits})
+    return Outcome(False, "not_met", {"items": tuple(items)})
+
+
+def _headcount(params: Params, case: Case, items: Sequence[CaseItem]) -> Outcome:
+    threshold = params["more_than"]
+    if case.persons is None:
+        return Outcome(None, "unknown", {"threshold": threshold, "items": tuple(items)}, ("persons",))
+    values = {"persons": case.persons, "threshold": threshold, "items": tuple(items)}
+    return Outcome(case.persons > threshold, "met" if case.persons > threshold else "not_met", values)
+
+
+def _malicious(params: Params, case: Case, items: Sequence[CaseItem]) -> Outcome:
+    counting = params.get("values", ["suspected", "confirmed"])
+    if case.malicious is None:
+        values = {"malicious": "none", "type": case.type, "items": tuple(items)}
+        if case.malicious_presumed:
+            return Outcome(False, "unstated", values, ("malicious",))
+        return Outcome(False, "not_met", values)
+    values = {"malicious": case.malicious, "type": case.type, "items": tuple(items)}
+    return Outcome(True, "met", values) if case.malicious in counting else Outcome(False, "not_met", values)
+
+
+def _fact(params: Params, case: Case, items: Sequence[CaseItem]) -> Outcome:
+    name = params["fact"]
+    value = case.bools.get(name)
+    if value is None:
+        if case.entity in params.get("unknown_for", []):
+            return Outcome(None, "unknown", {"entity": case.entity, "items": tuple(items)}, (name,))
+        value = bool(params.get("default", False))
+    values = {"value": value, "entity": case.entity, "items": tuple(items)}
+    return Outcome(True, "met", values) if value else Outcome(False, "not_met", values)
+
+
+def _configured(params: Params, case: Case, items: Sequence[CaseItem]) -> Outcome:
+    listed = case.settings.get(params["setting"], frozenset())
+    if not listed:
+        return Outcome(False, "unconfigured", {"setting": params["setting"], "items": tuple(items)})
+    hits = tuple(i for i in items if i.id in listed)
+    values = {"items": hits or tuple(items), "configured": len(listed), "setting": params["setting"]}
+    return Outcome(True, "met", values) if hits else Outcome(False, "not_met", values)
+
+
+def _risk_level(params: Params, case: Case, items: Sequence[CaseItem]) -> Outcome:
+    if case.risk_level is None:
+        return Outcome(None, "unknown", {"items": tuple(items)}, ("risk_level",))
+    met = case.risk_level in params["levels"]
+    return Outcome(met, "met" if met else "not_met", {"risk_level": case.risk_level, "items": tuple(items)})
+
+
+CONDITION_KINDS: Mapping[str, ConditionKind] = {
+    "item-flag": ConditionKind(
+        _flagged, {"flag": ParamSpec(True, _one_of(FLAGS), "the catalogue flag an item must carry")},
+        _states(met=set(), not_met=set()), True,
+        "met when any data item (not protected by an exemption) carries the flag"),
+    "headcount": ConditionKind(
+        _headcount, {"more_than": ParamSpec(True, _threshold, "met when persons is more than this")},
+        _states(met={"persons", "threshold"}, not_met={"persons", "threshold"}, unknown={"threshold"}), False,
+        "met when the number of persons is more than the threshold; undetermined when persons is left out"),
+    "malicious": ConditionKind(
+        _malicious,
+        {"values": ParamSpec(False, _subset_of(MALICIOUS), "malicious values that count (default: "
+                             "suspected, confirmed)")},
+        _states(met={"malicious", "type"}, not_met={"malicious", "type"}, unstated={"malicious", "type"}), False,
+        "met when a malicious act is suspected or confirmed; when left out and the incident type presumes "
+        "malice, the fact is asked for"),
+    "fact": ConditionKind(
+        _fact,
+        {"fact": ParamSpec(True, _one_of(BOOL_FACTS), "the boolean fact of the record"),
+         "default": ParamSpec(False, _boolean, "the value when the record leaves the fact out"),
+         "unknown_for": ParamSpec(False, _subset_of(ENTITIES), "entities for which a left-out fact is "
+                                  "undetermined instead of the default")},
+        _states(met={"value", "entity"}, not_met={"value", "entity"}, unknown={"entity"}), False,
+        "met when a boolean fact of the record is true"),
+    "configured-items": ConditionKind(
+        _configured, {"setting": ParamSpec(True, _one_of(SETTINGS), "the configuration list of item ids")},
+        _states(met={"configured", "setting"}, not_met={"configured", "setting"}, unconfigured={"setting"}),
+        True,
+        "met when any data item is in a list the organization configures"),
+    "risk-level": ConditionKind(
+        _risk_level, {"levels": ParamSpec(True, _subset_of(RISK_LEVELS), "risk_level values that count")},
+        _states(met={"risk_level"}, not_met={"risk_level"}, unknown=set()), False,
+        "met when the record's risk_level is one of the levels; undetermined when it is left out"),
+}
+
+
+# --------------------------------------------------------------------------- exemptions
+
+
+def _high_encryption(params: Params, case: Case) -> ExemptionView:
+    protected = tuple(i for i in case.items if i.protected)
+    remaining = tuple(i for i in case.items if not i.protected)
+    return ExemptionView(bool(protected), remaining, protected)
+
+
+def _recovered(params: Params, case: Case) -> ExemptionView:
+    if case.bools.get("recovered"):
+        return ExemptionView(True, None, case.items)
+    return ExemptionView(False, case.items)
+
+
+_REMOVES = {"removes": ParamSpec(False, _strings, "the condition ids it removes (default: all)")}
+
+EXEMPTION_KINDS: Mapping[str, ExemptionKind] = {
+    "high-encryption": ExemptionKind(
+        _high_encryption, _REMOVES,
+        "items with encrypted = true and key_compromised = false do not count; an incident-wide condition "
+        "is removed when every item is protected"),
+    "recovered": ExemptionKind(
+        _recovered, _REMOVES,
+        "recovered = true (every copy retrieved or deleted before anyone could see it): no condition counts"),
+}
+
+
+# --------------------------------------------------------------------------- applicability tests
+
+AppliesTest = Callable[[Any, Case], bool]
+
+
+@dataclass(frozen=True)
+class AppliesKind:
+    test: AppliesTest
+    check: Callable[[Any], str | None]
+    help: str
+
+
+APPLIES_KINDS: Mapping[str, AppliesKind] = {
+    "entity": AppliesKind(lambda v, c: c.entity in v, _subset_of(ENTITIES),
+                          "the record's entity is one of these"),
+    "item-flag": AppliesKind(lambda v, c: any(v in i.flags for i in c.items), _one_of(FLAGS),
+                             "any data item carries this catalogue flag (encrypted or not)"),
+    "subject-countries": AppliesKind(lambda v, c: not c.countries.isdisjoint(v), _strings,
+                                     "subject_countries shares a code with this list"),
+}
+
+
+def applies(tests: Mapping[str, Any], case: Case) -> bool:
+    """True when the regime's `applies` table has tests and every one of them holds."""
+    if not tests:
+        return False
+    return all(APPLIES_KINDS[kind].test(value, case) for kind, value in tests.items())
+
+
+# =========================================================================== the assessment
+
+
+@dataclass(frozen=True)
+class AssessConfig:
+    """The organization's settings the assessment reads (from the store's config.toml)."""
+
+    tz: str = "Asia/Tokyo"
+    #: item ids (or names) the local ordinance lists as 条例要配慮個人情報
+    ordinance_special_care: tuple[str, ...] = ()
+    #: regimes added to the derived ones for every incident
+    default_regimes: tuple[str, ...] = ()
+    #: the regulator's name when reports go to a delegated minister (fills {regulator})
+    regulator: str = ""
+    #: the store's playbooks/ directories, searched before the bundled one
+    playbook_dirs: tuple[Path, ...] = ()
+
+    @classmethod
+    def from_config(cls, config: Any, playbook_dirs: Sequence[Path] = ()) -> AssessConfig:
+        """From incident.config.Config (timezone, ordinance_special_care, regimes, regulator)."""
+        return cls(tz=config.timezone, ordinance_special_care=tuple(config.ordinance_special_care),
+                   default_regimes=tuple(config.regimes), regulator=config.regulator,
+                   playbook_dirs=tuple(playbook_dirs))
+
+
+@dataclass(frozen=True)
+class ConditionResult:
+    id: str
+    label: str
+    label_en: str
+    #: the answer after exemptions; None when undetermined
+    met: bool | None
+    reason: str
+    reason_en: str
+    citation: str
+    #: the exemption that removed it, if any
+    exempted_by: str | None = None
+
+
+@dataclass(frozen=True)
+class ExemptionResult:
+    id: str
+    label: str
+    label_en: str
+    applied: bool
+    reason: str
+    reason_en: str
+    citation: str
+
+
+@dataclass(frozen=True)
+class ObligationResult:
+    id: str
+    label: str
+    label_en: str
+    recipient: str
+    due: str | None
+    soft: bool
+    items: tuple[str, ...]
+    citation: str
+    deadline: str
+    days: int | None = None
+    hours: int | None = None
+    day_n: str | None = None
+    rolled_past: tuple[str, ...] = ()
+    note: str = ""
+    due_text: str = ""
+    due_text_en: str = ""
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class RegimeAssessment:
+    regime: str
+    name: str
+    name_en: str
+    law: str
+    version: str
+    effective_from: date
+    reportable: bool | None
+    conditions: tuple[ConditionResult, ...]
+    exemptions: tuple[ExemptionResult, ...]
+    obligations: tuple[ObligationResult, ...]
+    missing: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+    def to_json(self, learned_on: date | None) -> dict[str, Any]:
+        return {
+            "regime": self.regime, "name": self.name, "name_en": self.name_en, "law": self.law,
+            "version": self.version, "effective_from": self.effective_from.isoformat(),
+            "reportable": self.reportable,
+            "conditions": [{"id": c.id, "met": c.met, "reason": c.reason, "citation": c.citation,
+                            "label": c.label, "label_en": c.label_en, "reason_en": c.reason_en,
+                            "exempted_by": c.exempted_by} for c in self.conditions],
+            "exemptions": [{"id": e.id, "applied": e.applied, "reason": e.reason, "citation": e.citation,
+                            "label": e.label, "label_en": e.label_en, "reason_en": e.reason_en}
+                           for e in self.exemptions],
+            "obligations": [{"id": o.id, "recipient": o.recipient, "due": o.due, "soft": o.soft,
+                             "items": list(o.items), "label": o.label, "label_en": o.label_en,
+                             "citation": o.citation, "deadline": o.deadline, "days": o.days, "hours": o.hours,
+                             "day_n": o.day_n, "rolled_past": list(o.rolled_past),
+                             "learned_on": learned_on.isoformat() if learned_on else None, "note": o.note,
+                             "due_text": o.due_text, "due_text_en": o.due_text_en, "by": o.by}
+                            for o in self.obligations],
+            "missing": list(self.missing),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The answer for one incident under every regime that applies."""
+
+    reportable: bool | None
+    learned_on: date | None
+    timezone: str
+    assessments: tuple[RegimeAssessment, ...]
+
+    def to_json(self, incident_id: str | None) -> dict[str, Any]:
+        return {"incident": incident_id, "reportable": self.reportable,
+                "learned_on": self.learned_on.isoformat() if self.learned_on else None,
+                "timezone": self.timezone,
+                "assessments": [a.to_json(self.learned_on) for a in self.assessments]}
+
+    @property
+    def playbooks(self) -> dict[str, dict[str, str]]:
+        """The playbook versions used: {regime: {version, effective_from}}."""
+        return {a.regime: {"version": a.version, "effective_from": a.effective_from.isoformat()}
+                for a in self.assessments}
+
+
+def combine(values: Iterable[bool | None]) -> bool | None:
+    """True when any is true; else None when any is undetermined; else False."""
+    seen_none = False
+    for value in values:
+        if value is True:
+            return True
+        if value is None:
+            seen_none = True
+    return None if seen_none else False
+
+
+class _Values(dict[str, Any]):
+    """Template values rendered in one language: a tuple of items becomes their names."""
+
+    def __init__(self, values: Mapping[str, Any], lang: str) -> None:
+        super().__init__()
+        for key, value in values.items():
+            if isinstance(value, tuple):
+                names = [i.ja if lang == "ja" else i.en for i in value]
+                value = ("、" if lang == "ja" else ", ").join(names) if names else "—"
+            elif hasattr(value, "ja") and hasattr(value, "en"):
+                value = value.ja if lang == "ja" else value.en
+            elif isinstance(value, bool):
+                value = "true" if value else "false"
+            self[key] = value
+
+
+def _render(pair: tuple[str, str], values: Mapping[str, Any]) -> tuple[str, str]:
+    return pair[0].format_map(_Values(values, "ja")), pair[1].format_map(_Values(values, "en"))
+
+
+class Assessor:
+    """Assesses records against loaded regimes; build it once and assess many records (it caches)."""
+
+    def __init__(self, regimes: Any, catalogue: Any, taxonomy: Any, config: AssessConfig) -> None:
+        self.regimes = regimes
+        self.catalogue = catalogue
+        self.config = config
+        self._presumed = frozenset(tid for tid, t in taxonomy.types.items() if getattr(t, "malicious_presumed", False))
+        self._items: dict[tuple[str, bool, bool], CaseItem] = {}
+        ordinance = frozenset(self._item(name, False, False).id for name in config.ordinance_special_care)
+        self._settings: Mapping[str, frozenset[str]] = {"ordinance_special_care": ordinance}
+
+    def _item(self, name: str, encrypted: bool, key_compromised: bool) -> CaseItem:
+        key = (name, encrypted, key_compromised)
+        found = self._items.get(key)
+        if found is None:
+            item = self.catalogue.items.get(name) or self.catalogue.resolve(name)
+            flags = frozenset(f for f in FLAGS if getattr(item, f, False))
+            found = CaseItem(item.id, item.ja, item.en, flags, encrypted and not key_compromised)
+            self._items[key] = found
+        return found
+
+    def case(self, record: Any) -> Case:
+        facts = record.facts
+        malicious = facts.get("malicious")
+        return Case(
+            entity=str(facts.get("entity") or ""), role=str(facts.get("role") or "controller"),
+            entruster=str(facts.get("entruster") or ""), type=str(facts.get("type") or ""),
+            persons=facts.get("persons"), malicious=malicious,
+            malicious_presumed=facts.get("type") in self._presumed,
+            bools={name: facts.get(name) for name in BOOL_FACTS},
+            risk_level=facts.get("risk_level"),
+            countries=frozenset(str(c).upper() for c in facts.get("subject_countries") or ()),
+            items=tuple(self._item(d.item, d.encrypted, d.key_compromised) for d in record.data),
+            settings=self._settings,
+        )
+
+    def select(self, record: Any, case: Case, on: date | None) -> list[tuple[Any, bool]]:
+        """The regime versions that apply: the record's `regimes`, else derived plus the configured ones."""
+        from incident.errors import InputError
+
+        named = [str(r) for r in record.facts.get("regimes") or ()]
+        if named:
+            ids, source = list(dict.fromkeys(named)), "regimes"
+        else:
+            if not case.entity:
+                raise InputError("missing; the assessment needs the entity (business, public-body or council) "
+                                 "or an explicit regimes list", field="entity")
+            ids = [rid for rid in self.regimes if applies(self._version(rid, on)[0].applies, case)]
+            ids += [rid for rid in self.config.default_regimes if rid not in ids]
+            source = "regimes (config)"
+        for rid in ids:
+            if rid not in self.regimes:
+                raise InputError(f"unknown regime {rid!r}; known regimes: {', '.join(self.regimes)}", field=source)
+        chosen = [self._version(rid, on) for rid in ids]
+        return sorted(chosen, key=lambda pair: (pair[0].order, pair[0].id))
+
+    def _version(self, rid: str, on: date | None) -> tuple[Any, bool]:
+        if on is None:
+            return self.regimes[rid], False
+        version, fallback = self.regimes.in_force(rid, on)
+        return version, fallback
+
+    def assess(self, record: Any) -> Assessment:
+        from incident.dates import to_local_date
+
+        discovered = record.facts.get("discovered_at")
+        learned = to_local_date(discovered, self.config.tz) if isinstance(discovered, datetime) else None
+        case = self.case(record)
+        results = tuple(self._regime(regime, fallback, case, learned, discovered if learned else None)
+                        for regime, fallback in self.select(record, case, learned))
+        return Assessment(combine(r.reportable for r in results), learned, self.config.tz, results)
+
+    def _regime(self, regime: Any, fallback: bool, case: Case, learned: date | None,
+                discovered: datetime | None) -> RegimeAssessment:
+        views = [(ex, EXEMPTION_KINDS[ex.kind].view({}, case)) for ex in regime.exemptions]
+        removed: dict[str, list[str]] = {ex.id: [] for ex in regime.exemptions}
+        conditions: list[ConditionResult] = []
+        missing: list[str] = []
+        for cond in regime.conditions:
+            kind = CONDITION_KINDS[cond.kind]
+            outcome = kind.evaluate(cond.params, case, case.items)
+            first = None
+            if outcome.met is not False:
+                for ex, view in views:
+                    if not view.holds or (ex.removes and cond.id not in ex.removes):
+                        continue
+                    if view.remaining is None:
+                        gone = True
+                    elif kind.item_based:
+                        gone = kind.evaluate(cond.params, case, view.remaining).met is False
+                    else:
+                        gone = not view.remaining and bool(case.items)
+                    if gone:
+                        removed[ex.id].append(cond.id)
+                        first = first or (ex, view)
+            if first is not None:
+                ex, view = first
+                items = outcome.values.get("items", ()) if kind.item_based else view.protected
+                ja, en = _render(ex.reasons["removed"], {"items": items, "conditions": (cond,),
+                                                         "citation": ex.citation, "label": cond})
+                conditions.append(ConditionResult(cond.id, cond.ja, cond.en, False, ja, en, cond.citation, ex.id))
+                continue
+            ja, en = _render(cond.reasons[outcome.state],
+                             {**outcome.values, "citation": cond.citation, "label": cond})
+            conditions.append(ConditionResult(cond.id, cond.ja, cond.en, outcome.met, ja, en, cond.citation))
+            missing.extend(m for m in outcome.missing if m not in missing)
+        exemptions = tuple(self._exemption(ex, view, removed[ex.id], regime) for ex, view in views)
+        reportable = combine(c.met for c in conditions)
+        obligations = self._obligations(regime, case, conditions, reportable, learned, discovered, missing)
+        notes = list(regime.notes)
+        if fallback:
+            notes.append(f"No version of {regime.id} was in force on {learned}; the earliest version "
+                         f"(effective {regime.effective_from}) was used.")
+        return RegimeAssessment(regime.id, regime.name_ja, regime.name_en, regime.law, regime.version,
+                                regime.effective_from, reportable, tuple(conditions), exemptions, obligations,
+                                tuple(missing), tuple(notes))
+
+    @staticmethod
+    def _exemption(ex: Any, view: ExemptionView, removed: list[str], regime: Any) -> ExemptionResult:
+        labels = {c.id: c for c in regime.conditions}
+        state = "applied" if removed else ("no_effect" if view.holds else "not_applied")
+        gone = tuple(labels[cid] for cid in removed)
+        values = {"items": view.protected, "conditions": gone, "citation": ex.citation, "label": ex}
+        ja, en = _render(ex.reasons[state], values)
+        return ExemptionResult(ex.id, ex.ja, ex.en, bool(removed), ja, en, ex.citation)
+
+    def _obligations(self, regime: Any, case: Case, conditions: Sequence[ConditionResult],
+                     reportable: bool | None, learned: date | None, discovered: datetime | None,
+                     missing: list[str]) -> tuple[ObligationResult, ...]:
+        from incident.deadlines import compute_due
+
+        met = {c.id: c.met for c in conditions}
+        out: list[ObligationResult] = []
+        for ob in regime.obligations:
+            if ob.role != "any" and ob.role != case.role:
+                continue
+            triggered = reportable is True and any(met[c] is True for c in (ob.when or met))
+            if not (ob.always or triggered):
+                continue
+            deadline = ob.deadline
+            due = compute_due(deadline.kind, deadline.params, met=met, learned=learned, discovered=discovered)
+            if learned is None and deadline.kind != "none" and "discovered_at" not in missing:
+                missing.append("discovered_at")
+            fill = dict(ob.recipient_defaults)
+            if case.entruster:
+                fill["entruster"] = case.entruster
+            elif "{entruster}" in ob.recipient and "entruster" not in missing:
+                missing.append("entruster")
+            if self.config.regulator:
+                fill["regulator"] = self.config.regulator
+            out.append(ObligationResult(
+                ob.id, ob.ja, ob.en, ob.recipient.format_map(fill), due.due, due.soft, ob.items, ob.citation,
+                deadline.kind, due.days, due.hours, due.day_n, due.rolled_past, ob.note, deadline.text,
+                deadline.text_en, ob.by))
+        return tuple(out)
+
+
+_ASSESSORS: dict[AssessConfig, Assessor] = {}
+
+
+def prepare(config: AssessConfig | None = None, *, regimes: Any = None, catalogue: Any = None,
+            taxonomy: Any = None) -> Assessor:
+    """An Assessor for the config, loading (cached) whatever is not given."""
+    config = config or AssessConfig()
+    if regimes is None and catalogue is None and taxonomy is None:
+        from incident.regimes import load_regimes
+
+        current = load_regimes(config.playbook_dirs)
+        cached = _ASSESSORS.get(config)
+        if cached is not None and cached.regimes is current:
+            return cached
+    dirs = config.playbook_dirs
+    if regimes is None:
+        from incident.regimes import load_regimes
+
+        regimes = load_regimes(dirs)
+    if catalogue is None:
+        from incident.catalogue import load_catalogue
+
+        catalogue = load_catalogue(dirs)
+    if taxonomy is None:
+        from incident.taxonomy import load_taxonomy
+
+        taxonomy = load_taxonomy(dirs)
+    assessor = Assessor(regimes, catalogue, taxonomy, config)
+    if len(_ASSESSORS) > 8:
+        _ASSESSORS.clear()
+    _ASSESSORS[config] = assessor
+    return assessor
+
+
+def assess(record: Any, *, regimes: Any = None, catalogue: Any = None, config: AssessConfig | None = None,
+           taxonomy: Any = None) -> Assessment:
+    """Assess one incident record under every regime that applies (see BRIEF.md and the playbooks)."""
+    return prepare(config, regimes=regimes, catalogue=catalogue, taxonomy=taxonomy).assess(record)
+
+
+# --------------------------------------------------------------------------- what changed
+
+
+def _word(value: Any) -> str:
+    return {True: "true", False: "false", None: "undetermined"}.get(value, str(value))
+
+
+def diff_assessments(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[str]:
+    """Plain sentences saying what changed between two assessment JSONs ("special-care: now met")."""
+    if not old:
+        return []
+    out: list[str] = []
+    if old.get("reportable") != new.get("reportable"):
+        out.append(f"reportable: {_word(old.get('reportable'))} → {_word(new.get('reportable'))}")
+    before = {a["regime"]: a for a in old.get("assessments", [])}
+    after = {a["regime"]: a for a in new.get("assessments", [])}
+    for rid in before:
+        if rid not in after:
+            out.append(f"{rid}: no longer applies")
+    for rid, a in after.items():
+        b = before.get(rid)
+        if b is None:
+            out.append(f"{rid}: now applies (reportable: {_word(a.get('reportable'))})")
+            for ob in a.get("obligations", []):
+                out.append(_new_obligation(rid, ob))
+            continue
+        if b.get("version") != a.get("version"):
+            out.append(f"{rid}: playbook version {b.get('version')} → {a.get('version')}")
+        if b.get("reportable") != a.get("reportable"):
+            out.append(f"{rid}: reportable: {_word(b.get('reportable'))} → {_word(a.get('reportable'))}")
+        old_met = {c["id"]: c.get("met") for c in b.get("conditions", [])}
+        for c in a.get("conditions", []):
+            if c["id"] in old_met and old_met[c["id"]] != c.get("met"):
+                state = {True: "now met", False: "now not met", None: "now undetermined"}[c.get("met")]
+                out.append(f"{rid}: {c['id']}: {state}")
+        old_obs = {o["id"]: o for o in b.get("obligations", [])}
+        new_obs = {o["id"]: o for o in a.get("obligations", [])}
+        for oid, ob in new_obs.items():
+            prev = old_obs.get(oid)
+            if prev is None:
+                out.append(_new_obligation(rid, ob))
+            elif prev.get("due") != ob.get("due"):
+                out.append(f"{rid}: {oid}: deadline {prev.get('due') or 'none'} → {ob.get('due') or 'none'}")
+        for oid in old_obs:
+            if oid not in new_obs:
+                out.append(f"{rid}: {oid}: no longer required")
+        old_missing, new_missing = set(b.get("missing", [])), a.get("missing", [])
+        for fact in sorted(old_missing - set(new_missing)):
+            out.append(f"{rid}: {fact}: now known")
+        for fact in new_missing:
+            if fact not in old_missing:
+                out.append(f"{rid}: {fact}: now missing")
+    return out
+
+
+def _new_obligation(rid: str, ob: Mapping[str, Any]) -> str:
+    if ob.get("due"):
+        return f"{rid}: {ob['id']}: new deadline {ob['due']}"
+    return f"{rid}: {ob['id']}: now required"
