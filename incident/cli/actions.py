@@ -1,0 +1,392 @@
+"""Corrective-action and review commands: `incident action add|list|done|verify|suggest`, `incident review`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from incident.cli.common import IncidentGroup, emit_json, get_env, info, is_interactive, json_option, store_options
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from incident.actions import Action, NewAction
+    from incident.record import Record
+    from incident.review import Review
+    from incident.store import Store
+
+STATE_STYLE = {"open": "bold red", "done": "yellow", "verified": "green"}
+STATE_JA = {"open": "未完了", "done": "実施済み", "verified": "効果確認済み"}
+ANSWER_JA = {"yes": "はい", "no": "いいえ", "na": "該当なし"}
+
+
+def _today(store: Store) -> date:
+    from incident import dates
+
+    return dates.to_local_date(dates.now(store.tz), store.tz)
+
+
+def _parse_due(text: str) -> date:
+    from incident.dates import parse_date
+
+    return parse_date(text, field="--due")
+
+
+def _contractor_note(action: Action | None) -> None:
+    if action is not None:
+        info(f"Added {action.aid}: {action.measure} (owner {action.owner}, due {action.due.isoformat()}; "
+             "a contractor handled the data).")
+
+
+@click.group("action", cls=IncidentGroup)
+def action_group() -> None:
+    """Corrective actions (再発防止措置): owned, dated, done with evidence, verified by someone else."""
+
+
+# --------------------------------------------------------------------------- add
+
+
+@dataclass(frozen=True)
+class AddArgs:
+    incident: str
+    measure: str | None
+    cause: str | None
+    owner: str | None
+    due: str | None
+    from_review: str | None
+
+
+@action_group.command("add")
+@click.argument("incident_id", metavar="ID")
+@click.option("--measure", help="What will be done (on a terminal, the playbook's measures are offered).")
+@click.option("--cause", metavar="CAUSE", help="The cause id it addresses (default: the incident's cause_category).")
+@click.option("--owner", metavar="NAME", help="Who is responsible (a person or a department).")
+@click.option("--due", metavar="DATE", help="Due date (2024-05-31, 令和6年5月31日 …).")
+@click.option("--from-review", "from_review", metavar="ITEM",
+              help="Track a review item answered no (the measure defaults to its note).")
+@json_option
+@store_options
+def add_cmd(incident_id: str, measure: str | None, cause: str | None, owner: str | None, due: str | None,
+            from_review: str | None, as_json: bool) -> None:
+    """Add a corrective action to an incident."""
+    from incident.actions import add_action
+
+    env = get_env()
+    store = env.store()
+    record = store.load(incident_id)
+    spec = _build_spec(store, record, AddArgs(incident_id, measure, cause, owner, due, from_review))
+    result = add_action(store, incident_id, spec, actor=env.actor())
+    _contractor_note(result.contractor)
+    if as_json:
+        emit_json({**result.action.to_json(_today(store)), "created": result.created})
+        return
+    click.echo(result.action.aid)
+    if result.created:
+        info(f"Added {result.action.aid}: {result.action.measure} (owner {result.action.owner}, "
+             f"due {result.action.due.isoformat()}).")
+    else:
+        info(f"{result.action.aid} already tracks review item {from_review}; nothing added.")
+
+
+def _build_spec(store: Store, record: Record, args: AddArgs) -> NewAction:
+    from incident.actions import REVIEW_SOURCE_PREFIX, SOURCE_MANUAL, NewAction, recommended_measures
+    from incident.errors import InputError
+    from incident.review import answers_of
+
+    measure, source = args.measure, SOURCE_MANUAL
+    if args.from_review:
+        answer = answers_of(record).get(args.from_review)
+        if answer is None or answer.answer != "no":
+            state = "unanswered" if answer is None else f"answered {answer.answer}"
+            raise InputError(f"review item {args.from_review!r} of {record.id} is {state}; only an item answered "
+                             "no becomes a corrective action", field="--from-review")
+        source = f"{REVIEW_SOURCE_PREFIX}{args.from_review}"
+        measure = measure or answer.note or None
+    owner, due = args.owner, args.due
+    if is_interactive():
+        if not measure:
+            measure = _choose_measure(recommended_measures(record, store.extra_dirs(), cause=args.cause))
+        owner = owner or click.prompt("担当 owner", default=record.get("department", "") or None)
+        due = due or click.prompt("期限 due (e.g. 2024-05-31)")
+    missing = [flag for flag, value in (("--measure", measure), ("--owner", owner), ("--due", due)) if not value]
+    if missing:
+        raise InputError(f"missing {', '.join(missing)}; e.g. `incident action add {record.id} --measure TEXT "
+                         "--owner NAME --due 2024-05-31`", field=missing[0])
+    assert measure and owner and due
+    return NewAction(measure=measure, owner=owner, due=_parse_due(due), cause=args.cause or "", source=source)
+
+
+def _choose_measure(measures: tuple[str, ...]) -> str:
+    if measures:
+        click.echo("Recommended measures (playbook):")
+        for number, text in enumerate(measures, 1):
+            click.echo(f"  {number}. {text}")
+        choice = click.prompt("措置 measure: a number, or your own text", default="1")
+        if choice.strip().isdigit() and 1 <= int(choice) <= len(measures):
+            return measures[int(choice) - 1]
+        return str(choice)
+    return str(click.prompt("措置 measure"))
+
+
+# --------------------------------------------------------------------------- list, done, verify, suggest
+
+
+@action_group.command("list")
+@click.option("--overdue", is_flag=True, help="Only open actions past their due date.")
+@click.option("--owner", metavar="NAME", help="Only actions of this owner.")
+@click.option("--state", type=click.Choice(["open", "done", "verified"]), help="Only actions in this state.")
+@click.option("--incident", "incident_id", metavar="ID", help="Only actions of this incident.")
+@json_option
+@store_options
+def list_cmd(overdue: bool, owner: str | None, state: str | None, incident_id: str | None, as_json: bool) -> None:
+    """List corrective actions across incidents, soonest due first."""
+    from typing import cast
+
+    from incident.actions import State, list_actions
+
+    env = get_env()
+    store = env.store()
+    today = _today(store)
+    records = [store.load(incident_id)] if incident_id else store.records()
+    actions = list_actions(records, today=today, overdue=overdue, owner=owner, state=cast("State | None", state))
+    if as_json:
+        emit_json([a.to_json(today) for a in actions])
+        return
+    print_actions(env.console, actions, today)
+
+
+def print_actions(console: Console, actions: list[Action], today: date) -> None:
+    from rich.table import Table
+
+    if not actions:
+        console.print("No corrective actions match. Add one with `incident action add ID --measure TEXT "
+                      "--owner NAME --due DATE`.")
+        return
+    table = Table(title=f"Corrective actions ({len(actions)})", title_justify="left")
+    for column in ("Action", "Measure", "Owner", "Due", "State"):
+        table.add_column(column, overflow="fold")
+    for a in actions:
+        days = (a.due - today).days
+        due = a.due.isoformat()
+        if a.state == "open":
+            due += f" (overdue {-days}d)" if days < 0 else f" ({days}d left)"
+        table.add_row(a.aid, a.measure, a.owner, f"[red]{due}[/]" if a.overdue(today) else due,
+                      f"[{STATE_STYLE[a.state]}]{a.state} {STATE_JA[a.state]}[/]")
+    console.print(table)
+
+
+@action_group.command("done")
+@click.argument("aid", metavar="AID")
+@click.option("--evidence", required=True, help="What shows the measure is in place (revised procedure, record …).")
+@json_option
+@store_options
+def done_cmd(aid: str, evidence: str, as_json: bool) -> None:
+    """Mark an action done, with its evidence (AID is INCIDENT/ACTION, e.g. 2023-0012/A1)."""
+    from incident.actions import complete_action
+
+    env = get_env()
+    store = env.store()
+    action = complete_action(store, aid, evidence, actor=env.actor())
+    if as_json:
+        emit_json(action.to_json(_today(store)))
+    else:
+        info(f"{action.aid} is done. Someone other than {action.owner} checks its effect with "
+             f"`incident action verify {action.aid}`.")
+
+
+@action_group.command("verify")
+@click.argument("aid", metavar="AID")
+@json_option
+@store_options
+def verify_cmd(aid: str, as_json: bool) -> None:
+    """Record the effectiveness check of a done action; refused for its owner and before it is done."""
+    from incident.actions import verify_action
+
+    env = get_env()
+    store = env.store()
+    action = verify_action(store, aid, actor=env.actor())
+    if as_json:
+        emit_json(action.to_json(_today(store)))
+    else:
+        info(f"{action.aid} verified by {action.verified_by}.")
+
+
+@action_group.command("suggest")
+@click.argument("incident_id", metavar="ID")
+@json_option
+@store_options
+def suggest_cmd(incident_id: str, as_json: bool) -> None:
+    """Show the playbook's measures for the incident; add the contractor's improvement-report action if due."""
+    from incident.actions import ensure_contractor, recommended_measures
+
+    env = get_env()
+    store = env.store()
+    contractor = ensure_contractor(store, incident_id, actor=env.actor())
+    measures = recommended_measures(store.load(incident_id), store.extra_dirs())
+    if as_json:
+        emit_json({"incident": incident_id, "measures": list(measures),
+                   "contractor_action": contractor.to_json(_today(store)) if contractor else None})
+        return
+    _contractor_note(contractor)
+    for number, text in enumerate(measures, 1):
+        click.echo(f"{number}. {text}")
+    if measures:
+        info(f"Add one with `incident action add {incident_id} --measure TEXT --owner NAME --due DATE`.")
+
+
+# --------------------------------------------------------------------------- review
+
+
+@click.command("review")
+@click.argument("incident_id", metavar="ID")
+@click.option("--answer", "answer_text", metavar="ITEM=yes|no|na", help="Answer one checklist item.")
+@click.option("--note", default="", help="A note on the answer.")
+@click.option("--measure", help="With a no: the corrective action's measure (default: the note).")
+@click.option("--owner", metavar="NAME", help="With a no: make it a corrective action owned by NAME.")
+@click.option("--due", metavar="DATE", help="With a no: the corrective action's due date.")
+@click.option("--show", is_flag=True, help="Show the checklist and the answers so far.")
+@click.option("--export", "export_fmt", type=click.Choice(["md"]), help="Write the minutes (Markdown).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="With --export: write to FILE.")
+@json_option
+@store_options
+def review_cmd(incident_id: str, answer_text: str | None, note: str, measure: str | None, owner: str | None,
+               due: str | None, show: bool, export_fmt: str | None, output: Path | None, as_json: bool) -> None:
+    """The post-incident review: walk the checklist for the incident's type and cause.
+
+    On a terminal, asks one item at a time and saves each answer (an interrupted review resumes).
+    Otherwise answer with --answer ITEM=yes|no|na [--note TEXT]; a no with --owner and --due also
+    becomes a corrective action.
+    """
+    from incident.errors import InputError
+    from incident.review import load_review
+
+    env = get_env()
+    store = env.store()
+    wants_action = bool(owner or due or measure)
+    if answer_text is None and (note or wants_action):
+        raise InputError("--note, --measure, --owner and --due go with --answer ITEM=yes|no|na", field="--answer")
+    if answer_text is not None:
+        _answer_once(store, incident_id, answer_text, note, measure, owner, due, as_json)
+        return
+    review = load_review(store, incident_id)
+    if export_fmt == "md":
+        _export(store, incident_id, review, output)
+        return
+    if as_json:
+        emit_json(review.to_json())
+        return
+    if show or not is_interactive():
+        print_review(env.console, review)
+        nxt = review.next_item()
+        if nxt is not None and not show:
+            info(f"Next: `incident review {incident_id} --answer {nxt.question.id}=yes|no|na [--note TEXT]`.")
+        return
+    _walk(store, incident_id, review)
+
+
+def _answer_once(store: Store, incident_id: str, answer_text: str, note: str, measure: str | None,
+                 owner: str | None, due: str | None, as_json: bool) -> None:
+    from incident.actions import NewAction
+    from incident.errors import InputError
+    from incident.review import parse_item_answer, record_answer
+
+    env = get_env()
+    item, answer = parse_item_answer(answer_text)
+    spec = None
+    if owner or due or measure:
+        if not (owner and due):
+            raise InputError("a corrective action needs both --owner NAME and --due DATE", field="--owner")
+        text = measure or note
+        if not text:
+            raise InputError("say what the corrective action is: --measure TEXT (or a --note)", field="--measure")
+        spec = NewAction(measure=text, owner=owner, due=_parse_due(due))
+    result = record_answer(store, incident_id, item, answer, note=note, actor=env.actor(), action=spec)
+    _contractor_note(result.contractor)
+    if as_json:
+        emit_json(result.review.to_json())
+        return
+    info(f"{incident_id}: {item} = {answer} ({result.review.answered}/{len(result.review.items)} answered).")
+    if result.action is not None:
+        verb = "Added" if result.action_created else "Already tracked by"
+        info(f"{verb} {result.action.aid}: {result.action.measure}")
+
+
+def _walk(store: Store, incident_id: str, review: Review) -> None:
+    """One item at a time, from the first unanswered one; each answer is saved before the next."""
+    from incident.actions import NewAction
+    from incident.review import parse_answer, record_answer
+
+    env = get_env()
+    if review.complete:
+        print_review(env.console, review)
+        info("Every item is answered. Change one with --answer ITEM=yes|no|na; export with --export md.")
+        return
+    if review.answered:
+        info(f"Resuming: {review.answered} of {len(review.items)} items already answered.")
+    pending = [item for item in review.items if item.answer is None]
+    for position, item in enumerate(pending, review.answered + 1):
+        env.console.print(f"\n[bold]{position}/{len(review.items)}[/] {item.question.ja}\n[dim]{item.question.en}[/]")
+        answer = parse_answer(click.prompt("yes / no / na", value_proc=_answer_proc))
+        note = click.prompt("備考 note", default="", show_default=False)
+        spec = None
+        if answer == "no" and click.confirm("是正措置にしますか? Make it a corrective action now?", default=False):
+            record = store.load(incident_id)
+            spec = NewAction(
+                measure=click.prompt("措置 measure", default=note or None),
+                owner=click.prompt("担当 owner", default=record.get("department", "") or None),
+                due=_parse_due(click.prompt("期限 due (e.g. 2024-05-31)")),
+            )
+        result = record_answer(store, incident_id, item.question.id, answer, note=note, actor=env.actor(),
+                               action=spec)
+        _contractor_note(result.contractor)
+        if result.action is not None:
+            info(f"{'Added' if result.action_created else 'Already tracked by'} {result.action.aid}.")
+    info(f"Review of {incident_id} complete. Minutes: `incident review {incident_id} --export md`.")
+
+
+def _answer_proc(text: str) -> str:
+    from incident.errors import InputError
+    from incident.review import parse_answer
+
+    try:
+        return parse_answer(text, field="answer")
+    except InputError as exc:
+        raise click.BadParameter(exc.message) from None
+
+
+def print_review(console: Console, review: Review) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Review of {review.incident} ({review.answered}/{len(review.items)} answered)",
+                  title_justify="left")
+    for column in ("#", "Item", "Question", "Answer", "Note"):
+        table.add_column(column, overflow="fold")
+    for number, item in enumerate(review.items, 1):
+        a = item.answer
+        shown = f"{a.answer} {ANSWER_JA[a.answer]}" if a else "[dim]—[/]"
+        if a and a.answer == "no":
+            shown = f"[red]{shown}[/]"
+        note = (a.note if a else "") + (f" → {item.action}" if item.action else "")
+        table.add_row(str(number), item.question.id, item.question.ja, shown, note)
+    console.print(table)
+    if review.retired:
+        console.print("Answers to items no longer on the checklist: "
+                      + ", ".join(f"{a.item}={a.answer}" for a in review.retired))
+
+
+def _export(store: Store, incident_id: str, review: Review, output: Path | None) -> None:
+    from incident.review import export_markdown
+
+    text = export_markdown(store.load(incident_id), review, tz=store.tz, extra_dirs=store.extra_dirs("templates"),
+                           extra_playbooks=store.extra_dirs())
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from incident.fsutil import atomic_write_text
+
+    atomic_write_text(output, text)
+    info(f"Wrote the minutes of {incident_id} to {output}.")
