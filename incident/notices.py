@@ -71,7 +71,7 @@ ITEMS: Mapping[str, ItemSpec] = {s.id: s for s in (
              ("response_to_individuals",)),
     ItemSpec("publication", "公表の実施状況", "publication", ("publication",)),
     ItemSpec("prevention", "再発防止のための措置", "measures against recurrence", ("prevention",)),
-    ItemSpec("other", "その他参考となる事項", "other", ("other",), individual_keys=("advice_to_individuals",)),
+    ItemSpec("other", "その他参考となる事項", "other useful matters", ("other",), individual_keys=("advice_to_individuals",)),
     ItemSpec("contact", "問合せ窓口", "contact point", ("contact",)),
     ItemSpec("entruster", "委託元", "entruster", ("entruster",)),
 )}
@@ -140,7 +140,7 @@ KINDS: Mapping[str, KindSpec] = {k.id: k for k in (
              items=("overview", "items", "persons", "contact", "secondary-harm", "prevention")),
     KindSpec("gdpr-data-subjects", ("en",), "individual", "GDPR Art. 34: to the data subjects (high risk)",
              ("data-subjects",), ("gdpr",), items=("overview", "contact", "secondary-harm", "prevention", "other"),
-             per_person=True),
+             email=True, per_person=True),
 )}
 
 
