@@ -188,9 +188,9 @@ def build_email(
     validate_message(msg)
     _check_header_text(incident_id, "incident", "incident_id")
     email = EmailMessage(policy=policy.SMTP)
-    email["From"] = Address(display_name=settings.from_name, addr_spec=settings.from_addr)
-    email["To"] = Address(display_name=msg.to_name, addr_spec=msg.to_addr)
-    email["Subject"] = msg.subject
+    email["From"] = Address(display_name=settings.from_name.strip(), addr_spec=settings.from_addr)
+    email["To"] = Address(display_name=msg.to_name.strip(), addr_spec=msg.to_addr)
+    email["Subject"] = msg.subject.strip()  # edge whitespace does not survive a header round trip
     email["Date"] = format_datetime(date or datetime.now(UTC))
     email["Message-ID"] = message_id(incident_id, msg.recipient_key, settings.from_addr)
     email.set_content(msg.body, charset="utf-8", cte=None if msg.body.isascii() else "base64")
@@ -425,11 +425,12 @@ class _Connection:
     def __init__(self, settings: SmtpSettings, password: str | None, tls: ssl.SSLContext | None) -> None:
         self._settings, self._password, self._tls = settings, password, tls
         self._smtp: smtplib.SMTP | None = None
-        self._helo = socket.getfqdn()
+        self._helo: str | None = None
 
     def get(self) -> smtplib.SMTP:
         if self._smtp is None:
             s = self._settings
+            self._helo = self._helo or socket.getfqdn()
             context = self._tls or ssl.create_default_context()
             smtp = (smtplib.SMTP_SSL(s.host, s.port, self._helo, timeout=s.timeout, context=context)
                     if s.security == "tls" else smtplib.SMTP(s.host, s.port, self._helo, timeout=s.timeout))
