@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -151,12 +151,16 @@ def execute_purge(store: Store, plan: PurgePlan, *, actor: str, at: datetime | N
         removed = [p for p in item.paths if _remove(store.root / p)]
         text = (f"保存期間（閉鎖後{plan.retention_years}年）の経過により個人データを削除: "
                 + ", ".join(p.as_posix() for p in removed))
-        event = rec.Event(at=moment, text=text, actor=actor, kind="purge")
-        store.update(item.incident, lambda r, e=event: r.with_event(e), actor=actor, action="purge", at=moment,
+        store.update(item.incident, _add_event(rec.Event(at=moment, text=text, actor=actor, kind="purge")),
+                     actor=actor, action="purge", at=moment,
                      extra={"removed": [p.as_posix() for p in removed], "bytes": item.size,
                             "closed_on": item.closed_on.isoformat(), "retention_years": plan.retention_years})
         done.append(item)
     return done
+
+
+def _add_event(event: rec.Event) -> Callable[[rec.Record], rec.Record]:
+    return lambda record: record.with_event(event)
 
 
 def _remove(path: Path) -> bool:

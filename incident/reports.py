@@ -102,6 +102,7 @@ class Filed:
 
     regime: str
     obligation: str
+    label: str
     recipient: str
     count: int
 
@@ -150,8 +151,8 @@ class AnnualReport:
                 "by_type": tally(t.by_type, "type"),
                 "by_cause": tally(t.by_cause, "cause"),
                 "by_department": [{"department": i.label, "count": i.count} for i in t.by_department],
-                "reports_filed": [{"regime": f.regime, "obligation": f.obligation, "recipient": f.recipient,
-                                   "count": f.count} for f in t.filed],
+                "reports_filed": [{"regime": f.regime, "obligation": f.obligation, "label": f.label,
+                                   "recipient": f.recipient, "count": f.count} for f in t.filed],
                 "reportable": t.reportable,
                 "persons": {"total": t.persons, "unknown": t.persons_unknown},
                 "double_check": {"cause": t.double_check.key, "label": t.double_check.label,
@@ -232,16 +233,16 @@ def _cause_text(record: rec.Record, taxonomy: Taxonomy) -> str:
 
 def _totals(records: Sequence[rec.Record], taxonomy: Taxonomy) -> Totals:
     types = Counter(r.get("type", "") for r in records)
-    causes = Counter(r.get("cause_category") or None for r in records)
+    causes: Counter[str | None] = Counter(r.get("cause_category") or None for r in records)
     departments = Counter(r.get("department", "") for r in records)
     by_type = tuple(Tally(t.id, t.ja, types[t.id]) for t in taxonomy.types.values() if types[t.id])
     cause_order = {c: i for i, c in enumerate(taxonomy.causes)}
     by_cause = tuple(
-        Tally(c, taxonomy.causes[c].ja if c in taxonomy.causes else (c or ""), n)
+        Tally(c, taxonomy.causes[c].ja if c is not None and c in taxonomy.causes else (c or ""), n)
         for c, n in sorted(causes.items(), key=lambda kv: (kv[0] is None, cause_order.get(kv[0] or "", 0), kv[0] or ""))
     )
     by_department = tuple(Tally(d or None, d, n) for d, n in sorted(departments.items(), key=lambda kv: (-kv[1], kv[0])))
-    filed: Counter[tuple[str, str, str]] = Counter()
+    filed: Counter[tuple[str, str, str, str]] = Counter()
     reportable = 0
     for record in records:
         assessment = record.sections.get("assessment")
@@ -253,7 +254,7 @@ def _totals(records: Sequence[rec.Record], taxonomy: Taxonomy) -> Totals:
     double = taxonomy.causes.get(DOUBLE_CHECK)
     return Totals(
         incidents=len(records), by_type=by_type, by_cause=by_cause, by_department=by_department,
-        filed=tuple(Filed(regime, ob, recipient, n) for (regime, ob, recipient), n in sorted(filed.items())),
+        filed=tuple(Filed(*key, count=n) for key, n in sorted(filed.items())),
         reportable=reportable,
         persons=sum(p for p in persons if isinstance(p, int)),
         persons_unknown=sum(1 for p in persons if not isinstance(p, int)),
@@ -261,16 +262,16 @@ def _totals(records: Sequence[rec.Record], taxonomy: Taxonomy) -> Totals:
     )
 
 
-def _done_obligations(record: rec.Record) -> set[tuple[str, str, str]]:
-    """(regime, obligation, recipient) of each obligation the `obligations` section marks done.
+def _done_obligations(record: rec.Record) -> set[tuple[str, str, str, str]]:
+    """(regime, obligation, label, recipient) of each obligation the `obligations` section marks done.
 
-    A key is `regime/obligation`, or a bare obligation id that stands for that obligation in every
-    assessed regime that has it (as `register.close_blockers` reads it).
+    The section is {regime: {obligation: {done_at, ref}}} (as `incident done` writes it); the label and
+    the recipient come from the stored assessment, when it lists that obligation.
     """
     done = record.sections.get("obligations")
     if not isinstance(done, dict) or not done:
         return set()
-    assessed: dict[tuple[str, str], str] = {}
+    assessed: dict[tuple[str, str], tuple[str, str]] = {}
     assessment = record.sections.get("assessment")
     if isinstance(assessment, dict):
         for regime in assessment.get("assessments", []):
@@ -278,15 +279,16 @@ def _done_obligations(record: rec.Record) -> set[tuple[str, str, str]]:
                 continue
             for ob in regime.get("obligations", []):
                 if isinstance(ob, dict):
-                    assessed[(str(regime.get("regime", "")), str(ob.get("id", "")))] = str(ob.get("recipient") or "")
-    found: set[tuple[str, str, str]] = set()
-    for key in done:
-        regime, sep, obligation = str(key).rpartition("/")
-        if sep:
-            found.add((regime, obligation, assessed.get((regime, obligation), "")))
+                    key = (str(regime.get("regime", "")), str(ob.get("id", "")))
+                    assessed[key] = (str(ob.get("label") or key[1]), str(ob.get("recipient") or ""))
+    found: set[tuple[str, str, str, str]] = set()
+    for regime, obligations in done.items():
+        if not isinstance(obligations, dict):
             continue
-        matches = [(r, o, who) for (r, o), who in assessed.items() if o == obligation]
-        found.update(matches or [("", obligation, "")])
+        for obligation, entry in obligations.items():
+            if isinstance(entry, dict):
+                label, recipient = assessed.get((regime, obligation), (obligation, ""))
+                found.add((regime, obligation, label, recipient))
     return found
 
 
@@ -365,6 +367,7 @@ def render_template(name: str, context: Mapping[str, Any], *, extra_dirs: Sequen
     rendered in Jinja2's sandbox, since an organization's file is not trusted code.
     """
     import jinja2
+    from jinja2.exceptions import SecurityError
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     search = [str(Path(d) / "reports") for d in extra_dirs] + [str(builtin_dir("templates") / "reports")]
@@ -383,6 +386,8 @@ def render_template(name: str, context: Mapping[str, Any], *, extra_dirs: Sequen
         raise InputError(f"template error: {exc.message}", file=exc.filename or name, line=exc.lineno) from None
     except jinja2.UndefinedError as exc:
         raise InputError(f"template uses an unknown value: {exc.message}", file=name) from None
+    except SecurityError as exc:
+        raise InputError(f"template does something a template may not: {exc}", file=name) from None
 
 
 def _md_cell(value: object) -> str:

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from incident.cli.common import IncidentGroup, emit_json, get_env, info, is_interactive, json_option, store_options
+from incident.cli.common import (
+    IncidentGroup,
+    emit_json,
+    get_env,
+    info,
+    is_interactive,
+    json_option,
+    store_options,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
