@@ -1,0 +1,249 @@
+"""`incident notice`: render a report or notice, or one notice per person of the roster (mail merge).
+
+Options become a frozen request, the core (incident.notices) renders, and every rendering is recorded
+in the incident's `notices` section and the audit log (kind, SHA-256, when, by whom).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from incident.cli.common import emit_json, get_env, info, json_option, store_options
+from incident.notices import FORMATS, KINDS, LANGS, MERGE_FORMATS
+
+if TYPE_CHECKING:
+    from incident.notices import Renderer, Settings
+    from incident.store import Store
+
+
+@dataclass(frozen=True)
+class NoticeRequest:
+    incident_id: str
+    kind: str
+    lang: str | None
+    fmt: str | None
+    output: Path | None
+    draft: bool
+    roster: bool
+    out_dir: Path | None
+    mbox: Path | None
+    check: bool
+    as_json: bool
+
+
+def settings_of(store: Store) -> Settings:
+    from incident.notices import Settings
+
+    return Settings(store.config, store.extra_dirs("templates"), store.extra_dirs("playbooks"))
+
+
+@contextmanager
+def progress_bar(label: str, total: int) -> Iterator[Callable[[int], None] | None]:
+    """A rich progress bar on stderr when it is a terminal; nothing (None) on a pipe."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=get_env().err, transient=True) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda done: progress.update(task, completed=done)
+
+
+@click.command("notice")
+@click.argument("incident_id", metavar="ID")
+@click.option("--kind", type=click.Choice(list(KINDS)), help="What to render (`incident notice kinds`).")
+@click.option("--lang", type=click.Choice(list(LANGS)), help="Language (default: the kind's first).")
+@click.option("--format", "fmt", type=click.Choice([*FORMATS, "eml"]),
+              help="txt (default), md or html; with --roster: txt, html or eml.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (default stdout).")
+@click.option("--draft", is_flag=True, help="Render even when items are missing, with 【未記入：…】 markers.")
+@click.option("--roster", is_flag=True, help="One notice per person of the imported roster (mail merge).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="With --roster: the directory for the notices (one file per person, named by roster key).")
+@click.option("--mbox", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --roster: write every e-mail into one mbox file instead.")
+@click.option("--check", is_flag=True, help="With --roster: re-read the output and prove each notice names "
+              "only its own person.")
+@json_option
+@store_options
+def notice_cmd(incident_id: str, kind: str | None, lang: str | None, fmt: str | None, output: Path | None,
+               draft: bool, roster: bool, out_dir: Path | None, mbox: Path | None, check: bool,
+               as_json: bool) -> None:
+    """Render a report or notice for incident ID (`incident notice kinds` lists the kinds).
+
+    The record must hold every item the notice needs (from the stored assessment, else the kind's
+    default); otherwise the missing items are named and nothing is rendered, unless --draft.
+    """
+    from incident.errors import InputError
+
+    if incident_id == "kinds":
+        _list_kinds(as_json)
+        return
+    if kind is None:
+        raise InputError("--kind is required; `incident notice kinds` lists them", field="kind")
+    request = NoticeRequest(incident_id, kind, lang, fmt, output, draft, roster, out_dir, mbox, check, as_json)
+    if roster or out_dir or mbox:
+        if not roster:
+            raise InputError("--out and --mbox write one notice per person: add --roster", field="roster")
+        _merge(request)
+    else:
+        if check:
+            raise InputError("--check proves a mail merge's output: use it with --roster", field="check")
+        _single(request)
+
+
+def _list_kinds(as_json: bool) -> None:
+    from incident.notices import template_origin
+
+    env = get_env()
+    extra: tuple[Path, ...] = ()
+    try:
+        extra = env.store().extra_dirs("templates")
+    except Exception:  # noqa: BLE001  listing the builtin kinds needs no store
+        extra = ()
+    rows = []
+    for spec in KINDS.values():
+        for lang in spec.langs:
+            origin = template_origin(spec.id, lang, extra)
+            rows.append({"kind": spec.id, "lang": lang, "audience": spec.audience, "description": spec.description,
+                         "per_person": spec.per_person, "email": spec.email,
+                         "template": "organization" if extra and origin.parents[2] in extra else "builtin"})
+    if as_json:
+        emit_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table("kind", "lang", "for", "description", "template")
+    for row in rows:
+        table.add_row(row["kind"], row["lang"], row["audience"], row["description"], row["template"])
+    env.console.print(table)
+
+
+def _renderer(store: Store, request: NoticeRequest, fmt: str) -> Renderer:
+    from incident.notices import Renderer
+
+    record = store.load(request.incident_id)
+    renderer = Renderer(settings_of(store), record, request.kind, request.lang, fmt,  # type: ignore[arg-type]
+                        draft=request.draft)
+    for warning in renderer.plan.warnings:
+        info(f"warning: {warning}")
+    if renderer.missing:
+        info("draft: " + "、".join(str(m) for m in renderer.missing))
+    return renderer
+
+
+def _record(store: Store, renderer: Renderer, entry: dict[str, Any], actor: str) -> None:
+    from incident.notices import append_notice
+
+    store.update(renderer.record.id, lambda r: append_notice(r, entry), actor=actor, action="notice",
+                 extra={"kind": entry["kind"], "lang": entry["lang"], "sha256": entry["sha256"],
+                        "draft": entry["draft"], **({"count": entry["count"]} if "count" in entry else {})})
+
+
+def _single(request: NoticeRequest) -> None:
+    from incident.errors import InputError
+    from incident.fsutil import atomic_write_text
+    from incident.notices import notice_entry, sha256_text
+
+    fmt = request.fmt or "txt"
+    if fmt == "eml":
+        raise InputError("eml is for one e-mail per person: use it with --roster --out DIR", field="format")
+    env = get_env()
+    store = env.store()
+    renderer = _renderer(store, request, fmt)
+    rendered = renderer.render()
+    digest = sha256_text(rendered.text)
+    if request.output is not None:
+        atomic_write_text(request.output, rendered.text)
+    entry = notice_entry(renderer, sha256=digest, actor=env.actor(), at=renderer.now,
+                         path=str(request.output) if request.output else None)
+    _record(store, renderer, entry, env.actor())
+    if request.as_json:
+        emit_json({**entry, "subject": rendered.subject, "text": rendered.text if request.output is None else None,
+                   "items_from": renderer.plan.source})
+        return
+    if request.output is None:
+        click.echo(rendered.text, nl=False)
+    info(f"Recorded {renderer.spec.id} ({renderer.lang}, {fmt}{', draft' if request.draft else ''}) on "
+         f"{request.incident_id}: sha256 {digest[:16]}…" + (f" -> {request.output}" if request.output else ""))
+
+
+def _merge(request: NoticeRequest) -> None:
+    from incident.cli.roster import check_persons, roster_key, roster_path
+    from incident.errors import InputError
+    from incident.notices import IdentityIndex, check_outputs, mail_merge, notice_entry
+    from incident.roster import iter_people, roster_info
+
+    if (request.out_dir is None) == (request.mbox is None):
+        raise InputError("--roster writes to a directory (--out DIR) or to one mbox file (--mbox FILE)",
+                         field="out")
+    if request.output is not None:
+        raise InputError("-o is for one document; with --roster use --out DIR or --mbox FILE", field="output")
+    fmt = request.fmt or ("eml" if request.mbox else "txt")
+    if fmt not in MERGE_FORMATS:
+        raise InputError(f"with --roster the format is one of {', '.join(MERGE_FORMATS)}", field="format")
+    env = get_env()
+    store = env.store()
+    if not KINDS[request.kind].per_person:
+        raise InputError(f"{request.kind} is not a notice to a person; per-person kinds: "
+                         f"{', '.join(k for k, s in KINDS.items() if s.per_person)}", field="kind")
+    path = roster_path(store, request.incident_id)
+    meta = roster_info(path)
+    key = roster_key(store)
+    renderer = _renderer(store, request, "txt" if fmt == "eml" else fmt)
+    check_persons(store, renderer.record, meta.count, env.actor())
+    with progress_bar("rendering", meta.count) as progress:
+        result = mail_merge(renderer, iter_people(path, key), out_dir=request.out_dir, mbox=request.mbox,
+                            fmt=fmt, progress=progress)  # type: ignore[arg-type]
+    entry = notice_entry(renderer, sha256=result.sha256, actor=env.actor(), at=renderer.now, path=result.target,
+                         count=result.count, fmt=fmt)
+    _record(store, renderer, entry, env.actor())
+    report: dict[str, Any] = {**entry, "no_email": result.skipped_no_email, "no_address": result.no_address}
+    if not request.as_json:
+        info(f"Rendered {result.count} {renderer.spec.id} notice(s) ({fmt}) for {request.incident_id} into "
+             f"{result.target}; sha256 {result.sha256[:16]}…")
+        if result.skipped_no_email:
+            info(f"{result.skipped_no_email} people have no e-mail address and got no e-mail: "
+                 "send them a letter (--kind individual-letter)")
+        if result.no_address and renderer.spec.id.endswith("letter"):
+            info(f"warning: {result.no_address} people have no postal address")
+    failed = False
+    if request.check:
+        index = IdentityIndex.build(iter_people(path, key))
+        checked = check_outputs(index, out_dir=request.out_dir, mbox=request.mbox, fmt=fmt)  # type: ignore[arg-type]
+        store.log(env.actor(), "notice-check", request.incident_id,
+                  {"kind": request.kind, "checked": checked.checked, "failures": checked.failure_count})
+        report["check"] = {"checked": checked.checked, "failures": checked.failure_count,
+                           "unchecked_names": checked.unchecked_names,
+                           "failed": [{"key": f.key, "path": f.path, "reason": f.reason, "others": list(f.others)}
+                                      for f in checked.failures]}
+        failed = not checked.ok
+        if not request.as_json:
+            _print_check(checked)
+    if request.as_json:
+        emit_json(report)
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+def _print_check(checked: Any) -> None:
+    if checked.ok:
+        info(f"check: {checked.checked} notice(s) each name only their own person")
+    else:
+        info(f"check FAILED: {checked.failure_count} of {checked.checked} notice(s) name someone else or are "
+             "missing:")
+        for failure in checked.failures[:50]:
+            others = f" ({', '.join(failure.others[:10])}{' …' if len(failure.others) > 10 else ''})" \
+                if failure.others else ""
+            info(f"  {failure.path}: {failure.reason}{others}")
+    if checked.unchecked_names:
+        info(f"note: {checked.unchecked_names} one-character name(s) cannot be searched for reliably")

@@ -1,0 +1,166 @@
+"""Roster commands: `incident roster import ID FILE` and `incident roster show ID`.
+
+The roster (本人一覧) is personal data: it is stored encrypted, its key lives in the OS keyring or in
+the key file named by INCIDENT_KEY_FILE / key_file, and the record keeps only its count, columns and
+import time. Showing it masks every field unless --reveal, which is logged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from incident.cli.common import IncidentGroup, emit_json, get_env, info, is_interactive, json_option, store_options
+
+if TYPE_CHECKING:
+    from incident.record import Record
+    from incident.store import Store
+
+SAMPLE_SIZE = 5
+MAX_SHOWN = 20
+
+
+def roster_path(store: Store, incident_id: str) -> Path:
+    """`<store>/rosters/<ID>.roster` (the ID validated first)."""
+    store.path_of(incident_id)
+    return store.private_dir("rosters") / f"{incident_id}.roster"
+
+
+def roster_key(store: Store) -> bytes:
+    """The store's roster key: the key file when one is configured, else the OS keyring."""
+    from incident.secrets import key_file_from_env_or_config, load_or_create_key
+
+    return load_or_create_key(store.root, key_file=key_file_from_env_or_config(store.config.key_file))
+
+
+def check_persons(store: Store, record: Record, count: int, actor: str) -> None:
+    """Say so when the roster has more people than `persons`; on a terminal offer to update it."""
+    persons = record.get("persons")
+    if persons is not None and count <= persons:
+        return
+    shown = "not recorded" if persons is None else f"{persons}"
+    info(f"warning: the roster has {count} people but the incident's persons (本人の数) is {shown}; "
+         f"the reports count every affected person (`incident set {record.id} persons={count}`)")
+    if is_interactive() and click.confirm(f"Update persons to {count}?", default=True, err=True):
+        store.update(record.id, lambda r: r.with_facts(persons=count), actor=actor, action="set",
+                     extra={"reason": "roster count"})
+        info(f"persons = {count}")
+
+
+def _parse_map(text: str | None) -> dict[str, str] | None:
+    from incident.errors import InputError
+
+    if not text:
+        return None
+    mapping: dict[str, str] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        column, sep, field = part.partition("=")
+        if not sep or not column.strip() or not field.strip():
+            raise InputError(f"--map expects COLUMN=FIELD pairs separated by commas (e.g. 氏名=name,Eメール=email), "
+                             f"not {part!r}", field="map")
+        mapping[column.strip()] = field.strip()
+    return mapping
+
+
+@click.group("roster", cls=IncidentGroup)
+def roster_group() -> None:
+    """The affected-person roster (本人一覧) of an incident, encrypted at rest."""
+
+
+@roster_group.command("import")
+@click.argument("incident_id", metavar="ID")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--map", "mapping", metavar="COLUMN=FIELD,...",
+              help="Name the columns the headers do not say: 氏名=name,メール=email (fields: name, kana, "
+                   "address, postal_code, email, phone).")
+@click.option("--skip-invalid", is_flag=True, help="Import the valid rows and list the invalid ones "
+              "(by default nothing is imported when any row is invalid).")
+@json_option
+@store_options
+def import_cmd(incident_id: str, file: Path, mapping: str | None, skip_invalid: bool, as_json: bool) -> None:
+    """Import the people of FILE (CSV: UTF-8, UTF-8 with BOM or Shift_JIS/cp932) for incident ID."""
+    from incident.errors import InputError
+    from incident.roster import RosterRowsError, import_csv
+
+    env = get_env()
+    store = env.store()
+    record = store.load(incident_id)
+    if not file.is_file():
+        raise InputError("no such file", file=file)
+    dest = roster_path(store, incident_id)
+    try:
+        result = import_csv(file, dest, roster_key(store), mapping=_parse_map(mapping), skip_invalid=skip_invalid)
+    except RosterRowsError as exc:
+        for problem in exc.problems[:MAX_SHOWN]:
+            info(f"  {file}: {problem}")
+        if exc.total > MAX_SHOWN:
+            info(f"  ... and {exc.total - MAX_SHOWN} more")
+        raise
+    section = {"count": result.count, "columns": list(result.columns), "encoding": result.encoding,
+               "imported_at": _now(store), "skipped": result.skipped_rows, "duplicates": result.duplicate_count}
+    store.update(incident_id, lambda r: r.with_section("roster", section), actor=env.actor(),
+                 action="roster-import", extra={"count": result.count, "skipped": result.skipped_rows})
+    if as_json:
+        emit_json({"incident": incident_id, **section,
+                   "skipped_rows": [str(p) for p in result.skipped],
+                   "duplicate_rows": [str(d) for d in result.duplicates]})
+    else:
+        info(f"Imported {result.count} people for {incident_id} ({result.encoding}; columns: "
+             f"{', '.join(result.columns)}); stored encrypted.")
+        if result.skipped_rows:
+            info(f"Skipped {result.skipped_rows} invalid row(s):")
+            for problem in result.skipped[:MAX_SHOWN]:
+                info(f"  {problem}")
+        if result.duplicate_count:
+            info(f"{result.duplicate_count} possible duplicate(s), imported:")
+            for dup in result.duplicates[:MAX_SHOWN]:
+                info(f"  {dup}")
+    check_persons(store, record, result.count, env.actor())
+
+
+def _now(store: Store) -> Any:
+    from incident.dates import now
+
+    return now(store.tz).replace(microsecond=0)
+
+
+@roster_group.command("show")
+@click.argument("incident_id", metavar="ID")
+@click.option("--reveal", is_flag=True, help="Show the sample unmasked (recorded in the audit log).")
+@click.option("-n", "count", type=click.IntRange(0, 1000), default=SAMPLE_SIZE, show_default=True,
+              help="How many people to show.")
+@json_option
+@store_options
+def show_cmd(incident_id: str, reveal: bool, count: int, as_json: bool) -> None:
+    """The roster's size and columns, and a masked sample of its people."""
+    from incident.roster import roster_info, sample
+
+    env = get_env()
+    store = env.store()
+    store.load(incident_id)
+    path = roster_path(store, incident_id)
+    meta = roster_info(path)
+    people = sample(path, roster_key(store), count, reveal)
+    if reveal:
+        store.log(env.actor(), "roster-reveal", incident_id, {"shown": len(people)})
+    if as_json:
+        emit_json({"incident": incident_id, "count": meta.count, "columns": list(meta.columns),
+                   "imported_at": meta.imported_at, "masked": not reveal,
+                   "sample": [{k: v for k, v in asdict(p).items() if k != "extra"} | {"extra": dict(p.extra)}
+                              for p in people]})
+        return
+    from rich.table import Table
+
+    console = env.console
+    console.print(f"{incident_id}: {meta.count} people, imported {meta.imported_at:%Y-%m-%d %H:%M} UTC; "
+                  f"columns: {', '.join(meta.columns)}")
+    table = Table("key", "name", "email", "address", "postal code", "phone",
+                  title="sample" + ("" if reveal else " (masked; --reveal to unmask, logged)"))
+    for p in people:
+        table.add_row(p.key, p.name, p.email, p.address, p.postal_code, p.phone)
+    console.print(table)
