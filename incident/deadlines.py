@@ -245,8 +245,9 @@ def to_ics(obligations: Iterable[OpenObligation], *, stamp: datetime | None = No
         event.add("summary", f"[{o.incident}] {o.label} ({kind}) — {o.recipient}")
         event.add("description", f"{o.title}\n{o.regime}: {o.id}\n{o.recipient}")
         if isinstance(o.due, datetime):
-            event.add("dtstart", o.due)
-            event.add("dtend", o.due + timedelta(minutes=30))
+            # in UTC: a fixed offset has no TZID and would be written as floating local time
+            event.add("dtstart", o.due.astimezone(UTC))
+            event.add("dtend", o.due.astimezone(UTC) + timedelta(minutes=30))
             triggers = (timedelta(days=-2), timedelta(hours=-3))
         else:
             event.add("dtstart", o.due)

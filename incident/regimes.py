@@ -226,7 +226,7 @@ def _templates(raw: Any, placeholders: Mapping[str, frozenset[str]], c: _Collect
     for key in raw:
         if key not in allowed:
             c.add(f"unknown reason template {key!r}; expected: {', '.join(sorted(allowed))}", table=table,
-                  index=index, key=key)
+                  index=index, key=key, where=f"{table}[{index}].reason.{key}")
     for state in states:
         pair = []
         for key in (state, f"{state}_en"):
@@ -238,7 +238,7 @@ def _templates(raw: Any, placeholders: Mapping[str, frozenset[str]], c: _Collect
                 continue
             problem = _template_problem(template, placeholders[state])
             if problem:
-                c.add(problem, table=table, index=index, key=key)
+                c.add(problem, table=table, index=index, key=key, where=f"{table}[{index}].reason.{key}")
             pair.append(template)
         out[state] = (pair[0], pair[1])
     return out
@@ -531,8 +531,9 @@ def _read(path: Path) -> tuple[Regime | None, list[InputError]]:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        return None, [InputError(f"not valid TOML: {exc}", file=path, line=line if isinstance(line, int) else None)]
+        found = re.search(r"\(at line (\d+)", str(exc))
+        line = getattr(exc, "lineno", None) or (int(found.group(1)) if found else None)
+        return None, [InputError(f"not valid TOML: {exc}", file=path, line=line)]
     return parse_regime(raw, file=str(path), text=text)
 
 

@@ -1,0 +1,139 @@
+"""Due dates by deadline kind, open obligations across incidents, and the iCalendar export."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from icalendar import Calendar
+
+from incident.deadlines import DEADLINE_KINDS, compute_due, open_obligations, to_ics
+from incident.record import from_mapping
+from incident.rules import assess
+from incident.vocabulary import load_vocabulary
+
+JST = timezone(timedelta(hours=9))
+FINAL = {"days": 30, "days_if": {"condition": "malicious", "days": 60}, "roll_forward": True}
+
+
+@pytest.mark.parametrize(("learned", "malicious", "due", "rolled"), [
+    (date(2024, 6, 3), False, "2024-07-02", ()),
+    (date(2024, 10, 4), False, "2024-11-05", ("2024-11-02 土曜日", "2024-11-03 文化の日", "2024-11-04 文化の日 振替休日")),
+    (date(2023, 12, 1), False, "2024-01-04", ("2023-12-30 年末年始 (12/29–1/3)", "2023-12-31 年末年始 (12/29–1/3)",
+                                              "2024-01-01 元日", "2024-01-02 年末年始 (12/29–1/3)",
+                                              "2024-01-03 年末年始 (12/29–1/3)")),
+    (date(2023, 12, 10), False, "2024-01-09", ("2024-01-08 成人の日",)),
+    (date(2024, 4, 5), False, "2024-05-07", ("2024-05-04 みどりの日", "2024-05-05 こどもの日",
+                                             "2024-05-06 こどもの日 振替休日")),
+    (date(2024, 6, 3), True, "2024-08-01", ()),
+    (date(2025, 12, 1), False, "2026-01-05", ("2025-12-30 年末年始 (12/29–1/3)", "2025-12-31 年末年始 (12/29–1/3)",
+                                              "2026-01-01 元日", "2026-01-02 年末年始 (12/29–1/3)",
+                                              "2026-01-03 年末年始 (12/29–1/3)", "2026-01-04 日曜日")),
+])
+def test_day_count(learned: date, malicious: bool, due: str, rolled: tuple[str, ...]) -> None:
+    result = compute_due("day-count", FINAL, met={"malicious": malicious}, learned=learned, discovered=None)
+    assert result.due == due and result.rolled_past == rolled and result.soft is False
+    assert result.days == (60 if malicious else 30)
+    assert result.day_n == (learned + timedelta(days=59 if malicious else 29)).isoformat()
+
+
+def test_day_count_without_rolling() -> None:
+    result = compute_due("day-count", {"days": 30, "roll_forward": False}, met={}, learned=date(2024, 10, 4),
+                         discovered=None)
+    assert result.due == "2024-11-02" and result.rolled_past == ()
+
+
+def test_soft_target_day_5_is_not_moved() -> None:
+    result = compute_due("soft-target", {"day": 5}, met={}, learned=date(2024, 12, 27), discovered=None)
+    assert (result.due, result.soft) == ("2024-12-31", True)
+
+
+@pytest.mark.parametrize(("discovered", "due"), [
+    (datetime(2024, 6, 3, 15, 0, tzinfo=JST), "2024-06-06T15:00:00+09:00"),
+    (datetime(2024, 10, 3, 20, 0, tzinfo=UTC), "2024-10-06T20:00:00+00:00"),
+    (datetime(2024, 10, 26, 12, 0, tzinfo=timezone(timedelta(hours=2))), "2024-10-29T12:00:00+02:00"),
+])
+def test_hours_keep_the_offset(discovered: datetime, due: str) -> None:
+    result = compute_due("hours", {"hours": 72}, met={}, learned=None, discovered=discovered)
+    assert result.due == due and result.hours == 72
+
+
+def test_hours_across_a_dst_change_are_exact() -> None:
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    start = datetime(2024, 10, 26, 12, 0, tzinfo=berlin)  # CEST; the clocks go back on 10-27
+    result = compute_due("hours", {"hours": 72}, met={}, learned=None, discovered=start)
+    assert result.due == "2024-10-29T11:00:00+01:00"
+    assert datetime.fromisoformat(result.due) - start == timedelta(hours=72)
+
+
+def test_none_has_no_date_and_unknown_kind_is_an_error() -> None:
+    assert compute_due("none", {}, met={}, learned=date(2024, 1, 1), discovered=None).due is None
+    with pytest.raises(KeyError, match="unknown deadline kind 'weeks'"):
+        compute_due("weeks", {}, met={}, learned=None, discovered=None)
+    assert set(DEADLINE_KINDS) == {"day-count", "soft-target", "hours", "none"}
+
+
+# --------------------------------------------------------------------------- open obligations
+
+
+def _assessment(discovered: datetime, **facts: Any) -> dict[str, Any]:
+    raw = {"title": "t", "entity": "business", "type": "loss", "persons": 1, "discovered_at": discovered,
+           "data": [{"item": "medical-history"}], **facts}
+    return assess(from_mapping(raw, vocab=load_vocabulary())).to_json(None)
+
+
+def test_open_obligations_soonest_first_with_days_left() -> None:
+    a = _assessment(datetime(2024, 6, 3, 10, tzinfo=JST))
+    b = _assessment(datetime(2024, 6, 10, 10, tzinfo=JST), subject_countries=["DE"], risk_level="risk")
+    done = {"appi-business": {"regulator-preliminary": {"done_at": "2024-06-05T10:00:00+09:00", "ref": "R-1"}}}
+    rows = open_obligations([("2024-0001", "A", a, done), ("2024-0002", "B", b, {})], today=date(2024, 6, 12))
+    assert [(o.incident, o.regime, o.id, o.days_left, o.overdue) for o in rows] == [
+        ("2024-0002", "gdpr", "supervisory-authority", 1, False),
+        ("2024-0002", "appi-business", "regulator-preliminary", 2, False),
+        ("2024-0001", "appi-business", "regulator-final", 20, False),
+        ("2024-0002", "appi-business", "regulator-final", 27, False),
+        ("2024-0001", "appi-business", "individual-notice", None, False),
+        ("2024-0002", "appi-business", "individual-notice", None, False),
+    ]
+    assert rows[0].to_json() == {
+        "incident": "2024-0002", "title": "B", "regime": "gdpr", "obligation": "supervisory-authority",
+        "label": "監督機関への通知", "recipient": "監督機関（主監督機関）", "due": "2024-06-13T10:00:00+09:00",
+        "soft": False, "days_left": 1, "overdue": False}
+
+
+def test_overdue_by_date_and_by_instant() -> None:
+    a = _assessment(datetime(2024, 6, 3, 10, tzinfo=JST), subject_countries=["DE"], risk_level="high")
+    rows = open_obligations([("2024-0001", "A", a, {})], today=date(2024, 7, 3),
+                            now=datetime(2024, 7, 3, 9, tzinfo=JST))
+    state = {o.id: (o.days_left, o.overdue) for o in rows}
+    assert state["regulator-final"] == (-1, True)
+    assert state["regulator-preliminary"] == (-26, True)
+    assert state["supervisory-authority"] == (-27, True)
+    assert state["data-subjects"] == (None, False)
+
+
+# --------------------------------------------------------------------------- iCalendar
+
+
+def test_ics_has_an_event_with_alarms_per_dated_obligation() -> None:
+    a = _assessment(datetime(2024, 6, 3, 10, tzinfo=JST), subject_countries=["DE"], risk_level="risk")
+    rows = open_obligations([("2024-0001", "A", a, {})], today=date(2024, 6, 3))
+    stamp = datetime(2024, 6, 3, tzinfo=UTC)
+    data = to_ics(rows, stamp=stamp)
+    assert data == to_ics(rows, stamp=stamp)  # deterministic
+    cal = Calendar.from_ical(data)
+    events = [c for c in cal.walk("VEVENT")]
+    assert len(events) == 3  # individual-notice has no date
+    starts = {str(e["uid"]).split("-", 2)[2].rsplit("-", 1)[0]: e.decoded("dtstart") for e in events}
+    assert starts == {"appi-business-regulator-preliminary": date(2024, 6, 7),
+                      "appi-business-regulator-final": date(2024, 7, 2),
+                      "gdpr-supervisory-authority": datetime(2024, 6, 6, 1, tzinfo=UTC)}
+    for event in events:
+        alarms = event.walk("VALARM")
+        assert len(alarms) == 2
+        assert str(event["uid"]).endswith("@incident")
+    summaries = sorted(str(e["summary"]) for e in events)
+    assert summaries[0] == "[2024-0001] 個人情報保護委員会への報告（確報） (期限) — 個人情報保護委員会"
