@@ -378,8 +378,8 @@ def render_template(name: str, context: Mapping[str, Any], *, extra_dirs: Sequen
     )
     env.filters["cell"] = _md_cell
     try:
-        template = env.get_template(name)
-        return template.render(**context)
+        text = env.get_template(name).render(**context)
+        return text if text.endswith("\n") else text + "\n"
     except jinja2.TemplateNotFound:
         raise InputError(f"template {name} not found in {', '.join(search)}", field="template") from None
     except jinja2.TemplateSyntaxError as exc:
