@@ -1,0 +1,295 @@
+"""`incident send`: e-mail the individual notices, with a second person's approval; `incident secret`.
+
+`--prepare` renders one e-mail per person of the roster into a batch (count, a sample, a hash);
+`--approve` is the double check (ダブルチェック) by someone other than the preparer; a plain `send`
+sends only an approved batch whose hash still matches; `--resume` sends only what was not sent.
+Every step is in the audit log and in the incident's `sending` section (counts only, no addresses).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from incident.cli.common import IncidentGroup, emit_json, get_env, info, is_interactive, json_option, store_options
+from incident.notices import KINDS, LANGS
+
+if TYPE_CHECKING:
+    from incident.delivery import BatchManifest, OutgoingMessage, SendReport, SmtpSettings
+    from incident.notices import Renderer
+    from incident.roster import Person
+    from incident.store import Store
+
+PASSWORD_ENV = "INCIDENT_SMTP_PASSWORD"
+EMAIL_KINDS = [k for k, s in KINDS.items() if s.email and s.per_person]
+
+
+def batch_dir(store: Store, incident_id: str) -> Path:
+    store.path_of(incident_id)
+    return store.private_dir("batches") / incident_id
+
+
+def smtp_settings(store: Store) -> SmtpSettings:
+    """The [smtp] table of config.toml as delivery settings (the password is never there)."""
+    from incident.delivery import SmtpSettings
+    from incident.errors import InputError
+
+    smtp = store.config.smtp
+    if not smtp.host or not smtp.from_addr:
+        raise InputError("set [smtp] host and from_addr in the store's config.toml (and port, security, user, "
+                         "from_name) before sending", file=store.root / "config.toml", field="smtp")
+    return SmtpSettings(host=smtp.host, port=smtp.port, security=smtp.security,  # type: ignore[arg-type]
+                        user=smtp.user or None, from_addr=smtp.from_addr, from_name=smtp.from_name)
+
+
+def _section(store: Store, incident_id: str, changes: dict[str, Any], actor: str, action: str,
+             extra: dict[str, Any], *, fresh: bool = False) -> None:
+    """Update the `sending` section (a fresh one for a new batch) and log the step."""
+
+    def change(record: Any) -> Any:
+        current = {} if fresh else dict(record.sections.get("sending", {}))
+        current.update({k: v for k, v in changes.items() if v is not None})
+        return record.with_section("sending", current)
+
+    store.update(incident_id, change, actor=actor, action=action, extra=extra)
+
+
+def _messages(renderer: Renderer, people: Iterator[Person], counts: dict[str, int]) -> Iterator[OutgoingMessage]:
+    from incident.delivery import OutgoingMessage
+    from incident.errors import InputError
+
+    for person in people:
+        if not person.email:
+            counts["no_email"] += 1
+            continue
+        rendered = renderer.render(person)
+        if not rendered.subject:
+            raise InputError(f"the template of {renderer.spec.id} sets no subject", field="template")
+        yield OutgoingMessage(person.key, person.email, person.name, rendered.subject, rendered.text)
+
+
+@click.command("send")
+@click.argument("incident_id", metavar="ID")
+@click.option("--prepare", is_flag=True, help="Build the batch from the roster's e-mail addresses.")
+@click.option("--approve", is_flag=True, help="Approve the prepared batch (someone other than the preparer).")
+@click.option("--resume", is_flag=True, help="Continue a batch: send only what was not sent.")
+@click.option("--dry-run", is_flag=True, help="Check the approved batch and count what would be sent; send nothing.")
+@click.option("--rate", type=float, metavar="N", help="At most N messages per second.")
+@click.option("--status", "show_status", is_flag=True, help="Show the batch's state and stop.")
+@click.option("--kind", type=click.Choice(EMAIL_KINDS), help="With --prepare: the notice (default: "
+              "individual-email, council-email for a council).")
+@click.option("--lang", type=click.Choice(list(LANGS)), help="With --prepare: the language.")
+@json_option
+@store_options
+def send_cmd(incident_id: str, prepare: bool, approve: bool, resume: bool, dry_run: bool, rate: float | None,
+             show_status: bool, kind: str | None, lang: str | None, as_json: bool) -> None:
+    """E-mail the individual notices of incident ID: --prepare, --approve (a second person), then send."""
+    from incident.errors import InputError
+
+    chosen = [name for name, on in (("--prepare", prepare), ("--approve", approve), ("--status", show_status))
+              if on]
+    if len(chosen) > 1 or (chosen and (resume or dry_run or rate is not None)):
+        raise InputError(f"{' and '.join(chosen) or chosen[0]} cannot be combined with other steps; "
+                         "run one step at a time", field="send")
+    if (kind or lang) and not prepare:
+        raise InputError("--kind and --lang choose what --prepare renders", field="kind")
+    env = get_env()
+    store = env.store()
+    record = store.load(incident_id)
+    where = batch_dir(store, incident_id)
+    if prepare:
+        _prepare(store, record, where, kind, lang, as_json)
+    elif approve:
+        _approve(store, incident_id, where, as_json)
+    elif show_status:
+        _status(where, as_json)
+    else:
+        _send(store, incident_id, where, resume=resume, dry_run=dry_run, rate=rate, as_json=as_json)
+
+
+def _show_manifest(manifest: BatchManifest, extra: str = "") -> None:
+    from incident.roster import mask_email
+
+    info(f"batch for {manifest.incident_id}: {manifest.count} message(s), sha256 {manifest.sha256}{extra}")
+    info(f"prepared by {manifest.prepared_by} at {manifest.prepared_at}"
+         + (f"; approved by {manifest.approved_by} at {manifest.approved_at}" if manifest.approved_by else ""))
+    info(f"sample: To: {mask_email(manifest.sample.to_addr)}  Subject: {manifest.sample.subject}")
+    for line in manifest.sample.body.splitlines()[:12]:
+        info(f"  | {line}")
+
+
+def _prepare(store: Store, record: Any, where: Path, kind: str | None, lang: str | None, as_json: bool) -> None:
+    from incident.cli.notice import progress_bar, settings_of
+    from incident.cli.roster import check_persons, roster_key, roster_path
+    from incident.delivery import prepare_batch
+    from incident.notices import Renderer
+    from incident.roster import iter_people, roster_info
+
+    env = get_env()
+    actor = env.actor()
+    kind = kind or ("council-email" if record.get("entity") == "council" else "individual-email")
+    path = roster_path(store, record.id)
+    meta = roster_info(path)
+    renderer = Renderer(settings_of(store), record, kind, lang, "txt")
+    check_persons(store, record, meta.count, actor)
+    counts = {"no_email": 0}
+    with progress_bar("preparing", meta.count) as progress:
+        people = iter_people(path, roster_key(store))
+        if progress is not None:
+            people = _counting(people, progress)
+        manifest = prepare_batch(where, record.id, _messages(renderer, people, counts), actor)
+    _section(store, record.id, {"state": "prepared", "kind": kind, "lang": renderer.lang, "count": manifest.count,
+                                "sha256": manifest.sha256, "prepared_by": manifest.prepared_by,
+                                "prepared_at": manifest.prepared_at, "no_email": counts["no_email"]},
+             actor, "send-prepare", {"count": manifest.count, "sha256": manifest.sha256, "kind": kind}, fresh=True)
+    if as_json:
+        emit_json({"incident": record.id, "state": "prepared", "count": manifest.count, "sha256": manifest.sha256,
+                   "prepared_by": manifest.prepared_by, "no_email": counts["no_email"],
+                   "sample": {"subject": manifest.sample.subject, "body": manifest.sample.body}})
+        return
+    _show_manifest(manifest)
+    if counts["no_email"]:
+        info(f"{counts['no_email']} people have no e-mail address and are not in the batch: send them a letter "
+             f"(`incident notice {record.id} --kind individual-letter --roster --out DIR`)")
+    info(f"Next: someone other than {actor} checks the sample and runs `incident send {record.id} --approve`.")
+
+
+def _counting(people: Iterator[Person], progress: Any) -> Iterator[Person]:
+    for number, person in enumerate(people, 1):
+        progress(number)
+        yield person
+
+
+def _approve(store: Store, incident_id: str, where: Path, as_json: bool) -> None:
+    from incident.delivery import approve_batch
+
+    actor = get_env().actor()
+    manifest = approve_batch(where, actor)
+    _section(store, incident_id, {"state": "approved", "approved_by": manifest.approved_by,
+                                  "approved_at": manifest.approved_at}, actor, "send-approve",
+             {"count": manifest.count, "sha256": manifest.sha256, "prepared_by": manifest.prepared_by})
+    if as_json:
+        emit_json({"incident": incident_id, "state": "approved", "count": manifest.count,
+                   "sha256": manifest.sha256, "prepared_by": manifest.prepared_by, "approved_by": actor})
+        return
+    _show_manifest(manifest)
+    info(f"Approved by {actor}. Next: `incident send {incident_id}`.")
+
+
+def _status(where: Path, as_json: bool) -> None:
+    from incident.delivery import batch_status
+
+    status = batch_status(where)
+    data = {"incident": status.incident_id, "total": status.total, "pending": status.pending,
+            "sending": status.sending, "sent": status.sent, "failed": status.failed,
+            "prepared_by": status.prepared_by, "approved_by": status.approved_by,
+            "failures": [{"key": k, "error": e} for k, e in status.failures]}
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(f"{status.incident_id}: {status.sent}/{status.total} sent, {status.failed} failed, "
+               f"{status.pending} pending, {status.sending} interrupted; prepared by {status.prepared_by}, "
+               f"approved by {status.approved_by or '(not yet)'}")
+    for key, error in status.failures:
+        click.echo(f"  failed {key}: {error}")
+
+
+def _send(store: Store, incident_id: str, where: Path, *, resume: bool, dry_run: bool, rate: float | None,
+          as_json: bool) -> None:
+    from incident.cli.notice import progress_bar
+    from incident.delivery import batch_status, load_manifest, send_batch
+    from incident.secrets import get_secret
+
+    env = get_env()
+    actor = env.actor()
+    settings = smtp_settings(store)
+    password = get_secret("smtp", env_var=PASSWORD_ENV) if settings.user else None
+    manifest = load_manifest(where)
+    store.log(actor, "send-start" if not dry_run else "send-dry-run", incident_id,
+              {"resume": resume, "count": manifest.count, "sha256": manifest.sha256})
+    with progress_bar("sending", manifest.count) as progress:
+        report = send_batch(where, settings, password, resume=resume, dry_run=dry_run, rate=rate,
+                            progress=(lambda done, _total: progress(done)) if progress else None)
+    if dry_run:
+        _report(report, incident_id, as_json)
+        return
+    status = batch_status(where)
+    state = "sent" if status.sent == status.total else "incomplete"
+    from incident.dates import now
+
+    _section(store, incident_id, {"state": state, "sent": status.sent, "failed": status.failed,
+                                  "pending": status.pending + status.sending,
+                                  "last_run_at": now(store.tz).replace(microsecond=0)}, actor, "send",
+             {"sent_now": report.sent, "failed_now": len(report.failed), "stopped": report.stopped or "",
+              "resume": resume, "resent": list(report.resent_after_interruption)})
+    _report(report, incident_id, as_json)
+    if report.failed or report.stopped:
+        raise click.exceptions.Exit(1)
+
+
+def _report(report: SendReport, incident_id: str, as_json: bool) -> None:
+    from incident.roster import mask_email
+
+    if as_json:
+        emit_json({"incident": incident_id, "dry_run": report.dry_run, "total": report.total, "sent": report.sent,
+                   "would_send": report.would_send, "already_sent": report.skipped_already_sent,
+                   "failed": [{"key": f.key, "address": f.addr, "error": f.error} for f in report.failed],
+                   "stopped": report.stopped, "not_attempted": report.not_attempted,
+                   "resent_after_interruption": list(report.resent_after_interruption)})
+        return
+    if report.dry_run:
+        info(f"dry run: {report.would_send} message(s) would be sent, {report.skipped_already_sent} already sent; "
+             "nothing was sent")
+        return
+    info(f"sent {report.sent} of {report.total} ({report.skipped_already_sent} already sent before)")
+    if report.resent_after_interruption:
+        info(f"{len(report.resent_after_interruption)} message(s) whose earlier attempt was interrupted were sent "
+             "again with the same Message-ID")
+    if report.stopped:
+        info(f"stopped: {report.stopped}; {report.not_attempted} not attempted. Run `incident send {incident_id} "
+             "--resume` to send the rest.")
+    if report.failed:
+        info(f"{len(report.failed)} recipient(s) failed (kept for retry with --resume):")
+        for failure in report.failed:
+            info(f"  {failure.key} {mask_email(failure.addr)}: {failure.error}")
+
+
+@click.group("secret", cls=IncidentGroup)
+def secret_group() -> None:
+    """Secrets kept in the OS keyring (never in a file)."""
+
+
+@secret_group.command("set")
+@click.argument("name", type=click.Choice(["smtp"]))
+@click.option("--stdin", "from_stdin", is_flag=True, help="Read the value from standard input (one line).")
+@store_options
+def secret_set_cmd(name: str, from_stdin: bool) -> None:
+    """Store the SMTP password in the OS keyring (where there is none, set INCIDENT_SMTP_PASSWORD instead)."""
+    from incident.errors import InputError
+    from incident.secrets import set_secret
+
+    if from_stdin:
+        value = sys.stdin.readline().rstrip("\r\n")
+    elif is_interactive():
+        value = click.prompt(f"{name} password", hide_input=True, confirmation_prompt=True, err=True)
+    else:
+        raise InputError(f"no terminal to ask for the {name} password: pipe it with --stdin, or set {PASSWORD_ENV} "
+                         "in the environment", field="secret")
+    set_secret(name, value, env_var=PASSWORD_ENV)
+    _log_secret(name)
+    info(f"Stored the {name} password in the OS keyring.")
+
+
+def _log_secret(name: str) -> None:
+    env = get_env()
+    try:
+        store = env.store()
+    except Exception:  # noqa: BLE001  the keyring holds the secret whether or not a store exists
+        return
+    store.log(env.actor(), "secret-set", None, {"name": name})
+
+
