@@ -243,7 +243,7 @@ def _read_playbook(path: Path, *, complete: bool) -> tuple[dict[str, Any], list[
     top.unknown_keys(data, ("schema", "version", "contractor_report"))
     problems += top.found
     table = data.get("contractor_report", {})
-    header = locator.find(None, "[contractor_report]")
+    header = locator.block("contractor_report", 0)
     block = BlockProblems(path, locator, header, prefix="contractor_report.")
     if not isinstance(table, dict):
         block.fail("expected a table [contractor_report]", "")

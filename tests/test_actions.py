@@ -1,0 +1,210 @@
+"""Corrective actions: add, list, done, verify, the contractor's improvement report, and closing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import Result
+
+from conftest import EXAMPLES
+from incident.actions import ContractorReport, load_contractor_report, parse_aid
+from incident.errors import InputError
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+EMAIL = EXAMPLES / "01-email-cc-36.toml"  # misdirected-email, double-check, 総務課, discovered 2024-06-03
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """Set the toolkit's clock: clock("2024-07-15T10:00")."""
+    from incident import dates
+
+    current = {"now": datetime(2024, 7, 15, 10, 0, tzinfo=TOKYO)}
+    monkeypatch.setattr(dates, "now", lambda tz="Asia/Tokyo": current["now"].astimezone(ZoneInfo(tz)))
+
+    def set_clock(text: str) -> None:
+        current["now"] = datetime.fromisoformat(text).replace(tzinfo=TOKYO)
+
+    return set_clock
+
+
+def new(run: Callable[..., Result], extra: str = "") -> str:
+    return str(json.loads(run(f"new --from {EMAIL} {extra} --json").stdout)["id"])
+
+
+def actions(run: Callable[..., Result], flags: str = "") -> list[dict[str, Any]]:
+    return list(json.loads(run(f"action list --json {flags}").stdout))
+
+
+def test_add_prints_the_aid_and_stores_the_action(run: Callable[..., Result], clock: Any) -> None:
+    incident = new(run)
+    result = run(f"action add {incident} --measure 一斉送信は配信システムに限る --owner 情報政策課 --due 令和6年8月30日")
+    assert result.stdout == f"{incident}/A1\n"
+    assert result.stderr == f"Added {incident}/A1: 一斉送信は配信システムに限る (owner 情報政策課, due 2024-08-30).\n"
+    assert actions(run) == [{
+        "aid": f"{incident}/A1", "incident": incident, "id": "A1", "measure": "一斉送信は配信システムに限る",
+        "cause": "double-check", "owner": "情報政策課", "due": "2024-08-30", "state": "open", "evidence": None,
+        "done_at": None, "verified_by": None, "verified_at": None, "created_by": "tester",
+        "created_at": "2024-07-15T10:00:00+09:00", "source": "manual", "overdue": False,
+    }]
+    shown = json.loads(run(f"show {incident} --json").stdout)
+    assert shown["actions"][0]["due"] == "2024-08-30" and shown["actions"][0]["cause"] == "double-check"
+
+
+def test_add_refusals(run: Callable[..., Result], clock: Any) -> None:
+    incident = new(run)
+    assert run(f"action add {incident} --owner x", expect=2).stderr == (
+        f"error: field '--measure': missing --measure, --due; e.g. `incident action add {incident} --measure TEXT "
+        "--owner NAME --due 2024-05-31`\n")
+    assert "cannot read 'someday' as a date" in run(f"action add {incident} --measure m --owner x --due someday",
+                                                   expect=2).stderr
+    unknown = run(f"action add {incident} --measure m --owner x --due 2024-08-01 --cause typo", expect=2).stderr
+    assert unknown.startswith("error: field '--cause': unknown cause 'typo'; valid: double-check, operation-screen,")
+    assert run("action add 2024-0999 --measure m --owner x --due 2024-08-01", expect=2).stderr.startswith(
+        "error: no incident 2024-0999")
+    assert actions(run) == []
+
+
+def test_recommended_measures_are_offered_on_a_terminal(run: Callable[..., Result], clock: Any,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from incident.taxonomy import load_taxonomy
+
+    monkeypatch.setattr("incident.cli.actions.is_interactive", lambda: True)
+    incident = new(run)
+    offered = load_taxonomy().measures("misdirected-email", "double-check")
+    result = run(f"action add {incident}", input="2\n\n2024-09-30\n")
+    assert "Recommended measures (playbook):\n" + "".join(f"  {n}. {m}\n" for n, m in enumerate(offered, 1)) \
+        in result.stdout
+    assert "担当 owner [総務課]: " in result.stdout
+    [action] = actions(run)
+    assert (action["measure"], action["owner"], action["due"]) == (offered[1], "総務課", "2024-09-30")
+    run(f"action add {incident}", input="独自の措置\n課長\n2024-10-01\n")
+    assert actions(run)[1]["measure"] == "独自の措置"
+
+
+def test_contractor_improvement_report_is_added_once(run: Callable[..., Result], clock: Any) -> None:
+    incident = new(run, "--handled-by 委託事業者")
+    result = run(f"action add {incident} --measure 宛先確認の徹底 --owner 総務課 --due 2024-08-30")
+    assert result.stdout == f"{incident}/A2\n"
+    assert f"Added {incident}/A1: 委託事業者に文書で指導し、期日までに改善報告書を提出させて内容を確認する (owner 総務課, " \
+        "due 2024-07-03; a contractor handled the data)." in result.stderr
+    run(f"action add {incident} --measure 研修 --owner 総務課 --due 2024-09-30")
+    suggested = json.loads(run(f"action suggest {incident} --json").stdout)
+    assert suggested["contractor_action"] is None
+    listed = actions(run)
+    assert [(a["id"], a["source"], a["owner"], a["due"], a["overdue"]) for a in listed] == [
+        ("A1", "contractor-improvement-report", "総務課", "2024-07-03", True),
+        ("A2", "manual", "総務課", "2024-08-30", False),
+        ("A3", "manual", "総務課", "2024-09-30", False),
+    ]
+
+
+def test_suggest_lists_measures_and_adds_the_report_action(run: Callable[..., Result], clock: Any) -> None:
+    from incident.taxonomy import load_taxonomy
+
+    incident = new(run, "--handled-by 指定管理者")
+    data = json.loads(run(f"action suggest {incident} --json").stdout)
+    assert data["measures"] == list(load_taxonomy().measures("misdirected-email", "double-check"))
+    assert data["contractor_action"]["measure"] == "指定管理者に文書で指導し、期日までに改善報告書を提出させて内容を確認する"
+    assert json.loads(run(f"action suggest {incident} --json").stdout)["contractor_action"] is None
+    assert len(actions(run)) == 1
+    plain = new(run)
+    assert json.loads(run(f"action suggest {plain} --json").stdout)["contractor_action"] is None
+    assert actions(run, f"--incident {plain}") == []
+
+
+def test_the_due_days_are_a_playbook_value(run: Callable[..., Result], clock: Any, store_dir: Path) -> None:
+    (store_dir / "playbooks" / "corrective-actions.toml").write_text("[contractor_report]\ndue_days = 14\n")
+    incident = new(run, "--handled-by 委託事業者")
+    run(f"action suggest {incident}")
+    assert actions(run)[0]["due"] == "2024-06-17"
+    assert load_contractor_report((store_dir / "playbooks",)) == ContractorReport(
+        handled_by=("委託事業者", "指定管理者"),
+        measure="{handled_by}に文書で指導し、期日までに改善報告書を提出させて内容を確認する", due_days=14,
+        citation="東村山市個人情報保護に関する事務取扱規程 第24条第2号 (改善報告書の提出)")
+
+
+def test_a_broken_playbook_override_names_file_and_line(run: Callable[..., Result], clock: Any,
+                                                        store_dir: Path) -> None:
+    path = store_dir / "playbooks" / "corrective-actions.toml"
+    path.write_text("[contractor_report]\nmeasure = \"x\"\ndue_days = 0\n")
+    incident = new(run, "--handled-by 委託事業者")
+    assert run(f"action suggest {incident}", expect=2).stderr == (
+        f"error: {path}:3: field 'contractor_report.due_days': expected a whole number of days (1 or more), got 0\n")
+
+
+def test_done_then_verify_by_someone_else(run: Callable[..., Result], clock: Any) -> None:
+    incident = new(run)
+    run(f"action add {incident} --measure 照合手順の改訂 --owner 鈴木 --due 2024-08-30")
+    aid = f"{incident}/A1"
+    early = run(f"--actor 佐藤 action verify {aid}", expect=2)
+    assert early.stderr == (f"error: {aid} is not done yet; record it first with "
+                            f"`incident action done {aid} --evidence TEXT`\n")
+    assert run(f"action done {aid} --evidence ''", expect=2).stderr.startswith(
+        "error: field '--evidence': the evidence is empty")
+    clock("2024-08-01T09:00")
+    run(f"--actor 鈴木 action done {aid} --evidence 手順書第3版を周知")
+    assert run(f"action done {aid} --evidence again", expect=2).stderr == f"error: {aid} is already done\n"
+    own = run(f"--actor '鈴木 ' action verify {aid}", expect=2)
+    assert own.stderr == (f"error: {aid} is owned by 鈴木; the effectiveness check must be made by someone else "
+                          "(--actor NAME)\n")
+    clock("2024-09-02T09:00")
+    verified = json.loads(run(f"--actor 佐藤 action verify {aid} --json").stdout)
+    assert {k: verified[k] for k in ("state", "evidence", "done_at", "verified_by", "verified_at")} == {
+        "state": "verified", "evidence": "手順書第3版を周知", "done_at": "2024-08-01T09:00:00+09:00",
+        "verified_by": "佐藤", "verified_at": "2024-09-02T09:00:00+09:00"}
+    assert run(f"--actor 高橋 action verify {aid}", expect=2).stderr == f"error: {aid} was already verified by 佐藤\n"
+    entries = json.loads(run(f"audit show --incident {incident} --json").stdout)
+    assert [(e["action"], e["actor"], e["changes"].get("action")) for e in entries[1:]] == [
+        ("action.add", "tester", "A1"), ("action.done", "鈴木", "A1"), ("action.verify", "佐藤", "A1")]
+
+
+def test_unknown_actions(run: Callable[..., Result], clock: Any) -> None:
+    incident = new(run)
+    assert run(f"action done {incident}/A7 --evidence x", expect=2).stderr == (
+        f"error: field 'AID': {incident} has no action A7 (its actions: none yet)\n")
+    assert run("action verify A1", expect=2).stderr == (
+        "error: field 'AID': 'A1' is not an action; actions are named INCIDENT/ACTION, e.g. 2023-0012/A1 "
+        "(`incident action list` shows them)\n")
+    assert parse_aid("２０２４-０００１/A3") == ("2024-0001", "A3")
+    with pytest.raises(InputError):
+        parse_aid("2024-0001/B1")
+
+
+def test_list_filters_across_incidents(run: Callable[..., Result], clock: Any) -> None:
+    first, second = new(run), new(run)
+    run(f"action add {first} --measure 後 --owner 鈴木 --due 2024-09-01")
+    run(f"action add {second} --measure 期限切れ --owner 佐藤 --due 2024-07-01")
+    run(f"action add {first} --measure 済み --owner 佐藤 --due 2024-06-30")
+    run(f"action done {first}/A2 --evidence 記録")
+    assert [a["aid"] for a in actions(run)] == [f"{first}/A2", f"{second}/A1", f"{first}/A1"]
+    assert [a["aid"] for a in actions(run, "--overdue")] == [f"{second}/A1"]
+    assert [a["aid"] for a in actions(run, "--owner ＳＡＴＯ")] == []
+    assert [a["aid"] for a in actions(run, "--owner 佐藤")] == [f"{first}/A2", f"{second}/A1"]
+    assert [a["aid"] for a in actions(run, "--state done")] == [f"{first}/A2"]
+    table = run("action list").stdout
+    assert f"{second}/A1" in table and "2024-07-01 (overdue 14d)" in table and "2024-09-01 (48d left)" in table
+
+
+def test_closing_is_refused_while_actions_are_open(run: Callable[..., Result], clock: Any) -> None:
+    incident = new(run)
+    run(f"action add {incident} --measure 照合 --owner 鈴木 --due 2024-08-30")
+    refused = run(f"status {incident} closed", expect=2)
+    assert refused.stderr == (f"error: {incident} cannot be closed: corrective action A1 is open "
+                              "(or close anyway with --force --reason TEXT)\n")
+    run(f"action done {incident}/A1 --evidence 実施")
+    run(f"status {incident} closed")
+
+
+def test_a_damaged_actions_section_is_named(run: Callable[..., Result], clock: Any, store: Any) -> None:
+    incident = new(run)
+    bad = [{"id": "A1", "measure": "m", "owner": "o", "due": "2024-08-01", "state": "open"}]
+    store.update(incident, lambda r: r.with_section("actions", bad), actor="t")
+    assert run("action list", expect=2).stderr == (
+        f"error: incident {incident}: field 'actions[1].due': expected a date (YYYY-MM-DD)\n")
