@@ -180,7 +180,7 @@ def _merge(merged: dict[str, dict[str, Any]], parsed: _File, path: Path) -> list
     """Apply one file's steps to the steps so far (in place); the problems of the result."""
     problems: list[InputError] = []
     for patch in parsed.patches:
-        def fail(message: str, key: str) -> None:
+        def fail(message: str, key: str, patch: _Patch = patch) -> None:
             problems.append(InputError(f"step {patch.id!r}: {message}", file=path, field=key, line=patch.line))
 
         values = {k: v for k, v in patch.values.items() if k != "after"}
@@ -485,14 +485,18 @@ def settle(record: rec.Record, key: str, raw: Any, *, vocab: rec.Vocabulary | No
     flag = str(raw).strip().lower() if isinstance(raw, (str, bool)) else ""
     if flag in ("true", "false", "yes", "no", "はい", "いいえ") or isinstance(raw, bool):
         on = raw if isinstance(raw, bool) else flag in ("true", "yes", "はい")
-        data = tuple(replace(d, **{key: on}) for d in record.data)
+        data = tuple(_flag(d, key, on) for d in record.data)
         return replace(record, data=data), on
     listed = {d.item for d in record.data}
     stray = [i for i in ids if i not in listed]
     if stray or not ids:
         raise bad(f"{', '.join(stray) or 'nothing'} is not among the record's items ({', '.join(listed)})")
-    data = tuple(replace(d, **{key: d.item in ids}) for d in record.data)
+    data = tuple(_flag(d, key, d.item in ids) for d in record.data)
     return replace(record, data=data), ids
+
+
+def _flag(entry: rec.DataEntry, key: str, on: bool) -> rec.DataEntry:
+    return replace(entry, encrypted=on) if key == "encrypted" else replace(entry, key_compromised=on)
 
 
 def _shown(value: Any) -> str:
@@ -539,7 +543,7 @@ def record_step(store: Any, incident_id: str, step_id: str, state: str, *, actor
                          f"({value_hint(step.sets) if step.sets else 'text'})", field="--value")
     elif value is not None and not step.asks:
         raise InputError(f"step {step_id!r} records no value; leave out --value", field="--value")
-    moment = at or now(store.tz)
+    moment = (at or now(store.tz)).replace(microsecond=0)
     seen: dict[str, Any] = {}
 
     def change(old: rec.Record) -> rec.Record:
