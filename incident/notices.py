@@ -637,7 +637,6 @@ def mail_merge(renderer: Renderer, people: Iterable[Person], *, out_dir: Path | 
 
 
 _WS = re.compile(r"\s+")
-_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 _TAGS = re.compile(r"<[^>]*>")
 
 
@@ -652,7 +651,7 @@ class IdentityIndex:
     """Every roster name and e-mail address, normalized, for scanning documents in linear time."""
 
     names: dict[str, str] = field(default_factory=dict)
-    emails: dict[str, str] = field(default_factory=dict)
+    """Normalized name or e-mail address -> the key of the (first) person who has it."""
     prefixes: dict[str, set[int]] = field(default_factory=dict)
     owners: dict[str, tuple[str, str]] = field(default_factory=dict)
     unchecked: int = 0
@@ -664,39 +663,42 @@ class IdentityIndex:
         for person in people:
             name, email = _norm(person.name), _norm(person.email)
             index.owners[person.key] = (name, email)
-            if len(name) >= 2:
-                index.names.setdefault(name, person.key)
-                index.prefixes.setdefault(name[:2], set()).add(len(name))
-            elif name:
+            if name and len(name) < 2:
                 index.unchecked += 1
-            if email:
-                index.emails.setdefault(email, person.key)
+            for ident in (name, email):
+                if len(ident) >= 2:
+                    index.names.setdefault(ident, person.key)
+                    index.prefixes.setdefault(ident[:2], set()).add(len(ident))
         return index
 
     def others_in(self, key: str, text: str) -> set[str]:
-        """Keys of other people whose name or address appears in `text` (written for person `key`)."""
-        own_name, own_email = self.owners.get(key, ("", ""))
+        """Keys of other people whose name or address appears in `text` (written for person `key`).
+
+        Each bigram of the text that starts some roster name or address is looked up once, so the cost is
+        linear in the text, whatever the roster's size. A match inside the person's own name or address
+        (a shorter name, a namesake) does not count.
+        """
         t = _norm(text)
-        if own_email:
-            t = t.replace(own_email, "\0")
-        if own_name:
-            t = t.replace(own_name, "\0")
+        own = [(pos, pos + len(ident)) for ident in self.owners.get(key, ("", "")) if ident
+               for pos in _positions(t, ident)]
         found: set[str] = set()
-        for match in _EMAIL.findall(t):
-            owner = self.emails.get(match)
-            if owner is not None and owner != key:
-                found.add(owner)
-        bigrams = {t[i:i + 2] for i in range(len(t) - 1)}
-        for bigram in bigrams.intersection(self.prefixes):
+        for bigram in {t[i:i + 2] for i in range(len(t) - 1)}.intersection(self.prefixes):
             lengths = self.prefixes[bigram]
-            pos = t.find(bigram)
-            while pos != -1:
+            for pos in _positions(t, bigram):
                 for length in lengths:
                     owner = self.names.get(t[pos:pos + length])
-                    if owner is not None and owner != key:
+                    if owner is None or owner == key or owner in found:
+                        continue
+                    if not any(start <= pos and pos + length <= end for start, end in own):
                         found.add(owner)
-                pos = t.find(bigram, pos + 1)
         return found
+
+
+def _positions(text: str, needle: str) -> Iterator[int]:
+    pos = text.find(needle)
+    while pos != -1:
+        yield pos
+        pos = text.find(needle, pos + 1)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,136 @@
+"""Mail merge through the CLI: one notice per person with only their data, safe names, mbox/eml, --check."""
+
+from __future__ import annotations
+
+import json
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_notices import make, write_config
+
+from incident.notices import IdentityIndex, iter_mbox
+from incident.roster import Person
+from incident.store import Store
+
+PEOPLE = [
+    ("山田 太郎", "taro@example.jp", "東京都千代田区千代田1-1", "100-0001"),
+    ("佐藤 花子", "hanako@example.jp", "大阪府大阪市北区梅田2-2", "530-0001"),
+    ("ＳＵＺＵＫＩ Ｉｃｈｉｒｏ", "", "北海道札幌市中央区北1条西3-3", "０６０－０００１"),
+    ("高橋 次郎", "jiro@example.jp", "", ""),
+]
+
+
+def write_csv(path: Path, people: list[tuple[str, str, str, str]] = PEOPLE, encoding: str = "cp932") -> Path:
+    rows = ["氏名,メールアドレス,住所,郵便番号"] + [",".join(p) for p in people]
+    path.write_bytes(("\r\n".join(rows) + "\r\n").encode(encoding))
+    return path
+
+
+@pytest.fixture
+def incident(run: Any, store_dir: Path, tmp_path: Path) -> str:
+    write_config(store_dir)
+    incident_id = make(Store.open(store_dir))
+    run(f"roster import {incident_id} {write_csv(tmp_path / 'roster.csv')}")
+    return incident_id
+
+
+def test_letters_one_per_person_from_a_cp932_roster(run: Any, incident: str, tmp_path: Path,
+                                                     store_dir: Path) -> None:
+    out = tmp_path / "letters"
+    result = run(f"notice {incident} --kind individual-letter --roster --out {out} --check")
+    assert sorted(p.name for p in out.iterdir()) == ["p000001.txt", "p000002.txt", "p000003.txt", "p000004.txt"]
+    assert oct(out.stat().st_mode & 0o777) == "0o700" and oct((out / "p000001.txt").stat().st_mode & 0o777) == "0o600"
+    first = (out / "p000001.txt").read_text(encoding="utf-8").splitlines()
+    assert first[2:5] == ["〒100-0001", "東京都千代田区千代田1-1", "山田 太郎 様"]
+    third = (out / "p000003.txt").read_text(encoding="utf-8")
+    assert "SUZUKI Ichiro 様" in third and "〒060-0001" in third  # NFKC: full-width folded
+    for path in out.iterdir():
+        text = path.read_text(encoding="utf-8")
+        assert sum(name in text for name, *_ in [("山田 太郎",), ("佐藤 花子",), ("SUZUKI Ichiro",), ("高橋 次郎",)]) == 1
+        assert "■ 1 概要" in text
+    assert "check: 4 notice(s) each name only their own person" in result.stderr
+    assert "Rendered 4 individual-letter notice(s) (txt)" in result.stderr
+    assert "warning: 1 people have no postal address" in result.stderr
+    (entry,) = Store.open(store_dir).load(incident).sections["notices"]
+    assert entry["count"] == 4 and entry["format"] == "txt" and entry["path"] == str(out)
+    audit = [e for e in Store.open(store_dir).audit.entries() if e["action"] == "notice-check"]
+    assert audit[0]["changes"] == {"kind": "individual-letter", "checked": 4, "failures": 0}
+
+
+def test_html_letters_escape_roster_fields(run: Any, store_dir: Path, tmp_path: Path) -> None:
+    write_config(store_dir)
+    incident_id = make(Store.open(store_dir))
+    people = [("<b>O'Brien</b> Sean", "sean@example.jp", "東京都港区1-1", "105-0001"), ("田中 一", "ichi@example.jp", "", "")]
+    run(f"roster import {incident_id} {write_csv(tmp_path / 'r.csv', people, 'utf-8-sig')}")
+    out = tmp_path / "html"
+    run(f"notice {incident_id} --kind individual-letter --roster --out {out} --format html --check")
+    text = (out / "p000001.html").read_text(encoding="utf-8")
+    assert "<b>O" not in text and "&lt;b&gt;O&#39;Brien&lt;/b&gt; Sean 様" in text
+
+
+def test_emails_to_eml_and_mbox_one_recipient_each(run: Any, incident: str, tmp_path: Path) -> None:
+    out = tmp_path / "eml"
+    result = run(f"notice {incident} --kind individual-email --roster --out {out} --format eml --check")
+    assert sorted(p.name for p in out.iterdir()) == ["p000001.eml", "p000002.eml", "p000004.eml"]
+    assert "1 people have no e-mail address" in result.stderr
+    msg = message_from_bytes((out / "p000002.eml").read_bytes(), policy=policy.default)
+    assert msg.get_all("To") == ["佐藤 花子 <hanako@example.jp>"] and msg["Cc"] is None and msg["Bcc"] is None
+    assert msg["X-Incident-Recipient"] == "p000002"
+    assert "佐藤 花子 様" in msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    mbox = tmp_path / "all.mbox"
+    result = run(f"notice {incident} --kind individual-email --roster --mbox {mbox} --check --json")
+    report = json.loads(result.stdout)
+    assert report["count"] == 3 and report["no_email"] == 1 and report["check"]["failures"] == 0
+    messages = [message_from_bytes(m, policy=policy.default) for m in iter_mbox(mbox)]
+    assert [m["X-Incident-Recipient"] for m in messages] == ["p000001", "p000002", "p000004"]
+    assert [len(m.get_all("To")) for m in messages] == [1, 1, 1]
+
+
+def test_letters_cannot_go_to_an_mbox(run: Any, incident: str, tmp_path: Path) -> None:
+    result = run(f"notice {incident} --kind individual-letter --roster --mbox {tmp_path / 'x.mbox'}", expect=2)
+    assert "not an e-mail notice" in result.stderr
+    result = run(f"notice {incident} --kind regulator-final --roster --out {tmp_path / 'x'}", expect=2)
+    assert "not a notice to a person" in result.stderr
+    assert "add --roster" in run(f"notice {incident} --kind individual-letter --out {tmp_path}", expect=2).stderr
+
+
+def test_check_catches_a_template_that_names_everyone(run: Any, incident: str, tmp_path: Path,
+                                                       store_dir: Path) -> None:
+    own = store_dir / "templates" / "notices" / "ja"
+    own.mkdir(parents=True)
+    (own / "individual-letter.j2").write_text(
+        "{{ person.name }} 様\n同報先: 山田 太郎、佐藤 花子、jiro@example.jp\n{{ v.overview }}\n", encoding="utf-8")
+    out = tmp_path / "bad"
+    result = run(f"notice {incident} --kind individual-letter --roster --out {out} --check --json", expect=1)
+    check = json.loads(result.stdout)["check"]
+    assert check["checked"] == 4 and check["failures"] == 4
+    by_key = {f["key"]: f["others"] for f in check["failed"]}
+    assert by_key == {"p000001": ["p000002", "p000004"], "p000002": ["p000001", "p000004"],
+                      "p000003": ["p000001", "p000002", "p000004"], "p000004": ["p000001", "p000002"]}
+    text = run(f"notice {incident} --kind individual-letter --roster --out {out} --check", expect=1).stderr
+    assert "check FAILED: 4 of 4 notice(s)" in text and "山田" not in text
+
+
+def _person(key: str, name: str, email: str = "") -> Person:
+    return Person(key, name, "", "", "", email, "", {}, 2)
+
+
+def test_identity_index_own_name_inside_a_longer_name_and_homonyms() -> None:
+    index = IdentityIndex.build([_person("p1", "山田 太郎", "t@example.jp"), _person("p2", "山田太"),
+                                 _person("p3", "山田 太郎"), _person("p4", "X"), _person("p5", "佐藤 花子", "H@Example.jp")])
+    assert index.others_in("p1", "山田　太郎 様 t@example.jp") == set()
+    assert index.others_in("p2", "山田太 様") == set()
+    assert index.others_in("p2", "山田太郎 様") == {"p1"}
+    assert index.others_in("p1", "cc: h@example.jp") == {"p5"}
+    assert index.others_in("p1", "ＳＡＴＯ? 佐藤花子") == {"p5"}
+    assert index.unchecked == 1
+
+
+def test_more_people_than_persons_is_reported(run: Any, store_dir: Path, tmp_path: Path) -> None:
+    write_config(store_dir)
+    incident_id = make(Store.open(store_dir), persons=2)
+    result = run(f"roster import {incident_id} {write_csv(tmp_path / 'r.csv')}")
+    assert "the roster has 4 people but the incident's persons (本人の数) is 2" in result.stderr
+    assert Store.open(store_dir).load(incident_id).get("persons") == 2  # never changed without asking
