@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import Result
-
 from conftest import EXAMPLES
+
 from incident.actions import ContractorReport, load_contractor_report, parse_aid
 from incident.errors import InputError
 

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import Result
-
 from conftest import EXAMPLES
+
 from incident.purge import add_years, plan_purge
 
 TOKYO = ZoneInfo("Asia/Tokyo")

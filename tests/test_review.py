@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import Result
-
 from conftest import EXAMPLES
+
 from incident.errors import InputError
 from incident.review import parse_answer
 from incident.taxonomy import load_taxonomy
