@@ -7,7 +7,6 @@ import time. Showing it masks every field unless --reveal, which is logged.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -151,7 +150,8 @@ def show_cmd(incident_id: str, reveal: bool, count: int, as_json: bool) -> None:
     if as_json:
         emit_json({"incident": incident_id, "count": meta.count, "columns": list(meta.columns),
                    "imported_at": meta.imported_at, "masked": not reveal,
-                   "sample": [{k: v for k, v in asdict(p).items() if k != "extra"} | {"extra": dict(p.extra)}
+                   "sample": [{"key": p.key, "name": p.name, "kana": p.kana, "email": p.email, "address": p.address,
+                               "postal_code": p.postal_code, "phone": p.phone, "extra": dict(p.extra), "line": p.line}
                               for p in people]})
         return
     from rich.table import Table
