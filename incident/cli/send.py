@@ -209,8 +209,10 @@ def _send(store: Store, incident_id: str, where: Path, *, resume: bool, dry_run:
     settings = smtp_settings(store)
     password = get_secret("smtp", env_var=PASSWORD_ENV) if settings.user else None
     manifest = load_manifest(where)
-    store.log(actor, "send-start" if not dry_run else "send-dry-run", incident_id,
-              {"resume": resume, "count": manifest.count, "sha256": manifest.sha256})
+    before = batch_status(where)
+    if manifest.approved_by is not None and (resume or dry_run or before.total == before.pending):
+        store.log(actor, "send-start" if not dry_run else "send-dry-run", incident_id,
+                  {"resume": resume, "count": manifest.count, "sha256": manifest.sha256})
     with progress_bar("sending", manifest.count) as progress:
         report = send_batch(where, settings, password, resume=resume, dry_run=dry_run, rate=rate,
                             progress=(lambda done, _total: progress(done)) if progress else None)

@@ -1,0 +1,128 @@
+"""`incident send` end to end through the CLI against a real aiosmtpd server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from smtp_server import CapturingHandler, SmtpTestServer
+from test_mailmerge import PEOPLE, write_csv
+from test_notices import CONTACT, ORG, make
+
+from incident.store import Store
+
+FROM = "privacy@example.jp"
+
+
+def configure(store_dir: Path, port: int, **smtp: Any) -> None:
+    settings = {"host": "127.0.0.1", "port": port, "security": "none", "from_addr": FROM, "from_name": ORG, **smtp}
+    table = "\n".join(f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in settings.items())
+    (store_dir / "config.toml").write_text(
+        f'organization = "{ORG}"\ncontact = "{CONTACT}"\n\n[smtp]\n{table}\n', encoding="utf-8")
+
+
+@pytest.fixture
+def incident(run: Any, store_dir: Path, tmp_path: Path) -> str:
+    configure(store_dir, 25)
+    incident_id = make(Store.open(store_dir))
+    run(f"roster import {incident_id} {write_csv(tmp_path / 'roster.csv')}")
+    return incident_id
+
+
+def actions(store_dir: Path) -> list[tuple[str, str]]:
+    return [(e["action"], e["actor"]) for e in Store.open(store_dir).audit.entries()
+            if e["action"].startswith("send")]
+
+
+def test_prepare_approve_send_with_the_double_check(run: Any, incident: str, store_dir: Path) -> None:
+    prepared = run(f"send {incident} --prepare --actor alice")
+    assert "batch for " + incident + ": 3 message(s)" in prepared.stderr
+    assert "sample: To: t***@example.jp  Subject: 【お詫び】個人情報の漏えいに関するお知らせ" in prepared.stderr
+    assert "1 people have no e-mail address" in prepared.stderr
+    refused = run(f"send {incident} --approve --actor alice", expect=2)
+    assert "alice prepared this batch and cannot also approve it" in refused.stderr
+    with SmtpTestServer() as server:
+        configure(store_dir, server.port)
+        not_approved = run(f"send {incident} --actor alice", expect=2)
+        assert "is not approved" in not_approved.stderr
+        assert server.received == []
+        run(f"send {incident} --approve --actor bob")
+        dry = json.loads(run(f"send {incident} --dry-run --json --actor alice").stdout)
+        assert dry["would_send"] == 3 and server.received == []
+        report = json.loads(run(f"send {incident} --json --actor alice").stdout)
+        assert report["sent"] == 3 and report["failed"] == [] and report["stopped"] is None
+        received = server.received
+    assert sorted(r.rcpt_tos for r in received) == [("hanako@example.jp",), ("jiro@example.jp",), ("taro@example.jp",)]
+    assert {r.rcpt_commands for r in received} == {1}
+    for r in received:
+        msg = r.message()
+        assert msg.get_all("To") == [str(msg["To"])] and msg["Cc"] is None and msg["Bcc"] is None
+        body = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        names = [n for n, *_ in PEOPLE if n in body]
+        assert len(names) == 1 and msg["To"].addresses[0].display_name == names[0]
+    sending = Store.open(store_dir).load(incident).sections["sending"]
+    assert {k: sending[k] for k in ("state", "count", "sent", "failed", "prepared_by", "approved_by")} == {
+        "state": "sent", "count": 3, "sent": 3, "failed": 0, "prepared_by": "alice", "approved_by": "bob"}
+    assert actions(store_dir) == [("send-prepare", "alice"), ("send-approve", "bob"), ("send-dry-run", "alice"),
+                                  ("send-start", "alice"), ("send", "alice")]
+    again = run(f"send {incident} --actor alice", expect=2)
+    assert "use --resume" in again.stderr
+
+
+def test_resume_after_a_failing_server_sends_only_the_rest(run: Any, incident: str, store_dir: Path) -> None:
+    run(f"send {incident} --prepare --actor alice")
+    run(f"send {incident} --approve --actor bob")
+    with SmtpTestServer(CapturingHandler(fail_after=1, failure="4xx")) as failing:
+        configure(store_dir, failing.port)
+        first = run(f"send {incident} --actor alice", expect=1)
+        first_received = [r.rcpt_tos[0] for r in failing.received]
+    assert len(first_received) == 1
+    assert "stopped:" in first.stderr and f"incident send {incident} --resume" in first.stderr
+    assert Store.open(store_dir).load(incident).sections["sending"]["state"] == "incomplete"
+    status = json.loads(run(f"send {incident} --status --json").stdout)
+    assert status["sent"] == 1 and status["total"] == 3
+    with SmtpTestServer() as healthy:
+        configure(store_dir, healthy.port)
+        second = json.loads(run(f"send {incident} --resume --json --actor alice").stdout)
+        second_received = [r.rcpt_tos[0] for r in healthy.received]
+    assert second["sent"] == 2 and second["already_sent"] == 1
+    assert sorted(first_received + second_received) == ["hanako@example.jp", "jiro@example.jp", "taro@example.jp"]
+    assert Store.open(store_dir).load(incident).sections["sending"]["state"] == "sent"
+
+
+def test_refused_recipients_are_listed_and_kept_for_retry(run: Any, incident: str, store_dir: Path) -> None:
+    run(f"send {incident} --prepare --actor alice")
+    run(f"send {incident} --approve --actor bob")
+    with SmtpTestServer(CapturingHandler(reject={"hanako@example.jp"})) as server:
+        configure(store_dir, server.port)
+        result = run(f"send {incident} --actor alice", expect=1)
+    assert "1 recipient(s) failed (kept for retry with --resume):" in result.stderr
+    assert "p000002 h***@example.jp: " in result.stderr
+
+
+def test_password_comes_from_the_environment_never_a_file(run: Any, incident: str, store_dir: Path) -> None:
+    run(f"send {incident} --prepare --actor alice")
+    run(f"send {incident} --approve --actor bob")
+    configure(store_dir, 2525, user="mailer", security="starttls")
+    result = run(f"send {incident} --actor alice", expect=2, env={"INCIDENT_SMTP_PASSWORD": ""})
+    assert "no SMTP password" in result.stderr and "INCIDENT_SMTP_PASSWORD" in result.stderr
+    result = run("secret set smtp", expect=2)
+    assert "--stdin" in result.stderr and "INCIDENT_SMTP_PASSWORD" in result.stderr
+    assert "password" not in (store_dir / "config.toml").read_text(encoding="utf-8")
+
+
+def test_prepare_requires_a_complete_notice(run: Any, store_dir: Path, tmp_path: Path) -> None:
+    configure(store_dir, 25)
+    incident_id = make(Store.open(store_dir), cause=None)
+    run(f"roster import {incident_id} {write_csv(tmp_path / 'r.csv')}")
+    result = run(f"send {incident_id} --prepare", expect=2)
+    assert "「原因」が未記入 (cause)" in result.stderr
+    assert not (store_dir / "batches" / incident_id / "manifest.json").exists()
+
+
+def test_steps_cannot_be_combined(run: Any, incident: str) -> None:
+    assert "cannot be combined" in run(f"send {incident} --prepare --approve", expect=2).stderr
+    assert "--kind and --lang choose what --prepare renders" in run(
+        f"send {incident} --kind individual-email", expect=2).stderr
