@@ -274,9 +274,12 @@ def _read_playbook(path: Path, *, complete: bool) -> tuple[dict[str, Any], list[
 
 def contractor_action(record: rec.Record, playbook: ContractorReport, *, actor: str,
                       at: datetime, tz: str) -> Action | None:
-    """The improvement-report action this record calls for and does not have yet; None otherwise."""
+    """The improvement-report action this record calls for and does not have yet; None otherwise.
+
+    A closed incident gets none: adding an open action would leave it closed with work outstanding.
+    """
     handled_by = record.get("handled_by", "")
-    if handled_by not in playbook.handled_by:
+    if handled_by not in playbook.handled_by or record.status == "closed":
         return None
     existing = actions_of(record)
     if any(a.source == SOURCE_CONTRACTOR for a in existing):

@@ -117,6 +117,9 @@ def test_suggest_lists_measures_and_adds_the_report_action(run: Callable[..., Re
     plain = new(run)
     assert json.loads(run(f"action suggest {plain} --json").stdout)["contractor_action"] is None
     assert actions(run, f"--incident {plain}") == []
+    closed = new(run, "--handled-by 委託事業者")
+    run(f"status {closed} closed")
+    assert json.loads(run(f"action suggest {closed} --json").stdout)["contractor_action"] is None
 
 
 def test_the_due_days_are_a_playbook_value(run: Callable[..., Result], clock: Any, store_dir: Path) -> None:

@@ -7,12 +7,16 @@ import io
 import json
 import re
 from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import Result
 from conftest import shared_dir
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from incident.reports import FORMATS, RENDERERS, Period, annual_report, render
 from incident.taxonomy import load_taxonomy
@@ -333,3 +337,35 @@ def test_organization_template_override_is_sandboxed(store_dir: Path, store: Any
         "access to attribute '__class__' of 'list' object is unsafe.\n")
     (reports / "annual.md.j2").write_text("{{ nothing_here }}\n", encoding="utf-8")
     assert "template uses an unknown value" in run("report annual --fiscal-year 2023", expect=2).stderr
+
+
+# --------------------------------------------------------------------------- properties
+
+_TYPES = list(load_taxonomy().types)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_TYPES), st.dates(date(2022, 1, 1), date(2025, 6, 30)),
+                          st.one_of(st.none(), st.integers(0, 5000))), max_size=40))
+def test_rows_are_numbered_through_and_every_incident_in_the_period_is_counted_once(
+        incidents: list[tuple[str, date, int | None]]) -> None:
+    from incident.record import Record
+
+    taxonomy = load_taxonomy()
+    records = []
+    for number, (type_, day, persons) in enumerate(incidents, 1):
+        at = datetime(day.year, day.month, day.day, 12, tzinfo=ZoneInfo("Asia/Tokyo"))
+        facts = {"id": f"{day.year}-{number:04d}", "title": "t", "entity": "public-body", "type": type_,
+                 "discovered_at": at, "summary": "s", **({"persons": persons} if persons is not None else {})}
+        records.append(Record(facts=facts))
+    period = Period.fiscal_year(2023)
+    report = annual_report(records, taxonomy, period)
+    inside = [r for r in records if period.start <= r.discovered_at.date() <= period.end]
+    rows = [row for g in report.groups for row in g.rows]
+    assert [row.no for row in rows] == list(range(1, len(inside) + 1))
+    assert sorted(row.incident for row in rows) == sorted(r.id for r in inside)
+    assert report.totals.incidents == sum(g.count for g in report.groups) == len(inside)
+    order = [t.id for t in taxonomy.report_groups()]
+    assert [g.type for g in report.groups] == [t for t in order if any(g.type == t for g in report.groups)]
+    assert all(g.count > 0 for g in report.groups)
+    assert report.totals.persons == sum(r.get("persons", 0) for r in inside)
