@@ -467,10 +467,16 @@ def settle(record: rec.Record, key: str, raw: Any, *, vocab: rec.Vocabulary | No
         except InputError as exc:
             raise bad(exc.message) from None
         return record.with_facts(**{key: value}), value
-    names = _split(raw)
+    flag = str(raw).strip().lower() if isinstance(raw, (str, bool)) else ""
+    if key != "items" and (isinstance(raw, bool) or flag in ("true", "false", "yes", "no", "はい", "いいえ")):
+        if not record.data:
+            raise InputError(f"{key}: the record lists no data items yet; settle them first (step list-items)",
+                             field="--value")
+        on = raw if isinstance(raw, bool) else flag in ("true", "yes", "はい")
+        return replace(record, data=tuple(_flag(d, key, on) for d in record.data)), on
     resolve = vocab.resolve_item if vocab is not None else (lambda name: name)
     try:
-        ids = list(dict.fromkeys(resolve(name) for name in names))
+        ids = list(dict.fromkeys(resolve(name) for name in _split(raw)))
     except InputError as exc:
         raise bad(exc.message) from None
     if key == "items":
@@ -479,15 +485,7 @@ def settle(record: rec.Record, key: str, raw: Any, *, vocab: rec.Vocabulary | No
         kept = {d.item: d for d in record.data}
         data = tuple(kept.get(item, rec.DataEntry(item=item)) for item in ids)
         return replace(record, data=data), ids
-    if not record.data:
-        raise InputError(f"{key}: the record lists no data items yet; settle them first (step list-items)",
-                         field="--value")
-    flag = str(raw).strip().lower() if isinstance(raw, (str, bool)) else ""
-    if flag in ("true", "false", "yes", "no", "はい", "いいえ") or isinstance(raw, bool):
-        on = raw if isinstance(raw, bool) else flag in ("true", "yes", "はい")
-        data = tuple(_flag(d, key, on) for d in record.data)
-        return replace(record, data=data), on
-    listed = {d.item for d in record.data}
+    listed = [d.item for d in record.data]
     stray = [i for i in ids if i not in listed]
     if stray or not ids:
         raise bad(f"{', '.join(stray) or 'nothing'} is not among the record's items ({', '.join(listed)})")
