@@ -33,16 +33,17 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
 
 
 def personal_data(store_dir: Path, incident: str) -> list[str]:
-    """A roster file, a batch directory and a rendered notice of the incident, as the store keeps them."""
+    """A roster file, a sending batch and a rendered notice, where `incident roster import` and `incident send
+    --prepare` keep them (rosters/ID.roster, batches/ID/) and a notice named after the incident."""
     (store_dir / "rosters").mkdir(exist_ok=True)
     (store_dir / "rosters" / f"{incident}.roster").write_bytes(b"\x00" * 100)
-    batch = store_dir / "batches" / f"{incident}-individual-email"
+    batch = store_dir / "batches" / incident
     batch.mkdir(parents=True)
     (batch / "messages.jsonl").write_text('{"to_addr": "a@example.jp"}\n')
     (batch / "journal.jsonl").write_text("")
     (store_dir / "notices").mkdir(exist_ok=True)
     (store_dir / "notices" / f"{incident}.individual-letter.txt").write_text("山田 太郎 様\n")
-    return ["rosters/" + f"{incident}.roster", f"batches/{incident}-individual-email",
+    return [f"rosters/{incident}.roster", f"batches/{incident}",
             f"notices/{incident}.individual-letter.txt"]
 
 
