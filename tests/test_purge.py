@@ -141,3 +141,17 @@ def test_a_reopened_incident_is_kept(run: Callable[..., Result], closed: Any, cl
 def test_add_years_on_29_february() -> None:
     assert add_years(date(2024, 2, 29), 5) == date(2029, 2, 28)
     assert add_years(date(2024, 2, 29), 4) == date(2028, 2, 29)
+
+
+def test_an_imported_roster_is_removed(run: Callable[..., Result], store_dir: Path, tmp_path: Path,
+                                       clock: Callable[[str], None]) -> None:
+    incident = json.loads(run(f"new --from {EMAIL} --json").stdout)["id"]
+    people = tmp_path / "people.csv"
+    people.write_text("氏名,メールアドレス\n山田 太郎,taro@example.jp\n", encoding="utf-8")
+    run(f"roster import {incident} {people}")
+    run(f"status {incident} closed")
+    clock("2029-07-02T00:00")
+    run("purge --yes")
+    assert not (store_dir / "rosters" / f"{incident}.roster").exists()
+    entry = json.loads(run(f"audit show --incident {incident} --last 1 --json").stdout)[0]
+    assert entry["changes"]["removed"] == [f"rosters/{incident}.roster"]
