@@ -1,0 +1,203 @@
+"""`incident steps` / `incident step`, as an officer types them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from conftest import EXAMPLES
+
+Run = Callable[..., Result]
+
+
+def _new(run: Run, example: str, *extra: str) -> str:
+    result = run(["new", "--from", str(EXAMPLES / f"{example}.toml"), *extra, "--json"])
+    incident_id = json.loads(result.stdout)["id"]
+    assert isinstance(incident_id, str)
+    return incident_id
+
+
+def _show(run: Run, incident_id: str) -> dict[str, object]:
+    data = json.loads(run(f"show {incident_id} --json").stdout)
+    assert isinstance(data, dict)
+    return data
+
+
+def test_confirmed_retrieval_of_health_check_letters_means_no_report(run: Run) -> None:
+    incident_id = _new(run, "03-health-check-3")
+    result = run(f"step {incident_id} confirm-unopened done --value true --note 3通とも未開封")
+    lines = result.stdout.splitlines()
+    assert lines[0] == "recovered: false → true"
+    assert lines[1] == "The assessment changed:"
+    assert "  - reportable: true → false" in lines
+    assert "  - appi-business: special-care: now not met" in lines
+    assert "  - appi-business: regulator-final: no longer required" in lines
+    assert lines[-1] == "Now: no report is required (報告・通知は不要)."
+    assert result.stderr.splitlines() == [
+        f"Recorded on {incident_id}: confirm-unopened done.",
+        "Next: identify-mail — 誤送付の範囲を特定する / Find out what went to whom",
+    ]
+    record = _show(run, incident_id)
+    assert record["recovered"] is True
+    assessment = record["assessment"]
+    assert isinstance(assessment, dict) and assessment["reportable"] is False
+    steps = record["steps"]
+    assert isinstance(steps, dict)
+    assert steps["confirm-unopened"]["value"] is True and steps["confirm-unopened"]["note"] == "3通とも未開封"
+    audit = json.loads(run(f"audit show --incident {incident_id} --json").stdout)
+    assert [e["action"] for e in audit] == ["create", "step", "assess"]
+    assert audit[1]["changes"]["recovered"] == [False, True]
+
+
+def test_more_people_makes_a_plain_email_leak_reportable(run: Run) -> None:
+    incident_id = _new(run, "01-email-cc-36")
+    result = run(f"step {incident_id} count-persons done --value 1001 --json")
+    out = json.loads(result.stdout)
+    assert out["state"] == "done" and out["value"] == 1001 and out["reportable"] is True
+    assert "appi-business: headcount: now met" in out["changes"]
+    assert out["next"] == "identify-recipients"
+    # the same value again changes nothing in the assessment
+    again = run(f"step {incident_id} count-persons done --value 1001")
+    assert again.stdout.splitlines() == ["persons: 1001 → 1001", "The assessment did not change.",
+                                         "Now: a report or notice is required (報告・通知が必要)."]
+
+
+def test_key_left_with_an_encrypted_laptop_makes_it_reportable(run: Run) -> None:
+    incident_id = _new(run, "04-encrypted-laptop")
+    out = json.loads(run(f"step {incident_id} check-key done --value 病歴 --json").stdout)
+    assert out["value"] == ["medical-history"] and out["reportable"] is True
+    assert "appi-business: special-care: now met" in out["changes"]
+    data = _show(run, incident_id)["data"]
+    assert data == [{"item": "medical-history", "encrypted": True, "key_compromised": True},
+                    {"item": "name", "encrypted": True}]
+
+
+def test_list_items_by_japanese_names(run: Run) -> None:
+    incident_id = _new(run, "01-email-cc-36")
+    result = run(["step", incident_id, "list-items", "done", "--value", "氏名,メールアドレス,健康診断結果"])
+    assert result.stdout.splitlines()[0] == ("items: name,email-address → "
+                                             "name,email-address,health-check-results")
+    assert "  - appi-business: special-care: now met" in result.stdout.splitlines()
+
+
+def test_steps_shows_states_and_the_next_step(run: Run) -> None:
+    incident_id = _new(run, "01-email-cc-36")
+    run(f"step {incident_id} identify-recipients done --at '2024-06-03 15:20' --note 36名、CC")
+    run(f"step {incident_id} recall-message skip --reason 取消し不可")
+    out = json.loads(run(f"steps {incident_id} --json").stdout)
+    assert out["incident"] == incident_id and out["type"] == "misdirected-email"
+    assert out["next"] == "ask-deletion"
+    assert out["counts"] == {"done": 1, "skipped": 1, "open": 8}
+    assert out["playbook"]["version"] == "2024-04-01" and out["playbook"]["fallback"] is False
+    first, second, third = out["steps"][:3]
+    assert (first["state"], first["at"], first["actor"], first["note"]) == (
+        "done", "2024-06-03T15:20:00+09:00", "tester", "36名、CC")
+    assert (second["state"], second["reason"]) == ("skipped", "取消し不可")
+    assert (third["state"], third["urgency"], third["urgency_ja"], third["due"]) == (
+        "open", "within-1-hour", "1時間以内", "2024-06-03T16:00:00+09:00")
+    text = run(f"steps {incident_id}").stdout
+    assert f"初動対応 Response steps: {incident_id} misdirected-email (2 of 10 done or skipped)" in text
+    assert "▶ Next 次の手順: ask-deletion — 受信者に削除を依頼する / Ask each recipient to delete it" in text
+    assert f"  Record it: incident step {incident_id} ask-deletion done" in text
+    assert "reason: 取消し不可" in text
+
+
+def test_the_next_step_shows_its_question_and_value_form(run: Run) -> None:
+    incident_id = _new(run, "01-email-cc-36")
+    for step in ("identify-recipients", "recall-message", "ask-deletion", "inform-management"):
+        run(f"step {incident_id} {step} done")
+    text = run(f"steps {incident_id}").stdout
+    assert "  ? 含まれていた個人データの項目は何ですか（カンマ区切り。例: 氏名,メールアドレス）" in text
+    assert (f"  Record it: incident step {incident_id} list-items done --value VALUE   "
+            "(data items, comma-separated, e.g. 氏名,メールアドレス)") in text
+
+
+def test_usage_errors_name_the_flag(run: Run) -> None:
+    incident_id = _new(run, "03-health-check-3")
+    missing = run(f"step {incident_id} confirm-unopened done", expect=2)
+    assert missing.stderr == ("error: field '--value': step 'confirm-unopened' asks: Did every misdirected letter "
+                              "come back before anyone read it (true/false)? Give the answer with --value "
+                              "(true or false)\n")
+    bad = run(f"step {incident_id} confirm-unopened done --value maybe", expect=2)
+    assert bad.stderr.startswith("error: field '--value': recovered: expected true or false, got 'maybe'")
+    no_reason = run(f"step {incident_id} resend skip", expect=2)
+    assert "--reason TEXT" in no_reason.stderr
+    wrong_flag = run(f"step {incident_id} resend done --reason x", expect=2)
+    assert wrong_flag.stderr == "error: field '--reason': --reason is for skip; use --note for a remark on a done step\n"
+    future = run(f"step {incident_id} resend done --at 2999-01-01", expect=2)
+    assert "is in the future" in future.stderr
+    unknown = run(f"step {incident_id} phone-home done", expect=2)
+    assert "no step 'phone-home' in the misdirected-mail response playbook" in unknown.stderr
+    run(f"step {incident_id} resend finished", expect=2)
+    assert _show(run, incident_id).get("steps") is None
+
+
+def test_on_a_terminal_the_step_asks_for_its_value(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    import incident.cli.steps as steps_cli
+
+    incident_id = _new(run, "03-health-check-3")
+    monkeypatch.setattr(steps_cli, "is_interactive", lambda: True)
+    result = run(f"step {incident_id} count-persons done", input="1200\n")
+    assert "影響を受けた本人は何人ですか（不確かなら、おそれのある最大の数）" in result.stdout
+    assert "How many people are affected (if uncertain, the largest number that may be)? [a whole number] [3]: 1200" \
+        in result.stdout
+    assert "persons: 3 → 1200" in result.stdout
+    assert _show(run, incident_id)["persons"] == 1200
+
+
+def test_show_lists_the_open_steps_until_closed(run: Run) -> None:
+    incident_id = _new(run, "05-ransomware-500")
+    text = run(f"show {incident_id}").stdout
+    assert f"初動対応 Open response steps (15 of 15) — `incident steps {incident_id}` for details:" in text
+    assert " ▶ [1時間以内, by " in text
+    assert "感染した機器とバックアップをネットワークから切り離す / Take the infected machines and the backups off " \
+           "the network (isolate)" in text
+    assert "   … and 10 more" in text
+    run(f"status {incident_id} closed --force --reason テスト")
+    assert "response steps" not in run(f"show {incident_id}").stdout
+
+
+def test_an_organizations_override_shows_in_steps(run: Run, store_dir: Path) -> None:
+    override = store_dir / "playbooks" / "response" / "misdirected-mail.toml"
+    override.parent.mkdir(parents=True)
+    override.write_text("""type = "misdirected-mail"
+version = "org-1"
+
+[[steps]]
+id = "retrieve"
+title_ja = "郵便物を職員2名で回収する"
+
+[[steps]]
+id = "call-post-office"
+title_ja = "郵便局に連絡する"
+title_en = "Call the post office"
+do_ja = "配達前なら取戻しを請求する。"
+do_en = "Ask for the letter back if not yet delivered."
+why_ja = "配達前なら止められる。"
+why_en = "It can be stopped before delivery."
+who = "所管課"
+urgency = "within-1-hour"
+after = "identify-mail"
+""", encoding="utf-8")
+    incident_id = _new(run, "03-health-check-3")
+    out = json.loads(run(f"steps {incident_id} --json").stdout)
+    ids = [s["id"] for s in out["steps"]]
+    assert ids[:3] == ["identify-mail", "call-post-office", "contact-recipient"]
+    retrieve = next(s for s in out["steps"] if s["id"] == "retrieve")
+    assert retrieve["title_ja"] == "郵便物を職員2名で回収する" and retrieve["title_en"] == "Get the letter back"
+    assert out["playbook"]["version"] == "org-1" and out["playbook"]["sources"][-1] == str(override)
+    run(f"step {incident_id} call-post-office done")
+    override.write_text('type = "misdirected-mail"\nversion = "x"\n[[steps]]\nid = "retrieve"\nurgency = "now"\n',
+                        encoding="utf-8")
+    broken = run(f"steps {incident_id}", expect=2)
+    assert "urgency 'now' is not valid" in broken.stderr
+    shown = run(f"show {incident_id}").stdout
+    assert "Response steps unavailable:" in shown
+
+
+def test_demo_shows_the_open_steps(run: Run) -> None:
+    text = run("demo").stdout
+    assert text.count("初動対応 Open response steps") == 2
