@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -231,14 +231,14 @@ question_en = "How many?"
     assert found == [
         (1, "type", "the file for type 'misdirected-email' must be named misdirected-email.toml"),
         (3, "colour", "unknown top-level key 'colour'; valid: schema, type, version, steps"),
-        (7, "urgency", "step 'retrieve': urgency 'tomorrow' is not valid; valid: within-1-hour, today, "
-                       "within-3-days, before-preliminary-report, before-final-report"),
+        (7, "urgency", ("step 'retrieve': urgency 'tomorrow' is not valid; valid: within-1-hour, today, "
+                       "within-3-days, before-preliminary-report, before-final-report")),
         (8, "sets", f"step 'retrieve': sets 'recoverd' is not a key a step can settle; valid: {', '.join(SETTABLE)}"),
         (11, "id", "step 'Bad Id': id must be lower-case words joined by hyphens, e.g. 'ask-deletion'"),
         (14, "question_en", "step 'retrieve': give both question_ja and question_en, or neither"),
         (15, "id", "step 'retrieve': duplicate id (first at line 5)"),
-        (18, "title_en", "step 'brand-new': a new step (none of that id to change) needs title_en, do_ja, do_en, "
-                         "why_ja, why_en, who, urgency"),
+        (18, "title_en", ("step 'brand-new': a new step (none of that id to change) needs title_en, do_ja, do_en, "
+                         "why_ja, why_en, who, urgency")),
         (26, "question_ja", "step 'confirm-deletion': question_ja must be a non-empty string"),
     ]
     assert all(e.file == str(path) for e in problems)
@@ -342,7 +342,7 @@ def test_settle_record_facts_through_their_field_types(store: Any) -> None:
 
 def test_step_states_reject_a_malformed_section() -> None:
     good = _record().with_section("steps", {"search": {"state": "done", "at": datetime(2024, 6, 3, 16, 0,
-                                                                                      tzinfo=timezone.utc)}})
+                                                                                      tzinfo=UTC)}})
     assert step_states(good)["search"].state == "done"
     for bad, field in (({"search": {"state": "finished"}}, "steps.search"),
                        ({"search": {"state": "done", "at": "yesterday"}}, "steps.search.at"),
@@ -354,10 +354,10 @@ def test_step_states_reject_a_malformed_section() -> None:
 
 def test_due_times_count_from_discovery_in_the_organizations_timezone() -> None:
     # 2024-06-03T20:00Z is 2024-06-04 05:00 in Tokyo
-    record = _record(discovered_at=datetime(2024, 6, 3, 20, 0, tzinfo=timezone.utc))
+    record = _record(discovered_at=datetime(2024, 6, 3, 20, 0, tzinfo=UTC))
     playbook = load_response("loss")
     due = {s.urgency: step_due(s, record, "Asia/Tokyo") for s in playbook.steps}
-    assert due["within-1-hour"] == datetime(2024, 6, 3, 21, 0, tzinfo=timezone.utc)
+    assert due["within-1-hour"] == datetime(2024, 6, 3, 21, 0, tzinfo=UTC)
     assert due["today"] == date(2024, 6, 4)
     assert due["within-3-days"] == date(2024, 6, 6)
     assert due["before-preliminary-report"] is None
