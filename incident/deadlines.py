@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from incident.rules import ParamSpec
@@ -75,7 +76,11 @@ def _day_count(params: Mapping[str, Any], met: Mapping[str, bool | None], learne
         days = alt["days"]
     if learned is None:
         return Due(None, False, days=days)
-    roll = params.get("roll_forward", True)
+    return _counted(learned, days, bool(params.get("roll_forward", True)))
+
+
+@lru_cache(maxsize=8192)
+def _counted(learned: date, days: int, roll: bool) -> Due:
     last = day_n(learned, days)
     due = deadline_day_count(learned, days, roll_forward=roll)
     rolled: list[str] = []

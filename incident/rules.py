@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from incident.record import ENTITIES, MALICIOUS, RISK_LEVELS
 
@@ -77,12 +78,13 @@ class Case:
     risk_level: str | None
     countries: frozenset[str]
     items: tuple[CaseItem, ...]
+    #: every flag carried by any item (encrypted or not)
+    flags: frozenset[str] = frozenset()
     #: organization settings (item id lists)
     settings: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What a condition's test found, before exemptions.
 
     `state` names the reason template to use; `values` fill its placeholders (a tuple of CaseItem
@@ -121,8 +123,7 @@ class ConditionKind:
     help: str
 
 
-@dataclass(frozen=True)
-class ExemptionView:
+class ExemptionView(NamedTuple):
     """What an exemption makes of the incident: whether its facts hold, and the items that still count.
 
     `remaining` None means nothing counts any more (every condition is removed).
@@ -327,10 +328,12 @@ class AppliesKind:
     help: str
 
 
+#: Applicability tests read only the entity, the item flags and the countries of a Case: the assessment
+#: caches the derived regimes on exactly those.
 APPLIES_KINDS: Mapping[str, AppliesKind] = {
     "entity": AppliesKind(lambda v, c: c.entity in v, _subset_of(ENTITIES),
                           "the record's entity is one of these"),
-    "item-flag": AppliesKind(lambda v, c: any(v in i.flags for i in c.items), _one_of(FLAGS),
+    "item-flag": AppliesKind(lambda v, c: v in c.flags, _one_of(FLAGS),
                              "any data item carries this catalogue flag (encrypted or not)"),
     "subject-countries": AppliesKind(lambda v, c: not c.countries.isdisjoint(v), _strings,
                                      "subject_countries shares a code with this list"),
@@ -369,29 +372,45 @@ class AssessConfig:
                    playbook_dirs=tuple(playbook_dirs))
 
 
+class _Reason:
+    """A reason rendered from its templates on first use (most callers never read it)."""
+
+    template: tuple[str, str]
+    values: Mapping[str, Any]
+
+    @cached_property
+    def reason(self) -> str:
+        return self.template[0].format_map(_Values(self.values, "ja"))
+
+    @cached_property
+    def reason_en(self) -> str:
+        return self.template[1].format_map(_Values(self.values, "en"))
+
+
 @dataclass(frozen=True)
-class ConditionResult:
+class ConditionResult(_Reason):
     id: str
     label: str
     label_en: str
     #: the answer after exemptions; None when undetermined
     met: bool | None
-    reason: str
-    reason_en: str
     citation: str
+    #: (Japanese, English) reason templates and their values; read `reason` / `reason_en`
+    template: tuple[str, str] = field(repr=False, compare=False)
+    values: Mapping[str, Any] = field(repr=False, compare=False)
     #: the exemption that removed it, if any
     exempted_by: str | None = None
 
 
 @dataclass(frozen=True)
-class ExemptionResult:
+class ExemptionResult(_Reason):
     id: str
     label: str
     label_en: str
     applied: bool
-    reason: str
-    reason_en: str
     citation: str
+    template: tuple[str, str] = field(repr=False, compare=False)
+    values: Mapping[str, Any] = field(repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -502,8 +521,10 @@ class _Values(dict[str, Any]):
             self[key] = value
 
 
-def _render(pair: tuple[str, str], values: Mapping[str, Any]) -> tuple[str, str]:
-    return pair[0].format_map(_Values(values, "ja")), pair[1].format_map(_Values(values, "en"))
+_NO_PARAMS: Mapping[str, Any] = {}
+#: a regime's (conditions with evaluator and item_based, exemptions with view, conditions by id)
+_Plan = tuple[list[tuple[Any, Evaluate, bool]], list[tuple[Any, Callable[[Params, Case], ExemptionView]]],
+              dict[str, Any]]
 
 
 class Assessor:
@@ -515,6 +536,11 @@ class Assessor:
         self.config = config
         self._presumed = frozenset(tid for tid, t in taxonomy.types.items() if getattr(t, "malicious_presumed", False))
         self._items: dict[tuple[str, bool, bool], CaseItem] = {}
+        self._derived: dict[tuple[date | None, str, frozenset[str], frozenset[str]], list[str]] = {}
+        self._versions: dict[tuple[str, date | None], tuple[Any, bool]] = {}
+        self._obligation_cache: dict[tuple[Any, ...], ObligationResult] = {}
+        self._exemption_cache: dict[tuple[Any, ...], ExemptionResult] = {}
+        self._plans: dict[int, tuple[_Plan, Any]] = {}
         ordinance = frozenset(self._item(name, False, False).id for name in config.ordinance_special_care)
         self._settings: Mapping[str, frozenset[str]] = {"ordinance_special_care": ordinance}
 
@@ -531,6 +557,7 @@ class Assessor:
     def case(self, record: Any) -> Case:
         facts = record.facts
         malicious = facts.get("malicious")
+        items = tuple(self._item(d.item, d.encrypted, d.key_compromised) for d in record.data)
         return Case(
             entity=str(facts.get("entity") or ""), role=str(facts.get("role") or "controller"),
             entruster=str(facts.get("entruster") or ""), type=str(facts.get("type") or ""),
@@ -539,8 +566,7 @@ class Assessor:
             bools={name: facts.get(name) for name in BOOL_FACTS},
             risk_level=facts.get("risk_level"),
             countries=frozenset(str(c).upper() for c in facts.get("subject_countries") or ()),
-            items=tuple(self._item(d.item, d.encrypted, d.key_compromised) for d in record.data),
-            settings=self._settings,
+            items=items, flags=frozenset().union(*(i.flags for i in items)), settings=self._settings,
         )
 
     def select(self, record: Any, case: Case, on: date | None) -> list[tuple[Any, bool]]:
@@ -554,9 +580,13 @@ class Assessor:
             if not case.entity:
                 raise InputError("missing; the assessment needs the entity (business, public-body or council) "
                                  "or an explicit regimes list", field="entity")
-            ids = [rid for rid in self.regimes if applies(self._version(rid, on)[0].applies, case)]
-            ids += [rid for rid in self.config.default_regimes if rid not in ids]
-            source = "regimes (config)"
+            key = (on, case.entity, case.flags, case.countries)
+            derived = self._derived.get(key)
+            if derived is None:
+                derived = [rid for rid in self.regimes if applies(self._version(rid, on)[0].applies, case)]
+                derived += [rid for rid in self.config.default_regimes if rid not in derived]
+                self._derived[key] = derived
+            ids, source = derived, "regimes (config)"
         for rid in ids:
             if rid not in self.regimes:
                 raise InputError(f"unknown regime {rid!r}; known regimes: {', '.join(self.regimes)}", field=source)
@@ -564,10 +594,11 @@ class Assessor:
         return sorted(chosen, key=lambda pair: (pair[0].order, pair[0].id))
 
     def _version(self, rid: str, on: date | None) -> tuple[Any, bool]:
-        if on is None:
-            return self.regimes[rid], False
-        version, fallback = self.regimes.in_force(rid, on)
-        return version, fallback
+        found = self._versions.get((rid, on))
+        if found is None:
+            found = (self.regimes[rid], False) if on is None else self.regimes.in_force(rid, on)
+            self._versions[(rid, on)] = found
+        return found
 
     def assess(self, record: Any) -> Assessment:
         from incident.dates import to_local_date
@@ -579,15 +610,26 @@ class Assessor:
                         for regime, fallback in self.select(record, case, learned))
         return Assessment(combine(r.reportable for r in results), learned, self.config.tz, results)
 
+    def _plan(self, regime: Any) -> _Plan:
+        """The regime's conditions and exemptions with their evaluators looked up once."""
+        found = self._plans.get(id(regime))
+        if found is None or found[1] is not regime:
+            conds = [(c, CONDITION_KINDS[c.kind].evaluate, CONDITION_KINDS[c.kind].item_based)
+                     for c in regime.conditions]
+            exs = [(ex, EXEMPTION_KINDS[ex.kind].view) for ex in regime.exemptions]
+            found = ((conds, exs, {c.id: c for c in regime.conditions}), regime)
+            self._plans[id(regime)] = found
+        return found[0]
+
     def _regime(self, regime: Any, fallback: bool, case: Case, learned: date | None,
                 discovered: datetime | None) -> RegimeAssessment:
-        views = [(ex, EXEMPTION_KINDS[ex.kind].view({}, case)) for ex in regime.exemptions]
-        removed: dict[str, list[str]] = {ex.id: [] for ex in regime.exemptions}
+        plan, exs, labels = self._plan(regime)
+        views = [(ex, view(_NO_PARAMS, case)) for ex, view in exs]
+        removed: dict[str, list[str]] = {ex.id: [] for ex, _ in exs}
         conditions: list[ConditionResult] = []
         missing: list[str] = []
-        for cond in regime.conditions:
-            kind = CONDITION_KINDS[cond.kind]
-            outcome = kind.evaluate(cond.params, case, case.items)
+        for cond, evaluate, item_based in plan:
+            outcome = evaluate(cond.params, case, case.items)
             first = None
             if outcome.met is not False:
                 for ex, view in views:
@@ -595,8 +637,8 @@ class Assessor:
                         continue
                     if view.remaining is None:
                         gone = True
-                    elif kind.item_based:
-                        gone = kind.evaluate(cond.params, case, view.remaining).met is False
+                    elif item_based:
+                        gone = evaluate(cond.params, case, view.remaining).met is False
                     else:
                         gone = not view.remaining and bool(case.items)
                     if gone:
@@ -604,34 +646,41 @@ class Assessor:
                         first = first or (ex, view)
             if first is not None:
                 ex, view = first
-                items = outcome.values.get("items", ()) if kind.item_based else view.protected
-                ja, en = _render(ex.reasons["removed"], {"items": items, "conditions": (cond,),
-                                                         "citation": ex.citation, "label": cond})
-                conditions.append(ConditionResult(cond.id, cond.ja, cond.en, False, ja, en, cond.citation, ex.id))
+                items = outcome.values.get("items", ()) if item_based else view.protected
+                values = {"items": items, "conditions": (cond,), "citation": ex.citation, "label": cond}
+                conditions.append(ConditionResult(cond.id, cond.ja, cond.en, False, cond.citation,
+                                                  ex.reasons["removed"], values, ex.id))
                 continue
-            ja, en = _render(cond.reasons[outcome.state],
-                             {**outcome.values, "citation": cond.citation, "label": cond})
-            conditions.append(ConditionResult(cond.id, cond.ja, cond.en, outcome.met, ja, en, cond.citation))
-            missing.extend(m for m in outcome.missing if m not in missing)
-        exemptions = tuple(self._exemption(ex, view, removed[ex.id], regime) for ex, view in views)
+            values = {**outcome.values, "citation": cond.citation, "label": cond}
+            conditions.append(ConditionResult(cond.id, cond.ja, cond.en, outcome.met, cond.citation,
+                                              cond.reasons[outcome.state], values))
+            for fact in outcome.missing:
+                if fact not in missing:
+                    missing.append(fact)
+        exemptions = tuple(self._exemption(ex, view, tuple(removed[ex.id]), labels) for ex, view in views)
         reportable = combine(c.met for c in conditions)
         obligations = self._obligations(regime, case, conditions, reportable, learned, discovered, missing)
-        notes = list(regime.notes)
+        notes = regime.notes
         if fallback:
-            notes.append(f"No version of {regime.id} was in force on {learned}; the earliest version "
-                         f"(effective {regime.effective_from}) was used.")
+            notes = (*notes, (f"No version of {regime.id} was in force on {learned}; the earliest version "
+                             f"(effective {regime.effective_from}) was used."))
         return RegimeAssessment(regime.id, regime.name_ja, regime.name_en, regime.law, regime.version,
                                 regime.effective_from, reportable, tuple(conditions), exemptions, obligations,
-                                tuple(missing), tuple(notes))
+                                tuple(missing), notes)
 
-    @staticmethod
-    def _exemption(ex: Any, view: ExemptionView, removed: list[str], regime: Any) -> ExemptionResult:
-        labels = {c.id: c for c in regime.conditions}
-        state = "applied" if removed else ("no_effect" if view.holds else "not_applied")
-        gone = tuple(labels[cid] for cid in removed)
-        values = {"items": view.protected, "conditions": gone, "citation": ex.citation, "label": ex}
-        ja, en = _render(ex.reasons[state], values)
-        return ExemptionResult(ex.id, ex.ja, ex.en, bool(removed), ja, en, ex.citation)
+    def _exemption(self, ex: Any, view: ExemptionView, removed: tuple[str, ...],
+                   labels: Mapping[str, Any]) -> ExemptionResult:
+        key = (id(ex), view.holds, removed, view.protected)
+        result = self._exemption_cache.get(key)
+        if result is None:
+            state = "applied" if removed else ("no_effect" if view.holds else "not_applied")
+            values = {"items": view.protected, "conditions": tuple(labels[cid] for cid in removed),
+                      "citation": ex.citation, "label": ex}
+            result = ExemptionResult(ex.id, ex.ja, ex.en, bool(removed), ex.citation, ex.reasons[state], values)
+            if len(self._exemption_cache) > 50_000:
+                self._exemption_cache.clear()
+            self._exemption_cache[key] = result
+        return result
 
     def _obligations(self, regime: Any, case: Case, conditions: Sequence[ConditionResult],
                      reportable: bool | None, learned: date | None, discovered: datetime | None,
@@ -647,20 +696,29 @@ class Assessor:
             if not (ob.always or triggered):
                 continue
             deadline = ob.deadline
-            due = compute_due(deadline.kind, deadline.params, met=met, learned=learned, discovered=discovered)
             if learned is None and deadline.kind != "none" and "discovered_at" not in missing:
                 missing.append("discovered_at")
-            fill = dict(ob.recipient_defaults)
-            if case.entruster:
-                fill["entruster"] = case.entruster
-            elif "{entruster}" in ob.recipient and "entruster" not in missing:
+            if not case.entruster and "{entruster}" in ob.recipient and "entruster" not in missing:
                 missing.append("entruster")
-            if self.config.regulator:
-                fill["regulator"] = self.config.regulator
-            out.append(ObligationResult(
-                ob.id, ob.ja, ob.en, ob.recipient.format_map(fill), due.due, due.soft, ob.items, ob.citation,
-                deadline.kind, due.days, due.hours, due.day_n, due.rolled_past, ob.note, deadline.text,
-                deadline.text_en, ob.by))
+            switch = deadline.params.get("days_if")
+            key = (id(ob), learned, met.get(switch["condition"]) if switch else None,
+                   discovered if deadline.kind == "hours" else None, case.entruster)
+            result = self._obligation_cache.get(key)
+            if result is None:
+                due = compute_due(deadline.kind, deadline.params, met=met, learned=learned, discovered=discovered)
+                fill = dict(ob.recipient_defaults)
+                if case.entruster:
+                    fill["entruster"] = case.entruster
+                if self.config.regulator:
+                    fill["regulator"] = self.config.regulator
+                result = ObligationResult(
+                    ob.id, ob.ja, ob.en, ob.recipient.format_map(fill), due.due, due.soft, ob.items, ob.citation,
+                    deadline.kind, due.days, due.hours, due.day_n, due.rolled_past, ob.note, deadline.text,
+                    deadline.text_en, ob.by)
+                if len(self._obligation_cache) > 50_000:
+                    self._obligation_cache.clear()
+                self._obligation_cache[key] = result
+            out.append(result)
         return tuple(out)
 
 

@@ -537,7 +537,7 @@ def test_every_condition_kind_supplies_its_placeholders() -> None:
                                                         ({"ordinance_special_care": frozenset({"x"})}, (plain,),
                                                          False)):
                         case = Case(entity, "controller", "", "ransomware", persons, malicious, True,
-                                    {"published": published}, risk, frozenset(), items, settings_)
+                                    {"published": published}, risk, frozenset(), items, frozenset(), settings_)
                         for name, kind in CONDITION_KINDS.items():
                             out = kind.evaluate(params[name], case, case.items)
                             needed = kind.placeholders[out.state] - {"citation", "label"}
