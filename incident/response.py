@@ -23,12 +23,15 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from incident import record as rec
 from incident.catalogue import ID_PATTERN, BlockProblems, check_header, raise_problems, read_toml
 from incident.errors import InputError, NotFoundError
 from incident.resources import builtin_dir
+
+if TYPE_CHECKING:
+    from incident.store import Store
 
 SUBDIR = "response"
 FALLBACK_TYPE = "other"
@@ -522,7 +525,7 @@ class StepResult:
         return self.step.sets is not None and self.state.state == "done"
 
 
-def record_step(store: Any, incident_id: str, step_id: str, state: str, *, actor: str,
+def record_step(store: Store, incident_id: str, step_id: str, state: str, *, actor: str,
                 at: datetime | None = None, note: str = "", reason: str = "", value: Any = None) -> StepResult:
     """Record a step as done or skipped, with its timeline event and any fact it settles, in one update."""
     from incident.dates import now

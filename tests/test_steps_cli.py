@@ -201,3 +201,16 @@ after = "identify-mail"
 def test_demo_shows_the_open_steps(run: Run) -> None:
     text = run("demo").stdout
     assert text.count("初動対応 Open response steps") == 2
+
+
+def test_steps_recorded_before_a_change_of_type_are_still_shown(run: Run) -> None:
+    incident_id = _new(run, "03-health-check-3")
+    run(f"step {incident_id} confirm-unopened done --value false --at '2024-06-03 18:00'")
+    run(f"set {incident_id} type=loss")
+    out = json.loads(run(f"steps {incident_id} --json").stdout)
+    assert out["type"] == "loss" and out["next"] == "search"
+    assert out["not_in_playbook"] == {"confirm-unopened": {
+        "state": "done", "at": "2024-06-03T18:00:00+09:00", "actor": "tester", "note": "", "reason": "",
+        "value": False}}
+    text = run(f"steps {incident_id}").stdout
+    assert "Recorded for a step not in this playbook: confirm-unopened done 2024-06-03 18:00" in text

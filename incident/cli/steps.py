@@ -127,6 +127,8 @@ def print_steps(console: Console, prog: Progress, record: Record, tz: str) -> No
         urgency = URGENCIES[s.urgency]
         table.add_row(mark, title, f"{urgency.ja}\n{urgency.en}", _when(view.due, tz), escape(s.who), state)
     console.print(table)
+    for step_id, st in prog.orphans.items():
+        console.print(f"[dim]Recorded for a step not in this playbook: {step_id} {st.state} {_when(st.at, tz)}[/]")
     if nxt is not None:
         s = nxt.step
         lines = [f"[bold yellow]▶ Next 次の手順: {s.id}[/] — [bold]{escape(s.title_ja)}[/] / {escape(s.title_en)}",
