@@ -467,8 +467,8 @@ def settle(record: rec.Record, key: str, raw: Any, *, vocab: rec.Vocabulary | No
     if key in FACT_KEYS:
         try:
             value = rec.coerce(rec.FIELD_BY_NAME[key], raw, tz=tz, file=None, vocab=vocab)
-        except InputError as exc:
-            raise bad(exc.message) from None
+        except InputError as exc:  # the field's own message says what is valid
+            raise InputError(f"{key}: {exc.message}", field="--value") from None
         return record.with_facts(**{key: value}), value
     flag = str(raw).strip().lower() if isinstance(raw, (str, bool)) else ""
     if key != "items" and (isinstance(raw, bool) or flag in ("true", "false", "yes", "no", "はい", "いいえ")):
