@@ -174,7 +174,7 @@ def _merged(type_id: str, stamps: tuple[tuple[str, int, int], ...]) -> ResponseP
         if parsed is not None:
             problems += _merge(merged, parsed, path)
             version = parsed.version or version
-        raise_problems(sorted(problems, key=lambda e: e.line or 0), path)
+        raise_problems(sorted(problems, key=_by_line), path)
     steps = tuple(Step(**values) for values in merged.values())
     return ResponsePlaybook(type=type_id, version=version, steps=steps, sources=tuple(s[0] for s in stamps))
 
@@ -220,7 +220,7 @@ def check_response_file(path: str | Path) -> list[InputError]:
     path = Path(path)
     parsed, problems = _parse(path)
     if parsed is None or parsed.type is None:
-        return sorted(problems, key=lambda e: e.line or 0)
+        return sorted(problems, key=_by_line)
     base = builtin_path(parsed.type)
     merged: dict[str, dict[str, Any]] = {}
     complete = not base.is_file() or base.resolve() == path.resolve()
@@ -241,7 +241,12 @@ def check_response_file(path: str | Path) -> list[InputError]:
                 problems.append(InputError(f"step {step_id!r} must have sets = {sets!r}", file=path,
                                            field="sets", line=next((p.line for p in parsed.patches
                                                                     if p.id == step_id), None)))
-    return sorted(problems, key=lambda e: e.line or 0)
+    return sorted(problems, key=_by_line)
+
+
+def _by_line(problem: InputError) -> tuple[bool, int]:
+    """Problems in line order; those of the whole file (no line) last."""
+    return problem.line is None, problem.line or 0
 
 
 def _known_types(path: Path) -> tuple[str, ...] | None:

@@ -270,9 +270,9 @@ question_en = "Recovered?"
 """)
     found = [(e.line, e.field, e.message) for e in check_response_file(path)]
     assert found == [
+        (4, "sets", "step 'count-persons' must have sets = 'persons'"),
         (None, "steps", "a complete playbook needs the step 'list-items' (sets = 'items')"),
         (None, "steps", "a complete playbook needs the step 'inform-management'"),
-        (4, "sets", "step 'count-persons' must have sets = 'persons'"),
     ]
     other = _org_file(tmp_path / "elsewhere", "fax-misdirected", path.read_text(encoding="utf-8"))
     unknown = [e for e in check_response_file(other) if e.field == "type"]
