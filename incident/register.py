@@ -117,18 +117,20 @@ def add_event(store: Store, incident_id: str, text: str, *, actor: str, at: date
 
 def close_blockers(record: rec.Record) -> list[str]:
     """What stands in the way of closing: obligations not done, corrective actions not finished."""
+    from incident.deadlines import is_done
+
     blockers: list[str] = []
     assessment = record.sections.get("assessment")
     done = record.sections.get("obligations", {})
     if isinstance(assessment, dict):
         for regime in assessment.get("assessments", []):
             for ob in regime.get("obligations", []):
-                key = f"{regime.get('regime')}/{ob.get('id')}"
-                if key not in done and ob.get("id") not in done:
-                    blockers.append(f"obligation {key} is not done (`incident done {record.id} {ob.get('id')}`)")
+                if not is_done(done, str(regime.get("regime")), str(ob.get("id"))):
+                    blockers.append(f"obligation {regime.get('regime')}/{ob.get('id')} is not done "
+                                    f"(`incident done {record.id} {ob.get('id')}`)")
     for action in record.sections.get("actions", []):
         if isinstance(action, dict) and action.get("state") not in ("done", "verified"):
-            blockers.append(f"corrective action {action.get('id')} is {action.get('state', 'open')}")
+            blockers.append(f"corrective action {record.id}/{action.get('id')} is {action.get('state', 'open')}")
     return blockers
 
 
