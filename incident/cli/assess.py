@@ -1,0 +1,491 @@
+"""Assessment commands: assess, deadlines, done, playbooks (list, show, check).
+
+`incident assess ID` assesses a stored incident, saves the result on it (section `assessment`, with the
+playbook versions used) and in the audit log, and says what changed since the last assessment.
+`incident assess --facts FILE` assesses a record file without a store. The core is incident.rules,
+incident.regimes and incident.deadlines; this module only parses options and shows results.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from incident.cli.common import IncidentGroup, emit_json, get_env, info, json_option, store_options
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from incident.record import Record
+    from incident.rules import AssessConfig
+    from incident.store import Store
+
+WEEKDAYS = "月火水木金土日"
+VERDICT = {
+    True: ("bold red", "報告・通知の義務あり — must report / notify"),
+    False: ("bold green", "報告・通知の義務なし — not reportable"),
+    None: ("bold yellow", "判定不能 — undetermined: facts are missing"),
+}
+MARK = {True: "[red]✓[/]", False: "[green]✗[/]", None: "[yellow]?[/]"}
+#: what the stored section keeps of each part (None values are left out: TOML has no null)
+_KEEP_CONDITION = ("id", "met", "reason", "citation", "exempted_by")
+_KEEP_OBLIGATION = ("id", "label", "recipient", "due", "soft", "items", "citation", "deadline", "days", "by")
+
+
+# --------------------------------------------------------------------------- core calls
+
+
+def store_config(store: Store) -> AssessConfig:
+    from incident.rules import AssessConfig
+
+    return AssessConfig.from_config(store.config, store.extra_dirs("playbooks"))
+
+
+def _stored_form(data: dict[str, Any], playbooks: dict[str, Any], at: datetime) -> dict[str, Any]:
+    regimes = []
+    for a in data["assessments"]:
+        regimes.append({
+            "regime": a["regime"], "name": a["name"], "version": a["version"],
+            "effective_from": a["effective_from"], "reportable": a["reportable"],
+            "conditions": [{k: c[k] for k in _KEEP_CONDITION} for c in a["conditions"]],
+            "exemptions": [{"id": e["id"], "applied": e["applied"]} for e in a["exemptions"]],
+            "obligations": [{k: o[k] for k in _KEEP_OBLIGATION} for o in a["obligations"]],
+            "missing": a["missing"]})
+    section = {"assessed_at": at.replace(microsecond=0), "reportable": data["reportable"],
+               "learned_on": data["learned_on"], "timezone": data["timezone"], "playbooks": playbooks,
+               "assessments": regimes}
+    return _toml_safe(section)  # type: ignore[no-any-return]
+
+
+def _toml_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _toml_safe(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_toml_safe(v) for v in value if v is not None]
+    return value
+
+
+def assess_and_save(store: Store, incident_id: str, *, actor: str) -> dict[str, Any]:
+    """Assess a stored incident, save the result on it and in the audit log; the JSON with `changes`."""
+    from incident.dates import now
+    from incident.rules import assess, diff_assessments
+
+    record = store.load(incident_id)
+    assessment = assess(record, config=store_config(store))
+    data = assessment.to_json(incident_id)
+    previous = record.sections.get("assessment")
+    changes = diff_assessments(previous if isinstance(previous, dict) else None, data)
+    section = _stored_form(data, assessment.playbooks, now(store.tz))
+    store.update(incident_id, lambda r: r.with_section("assessment", section), actor=actor, action="assess",
+                 extra={"reportable": data["reportable"], "playbooks": assessment.playbooks,
+                        "changes": changes})
+    return {**data, "changes": changes}
+
+
+# --------------------------------------------------------------------------- showing
+
+
+def _due_text(ob: dict[str, Any], today: date, tz: str) -> str:
+    from rich.markup import escape
+
+    from incident.dates import to_local_date
+
+    due = ob.get("due")
+    if due is None:
+        text = ob.get("due_text") or "期限の定めなし"
+        en = ob.get("due_text_en")
+        return escape(f"{text} ({en})" if en else text)
+    if "T" in due:
+        moment = datetime.fromisoformat(due)
+        day = to_local_date(moment, tz)
+        shown = f"{moment.strftime('%Y-%m-%d %H:%M %z')} ({WEEKDAYS[day.weekday()]})"
+    else:
+        day = date.fromisoformat(due)
+        shown = f"{due} ({WEEKDAYS[day.weekday()]})"
+    left = (day - today).days
+    when = f"あと{left}日 {left} days left" if left >= 0 else f"[bold red]{-left}日超過 overdue {-left} days[/]"
+    target = " [yellow]目安 target[/]" if ob.get("soft") else ""
+    return f"{escape(shown)}{target} — {when}"
+
+
+def print_assessment(console: Console, data: dict[str, Any], tz: str) -> None:
+    """A rich panel per regime: verdict, conditions, exemptions, obligations, missing facts."""
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
+    from incident.dates import now
+    from incident.record import FIELD_BY_NAME
+
+    today = now(tz).date()
+    if not data["assessments"]:
+        console.print("No regime applies to this incident.")
+    learned = data.get("learned_on")
+    for a in data["assessments"]:
+        style, verdict = VERDICT[a["reportable"]]
+        parts: list[Any] = [f"[{style}]{verdict}[/]",
+                            f"[dim]{escape(a.get('version', ''))} · 知った日 learned on {learned}[/]"]
+        conds = Table(show_header=True, header_style="bold", expand=True, box=None, padding=(0, 1))
+        conds.add_column("", no_wrap=True)
+        conds.add_column("事態 Condition", ratio=2, overflow="fold")
+        conds.add_column("理由 Reason", ratio=4, overflow="fold")
+        conds.add_column("根拠 Citation", ratio=2, overflow="fold")
+        for c in a["conditions"]:
+            conds.add_row(MARK[c["met"]], escape(f"{c['id']}\n{c.get('label', '')}"), escape(c["reason"]),
+                          escape(c["citation"]))
+        parts.append(conds)
+        for e in a["exemptions"]:
+            flag = "[green]適用 applied[/]" if e["applied"] else "[dim]不適用 not applied[/]"
+            parts.append(f"除外 {escape(e['id'])}: {flag} — {escape(e['reason'])}")
+        if a["obligations"]:
+            obs = Table(show_header=True, header_style="bold", expand=True, box=None, padding=(0, 1))
+            obs.add_column("義務 Obligation", ratio=2, overflow="fold")
+            obs.add_column("宛先 To", ratio=2, overflow="fold")
+            obs.add_column("期限 Due", ratio=3, overflow="fold")
+            obs.add_column("記載事項 Items", ratio=3, overflow="fold")
+            for o in a["obligations"]:
+                by = f" (通知者: {o['by']})" if o.get("by") else ""
+                obs.add_row(escape(f"{o['id']}\n{o.get('label', '')}"), escape(o["recipient"] + by),
+                            _due_text(o, today, tz), escape(", ".join(o["items"])))
+            parts.append(obs)
+            for o in a["obligations"]:
+                if o.get("note"):
+                    parts.append(f"[dim]{escape(o['id'])}: {escape(o['note'])}[/]")
+        else:
+            parts.append("義務なし No obligation arises.")
+        if a["missing"]:
+            names = ", ".join(f"{m} ({FIELD_BY_NAME[m].ja})" if m in FIELD_BY_NAME else m for m in a["missing"])
+            parts.append(f"[yellow]不足している事実 Missing facts:[/] {escape(names)} — `incident set ID KEY=VALUE`")
+        for note in a.get("notes", []):
+            parts.append(f"[dim]注 {escape(note)}[/]")
+        parts = [Text.from_markup(p, overflow="fold") if isinstance(p, str) else p for p in parts]
+        for part in parts:
+            if isinstance(part, Text):
+                part.no_wrap = False
+        title = f"[bold]{escape(a.get('name', a['regime']))}[/] ({escape(a['regime'])})"
+        console.print(Panel(Group(*parts), title=title, title_align="left"))
+
+
+def print_changes(console: Console, changes: list[str], first: bool) -> None:
+    from rich.markup import escape
+
+    if first:
+        console.print("First assessment of this incident (saved).")
+    elif changes:
+        console.print("[bold]Changed since the last assessment:[/]")
+        for line in changes:
+            console.print(f"  • {escape(line)}")
+    else:
+        console.print("No change since the last assessment.")
+
+
+def print_stored_summary(console: Console, record: Record) -> None:
+    """One line per regime of the saved assessment (for `incident show`)."""
+    from rich.markup import escape
+
+    section = record.sections.get("assessment")
+    if not isinstance(section, dict):
+        return
+    console.print(f"[bold]判定 Assessment[/] ({escape(str(section.get('assessed_at', '')))}): "
+                  f"`incident assess {record.id}` for details")
+    for a in section.get("assessments", []):
+        style, verdict = VERDICT[a.get("reportable")]
+        met = [c["id"] for c in a.get("conditions", []) if c.get("met") is True]
+        dues = [f"{o['id']} {o['due']}" for o in a.get("obligations", []) if o.get("due")]
+        line = f"  {a.get('regime')}: [{style}]{verdict}[/]"
+        if met:
+            line += f" — {escape(', '.join(met))}"
+        if dues:
+            line += f" — {escape('; '.join(dues))}"
+        console.print(line)
+
+
+# --------------------------------------------------------------------------- assess
+
+
+@click.command("assess")
+@click.argument("incident_id", metavar="ID", required=False)
+@click.option("--facts", "facts_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Assess a record file (the format of `incident new --from`); no store needed.")
+@json_option
+@store_options
+def assess_cmd(incident_id: str | None, facts_file: Path | None, as_json: bool) -> None:
+    """Decide, under every regime that applies, what must be reported, to whom and by when."""
+    from incident.errors import InputError
+
+    env = get_env()
+    if (incident_id is None) == (facts_file is None):
+        raise InputError("give an incident ID or --facts FILE (one of them)", field="ID")
+    if facts_file is not None:
+        data, tz = _assess_file(env, facts_file)
+        if as_json:
+            emit_json(data)
+        else:
+            print_assessment(env.console, data, tz)
+        return
+    assert incident_id is not None
+    store = env.store()
+    first = "assessment" not in store.load(incident_id).sections
+    data = assess_and_save(store, incident_id, actor=env.actor())
+    if as_json:
+        emit_json(data)
+        return
+    print_assessment(env.console, data, store.tz)
+    print_changes(env.console, data["changes"], first)
+
+
+def _assess_file(env: Any, path: Path) -> tuple[dict[str, Any], str]:
+    """Assess a record file; a store's config and playbooks are used when a store exists."""
+    from incident.record import read_file
+    from incident.rules import AssessConfig, assess
+    from incident.vocabulary import load_vocabulary
+
+    config = AssessConfig()
+    if (env.store_path / "incidents").is_dir():
+        config = store_config(env.store())
+    record = read_file(path, vocab=load_vocabulary(config.playbook_dirs), tz=config.tz)
+    return assess(record, config=config).to_json(None), config.tz
+
+
+# --------------------------------------------------------------------------- deadlines and done
+
+
+def collect_open(store: Store) -> list[Any]:
+    """Every open obligation of the incidents that are not closed, assessed afresh, soonest first."""
+    from incident.dates import now
+    from incident.deadlines import open_obligations
+    from incident.errors import InputError
+    from incident.rules import prepare
+
+    assessor = prepare(store_config(store))
+    items = []
+    for record in store.records():
+        if record.status == "closed":
+            continue
+        try:
+            data = assessor.assess(record).to_json(record.id)
+        except InputError as exc:
+            info(f"warning: {record.id} cannot be assessed: {exc}")
+            continue
+        done = record.sections.get("obligations")
+        items.append((record.id, str(record.get("title", "")), data, done if isinstance(done, dict) else {}))
+    moment = now(store.tz)
+    return open_obligations(items, moment.date(), moment)
+
+
+def print_deadlines(console: Console, store: Store, rows: list[Any] | None = None) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    rows = collect_open(store) if rows is None else rows
+    if not rows:
+        console.print("No open obligations.")
+        return
+    table = Table(title=f"期限 Open obligations ({len(rows)})", title_justify="left")
+    for col in ("Due", "Left", "Incident", "Obligation", "To", "Title"):
+        table.add_column(col, overflow="fold", no_wrap=col in ("Due", "Left", "Incident"))
+    for o in rows:
+        if o.due is None:
+            due, left = "速やかに (promptly)", ""
+        else:
+            shown = o.due.strftime("%Y-%m-%d %H:%M %z") if isinstance(o.due, datetime) else o.due.isoformat()
+            due = f"{shown} ({WEEKDAYS[o.due_date.weekday()]})" + (" 目安" if o.soft else "")
+            left = f"{o.days_left}日" if not o.overdue else f"{-o.days_left}日超過 overdue"
+        style = "bold red" if o.overdue else ""
+        table.add_row(escape(due), escape(left), o.incident, escape(f"{o.regime}/{o.id}\n{o.label}"),
+                      escape(o.recipient), escape(o.title), style=style)
+    console.print(table)
+
+
+@click.command("deadlines")
+@click.option("--ics", "ics_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Also write an iCalendar file with an alarm before each deadline.")
+@json_option
+@store_options
+def deadlines_cmd(ics_file: Path | None, as_json: bool) -> None:
+    """Every open obligation across incidents, soonest first, with days left (overdue in red)."""
+    from incident.deadlines import to_ics
+    from incident.fsutil import atomic_write_bytes
+
+    env = get_env()
+    store = env.store()
+    rows = collect_open(store)
+    if ics_file is not None:
+        atomic_write_bytes(ics_file, to_ics(rows))
+        info(f"Wrote {sum(1 for r in rows if r.due is not None)} deadline(s) to {ics_file}")
+    if as_json:
+        emit_json([r.to_json() for r in rows])
+    else:
+        print_deadlines(env.console, store, rows)
+
+
+@click.command("done")
+@click.argument("incident_id", metavar="ID")
+@click.argument("obligation", metavar="OBLIGATION")
+@click.option("--at", "at_text", metavar="DATETIME", help="When it was done (default: now).")
+@click.option("--ref", default="", metavar="RECEIPT-NO", help="Receipt or reference number (受付番号).")
+@store_options
+def done_cmd(incident_id: str, obligation: str, at_text: str | None, ref: str) -> None:
+    """Mark an obligation done: `incident done 2024-0007 regulator-final --ref R6-123`."""
+    from incident.dates import now, parse_datetime
+    from incident.errors import InputError, NotFoundError
+    from incident.rules import assess
+
+    env = get_env()
+    store = env.store()
+    data = assess(store.load(incident_id), config=store_config(store)).to_json(incident_id)
+    keys = [f"{a['regime']}/{o['id']}" for a in data["assessments"] for o in a["obligations"]]
+    found = [k for k in keys if obligation in (k, k.split("/", 1)[1])]
+    if not found:
+        raise NotFoundError(f"{incident_id} has no obligation {obligation!r}; its obligations: "
+                            f"{', '.join(keys) or 'none'}", field="OBLIGATION")
+    if len(found) > 1:
+        raise InputError(f"{obligation!r} is ambiguous; name one of: {', '.join(found)}", field="OBLIGATION")
+    regime, ob_id = found[0].split("/", 1)
+    at = parse_datetime(at_text, store.tz, field="--at") if at_text else now(store.tz).replace(microsecond=0)
+    entry: dict[str, Any] = {"done_at": at, **({"ref": ref} if ref else {})}
+
+    def change(record: Any) -> Any:
+        done = dict(record.sections.get("obligations") or {})
+        done[regime] = {**dict(done.get(regime) or {}), ob_id: entry}
+        return record.with_section("obligations", done)
+
+    store.update(incident_id, change, actor=env.actor(), action="done",
+                 extra={"obligation": found[0], "done_at": at.isoformat(), "ref": ref})
+    info(f"Marked {found[0]} done on {incident_id} ({at.isoformat()}{', ref ' + ref if ref else ''}).")
+
+
+# --------------------------------------------------------------------------- playbooks
+
+
+@click.group("playbooks", cls=IncidentGroup)
+def playbooks_group() -> None:
+    """The regime playbooks: the law as data (bundled, and the store's own)."""
+
+
+def _regimes(env: Any) -> Any:
+    from incident.regimes import load_regimes
+
+    dirs = env.store().extra_dirs("playbooks") if (env.store_path / "incidents").is_dir() else ()
+    return load_regimes(dirs)
+
+
+@playbooks_group.command("list")
+@json_option
+@store_options
+def playbooks_list_cmd(as_json: bool) -> None:
+    """List the regimes and their versions."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    env = get_env()
+    regimes = _regimes(env)
+    rows = [{"id": r.id, "name": r.name_ja, "name_en": r.name_en, "version": r.version,
+             "effective_from": r.effective_from.isoformat(), "source": r.source}
+            for rid in regimes for r in regimes.versions(rid)]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title="Regime playbooks", title_justify="left")
+    for col in ("ID", "Name", "From", "Version", "File"):
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(row["id"], escape(f"{row['name']}\n{row['name_en']}"), row["effective_from"],
+                      escape(row["version"]), escape(Path(row["source"]).name))
+    env.console.print(table)
+
+
+@playbooks_group.command("show")
+@click.argument("regime_id", metavar="ID")
+@click.option("--on", "on_text", metavar="DATE", help="The version in force on this date (default: latest).")
+@json_option
+@store_options
+def playbooks_show_cmd(regime_id: str, on_text: str | None, as_json: bool) -> None:
+    """Show a regime: conditions, exemptions and obligations with their articles."""
+    from rich.markup import escape
+
+    from incident.dates import parse_date
+    from incident.errors import NotFoundError
+
+    env = get_env()
+    regimes = _regimes(env)
+    if regime_id not in regimes:
+        raise NotFoundError(f"no regime {regime_id!r}; known: {', '.join(regimes)}", field="ID")
+    r = regimes.in_force(regime_id, parse_date(on_text, field="--on"))[0] if on_text else regimes[regime_id]
+    data = {"id": r.id, "name": r.name_ja, "name_en": r.name_en, "law": r.law, "version": r.version,
+            "effective_from": r.effective_from.isoformat(), "source": r.source, "applies": {
+                k: sorted(v) if isinstance(v, frozenset) else v for k, v in r.applies.items()},
+            "conditions": [{"id": c.id, "ja": c.ja, "en": c.en, "citation": c.citation, "kind": c.kind,
+                            **dict(c.params)} for c in r.conditions],
+            "exemptions": [{"id": e.id, "ja": e.ja, "en": e.en, "citation": e.citation, "kind": e.kind,
+                            "removes": list(e.removes)} for e in r.exemptions],
+            "obligations": [{"id": o.id, "ja": o.ja, "en": o.en, "recipient": o.recipient,
+                             "citation": o.citation, "role": o.role,
+                             "when": "always" if o.always else list(o.when),
+                             "deadline": {"kind": o.deadline.kind, **dict(o.deadline.params)},
+                             "items": list(o.items), "note": o.note} for o in r.obligations],
+            "notes": list(r.notes)}
+    if as_json:
+        emit_json(data)
+        return
+    c = env.console
+    c.print(f"[bold]{escape(r.name_ja)}[/] / {escape(r.name_en)} ({r.id})")
+    c.print(f"法令 {escape(r.law)}\n版 {escape(r.version)} — from {r.effective_from} ({escape(r.source)})")
+    c.print(f"適用 applies: {escape(str(data['applies']))}")
+    c.print("[bold]事態 Conditions[/] (any one is enough)")
+    for cond in data["conditions"]:
+        params = {k: v for k, v in cond.items() if k not in ("id", "ja", "en", "citation", "kind")}
+        c.print(f"  {cond['id']}: {escape(cond['ja'])} — {cond['kind']} {escape(str(params))} "
+                f"[dim]({escape(cond['citation'])})[/]")
+    c.print("[bold]除外 Exemptions[/]")
+    for e in r.exemptions:
+        c.print(f"  {e.id}: {escape(e.ja)} — {e.kind} [dim]({escape(e.citation)})[/]")
+    c.print("[bold]義務 Obligations[/]")
+    for o in data["obligations"]:
+        c.print(f"  {o['id']} → {escape(o['recipient'])} {escape('[' + o['role'] + ']')} {escape(str(o['deadline']))} "
+                f"items: {', '.join(o['items'])} [dim]({escape(o['citation'])})[/]")
+
+
+@playbooks_group.command("check")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE")
+@json_option
+@store_options
+def playbooks_check_cmd(path: Path, as_json: bool) -> None:
+    """Report every problem of a playbook file at once, with line numbers (exit 2 if any)."""
+    problems = _check(path)
+    if as_json:
+        emit_json({"file": str(path), "ok": not problems, "problems": [
+            {"line": p.line, "field": p.field, "message": p.message} for p in problems]})
+    else:
+        for p in problems:
+            click.echo(str(p))
+        if not problems:
+            click.echo(f"{path}: OK")
+        else:
+            info(f"{len(problems)} problem(s) in {path}")
+    if problems:
+        raise click.exceptions.Exit(2)
+
+
+def _check(path: Path) -> list[Any]:
+    """Dispatch by file: the catalogue, the taxonomies, response playbooks, or a regime."""
+    if path.name == "data-items.toml":
+        from incident.catalogue import check_catalogue_file
+
+        return check_catalogue_file(path)
+    if path.name in ("incident-types.toml", "causes.toml"):
+        from incident.taxonomy import check_taxonomy_file
+
+        return check_taxonomy_file(path)
+    if path.parent.name == "response":
+        from incident.response import check_response_file
+
+        return check_response_file(path)
+    from incident.regimes import check_regime_file
+
+    return check_regime_file(path)
