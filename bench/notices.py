@@ -25,10 +25,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from incident.config import Config, SmtpConfig  # noqa: E402
-from incident.notices import Renderer, Settings, mail_merge, person_context  # noqa: E402
-from incident.record import from_mapping  # noqa: E402
-from incident.roster import Person, import_csv, iter_people  # noqa: E402
+from incident.config import Config, SmtpConfig
+from incident.notices import Renderer, Settings, mail_merge, person_context
+from incident.record import from_mapping
+from incident.roster import Person, import_csv, iter_people
 
 KEY = bytes(range(32))
 FAMILY = ["山田", "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "中村", "小林", "加藤"]

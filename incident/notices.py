@@ -23,7 +23,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -548,7 +548,7 @@ def safe_key(key: str) -> str:
 
 def build_eml(rendered: Rendered, person: Person, config: Config, incident_id: str, now: datetime) -> EmailMessage:
     """The e-mail for one person as a file: one To, the person's key in X-Incident-Recipient."""
-    from incident.delivery import message_id, validate_message, OutgoingMessage
+    from incident.delivery import OutgoingMessage, message_id, validate_message
 
     validate_message(OutgoingMessage(person.key, person.email, person.name, rendered.subject, rendered.text))
     msg = EmailMessage(policy=policy.SMTP)
@@ -576,7 +576,8 @@ class _Sink:
         import queue
         import threading
 
-        self.out_dir, self.error = out_dir, None
+        self.out_dir = out_dir
+        self.error: OSError | None = None
         self.mbox = None
         if mbox is not None:
             fd = os.open(mbox, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -609,7 +610,7 @@ class _Sink:
         else:
             self.queue.put((name, data))
 
-    def __enter__(self) -> _Sink:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -780,7 +781,7 @@ def document_text(data: bytes, suffix: str) -> str:
         parts = [str(msg.get(h, "")) for h in ("To", "Subject")]
         body = msg.get_body(("plain", "html"))
         if body is not None:
-            parts.append(body.get_content())  # type: ignore[attr-defined]
+            parts.append(body.get_content())
         return "\n".join(parts)
     text = data.decode("utf-8")
     if suffix == "html":

@@ -110,7 +110,7 @@ def _list_kinds(as_json: bool) -> None:
         extra = env.store().extra_dirs("templates")
     except Exception:  # noqa: BLE001  listing the builtin kinds needs no store
         extra = ()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for spec in KINDS.values():
         for lang in spec.langs:
             origin = template_origin(spec.id, lang, extra)
@@ -124,7 +124,7 @@ def _list_kinds(as_json: bool) -> None:
 
     table = Table("kind", "lang", "for", "description", "template")
     for row in rows:
-        table.add_row(row["kind"], row["lang"], row["audience"], row["description"], row["template"])
+        table.add_row(*(str(row[k]) for k in ("kind", "lang", "audience", "description", "template")))
     env.console.print(table)
 
 
@@ -203,7 +203,7 @@ def _merge(request: NoticeRequest) -> None:
     check_persons(store, renderer.record, meta.count, env.actor())
     with progress_bar("rendering", meta.count) as progress:
         result = mail_merge(renderer, iter_people(path, key), out_dir=request.out_dir, mbox=request.mbox,
-                            fmt=fmt, progress=progress)  # type: ignore[arg-type]
+                            fmt=fmt, progress=progress)
     entry = notice_entry(renderer, sha256=result.sha256, actor=env.actor(), at=renderer.now, path=result.target,
                          count=result.count, fmt=fmt)
     _record(store, renderer, entry, env.actor())
@@ -219,7 +219,7 @@ def _merge(request: NoticeRequest) -> None:
     failed = False
     if request.check:
         index = IdentityIndex.build(iter_people(path, key))
-        checked = check_outputs(index, out_dir=request.out_dir, mbox=request.mbox, fmt=fmt)  # type: ignore[arg-type]
+        checked = check_outputs(index, out_dir=request.out_dir, mbox=request.mbox, fmt=fmt)
         store.log(env.actor(), "notice-check", request.incident_id,
                   {"kind": request.kind, "checked": checked.checked, "failures": checked.failure_count})
         report["check"] = {"checked": checked.checked, "failures": checked.failure_count,

@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from incident.cli.common import IncidentGroup, emit_json, get_env, info, is_interactive, json_option, store_options
+from incident.cli.common import (
+    IncidentGroup,
+    emit_json,
+    get_env,
+    info,
+    is_interactive,
+    json_option,
+    store_options,
+)
 
 if TYPE_CHECKING:
     from incident.record import Record

@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from incident.cli.common import IncidentGroup, emit_json, get_env, info, is_interactive, json_option, store_options
+from incident.cli.common import (
+    IncidentGroup,
+    emit_json,
+    get_env,
+    info,
+    is_interactive,
+    json_option,
+    store_options,
+)
 from incident.notices import KINDS, LANGS
 
 if TYPE_CHECKING:
@@ -138,7 +146,7 @@ def _prepare(store: Store, record: Any, where: Path, kind: str | None, lang: str
     check_persons(store, record, meta.count, actor)
     counts = {"no_email": 0}
     with progress_bar("preparing", meta.count) as progress:
-        people = iter_people(path, roster_key(store))
+        people: Iterator[Person] = iter_people(path, roster_key(store))
         if progress is not None:
             people = _counting(people, progress)
         manifest = prepare_batch(where, record.id, _messages(renderer, people, counts), actor)
