@@ -102,6 +102,9 @@ class KindSpec:
     """Required whatever the assessment says (the addressee, the inquiry desk)."""
     full: bool = False
     """A full report: the items' details (発生日, 発見者) are required too."""
+    partial: bool = False
+    """Reports what is known so far (速報; an entrustee's notice): of the obligation's items only those in
+    `items` are required, the others read 調査中 until recorded."""
     email: bool = False
     """The template sets a `subject`; the notice can be sent by e-mail."""
     per_person: bool = False
@@ -115,7 +118,7 @@ class KindSpec:
 _IND = ("individual-notice", "data-subjects")
 KINDS: Mapping[str, KindSpec] = {k.id: k for k in (
     KindSpec("regulator-preliminary", ("ja",), "regulator", "速報: the preliminary report to the PPC (規則第8条第1項)",
-             ("regulator-preliminary",), items=("overview", "items", "persons")),
+             ("regulator-preliminary",), items=("overview", "items", "persons"), partial=True),
     KindSpec("regulator-final", ("ja",), "regulator", "確報: the final report to the PPC, all nine items (規則第8条第2項)",
              ("regulator-final",), items=ALL_REPORT_ITEMS, full=True),
     KindSpec("individual-letter", ("ja", "en"), "individual", "postal letter to an affected person (規則第10条)",
@@ -126,8 +129,7 @@ KINDS: Mapping[str, KindSpec] = {k.id: k for k in (
              ("individual-notice",), items=("overview", "items", "persons", "cause", "secondary-harm", "prevention"),
              always=("contact",)),
     KindSpec("entruster-notice", ("ja",), "entruster", "委託元への報告: an entrustee's report to the entruster",
-             ("entruster-notice",), items=("overview", "items", "persons", "cause", "secondary-harm", "prevention"),
-             always=("entruster",)),
+             ("entruster-notice",), items=("overview", "items", "persons"), always=("entruster",), partial=True),
     KindSpec("internal-report", ("ja",), "internal", "to management: the facts, the assessment and the deadlines",
              items=("overview",)),
     KindSpec("council-letter", ("ja",), "individual", "議会: the chair's letter to a person (seed 004 Art. 5(2))",
@@ -218,7 +220,7 @@ def plan_items(record: Record, spec: KindSpec) -> Plan:
                 else:
                     warnings.append(f"the assessment names an unknown notice item {item!r}; ignored "
                                     f"(known: {', '.join(ITEMS)})")
-        required = [i for i in ITEMS if i in named or i in spec.always]
+        required = [i for i in ITEMS if (i in named and (not spec.partial or i in spec.items)) or i in spec.always]
         recipient = next((str(ob["recipient"]) for ob in found if ob.get("recipient")), "")
         return Plan(tuple(required), "assessment", recipient, tuple(warnings))
     required = [i for i in ITEMS if i in spec.items or i in spec.always]

@@ -129,23 +129,38 @@ def test_preliminary_needs_only_what_is_known(run: Any, org_store: Store) -> Non
     assert "報告の種類：速報（個人情報の保護に関する法律施行規則第8条第1項）" in out
 
 
-def test_assessment_items_decide_what_is_required(run: Any, org_store: Store) -> None:
-    incident = make(org_store, cause=None)
+def _assess(store: Store, incident: str, obligations: list[dict[str, Any]]) -> None:
     assessment = {"incident": incident, "reportable": True, "assessments": [{
         "regime": "appi-business", "reportable": True,
         "conditions": [{"id": "headcount", "met": True, "reason": "1,001人が対象で1,000人を超える",
                         "citation": "個人情報保護法施行規則第7条第4号"}],
-        "exemptions": [], "missing": [],
-        "obligations": [{"id": "regulator-preliminary", "recipient": "個人情報保護委員会", "due": "2024-06-07",
-                         "soft": True, "items": ["overview", "items", "persons", "cause", "bogus"]}]}]}
-    org_store.update(incident, lambda r: r.with_section("assessment", assessment), actor="tester")
-    result = run(f"notice {incident} --kind regulator-preliminary", expect=2)
-    assert "「原因」が未記入 (cause)" in result.stderr
-    draft = run(f"notice {incident} --kind regulator-preliminary --draft")
+        "exemptions": [], "missing": [], "obligations": obligations}]}
+    store.update(incident, lambda r: r.with_section("assessment", assessment), actor="tester")
+
+
+def test_assessment_items_decide_what_is_required(run: Any, org_store: Store) -> None:
+    incident = make(org_store, cause=None, secondary_harm=None, advice_to_individuals=None)
+    _assess(org_store, incident, [{"id": "individual-notice", "recipient": "本人", "soft": False,
+                                   "items": ["overview", "items", "cause", "bogus"]}])
+    result = run(f"notice {incident} --kind individual-letter", expect=2)
+    assert "「原因」が未記入 (cause)" in result.stderr and "二次被害" not in result.stderr
+    draft = run(f"notice {incident} --kind individual-letter --draft")
     assert "unknown notice item 'bogus'" in draft.stderr
-    out = draft.stdout
+    after = draft.stdout.split("■ 4 二次被害又はそのおそれの有無及びその内容\n", 1)[1]
+    assert after.startswith("調査中です。\n")
+
+
+def test_preliminary_reports_what_is_known_whatever_the_assessment_lists(run: Any, org_store: Store) -> None:
+    from incident.notices import ALL_REPORT_ITEMS
+
+    incident = make(org_store, cause=None, prevention=None)
+    _assess(org_store, incident, [{"id": "regulator-preliminary", "recipient": "個人情報保護委員会",
+                                   "due": "2024-06-07", "soft": True, "items": list(ALL_REPORT_ITEMS)}])
+    out = run(f"notice {incident} --kind regulator-preliminary").stdout
+    assert out.split("■ 4 原因\n", 1)[1].startswith("調査中\n")
     assert "規則第7条各号該当性：個人情報保護法施行規則第7条第4号" in out
     assert "・1,001人が対象で1,000人を超える" in out
+    assert "「原因」が未記入" in run(f"notice {incident} --kind regulator-final", expect=2).stderr
 
 
 def test_renderer_raises_incomplete_with_the_items(org_store: Store) -> None:
