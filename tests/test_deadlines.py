@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -137,3 +138,49 @@ def test_ics_has_an_event_with_alarms_per_dated_obligation() -> None:
         assert str(event["uid"]).endswith("@incident")
     summaries = sorted(str(e["summary"]) for e in events)
     assert summaries[0] == "[2024-0001] 個人情報保護委員会への報告（確報） (期限) — 個人情報保護委員会"
+
+
+# --------------------------------------------------------------------------- deadlines and done commands
+
+
+def test_deadlines_and_done_commands(run: Any, store: Any, tmp_path: Any) -> None:
+    import json
+
+    from conftest import EXAMPLES
+
+    first = json.loads(run(["new", "--from", str(EXAMPLES / "05-ransomware-500.toml"), "--json"]).stdout)["id"]
+    json.loads(run(["new", "--from", str(EXAMPLES / "01-email-cc-36.toml"), "--json"]).stdout)
+    ics = tmp_path / "d.ics"
+    rows = json.loads(run(["deadlines", "--json", "--ics", str(ics)]).stdout)
+    assert [(r["incident"], r["obligation"], r["due"], r["overdue"]) for r in rows] == [
+        (first, "regulator-preliminary", "2024-06-07", True),
+        (first, "regulator-final", "2024-08-01", True),
+        (first, "individual-notice", None, False)]
+    assert len(Calendar.from_ical(ics.read_bytes()).walk("VEVENT")) == 2
+    out = run("deadlines").stdout
+    assert "2024-08-01 (木)" in out and "overdue" in out
+    run(["done", first, "regulator-final", "--at", "2024-07-30 10:00", "--ref", "R6-123"])
+    done = store.load(first).sections["obligations"]["appi-business"]["regulator-final"]
+    assert done["ref"] == "R6-123" and done["done_at"] == datetime(2024, 7, 30, 10, tzinfo=JST)
+    rows = json.loads(run("deadlines --json").stdout)
+    assert [r["obligation"] for r in rows] == ["regulator-preliminary", "individual-notice"]
+    assert [e["action"] for e in store.audit.entries()][-1] == "done"
+    missing = run(["done", first, "data-subjects"], expect=2)
+    assert "has no obligation 'data-subjects'" in missing.stderr
+
+
+def test_done_asks_which_regime_when_ambiguous(run: Any, tmp_path: Path) -> None:
+    import json
+
+    from conftest import EXAMPLES
+
+    raw = (EXAMPLES / "08-mynumber-150.toml").read_text(encoding="utf-8").replace("persons = 150", "persons = 1500")
+    file = tmp_path / "r.toml"
+    file.write_text(raw, encoding="utf-8")
+    incident_id = json.loads(run(["new", "--from", str(file), "--json"]).stdout)["id"]
+    result = run(["done", incident_id, "regulator-final"], expect=2)
+    assert "name one of: appi-business/regulator-final, mynumber/regulator-final" in result.stderr
+    run(["done", incident_id, "mynumber/regulator-final"])
+    rows = json.loads(run("deadlines --json").stdout)
+    assert ("appi-business", "regulator-final") in [(r["regime"], r["obligation"]) for r in rows]
+    assert ("mynumber", "regulator-final") not in [(r["regime"], r["obligation"]) for r in rows]

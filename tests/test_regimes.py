@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -238,3 +239,33 @@ def test_in_force_falls_back_to_the_earliest() -> None:
     assert regimes.in_force("appi-business", date(2024, 4, 1)) == (regimes["appi-business"], False)
     version, fallback = regimes.in_force("appi-business", date(2020, 1, 1))
     assert (version.effective_from, fallback) == (date(2022, 4, 1), True)
+
+
+# --------------------------------------------------------------------------- playbooks commands
+
+
+def test_playbooks_list_and_show(run: Any) -> None:
+    import json
+
+    rows = json.loads(run("playbooks list --json").stdout)
+    assert [(r["id"], r["effective_from"]) for r in rows] == [
+        ("appi-business", "2022-04-01"), ("appi-business", "2024-04-01"), ("appi-public", "2022-04-01"),
+        ("appi-public", "2024-04-01"), ("council", "2023-04-01"), ("mynumber", "2022-04-01"),
+        ("gdpr", "2018-05-25")]
+    shown = json.loads(run("playbooks show appi-business --on 2024-03-31 --json").stdout)
+    assert shown["effective_from"] == "2022-04-01"
+    assert [c["more_than"] for c in shown["conditions"] if c["kind"] == "headcount"] == [1000]
+    text = run("playbooks show council").stdout
+    assert "headcount: 保有個人情報に係る本人の数が100人を超える漏えい等" in text
+    assert run("playbooks show nope", expect=2).stderr.startswith("error: field 'ID': no regime 'nope'")
+
+
+def test_playbooks_check_command(run: Any, tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(BAD, encoding="utf-8")
+    result = run(["playbooks", "check", str(path)], expect=2)
+    lines = result.stdout.splitlines()
+    assert len(lines) == 13 and lines[3] == f"{path}:13: field 'conditions[0].citation': missing citation"
+    assert "13 problem(s)" in result.stderr
+    ok = run(["playbooks", "check", str(BUILTIN / "gdpr.toml")])
+    assert ok.stdout.strip() == f"{BUILTIN / 'gdpr.toml'}: OK"

@@ -618,3 +618,75 @@ def test_final_deadline_is_never_a_closed_day_nor_early(facts: dict[str, Any],
             assert not is_closed_day(due)
             assert due >= learned + timedelta(days=59 if malicious else 29)
             assert ob["days"] == (60 if malicious else 30)
+
+
+# --------------------------------------------------------------------------- the assess command
+
+
+def _cli_new(run: Any, path: Any) -> str:
+    import json
+
+    return str(json.loads(run(["new", "--from", str(path), "--json"]).stdout)["id"])
+
+
+def test_assess_facts_json_is_the_core_answer(run: Any) -> None:
+    import json
+
+    from conftest import EXAMPLES
+
+    path = EXAMPLES / "08-mynumber-150.toml"
+    result = run(["assess", "--facts", str(path), "--json"])
+    data = json.loads(result.stdout)
+    assert data["incident"] is None
+    assert [(a["regime"], a["reportable"]) for a in data["assessments"]] == [("appi-business", False),
+                                                                            ("mynumber", True)]
+    final = obligations(data, "mynumber")["regulator-final"]
+    assert (final["due"], final["soft"], final["recipient"]) == ("2024-07-02", False, "個人情報保護委員会")
+
+
+def test_assess_id_saves_and_reports_changes(run: Any, store: Any) -> None:
+    import json
+
+    from conftest import EXAMPLES
+
+    incident_id = _cli_new(run, EXAMPLES / "01-email-cc-36.toml")
+    first = run(["assess", incident_id])
+    assert "報告・通知の義務なし — not reportable" in first.stdout
+    assert "First assessment of this incident (saved)." in first.stdout
+    section = store.load(incident_id).sections["assessment"]
+    assert section["reportable"] is False
+    assert section["playbooks"]["appi-business"]["effective_from"] == "2024-04-01"
+    run(["set", incident_id, "persons=1001"])
+    second = run(["assess", incident_id, "--json"])
+    data = json.loads(second.stdout)
+    assert data["incident"] == incident_id and data["reportable"] is True
+    assert data["changes"] == [
+        "reportable: false → true",
+        "appi-business: reportable: false → true",
+        "appi-business: headcount: now met",
+        "appi-business: regulator-preliminary: new deadline 2024-06-07",
+        "appi-business: regulator-final: new deadline 2024-07-02",
+        "appi-business: individual-notice: now required",
+    ]
+    entries = [e for e in store.audit.entries() if e["action"] == "assess"]
+    assert len(entries) == 2 and entries[-1]["changes"]["reportable"] is True
+    assert entries[-1]["changes"]["playbooks"]["appi-business"]["effective_from"] == "2024-04-01"
+    third = run(["assess", incident_id])
+    assert "No change since the last assessment." in third.stdout
+    assert "2024-07-02 (火)" in third.stdout and "目安 target" in third.stdout
+    shown = run(["show", incident_id])
+    assert "appi-business: 報告・通知の義務あり" in shown.stdout
+
+
+def test_assess_undetermined_names_missing_facts(run: Any, tmp_path: Any) -> None:
+    path = tmp_path / "r.toml"
+    path.write_text('schema = 1\ntitle = "t"\nentity = "business"\ntype = "loss"\n'
+                    'discovered_at = 2024-06-03T15:00:00+09:00\n[[data]]\nitem = "氏名"\n', encoding="utf-8")
+    out = run(["assess", "--facts", str(path)]).stdout
+    assert "判定不能 — undetermined" in out
+    assert "persons (本人の数)" in out
+
+
+def test_assess_needs_exactly_one_of_id_and_facts(run: Any) -> None:
+    result = run(["assess"], expect=2)
+    assert "give an incident ID or --facts FILE" in result.stderr
