@@ -343,6 +343,9 @@ class Rendered:
     subject: str = ""
 
 
+PERSON_ITEMS_COLUMNS = frozenset({"items", "項目", "漏えい項目"})
+"""Roster columns that list a person's own data items."""
+_ITEM_SEPARATORS = re.compile(r"[、,;/・]")
 _BLANKS = re.compile(r"\n{3,}")
 _TRAILING = re.compile(r"[ \t]+\n")
 
@@ -402,6 +405,19 @@ class Renderer:
             item = catalogue.get(entry.item)
             names.append((item.ja if self.lang == "ja" else item.en) if item else entry.item)
         return names
+
+    def _own_items(self, person: Person) -> list[str] | None:
+        """The person's own data items, when the roster has an `items` (項目) column naming them
+        (規則第10条: each person is told only about their own data); None to use the incident's."""
+        from incident.catalogue import load_catalogue
+
+        raw = next((v for k, v in person.extra.items() if k.casefold() in PERSON_ITEMS_COLUMNS and v.strip()), None)
+        if raw is None:
+            return None
+        catalogue = load_catalogue(self.settings.playbook_dirs)
+        items = [catalogue.resolve(name.strip(), field="items", line=person.line)
+                 for name in _ITEM_SEPARATORS.split(raw) if name.strip()]
+        return [item.ja if self.lang == "ja" else item.en for item in items]
 
     def _names_joined(self, names: Sequence[str]) -> str:
         return ("、" if self.lang == "ja" else ", ").join(names)
@@ -494,6 +510,10 @@ class Renderer:
         context = self.base
         if person is not None:
             context = {**self.base, "person": person_context(person)}
+            own = self._own_items(person)
+            if own is not None:
+                context["data_items"] = own
+                context["v"] = {**self.base["v"], "items": self._names_joined(own)}
         try:
             module = self.template.make_module(context)
             text = str(module)

@@ -134,3 +134,28 @@ def test_more_people_than_persons_is_reported(run: Any, store_dir: Path, tmp_pat
     result = run(f"roster import {incident_id} {write_csv(tmp_path / 'r.csv')}")
     assert "the roster has 4 people but the incident's persons (本人の数) is 2" in result.stderr
     assert Store.open(store_dir).load(incident_id).get("persons") == 2  # never changed without asking
+
+
+def test_each_person_is_told_only_their_own_items(run: Any, store_dir: Path, tmp_path: Path) -> None:
+    write_config(store_dir)
+    incident_id = make(Store.open(store_dir), data=[{"item": "name"}, {"item": "email-address"},
+                                                     {"item": "health-check-results"}])
+    src = tmp_path / "items.csv"
+    src.write_text("氏名,メールアドレス,項目\n山田 太郎,taro@example.jp,氏名、メールアドレス\n"
+                   "佐藤 花子,hanako@example.jp,氏名、健康診断等の結果\n鈴木 一郎,ichiro@example.jp,\n", encoding="utf-8")
+    run(f"roster import {incident_id} {src}")
+    out = tmp_path / "letters"
+    run(f"notice {incident_id} --kind individual-letter --roster --out {out} --check")
+
+    def items(key: str) -> list[str]:
+        text = (out / f"{key}.txt").read_text(encoding="utf-8")
+        section = text.split("■ 2 漏えい等が発生し、又は発生したおそれがある個人情報の項目\n", 1)[1].split("\n\n", 1)[0]
+        return section.splitlines()
+
+    assert items("p000001") == ["・氏名", "・メールアドレス"]
+    assert items("p000002")[0] == "・氏名" and len(items("p000002")) == 2 and items("p000002")[1] == "・健康診断等の結果"
+    assert len(items("p000003")) == 3  # no column value: the incident's items
+    src.write_text("氏名,項目\n山田 太郎,氏名、存在しない項目\n", encoding="utf-8")
+    run(f"roster import {incident_id} {src}")
+    result = run(f"notice {incident_id} --kind individual-letter --roster --out {out}", expect=2)
+    assert "line 2" in result.stderr and "存在しない項目" in result.stderr
