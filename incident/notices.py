@@ -515,9 +515,11 @@ class Renderer:
                 context["data_items"] = own
                 context["v"] = {**self.base["v"], "items": self._names_joined(own)}
         try:
-            module = self.template.make_module(context)
-            text = str(module)
-            subject = str(getattr(module, "subject", "")).strip()
+            if self.spec.email:
+                module = self.template.make_module(context)
+                text, subject = str(module), str(getattr(module, "subject", "")).strip()
+            else:
+                text, subject = self.template.render(context), ""
         except Exception as exc:
             raise _template_error(exc, self.spec.id, self.lang) from exc
         if self.format != "html":
