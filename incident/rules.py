@@ -741,6 +741,10 @@ def prepare(config: AssessConfig | None = None, *, regimes: Any = None, catalogu
         from incident.regimes import load_regimes
 
         regimes = load_regimes(dirs)
+    elif not hasattr(regimes, "in_force"):
+        from incident.regimes import RegimeSet
+
+        regimes = RegimeSet(list(regimes.values()))  # a plain {id: Regime} mapping
     if catalogue is None:
         from incident.catalogue import load_catalogue
 

@@ -269,3 +269,10 @@ def test_playbooks_check_command(run: Any, tmp_path: Path) -> None:
     assert "13 problem(s)" in result.stderr
     ok = run(["playbooks", "check", str(BUILTIN / "gdpr.toml")])
     assert ok.stdout.strip() == f"{BUILTIN / 'gdpr.toml'}: OK"
+
+
+def test_assess_accepts_a_plain_mapping_of_regimes() -> None:
+    regimes = load_regimes()
+    only = {"council": regimes["council"]}
+    result = assess(_record(101, date(2024, 6, 3), "council"), regimes=only)
+    assert [a.regime for a in result.assessments] == ["council"] and result.reportable is True
