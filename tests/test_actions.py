@@ -199,7 +199,7 @@ def test_closing_is_refused_while_actions_are_open(run: Callable[..., Result], c
     incident = new(run)
     run(f"action add {incident} --measure 照合 --owner 鈴木 --due 2024-08-30")
     refused = run(f"status {incident} closed", expect=2)
-    assert refused.stderr == (f"error: {incident} cannot be closed: corrective action A1 is open "
+    assert refused.stderr == (f"error: {incident} cannot be closed: corrective action {incident}/A1 is open "
                               "(or close anyway with --force --reason TEXT)\n")
     run(f"action done {incident}/A1 --evidence 実施")
     run(f"status {incident} closed")
