@@ -123,6 +123,11 @@ def print_record(console: Console, record: rec.Record, tz: str) -> None:
         if spec.name in ("occurred_at", "discovered_at", "created_at", "updated_at"):
             local = value.astimezone(_zone(tz))
             shown = f"{local.strftime('%Y-%m-%d %H:%M')} ({era_date(to_local_date(value, tz))})"
+        elif spec.name == "type":
+            from incident.taxonomy import load_taxonomy
+
+            types = load_taxonomy().types
+            shown = f"{types[value].ja} ({value})" if value in types else str(value)
         elif isinstance(value, bool):
             shown = "yes" if value else "no"
         elif isinstance(value, list):
@@ -133,8 +138,12 @@ def print_record(console: Console, record: rec.Record, tz: str) -> None:
             shown = str(value)
         grid.add_row(f"{spec.ja} {spec.name}", shown)
     if record.data:
-        grid.add_row("項目 data", ", ".join(
-            d.item + (" (暗号化)" if d.encrypted else "") + (" (鍵も漏えい)" if d.key_compromised else "")
+        from incident.catalogue import load_catalogue
+
+        items = load_catalogue().items
+        grid.add_row("項目 data", "、".join(
+            (f"{items[d.item].ja} ({d.item})" if d.item in items else d.item)
+            + (" 暗号化" if d.encrypted else "") + (" 鍵も漏えい" if d.key_compromised else "")
             for d in record.data))
     status = record.status
     console.print(Panel(grid, title=f"[bold]{record.id}[/] {record.get('title', '')}",
