@@ -214,3 +214,15 @@ def test_steps_recorded_before_a_change_of_type_are_still_shown(run: Run) -> Non
         "value": False}}
     text = run(f"steps {incident_id}").stdout
     assert "Recorded for a step not in this playbook: confirm-unopened done 2024-06-03 18:00" in text
+
+
+def test_playbooks_check_validates_response_files(run: Run, store_dir: Path) -> None:
+    from incident.response import builtin_path
+
+    assert run(["playbooks", "check", str(builtin_path("ransomware"))]).stdout.endswith(": OK\n")
+    path = store_dir / "playbooks" / "response" / "theft.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text('type = "theft"\nversion = "1"\n\n[[steps]]\nid = "report-police"\nurgency = "asap"\n'
+                    'sets = "stolen"\n', encoding="utf-8")
+    out = json.loads(run(["playbooks", "check", str(path), "--json"], expect=2).stdout)
+    assert [(p["line"], p["field"]) for p in out["problems"]] == [(6, "urgency"), (7, "sets")]

@@ -203,37 +203,14 @@ def _conclusion(reportable: Any) -> str:
 
 
 def reassess(store: Store, result: StepResult, actor: str) -> tuple[dict[str, Any], list[str]]:
-    """Assess before and after the step; save the new assessment as `incident assess` does; the changes."""
-    from incident.rules import AssessConfig, assess, diff_assessments
+    """Save a new assessment as `incident assess` does; what the step changed (before vs. after it)."""
+    from incident.cli.assess import assess_and_save, store_config
+    from incident.rules import assess, diff_assessments
 
-    config = AssessConfig.from_config(store.config, store.extra_dirs("playbooks"))
     incident_id = result.after.id
-    old = assess(result.before, config=config).to_json(incident_id)
-    new = assess(result.after, config=config).to_json(incident_id)
-    _save_assessment(store, incident_id, new, actor)
+    old = assess(result.before, config=store_config(store)).to_json(incident_id)
+    new = assess_and_save(store, incident_id, actor=actor)
     return new, diff_assessments(old, new)
-
-
-def _save_assessment(store: Store, incident_id: str, new: dict[str, Any], actor: str) -> None:
-    from importlib import import_module
-    from importlib.util import find_spec
-
-    if find_spec("incident.cli.assess") is not None:
-        saver = getattr(import_module("incident.cli.assess"), "assess_and_save", None)
-        if saver is not None:
-            saver(store, incident_id, actor=actor)
-            return
-    section = _toml_safe(new)
-    store.update(incident_id, lambda r: r.with_section("assessment", section), actor=actor, action="assess")
-
-
-def _toml_safe(value: Any) -> Any:
-    """JSON-shaped data as a record section can hold it: None left out."""
-    if isinstance(value, dict):
-        return {k: _toml_safe(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_toml_safe(v) for v in value if v is not None]
-    return value
 
 
 @click.command("step")
