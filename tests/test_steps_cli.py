@@ -226,3 +226,12 @@ def test_playbooks_check_validates_response_files(run: Run, store_dir: Path) -> 
                     'sets = "stolen"\n', encoding="utf-8")
     out = json.loads(run(["playbooks", "check", str(path), "--json"], expect=2).stdout)
     assert [(p["line"], p["field"]) for p in out["problems"]] == [(6, "urgency"), (7, "sets")]
+
+
+def test_report_bound_steps_are_due_with_the_assessed_report(run: Run) -> None:
+    incident_id = _new(run, "03-health-check-3")
+    before = json.loads(run(f"steps {incident_id} --json").stdout)
+    assert next(s["due"] for s in before["steps"] if s["id"] == "check-contacts") is None
+    run(f"assess {incident_id}")
+    after = json.loads(run(f"steps {incident_id} --json").stdout)
+    assert next(s["due"] for s in after["steps"] if s["id"] == "check-contacts") == "2024-06-07"
