@@ -343,6 +343,20 @@ def from_mapping(
     return record
 
 
+def from_trusted(raw: Mapping[str, Any]) -> Record:
+    """Rebuild a record from a table this program validated and cached itself (the store's index).
+
+    No validation: only for data that `from_mapping` accepted before and that nobody else wrote.
+    """
+    facts = {k: v for k, v in raw.items() if k != "schema" and k not in SECTIONS}
+    data = tuple(DataEntry(item=d["item"], encrypted=d.get("encrypted", False),
+                           key_compromised=d.get("key_compromised", False)) for d in raw.get("data", ()))
+    timeline = tuple(Event(at=e["at"], text=e["text"], actor=e.get("actor", ""), kind=e.get("kind", "note"))
+                     for e in raw.get("timeline", ()))
+    sections = {k: raw[k] for k in SECTIONS if k in raw and k not in ("data", "timeline")}
+    return Record(facts=facts, data=data, timeline=timeline, sections=sections)
+
+
 def known_keys() -> list[str]:
     return ["schema", *(f.name for f in FIELDS), *SECTIONS]
 

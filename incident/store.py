@@ -312,9 +312,7 @@ class _Index:
             key = [st.st_mtime_ns, st.st_size]
             hit = cached.get(entry.name)
             if hit and hit["key"] == key:
-                raw = _decode(hit["record"])
-                records.append(rec.from_mapping(raw, vocab=None, tz=self.store.tz, file=entry.path,
-                                                now=_far_future(), require=False))
+                records.append(rec.from_trusted(_decode(hit["record"])))
                 entries[entry.name] = hit
                 continue
             record = self.store.load_path(Path(entry.path))
