@@ -258,34 +258,29 @@ _FAR_FUTURE = datetime(9999, 1, 1, tzinfo=timezone.utc)
 _TAG = "__dt__"
 
 
-def _encode(value: Any) -> Any:
+def _tag(value: Any) -> Any:
+    """json default: dates and datetimes as tagged strings (revived by `_revive`)."""
     if isinstance(value, datetime):
         return {_TAG: value.isoformat()}
     if isinstance(value, date):
         return {"__d__": value.isoformat()}
-    if isinstance(value, dict):
-        return {k: _encode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_encode(v) for v in value]
-    return value
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _decode(value: Any) -> Any:
-    if isinstance(value, dict):
-        if _TAG in value and len(value) == 1:
-            return datetime.fromisoformat(value[_TAG])
-        if "__d__" in value and len(value) == 1:
-            return date.fromisoformat(value["__d__"])
-        return {k: _decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    return value
+def _revive(obj: dict[str, Any]) -> Any:
+    """json object_hook: the tagged dates of `_encode` back to date and datetime objects."""
+    if len(obj) == 1:
+        if _TAG in obj:
+            return datetime.fromisoformat(obj[_TAG])
+        if "__d__" in obj:
+            return date.fromisoformat(obj["__d__"])
+    return obj
 
 
 class _Index:
     """index.json: each incident file's parsed content keyed by (mtime_ns, size)."""
 
-    VERSION = 1
+    VERSION = 2
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -295,7 +290,7 @@ class _Index:
         cached: dict[str, Any] = {}
         if self.path.exists():
             try:
-                data = json.loads(self.path.read_bytes())
+                data = json.loads(self.path.read_bytes(), object_hook=_revive)
                 if data.get("version") == self.VERSION:
                     cached = data["entries"]
             except (json.JSONDecodeError, KeyError, OSError):
@@ -312,17 +307,17 @@ class _Index:
             key = [st.st_mtime_ns, st.st_size]
             hit = cached.get(entry.name)
             if hit and hit["key"] == key:
-                records.append(rec.from_trusted(_decode(hit["record"])))
+                records.append(rec.from_trusted(hit["record"]))
                 entries[entry.name] = hit
                 continue
             record = self.store.load_path(Path(entry.path))
             records.append(record)
-            entries[entry.name] = {"key": key, "record": _encode(rec.to_toml_dict(record))}
+            entries[entry.name] = {"key": key, "record": rec.to_toml_dict(record)}
             dirty = True
         if dirty or len(entries) != len(cached):
             try:
                 atomic_write_bytes(self.path, json.dumps({"version": self.VERSION, "entries": entries},
-                                                         ensure_ascii=False).encode())
+                                                         ensure_ascii=False, default=_tag).encode())
             except OSError:
                 pass  # the index is a cache; a read-only store still lists correctly
         records.sort(key=lambda r: (r.discovered_at, r.id), reverse=True)
