@@ -361,3 +361,24 @@ def test_unknown_kind_and_missing_kind(run: Any, org_store: Store) -> None:
     assert "--kind is required" in run(f"notice {incident}", expect=2).stderr
     with pytest.raises(InputError, match="unknown notice kind"):
         Renderer(Settings(Config(organization="x")), org_store.load(incident), "nope")
+
+
+# --------------------------------------------------------------------------- start-up
+
+
+def test_the_notice_and_roster_commands_import_no_core_module_at_load() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, incident.cli.notice, incident.cli.roster; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jinja2', 'keyring', 'cryptography', 'rich') "
+            "or m in ('email.message', 'incident.notices', 'incident.mailmerge', 'incident.roster', 'incident.store')))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).resolve().parents[1]).stdout
+    assert loaded == "[]\n"
+
+
+def test_kind_choices_are_checked_when_parsing(run: Any, org_store: Store) -> None:
+    result = run(f"notice {make(org_store)} --kind nope", expect=2)
+    assert "Invalid value for '--kind': 'nope' is not one of 'regulator-preliminary'," in result.stderr
+    assert "'gdpr-data-subjects'." in result.stderr

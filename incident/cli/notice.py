@@ -7,7 +7,7 @@ in the incident's `notices` section and the audit log (kind, SHA-256, when, by w
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +16,48 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from incident.cli.common import emit_json, get_env, info, json_option, store_options
-from incident.notices import FORMATS, KINDS, LANGS, MERGE_FORMATS
 
 if TYPE_CHECKING:
-    from incident.notices import Renderer, Settings
+    from incident.notices import CheckResult, Renderer, Settings
     from incident.store import Store
+
+
+class LazyChoice(click.Choice[str]):
+    """A click.Choice whose values come from the core on first use (parsing, --help, completion), so
+    importing this module (as `incident --help` does) loads neither jinja2 nor the notices module."""
+
+    def __init__(self, load: Callable[[], Iterable[str]]) -> None:
+        self._load = load
+        self._choices: tuple[str, ...] | None = None
+        self.case_sensitive = True
+
+    @property
+    def choices(self) -> Sequence[str]:
+        if self._choices is None:
+            self._choices = tuple(self._load())
+        return self._choices
+
+    @choices.setter
+    def choices(self, value: Sequence[str]) -> None:
+        self._choices = tuple(value)
+
+
+def _kinds() -> Iterable[str]:
+    from incident.notices import KINDS
+
+    return KINDS
+
+
+def _langs() -> Iterable[str]:
+    from incident.notices import LANGS
+
+    return LANGS
+
+
+def _formats() -> Iterable[str]:
+    from incident.notices import FORMATS
+
+    return (*FORMATS, "eml")
 
 
 @dataclass(frozen=True)
@@ -60,9 +97,9 @@ def progress_bar(label: str, total: int) -> Iterator[Callable[[int], None] | Non
 
 @click.command("notice")
 @click.argument("incident_id", metavar="ID")
-@click.option("--kind", type=click.Choice(list(KINDS)), help="What to render (`incident notice kinds`).")
-@click.option("--lang", type=click.Choice(list(LANGS)), help="Language (default: the kind's first).")
-@click.option("--format", "fmt", type=click.Choice([*FORMATS, "eml"]),
+@click.option("--kind", type=LazyChoice(_kinds), help="What to render (`incident notice kinds`).")
+@click.option("--lang", type=LazyChoice(_langs), help="Language (default: the kind's first).")
+@click.option("--format", "fmt", type=LazyChoice(_formats),
               help="txt (default), md or html; with --roster: txt, html or eml.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (default stdout).")
 @click.option("--draft", is_flag=True, help="Render even when items are missing, with 【未記入：…】 markers.")
@@ -102,7 +139,7 @@ def notice_cmd(incident_id: str, kind: str | None, lang: str | None, fmt: str | 
 
 
 def _list_kinds(as_json: bool) -> None:
-    from incident.notices import template_origin
+    from incident.notices import KINDS, template_origin
 
     env = get_env()
     extra: tuple[Path, ...] = ()
@@ -180,7 +217,7 @@ def _single(request: NoticeRequest) -> None:
 def _merge(request: NoticeRequest) -> None:
     from incident.cli.roster import check_persons, roster_key, roster_path
     from incident.errors import InputError
-    from incident.notices import IdentityIndex, check_outputs, mail_merge, notice_entry
+    from incident.notices import KINDS, MERGE_FORMATS, IdentityIndex, check_outputs, mail_merge, notice_entry
     from incident.roster import iter_people, roster_info
 
     if (request.out_dir is None) == (request.mbox is None):
@@ -235,7 +272,7 @@ def _merge(request: NoticeRequest) -> None:
         raise click.exceptions.Exit(1)
 
 
-def _print_check(checked: Any) -> None:
+def _print_check(checked: CheckResult) -> None:
     if checked.ok:
         info(f"check: {checked.checked} notice(s) each name only their own person")
     else:
