@@ -26,7 +26,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 from incident.config import Config, SmtpConfig
-from incident.notices import Renderer, Settings, mail_merge, person_context
+from incident.mailmerge import mail_merge
+from incident.notices import Renderer, Settings, person_context
 from incident.record import from_mapping
 from incident.roster import Person, import_csv, iter_people
 

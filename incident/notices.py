@@ -5,25 +5,20 @@ kind (`KINDS`) names the obligation it fulfils, so the items it must contain com
 assessment's `obligations[].items` when there is one and from the kind's default otherwise. The wording
 lives in `templates/notices/<lang>/<kind>.j2` (Jinja2, StrictUndefined, HTML and Markdown autoescaped);
 an organization's same-named file in its store's `templates/notices/<lang>/` wins and is rendered in the
-immutable sandbox. Mail merge streams the roster: one document per person, holding only that person's
-data, and `check_outputs` proves it afterwards.
+immutable sandbox. `Renderer.render(person)` gives one person's document; `incident.mailmerge` streams
+the roster through it and proves the output afterwards.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
-from email import policy
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -32,12 +27,12 @@ from incident.config import Config
 from incident.dates import era_date, to_local_date
 from incident.errors import InputError
 from incident.record import FIELD_BY_NAME, Record
-from incident.roster import Person
+
+if TYPE_CHECKING:
+    from incident.roster import Person
 
 Format = Literal["txt", "md", "html"]
 FORMATS: tuple[Format, ...] = ("txt", "md", "html")
-MergeFormat = Literal["txt", "html", "eml"]
-MERGE_FORMATS: tuple[MergeFormat, ...] = ("txt", "html", "eml")
 LANGS = ("ja", "en")
 Audience = Literal["regulator", "individual", "public", "entruster", "internal", "authority"]
 
@@ -555,316 +550,3 @@ def notice_entry(renderer: Renderer, *, sha256: str, actor: str, at: datetime, p
 def append_notice(record: Record, entry: Mapping[str, Any]) -> Record:
     notices = list(record.sections.get("notices", []))
     return record.with_section("notices", [*notices, dict(entry)])
-
-
-# --------------------------------------------------------------------------- mail merge
-
-
-_SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-
-
-def safe_key(key: str) -> str:
-    """A roster key usable as a file name (never a person's name)."""
-    if not _SAFE_KEY.match(key):
-        raise InputError(f"roster key {key!r} cannot be used as a file name", field="key")
-    return key
-
-
-def build_eml(rendered: Rendered, person: Person, config: Config, incident_id: str, now: datetime) -> EmailMessage:
-    """The e-mail for one person as a file: one To, the person's key in X-Incident-Recipient."""
-    from incident.delivery import OutgoingMessage, message_id, validate_message
-
-    validate_message(OutgoingMessage(person.key, person.email, person.name, rendered.subject, rendered.text))
-    msg = EmailMessage(policy=policy.SMTP)
-    if config.smtp.from_addr:
-        msg["From"] = Address(display_name=config.smtp.from_name, addr_spec=config.smtp.from_addr)
-        msg["Message-ID"] = message_id(incident_id, person.key, config.smtp.from_addr)
-    msg["To"] = Address(display_name=person.name, addr_spec=person.email)
-    msg["Subject"] = rendered.subject
-    msg["Date"] = format_datetime(now)
-    msg["X-Incident-Recipient"] = person.key
-    msg.set_content(rendered.text, charset="utf-8", cte="base64")
-    return msg
-
-
-_FROM_LINE = re.compile(rb"^(>*From )", re.MULTILINE)
-
-
-class _Sink:
-    """Where merged documents go: files written by two background threads (creating many files is
-    disk-bound, rendering is CPU-bound, so they overlap; the bounded queue keeps memory flat), or one mbox."""
-
-    THREADS = 2
-
-    def __init__(self, out_dir: Path | None, mbox: Path | None) -> None:
-        import queue
-        import threading
-
-        self.out_dir = out_dir
-        self.error: OSError | None = None
-        self.mbox = None
-        if mbox is not None:
-            fd = os.open(mbox, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            self.mbox = os.fdopen(fd, "wb")
-        self.queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=256)
-        self.threads = [threading.Thread(target=self._write, daemon=True)
-                        for _ in range(self.THREADS if out_dir is not None else 0)]
-        for thread in self.threads:
-            thread.start()
-
-    def _write(self) -> None:
-        assert self.out_dir is not None
-        while (job := self.queue.get()) is not None:
-            if self.error is not None:
-                continue
-            try:
-                fd = os.open(self.out_dir / job[0], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(job[1])
-            except OSError as exc:
-                self.error = exc
-
-    def put(self, name: str, data: bytes, now: datetime) -> None:
-        if self.error is not None:
-            raise InputError(f"cannot write the notice: {self.error}", file=self.out_dir)
-        if self.mbox is not None:
-            stamp = now.strftime("%a %b %d %H:%M:%S %Y").encode()
-            body = _FROM_LINE.sub(rb">\1", data.replace(b"\r\n", b"\n"))
-            self.mbox.write(b"From incident@localhost " + stamp + b"\n" + body.rstrip(b"\n") + b"\n\n")
-        else:
-            self.queue.put((name, data))
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for _ in self.threads:
-            self.queue.put(None)
-        for thread in self.threads:
-            thread.join()
-        if self.mbox is not None:
-            self.mbox.close()
-        if self.error is not None and exc[0] is None:
-            raise InputError(f"cannot write the notice: {self.error}", file=self.out_dir)
-
-
-@dataclass(frozen=True)
-class MergeResult:
-    """What a mail merge wrote: counts and one hash over every document, no personal data."""
-
-    count: int
-    sha256: str
-    skipped_no_email: int = 0
-    no_address: int = 0
-    target: str = ""
-
-
-def mail_merge(renderer: Renderer, people: Iterable[Person], *, out_dir: Path | None = None,
-               mbox: Path | None = None, fmt: MergeFormat = "txt",
-               progress: Callable[[int], None] | None = None) -> MergeResult:
-    """Render one document per person into `out_dir/<key>.<fmt>` or one mbox; streams (memory stays flat).
-
-    E-mail outputs (`eml`, `mbox`) leave out people without an address and count them.
-    """
-    if (out_dir is None) == (mbox is None):
-        raise InputError("give either an output directory (--out) or an mbox file (--mbox)", field="out")
-    if fmt not in MERGE_FORMATS:
-        raise InputError(f"unknown merge format {fmt!r}; valid: {', '.join(MERGE_FORMATS)}", field="format")
-    emails = mbox is not None or fmt == "eml"
-    if emails and not renderer.spec.email:
-        raise InputError(f"{renderer.spec.id} is not an e-mail notice; use individual-email for .eml or --mbox",
-                         field="format")
-    digest = hashlib.sha256()
-    count = no_email = no_address = 0
-    if out_dir is not None:
-        from incident.fsutil import ensure_dir
-
-        ensure_dir(out_dir)
-    with _Sink(out_dir, mbox) as sink:
-        for person in people:
-            key = safe_key(person.key)
-            if emails and not person.email:
-                no_email += 1
-                continue
-            if not person.address:
-                no_address += 1
-            rendered = renderer.render(person)
-            if emails:
-                data = build_eml(rendered, person, renderer.settings.config, renderer.record.id,
-                                 renderer.now).as_bytes()
-            else:
-                data = rendered.text.encode("utf-8")
-            digest.update(key.encode() + b"\0" + hashlib.sha256(data).digest())
-            sink.put(f"{key}.{fmt}", data, renderer.now)
-            count += 1
-            if progress is not None:
-                progress(count)
-    return MergeResult(count, digest.hexdigest(), no_email, no_address, str(out_dir or mbox))
-
-
-# --------------------------------------------------------------------------- --check
-
-
-_WS = re.compile(r"\s+")
-_TAGS = re.compile(r"<[^>]*>")
-
-
-def _norm(text: str) -> str:
-    import unicodedata
-
-    return _WS.sub("", unicodedata.normalize("NFKC", text).casefold())
-
-
-@dataclass
-class IdentityIndex:
-    """Every roster name and e-mail address, normalized, for scanning documents in linear time."""
-
-    names: dict[str, str] = field(default_factory=dict)
-    """Normalized name or e-mail address -> the key of the (first) person who has it."""
-    prefixes: dict[str, set[int]] = field(default_factory=dict)
-    owners: dict[str, tuple[str, str]] = field(default_factory=dict)
-    unchecked: int = 0
-    """People whose name is too short (one character) to search for safely."""
-
-    @classmethod
-    def build(cls, people: Iterable[Person]) -> IdentityIndex:
-        index = cls()
-        for person in people:
-            name, email = _norm(person.name), _norm(person.email)
-            index.owners[person.key] = (name, email)
-            if name and len(name) < 2:
-                index.unchecked += 1
-            for ident in (name, email):
-                if len(ident) >= 2:
-                    index.names.setdefault(ident, person.key)
-                    index.prefixes.setdefault(ident[:2], set()).add(len(ident))
-        return index
-
-    def others_in(self, key: str, text: str) -> set[str]:
-        """Keys of other people whose name or address appears in `text` (written for person `key`).
-
-        Each bigram of the text that starts some roster name or address is looked up once, so the cost is
-        linear in the text, whatever the roster's size. A match inside the person's own name or address
-        (a shorter name, a namesake) does not count.
-        """
-        t = _norm(text)
-        own = [(pos, pos + len(ident)) for ident in self.owners.get(key, ("", "")) if ident
-               for pos in _positions(t, ident)]
-        found: set[str] = set()
-        for bigram in {t[i:i + 2] for i in range(len(t) - 1)}.intersection(self.prefixes):
-            lengths = self.prefixes[bigram]
-            for pos in _positions(t, bigram):
-                for length in lengths:
-                    owner = self.names.get(t[pos:pos + length])
-                    if owner is None or owner == key or owner in found:
-                        continue
-                    if not any(start <= pos and pos + length <= end for start, end in own):
-                        found.add(owner)
-        return found
-
-
-def _positions(text: str, needle: str) -> Iterator[int]:
-    pos = text.find(needle)
-    while pos != -1:
-        yield pos
-        pos = text.find(needle, pos + 1)
-
-
-@dataclass(frozen=True)
-class CheckFailure:
-    """A document that names someone else (by their roster keys, never their names)."""
-
-    key: str
-    path: str
-    others: tuple[str, ...]
-    reason: str = "names other people"
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    checked: int
-    failures: tuple[CheckFailure, ...]
-    failure_count: int
-    unchecked_names: int
-
-    @property
-    def ok(self) -> bool:
-        return self.failure_count == 0
-
-
-MAX_FAILURES = 1000
-
-
-def document_text(data: bytes, suffix: str) -> str:
-    """The readable text of a rendered document (tags stripped from HTML, an e-mail decoded)."""
-    import html
-    from email import message_from_bytes
-
-    if suffix == "eml":
-        msg = message_from_bytes(data, policy=policy.default)
-        parts = [str(msg.get(h, "")) for h in ("To", "Subject")]
-        body = msg.get_body(("plain", "html"))
-        if body is not None:
-            parts.append(body.get_content())
-        return "\n".join(parts)
-    text = data.decode("utf-8")
-    if suffix == "html":
-        text = html.unescape(_TAGS.sub(" ", text))
-    return text
-
-
-def iter_mbox(path: Path) -> Iterator[bytes]:
-    """The messages of an mbox (mboxrd), one at a time."""
-    current: list[bytes] = []
-    with open(path, "rb") as fh:
-        for line in fh:
-            if line.startswith(b"From "):
-                if current:
-                    yield b"".join(current)
-                current = []
-                continue
-            current.append(line[1:] if re.match(rb">+From ", line) else line)
-    if current:
-        yield b"".join(current)
-
-
-def check_outputs(index: IdentityIndex, *, out_dir: Path | None = None, mbox: Path | None = None,
-                  fmt: MergeFormat = "txt") -> CheckResult:
-    """Re-read every document and prove each names only its own person; missing documents fail too."""
-    failures: list[CheckFailure] = []
-    count = checked = 0
-
-    def fail(failure: CheckFailure) -> None:
-        nonlocal count
-        count += 1
-        if len(failures) < MAX_FAILURES:
-            failures.append(failure)
-
-    if mbox is not None:
-        for number, data in enumerate(iter_mbox(mbox), 1):
-            from email import message_from_bytes
-
-            key = str(message_from_bytes(data, policy=policy.default).get("X-Incident-Recipient", ""))
-            checked += 1
-            where = f"{mbox}#{number}"
-            if key not in index.owners:
-                fail(CheckFailure(key or "?", where, (), "has no known recipient key"))
-                continue
-            others = index.others_in(key, document_text(data, "eml"))
-            if others:
-                fail(CheckFailure(key, where, tuple(sorted(others))))
-    elif out_dir is not None:
-        for key in index.owners:
-            path = out_dir / f"{key}.{fmt}"
-            try:
-                data = path.read_bytes()
-            except FileNotFoundError:
-                if fmt == "eml" and not index.owners[key][1]:
-                    continue  # no e-mail address: no e-mail was written
-                fail(CheckFailure(key, str(path), (), "is missing"))
-                continue
-            checked += 1
-            others = index.others_in(key, document_text(data, fmt))
-            if others:
-                fail(CheckFailure(key, str(path), tuple(sorted(others))))
-    return CheckResult(checked, tuple(failures), count, index.unchecked)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from test_notices import make, write_config
 
-from incident.notices import IdentityIndex, iter_mbox
+from incident.mailmerge import IdentityIndex, iter_mbox
 from incident.roster import Person
 from incident.store import Store
 

@@ -1,6 +1,6 @@
 """`incident notice`: render a report or notice, or one notice per person of the roster (mail merge).
 
-Options become a frozen request, the core (incident.notices) renders, and every rendering is recorded
+Options become a frozen request, the core (incident.notices, incident.mailmerge) renders, and every rendering is recorded
 in the incident's `notices` section and the audit log (kind, SHA-256, when, by whom).
 """
 
@@ -18,7 +18,8 @@ import click
 from incident.cli.common import emit_json, get_env, info, json_option, store_options
 
 if TYPE_CHECKING:
-    from incident.notices import CheckResult, Renderer, Settings
+    from incident.mailmerge import CheckResult
+    from incident.notices import Renderer, Settings
     from incident.store import Store
 
 
@@ -217,7 +218,8 @@ def _single(request: NoticeRequest) -> None:
 def _merge(request: NoticeRequest) -> None:
     from incident.cli.roster import check_persons, roster_key, roster_path
     from incident.errors import InputError
-    from incident.notices import KINDS, MERGE_FORMATS, IdentityIndex, check_outputs, mail_merge, notice_entry
+    from incident.mailmerge import MERGE_FORMATS, IdentityIndex, check_outputs, mail_merge
+    from incident.notices import KINDS, notice_entry
     from incident.roster import iter_people, roster_info
 
     if (request.out_dir is None) == (request.mbox is None):
