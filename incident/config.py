@@ -77,7 +77,7 @@ def parse_config(raw: dict[str, Any], *, file: Path | str | None = None) -> Conf
         from zoneinfo import ZoneInfo
 
         ZoneInfo(tz)
-    except Exception:
+    except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
         raise InputError(f"unknown timezone {tz!r}; use an IANA name such as Asia/Tokyo", file=file,
                          field="timezone") from None
     if raw.get("retention_years", 5) < 0:

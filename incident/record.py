@@ -402,7 +402,7 @@ def _timeline(raw: Any, tz: str, file: str | None) -> tuple[Event, ...]:
             raise InputError("expected a table with at = DATETIME and text = \"...\"", file=file, field=where)
         unknown = set(table) - {"at", "text", "actor", "kind"}
         if unknown:
-            raise InputError(f"unknown key {sorted(unknown)[0]!r}; valid keys: at, text, actor, kind", file=file,
+            raise InputError(f"unknown key {min(unknown)!r}; valid keys: at, text, actor, kind", file=file,
                              field=where)
         at = coerce_datetime(table["at"], tz=tz, file=file, field=f"{where}.at")
         events.append(Event(at=at, text=table["text"], actor=str(table.get("actor", "")),

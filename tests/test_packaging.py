@@ -11,7 +11,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 
 
@@ -43,20 +42,23 @@ def test_installed_command_runs_from_the_wheel(wheel: Path, tmp_path: Path) -> N
     subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(wheel)],
                    check=True)
     env = {**os.environ, "INCIDENT_HOME": str(tmp_path / "store"), "PYTHONPATH": ""}
-    where = subprocess.run([str(py), "-c", "from incident.resources import builtin_dir; "
-                            "print(builtin_dir('playbooks')); print(builtin_dir('templates'))"],
+    code = "from incident.resources import builtin_dir; print(builtin_dir('playbooks')); " \
+        "print(builtin_dir('templates'))"
+    where = subprocess.run([str(py), "-c", code],
                            cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
     playbooks, templates = where.stdout.split()
     assert "site-packages" in playbooks and "site-packages" in templates
     exe = venv / "bin" / "incident"
-    assert subprocess.run([str(exe), "--help"], cwd=tmp_path, env=env, capture_output=True).returncode == 0
+    assert subprocess.run([str(exe), "--help"], cwd=tmp_path, env=env, capture_output=True,
+                          check=False).returncode == 0
     subprocess.run([str(exe), "init"], cwd=tmp_path, env=env, check=True, capture_output=True)
     example = REPO.parent / "shared" / "domain" / "examples" / "03-health-check-3.toml"
     if example.exists():
         made = subprocess.run([str(exe), "new", "--from", str(example), "--json"], cwd=tmp_path, env=env,
                               capture_output=True, text=True, check=True)
         assert json.loads(made.stdout) == {"id": "2024-0001"}
-    bad = subprocess.run([str(exe), "show", "2024-9999"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    bad = subprocess.run([str(exe), "show", "2024-9999"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         check=False)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     module = subprocess.run([str(py), "-m", "incident", "--version"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, check=True)

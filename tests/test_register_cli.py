@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import CliRunner, Result
-
 from conftest import EXAMPLES
+
 from incident.cli import cli
 
 Run = Callable[..., Result]

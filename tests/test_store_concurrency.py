@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from conftest import EXAMPLES, REPO
+
 from incident.store import Store
 
 SETUP = f"""
@@ -59,8 +60,9 @@ def _wait_all(procs: list[subprocess.Popen[bytes]]) -> None:
 
 
 def _first_incident(store: Store) -> str:
-    from incident.register import new_incident
     import tomllib
+
+    from incident.register import new_incident
 
     raw = tomllib.loads((EXAMPLES / "01-email-cc-36.toml").read_text(encoding="utf-8"))
     return new_incident(store, raw, actor="setup").id

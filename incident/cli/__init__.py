@@ -15,6 +15,7 @@ from incident.cli.common import Env, IncidentGroup
 
 #: command name -> "module:attribute"; the one registry of commands
 COMMANDS: dict[str, str] = {
+    # the register
     "init": "incident.cli.register:init_cmd",
     "new": "incident.cli.register:new_cmd",
     "show": "incident.cli.register:show_cmd",
@@ -25,35 +26,25 @@ COMMANDS: dict[str, str] = {
     "status": "incident.cli.register:status_cmd",
     "audit": "incident.cli.register:audit_group",
     "demo": "incident.cli.demo:demo_cmd",
+    # the assessment and its deadlines
+    "assess": "incident.cli.assess:assess_cmd",
+    "deadlines": "incident.cli.assess:deadlines_cmd",
+    "done": "incident.cli.assess:done_cmd",
+    "playbooks": "incident.cli.assess:playbooks_group",
+    # the first hours
+    "steps": "incident.cli.steps:steps_cmd",
+    "step": "incident.cli.steps:step_cmd",
+    # notices and sending
+    "notice": "incident.cli.notice:notice_cmd",
+    "roster": "incident.cli.roster:roster_group",
+    "send": "incident.cli.send:send_cmd",
+    "secret": "incident.cli.send:secret_group",
+    # follow-up
+    "action": "incident.cli.actions:action_group",
+    "review": "incident.cli.actions:review_cmd",
+    "report": "incident.cli.report:report_group",
+    "purge": "incident.cli.report:purge_cmd",
 }
-
-
-def _register_optional() -> None:
-    """Commands of later stages, registered when their module is present in this installation."""
-    from importlib.util import find_spec
-
-    optional = {
-        "assess": "incident.cli.assess:assess_cmd",
-        "deadlines": "incident.cli.assess:deadlines_cmd",
-        "done": "incident.cli.assess:done_cmd",
-        "playbooks": "incident.cli.assess:playbooks_group",
-        "notice": "incident.cli.notice:notice_cmd",
-        "roster": "incident.cli.roster:roster_group",
-        "send": "incident.cli.send:send_cmd",
-        "secret": "incident.cli.send:secret_group",
-        "action": "incident.cli.actions:action_group",
-        "review": "incident.cli.actions:review_cmd",
-        "report": "incident.cli.report:report_group",
-        "purge": "incident.cli.report:purge_cmd",
-        "steps": "incident.cli.steps:steps_cmd",
-        "step": "incident.cli.steps:step_cmd",
-    }
-    for name, target in optional.items():
-        if find_spec(target.split(":")[0]) is not None:
-            COMMANDS[name] = target
-
-
-_register_optional()
 
 
 @click.group(cls=IncidentGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})

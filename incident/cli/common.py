@@ -74,7 +74,7 @@ class Env:
                 return configured
         try:
             return getpass.getuser()
-        except Exception:
+        except (KeyError, OSError):
             return "unknown"
 
     @property
@@ -194,7 +194,7 @@ class IncidentGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
-        except Exception as exc:  # the boundary: anything unexpected becomes a short message
+        except Exception as exc:  # noqa: BLE001 - the boundary: anything unexpected becomes a short message
             if _debug(ctx):
                 traceback.print_exc()
             else:

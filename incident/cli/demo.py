@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from incident.cli.common import get_env, info, json_option, store_options, emit_json
+from incident.cli.common import emit_json, get_env, info, json_option, store_options
 
 SAMPLES: tuple[dict[str, Any], ...] = (
     {
@@ -106,17 +106,9 @@ def _demo_config() -> Any:
 
 
 def _assess_all(env: Any, store: Any, ids: list[str]) -> list[Any]:
-    """Assess each sample when the assessment stage is installed."""
-    from importlib.util import find_spec
+    from incident.cli.assess import assess_and_save
 
-    if find_spec("incident.cli.assess") is None:
-        return []
-    from incident.cli import assess as assess_cli
-
-    run = getattr(assess_cli, "assess_and_save", None)
-    if run is None:
-        return []
-    return [run(store, i, actor=env.actor()) for i in ids]
+    return [assess_and_save(store, i, actor=env.actor()) for i in ids]
 
 
 def _show_stage_views(env: Any, store: Any, record: Any) -> None:
@@ -126,12 +118,6 @@ def _show_stage_views(env: Any, store: Any, record: Any) -> None:
 
 
 def _show_deadlines(env: Any, store: Any) -> None:
-    from importlib.util import find_spec
+    from incident.cli.assess import print_deadlines
 
-    if find_spec("incident.cli.assess") is None:
-        return
-    from incident.cli import assess as assess_cli
-
-    show = getattr(assess_cli, "print_deadlines", None)
-    if show is not None:
-        show(env.console, store)
+    print_deadlines(env.console, store)

@@ -144,21 +144,13 @@ def show_cmd(incident_id: str, as_json: bool) -> None:
 
 
 def _show_extras(env: Any, store: Any, record: Any) -> None:
-    """Later stages' summaries (assessment, open steps) when those parts are installed."""
-    from importlib.util import find_spec
+    """The saved assessment's summary and the open response steps, below the record."""
+    from incident.cli.assess import print_stored_summary
+    from incident.cli.steps import print_open_steps
 
-    if find_spec("incident.cli.assess") is not None and "assessment" in record.sections:
-        from incident.cli import assess as assess_cli
-
-        summary = getattr(assess_cli, "print_stored_summary", None)
-        if summary is not None:
-            summary(env.console, record)
-    if find_spec("incident.cli.steps") is not None:
-        from incident.cli import steps as steps_cli
-
-        open_steps = getattr(steps_cli, "print_open_steps", None)
-        if open_steps is not None:
-            open_steps(env.console, store, record)
+    if "assessment" in record.sections:
+        print_stored_summary(env.console, record)
+    print_open_steps(env.console, store, record)
 
 
 @click.command("list")
