@@ -118,7 +118,8 @@ def bench_memory(work: Path, rows: int) -> None:
 def bench_email(work: Path, count: int) -> None:
     from smtp_server import SmtpTestServer
 
-    from incident.delivery import OutgoingMessage, SmtpSettings, approve_batch, prepare_batch, send_batch
+    from incident.batch import OutgoingMessage, approve_batch, prepare_batch
+    from incident.delivery import SmtpSettings, send_batch
 
     path = roster(work, count)
     notice = renderer("individual-email")

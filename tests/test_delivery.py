@@ -1,4 +1,4 @@
-"""Tests for incident.delivery, all against a real aiosmtpd server on 127.0.0.1 (tests/smtp_server.py)."""
+"""Tests for incident.batch and incident.delivery, all against a real aiosmtpd server on 127.0.0.1 (tests/smtp_server.py)."""
 
 from __future__ import annotations
 
@@ -28,21 +28,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from smtp_server import CapturingHandler, SmtpTestServer
 
-from incident.delivery import (
+from incident.batch import (
     JOURNAL,
     MANIFEST,
     MESSAGES,
-    FailedRecipient,
     OutgoingMessage,
-    SmtpSettings,
     approve_batch,
     batch_status,
-    build_email,
     load_manifest,
-    message_id,
     prepare_batch,
-    send_batch,
 )
+from incident.delivery import FailedRecipient, SmtpSettings, build_email, message_id, send_batch
 from incident.errors import InputError, NotFoundError, RefusedError
 
 REPO = Path(__file__).resolve().parent.parent

@@ -27,7 +27,8 @@ from incident.cli.common import (
 from incident.notices import KINDS, LANGS
 
 if TYPE_CHECKING:
-    from incident.delivery import BatchManifest, OutgoingMessage, SendReport, SmtpSettings
+    from incident.batch import BatchManifest, OutgoingMessage
+    from incident.delivery import SendReport, SmtpSettings
     from incident.notices import Renderer
     from incident.roster import Person
     from incident.store import Store
@@ -67,7 +68,7 @@ def _section(store: Store, incident_id: str, changes: dict[str, Any], actor: str
 
 
 def _messages(renderer: Renderer, people: Iterator[Person], counts: dict[str, int]) -> Iterator[OutgoingMessage]:
-    from incident.delivery import OutgoingMessage
+    from incident.batch import OutgoingMessage
     from incident.errors import InputError
 
     for person in people:
@@ -131,9 +132,9 @@ def _show_manifest(manifest: BatchManifest, extra: str = "") -> None:
 
 
 def _prepare(store: Store, record: Any, where: Path, kind: str | None, lang: str | None, as_json: bool) -> None:
+    from incident.batch import prepare_batch
     from incident.cli.notice import progress_bar, settings_of
     from incident.cli.roster import check_persons, roster_key, roster_path
-    from incident.delivery import prepare_batch
     from incident.notices import Renderer
     from incident.roster import iter_people, roster_info
 
@@ -173,7 +174,7 @@ def _counting(people: Iterator[Person], progress: Any) -> Iterator[Person]:
 
 
 def _approve(store: Store, incident_id: str, where: Path, as_json: bool) -> None:
-    from incident.delivery import approve_batch
+    from incident.batch import approve_batch
 
     actor = get_env().actor()
     manifest = approve_batch(where, actor)
@@ -189,7 +190,7 @@ def _approve(store: Store, incident_id: str, where: Path, as_json: bool) -> None
 
 
 def _status(where: Path, as_json: bool) -> None:
-    from incident.delivery import batch_status
+    from incident.batch import batch_status
 
     status = batch_status(where)
     data = {"incident": status.incident_id, "total": status.total, "pending": status.pending,
@@ -208,8 +209,9 @@ def _status(where: Path, as_json: bool) -> None:
 
 def _send(store: Store, incident_id: str, where: Path, *, resume: bool, dry_run: bool, rate: float | None,
           as_json: bool) -> None:
+    from incident.batch import batch_status, load_manifest
     from incident.cli.notice import progress_bar
-    from incident.delivery import batch_status, load_manifest, send_batch
+    from incident.delivery import send_batch
     from incident.secrets import get_secret
 
     env = get_env()
