@@ -1,72 +1,86 @@
-"""The affected-person roster (本人一覧): CSV import, encryption at rest, streaming reads, masking.
+"""The affected-person roster (本人一覧): CSV import and row validation, streaming reads, a masked sample.
 
-A roster file is written once per import, atomically, and never holds personal data in plaintext:
-
-    header   MAGIC (8) | file id (16) | key-check nonce (12) | key-check tag (16)
-    frames   length u32 | kind u8 | nonce (12) | AES-256-GCM ciphertext
-             kinds: one META (extra column names), PEOPLE* (~1,000 JSON lines each), one END (count);
-             the AAD binds each frame to the file id, its index and its kind, so frames cannot be
-             dropped, reordered or moved between files unnoticed
-    trailer  JSON (count, column names, imported_at; no personal data) | length u32 | TAIL_MAGIC (8)
-
+Around it: `incident.rostercsv` reads the CSV's encoding and header, `incident.rosterfile` is the
+encrypted file format (AES-256-GCM), `incident.masking` masks people for display.
 Import and reading both stream: memory depends on the chunk size, not the roster size, except for
 duplicate detection, which keeps one 8-byte keyed digest per person in a compact table.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
-import json
-import os
 import re
-import struct
-import tempfile
 import unicodedata
 from array import array
-from collections.abc import Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Generator, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
-from operator import itemgetter
 from pathlib import Path
 from types import MappingProxyType
-from typing import IO, Final, Self
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from typing import Any, Final
 
 from incident.errors import InputError
-from incident.secrets import KEY_BYTES, ensure_private_dir
+from incident.masking import (
+    mask_address,
+    mask_email,
+    mask_name,
+    mask_person,
+    mask_phone,
+    mask_postal_code,
+)
+from incident.rostercsv import (
+    FIELDS,
+    HEADER_ALIASES,
+    Layout,
+    column_layout,
+    data_rows,
+    detect_encoding,
+    read_header,
+)
+from incident.rosterfile import (
+    CHUNK_BYTES,
+    CHUNK_ROWS,
+    MAGIC,
+    TAIL_MAGIC,
+    RosterInfo,
+    RosterWriter,
+    check_key,
+    read_rows,
+    roster_info,
+)
 
-FIELDS: Final = ("name", "kana", "address", "postal_code", "email", "phone")
-"""The roster fields the toolkit understands; any other column is kept as an extra."""
+__all__ = [  # the names from the modules above stay importable from here
+    "CHUNK_BYTES",
+    "CHUNK_ROWS",
+    "FIELDS",
+    "HEADER_ALIASES",
+    "MAGIC",
+    "MAX_IN_MESSAGE",
+    "MAX_LISTED",
+    "TAIL_MAGIC",
+    "Duplicate",
+    "ImportResult",
+    "Person",
+    "RosterInfo",
+    "RosterRowsError",
+    "RowProblem",
+    "import_csv",
+    "iter_people",
+    "mask_address",
+    "mask_email",
+    "mask_name",
+    "mask_person",
+    "mask_phone",
+    "mask_postal_code",
+    "roster_info",
+    "sample",
+]
 
-HEADER_ALIASES: Final[Mapping[str, str]] = MappingProxyType({
-    "氏名": "name", "名前": "name", "name": "name", "fullname": "name",
-    "フリガナ": "kana", "ふりがな": "kana", "kana": "kana", "furigana": "kana",
-    "住所": "address", "address": "address",
-    "郵便番号": "postal_code", "〒": "postal_code", "postalcode": "postal_code", "postcode": "postal_code",
-    "zipcode": "postal_code", "zip": "postal_code",
-    "メールアドレス": "email", "メール": "email", "email": "email", "emailaddress": "email",
-    "電話番号": "phone", "電話": "phone", "phone": "phone", "phonenumber": "phone", "tel": "phone",
-})  # fmt: skip
-"""Header spellings (NFKC, case-folded, without spaces, '-' and '_') and the field each one gives."""
-
-CHUNK_ROWS: Final = 1000
-CHUNK_BYTES: Final = 1 << 20
 MAX_LISTED: Final = 1000
 """At most this many skipped-row problems and duplicates are kept in an ImportResult (the counts are exact)."""
 MAX_IN_MESSAGE: Final = 20
 
-MAGIC: Final = b"INCRSTR1"
-TAIL_MAGIC: Final = b"INCREND1"
-_HEADER = struct.Struct(">8s16s12s16s")
-_FRAME = struct.Struct(">IB")
-_TAIL = struct.Struct(">I8s")
-_META, _PEOPLE, _END = 0, 1, 2
-_MAX_FRAME: Final = 256 << 20
-_NONCE: Final = 12
 
 _nfkc = unicodedata.normalize
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -137,14 +151,6 @@ class ImportResult:
     duplicate_count: int = 0
 
 
-@dataclass(frozen=True)
-class RosterInfo:
-    """What can be known about a roster without its key: no personal data."""
-
-    count: int
-    columns: tuple[str, ...]
-    imported_at: datetime
-
 
 class RosterRowsError(InputError):
     """Rows of an import were invalid; nothing was imported. `problems` keeps the first MAX_LISTED."""
@@ -156,15 +162,6 @@ class RosterRowsError(InputError):
 
 
 # -- import ------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Layout:
-    width: int
-    pick: Callable[[list[str]], tuple[str, str, str, str, str, str]]
-    """The FIELDS of a row's cells, in FIELDS order (an absent field reads cell `width`, always '')."""
-    extras: tuple[tuple[int, str], ...]
-    columns: tuple[str, ...]
 
 
 def import_csv(
@@ -181,8 +178,8 @@ def import_csv(
     Raises RosterRowsError listing every bad row (by line) when any row is invalid, unless
     `skip_invalid`, in which case bad rows are left out and listed in the result.
     """
-    _check_key(key)
-    encoding = _detect_encoding(src)
+    check_key(key)
+    encoding = detect_encoding(src)
     problems: list[RowProblem] = []
     problem_total = 0
     bad_rows = 0
@@ -192,9 +189,9 @@ def import_csv(
     count = 0
     with open(src, encoding="utf-8-sig" if encoding.startswith("utf-8") else encoding, newline="") as fh:
         reader = csv.reader(fh)
-        layout = _layout(_header(reader, src), reader.line_num, mapping, src)
-        with _RosterWriter(dest, key, tuple(h for _, h in layout.extras)) as writer:
-            for line, row in _rows(reader, src):
+        layout = column_layout(read_header(reader, src), reader.line_num, mapping, src)
+        with RosterWriter(dest, key, tuple(h for _, h in layout.extras)) as writer:
+            for line, row in data_rows(reader, src):
                 record, row_problems = _parse_row(row, layout, line)
                 if row_problems:
                     bad_rows += 1
@@ -228,116 +225,11 @@ def import_csv(
     )
 
 
-def _check_key(key: bytes) -> None:
-    if len(key) != KEY_BYTES:
-        raise InputError(f"a roster key is {KEY_BYTES} bytes; this one is {len(key)}")
-
-
-def _detect_encoding(src: Path) -> str:
-    """``utf-8-sig`` / ``utf-8`` when the whole file decodes strictly as UTF-8, else ``cp932``, else InputError."""
-    failure = ""
-    for encoding in ("utf-8-sig", "cp932"):
-        decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-        offset = 0
-        try:
-            with open(src, "rb") as fh:
-                if encoding == "utf-8-sig" and fh.read(3) != codecs.BOM_UTF8:
-                    encoding = "utf-8"
-                fh.seek(0)
-                while block := fh.read(1 << 20):
-                    decoder.decode(block)
-                    offset += len(block)
-                decoder.decode(b"", final=True)
-            return encoding
-        except UnicodeDecodeError as exc:
-            failure = failure or f"byte 0x{exc.object[exc.start]:02x} at offset {offset + exc.start}"
-        except OSError as exc:
-            raise InputError(f"cannot read the file: {exc.strerror or exc}", file=src) from exc
-    raise InputError(
-        f"neither UTF-8 nor Shift_JIS (cp932) text (first bad {failure}); "
-        "save it from Excel as 'CSV UTF-8' or 'CSV'",
-        file=src,
-    )
-
-
-def _header(reader: Iterator[list[str]], src: Path) -> list[str]:
-    try:
-        for row in reader:
-            if any(cell.strip() for cell in row):
-                return row
-    except csv.Error as exc:
-        raise InputError(f"not valid CSV: {exc}", file=src) from exc
-    raise InputError("the file is empty; expected a header row such as 氏名,メールアドレス,住所", file=src)
-
-
-def _header_key(text: str) -> str:
-    return re.sub(r"[\s_\-]", "", unicodedata.normalize("NFKC", text).strip().casefold())
-
-
-def _layout(header: list[str], header_line: int, mapping: Mapping[str, str] | None, src: Path) -> _Layout:
-    names = [unicodedata.normalize("NFKC", h).strip() or f"column{i + 1}" for i, h in enumerate(header)]
-    explicit: dict[str, str] = {}
-    for column, wanted in (mapping or {}).items():
-        column_name = unicodedata.normalize("NFKC", column).strip()
-        if wanted not in FIELDS:
-            raise InputError(f"--map {column}={wanted}: unknown field '{wanted}'; valid: {', '.join(FIELDS)}")
-        if column_name not in names:
-            raise InputError(f"--map {column}={wanted}: no column '{column}' in the header", file=src)
-        if wanted in explicit.values():
-            raise InputError(f"--map gives {wanted} twice; map one column to each field")
-        explicit[column_name] = wanted
-    known: dict[str, tuple[int, str]] = {}
-    extras: list[tuple[int, str]] = []
-    columns: list[str] = []
-    for index, name in enumerate(names):
-        target: str | None = explicit.get(name)
-        if target is None:
-            target = HEADER_ALIASES.get(_header_key(name))
-            if target in explicit.values():
-                target = None  # an explicit --map for this field wins over a recognized header
-        if target is None:
-            if name in (h for _, h in extras):
-                raise InputError(f"column '{name}' appears twice in the header", file=src, line=header_line)
-            extras.append((index, name))
-            columns.append(name)
-        elif target in known:
-            raise InputError(
-                f"columns '{known[target][1]}' and '{name}' both give {target}; choose one with --map",
-                file=src,
-            )
-        else:
-            known[target] = (index, name)
-            columns.append(target)
-    if not {"name", "email", "address"} & known.keys():
-        raise InputError(
-            f"no column for name, email or address (columns: {', '.join(names)}); "
-            "name one with --map COLUMN=name",
-            file=src,
-        )
-    return _Layout(
-        width=len(names),
-        pick=itemgetter(*(known[f][0] if f in known else len(names) for f in FIELDS)),
-        extras=tuple(extras),
-        columns=tuple(columns),
-    )
-
-
-def _rows(reader: Iterator[list[str]], src: Path) -> Iterator[tuple[int, list[str]]]:
-    line_num = reader.line_num  # type: ignore[attr-defined]
-    try:
-        for row in reader:
-            start, line_num = line_num + 1, reader.line_num  # type: ignore[attr-defined]
-            if any(cell.strip() for cell in row):
-                yield start, row
-    except csv.Error as exc:
-        raise InputError(f"row {line_num + 1}: not valid CSV: {exc}", file=src) from exc
-
-
 def _show(value: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in value)
 
 
-def _parse_row(row: list[str], layout: _Layout, line: int) -> tuple[list[str], list[RowProblem]]:
+def _parse_row(row: list[str], layout: Layout, line: int) -> tuple[list[str], list[RowProblem]]:
     """The row's values (name, kana, address, postal_code, email, phone, *extras) and its problems."""
     width = layout.width
     problems: list[RowProblem] = []
@@ -372,7 +264,7 @@ def _one_newline(value: str) -> str:
 
 
 def _control_problems(
-    layout: _Layout, line: int, name: str, kana: str, phone: str, address: str, extras: list[str]
+    layout: Layout, line: int, name: str, kana: str, phone: str, address: str, extras: list[str]
 ) -> Iterator[RowProblem]:
     for label, value in (("name", name), ("kana", kana), ("phone", phone)):
         if _CONTROL.search(value):
@@ -452,234 +344,18 @@ def _duplicate_of(seen: _DigestTable, record: list[str], number: int) -> tuple[i
     return found
 
 
-class _RosterWriter:
-    """Writes a roster to a temporary file beside `dest`; `finish` moves it into place atomically."""
-
-    def __init__(self, dest: Path, key: bytes, extras: tuple[str, ...]) -> None:
-        ensure_private_dir(dest.parent)
-        self._dest = dest
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-        self._tmp = Path(tmp)
-        self._fh: IO[bytes] = os.fdopen(fd, "wb")
-        self._aead = AESGCM(key)
-        self._file_id = os.urandom(16)
-        self._index = 0
-        self._rows: list[list[object]] = []
-        self._buffered = 0
-        self._done = False
-        nonce = os.urandom(_NONCE)
-        check = self._aead.encrypt(nonce, b"", MAGIC + self._file_id)
-        self._fh.write(_HEADER.pack(MAGIC, self._file_id, nonce, check))
-        self._frame(_META, json.dumps({"extras": list(extras)}, ensure_ascii=False).encode())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if not self._done:
-            self._fh.close()
-            self._tmp.unlink(missing_ok=True)
-
-    def _frame(self, kind: int, plaintext: bytes) -> None:
-        nonce = os.urandom(_NONCE)
-        sealed = self._aead.encrypt(nonce, plaintext, _aad(self._file_id, self._index, kind))
-        self._fh.write(_FRAME.pack(_NONCE + len(sealed), kind) + nonce + sealed)
-        self._index += 1
-
-    def add(self, key: str, line: int, values: list[str]) -> None:
-        self._rows.append([key, line, *values])
-        self._buffered += sum(map(len, values))
-        if len(self._rows) >= CHUNK_ROWS or self._buffered >= CHUNK_BYTES:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._rows:
-            self._frame(_PEOPLE, json.dumps(self._rows, ensure_ascii=False, separators=(",", ":")).encode())
-            self._rows, self._buffered = [], 0
-
-    def finish(self, count: int, columns: tuple[str, ...], imported_at: datetime) -> None:
-        self._flush()
-        self._frame(_END, json.dumps({"count": count}).encode())
-        info = {"format": 1, "count": count, "columns": list(columns), "imported_at": imported_at.isoformat()}
-        trailer = json.dumps(info, ensure_ascii=False).encode()
-        self._fh.write(trailer + _TAIL.pack(len(trailer), TAIL_MAGIC))
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self._fh.close()
-        os.replace(self._tmp, self._dest)
-        self._done = True
-        dir_fd = os.open(self._dest.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
-def _aad(file_id: bytes, index: int, kind: int) -> bytes:
-    return file_id + struct.pack(">QB", index, kind)
-
-
 # -- reading -------------------------------------------------------------------------------------------------
-
-
-def roster_info(path: Path) -> RosterInfo:
-    """Count, columns and import time from the roster's plaintext trailer, without the key."""
-    try:
-        with open(path, "rb") as fh:
-            if fh.read(len(MAGIC)) != MAGIC:
-                raise InputError("not a roster file (wrong magic number)", file=path)
-            size = fh.seek(0, os.SEEK_END)
-            if size < _HEADER.size + _TAIL.size:
-                raise InputError("the roster file is truncated", file=path)
-            fh.seek(size - _TAIL.size)
-            length, tail = _TAIL.unpack(fh.read(_TAIL.size))
-            if tail != TAIL_MAGIC or length > size - _HEADER.size - _TAIL.size:
-                raise InputError("the roster file is truncated or damaged (no trailer)", file=path)
-            fh.seek(size - _TAIL.size - length)
-            info = json.loads(fh.read(length))
-        return RosterInfo(
-            count=int(info["count"]),
-            columns=tuple(str(c) for c in info["columns"]),
-            imported_at=datetime.fromisoformat(info["imported_at"]),
-        )
-    except FileNotFoundError as exc:
-        raise InputError("no roster has been imported (file not found)", file=path) from exc
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"the roster file's trailer is damaged: {exc}", file=path) from exc
 
 
 def iter_people(path: Path, key: bytes) -> Generator[Person, None, None]:
     """Decrypt the roster one chunk at a time; InputError (not a traceback) for a wrong key or damage."""
-    _check_key(key)
-    try:
-        with open(path, "rb") as fh:
-            _open_header(fh, path, AESGCM(key))  # fail here, before the first next(), on a wrong key
-    except FileNotFoundError as exc:
-        raise InputError("no roster has been imported (file not found)", file=path) from exc
-    return _people(path, AESGCM(key))
+    return read_rows(path, key, _person)
 
 
-def _open_header(fh: IO[bytes], path: Path, aead: AESGCM) -> bytes:
-    raw = fh.read(_HEADER.size)
-    if len(raw) < _HEADER.size or not raw.startswith(MAGIC):
-        raise InputError("not a roster file (wrong magic number)", file=path)
-    _, file_id, nonce, check = _HEADER.unpack(raw)
-    try:
-        aead.decrypt(nonce, check, MAGIC + file_id)
-    except InvalidTag:
-        raise InputError(
-            "the key does not match this roster (it was encrypted with another key: "
-            "check INCIDENT_KEY_FILE / key_file, or the keyring of the machine that imported it)",
-            file=path,
-        ) from None
-    return bytes(file_id)
-
-
-def _people(path: Path, aead: AESGCM) -> Generator[Person, None, None]:
-    with open(path, "rb") as fh:
-        file_id = _open_header(fh, path, aead)
-        index, count, extras = 0, 0, ()
-        while True:
-            head = fh.read(_FRAME.size)
-            if len(head) < _FRAME.size:
-                raise InputError("the roster file is truncated (no end frame)", file=path)
-            length, kind = _FRAME.unpack(head)
-            if length > _MAX_FRAME or length < _NONCE or (index == 0) != (kind == _META):
-                raise InputError(f"the roster file is damaged (frame {index})", file=path)
-            body = fh.read(length)
-            try:
-                plain = aead.decrypt(body[:_NONCE], body[_NONCE:], _aad(file_id, index, kind))
-            except (InvalidTag, ValueError):
-                raise InputError(
-                    f"the roster file is damaged or altered (frame {index})", file=path
-                ) from None
-            index += 1
-            if kind == _META:
-                extras = tuple(json.loads(plain)["extras"])
-            elif kind == _PEOPLE:
-                for k, line, name, kana, address, postal, email, phone, *rest in json.loads(plain):
-                    extra = MappingProxyType(dict(zip(extras, rest, strict=True)))
-                    count += 1
-                    yield Person(k, name, kana, address, postal, email, phone, extra, line)
-            elif kind == _END:
-                if json.loads(plain)["count"] != count:
-                    raise InputError("the roster file is damaged (count mismatch)", file=path)
-                return
-            else:
-                raise InputError(f"the roster file is damaged (frame kind {kind})", file=path)
-
-
-# -- masking ---------------------------------------------------------------------------------------------------
-
-_PREFECTURE = re.compile(r"(北海道|東京都|(?:京都|大阪)府|[^\s\d都道府県]{2,3}県)")
-_MUNICIPALITY = re.compile(r"(?:[^\s\d]{1,6}?郡)?[^\s\d]{1,7}?[市区町村]")
-_WARD_CITY = re.compile(r"[^\s\d]{1,7}?市[^\s\d]{1,4}?区")
-
-
-def mask_name(name: str) -> str:
-    """``山田 太郎`` → ``山田 **``; a name without a space keeps its first character (``山**``)."""
-    parts = name.split()
-    if not parts:
-        return ""
-    if len(parts) == 1:
-        return parts[0][0] + "**"
-    return parts[0] + " **"
-
-
-def mask_email(email: str) -> str:
-    """``yamada@example.jp`` → ``y***@example.jp``."""
-    local, at, domain = email.rpartition("@")
-    if not at or not local:
-        return "***" if email else ""
-    return f"{local[0]}***@{domain}"
-
-
-def mask_phone(phone: str) -> str:
-    """Every digit but the last four hidden: ``090-1234-5678`` → ``***-****-5678``."""
-    digits = sum(c.isdigit() for c in phone)
-    keep = digits - 4 if digits > 4 else digits
-    out: list[str] = []
-    for c in phone:
-        if c.isdigit():
-            out.append("*" if keep > 0 else c)
-            keep -= 1
-        else:
-            out.append(c)
-    return "".join(out)
-
-
-def mask_postal_code(postal_code: str) -> str:
-    """``100-0001`` → ``100-****``."""
-    return postal_code[:4] + "****" if len(postal_code) > 4 else ("***" if postal_code else "")
-
-
-def mask_address(address: str) -> str:
-    """Prefecture and city (市区町村, a designated city's ward) kept, the rest hidden: ``東京都千代田区***``."""
-    if not address:
-        return ""
-    kept = ""
-    rest = address
-    prefecture = _PREFECTURE.match(rest)
-    if prefecture:
-        kept, rest = prefecture[0], rest[prefecture.end() :]
-    city = _WARD_CITY.match(rest) or _MUNICIPALITY.match(rest)
-    if city:
-        kept += city[0]
-    return kept + "***"
-
-
-def mask_person(person: Person) -> Person:
-    """The person with every field masked (extra columns hidden entirely)."""
-    return replace(
-        person,
-        name=mask_name(person.name),
-        kana=mask_name(person.kana),
-        address=mask_address(person.address),
-        postal_code=mask_postal_code(person.postal_code),
-        email=mask_email(person.email),
-        phone=mask_phone(person.phone),
-        extra=MappingProxyType({k: "***" if v else "" for k, v in person.extra.items()}),
-    )
+def _person(extras: tuple[str, ...], row: list[Any]) -> Person:
+    key, line, name, kana, address, postal, email, phone, *rest = row
+    extra = MappingProxyType(dict(zip(extras, rest, strict=True)))
+    return Person(key, name, kana, address, postal, email, phone, extra, line)
 
 
 def sample(path: Path, key: bytes, n: int = 5, reveal: bool = False) -> tuple[Person, ...]:
@@ -689,3 +365,4 @@ def sample(path: Path, key: bytes, n: int = 5, reveal: bool = False) -> tuple[Pe
         return tuple(p if reveal else mask_person(p) for p in islice(people, max(n, 0)))
     finally:
         people.close()
+

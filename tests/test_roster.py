@@ -14,24 +14,21 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+import incident.roster
+from incident import masking, rostercsv, rosterfile
 from incident.errors import InputError
+from incident.masking import mask_address, mask_email, mask_name, mask_phone, mask_postal_code
 from incident.roster import (
     Duplicate,
     ImportResult,
     Person,
-    RosterInfo,
     RosterRowsError,
     RowProblem,
     import_csv,
     iter_people,
-    mask_address,
-    mask_email,
-    mask_name,
-    mask_phone,
-    mask_postal_code,
-    roster_info,
     sample,
 )
+from incident.rosterfile import RosterInfo, roster_info
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
@@ -533,3 +530,15 @@ def test_sample_is_masked_unless_revealed(tmp_path: Path, dest: Path) -> None:
     assert sample(dest, KEY, n=5, reveal=True) == (YAMADA, SUZUKI)
     assert sample(dest, KEY, n=0) == ()
     assert json.dumps([p.name for p in sample(dest, KEY)], ensure_ascii=False) == '["山田 **", "鈴木 **"]'
+
+
+def test_names_that_moved_are_still_importable_from_roster() -> None:
+    moved = {
+        masking: ("mask_address", "mask_email", "mask_name", "mask_person", "mask_phone", "mask_postal_code"),
+        rostercsv: ("FIELDS", "HEADER_ALIASES"),
+        rosterfile: ("CHUNK_BYTES", "CHUNK_ROWS", "MAGIC", "TAIL_MAGIC", "RosterInfo", "roster_info"),
+    }
+    for module, names in moved.items():
+        for name in names:
+            assert getattr(incident.roster, name) is getattr(module, name), name
+            assert name in incident.roster.__all__
