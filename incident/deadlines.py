@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from incident.rules import ParamSpec
+from incident.rule_kinds import ParamSpec
 from incident.workdays import closed_day_reason, day_n, deadline_day_count
 
 __all__ = [

@@ -12,7 +12,8 @@ from incident.errors import InputError, MultipleErrors
 from incident.record import from_mapping
 from incident.regimes import NOTICE_ITEMS, check_regime_file, load_regimes
 from incident.resources import builtin_dir
-from incident.rules import CONDITION_KINDS, EXEMPTION_KINDS, AssessConfig, assess
+from incident.rule_kinds import CONDITION_KINDS, EXEMPTION_KINDS
+from incident.rules import AssessConfig, assess
 from incident.vocabulary import load_vocabulary
 
 JST = timezone(timedelta(hours=9))

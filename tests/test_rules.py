@@ -11,13 +11,10 @@ from hypothesis import strategies as st
 
 from incident.errors import InputError
 from incident.record import Record, from_mapping
+from incident.rule_kinds import APPLIES_KINDS, CONDITION_KINDS, EXEMPTION_KINDS, Case
 from incident.rules import (
-    APPLIES_KINDS,
-    CONDITION_KINDS,
-    EXEMPTION_KINDS,
     AssessConfig,
     Assessment,
-    Case,
     assess,
     combine,
     diff_assessments,
@@ -519,7 +516,7 @@ def test_registries_are_documented() -> None:
 
 def test_every_condition_kind_supplies_its_placeholders() -> None:
     """Each evaluator's values cover the placeholders its states declare (templates cannot fail at runtime)."""
-    from incident.rules import CaseItem
+    from incident.rule_kinds import CaseItem
 
     item = CaseItem("x", "x", "x", frozenset({"special_care"}), False)
     plain = CaseItem("y", "y", "y", frozenset(), False)
