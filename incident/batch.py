@@ -1,12 +1,25 @@
 """A batch of individual e-mail notices on disk: prepared, approved by a second person, journaled.
 
-A batch lives in one directory: ``messages.jsonl`` (one message a line), ``manifest.json`` (count,
-SHA-256 of the messages file, a sample, who prepared and who approved it) and ``journal.jsonl``
-(append-only, one fsync'd line per state change: ``sending`` before the SMTP transaction, then ``sent``
-or ``failed``). A recipient whose last state is ``sent`` is never sent again; one left at ``sending`` by
-a crash is sent again on resume with the same deterministic Message-ID, so a crash costs at most one
-duplicate that mail clients can recognise. The preparer cannot approve their own batch (ダブルチェック).
-Sending itself (SMTP) is in `incident.delivery`.
+A batch lives in one 0700 directory and holds no personal data in plaintext:
+
+``messages.sealed``
+    the messages, encrypted with the store's roster key (AES-256-GCM), laid out like a roster file
+    (`incident.roster`): a header (MAGIC, a random file id, a key check), then frames of
+    ``length u32 | kind u8 | nonce | ciphertext``, each a JSON list of up to 1,000 messages (1 MiB),
+    and an END frame with the count. The AAD binds every frame to the file id, its index and its kind,
+    so frames cannot be dropped, reordered or moved between files unnoticed.
+``manifest.json``
+    count, SHA-256 of the messages file *as stored* (the ciphertext), who prepared and who approved it.
+    Hashing the ciphertext lets approval and sending check the file without the key, and the hash
+    (which goes to the audit log) reveals nothing: random nonces make it unrelated to the contents.
+    The sample the approver reads is the batch's first message, decrypted on demand (`read_sample`).
+``journal.jsonl``
+    append-only, one line per state change: recipient key, state (``sending`` before the SMTP
+    transaction, then ``sent`` or ``failed``), Message-ID, time and error, with any e-mail address in
+    an error replaced by ``<address>``. No names, no addresses.
+
+The preparer cannot approve their own batch (ダブルチェック). Sending itself (SMTP) is in
+`incident.delivery`.
 """
 
 from __future__ import annotations
@@ -16,29 +29,45 @@ import hashlib
 import json
 import os
 import re
+import struct
 import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, NamedTuple, get_args
+from typing import Any, BinaryIO, Final, Literal, NamedTuple, get_args
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from incident.errors import InputError, NotFoundError, RefusedError
+from incident.secrets import KEY_BYTES
 
 JournalState = Literal["sending", "sent", "failed"]
 
-MESSAGES = "messages.jsonl"
+MESSAGES = "messages.sealed"
 MANIFEST = "manifest.json"
 JOURNAL = "journal.jsonl"
 _LOCK = "send.lock"
-_MANIFEST_FORMAT = 1
+_LEGACY_MESSAGES = "messages.jsonl"
+"""The plaintext messages file of manifest format 1: removed when a batch is prepared again."""
+_MANIFEST_FORMAT = 2
+
+MAGIC: Final = b"INCBTCH1"
+_HEADER = struct.Struct(">8s16s12s16s")
+_FRAME = struct.Struct(">IB")
+_MESSAGES_FRAME, _END_FRAME = 1, 2
+_NONCE: Final = 12
+_CHUNK_MESSAGES: Final = 1000
+_CHUNK_BYTES: Final = 1 << 20
+_MAX_FRAME: Final = 256 << 20
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _ADDR_RE = re.compile(
     rf"{_ATEXT}(?:\.{_ATEXT})*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+[A-Za-z]{{2,63}}"
 )
-_MESSAGE_FIELDS = ("recipient_key", "to_addr", "to_name", "subject", "body")
+_ANY_ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>@]+>?")
 
 
 @dataclass(frozen=True)
@@ -60,9 +89,7 @@ class BatchManifest:
     incident_id: str
     count: int
     sha256: str
-    """SHA-256 of ``messages.jsonl``."""
-    sample: OutgoingMessage
-    """The first message of the batch, for the approver to read."""
+    """SHA-256 of the messages file as stored (encrypted)."""
     prepared_by: str
     prepared_at: str
     approved_by: str | None = None
@@ -190,7 +217,6 @@ def load_manifest(batch_dir: Path) -> BatchManifest:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         if data.pop("format") != _MANIFEST_FORMAT:
             raise InputError("unsupported batch manifest format; prepare the batch again", file=path)
-        data["sample"] = OutgoingMessage(**data["sample"])
         return BatchManifest(**data)
     except FileNotFoundError:
         raise NotFoundError(f"no prepared batch in {batch_dir}; prepare one first") from None
@@ -239,6 +265,11 @@ def read_journal(path: Path, *, repair: bool) -> Journal:
     return Journal(last, entries, bad_line is not None)
 
 
+def redact_addresses(text: str) -> str:
+    """`text` with every e-mail address (bracketed or not) replaced by ``<address>``."""
+    return _ANY_ADDRESS.sub("<address>", text)
+
+
 class JournalWriter:
     """Append-only journal: one os.write of a whole line per entry, fsync'd before returning."""
 
@@ -249,7 +280,9 @@ class JournalWriter:
             _fsync_dir(path.parent)
 
     def append(self, key: str, state: JournalState, mid: str, error: str | None = None) -> None:
-        entry = {"key": key, "state": state, "message_id": mid, "at": _now(), "error": error}
+        """Journal one state change; any address in `error` is redacted."""
+        entry = {"key": key, "state": state, "message_id": mid, "at": _now(),
+                 "error": None if error is None else redact_addresses(error)}
         os.write(self._fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode())
         os.fsync(self._fd)
 
@@ -257,12 +290,131 @@ class JournalWriter:
         os.close(self._fd)
 
 
+# -- the encrypted messages file -----------------------------------------------------------------------
+
+
+def _aead(key: bytes) -> AESGCM:
+    if len(key) != KEY_BYTES:
+        raise InputError(f"a batch key is {KEY_BYTES} bytes; this one is {len(key)}")
+    return AESGCM(key)
+
+
+def _aad(file_id: bytes, index: int, kind: int) -> bytes:
+    return file_id + struct.pack(">QB", index, kind)
+
+
+class _SealedWriter:
+    """Encrypts messages into `out` a chunk at a time; `sha256` is the hash of every byte written."""
+
+    def __init__(self, out: BinaryIO, key: bytes) -> None:
+        self._out, self._aead, self._digest = out, _aead(key), hashlib.sha256()
+        self._file_id, self._index = os.urandom(16), 0
+        self._chunk: list[list[str]] = []
+        self._size = 0
+        nonce = os.urandom(_NONCE)
+        self._write(_HEADER.pack(MAGIC, self._file_id, nonce,
+                                 self._aead.encrypt(nonce, b"", MAGIC + self._file_id)))
+
+    def _write(self, data: bytes) -> None:
+        self._digest.update(data)
+        self._out.write(data)
+
+    def _frame(self, kind: int, plaintext: bytes) -> None:
+        nonce = os.urandom(_NONCE)
+        sealed = self._aead.encrypt(nonce, plaintext, _aad(self._file_id, self._index, kind))
+        self._write(_FRAME.pack(_NONCE + len(sealed), kind) + nonce + sealed)
+        self._index += 1
+
+    def add(self, msg: OutgoingMessage) -> None:
+        self._chunk.append([msg.recipient_key, msg.to_addr, msg.to_name, msg.subject, msg.body])
+        self._size += len(msg.body) + len(msg.subject) + len(msg.to_name) + len(msg.to_addr)
+        if len(self._chunk) >= _CHUNK_MESSAGES or self._size >= _CHUNK_BYTES:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._chunk:
+            self._frame(_MESSAGES_FRAME, json.dumps(self._chunk, ensure_ascii=False).encode())
+            self._chunk, self._size = [], 0
+
+    def finish(self, count: int) -> str:
+        self._flush()
+        self._frame(_END_FRAME, json.dumps({"count": count}).encode())
+        return self._digest.hexdigest()
+
+
+def _frames(f: BinaryIO, key: bytes, path: Path) -> Iterator[tuple[int, bytes]]:
+    """(kind, plaintext) of each frame in order, the END frame last; InputError for a wrong key, a
+    frame that does not authenticate (damaged, dropped, reordered, truncated) or data after END."""
+    aead = _aead(key)
+    raw = f.read(_HEADER.size)
+    if len(raw) < _HEADER.size or not raw.startswith(MAGIC):
+        raise InputError("not an encrypted batch messages file; prepare the batch again", file=path)
+    _, file_id, nonce, check = _HEADER.unpack(raw)
+    try:
+        aead.decrypt(nonce, check, MAGIC + file_id)
+    except InvalidTag:
+        raise InputError("the key does not match this batch (it was prepared with another roster key: check "
+                         "INCIDENT_KEY_FILE / key_file, or the keyring of the machine that prepared it)",
+                         file=path) from None
+    index, kind = 0, _MESSAGES_FRAME
+    while kind != _END_FRAME:
+        head = f.read(_FRAME.size)
+        length, kind = _FRAME.unpack(head) if len(head) == _FRAME.size else (0, 0)
+        body = f.read(length) if _NONCE < length <= _MAX_FRAME else b""
+        try:
+            plain = aead.decrypt(body[:_NONCE], body[_NONCE:], _aad(file_id, index, kind))
+        except (InvalidTag, ValueError):
+            raise InputError(f"the batch messages file is truncated, damaged or altered (frame {index}); "
+                             "prepare the batch again", file=path) from None
+        index += 1
+        yield kind, plain
+    if f.read(1):
+        raise InputError("the batch messages file is damaged (data after the end frame)", file=path)
+
+
+def _end_count(plain: bytes, count: int, path: Path) -> None:
+    if json.loads(plain)["count"] != count:
+        raise InputError("the batch messages file is damaged (count mismatch)", file=path)
+
+
+def _unsealed(f: BinaryIO, key: bytes, path: Path) -> Iterator[OutgoingMessage]:
+    """The messages, decrypted one frame at a time."""
+    count = 0
+    for kind, plain in _frames(f, key, path):
+        if kind == _END_FRAME:
+            _end_count(plain, count, path)
+            return
+        for recipient_key, to_addr, to_name, subject, body in json.loads(plain):
+            count += 1
+            yield OutgoingMessage(recipient_key, to_addr, to_name, subject, body)
+
+
+def _verify_sealed(f: BinaryIO, key: bytes, path: Path, count: int) -> None:
+    """Authenticate every frame (without parsing the messages): nothing is sent from a damaged file."""
+    for kind, plain in _frames(f, key, path):
+        if kind == _END_FRAME:
+            _end_count(plain, count, path)
+
+
+def read_sample(batch_dir: Path, key: bytes) -> OutgoingMessage:
+    """The batch's first message, decrypted, for the preparer and the approver to read."""
+    with open(batch_dir / MESSAGES, "rb") as f:
+        return next(iter(_unsealed(f, key, batch_dir / MESSAGES)))
+
+
+# -- prepare, approve, status, send ------------------------------------------------------------------------
+
+
 def prepare_batch(
-    batch_dir: Path, incident_id: str, messages: Iterable[OutgoingMessage], actor: str
+    batch_dir: Path, incident_id: str, messages: Iterable[OutgoingMessage], actor: str, *, key: bytes
 ) -> BatchManifest:
-    """Write the messages (streamed) and an unapproved manifest. Refused once sending has started."""
+    """Encrypt the messages (streamed) with `key` and write an unapproved manifest.
+
+    Refused once sending has started.
+    """
     actor = _actor(actor)
     check_header_text(incident_id, "incident", "incident_id")
+    _aead(key)
     batch_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     batch_dir.chmod(0o700)
     with _batch_lock(batch_dir):
@@ -270,25 +422,22 @@ def prepare_batch(
             raise RefusedError(f"sending of the batch in {batch_dir} has already started; "
                                "finish it with --resume instead of preparing it again")
         (batch_dir / JOURNAL).unlink(missing_ok=True)
-        digest = hashlib.sha256()
         keys: set[str] = set()
-        first: OutgoingMessage | None = None
         with _atomic_open(batch_dir / MESSAGES) as out:
+            writer = _SealedWriter(out, key)
             for msg in messages:
                 validate_message(msg)
                 if msg.recipient_key in keys:
                     raise InputError(f"recipient {msg.recipient_key} appears twice in the batch",
                                      field="recipient_key")
                 keys.add(msg.recipient_key)
-                first = first or msg
-                line = (json.dumps(asdict(msg), ensure_ascii=False) + "\n").encode()
-                digest.update(line)
-                out.write(line)
-            if first is None:
+                writer.add(msg)
+            if not keys:
                 raise InputError("nothing to send: the batch has no messages")
-        manifest = BatchManifest(
-            incident_id=incident_id, count=len(keys), sha256=digest.hexdigest(), sample=first,
-            prepared_by=actor, prepared_at=_now())
+            sha256 = writer.finish(len(keys))
+        (batch_dir / _LEGACY_MESSAGES).unlink(missing_ok=True)
+        manifest = BatchManifest(incident_id=incident_id, count=len(keys), sha256=sha256, prepared_by=actor,
+                                 prepared_at=_now())
         _write_manifest(batch_dir, manifest)
     return manifest
 
@@ -313,7 +462,7 @@ def approve_batch(batch_dir: Path, actor: str) -> BatchManifest:
 
 
 def batch_status(batch_dir: Path) -> BatchStatus:
-    """Counts per state (the last journal entry of each recipient); read-only."""
+    """Counts per state (the last journal entry of each recipient); read-only, needs no key."""
     manifest = load_manifest(batch_dir)
     journal = read_journal(batch_dir / JOURNAL, repair=False)
     states = [state for state, _ in journal.last.values()]
@@ -332,17 +481,18 @@ class OpenBatch:
     journal: Journal
     """The journal as it was when the batch was opened."""
     messages: Iterator[OutgoingMessage]
-    """The messages in prepared order, read as they are consumed."""
+    """The messages in prepared order, decrypted as they are consumed."""
     writer: JournalWriter | None
     """None for a dry run: nothing is journaled."""
 
 
 @contextmanager
-def open_approved(batch_dir: Path, *, resume: bool, dry_run: bool) -> Iterator[OpenBatch]:
-    """Lock an approved batch whose messages still hash to what was approved, for sending.
+def open_approved(batch_dir: Path, key: bytes, *, resume: bool, dry_run: bool) -> Iterator[OpenBatch]:
+    """Lock an approved batch whose messages file still hashes to what was approved, for sending.
 
     Refused when it is not approved, when sending has started and `resume` is not set, or when the
-    messages file changed. A torn last journal line is truncated away unless `dry_run`.
+    messages file changed; InputError for the wrong key or a damaged file, also before anything is
+    sent. A torn last journal line is truncated away unless `dry_run`.
     """
     with _batch_lock(batch_dir):
         manifest = load_manifest(batch_dir)
@@ -358,20 +508,11 @@ def open_approved(batch_dir: Path, *, resume: bool, dry_run: bool) -> Iterator[O
                 raise RefusedError(f"{batch_dir / MESSAGES} changed since it was approved; "
                                    "prepare and approve it again")
             f.seek(0)
+            _verify_sealed(f, key, batch_dir / MESSAGES, manifest.count)
+            f.seek(0)
             writer = None if dry_run else JournalWriter(batch_dir / JOURNAL)
             try:
-                yield OpenBatch(manifest, journal, _read_messages(f, batch_dir / MESSAGES), writer)
+                yield OpenBatch(manifest, journal, _unsealed(f, key, batch_dir / MESSAGES), writer)
             finally:
                 if writer is not None:
                     writer.close()
-
-
-def _read_messages(f: BinaryIO, path: Path) -> Iterator[OutgoingMessage]:
-    for number, raw in enumerate(f, 1):
-        try:
-            data = json.loads(raw)
-            msg = OutgoingMessage(**{name: str(data[name]) for name in _MESSAGE_FIELDS})
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InputError(f"unreadable message ({exc}); prepare the batch again", file=path,
-                             line=number) from None
-        yield msg

@@ -1,7 +1,8 @@
 """E-mail delivery of individual notices over SMTP: one recipient per message, from an approved batch.
 
-`send_batch` sends a batch prepared and approved in `incident.batch`, one SMTP transaction (one
-RCPT TO) per message over a reused connection, journaling each step there: ``sending`` before the
+`send_batch` sends a batch prepared and approved in `incident.batch` (decrypting its messages with
+the store's roster key as it goes), one SMTP transaction (one RCPT TO) per message over a reused
+connection, journaling each step there: ``sending`` before the
 transaction, then ``sent`` or ``failed``. A recipient whose last state is ``sent`` is never sent again;
 one left at ``sending`` by a crash is sent again on resume with the same deterministic Message-ID, so
 a crash costs at most one duplicate that mail clients can recognise.
@@ -33,6 +34,7 @@ from incident.batch import (
     check_address,
     check_header_text,
     open_approved,
+    redact_addresses,
     validate_message,
 )
 from incident.errors import InputError
@@ -251,6 +253,7 @@ def send_batch(
     settings: SmtpSettings,
     password: str | None,
     *,
+    key: bytes,
     resume: bool = False,
     dry_run: bool = False,
     rate: float | None = None,
@@ -261,16 +264,18 @@ def send_batch(
 ) -> SendReport:
     """Send an approved batch, one SMTP transaction (one RCPT TO) per message, journaling each step.
 
-    `rate`: at most that many messages per second. `tls_context`: verify the server against it
-    instead of the system's CAs. A connection-level failure ends the run: the report says why in
-    `stopped`; everything sent so far is journaled and `resume=True` continues.
+    `key`: the store's roster key, which decrypts the messages. `rate`: at most that many messages
+    per second. `tls_context`: verify the server against it instead of the system's CAs. A
+    connection-level failure ends the run: the report says why in `stopped`; everything sent so far
+    is journaled and `resume=True` continues. Error texts have e-mail addresses replaced by
+    ``<address>`` (the report's `FailedRecipient.addr` says whose message failed).
     """
     if rate is not None and not rate > 0:
         raise InputError(f"the rate must be a positive number of messages per second, not {rate}",
                          field="rate")
     if settings.user and password is None:
         raise InputError("no SMTP password: set it with `incident secret set smtp` or in INCIDENT_SMTP_PASSWORD")
-    with open_approved(batch_dir, resume=resume, dry_run=dry_run) as batch:
+    with open_approved(batch_dir, key, resume=resume, dry_run=dry_run) as batch:
         run = _Run(batch.manifest, settings, batch.journal, progress)
         conn = _Connection(settings, password, tls_context)
         pacer = _Pacer(rate, clock, sleep) if rate else None
@@ -329,6 +334,7 @@ class _Run:
                 if unknown:
                     self.resent.append(key)
             else:
+                error = redact_addresses(error)  # servers quote the address; the journal must not hold it
                 writer.append(key, "failed", mid, error)
                 self.failed.append(FailedRecipient(key, msg.to_addr, error))
         self.done += 1
@@ -338,6 +344,7 @@ class _Run:
 
     def _stop(self, writer: JournalWriter, key: str, mid: str, reason: str, *, delivered_unknown: bool) -> bool:
         """End the run. The message stays `sending` only when the server may have accepted it."""
+        reason = redact_addresses(reason)
         if not delivered_unknown:
             writer.append(key, "failed", mid, reason)
         self.stopped = reason

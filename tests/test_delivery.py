@@ -9,6 +9,7 @@ import ipaddress
 import json
 import os
 import random
+import re
 import signal
 import ssl
 import stat
@@ -18,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -36,7 +38,9 @@ from incident.batch import (
     approve_batch,
     batch_status,
     load_manifest,
+    open_approved,
     prepare_batch,
+    read_sample,
 )
 from incident.delivery import FailedRecipient, SmtpSettings, build_email, message_id, send_batch
 from incident.errors import InputError, NotFoundError, RefusedError
@@ -45,6 +49,7 @@ REPO = Path(__file__).resolve().parent.parent
 INCIDENT = "2024-0007"
 FROM = "privacy@example.co.jp"
 SUBJECT = "【重要】個人情報の漏えいに関するお詫びとお知らせ"
+KEY = hashlib.sha256(b"the store's roster key in these tests").digest()
 
 
 def message(i: int, **changes: str) -> OutgoingMessage:
@@ -69,9 +74,15 @@ def smtp(server: SmtpTestServer, **changes: object) -> SmtpSettings:
 
 
 def approved(batch: Path, count: int) -> Path:
-    prepare_batch(batch, INCIDENT, (message(i) for i in range(count)), "alice")
+    prepare_batch(batch, INCIDENT, (message(i) for i in range(count)), "alice", key=KEY)
     approve_batch(batch, "bob")
     return batch
+
+
+def decrypted(batch: Path, key: bytes = KEY) -> list[OutgoingMessage]:
+    """Every message of an approved batch, decrypted the way sending reads them."""
+    with open_approved(batch, key, resume=True, dry_run=True) as opened:
+        return list(opened.messages)
 
 
 def journal(batch: Path) -> list[dict[str, object]]:
@@ -92,7 +103,7 @@ def server() -> Iterator[SmtpTestServer]:
 
 
 def test_each_message_has_one_recipient_in_envelope_and_headers(server: SmtpTestServer, tmp_path: Path) -> None:
-    report = send_batch(approved(tmp_path / "b", 5), smtp(server), None)
+    report = send_batch(approved(tmp_path / "b", 5), smtp(server), None, key=KEY)
     assert (report.sent, report.failed, report.stopped) == (5, (), None)
     got = sorted(server.received, key=lambda r: r.rcpt_tos)
     assert [(r.rcpt_tos, r.rcpt_commands, r.mail_from) for r in got] == [
@@ -123,7 +134,7 @@ def test_a_to_addr_that_is_not_exactly_one_address_is_refused(to_addr: str, tmp_
         build_email(bad, SmtpSettings("h", 25, "none", None, FROM, "x"), INCIDENT)
     assert err.value.field == "to_addr" and "recipient p0001" in err.value.message
     with pytest.raises(InputError):
-        prepare_batch(tmp_path / "b", INCIDENT, [message(0), bad], "alice")
+        prepare_batch(tmp_path / "b", INCIDENT, [message(0), bad], "alice", key=KEY)
     assert not (tmp_path / "b" / MESSAGES).exists() and not (tmp_path / "b" / MANIFEST).exists()
 
 
@@ -168,9 +179,9 @@ def test_any_name_or_subject_yields_one_recipient_or_a_refusal(name: str, subjec
 
 def test_an_address_in_the_display_name_stays_a_name(server: SmtpTestServer, tmp_path: Path) -> None:
     batch = tmp_path / "b"
-    prepare_batch(batch, INCIDENT, [message(1, to_name="b@evil.example, c@evil.example")], "alice")
+    prepare_batch(batch, INCIDENT, [message(1, to_name="b@evil.example, c@evil.example")], "alice", key=KEY)
     approve_batch(batch, "bob")
-    send_batch(batch, smtp(server), None)
+    send_batch(batch, smtp(server), None, key=KEY)
     [received] = server.received
     assert received.rcpt_tos == ("person1@example.jp",)
     [to] = received.message()["To"].addresses
@@ -178,7 +189,7 @@ def test_an_address_in_the_display_name_stays_a_name(server: SmtpTestServer, tmp
 
 
 def test_japanese_subject_and_body_decode_back(server: SmtpTestServer, tmp_path: Path) -> None:
-    send_batch(approved(tmp_path / "b", 1), smtp(server), None)
+    send_batch(approved(tmp_path / "b", 1), smtp(server), None, key=KEY)
     [received] = server.received
     assert received.data.isascii()  # encoded for any server: RFC 2047 headers, base64 body
     parsed = received.message()
@@ -203,22 +214,24 @@ def test_message_ids_are_deterministic_and_distinct() -> None:
 
 def test_prepare_writes_private_files_and_a_manifest(tmp_path: Path) -> None:
     batch = tmp_path / "store" / "b"
-    manifest = prepare_batch(batch, INCIDENT, (message(i) for i in range(3)), " alice ")
+    manifest = prepare_batch(batch, INCIDENT, (message(i) for i in range(3)), " alice ", key=KEY)
     assert stat.S_IMODE(batch.stat().st_mode) == 0o700
     assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in batch.iterdir()} == {
         MESSAGES: 0o600, MANIFEST: 0o600, "send.lock": 0o600}
     data = (batch / MESSAGES).read_bytes()
-    assert [json.loads(line)["recipient_key"] for line in data.splitlines()] == ["p0000", "p0001", "p0002"]
-    assert (manifest.count, manifest.sha256, manifest.sample) == (3, hashlib.sha256(data).hexdigest(), message(0))
+    assert (manifest.count, manifest.sha256) == (3, hashlib.sha256(data).hexdigest())  # over the ciphertext
     assert (manifest.prepared_by, manifest.approved_by) == ("alice", None)
     assert load_manifest(batch) == manifest
+    assert read_sample(batch, KEY) == message(0)
+    approve_batch(batch, "bob")
+    assert decrypted(batch) == [message(0), message(1), message(2)]
 
 
 def test_the_preparer_cannot_approve_and_another_person_can(server: SmtpTestServer, tmp_path: Path) -> None:
     batch = tmp_path / "b"
-    prepare_batch(batch, INCIDENT, [message(1)], "alice")
+    prepare_batch(batch, INCIDENT, [message(1)], "alice", key=KEY)
     with pytest.raises(RefusedError, match="not approved"):
-        send_batch(batch, smtp(server), None)
+        send_batch(batch, smtp(server), None, key=KEY)
     for same in ("alice", "ALICE", "ａｌｉｃｅ"):
         with pytest.raises(RefusedError, match="ダブルチェック"):
             approve_batch(batch, same)
@@ -227,31 +240,95 @@ def test_the_preparer_cannot_approve_and_another_person_can(server: SmtpTestServ
     assert approved_manifest.approved_sha256 == approved_manifest.sha256
     with pytest.raises(RefusedError, match="already approved by bob"):
         approve_batch(batch, "carol")
-    assert send_batch(batch, smtp(server), None).sent == 1
+    assert send_batch(batch, smtp(server), None, key=KEY).sent == 1
 
 
 def test_a_tampered_messages_file_is_refused(server: SmtpTestServer, tmp_path: Path) -> None:
-    batch = tmp_path / "b"
-    prepare_batch(batch, INCIDENT, [message(1), message(2)], "alice")
+    batch, other = tmp_path / "b", tmp_path / "other"
+    prepare_batch(batch, INCIDENT, [message(1), message(2)], "alice", key=KEY)
     original = (batch / MESSAGES).read_bytes()
-    (batch / MESSAGES).write_bytes(original.replace(b"person2@", b"attacker@"))
+    # a validly encrypted file with another address, made with the same key, swapped in
+    prepare_batch(other, INCIDENT, [message(1), message(2, to_addr="attacker@example.jp")], "alice", key=KEY)
+    swapped = (other / MESSAGES).read_bytes()
+    (batch / MESSAGES).write_bytes(swapped)
     with pytest.raises(RefusedError, match="changed after it was prepared"):
         approve_batch(batch, "bob")
     (batch / MESSAGES).write_bytes(original)
     approve_batch(batch, "bob")
-    (batch / MESSAGES).write_bytes(original.replace(b"person2@", b"attacker@"))
-    with pytest.raises(RefusedError, match="changed since it was approved"):
-        send_batch(batch, smtp(server), None)
+    for tampered in (swapped, original[:-1] + bytes([original[-1] ^ 1])):
+        (batch / MESSAGES).write_bytes(tampered)
+        with pytest.raises(RefusedError, match="changed since it was approved"):
+            send_batch(batch, smtp(server), None, key=KEY)
     assert server.received == []
+
+
+def _rehash(batch: Path) -> None:
+    """Make the manifest match the messages file as it now is (what someone who can write both could do)."""
+    manifest = json.loads((batch / MANIFEST).read_text(encoding="utf-8"))
+    manifest["sha256"] = manifest["approved_sha256"] = hashlib.sha256((batch / MESSAGES).read_bytes()).hexdigest()
+    (batch / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+
+@pytest.mark.parametrize(("damage", "error"), [
+    (lambda data: data[:60] + bytes([data[60] ^ 1]) + data[61:], "truncated, damaged or altered (frame 0)"),
+    (lambda data: data[:-40], "truncated, damaged or altered (frame 1)"),
+    (lambda data: data + b"x", "damaged (data after the end frame)"),
+])
+def test_encryption_catches_changes_that_the_hash_check_would_miss(
+    damage: Any, error: str, server: SmtpTestServer, tmp_path: Path
+) -> None:
+    batch = approved(tmp_path / "b", 3)
+    (batch / MESSAGES).write_bytes(damage((batch / MESSAGES).read_bytes()))
+    _rehash(batch)
+    with pytest.raises(InputError, match=re.escape(error)):
+        send_batch(batch, smtp(server), None, key=KEY)
+    assert server.received == []
+
+
+def test_the_wrong_key_is_refused_before_anything_is_sent(server: SmtpTestServer, tmp_path: Path) -> None:
+    batch = approved(tmp_path / "b", 2)
+    other_key = hashlib.sha256(b"another store").digest()
+    for attempt in (lambda: read_sample(batch, other_key),
+                    lambda: send_batch(batch, smtp(server), None, key=other_key)):
+        with pytest.raises(InputError, match="the key does not match this batch"):
+            attempt()
+    with pytest.raises(InputError, match="a batch key is 32 bytes; this one is 16"):
+        prepare_batch(tmp_path / "c", INCIDENT, [message(1)], "alice", key=KEY[:16])
+    assert server.received == [] and not (batch / JOURNAL).exists()
+
+
+def test_no_name_address_or_notice_text_is_stored_in_plaintext(tmp_path: Path) -> None:
+    refused = {"person3@example.jp", "person7@example.jp"}
+    batch = tmp_path / "b"
+    batch.mkdir()
+    (batch / "messages.jsonl").write_text('{"to_addr": "person1@example.jp"}\n')  # a format-1 batch
+    with SmtpTestServer(CapturingHandler(reject=refused, fail_after=5, failure="4xx")) as srv:
+        approved(batch, 10)
+        first = send_batch(batch, smtp(srv), None, key=KEY)
+        srv.handler.fail_after = None
+        second = send_batch(batch, smtp(srv), None, key=KEY, resume=True)
+    assert first.stopped == "the server refused the transaction for p0006: 451 4.3.0 temporary server failure"
+    assert [f.addr for f in first.failed] == ["person3@example.jp"]
+    assert [f.addr for f in second.failed] == ["person3@example.jp", "person7@example.jp"]
+    assert batch_status(batch).failures == (
+        ("p0003", "550 5.1.1 <address>: mailbox unavailable"), ("p0007", "550 5.1.1 <address>: mailbox unavailable"))
+    files = sorted(p.name for p in batch.rglob("*") if p.is_file())
+    assert files == [JOURNAL, MANIFEST, MESSAGES, "send.lock"]
+    stored = b"".join(p.read_bytes() for p in batch.rglob("*") if p.is_file())
+    for i in range(10):
+        msg = message(i)
+        for secret in (msg.to_addr, msg.to_name, f"person{i}", msg.body.splitlines()[2], msg.subject):
+            assert secret.encode() not in stored, secret
+    assert b"@example.jp" not in stored
 
 
 def test_duplicates_empty_batches_and_missing_batches_are_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="recipient p0001 appears twice"):
-        prepare_batch(tmp_path / "b", INCIDENT, [message(1), message(1, to_addr="x@example.jp")], "alice")
+        prepare_batch(tmp_path / "b", INCIDENT, [message(1), message(1, to_addr="x@example.jp")], "alice", key=KEY)
     with pytest.raises(InputError, match="no messages"):
-        prepare_batch(tmp_path / "b", INCIDENT, [], "alice")
+        prepare_batch(tmp_path / "b", INCIDENT, [], "alice", key=KEY)
     with pytest.raises(InputError, match="actor"):
-        prepare_batch(tmp_path / "b", INCIDENT, [message(1)], "  ")
+        prepare_batch(tmp_path / "b", INCIDENT, [message(1)], "  ", key=KEY)
     with pytest.raises(NotFoundError, match="prepare one first"):
         approve_batch(tmp_path / "b", "bob")
     with pytest.raises(NotFoundError, match="prepare one first"):
@@ -262,9 +339,9 @@ def test_duplicates_empty_batches_and_missing_batches_are_refused(tmp_path: Path
 
 def test_preparing_again_after_sending_started_is_refused(server: SmtpTestServer, tmp_path: Path) -> None:
     batch = approved(tmp_path / "b", 2)
-    send_batch(batch, smtp(server), None)
+    send_batch(batch, smtp(server), None, key=KEY)
     with pytest.raises(RefusedError, match="--resume"):
-        prepare_batch(batch, INCIDENT, [message(9)], "alice")
+        prepare_batch(batch, INCIDENT, [message(9)], "alice", key=KEY)
 
 
 # --- failures, resume and the journal ---------------------------------------------------------------
@@ -280,14 +357,14 @@ def test_a_server_failing_part_way_stops_and_resume_sends_the_rest(
     handler = CapturingHandler(fail_after=4, failure=failure)  # type: ignore[arg-type]
     with SmtpTestServer(handler) as srv:
         batch = approved(tmp_path / "b", 10)
-        report = send_batch(batch, smtp(srv), None)
+        report = send_batch(batch, smtp(srv), None, key=KEY)
         assert (report.sent, report.failed, report.not_attempted) == (4, (), 5)
         assert report.stopped is not None and report.stopped.startswith(reason)
         assert last_states(batch) == {**{f"p{i:04d}": "sent" for i in range(4)}, "p0004": "failed"}
         with pytest.raises(RefusedError, match="use --resume"):
-            send_batch(batch, smtp(srv), None)
+            send_batch(batch, smtp(srv), None, key=KEY)
         handler.fail_after = None
-        again = send_batch(batch, smtp(srv), None, resume=True)
+        again = send_batch(batch, smtp(srv), None, key=KEY, resume=True)
         assert (again.sent, again.skipped_already_sent, again.stopped, again.resent_after_interruption) == (
             6, 4, None, ())
     assert sorted(r.rcpt_tos[0] for r in srv.received) == sorted(f"person{i}@example.jp" for i in range(10))
@@ -295,7 +372,7 @@ def test_a_server_failing_part_way_stops_and_resume_sends_the_rest(
 
 
 @pytest.mark.parametrize(("stage", "error"), [
-    ("reject", "550 5.1.1 <{addr}>: mailbox unavailable"),
+    ("reject", "550 5.1.1 <address>: mailbox unavailable"),
     ("reject_data", "554 5.6.0 message content rejected"),
 ])
 def test_refused_recipients_are_listed_and_retried_on_resume(stage: str, error: str, tmp_path: Path) -> None:
@@ -303,17 +380,16 @@ def test_refused_recipients_are_listed_and_retried_on_resume(stage: str, error: 
     handler = CapturingHandler(**{stage: refused})  # type: ignore[arg-type]
     with SmtpTestServer(handler) as srv:
         batch = approved(tmp_path / "b", 10)
-        report = send_batch(batch, smtp(srv), None)
+        report = send_batch(batch, smtp(srv), None, key=KEY)
         assert report.sent == 8 and report.stopped is None
         assert report.failed == (
-            FailedRecipient("p0003", refused[0], error.format(addr=refused[0])),
-            FailedRecipient("p0007", refused[1], error.format(addr=refused[1])),
+            FailedRecipient("p0003", refused[0], error), FailedRecipient("p0007", refused[1], error)
         )
         status = batch_status(batch)
         assert (status.total, status.sent, status.failed, status.pending, status.sending) == (10, 8, 2, 0, 0)
-        assert status.failures == (("p0003", error.format(addr=refused[0])), ("p0007", error.format(addr=refused[1])))
+        assert status.failures == (("p0003", error), ("p0007", error))
         setattr(handler, stage, frozenset())
-        again = send_batch(batch, smtp(srv), None, resume=True)
+        again = send_batch(batch, smtp(srv), None, key=KEY, resume=True)
         assert (again.sent, again.skipped_already_sent, again.failed) == (2, 8, ())
     assert Counter(r.rcpt_tos[0] for r in srv.received) == Counter(f"person{i}@example.jp" for i in range(10))
 
@@ -321,7 +397,7 @@ def test_refused_recipients_are_listed_and_retried_on_resume(stage: str, error: 
 def test_reconnects_when_the_server_drops_the_connection_between_messages(tmp_path: Path) -> None:
     handler = CapturingHandler(per_connection_limit=3)
     with SmtpTestServer(handler) as srv:
-        report = send_batch(approved(tmp_path / "b", 10), smtp(srv), None)
+        report = send_batch(approved(tmp_path / "b", 10), smtp(srv), None, key=KEY)
     assert (report.sent, report.stopped, report.resent_after_interruption) == (10, None, ())
     assert [r.connection for r in srv.received] == [1, 1, 1, 2, 2, 2, 3, 3, 3, 4]
 
@@ -331,7 +407,7 @@ def test_a_recipient_left_sending_is_resent_with_the_same_message_id(server: Smt
     mid = message_id(INCIDENT, "p0000", FROM)
     entry = {"key": "p0000", "state": "sending", "message_id": mid, "at": "x", "error": None}
     (batch / JOURNAL).write_text(json.dumps(entry) + "\n")
-    report = send_batch(batch, smtp(server), None, resume=True)
+    report = send_batch(batch, smtp(server), None, key=KEY, resume=True)
     assert (report.sent, report.resent_after_interruption) == (3, ("p0000",))
     assert server.received[0].message()["Message-ID"] == mid
 
@@ -341,7 +417,7 @@ def test_a_torn_last_journal_line_is_ignored_and_truncated(server: SmtpTestServe
     sent = {"key": "p0000", "state": "sent", "message_id": "m", "at": "x", "error": None}
     (batch / JOURNAL).write_text(json.dumps(sent) + "\n" + '{"key": "p0001", "sta')
     assert batch_status(batch).sent == 1
-    report = send_batch(batch, smtp(server), None, resume=True)
+    report = send_batch(batch, smtp(server), None, key=KEY, resume=True)
     assert (report.sent, report.skipped_already_sent, report.journal_repaired) == (2, 1, True)
     assert [(e["key"], e["state"]) for e in journal(batch)] == [
         ("p0000", "sent"), ("p0001", "sending"), ("p0001", "sent"), ("p0002", "sending"), ("p0002", "sent")]
@@ -352,7 +428,7 @@ def test_a_corrupt_journal_line_before_the_last_is_an_error(server: SmtpTestServ
     sent = {"key": "p0000", "state": "sent", "message_id": "m", "at": "x", "error": None}
     (batch / JOURNAL).write_text("garbage\n" + json.dumps(sent) + "\n")
     with pytest.raises(InputError) as err:
-        send_batch(batch, smtp(server), None, resume=True)
+        send_batch(batch, smtp(server), None, key=KEY, resume=True)
     assert err.value.line == 1 and "corrupt" in err.value.message
 
 
@@ -362,7 +438,7 @@ def test_a_second_concurrent_run_is_refused(server: SmtpTestServer, tmp_path: Pa
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         with pytest.raises(RefusedError, match="another prepare, approve or send is running"):
-            send_batch(batch, smtp(server), None)
+            send_batch(batch, smtp(server), None, key=KEY)
     finally:
         os.close(fd)
 
@@ -372,14 +448,14 @@ def test_a_second_concurrent_run_is_refused(server: SmtpTestServer, tmp_path: Pa
 
 def test_dry_run_sends_nothing_and_journals_nothing(server: SmtpTestServer, tmp_path: Path) -> None:
     batch = approved(tmp_path / "b", 4)
-    report = send_batch(batch, smtp(server), None, dry_run=True)
+    report = send_batch(batch, smtp(server), None, key=KEY, dry_run=True)
     assert (report.dry_run, report.would_send, report.sent, report.failed) == (True, 4, 0, ())
     assert server.received == [] and not (batch / JOURNAL).exists()
     handler = server.handler
     handler.fail_after = 1
-    send_batch(batch, smtp(server), None)
+    send_batch(batch, smtp(server), None, key=KEY)
     before = (batch / JOURNAL).read_bytes()
-    again = send_batch(batch, smtp(server), None, dry_run=True, resume=True)
+    again = send_batch(batch, smtp(server), None, key=KEY, dry_run=True, resume=True)
     assert (again.would_send, again.skipped_already_sent, again.sent) == (3, 1, 0)
     assert (batch / JOURNAL).read_bytes() == before and len(server.received) == 1
 
@@ -397,13 +473,13 @@ def test_rate_limit_sleeps_between_messages(server: SmtpTestServer, tmp_path: Pa
         now[0] += 0.3  # each message takes 0.3 s to send
 
     calls: list[tuple[int, int]] = []
-    report = send_batch(approved(tmp_path / "b", 4), smtp(server), None, rate=2.0, progress=progress,
+    report = send_batch(approved(tmp_path / "b", 4), smtp(server), None, key=KEY, rate=2.0, progress=progress,
                         clock=lambda: now[0], sleep=sleep)
     assert report.sent == 4
     assert sleeps == pytest.approx([0.2, 0.2, 0.2])
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
     with pytest.raises(InputError, match="positive number"):
-        send_batch(tmp_path / "b", smtp(server), None, rate=0, resume=True)
+        send_batch(tmp_path / "b", smtp(server), None, key=KEY, rate=0, resume=True)
 
 
 # --- settings and TLS ------------------------------------------------------------------------------
@@ -420,7 +496,7 @@ def test_settings_refuse_plaintext_passwords_and_bad_values() -> None:
 
 
 def test_starttls_is_never_silently_skipped(server: SmtpTestServer, tmp_path: Path) -> None:
-    report = send_batch(approved(tmp_path / "b", 2), smtp(server, security="starttls"), None)
+    report = send_batch(approved(tmp_path / "b", 2), smtp(server, security="starttls"), None, key=KEY)
     assert report.stopped == (
         "the server refused the transaction for p0000: STARTTLS extension not supported by server.")
     assert (report.sent, report.not_attempted, server.received) == (0, 1, [])
@@ -455,12 +531,12 @@ def test_tls_with_authentication(security: str, tmp_path: Path) -> None:
         settings_ = smtp(srv, security=security, user="officer")
         batch = approved(tmp_path / "b", 2)
         with pytest.raises(InputError, match="INCIDENT_SMTP_PASSWORD"):
-            send_batch(batch, settings_, None, tls_context=client_ctx)
-        wrong = send_batch(batch, settings_, "wrong", tls_context=client_ctx)
+            send_batch(batch, settings_, None, key=KEY, tls_context=client_ctx)
+        wrong = send_batch(batch, settings_, "wrong", key=KEY, tls_context=client_ctx)
         assert wrong.sent == 0 and wrong.stopped is not None and " 535 " in wrong.stopped
-        untrusted = send_batch(batch, settings_, "s3cret", resume=True)
+        untrusted = send_batch(batch, settings_, "s3cret", key=KEY, resume=True)
         assert untrusted.stopped is not None and "CERTIFICATE_VERIFY_FAILED" in untrusted.stopped
-        report = send_batch(batch, settings_, "s3cret", resume=True, tls_context=client_ctx)
+        report = send_batch(batch, settings_, "s3cret", key=KEY, resume=True, tls_context=client_ctx)
         assert (report.sent, report.stopped) == (2, None)
     assert sorted(r.rcpt_tos[0] for r in srv.received) == ["person0@example.jp", "person1@example.jp"]
 
@@ -472,7 +548,7 @@ import sys
 from pathlib import Path
 from incident.delivery import SmtpSettings, send_batch
 settings = SmtpSettings("127.0.0.1", int(sys.argv[2]), "none", None, sys.argv[3], "担当")
-send_batch(Path(sys.argv[1]), settings, None, resume=True)
+send_batch(Path(sys.argv[1]), settings, None, key=bytes.fromhex(sys.argv[4]), resume=True)
 """
 
 
@@ -493,7 +569,7 @@ def test_sigkill_at_random_points_loses_nothing_and_duplicates_keep_their_messag
     kills = 0
     for _ in range(crashes):
         lines_before = _journal_lines(batch / JOURNAL)
-        child = subprocess.Popen([sys.executable, "-c", _CHILD, str(batch), str(server.port), FROM], env=env)
+        child = subprocess.Popen([sys.executable, "-c", _CHILD, str(batch), str(server.port), FROM, KEY.hex()], env=env)
         if rng.random() < 0.5:  # after a random number of journal lines
             target, wait_for = lines_before + rng.randint(1, 50), 0.0
         else:  # a random short delay after sending started
@@ -508,7 +584,7 @@ def test_sigkill_at_random_points_loses_nothing_and_duplicates_keep_their_messag
             kills += 1
         child.wait()
     assert kills == crashes
-    final = send_batch(batch, SmtpSettings("127.0.0.1", server.port, "none", None, FROM, "担当"), None,
+    final = send_batch(batch, SmtpSettings("127.0.0.1", server.port, "none", None, FROM, "担当"), None, key=KEY,
                        resume=True)
     assert final.stopped is None and final.failed == ()
     received = Counter((r.rcpt_tos, r.message()["Message-ID"]) for r in server.received)
@@ -524,7 +600,7 @@ def test_a_crash_after_the_server_accepted_resends_once_with_the_same_message_id
     handler = CapturingHandler(hold_once={"person5@example.jp"})
     with SmtpTestServer(handler) as srv:
         batch = approved(tmp_path / "b", 10)
-        child = subprocess.Popen([sys.executable, "-c", _CHILD, str(batch), str(srv.port), FROM],
+        child = subprocess.Popen([sys.executable, "-c", _CHILD, str(batch), str(srv.port), FROM, KEY.hex()],
                                  env={**os.environ, "PYTHONPATH": str(REPO)})
         deadline = time.monotonic() + 15
         while len(srv.received) < 6:
@@ -533,7 +609,7 @@ def test_a_crash_after_the_server_accepted_resends_once_with_the_same_message_id
         child.send_signal(signal.SIGKILL)  # the server has the message; the client never heard back
         child.wait()
         assert last_states(batch)["p0005"] == "sending"
-        report = send_batch(batch, smtp(srv), None, resume=True)
+        report = send_batch(batch, smtp(srv), None, key=KEY, resume=True)
     assert (report.sent, report.skipped_already_sent, report.resent_after_interruption) == (5, 5, ("p0005",))
     to_p5 = [r.message()["Message-ID"] for r in srv.received if r.rcpt_tos == ("person5@example.jp",)]
     assert to_p5 == [message_id(INCIDENT, "p0005", FROM)] * 2

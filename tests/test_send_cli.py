@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,14 @@ def incident(run: Any, store_dir: Path, tmp_path: Path) -> str:
     incident_id = make(Store.open(store_dir))
     run(f"roster import {incident_id} {write_csv(tmp_path / 'roster.csv')}")
     return incident_id
+
+
+def plaintext_people(directory: Path) -> list[str]:
+    """Names, addresses and postal addresses of the roster found in plaintext in any file under `directory`."""
+    stored = b"".join(p.read_bytes() for p in directory.rglob("*") if p.is_file())
+    values = {form for person in PEOPLE for value in person[:3] if value
+              for form in (value, unicodedata.normalize("NFKC", value))}
+    return sorted(v for v in values if v.encode() in stored or v.encode("cp932") in stored)
 
 
 def actions(store_dir: Path) -> list[tuple[str, str]]:
@@ -69,6 +78,9 @@ def test_prepare_approve_send_with_the_double_check(run: Any, incident: str, sto
                                   ("send-start", "alice"), ("send", "alice")]
     again = run(f"send {incident} --actor alice", expect=2)
     assert "use --resume" in again.stderr
+    assert sorted(p.name for p in (store_dir / "batches" / incident).iterdir()) == [
+        "journal.jsonl", "manifest.json", "messages.sealed", "send.lock"]
+    assert plaintext_people(store_dir) == []  # the batch, the journal, the record and the audit log
 
 
 def test_resume_after_a_failing_server_sends_only_the_rest(run: Any, incident: str, store_dir: Path) -> None:
@@ -99,7 +111,10 @@ def test_refused_recipients_are_listed_and_kept_for_retry(run: Any, incident: st
         configure(store_dir, server.port)
         result = run(f"send {incident} --actor alice", expect=1)
     assert "1 recipient(s) failed (kept for retry with --resume):" in result.stderr
-    assert "p000002 h***@example.jp: " in result.stderr
+    assert "  p000002 h***@example.jp: 550 5.1.1 <address>: mailbox unavailable\n" in result.stderr
+    status = json.loads(run(f"send {incident} --status --json").stdout)
+    assert status["failures"] == [{"key": "p000002", "error": "550 5.1.1 <address>: mailbox unavailable"}]
+    assert plaintext_people(store_dir) == []
 
 
 def test_password_comes_from_the_environment_never_a_file(run: Any, incident: str, store_dir: Path) -> None:

@@ -4,6 +4,8 @@
 `--approve` is the double check (ダブルチェック) by someone other than the preparer; a plain `send`
 sends only an approved batch whose hash still matches; `--resume` sends only what was not sent.
 Every step is in the audit log and in the incident's `sending` section (counts only, no addresses).
+The batch is encrypted with the store's roster key (`incident roster`), so every step but `--status`
+needs that key.
 """
 
 from __future__ import annotations
@@ -120,19 +122,19 @@ def send_cmd(incident_id: str, prepare: bool, approve: bool, resume: bool, dry_r
         _send(store, incident_id, where, resume=resume, dry_run=dry_run, rate=rate, as_json=as_json)
 
 
-def _show_manifest(manifest: BatchManifest, extra: str = "") -> None:
+def _show_manifest(manifest: BatchManifest, sample: OutgoingMessage) -> None:
     from incident.roster import mask_email
 
-    info(f"batch for {manifest.incident_id}: {manifest.count} message(s), sha256 {manifest.sha256}{extra}")
+    info(f"batch for {manifest.incident_id}: {manifest.count} message(s), sha256 {manifest.sha256}")
     info(f"prepared by {manifest.prepared_by} at {manifest.prepared_at}"
          + (f"; approved by {manifest.approved_by} at {manifest.approved_at}" if manifest.approved_by else ""))
-    info(f"sample: To: {mask_email(manifest.sample.to_addr)}  Subject: {manifest.sample.subject}")
-    for line in manifest.sample.body.splitlines()[:12]:
+    info(f"sample: To: {mask_email(sample.to_addr)}  Subject: {sample.subject}")
+    for line in sample.body.splitlines()[:12]:
         info(f"  | {line}")
 
 
 def _prepare(store: Store, record: Any, where: Path, kind: str | None, lang: str | None, as_json: bool) -> None:
-    from incident.batch import prepare_batch
+    from incident.batch import prepare_batch, read_sample
     from incident.cli.notice import progress_bar, settings_of
     from incident.cli.roster import check_persons, roster_key, roster_path
     from incident.notices import Renderer
@@ -146,11 +148,13 @@ def _prepare(store: Store, record: Any, where: Path, kind: str | None, lang: str
     renderer = Renderer(settings_of(store), record, kind, lang, "txt")
     check_persons(store, record, meta.count, actor)
     counts = {"no_email": 0}
+    key = roster_key(store)
     with progress_bar("preparing", meta.count) as progress:
-        people: Iterator[Person] = iter_people(path, roster_key(store))
+        people: Iterator[Person] = iter_people(path, key)
         if progress is not None:
             people = _counting(people, progress)
-        manifest = prepare_batch(where, record.id, _messages(renderer, people, counts), actor)
+        manifest = prepare_batch(where, record.id, _messages(renderer, people, counts), actor, key=key)
+    sample = read_sample(where, key)
     _section(store, record.id, {"state": "prepared", "kind": kind, "lang": renderer.lang, "count": manifest.count,
                                 "sha256": manifest.sha256, "prepared_by": manifest.prepared_by,
                                 "prepared_at": manifest.prepared_at, "no_email": counts["no_email"]},
@@ -158,9 +162,9 @@ def _prepare(store: Store, record: Any, where: Path, kind: str | None, lang: str
     if as_json:
         emit_json({"incident": record.id, "state": "prepared", "count": manifest.count, "sha256": manifest.sha256,
                    "prepared_by": manifest.prepared_by, "no_email": counts["no_email"],
-                   "sample": {"subject": manifest.sample.subject, "body": manifest.sample.body}})
+                   "sample": {"subject": sample.subject, "body": sample.body}})
         return
-    _show_manifest(manifest)
+    _show_manifest(manifest, sample)
     if counts["no_email"]:
         info(f"{counts['no_email']} people have no e-mail address and are not in the batch: send them a letter "
              f"(`incident notice {record.id} --kind individual-letter --roster --out DIR`)")
@@ -174,9 +178,11 @@ def _counting(people: Iterator[Person], progress: Any) -> Iterator[Person]:
 
 
 def _approve(store: Store, incident_id: str, where: Path, as_json: bool) -> None:
-    from incident.batch import approve_batch
+    from incident.batch import approve_batch, read_sample
+    from incident.cli.roster import roster_key
 
     actor = get_env().actor()
+    sample = read_sample(where, roster_key(store))  # the key opens the batch before anyone approves it
     manifest = approve_batch(where, actor)
     _section(store, incident_id, {"state": "approved", "approved_by": manifest.approved_by,
                                   "approved_at": manifest.approved_at}, actor, "send-approve",
@@ -185,7 +191,7 @@ def _approve(store: Store, incident_id: str, where: Path, as_json: bool) -> None
         emit_json({"incident": incident_id, "state": "approved", "count": manifest.count,
                    "sha256": manifest.sha256, "prepared_by": manifest.prepared_by, "approved_by": actor})
         return
-    _show_manifest(manifest)
+    _show_manifest(manifest, sample)
     info(f"Approved by {actor}. Next: `incident send {incident_id}`.")
 
 
@@ -211,6 +217,7 @@ def _send(store: Store, incident_id: str, where: Path, *, resume: bool, dry_run:
           as_json: bool) -> None:
     from incident.batch import batch_status, load_manifest
     from incident.cli.notice import progress_bar
+    from incident.cli.roster import roster_key
     from incident.delivery import send_batch
     from incident.secrets import get_secret
 
@@ -224,8 +231,8 @@ def _send(store: Store, incident_id: str, where: Path, *, resume: bool, dry_run:
         store.log(actor, "send-start" if not dry_run else "send-dry-run", incident_id,
                   {"resume": resume, "count": manifest.count, "sha256": manifest.sha256})
     with progress_bar("sending", manifest.count) as progress:
-        report = send_batch(where, settings, password, resume=resume, dry_run=dry_run, rate=rate,
-                            progress=(lambda done, _total: progress(done)) if progress else None)
+        report = send_batch(where, settings, password, key=roster_key(store), resume=resume, dry_run=dry_run,
+                            rate=rate, progress=(lambda done, _total: progress(done)) if progress else None)
     if dry_run:
         _report(report, incident_id, as_json)
         return
