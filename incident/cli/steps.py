@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from incident.record import Record
-    from incident.response import Progress, StepResult
+    from incident.steps import Progress, StepResult
     from incident.store import Store
 
 #: how many open steps `incident show` lists before "… and N more"
@@ -35,7 +35,8 @@ _MARK = {"done": "[green]✓[/]", "skipped": "[dim]–[/]", "open": "·"}
 
 
 def _progress(store: Store, record: Record) -> Progress:
-    from incident.response import load_response, progress
+    from incident.response import load_response
+    from incident.steps import progress
 
     playbook = load_response(str(record.get("type")), store.extra_dirs("playbooks"))
     return progress(playbook, record, store.tz)
@@ -136,7 +137,7 @@ def print_steps(console: Console, prog: Progress, record: Record, tz: str) -> No
                  f"  [dim]なぜ: {escape(s.why_ja)}[/]", f"  [dim]Why: {escape(s.why_en)}[/]"]
         command = f"incident step {record.id} {s.id} done"
         if s.asks:
-            from incident.response import value_hint
+            from incident.steps import value_hint
 
             lines += [f"  ? {escape(str(s.question_ja))}", f"  ? {escape(str(s.question_en))}"]
             command += f" --value VALUE   ({value_hint(s.sets) if s.sets else 'text'})"
@@ -228,7 +229,8 @@ def step_cmd(incident_id: str, step_id: str, action: str, note: str, at_text: st
     """Record a response step as done (settling its fact) or skipped with a reason."""
     from incident.dates import parse_datetime
     from incident.errors import InputError
-    from incident.response import current_value, load_response, record_step, value_hint
+    from incident.response import load_response
+    from incident.steps import current_value, record_step, value_hint
 
     env = get_env()
     store = env.store()
