@@ -4,7 +4,8 @@ The record's `actions` section is a list of tables, one per action, with an id (
 within the incident; the command line names an action `INCIDENT/ID` (`2023-0012/A1`). An action is
 `open`, then `done` (with evidence), then `verified` (the effectiveness check, by an actor other than
 the owner). When a contractor handled the data, the action to obtain its improvement report (改善報告書,
-seed 003 Art. 24) is added once per incident, as `playbooks/corrective-actions.toml` describes.
+seed 003 Art. 24) is added once per incident, as `playbooks/corrective-actions.toml` describes (loaded and
+checked by `incident.contractor_report`).
 """
 
 from __future__ import annotations
@@ -14,23 +15,34 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
 from incident import dates
 from incident import record as rec
-from incident.catalogue import BlockProblems, check_header, raise_problems, read_toml
+from incident.contractor_report import (
+    PLAYBOOK_FILE,
+    ContractorReport,
+    check_actions_playbook,
+    load_contractor_report,
+)
 from incident.errors import InputError, NotFoundError, RefusedError
-from incident.resources import builtin_dir
 from incident.store import Store
+
+# The contractor_report names stay importable from here (incident.review imports some).
+__all__ = [
+    "PLAYBOOK_FILE", "REVIEW_SOURCE_PREFIX", "SOURCE_CONTRACTOR", "SOURCE_MANUAL", "STATES",
+    "Action", "AddResult", "ContractorReport", "NewAction", "State",
+    "actions_of", "add_action", "build_action", "check_actions_playbook", "complete_action", "contractor_action",
+    "ensure_contractor", "ensure_contractor_action", "find_action", "list_actions", "load_contractor_report",
+    "next_action_id", "parse_aid", "recommended_measures", "same_person", "verify_action", "with_actions",
+]
 
 State = Literal["open", "done", "verified"]
 STATES: tuple[State, ...] = get_args(State)
 SOURCE_MANUAL = "manual"
 SOURCE_CONTRACTOR = "contractor-improvement-report"
 REVIEW_SOURCE_PREFIX = "review:"
-PLAYBOOK_FILE = "corrective-actions.toml"
 
 _AID = re.compile(r"^(?P<incident>\d{4}-\d{4,})/(?P<action>A\d+)$")
 _ACTION_ID = re.compile(r"^A(\d+)$")
@@ -187,89 +199,6 @@ def find_action(record: rec.Record, action_id: str) -> Action:
             return action
     known = ", ".join(a.id for a in actions_of(record)) or "none yet"
     raise NotFoundError(f"{record.id} has no action {action_id} (its actions: {known})", field="AID")
-
-
-# --------------------------------------------------------------------------- the contractor playbook
-
-
-@dataclass(frozen=True)
-class ContractorReport:
-    """What `playbooks/corrective-actions.toml` says about contractors' improvement reports."""
-
-    handled_by: tuple[str, ...]
-    """The `handled_by` values that call for the action (委託事業者, 指定管理者)."""
-    measure: str
-    """The measure's wording; `{handled_by}` is replaced by the record's value."""
-    due_days: int
-    """Days after the date of discovery the report is due."""
-    citation: str
-
-
-_CONTRACTOR_KEYS = ("handled_by", "measure", "due_days", "citation")
-
-
-def load_contractor_report(extra_dirs: Sequence[Path] = ()) -> ContractorReport:
-    """The builtin `[contractor_report]`, each key overridden by the first extra dir that sets it."""
-    paths = [Path(d) / PLAYBOOK_FILE for d in extra_dirs]
-    stamps = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths if p.is_file())
-    return _contractor_report(stamps)
-
-
-def check_actions_playbook(path: str | Path) -> list[InputError]:
-    """Every problem in a corrective-actions.toml (an override may set only some keys)."""
-    _values, problems = _read_playbook(Path(path), complete=False)
-    return problems
-
-
-@lru_cache(maxsize=8)
-def _contractor_report(stamps: tuple[tuple[str, int, int], ...]) -> ContractorReport:
-    builtin = builtin_dir("playbooks") / PLAYBOOK_FILE
-    values, problems = _read_playbook(builtin, complete=True)
-    raise_problems(problems, builtin)
-    for path, _mtime, _size in reversed(stamps):
-        override, problems = _read_playbook(Path(path), complete=False)
-        raise_problems(problems, Path(path))
-        values |= override
-    return ContractorReport(handled_by=tuple(values["handled_by"]), measure=values["measure"],
-                            due_days=values["due_days"], citation=values["citation"])
-
-
-def _read_playbook(path: Path, *, complete: bool) -> tuple[dict[str, Any], list[InputError]]:
-    data, locator, problems = read_toml(path)
-    if data is None:
-        return {}, problems
-    check_header(data, path, locator, problems)
-    top = BlockProblems(path, locator, None)
-    top.unknown_keys(data, ("schema", "version", "contractor_report"))
-    problems += top.found
-    table = data.get("contractor_report", {})
-    header = locator.block("contractor_report", 0)
-    block = BlockProblems(path, locator, header, prefix="contractor_report.")
-    if not isinstance(table, dict):
-        block.fail("expected a table [contractor_report]", "")
-        return {}, problems + block.found
-    block.unknown_keys(table, _CONTRACTOR_KEYS, "[contractor_report]")
-    if complete:
-        for key in _CONTRACTOR_KEYS:
-            if key not in table:
-                block.fail("missing", key)
-    handled = table.get("handled_by", [])
-    valid = [h for h in rec.HANDLED_BY if h]
-    if not isinstance(handled, list) or not all(isinstance(h, str) and h in valid for h in handled):
-        block.fail(f"expected a list of: {', '.join(valid)}", "handled_by")
-    for key in ("measure", "citation"):
-        if key in table and (not isinstance(table[key], str) or not table[key].strip()):
-            block.fail("expected a non-empty string", key)
-    if isinstance(table.get("measure"), str):
-        try:
-            table["measure"].format(handled_by="")
-        except (KeyError, IndexError, ValueError):
-            block.fail("the only placeholder allowed is {handled_by}", "measure")
-    days = table.get("due_days", 1)
-    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
-        block.fail(f"expected a whole number of days (1 or more), got {days!r}", "due_days")
-    problems += block.found
-    return ({k: v for k, v in table.items() if k in _CONTRACTOR_KEYS} if not block.found else {}), problems
 
 
 def contractor_action(record: rec.Record, playbook: ContractorReport, *, actor: str,

@@ -13,7 +13,10 @@ import pytest
 from click.testing import Result
 from conftest import EXAMPLES
 
-from incident.actions import ContractorReport, load_contractor_report, parse_aid
+import incident.actions
+import incident.contractor_report
+from incident.actions import parse_aid
+from incident.contractor_report import ContractorReport, check_actions_playbook, load_contractor_report
 from incident.errors import InputError
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -140,6 +143,28 @@ def test_a_broken_playbook_override_names_file_and_line(run: Callable[..., Resul
     incident = new(run, "--handled-by 委託事業者")
     assert run(f"action suggest {incident}", expect=2).stderr == (
         f"error: {path}:3: field 'contractor_report.due_days': expected a whole number of days (1 or more), got 0\n")
+
+
+def test_check_lists_every_problem_of_a_playbook_override(tmp_path: Path) -> None:
+    path = tmp_path / "corrective-actions.toml"
+    path.write_text('[contractor_report]\nhandled_by = ["本人"]\nmeasure = "{who}に指導"\ndue_days = 0\n'
+                    'colour = "red"\n', encoding="utf-8")
+    assert [str(p) for p in check_actions_playbook(path)] == [
+        (f"{path}:5: field 'contractor_report.colour': [contractor_report]: unknown key 'colour'; "
+         "valid: handled_by, measure, due_days, citation"),
+        f"{path}:2: field 'contractor_report.handled_by': expected a list of: 委託事業者, 指定管理者",
+        f"{path}:3: field 'contractor_report.measure': the only placeholder allowed is {{handled_by}}",
+        f"{path}:4: field 'contractor_report.due_days': expected a whole number of days (1 or more), got 0",
+    ]
+    from incident.resources import builtin_dir
+
+    assert check_actions_playbook(builtin_dir("playbooks") / "corrective-actions.toml") == []
+
+
+def test_the_playbook_names_are_still_importable_from_actions() -> None:
+    for name in ("PLAYBOOK_FILE", "ContractorReport", "check_actions_playbook", "load_contractor_report"):
+        assert getattr(incident.actions, name) is getattr(incident.contractor_report, name), name
+        assert name in incident.actions.__all__
 
 
 def test_done_then_verify_by_someone_else(run: Callable[..., Result], clock: Any) -> None:
