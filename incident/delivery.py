@@ -5,11 +5,13 @@ the store's roster key as it goes), one SMTP transaction (one RCPT TO) per messa
 connection, journaling each step there: ``sending`` before the
 transaction, then ``sent`` or ``failed``. A recipient whose last state is ``sent`` is never sent again;
 one left at ``sending`` by a crash is sent again on resume with the same deterministic Message-ID, so
-a crash costs at most one duplicate that mail clients can recognise.
+a crash costs at most one duplicate that mail clients can recognise (a power loss at most one group
+of journal entries: see `incident.batch`).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import smtplib
@@ -19,10 +21,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import policy
-from email.headerregistry import Address
-from email.message import EmailMessage
+from email.header import Header
 from email.utils import format_datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal, NamedTuple, get_args
 
@@ -116,18 +117,54 @@ def message_id(incident_id: str, recipient_key: str, from_addr: str) -> str:
 
 def build_email(
     msg: OutgoingMessage, settings: SmtpSettings, incident_id: str, *, date: datetime | None = None
-) -> EmailMessage:
-    """The message for one person: exactly one address in To, no Cc or Bcc, a deterministic Message-ID."""
+) -> bytes:
+    """The message for one person, as sent: exactly one address in To, no Cc or Bcc, a deterministic
+    Message-ID, CRLF line ends.
+
+    Display names and the subject are always RFC 2047 encoded words (`email.header.Header`), so
+    nothing in them can be read as an address or a header, and their white space survives exactly;
+    edge white space is stripped. The body is base64 (7bit when it is ASCII in lines of at most 78).
+    Composed directly rather than through `EmailMessage`, whose header folding cost ten times more.
+    """
     validate_message(msg)
     check_header_text(incident_id, "incident", "incident_id")
-    email = EmailMessage(policy=policy.SMTP)
-    email["From"] = Address(display_name=settings.from_name.strip(), addr_spec=settings.from_addr)
-    email["To"] = Address(display_name=msg.to_name.strip(), addr_spec=msg.to_addr)
-    email["Subject"] = msg.subject.strip()  # edge whitespace does not survive a header round trip
-    email["Date"] = format_datetime(date or datetime.now(UTC))
-    email["Message-ID"] = message_id(incident_id, msg.recipient_key, settings.from_addr)
-    email.set_content(msg.body, charset="utf-8", cte=None if msg.body.isascii() else "base64")
-    return email
+    lines = msg.body.encode().splitlines()
+    if msg.body.isascii() and all(len(line) <= _MAX_LINE for line in lines):
+        cte, body = "7bit", b"".join(line + b"\r\n" for line in lines)
+    else:
+        cte, body = "base64", base64.encodebytes(b"".join(line + b"\r\n" for line in lines))
+        body = body.replace(b"\n", b"\r\n")
+    head = (
+        f"From: {_mailbox('From', settings.from_name, settings.from_addr)}\r\n"
+        f"To: {_mailbox('To', msg.to_name, msg.to_addr)}\r\n"
+        f"Subject: {_encoded_words(msg.subject.strip(), 'Subject')}\r\n"
+        f"Date: {format_datetime(date or datetime.now(UTC))}\r\n"
+        f"Message-ID: {message_id(incident_id, msg.recipient_key, settings.from_addr)}\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: text/plain; charset="utf-8"\r\n'
+        f"Content-Transfer-Encoding: {cte}\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+_CRLF = "\r\n"
+_MAX_LINE = 78
+
+
+@lru_cache(maxsize=64)  # the From name and the subject repeat in every message of a batch
+def _encoded_words(text: str, header: str) -> str:
+    """`text` as RFC 2047 encoded words (UTF-8), folded with CRLF to fit a line after ``header: ``."""
+    return Header(text, "utf-8", header_name=header).encode(linesep=_CRLF)
+
+
+def _mailbox(header: str, name: str, addr: str) -> str:
+    """``=?utf-8?...?= <addr>`` (folded before the address when the line would pass 78), or bare `addr`."""
+    if not name.strip():
+        return addr
+    phrase = _encoded_words(name.strip(), header)
+    last = phrase.rsplit(_CRLF, 1)[-1]
+    fits = len(last) + len(addr) + 3 + (len(header) + 2 if last == phrase else 0) <= _MAX_LINE
+    return f"{phrase}{' ' if fits else _CRLF + ' '}<{addr}>"
 
 
 class _Dropped(Exception):
@@ -310,8 +347,8 @@ class _Run:
             build_email(msg, self.settings, self.manifest.incident_id)
             self.would += 1
         else:
-            email = build_email(msg, self.settings, self.manifest.incident_id)
-            mid, data = str(email["Message-ID"]), email.as_bytes()
+            data = build_email(msg, self.settings, self.manifest.incident_id)
+            mid = message_id(self.manifest.incident_id, key, self.settings.from_addr)
             if pacer is not None:
                 pacer.wait()
             writer.append(key, "sending", mid)

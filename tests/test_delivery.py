@@ -155,26 +155,31 @@ def test_line_breaks_in_header_fields_are_refused(field: str, value: str, char: 
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-@given(name=st.text(max_size=40), subject=st.text(max_size=80))
-def test_any_name_or_subject_yields_one_recipient_or_a_refusal(name: str, subject: str) -> None:
+@given(name=st.text(max_size=40), subject=st.text(max_size=80), body=st.text(max_size=300),
+       addr=st.sampled_from(["person3@example.jp", f"{'x' * 64}@{'long-domain.' * 15}example.jp"]))
+def test_any_name_subject_or_body_yields_one_recipient_or_a_refusal(
+    name: str, subject: str, body: str, addr: str
+) -> None:
     from email import policy
     from email.parser import BytesParser
 
-    msg = message(3, to_name=name, subject=subject)
+    msg = message(3, to_name=name, subject=subject, body=body, to_addr=addr)
     try:
         email = build_email(msg, SmtpSettings("h", 25, "none", None, FROM, "x"), INCIDENT)
     except InputError as err:
         assert err.field in ("to_name", "subject")
         return
-    parsed = BytesParser(policy=policy.default).parsebytes(email.as_bytes())
+    head, _, _ = email.partition(b"\r\n\r\n")
+    assert max(len(line) for line in head.split(b"\r\n")) <= 998 and b"\n" not in head.replace(b"\r\n", b"")
+    parsed = BytesParser(policy=policy.default).parsebytes(email)
     [to] = parsed["To"].addresses
-    assert to.addr_spec == "person3@example.jp"
-    # A display name is a phrase: runs of white space may change, its characters may not.
-    assert "".join(to.display_name.split()) == "".join(name.split())
-    assert parsed["Subject"] == subject.strip()  # edge white space cannot survive a header
+    assert (to.addr_spec, to.display_name) == (addr, name.strip())  # encoded words keep white space exactly
+    assert parsed["Subject"] == subject.strip()
     assert sorted(parsed.keys()) == sorted(
         ["From", "To", "Subject", "Date", "Message-ID", "Content-Type", "Content-Transfer-Encoding",
          "MIME-Version"])
+    lines = body.encode().splitlines()  # line ends become CRLF; nothing else changes
+    assert parsed.get_content().replace("\r\n", "\n") == b"".join(line + b"\n" for line in lines).decode()
 
 
 def test_an_address_in_the_display_name_stays_a_name(server: SmtpTestServer, tmp_path: Path) -> None:
@@ -430,6 +435,31 @@ def test_a_corrupt_journal_line_before_the_last_is_an_error(server: SmtpTestServ
     with pytest.raises(InputError) as err:
         send_batch(batch, smtp(server), None, key=KEY, resume=True)
     assert err.value.line == 1 and "corrupt" in err.value.message
+
+
+def test_the_journal_is_fsynced_at_least_every_100_entries_and_when_a_run_ends(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The power-loss bound of incident.batch: never more than SYNC_EVERY journal entries un-fsync'd."""
+    batch = approved(tmp_path / "b", 130)
+    synced: list[int] = []  # journal lines on disk at each fsync of the journal
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        path = batch / JOURNAL
+        if path.exists() and os.fstat(fd).st_ino == path.stat().st_ino:
+            synced.append(_journal_lines(path))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    handler = CapturingHandler(fail_after=70, failure="4xx")
+    with SmtpTestServer(handler) as srv:
+        first = send_batch(batch, smtp(srv), None, key=KEY)
+        assert first.stopped is not None and first.sent == 70
+        assert synced == [100, 142]  # 70 sent (140 lines), the failed attempt (sending, failed) at the stop
+        handler.fail_after = None
+        second = send_batch(batch, smtp(srv), None, key=KEY, resume=True)
+    assert second.sent == 60 and synced == [100, 142, 242, 262]
 
 
 def test_a_second_concurrent_run_is_refused(server: SmtpTestServer, tmp_path: Path) -> None:
