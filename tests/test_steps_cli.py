@@ -235,3 +235,15 @@ def test_report_bound_steps_are_due_with_the_assessed_report(run: Run) -> None:
     run(f"assess {incident_id}")
     after = json.loads(run(f"steps {incident_id} --json").stdout)
     assert next(s["due"] for s in after["steps"] if s["id"] == "check-contacts") == "2024-06-07"
+
+
+def test_the_steps_actions_and_report_commands_load_nothing_but_click_and_common() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, click, incident.cli.common; before = set(sys.modules); "
+            "import incident.cli.steps, incident.cli.actions, incident.cli.report; "
+            "print(sorted(set(sys.modules) - before))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).resolve().parents[1]).stdout
+    assert loaded == "['incident.cli.actions', 'incident.cli.report', 'incident.cli.steps']\n"

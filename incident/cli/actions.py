@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
@@ -20,6 +17,8 @@ from incident.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from rich.console import Console
 
     from incident.actions import Action, NewAction
@@ -58,8 +57,9 @@ def action_group() -> None:
 # --------------------------------------------------------------------------- add
 
 
-@dataclass(frozen=True)
-class AddArgs:
+class AddArgs(NamedTuple):
+    """The options of `incident action add` (immutable)."""
+
     incident: str
     measure: str | None
     cause: str | None
@@ -258,11 +258,11 @@ def suggest_cmd(incident_id: str, as_json: bool) -> None:
 @click.option("--due", metavar="DATE", help="With a no: the corrective action's due date.")
 @click.option("--show", is_flag=True, help="Show the checklist and the answers so far.")
 @click.option("--export", "export_fmt", type=click.Choice(["md"]), help="Write the minutes (Markdown).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="With --export: write to FILE.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="With --export: write to FILE.")
 @json_option
 @store_options
 def review_cmd(incident_id: str, answer_text: str | None, note: str, measure: str | None, owner: str | None,
-               due: str | None, show: bool, export_fmt: str | None, output: Path | None, as_json: bool) -> None:
+               due: str | None, show: bool, export_fmt: str | None, output: str | None, as_json: bool) -> None:
     """The post-incident review: walk the checklist for the incident's type and cause.
 
     On a terminal, asks one item at a time and saves each answer (an interrupted review resumes).
@@ -386,7 +386,7 @@ def print_review(console: Console, review: Review) -> None:
                       + ", ".join(f"{a.item}={a.answer}" for a in review.retired))
 
 
-def _export(store: Store, incident_id: str, review: Review, output: Path | None) -> None:
+def _export(store: Store, incident_id: str, review: Review, output: str | None) -> None:
     from incident.review import export_markdown
 
     text = export_markdown(store.load(incident_id), review, tz=store.tz, extra_dirs=store.extra_dirs("templates"),
@@ -394,7 +394,10 @@ def _export(store: Store, incident_id: str, review: Review, output: Path | None)
     if output is None:
         click.echo(text, nl=False)
         return
+    from pathlib import Path
+
     from incident.fsutil import atomic_write_text
 
-    atomic_write_text(output, text)
-    info(f"Wrote the minutes of {incident_id} to {output}.")
+    path = Path(output)  # what click's path_type=Path would give
+    atomic_write_text(path, text)
+    info(f"Wrote the minutes of {incident_id} to {path}.")

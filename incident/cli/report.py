@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import click
@@ -34,10 +33,10 @@ def report_group() -> None:
 @click.option("--year", type=int, metavar="YEAR", help="Calendar year (January – December).")
 @click.option("--format", "fmt", type=click.Choice(["md", "csv", "html", "json"]), default="md", show_default=True,
               help="Output format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write to FILE instead of standard output (a CSV file gets a BOM for Excel).")
 @store_options
-def annual_cmd(fiscal_year: int | None, year: int | None, fmt: str, output: Path | None) -> None:
+def annual_cmd(fiscal_year: int | None, year: int | None, fmt: str, output: str | None) -> None:
     """The year's table of mishandling incidents (seed 002's 表5), grouped by type, with totals."""
     from incident.errors import InputError
     from incident.reports import Format, Period, annual_report, render
@@ -57,11 +56,14 @@ def annual_cmd(fiscal_year: int | None, year: int | None, fmt: str, output: Path
     if output is None:
         click.echo(text, nl=False)
         return
+    from pathlib import Path
+
     from incident.fsutil import atomic_write_bytes
 
+    path = Path(output)  # what click's path_type=Path would give
     data = text.encode("utf-8")
-    atomic_write_bytes(output, (b"\xef\xbb\xbf" + data) if fmt == "csv" else data, mode=0o644)
-    info(f"Wrote the {period.label} report ({report.totals.incidents} incidents) to {output}.")
+    atomic_write_bytes(path, (b"\xef\xbb\xbf" + data) if fmt == "csv" else data, mode=0o644)
+    info(f"Wrote the {period.label} report ({report.totals.incidents} incidents) to {path}.")
 
 
 @click.command("purge")

@@ -7,7 +7,6 @@ the incident and says what changed. `print_open_steps` is the short view `incide
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -23,6 +22,8 @@ from incident.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from datetime import date, datetime
+
     from rich.console import Console
 
     from incident.record import Record
@@ -43,6 +44,8 @@ def _progress(store: Store, record: Record) -> Progress:
 
 
 def _when(value: date | datetime | None, tz: str) -> str:
+    from datetime import date, datetime
+
     if isinstance(value, datetime):
         from zoneinfo import ZoneInfo
 
@@ -52,6 +55,8 @@ def _when(value: date | datetime | None, tz: str) -> str:
 
 def _plain(value: Any) -> str:
     """A value as typed on the command line (true, 36, name,email-address)."""
+    from datetime import datetime
+
     if value is None:
         return "unset"
     if isinstance(value, bool):
