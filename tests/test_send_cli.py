@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -141,3 +143,14 @@ def test_steps_cannot_be_combined(run: Any, incident: str) -> None:
     assert "cannot be combined" in run(f"send {incident} --prepare --approve", expect=2).stderr
     assert "--kind and --lang choose what --prepare renders" in run(
         f"send {incident} --kind individual-email", expect=2).stderr
+    assert ("Invalid value for '--kind': 'individual-letter' is not one of 'individual-email', 'council-email', "
+            "'gdpr-data-subjects'.") in run(f"send {incident} --prepare --kind individual-letter", expect=2).stderr
+
+
+def test_the_command_module_loads_only_click_and_the_cli_common_module() -> None:
+    """`incident --help` and shell completion import every command module: this one stays light."""
+    code = "import sys, incident.cli.send; print(sorted(m for m in sys.modules if m.startswith('incident')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent).stdout
+    assert out.strip() == str(["incident", "incident.cli", "incident.cli.common", "incident.cli.send",
+                               "incident.errors"])

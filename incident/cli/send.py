@@ -10,9 +10,6 @@ needs that key.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -26,9 +23,13 @@ from incident.cli.common import (
     json_option,
     store_options,
 )
-from incident.notices import KINDS, LANGS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from pathlib import Path
+
+    from click.shell_completion import CompletionItem
+
     from incident.batch import BatchManifest, OutgoingMessage
     from incident.delivery import SendReport, SmtpSettings
     from incident.notices import Renderer
@@ -36,7 +37,42 @@ if TYPE_CHECKING:
     from incident.store import Store
 
 PASSWORD_ENV = "INCIDENT_SMTP_PASSWORD"
-EMAIL_KINDS = [k for k, s in KINDS.items() if s.email and s.per_person]
+
+
+def email_kinds() -> list[str]:
+    """The notice kinds that can be e-mailed to each person."""
+    from incident.notices import KINDS
+
+    return [k for k, s in KINDS.items() if s.email and s.per_person]
+
+
+def _langs() -> list[str]:
+    from incident.notices import LANGS
+
+    return list(LANGS)
+
+
+class _LazyChoice(click.ParamType):  # type: ignore[type-arg]  # (generic from click 8.2)
+    """A click.Choice whose values are loaded when the option is parsed, completed or its help shown,
+    so that listing the commands (`incident --help`) does not import the notices machinery."""
+
+    name = "choice"
+
+    def __init__(self, load: Callable[[], Sequence[str]]) -> None:
+        self._load = load
+
+    def _choice(self) -> click.Choice[str]:
+        return click.Choice(self._load())
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str | None:
+        return self._choice().get_metavar(param, ctx)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        return self._choice().convert(value, param, ctx)
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter,
+                       incomplete: str) -> list[CompletionItem]:
+        return self._choice().shell_complete(ctx, param, incomplete)
 
 
 def batch_dir(store: Store, incident_id: str) -> Path:
@@ -91,9 +127,9 @@ def _messages(renderer: Renderer, people: Iterator[Person], counts: dict[str, in
 @click.option("--dry-run", is_flag=True, help="Check the approved batch and count what would be sent; send nothing.")
 @click.option("--rate", type=float, metavar="N", help="At most N messages per second.")
 @click.option("--status", "show_status", is_flag=True, help="Show the batch's state and stop.")
-@click.option("--kind", type=click.Choice(EMAIL_KINDS), help="With --prepare: the notice (default: "
+@click.option("--kind", type=_LazyChoice(email_kinds), help="With --prepare: the notice (default: "
               "individual-email, council-email for a council).")
-@click.option("--lang", type=click.Choice(list(LANGS)), help="With --prepare: the language.")
+@click.option("--lang", type=_LazyChoice(_langs), help="With --prepare: the language.")
 @json_option
 @store_options
 def send_cmd(incident_id: str, prepare: bool, approve: bool, resume: bool, dry_run: bool, rate: float | None,
@@ -292,6 +328,8 @@ def secret_set_cmd(name: str, from_stdin: bool) -> None:
     from incident.secrets import set_secret
 
     if from_stdin:
+        import sys
+
         value = sys.stdin.readline().rstrip("\r\n")
     elif is_interactive():
         value = click.prompt(f"{name} password", hide_input=True, confirmation_prompt=True, err=True)
