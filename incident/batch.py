@@ -330,7 +330,7 @@ def _aad(file_id: bytes, index: int, kind: int) -> bytes:
 
 
 class _SealedWriter:
-    """Encrypts messages into `out` a chunk at a time; `sha256` is the hash of every byte written."""
+    """Encrypts messages into `out` a chunk at a time; `finish` returns the SHA-256 of every byte written."""
 
     def __init__(self, out: BinaryIO, key: bytes) -> None:
         self._out, self._aead, self._digest = out, _aead(key), hashlib.sha256()
@@ -440,7 +440,7 @@ def prepare_batch(
     """
     actor = _actor(actor)
     check_header_text(incident_id, "incident", "incident_id")
-    _aead(key)
+    _aead(key)  # a key of the wrong length fails before anything is written
     batch_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     batch_dir.chmod(0o700)
     with _batch_lock(batch_dir):
