@@ -122,8 +122,7 @@ def build_email(
     Message-ID, CRLF line ends.
 
     Display names and the subject are always RFC 2047 encoded words (`email.header.Header`), so
-    nothing in them can be read as an address or a header, and their white space survives exactly;
-    edge white space is stripped. The body is base64 (7bit when it is ASCII in lines of at most 78).
+    nothing in them can be read as an address or a header; edge white space is stripped. The body is base64 (7bit when it is ASCII in lines of at most 78).
     Composed directly rather than through `EmailMessage`, whose header folding cost ten times more.
     """
     validate_message(msg)
