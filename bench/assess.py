@@ -4,7 +4,8 @@ Generates varied record files (entities, items, persons, malice, encryption, GDP
 temporary directory, then times, in one process: loading the playbooks, catalogue and taxonomies,
 reading and validating every record file, and assessing each one. Prints the figures and the ratio
 to the 2 s target. Then the same incidents in a store, through `collect_open` as `incident deadlines`
-runs it: once building the store's index, once with the index warm.
+runs it: once building the store's index, then with the index warm (the best of three runs, all printed:
+other processes on the machine make single runs noisy).
 
     python bench/assess.py [--count N]
 """
@@ -101,9 +102,12 @@ def main() -> None:
         cold_start = time.perf_counter()
         collect_open(store)
         cold = time.perf_counter() - cold_start
-        warm_start = time.perf_counter()
-        rows = collect_open(Store.open(store.root))
-        warm = time.perf_counter() - warm_start
+        runs = []
+        for _ in range(3):
+            warm_start = time.perf_counter()
+            rows = collect_open(Store.open(store.root))
+            runs.append(time.perf_counter() - warm_start)
+        warm = min(runs)
     total = done - start
     print(f"incidents:            {args.count:,} ({reportable:,} reportable)")
     print(f"load playbooks:       {setup - start:.3f} s")
@@ -111,7 +115,8 @@ def main() -> None:
     print(f"assess:               {done - loaded:.3f} s ({(done - loaded) / args.count * 1e6:.1f} µs each)")
     print(f"files, end to end:    {total:.3f} s")
     print(f"incident deadlines, first run (builds the index): {cold:.3f} s")
-    print(f"incident deadlines, index warm: {warm:.3f} s ({len(rows):,} open obligations)")
+    print(f"incident deadlines, index warm: {warm:.3f} s ({len(rows):,} open obligations; runs: "
+          f"{', '.join(f'{r:.3f}' for r in runs)} s)")
     print(f"ratio to {TARGET_S:.0f} s target (deadlines, index warm): {warm / TARGET_S:.2f} "
           f"({'within' if warm <= TARGET_S else 'OVER'} target)")
 

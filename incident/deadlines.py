@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from incident.rule_kinds import ParamSpec
@@ -146,7 +147,7 @@ def compute_due(kind: str, params: Mapping[str, Any], *, met: Mapping[str, bool 
 # --------------------------------------------------------------------------- open obligations
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OpenObligation:
     """An obligation of an incident that is not marked done."""
 
@@ -182,42 +183,47 @@ def is_done(done: Mapping[str, Any], regime: str, obligation: str) -> bool:
     return isinstance(entry, Mapping) and isinstance(entry.get(obligation), Mapping)
 
 
-def _parse_due(text: str | None) -> date | datetime | None:
-    if text is None:
-        return None
-    return datetime.fromisoformat(text) if "T" in text else date.fromisoformat(text)
-
-
 def open_obligations(items: Iterable[tuple[str, str, Mapping[str, Any], Mapping[str, Any]]], today: date,
                      now: datetime | None = None) -> list[OpenObligation]:
     """Every obligation not marked done, soonest first (undated ones last), with days left.
 
-    items: (incident id, title, assessment JSON as saved, the record's `obligations` section).
-    An hour-counted obligation is overdue once `now` passes it (when now is given), else by date.
+    items: (incident id, title, assessment JSON as saved, the record's `obligations` section); only each
+    regime's `regime` and `obligations` are read, so `Assessment.obligations_json` is enough. Items are
+    read one at a time (a generator keeps only one assessment alive). An hour-counted obligation is
+    overdue once `now` passes it (when now is given), else by date. Order: by the due instant (a date
+    before the instants of that day), then incident, regime and obligation id.
     """
-    out: list[OpenObligation] = []
+    keyed: list[tuple[tuple[int, str, str, str, str], OpenObligation]] = []
     for incident, title, assessment, done in items:
         for regime in assessment.get("assessments", []):
+            rid = regime["regime"]
             for ob in regime.get("obligations", []):
-                if is_done(done, regime["regime"], ob["id"]):
+                oid = ob["id"]
+                if done and is_done(done, rid, oid):
                     continue
-                due = _parse_due(ob.get("due"))
-                due_day = due.date() if isinstance(due, datetime) else due
-                days_left = (due_day - today).days if due_day is not None else None
+                text = ob.get("due")
+                due: date | datetime | None
+                if text is None:
+                    due = due_day = days_left = None
+                    key = (1, "", incident, rid, oid)
+                elif "T" in text:
+                    due = datetime.fromisoformat(text)
+                    due_day = due.date()
+                    key = (0, due.astimezone(UTC).isoformat(), incident, rid, oid)
+                else:
+                    due = due_day = date.fromisoformat(text)
+                    key = (0, due.isoformat(), incident, rid, oid)
+                if due_day is not None:
+                    days_left = (due_day - today).days
                 if isinstance(due, datetime) and now is not None:
                     overdue = now > due
                 else:
                     overdue = days_left is not None and days_left < 0
-                out.append(OpenObligation(incident, title, regime["regime"], ob["id"], ob.get("label", ob["id"]),
-                                          ob.get("recipient", ""), due, bool(ob.get("soft")), days_left, overdue))
-
-    def key(o: OpenObligation) -> tuple[int, str, str, str, str]:
-        if o.due is None:
-            return (1, "", o.incident, o.regime, o.id)
-        moment = o.due.astimezone(UTC).isoformat() if isinstance(o.due, datetime) else o.due.isoformat()
-        return (0, moment, o.incident, o.regime, o.id)
-
-    return sorted(out, key=key)
+                keyed.append((key, OpenObligation(incident, title, rid, oid, ob.get("label", oid),
+                                                  ob.get("recipient", ""), due, bool(ob.get("soft")), days_left,
+                                                  overdue)))
+    keyed.sort(key=itemgetter(0))
+    return [o for _, o in keyed]
 
 
 # --------------------------------------------------------------------------- iCalendar

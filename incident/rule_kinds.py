@@ -11,7 +11,8 @@ an incident is incident.rules.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from incident.record import ENTITIES, MALICIOUS, RISK_LEVELS
@@ -56,9 +57,9 @@ class CaseItem:
     protected: bool
 
 
-@dataclass(frozen=True)
-class Case:
-    """The facts of one incident as the evaluators need them (built once per assessment)."""
+class Case(NamedTuple):
+    """The facts of one incident as the evaluators need them (built once per assessment: a named tuple,
+    as `incident deadlines` builds one per incident)."""
 
     entity: str
     role: str
@@ -76,7 +77,7 @@ class Case:
     #: every flag carried by any item (encrypted or not)
     flags: frozenset[str] = frozenset()
     #: organization settings (item id lists)
-    settings: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    settings: Mapping[str, frozenset[str]] = MappingProxyType({})
 
 
 class Outcome(NamedTuple):

@@ -9,11 +9,10 @@ kinds of incident.rule_kinds and returns an `Assessment`, whose `to_json` is the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from incident.rule_kinds import (
     BOOL_FACTS,
@@ -27,6 +26,9 @@ from incident.rule_kinds import (
     Params,
     applies,
 )
+
+if TYPE_CHECKING:
+    from incident.regimes import Condition, Exemption, Obligation, Regime
 
 __all__ = [
     "AssessConfig",
@@ -67,48 +69,69 @@ class AssessConfig:
                    playbook_dirs=tuple(playbook_dirs))
 
 
-class _Reason:
-    """A reason rendered from its templates on first use (most callers never read it)."""
+def _reason(result: ConditionResult | ExemptionResult, ja: bool) -> str:
+    """A result's reason in one language, rendered from its template when read (never on the
+    obligations-only path). The template may use {citation} and {label}: the result's own, unless its
+    values give them; a tuple of items becomes their names, a label (anything with ja and en) its name."""
+    filled: dict[str, Any] = {"citation": result.citation, "label": result.label if ja else result.label_en}
+    for key, value in result.values.items():
+        if isinstance(value, tuple):
+            names = [i.ja if ja else i.en for i in value]
+            value = ("、" if ja else ", ").join(names) if names else "—"
+        elif hasattr(value, "ja") and hasattr(value, "en"):
+            value = value.ja if ja else value.en
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        filled[key] = value
+    return result.template[0 if ja else 1].format_map(filled)
 
-    template: tuple[str, str]
-    values: Mapping[str, Any]
 
-    @cached_property
-    def reason(self) -> str:
-        return self.template[0].format_map(_Values(self.values, "ja"))
+class ConditionResult(NamedTuple):
+    """One condition's answer for one incident (a named tuple: `incident deadlines` makes ~70,000)."""
 
-    @cached_property
-    def reason_en(self) -> str:
-        return self.template[1].format_map(_Values(self.values, "en"))
-
-
-@dataclass(frozen=True)
-class ConditionResult(_Reason):
     id: str
     label: str
     label_en: str
     #: the answer after exemptions; None when undetermined
     met: bool | None
     citation: str
-    #: (Japanese, English) reason templates and their values; read `reason` / `reason_en`
-    template: tuple[str, str] = field(repr=False, compare=False)
-    values: Mapping[str, Any] = field(repr=False, compare=False)
+    #: (Japanese, English) reason templates and the values of their placeholders (besides the result's
+    #: own citation and label); read `reason` / `reason_en`
+    template: tuple[str, str]
+    values: Mapping[str, Any]
     #: the exemption that removed it, if any
     exempted_by: str | None = None
 
+    @property
+    def reason(self) -> str:
+        return _reason(self, True)
 
-@dataclass(frozen=True)
-class ExemptionResult(_Reason):
+    @property
+    def reason_en(self) -> str:
+        return _reason(self, False)
+
+
+class ExemptionResult(NamedTuple):
+    """Whether an exemption removed any condition, and why (shared between incidents with the same answer)."""
+
     id: str
     label: str
     label_en: str
     applied: bool
     citation: str
-    template: tuple[str, str] = field(repr=False, compare=False)
-    values: Mapping[str, Any] = field(repr=False, compare=False)
+    template: tuple[str, str]
+    values: Mapping[str, Any]
+
+    @property
+    def reason(self) -> str:
+        return _reason(self, True)
+
+    @property
+    def reason_en(self) -> str:
+        return _reason(self, False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ObligationResult:
     id: str
     label: str
@@ -128,8 +151,16 @@ class ObligationResult:
     due_text_en: str = ""
     by: str = ""
 
+    def to_json(self, learned_on: date | None) -> dict[str, Any]:
+        return {"id": self.id, "recipient": self.recipient, "due": self.due, "soft": self.soft,
+                "items": list(self.items), "label": self.label, "label_en": self.label_en,
+                "citation": self.citation, "deadline": self.deadline, "days": self.days, "hours": self.hours,
+                "day_n": self.day_n, "rolled_past": list(self.rolled_past),
+                "learned_on": learned_on.isoformat() if learned_on else None, "note": self.note,
+                "due_text": self.due_text, "due_text_en": self.due_text_en, "by": self.by}
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class RegimeAssessment:
     regime: str
     name: str
@@ -155,19 +186,13 @@ class RegimeAssessment:
             "exemptions": [{"id": e.id, "applied": e.applied, "reason": e.reason, "citation": e.citation,
                             "label": e.label, "label_en": e.label_en, "reason_en": e.reason_en}
                            for e in self.exemptions],
-            "obligations": [{"id": o.id, "recipient": o.recipient, "due": o.due, "soft": o.soft,
-                             "items": list(o.items), "label": o.label, "label_en": o.label_en,
-                             "citation": o.citation, "deadline": o.deadline, "days": o.days, "hours": o.hours,
-                             "day_n": o.day_n, "rolled_past": list(o.rolled_past),
-                             "learned_on": learned_on.isoformat() if learned_on else None, "note": o.note,
-                             "due_text": o.due_text, "due_text_en": o.due_text_en, "by": o.by}
-                            for o in self.obligations],
+            "obligations": [o.to_json(learned_on) for o in self.obligations],
             "missing": list(self.missing),
             "notes": list(self.notes),
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Assessment:
     """The answer for one incident under every regime that applies."""
 
@@ -177,10 +202,24 @@ class Assessment:
     assessments: tuple[RegimeAssessment, ...]
 
     def to_json(self, incident_id: str | None) -> dict[str, Any]:
+        """The `--json` contract of `incident assess` (issue 3), reasons rendered in both languages."""
         return {"incident": incident_id, "reportable": self.reportable,
                 "learned_on": self.learned_on.isoformat() if self.learned_on else None,
                 "timezone": self.timezone,
                 "assessments": [a.to_json(self.learned_on) for a in self.assessments]}
+
+    def obligations_json(self, incident_id: str | None) -> dict[str, Any]:
+        """The part of `to_json` that deadlines need: per regime its id, reportable and obligations.
+
+        The same values as `to_json`, without conditions, exemptions and their reasons (never rendered
+        here), for `incident deadlines` over every incident.
+        """
+        learned = self.learned_on
+        return {"incident": incident_id, "reportable": self.reportable,
+                "learned_on": learned.isoformat() if learned else None, "timezone": self.timezone,
+                "assessments": [{"regime": a.regime, "reportable": a.reportable,
+                                 "obligations": [o.to_json(learned) for o in a.obligations]}
+                                for a in self.assessments]}
 
     @property
     def playbooks(self) -> dict[str, dict[str, str]]:
@@ -200,26 +239,57 @@ def combine(values: Iterable[bool | None]) -> bool | None:
     return None if seen_none else False
 
 
-class _Values(dict[str, Any]):
-    """Template values rendered in one language: a tuple of items becomes their names."""
-
-    def __init__(self, values: Mapping[str, Any], lang: str) -> None:
-        super().__init__()
-        for key, value in values.items():
-            if isinstance(value, tuple):
-                names = [i.ja if lang == "ja" else i.en for i in value]
-                value = ("、" if lang == "ja" else ", ").join(names) if names else "—"
-            elif hasattr(value, "ja") and hasattr(value, "en"):
-                value = value.ja if lang == "ja" else value.en
-            elif isinstance(value, bool):
-                value = "true" if value else "false"
-            self[key] = value
-
+# --------------------------------------------------------------------------- the engine
 
 _NO_PARAMS: Mapping[str, Any] = {}
-#: a regime's (conditions with evaluator and item_based, exemptions with view, conditions by id)
-_Plan = tuple[list[tuple[Any, Evaluate, bool]], list[tuple[Any, Callable[[Params, Case], ExemptionView]]],
-              dict[str, Any]]
+_CACHE_LIMIT = 50_000
+ViewFn = Callable[[Params, Case], ExemptionView]
+
+
+class _ConditionStep(NamedTuple):
+    condition: Condition
+    evaluate: Evaluate
+    item_based: bool
+    #: positions (in the regime's exemptions) of those that may remove this condition
+    exemptions: tuple[int, ...]
+
+
+class _ObligationStep(NamedTuple):
+    obligation: Obligation
+    #: the condition ids that trigger it (all of the regime's when the playbook names none)
+    when: tuple[str, ...]
+    #: the deadline needs the day of learning
+    dated: bool
+    #: the recipient names the entruster
+    entruster: bool
+    #: the condition whose answer switches the day count (days_if), if any
+    switch: str | None
+    hours: bool
+
+
+class _Plan(NamedTuple):
+    """A regime version with its evaluators looked up and its references resolved, once."""
+
+    conditions: tuple[_ConditionStep, ...]
+    exemptions: tuple[tuple[Exemption, ViewFn], ...]
+    labels: Mapping[str, Condition]
+    obligations: tuple[_ObligationStep, ...]
+
+
+def _make_plan(regime: Regime) -> _Plan:
+    exemptions = tuple((ex, EXEMPTION_KINDS[ex.kind].view) for ex in regime.exemptions)
+    conditions = tuple(
+        _ConditionStep(c, CONDITION_KINDS[c.kind].evaluate, CONDITION_KINDS[c.kind].item_based,
+                       tuple(j for j, ex in enumerate(regime.exemptions) if not ex.removes or c.id in ex.removes))
+        for c in regime.conditions)
+    every = tuple(c.id for c in regime.conditions)
+    obligations = []
+    for ob in regime.obligations:
+        switch = ob.deadline.params.get("days_if")
+        obligations.append(_ObligationStep(ob, ob.when or every, ob.deadline.kind != "none",
+                                           "{entruster}" in ob.recipient, switch["condition"] if switch else None,
+                                           ob.deadline.kind == "hours"))
+    return _Plan(conditions, exemptions, {c.id: c for c in regime.conditions}, tuple(obligations))
 
 
 class Assessor:
@@ -231,11 +301,11 @@ class Assessor:
         self.config = config
         self._presumed = frozenset(tid for tid, t in taxonomy.types.items() if getattr(t, "malicious_presumed", False))
         self._items: dict[tuple[str, bool, bool], CaseItem] = {}
-        self._derived: dict[tuple[date | None, str, frozenset[str], frozenset[str]], list[str]] = {}
-        self._versions: dict[tuple[str, date | None], tuple[Any, bool]] = {}
+        self._chosen: dict[tuple[Any, ...], list[tuple[Regime, bool]]] = {}
+        self._in_force: dict[date | None, tuple[tuple[int, ...], dict[str, tuple[Regime, bool]]]] = {}
         self._obligation_cache: dict[tuple[Any, ...], ObligationResult] = {}
         self._exemption_cache: dict[tuple[Any, ...], ExemptionResult] = {}
-        self._plans: dict[int, tuple[_Plan, Any]] = {}
+        self._plans: dict[int, tuple[_Plan, Regime]] = {}
         ordinance = frozenset(self._item(name, False, False).id for name in config.ordinance_special_care)
         self._settings: Mapping[str, frozenset[str]] = {"ordinance_special_care": ordinance}
 
@@ -264,35 +334,57 @@ class Assessor:
             items=items, flags=frozenset().union(*(i.flags for i in items)), settings=self._settings,
         )
 
-    def select(self, record: Any, case: Case, on: date | None) -> list[tuple[Any, bool]]:
-        """The regime versions that apply: the record's `regimes`, else derived plus the configured ones."""
+    def select(self, record: Any, case: Case, on: date | None) -> list[tuple[Regime, bool]]:
+        """The regime versions that apply: the record's `regimes`, else derived plus the configured ones.
+
+        The list is shared between records with the same answer: do not change it.
+        """
+        named = tuple(str(r) for r in record.facts.get("regimes") or ())
+        epoch, versions = self._versions(on)
+        if named:
+            key: tuple[Any, ...] = (epoch, named)
+        else:
+            if not case.entity:
+                from incident.errors import InputError
+
+                raise InputError("missing; the assessment needs the entity (business, public-body or council) "
+                                 "or an explicit regimes list", field="entity")
+            key = (epoch, case.entity, case.flags, case.countries)
+        chosen = self._chosen.get(key)
+        if chosen is None:
+            chosen = self._select(named, case, versions)
+            if len(self._chosen) > _CACHE_LIMIT:
+                self._chosen.clear()
+            self._chosen[key] = chosen
+        return chosen
+
+    def _select(self, named: tuple[str, ...], case: Case,
+                versions: Mapping[str, tuple[Regime, bool]]) -> list[tuple[Regime, bool]]:
         from incident.errors import InputError
 
-        named = [str(r) for r in record.facts.get("regimes") or ()]
         if named:
             ids, source = list(dict.fromkeys(named)), "regimes"
         else:
-            if not case.entity:
-                raise InputError("missing; the assessment needs the entity (business, public-body or council) "
-                                 "or an explicit regimes list", field="entity")
-            key = (on, case.entity, case.flags, case.countries)
-            derived = self._derived.get(key)
-            if derived is None:
-                derived = [rid for rid in self.regimes if applies(self._version(rid, on)[0].applies, case)]
-                derived += [rid for rid in self.config.default_regimes if rid not in derived]
-                self._derived[key] = derived
-            ids, source = derived, "regimes (config)"
+            ids = [rid for rid in self.regimes if applies(versions[rid][0].applies, case)]
+            ids += [rid for rid in self.config.default_regimes if rid not in ids]
+            source = "regimes (config)"
         for rid in ids:
             if rid not in self.regimes:
                 raise InputError(f"unknown regime {rid!r}; known regimes: {', '.join(self.regimes)}", field=source)
-        chosen = [self._version(rid, on) for rid in ids]
-        return sorted(chosen, key=lambda pair: (pair[0].order, pair[0].id))
+        return sorted((versions[rid] for rid in ids), key=lambda pair: (pair[0].order, pair[0].id))
 
-    def _version(self, rid: str, on: date | None) -> tuple[Any, bool]:
-        found = self._versions.get((rid, on))
+    def _versions(self, on: date | None) -> tuple[tuple[int, ...], dict[str, tuple[Regime, bool]]]:
+        """The version of every regime in force on a date (the latest when no date), and a key that is the
+        same for every date with the same versions in force."""
+        found = self._in_force.get(on)
         if found is None:
-            found = (self.regimes[rid], False) if on is None else self.regimes.in_force(rid, on)
-            self._versions[(rid, on)] = found
+            versions = {rid: (self.regimes[rid], False) if on is None else self.regimes.in_force(rid, on)
+                        for rid in self.regimes}
+            epoch = tuple(x for rid in self.regimes for x in (id(versions[rid][0]), versions[rid][1]))
+            found = (epoch, versions)
+            if len(self._in_force) > _CACHE_LIMIT:
+                self._in_force.clear()
+            self._in_force[on] = found
         return found
 
     def assess(self, record: Any) -> Assessment:
@@ -301,120 +393,128 @@ class Assessor:
         discovered = record.facts.get("discovered_at")
         learned = to_local_date(discovered, self.config.tz) if isinstance(discovered, datetime) else None
         case = self.case(record)
-        results = tuple(self._regime(regime, fallback, case, learned, discovered if learned else None)
+        views: dict[ViewFn, ExemptionView] = {}
+        results = tuple(self._regime(regime, fallback, case, learned, discovered if learned else None, views)
                         for regime, fallback in self.select(record, case, learned))
         return Assessment(combine(r.reportable for r in results), learned, self.config.tz, results)
 
-    def _plan(self, regime: Any) -> _Plan:
-        """The regime's conditions and exemptions with their evaluators looked up once."""
+    def _plan(self, regime: Regime) -> _Plan:
         found = self._plans.get(id(regime))
         if found is None or found[1] is not regime:
-            conds = [(c, CONDITION_KINDS[c.kind].evaluate, CONDITION_KINDS[c.kind].item_based)
-                     for c in regime.conditions]
-            exs = [(ex, EXEMPTION_KINDS[ex.kind].view) for ex in regime.exemptions]
-            found = ((conds, exs, {c.id: c for c in regime.conditions}), regime)
+            found = (_make_plan(regime), regime)
             self._plans[id(regime)] = found
         return found[0]
 
-    def _regime(self, regime: Any, fallback: bool, case: Case, learned: date | None,
-                discovered: datetime | None) -> RegimeAssessment:
-        plan, exs, labels = self._plan(regime)
-        views = [(ex, view(_NO_PARAMS, case)) for ex, view in exs]
-        removed: dict[str, list[str]] = {ex.id: [] for ex, _ in exs}
+    def _regime(self, regime: Regime, fallback: bool, case: Case, learned: date | None,
+                discovered: datetime | None, views: dict[ViewFn, ExemptionView]) -> RegimeAssessment:
+        plan = self._plan(regime)
+        seen: list[ExemptionView] = []
+        for _, view_fn in plan.exemptions:  # what each exemption makes of this incident: once per incident
+            view = views.get(view_fn)
+            if view is None:
+                view = views[view_fn] = view_fn(_NO_PARAMS, case)
+            seen.append(view)
+        removed: list[list[str]] = [[] for _ in seen]
         conditions: list[ConditionResult] = []
+        met: dict[str, bool | None] = {}
         missing: list[str] = []
-        for cond, evaluate, item_based in plan:
-            outcome = evaluate(cond.params, case, case.items)
-            first = None
+        items = case.items
+        for cond, evaluate, item_based, exemptions in plan.conditions:
+            outcome = evaluate(cond.params, case, items)
+            first = -1
             if outcome.met is not False:
-                for ex, view in views:
-                    if not view.holds or (ex.removes and cond.id not in ex.removes):
+                for j in exemptions:
+                    view = seen[j]
+                    if not view.holds:
                         continue
                     if view.remaining is None:
                         gone = True
                     elif item_based:
                         gone = evaluate(cond.params, case, view.remaining).met is False
                     else:
-                        gone = not view.remaining and bool(case.items)
+                        gone = not view.remaining and bool(items)
                     if gone:
-                        removed[ex.id].append(cond.id)
-                        first = first or (ex, view)
-            if first is not None:
-                ex, view = first
-                items = outcome.values.get("items", ()) if item_based else view.protected
-                values = {"items": items, "conditions": (cond,), "citation": ex.citation, "label": cond}
+                        removed[j].append(cond.id)
+                        if first < 0:
+                            first = j
+            if first >= 0:
+                ex, view = plan.exemptions[first][0], seen[first]
+                shown = outcome.values.get("items", ()) if item_based else view.protected
+                values = {"items": shown, "conditions": (cond,), "citation": ex.citation}
                 conditions.append(ConditionResult(cond.id, cond.ja, cond.en, False, cond.citation,
                                                   ex.reasons["removed"], values, ex.id))
+                met[cond.id] = False
                 continue
-            values = {**outcome.values, "citation": cond.citation, "label": cond}
             conditions.append(ConditionResult(cond.id, cond.ja, cond.en, outcome.met, cond.citation,
-                                              cond.reasons[outcome.state], values))
+                                              cond.reasons[outcome.state], outcome.values))
+            met[cond.id] = outcome.met
             for fact in outcome.missing:
                 if fact not in missing:
                     missing.append(fact)
-        exemptions = tuple(self._exemption(ex, view, tuple(removed[ex.id]), labels) for ex, view in views)
-        reportable = combine(c.met for c in conditions)
-        obligations = self._obligations(regime, case, conditions, reportable, learned, discovered, missing)
+        exemption_results = tuple(self._exemption(ex, view, tuple(gone_ids), plan.labels)
+                                  for (ex, _), view, gone_ids in zip(plan.exemptions, seen, removed, strict=True))
+        reportable = combine(met.values())
+        obligations = self._obligations(plan, case, met, reportable, learned, discovered, missing)
         notes = regime.notes
         if fallback:
             notes = (*notes, (f"No version of {regime.id} was in force on {learned}; the earliest version "
                              f"(effective {regime.effective_from}) was used."))
         return RegimeAssessment(regime.id, regime.name_ja, regime.name_en, regime.law, regime.version,
-                                regime.effective_from, reportable, tuple(conditions), exemptions, obligations,
-                                tuple(missing), notes)
+                                regime.effective_from, reportable, tuple(conditions), exemption_results,
+                                obligations, tuple(missing), notes)
 
-    def _exemption(self, ex: Any, view: ExemptionView, removed: tuple[str, ...],
-                   labels: Mapping[str, Any]) -> ExemptionResult:
+    def _exemption(self, ex: Exemption, view: ExemptionView, removed: tuple[str, ...],
+                   labels: Mapping[str, Condition]) -> ExemptionResult:
         key = (id(ex), view.holds, removed, view.protected)
         result = self._exemption_cache.get(key)
         if result is None:
             state = "applied" if removed else ("no_effect" if view.holds else "not_applied")
-            values = {"items": view.protected, "conditions": tuple(labels[cid] for cid in removed),
-                      "citation": ex.citation, "label": ex}
+            values = {"items": view.protected, "conditions": tuple(labels[cid] for cid in removed)}
             result = ExemptionResult(ex.id, ex.ja, ex.en, bool(removed), ex.citation, ex.reasons[state], values)
-            if len(self._exemption_cache) > 50_000:
+            if len(self._exemption_cache) > _CACHE_LIMIT:
                 self._exemption_cache.clear()
             self._exemption_cache[key] = result
         return result
 
-    def _obligations(self, regime: Any, case: Case, conditions: Sequence[ConditionResult],
-                     reportable: bool | None, learned: date | None, discovered: datetime | None,
+    def _obligations(self, plan: _Plan, case: Case, met: Mapping[str, bool | None], reportable: bool | None,
+                     learned: date | None, discovered: datetime | None,
                      missing: list[str]) -> tuple[ObligationResult, ...]:
-        from incident.deadlines import compute_due
-
-        met = {c.id: c.met for c in conditions}
         out: list[ObligationResult] = []
-        for ob in regime.obligations:
+        for ob, when, dated, entruster, switch, hours in plan.obligations:
             if ob.role != "any" and ob.role != case.role:
                 continue
-            triggered = reportable is True and any(met[c] is True for c in (ob.when or met))
-            if not (ob.always or triggered):
+            if not ob.always and (reportable is not True or not any(met[c] is True for c in when)):
                 continue
-            deadline = ob.deadline
-            if learned is None and deadline.kind != "none" and "discovered_at" not in missing:
+            if learned is None and dated and "discovered_at" not in missing:
                 missing.append("discovered_at")
-            if not case.entruster and "{entruster}" in ob.recipient and "entruster" not in missing:
+            if entruster and not case.entruster and "entruster" not in missing:
                 missing.append("entruster")
-            switch = deadline.params.get("days_if")
-            key = (id(ob), learned, met.get(switch["condition"]) if switch else None,
-                   discovered if deadline.kind == "hours" else None, case.entruster)
+            key = (id(ob), learned, met.get(switch) if switch else None, discovered if hours else None,
+                   case.entruster)
             result = self._obligation_cache.get(key)
             if result is None:
-                due = compute_due(deadline.kind, deadline.params, met=met, learned=learned, discovered=discovered)
-                fill = dict(ob.recipient_defaults)
-                if case.entruster:
-                    fill["entruster"] = case.entruster
-                if self.config.regulator:
-                    fill["regulator"] = self.config.regulator
-                result = ObligationResult(
-                    ob.id, ob.ja, ob.en, ob.recipient.format_map(fill), due.due, due.soft, ob.items, ob.citation,
-                    deadline.kind, due.days, due.hours, due.day_n, due.rolled_past, ob.note, deadline.text,
-                    deadline.text_en, ob.by)
-                if len(self._obligation_cache) > 50_000:
+                result = self._obligation(ob, met, learned, discovered, case.entruster)
+                if len(self._obligation_cache) > _CACHE_LIMIT:
                     self._obligation_cache.clear()
                 self._obligation_cache[key] = result
             out.append(result)
         return tuple(out)
+
+    def _obligation(self, ob: Obligation, met: Mapping[str, bool | None], learned: date | None,
+                    discovered: datetime | None, entruster: str) -> ObligationResult:
+        from incident.deadlines import compute_due
+
+        deadline = ob.deadline
+        due = compute_due(deadline.kind, deadline.params, met=met, learned=learned, discovered=discovered)
+        fill = dict(ob.recipient_defaults)
+        if entruster:
+            fill["entruster"] = entruster
+        if self.config.regulator:
+            fill["regulator"] = self.config.regulator
+        return ObligationResult(
+            ob.id, ob.ja, ob.en, ob.recipient.format_map(fill), due.due, due.soft, ob.items, ob.citation,
+            deadline.kind, due.days, due.hours, due.day_n, due.rolled_past, ob.note, deadline.text,
+            deadline.text_en, ob.by)
 
 
 _ASSESSORS: dict[AssessConfig, Assessor] = {}

@@ -8,7 +8,7 @@ closed day becomes the next day that is not closed. National holidays come from 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import cache
 
 import jpholiday
 
@@ -27,7 +27,7 @@ YEAR_END_REASON = "年末年始 (12/29–1/3)"
 _WEEKDAY_REASON = {5: "土曜日", 6: "日曜日"}
 
 
-@lru_cache(maxsize=4096)
+@cache
 def _holiday_name(d: date) -> str | None:
     name: str | None = jpholiday.is_holiday_name(d)
     return name
@@ -50,9 +50,14 @@ def closed_day_reason(d: date) -> str | None:
     return _WEEKDAY_REASON.get(d.weekday())
 
 
+@cache
 def is_closed_day(d: date) -> bool:
-    """True on a 行政機関の休日: Saturday, Sunday, national holiday, or 12/29–1/3."""
-    return closed_day_reason(d) is not None
+    """True on a 行政機関の休日: Saturday, Sunday, national holiday, or 12/29–1/3.
+
+    Weekends and the year end are closed without asking the holiday library (its first lookup of a
+    date is slow); only the name, in closed_day_reason, needs it on those days.
+    """
+    return d.weekday() >= 5 or _is_year_end(d) or _holiday_name(d) is not None
 
 
 def next_open_day(d: date) -> date:

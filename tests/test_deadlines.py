@@ -116,6 +116,32 @@ def test_overdue_by_date_and_by_instant() -> None:
     assert state["data-subjects"] == (None, False)
 
 
+def _due(regime: str, obligation: str, due: str | None) -> dict[str, Any]:
+    return {"regime": regime, "obligations": [{"id": obligation, "label": obligation, "recipient": "r", "due": due,
+                                               "soft": False}]}
+
+
+def test_open_obligations_order_dates_and_instants_by_moment_and_read_a_generator() -> None:
+    """A date sorts at the start of its day in UTC terms: before a later instant, after an earlier one."""
+    consumed: list[str] = []
+
+    def items() -> Any:
+        for incident, regime, obligation, due in [
+                ("2024-0001", "gdpr", "supervisory-authority", "2024-06-13T10:00:00+09:00"),
+                ("2024-0002", "appi-business", "regulator-final", "2024-06-13"),
+                ("2024-0003", "gdpr", "supervisory-authority", "2024-06-13T00:30:00+09:00"),
+                ("2024-0004", "council", "individual-notice", None),
+                ("2024-0005", "appi-business", "regulator-final", "2024-06-13")]:
+            consumed.append(incident)
+            yield incident, "", {"assessments": [_due(regime, obligation, due)]}, {}
+
+    rows = open_obligations(items(), today=date(2024, 6, 12))
+    assert consumed == ["2024-0001", "2024-0002", "2024-0003", "2024-0004", "2024-0005"]
+    assert [(o.incident, o.days_left) for o in rows] == [
+        ("2024-0003", 1), ("2024-0002", 1), ("2024-0005", 1), ("2024-0001", 1), ("2024-0004", None)]
+    assert rows[0].due == datetime(2024, 6, 13, 0, 30, tzinfo=JST) and rows[1].due == date(2024, 6, 13)
+
+
 # --------------------------------------------------------------------------- iCalendar
 
 
@@ -184,3 +210,33 @@ def test_done_asks_which_regime_when_ambiguous(run: Any, tmp_path: Path) -> None
     rows = json.loads(run("deadlines --json").stdout)
     assert ("appi-business", "regulator-final") in [(r["regime"], r["obligation"]) for r in rows]
     assert ("mynumber", "regulator-final") not in [(r["regime"], r["obligation"]) for r in rows]
+
+
+def test_deadlines_never_render_a_reason(run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`incident deadlines` reads only the obligations of each assessment (the reasons are not formatted)."""
+    import json
+
+    from conftest import EXAMPLES
+
+    import incident.rules
+
+    incident_id = json.loads(run(["new", "--from", str(EXAMPLES / "05-ransomware-500.toml"), "--json"]).stdout)["id"]
+
+    def refuse(*args: Any) -> str:
+        raise AssertionError("a reason was rendered")
+
+    monkeypatch.setattr(incident.rules, "_reason", refuse)
+    rows = json.loads(run("deadlines --json").stdout)
+    assert [(r["incident"], r["obligation"], r["due"]) for r in rows] == [
+        (incident_id, "regulator-preliminary", "2024-06-07"), (incident_id, "regulator-final", "2024-08-01"),
+        (incident_id, "individual-notice", None)]
+
+
+def test_the_closed_day_test_agrees_with_the_reason_every_day_2024_to_2026() -> None:
+    """is_closed_day answers weekends and the year end without the holiday library: the same answer."""
+    from incident.workdays import closed_day_reason, is_closed_day
+
+    day = date(2024, 1, 1)
+    while day < date(2027, 1, 1):
+        assert is_closed_day(day) is (closed_day_reason(day) is not None), day
+        day += timedelta(days=1)

@@ -550,6 +550,90 @@ def test_combine() -> None:
     assert combine([]) is False
 
 
+# --------------------------------------------------------------------------- the JSON shape and the obligations-only path
+
+#: a ransomware incident learned of at 05:00 in Tokyo on 2024-10-04 (20:00 UTC the day before): an encrypted
+#: special-care item with the key safe beside an unencrypted credit card number
+RANSOMWARE: dict[str, Any] = {"type": "ransomware", "malicious": "suspected", "persons": 1500,
+                              "discovered_at": datetime(2024, 10, 3, 20, 0, tzinfo=UTC)}
+RANSOMWARE_ITEMS: tuple[Item, ...] = (("病歴", True), "credit-card-number")
+OBLIGATION_KEYS = ["id", "recipient", "due", "soft", "items", "label", "label_en", "citation", "deadline", "days",
+                   "hours", "day_n", "rolled_past", "learned_on", "note", "due_text", "due_text_en", "by"]
+
+
+def test_json_keys_come_in_contract_order() -> None:
+    data = run(make(RANSOMWARE_ITEMS, **RANSOMWARE))
+    assert list(data) == ["incident", "reportable", "learned_on", "timezone", "assessments"]
+    a = regime(data, "appi-business")
+    assert list(a) == ["regime", "name", "name_en", "law", "version", "effective_from", "reportable", "conditions",
+                       "exemptions", "obligations", "missing", "notes"]
+    assert [list(c) for c in a["conditions"]] == [
+        ["id", "met", "reason", "citation", "label", "label_en", "reason_en", "exempted_by"]] * 4
+    assert [list(e) for e in a["exemptions"]] == [
+        ["id", "applied", "reason", "citation", "label", "label_en", "reason_en"]] * 2
+    assert [list(o) for o in a["obligations"]] == [OBLIGATION_KEYS] * 3
+
+
+def test_reasons_fill_items_labels_numbers_and_citations() -> None:
+    data = run(make(RANSOMWARE_ITEMS, **RANSOMWARE))
+    special = cond(data, "appi-business", "special-care")
+    assert (special["met"], special["exempted_by"]) == (False, "high-encryption")
+    assert special["reason"] == ("要配慮個人情報が含まれる個人データの漏えい等に当たり得るが、病歴は高度な暗号化がされ鍵も"
+                                 "漏えいしていないため該当しない（個人情報保護法施行規則第7条第1号括弧書; 通則ガイドライン3-5-3-1）")
+    assert special["reason_en"] == ("Would count as: Special-care data (要配慮個人情報); but these items are protected "
+                                    "by high-level encryption with the key safe: medical history "
+                                    "(個人情報保護法施行規則第7条第1号括弧書; 通則ガイドライン3-5-3-1)")
+    headcount = cond(data, "appi-business", "headcount")
+    assert headcount["reason"] == "本人の数 1,500人 — 1,000人を超える（個人情報保護法施行規則第7条第4号）"
+    assert headcount["reason_en"] == "1,500 persons — more than 1,000 (個人情報保護法施行規則第7条第4号)"
+    assert cond(data, "appi-business", "financial-harm")["reason_en"] == (
+        "credit card number: misuse may cause financial loss — reportable whatever the number of persons "
+        "(個人情報保護法施行規則第7条第2号)")
+    applied = exemption(data, "appi-business", "high-encryption")
+    assert applied["applied"] is True
+    assert applied["reason_en"] == ("Items protected by high-level encryption with the key safe (medical history) "
+                                    "do not count — removed: Special-care data (要配慮個人情報) "
+                                    "(個人情報保護法施行規則第7条第1号括弧書; 通則ガイドライン3-5-3-1)")
+    final = obligations(data, "appi-business")["regulator-final"]
+    assert (final["due"], final["days"], final["learned_on"], final["rolled_past"]) == (
+        "2024-12-02", 60, "2024-10-04", [])
+
+
+def test_a_false_fact_reads_false_in_the_reason() -> None:
+    data = run(make(("my-number",), persons=3))
+    assert cond(data, "mynumber", "system")["reason_en"] == (
+        "The data did not sit in the My Number network systems (mynumber_system = false; false by default for "
+        "businesses and councils)")
+
+
+@pytest.mark.parametrize("facts", [
+    RANSOMWARE,
+    {"persons": 3, "subject_countries": ["DE"], "risk_level": "high", "role": "entrustee"},
+    {"persons": None, "type": "loss", "recovered": True},
+])
+def test_obligations_json_is_to_json_without_conditions(facts: dict[str, Any]) -> None:
+    result = assess(make((*RANSOMWARE_ITEMS, "my-number"), **facts))
+    full, light = result.to_json("2024-0007"), result.obligations_json("2024-0007")
+    assert light == {**{k: full[k] for k in ("incident", "reportable", "learned_on", "timezone")},
+                     "assessments": [{k: a[k] for k in ("regime", "reportable", "obligations")}
+                                     for a in full["assessments"]]}
+
+
+def test_the_obligations_only_path_never_renders_a_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    import incident.rules
+
+    def refuse(*args: Any) -> str:
+        raise AssertionError("a reason was rendered")
+
+    monkeypatch.setattr(incident.rules, "_reason", refuse)
+    result = assess(make(RANSOMWARE_ITEMS, **RANSOMWARE))
+    light = result.obligations_json(None)
+    assert [o["id"] for o in light["assessments"][0]["obligations"]] == [
+        "regulator-preliminary", "regulator-final", "individual-notice"]
+    with pytest.raises(AssertionError, match="a reason was rendered"):
+        result.to_json(None)
+
+
 # --------------------------------------------------------------------------- properties
 
 ITEMS = ["name", "email-address", "address", "medical-history", "health-check-results", "credit-card-number",

@@ -17,6 +17,8 @@ import click
 from incident.cli.common import IncidentGroup, emit_json, get_env, info, json_option, store_options
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from rich.console import Console
 
     from incident.record import Record
@@ -259,23 +261,28 @@ def collect_open(store: Store) -> list[Any]:
     """Every open obligation of the incidents that are not closed, assessed afresh, soonest first."""
     from incident.dates import now
     from incident.deadlines import open_obligations
-    from incident.errors import InputError
     from incident.rules import prepare
 
-    assessor = prepare(store_config(store))
-    items = []
+    moment = now(store.tz)
+    return open_obligations(_assessed(store, prepare(store_config(store))), moment.date(), moment)
+
+
+def _assessed(store: Store, assessor: Any) -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+    """(id, title, obligations JSON, done section) per open incident, one at a time: each assessment is
+    dropped once its obligations are read, so 10,000 of them never accumulate."""
+    from incident.errors import InputError
+
     for record in store.records():
         if record.status == "closed":
             continue
+        incident_id = record.id
         try:
-            data = assessor.assess(record).to_json(record.id)
+            data = assessor.assess(record).obligations_json(incident_id)
         except InputError as exc:
-            info(f"warning: {record.id} cannot be assessed: {exc}")
+            info(f"warning: {incident_id} cannot be assessed: {exc}")
             continue
         done = record.sections.get("obligations")
-        items.append((record.id, str(record.get("title", "")), data, done if isinstance(done, dict) else {}))
-    moment = now(store.tz)
-    return open_obligations(items, moment.date(), moment)
+        yield incident_id, str(record.get("title", "")), data, done if isinstance(done, dict) else {}
 
 
 def print_deadlines(console: Console, store: Store, rows: list[Any] | None = None) -> None:
