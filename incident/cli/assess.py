@@ -3,13 +3,13 @@
 `incident assess ID` assesses a stored incident, saves the result on it (section `assessment`, with the
 playbook versions used) and in the audit log, and says what changed since the last assessment.
 `incident assess --facts FILE` assesses a record file without a store. The core is incident.rules,
-incident.regimes and incident.deadlines; this module only parses options and shows results.
+incident.regimes and incident.deadlines; this module only parses options and shows results. Only click
+and incident.cli.common are imported when the module loads (`incident --help` stays fast); everything
+else is imported by the function that needs it.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -18,6 +18,8 @@ from incident.cli.common import IncidentGroup, emit_json, get_env, info, json_op
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from datetime import date, datetime
+    from pathlib import Path
 
     from rich.console import Console
 
@@ -91,6 +93,8 @@ def assess_and_save(store: Store, incident_id: str, *, actor: str) -> dict[str, 
 
 
 def _due_text(ob: dict[str, Any], today: date, tz: str) -> str:
+    from datetime import date, datetime
+
     from rich.markup import escape
 
     from incident.dates import to_local_date
@@ -212,19 +216,21 @@ def print_stored_summary(console: Console, record: Record) -> None:
 
 @click.command("assess")
 @click.argument("incident_id", metavar="ID", required=False)
-@click.option("--facts", "facts_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+@click.option("--facts", "facts_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Assess a record file (the format of `incident new --from`); no store needed.")
 @json_option
 @store_options
-def assess_cmd(incident_id: str | None, facts_file: Path | None, as_json: bool) -> None:
+def assess_cmd(incident_id: str | None, facts_file: str | None, as_json: bool) -> None:
     """Decide, under every regime that applies, what must be reported, to whom and by when."""
+    from pathlib import Path
+
     from incident.errors import InputError
 
     env = get_env()
     if (incident_id is None) == (facts_file is None):
         raise InputError("give an incident ID or --facts FILE (one of them)", field="ID")
     if facts_file is not None:
-        data, tz = _assess_file(env, facts_file)
+        data, tz = _assess_file(env, Path(facts_file))
         if as_json:
             emit_json(data)
         else:
@@ -286,6 +292,8 @@ def _assessed(store: Store, assessor: Any) -> Iterator[tuple[str, str, dict[str,
 
 
 def print_deadlines(console: Console, store: Store, rows: list[Any] | None = None) -> None:
+    from datetime import datetime
+
     from rich.markup import escape
     from rich.table import Table
 
@@ -310,12 +318,14 @@ def print_deadlines(console: Console, store: Store, rows: list[Any] | None = Non
 
 
 @click.command("deadlines")
-@click.option("--ics", "ics_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+@click.option("--ics", "ics_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Also write an iCalendar file with an alarm before each deadline.")
 @json_option
 @store_options
-def deadlines_cmd(ics_file: Path | None, as_json: bool) -> None:
+def deadlines_cmd(ics_file: str | None, as_json: bool) -> None:
     """Every open obligation across incidents, soonest first, with days left (overdue in red)."""
+    from pathlib import Path
+
     from incident.deadlines import to_ics
     from incident.fsutil import atomic_write_bytes
 
@@ -323,8 +333,9 @@ def deadlines_cmd(ics_file: Path | None, as_json: bool) -> None:
     store = env.store()
     rows = collect_open(store)
     if ics_file is not None:
-        atomic_write_bytes(ics_file, to_ics(rows))
-        info(f"Wrote {sum(1 for r in rows if r.due is not None)} deadline(s) to {ics_file}")
+        ics_path = Path(ics_file)  # what click's path_type=Path would give
+        atomic_write_bytes(ics_path, to_ics(rows))
+        info(f"Wrote {sum(1 for r in rows if r.due is not None)} deadline(s) to {ics_path}")
     if as_json:
         emit_json([r.to_json() for r in rows])
     else:
@@ -387,6 +398,8 @@ def _regimes(env: Any) -> Any:
 @store_options
 def playbooks_list_cmd(as_json: bool) -> None:
     """List the regimes and their versions."""
+    from pathlib import Path
+
     from rich.markup import escape
     from rich.table import Table
 
@@ -459,11 +472,14 @@ def playbooks_show_cmd(regime_id: str, on_text: str | None, as_json: bool) -> No
 
 
 @playbooks_group.command("check")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE")
+@click.argument("path_text", metavar="FILE", type=click.Path(dir_okay=False))
 @json_option
 @store_options
-def playbooks_check_cmd(path: Path, as_json: bool) -> None:
+def playbooks_check_cmd(path_text: str, as_json: bool) -> None:
     """Report every problem of a playbook file at once, with line numbers (exit 2 if any)."""
+    from pathlib import Path
+
+    path = Path(path_text)  # what click's path_type=Path would give
     problems = _check(path)
     if as_json:
         emit_json({"file": str(path), "ok": not problems, "problems": [
