@@ -30,7 +30,7 @@ COMMANDS: dict[str, str] = {
     "assess": "incident.cli.assess:assess_cmd",
     "deadlines": "incident.cli.assess:deadlines_cmd",
     "done": "incident.cli.assess:done_cmd",
-    "playbooks": "incident.cli.assess:playbooks_group",
+    "playbooks": "incident.cli.playbooks:playbooks_group",
     # the first hours
     "steps": "incident.cli.steps:steps_cmd",
     "step": "incident.cli.steps:step_cmd",

@@ -1,0 +1,152 @@
+"""`incident playbooks list|show|check`: the law and procedure as data, bundled and the store's own.
+
+Only click and incident.cli.common are imported when the module loads; the rest inside the commands.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from incident.cli.common import IncidentGroup, emit_json, get_env, info, json_option, store_options
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+@click.group("playbooks", cls=IncidentGroup)
+def playbooks_group() -> None:
+    """The regime playbooks: the law as data (bundled, and the store's own)."""
+
+
+def _regimes(env: Any) -> Any:
+    from incident.regimes import load_regimes
+
+    dirs = env.store().extra_dirs("playbooks") if (env.store_path / "incidents").is_dir() else ()
+    return load_regimes(dirs)
+
+
+@playbooks_group.command("list")
+@json_option
+@store_options
+def playbooks_list_cmd(as_json: bool) -> None:
+    """List the regimes and their versions."""
+    from pathlib import Path
+
+    from rich.markup import escape
+    from rich.table import Table
+
+    env = get_env()
+    regimes = _regimes(env)
+    rows = [{"id": r.id, "name": r.name_ja, "name_en": r.name_en, "version": r.version,
+             "effective_from": r.effective_from.isoformat(), "source": r.source}
+            for rid in regimes for r in regimes.versions(rid)]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title="Regime playbooks", title_justify="left")
+    for col in ("ID", "Name", "From", "Version", "File"):
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(row["id"], escape(f"{row['name']}\n{row['name_en']}"), row["effective_from"],
+                      escape(row["version"]), escape(Path(row["source"]).name))
+    env.console.print(table)
+
+
+@playbooks_group.command("show")
+@click.argument("regime_id", metavar="ID")
+@click.option("--on", "on_text", metavar="DATE", help="The version in force on this date (default: latest).")
+@json_option
+@store_options
+def playbooks_show_cmd(regime_id: str, on_text: str | None, as_json: bool) -> None:
+    """Show a regime: conditions, exemptions and obligations with their articles."""
+    from rich.markup import escape
+
+    from incident.dates import parse_date
+    from incident.errors import NotFoundError
+
+    env = get_env()
+    regimes = _regimes(env)
+    if regime_id not in regimes:
+        raise NotFoundError(f"no regime {regime_id!r}; known: {', '.join(regimes)}", field="ID")
+    r = regimes.in_force(regime_id, parse_date(on_text, field="--on"))[0] if on_text else regimes[regime_id]
+    data = {"id": r.id, "name": r.name_ja, "name_en": r.name_en, "law": r.law, "version": r.version,
+            "effective_from": r.effective_from.isoformat(), "source": r.source, "applies": {
+                k: sorted(v) if isinstance(v, frozenset) else v for k, v in r.applies.items()},
+            "conditions": [{"id": c.id, "ja": c.ja, "en": c.en, "citation": c.citation, "kind": c.kind,
+                            **dict(c.params)} for c in r.conditions],
+            "exemptions": [{"id": e.id, "ja": e.ja, "en": e.en, "citation": e.citation, "kind": e.kind,
+                            "removes": list(e.removes)} for e in r.exemptions],
+            "obligations": [{"id": o.id, "ja": o.ja, "en": o.en, "recipient": o.recipient,
+                             "citation": o.citation, "role": o.role,
+                             "when": "always" if o.always else list(o.when),
+                             "deadline": {"kind": o.deadline.kind, **dict(o.deadline.params)},
+                             "items": list(o.items), "note": o.note} for o in r.obligations],
+            "notes": list(r.notes)}
+    if as_json:
+        emit_json(data)
+        return
+    c = env.console
+    c.print(f"[bold]{escape(r.name_ja)}[/] / {escape(r.name_en)} ({r.id})")
+    c.print(f"法令 {escape(r.law)}\n版 {escape(r.version)} — from {r.effective_from} ({escape(r.source)})")
+    c.print(f"適用 applies: {escape(str(data['applies']))}")
+    c.print("[bold]事態 Conditions[/] (any one is enough)")
+    for cond in data["conditions"]:
+        params = {k: v for k, v in cond.items() if k not in ("id", "ja", "en", "citation", "kind")}
+        c.print(f"  {cond['id']}: {escape(cond['ja'])} — {cond['kind']} {escape(str(params))} "
+                f"[dim]({escape(cond['citation'])})[/]")
+    c.print("[bold]除外 Exemptions[/]")
+    for e in r.exemptions:
+        c.print(f"  {e.id}: {escape(e.ja)} — {e.kind} [dim]({escape(e.citation)})[/]")
+    c.print("[bold]義務 Obligations[/]")
+    for o in data["obligations"]:
+        c.print(f"  {o['id']} → {escape(o['recipient'])} {escape('[' + o['role'] + ']')} {escape(str(o['deadline']))} "
+                f"items: {', '.join(o['items'])} [dim]({escape(o['citation'])})[/]")
+
+
+@playbooks_group.command("check")
+@click.argument("path_text", metavar="FILE", type=click.Path(dir_okay=False))
+@json_option
+@store_options
+def playbooks_check_cmd(path_text: str, as_json: bool) -> None:
+    """Report every problem of a playbook file at once, with line numbers (exit 2 if any)."""
+    from pathlib import Path
+
+    path = Path(path_text)  # what click's path_type=Path would give
+    problems = _check(path)
+    if as_json:
+        emit_json({"file": str(path), "ok": not problems, "problems": [
+            {"line": p.line, "field": p.field, "message": p.message} for p in problems]})
+    else:
+        for p in problems:
+            click.echo(str(p))
+        if not problems:
+            click.echo(f"{path}: OK")
+        else:
+            info(f"{len(problems)} problem(s) in {path}")
+    if problems:
+        raise click.exceptions.Exit(2)
+
+
+#: playbook file name -> "module:checker"; files under a `response/` folder are response playbooks and
+#: any other file is read as a regime. Each checker returns every problem at once, with line numbers.
+CHECKERS: dict[str, str] = {
+    "data-items.toml": "incident.catalogue:check_catalogue_file",
+    "incident-types.toml": "incident.taxonomy:check_taxonomy_file",
+    "causes.toml": "incident.taxonomy:check_taxonomy_file",
+    "corrective-actions.toml": "incident.contractor_report:check_actions_playbook",
+}
+RESPONSE_CHECKER = "incident.response:check_response_file"
+REGIME_CHECKER = "incident.regimes:check_regime_file"
+
+
+def _check(path: Path) -> list[Any]:
+    """Run the checker that fits the file."""
+    import importlib
+
+    target = CHECKERS.get(path.name) or (RESPONSE_CHECKER if path.parent.name == "response" else REGIME_CHECKER)
+    module, attr = target.split(":")
+    checker = getattr(importlib.import_module(module), attr)
+    problems: list[Any] = checker(path)
+    return problems
