@@ -20,23 +20,9 @@ from typing import Any, Literal, cast, get_args
 
 from incident import dates
 from incident import record as rec
-from incident.contractor_report import (
-    PLAYBOOK_FILE,
-    ContractorReport,
-    check_actions_playbook,
-    load_contractor_report,
-)
+from incident.contractor_report import ContractorReport, load_contractor_report
 from incident.errors import InputError, NotFoundError, RefusedError
 from incident.store import Store
-
-# The contractor_report names stay importable from here (incident.review imports some).
-__all__ = [
-    "PLAYBOOK_FILE", "REVIEW_SOURCE_PREFIX", "SOURCE_CONTRACTOR", "SOURCE_MANUAL", "STATES",
-    "Action", "AddResult", "ContractorReport", "NewAction", "State",
-    "actions_of", "add_action", "build_action", "check_actions_playbook", "complete_action", "contractor_action",
-    "ensure_contractor", "ensure_contractor_action", "find_action", "list_actions", "load_contractor_report",
-    "next_action_id", "parse_aid", "recommended_measures", "same_person", "verify_action", "with_actions",
-]
 
 State = Literal["open", "done", "verified"]
 STATES: tuple[State, ...] = get_args(State)

@@ -3,11 +3,10 @@
 A batch lives in one 0700 directory and holds no personal data in plaintext:
 
 ``messages.sealed``
-    the messages, encrypted with the store's roster key (AES-256-GCM), laid out like a roster file
-    (`incident.roster`): a header (MAGIC, a random file id, a key check), then frames of
-    ``length u32 | kind u8 | nonce | ciphertext``, each a JSON list of up to 1,000 messages (1 MiB),
-    and an END frame with the count. The AAD binds every frame to the file id, its index and its kind,
-    so frames cannot be dropped, reordered or moved between files unnoticed.
+    the messages, encrypted with the store's roster key (AES-256-GCM) as a sealed file
+    (`incident.sealed`, magic ``INCBTCH1``, no META frame, nothing after the END frame): a header
+    with a key check, ROWS frames of up to 1,000 messages (1 MiB) each, an END frame with the count;
+    frames cannot be dropped, reordered or moved between files unnoticed.
 ``manifest.json``
     count, SHA-256 of the messages file *as stored* (the ciphertext), who prepared and who approved it.
     Hashing the ciphertext lets approval and sending check the file without the key, and the hash
@@ -40,7 +39,6 @@ import hashlib
 import json
 import os
 import re
-import struct
 import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -49,11 +47,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Final, Literal, NamedTuple, get_args
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
+from incident import sealed
 from incident.errors import InputError, NotFoundError, RefusedError
-from incident.secrets import KEY_BYTES
+from incident.fsutil import fsync_dir
 
 JournalState = Literal["sending", "sent", "failed"]
 
@@ -66,13 +62,21 @@ _LEGACY_MESSAGES = "messages.jsonl"
 _MANIFEST_FORMAT = 2
 
 MAGIC: Final = b"INCBTCH1"
-_HEADER = struct.Struct(">8s16s12s16s")
-_FRAME = struct.Struct(">IB")
-_MESSAGES_FRAME, _END_FRAME = 1, 2
-_NONCE: Final = 12
-_CHUNK_MESSAGES: Final = 1000
-_CHUNK_BYTES: Final = 1 << 20
-_MAX_FRAME: Final = 256 << 20
+_DAMAGED = "the batch messages file is truncated, damaged or altered (frame {index}); prepare the batch again"
+FORMAT: Final = sealed.SealedFormat(
+    magic=MAGIC,
+    key_noun="batch",
+    meta=False,
+    not_sealed="not an encrypted batch messages file; prepare the batch again",
+    wrong_key=("the key does not match this batch (it was prepared with another roster key: check "
+               "INCIDENT_KEY_FILE / key_file, or the keyring of the machine that prepared it)"),
+    truncated=_DAMAGED,
+    damaged=_DAMAGED,
+    altered=_DAMAGED,
+    bad_kind="the batch messages file is damaged (frame kind {kind}); prepare the batch again",
+    count_mismatch="the batch messages file is damaged (count mismatch)",
+    data_after_end="the batch messages file is damaged (data after the end frame)",
+)
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _ADDR_RE = re.compile(
@@ -167,14 +171,6 @@ def _same_person(a: str, b: str) -> bool:
     return unicodedata.normalize("NFKC", a).casefold() == unicodedata.normalize("NFKC", b).casefold()
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 @contextmanager
 def _atomic_open(path: Path) -> Iterator[BinaryIO]:
     """Write a temporary file beside `path` (mode 0600), fsync it, then os.replace it into place."""
@@ -189,7 +185,7 @@ def _atomic_open(path: Path) -> Iterator[BinaryIO]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 @contextmanager
@@ -292,7 +288,7 @@ class JournalWriter:
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._unsynced = 0
         if not existed:
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
 
     def append(self, key: str, state: JournalState, mid: str, error: str | None = None) -> None:
         """Journal one state change; any address in `error` is redacted."""
@@ -319,107 +315,21 @@ class JournalWriter:
 # -- the encrypted messages file -----------------------------------------------------------------------
 
 
-def _aead(key: bytes) -> AESGCM:
-    if len(key) != KEY_BYTES:
-        raise InputError(f"a batch key is {KEY_BYTES} bytes; this one is {len(key)}")
-    return AESGCM(key)
+class _Hashing:
+    """Writes through to `out` and hashes every byte written."""
 
+    def __init__(self, out: BinaryIO) -> None:
+        self._out, self.digest = out, hashlib.sha256()
 
-def _aad(file_id: bytes, index: int, kind: int) -> bytes:
-    return file_id + struct.pack(">QB", index, kind)
-
-
-class _SealedWriter:
-    """Encrypts messages into `out` a chunk at a time; `finish` returns the SHA-256 of every byte written."""
-
-    def __init__(self, out: BinaryIO, key: bytes) -> None:
-        self._out, self._aead, self._digest = out, _aead(key), hashlib.sha256()
-        self._file_id, self._index = os.urandom(16), 0
-        self._chunk: list[list[str]] = []
-        self._size = 0
-        nonce = os.urandom(_NONCE)
-        self._write(_HEADER.pack(MAGIC, self._file_id, nonce,
-                                 self._aead.encrypt(nonce, b"", MAGIC + self._file_id)))
-
-    def _write(self, data: bytes) -> None:
-        self._digest.update(data)
+    def write(self, data: bytes, /) -> None:
+        self.digest.update(data)
         self._out.write(data)
-
-    def _frame(self, kind: int, plaintext: bytes) -> None:
-        nonce = os.urandom(_NONCE)
-        sealed = self._aead.encrypt(nonce, plaintext, _aad(self._file_id, self._index, kind))
-        self._write(_FRAME.pack(_NONCE + len(sealed), kind) + nonce + sealed)
-        self._index += 1
-
-    def add(self, msg: OutgoingMessage) -> None:
-        self._chunk.append([msg.recipient_key, msg.to_addr, msg.to_name, msg.subject, msg.body])
-        self._size += len(msg.body) + len(msg.subject) + len(msg.to_name) + len(msg.to_addr)
-        if len(self._chunk) >= _CHUNK_MESSAGES or self._size >= _CHUNK_BYTES:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._chunk:
-            self._frame(_MESSAGES_FRAME, json.dumps(self._chunk, ensure_ascii=False).encode())
-            self._chunk, self._size = [], 0
-
-    def finish(self, count: int) -> str:
-        self._flush()
-        self._frame(_END_FRAME, json.dumps({"count": count}).encode())
-        return self._digest.hexdigest()
-
-
-def _frames(f: BinaryIO, key: bytes, path: Path) -> Iterator[tuple[int, bytes]]:
-    """(kind, plaintext) of each frame in order, the END frame last; InputError for a wrong key, a
-    frame that does not authenticate (damaged, dropped, reordered, truncated) or data after END."""
-    aead = _aead(key)
-    raw = f.read(_HEADER.size)
-    if len(raw) < _HEADER.size or not raw.startswith(MAGIC):
-        raise InputError("not an encrypted batch messages file; prepare the batch again", file=path)
-    _, file_id, nonce, check = _HEADER.unpack(raw)
-    try:
-        aead.decrypt(nonce, check, MAGIC + file_id)
-    except InvalidTag:
-        raise InputError("the key does not match this batch (it was prepared with another roster key: check "
-                         "INCIDENT_KEY_FILE / key_file, or the keyring of the machine that prepared it)",
-                         file=path) from None
-    index, kind = 0, _MESSAGES_FRAME
-    while kind != _END_FRAME:
-        head = f.read(_FRAME.size)
-        length, kind = _FRAME.unpack(head) if len(head) == _FRAME.size else (0, 0)
-        body = f.read(length) if _NONCE < length <= _MAX_FRAME else b""
-        try:
-            plain = aead.decrypt(body[:_NONCE], body[_NONCE:], _aad(file_id, index, kind))
-        except (InvalidTag, ValueError):
-            raise InputError(f"the batch messages file is truncated, damaged or altered (frame {index}); "
-                             "prepare the batch again", file=path) from None
-        index += 1
-        yield kind, plain
-    if f.read(1):
-        raise InputError("the batch messages file is damaged (data after the end frame)", file=path)
-
-
-def _end_count(plain: bytes, count: int, path: Path) -> None:
-    if json.loads(plain)["count"] != count:
-        raise InputError("the batch messages file is damaged (count mismatch)", file=path)
 
 
 def _unsealed(f: BinaryIO, key: bytes, path: Path) -> Iterator[OutgoingMessage]:
     """The messages, decrypted one frame at a time."""
-    count = 0
-    for kind, plain in _frames(f, key, path):
-        if kind == _END_FRAME:
-            _end_count(plain, count, path)
-            return
-        for recipient_key, to_addr, to_name, subject, body in json.loads(plain):
-            count += 1
-            yield OutgoingMessage(recipient_key, to_addr, to_name, subject, body)
-
-
-def _verify_sealed(f: BinaryIO, key: bytes, path: Path, count: int) -> None:
-    """Authenticate every frame (without parsing the messages): nothing is sent from a damaged file."""
-    for kind, plain in _frames(f, key, path):
-        if kind == _END_FRAME:
-            _end_count(plain, count, path)
+    for recipient_key, to_addr, to_name, subject, body in sealed.SealedReader(f, key, FORMAT, path).rows():
+        yield OutgoingMessage(recipient_key, to_addr, to_name, subject, body)
 
 
 def read_sample(batch_dir: Path, key: bytes) -> OutgoingMessage:
@@ -440,7 +350,7 @@ def prepare_batch(
     """
     actor = _actor(actor)
     check_header_text(incident_id, "incident", "incident_id")
-    _aead(key)  # a key of the wrong length fails before anything is written
+    sealed.check_key(key, FORMAT)  # a key of the wrong length fails before anything is written
     batch_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     batch_dir.chmod(0o700)
     with _batch_lock(batch_dir):
@@ -450,17 +360,20 @@ def prepare_batch(
         (batch_dir / JOURNAL).unlink(missing_ok=True)
         keys: set[str] = set()
         with _atomic_open(batch_dir / MESSAGES) as out:
-            writer = _SealedWriter(out, key)
+            hashing = _Hashing(out)
+            writer = sealed.SealedWriter(hashing, key, FORMAT)
             for msg in messages:
                 validate_message(msg)
                 if msg.recipient_key in keys:
                     raise InputError(f"recipient {msg.recipient_key} appears twice in the batch",
                                      field="recipient_key")
                 keys.add(msg.recipient_key)
-                writer.add(msg)
+                writer.add([msg.recipient_key, msg.to_addr, msg.to_name, msg.subject, msg.body],
+                           len(msg.body) + len(msg.subject) + len(msg.to_name) + len(msg.to_addr))
             if not keys:
                 raise InputError("nothing to send: the batch has no messages")
-            sha256 = writer.finish(len(keys))
+            writer.finish()
+            sha256 = hashing.digest.hexdigest()
         (batch_dir / _LEGACY_MESSAGES).unlink(missing_ok=True)
         manifest = BatchManifest(incident_id=incident_id, count=len(keys), sha256=sha256, prepared_by=actor,
                                  prepared_at=_now())
@@ -534,7 +447,7 @@ def open_approved(batch_dir: Path, key: bytes, *, resume: bool, dry_run: bool) -
                 raise RefusedError(f"{batch_dir / MESSAGES} changed since it was approved; "
                                    "prepare and approve it again")
             f.seek(0)
-            _verify_sealed(f, key, batch_dir / MESSAGES, manifest.count)
+            sealed.SealedReader(f, key, FORMAT, batch_dir / MESSAGES).verify(manifest.count)
             f.seek(0)
             writer = None if dry_run else JournalWriter(batch_dir / JOURNAL)
             try:

@@ -20,57 +20,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from incident.catalogue import ID_PATTERN, BlockProblems, check_header, raise_problems, read_toml
 from incident.errors import InputError, NotFoundError
 from incident.resources import builtin_dir
 
-if TYPE_CHECKING:
-    from incident.steps import (
-        STATES,
-        Progress,
-        StepResult,
-        StepState,
-        StepView,
-        current_value,
-        progress,
-        record_step,
-        settle,
-        step_due,
-        step_states,
-        value_hint,
-        value_label,
-    )
-
-__all__ = [
-    "COMMON_STEPS",
-    "FACT_KEYS",
-    "FALLBACK_TYPE",
-    "ITEM_KEYS",
-    "SETTABLE",
-    "STATES",
-    "SUBDIR",
-    "URGENCIES",
-    "Progress",
-    "ResponsePlaybook",
-    "Step",
-    "StepResult",
-    "StepState",
-    "StepView",
-    "Urgency",
-    "builtin_path",
-    "check_response_file",
-    "current_value",
-    "load_response",
-    "progress",
-    "record_step",
-    "settle",
-    "step_due",
-    "step_states",
-    "value_hint",
-    "value_label",
-]
 SUBDIR = "response"
 FALLBACK_TYPE = "other"
 
@@ -356,19 +311,3 @@ def _check_step(raw: Mapping[str, Any], index: int, block: BlockProblems,
         block.fail(f"{label}: give both question_ja and question_en, or neither",
                    "question_en" if "question_ja" in raw else "question_ja")
     return block.found
-
-
-#: Names that moved to incident.steps (which imports this module), still importable from here. The
-#: type checker sees them through the TYPE_CHECKING import above, so it still rejects unknown names.
-_MOVED_TO_STEPS = frozenset({"STATES", "Progress", "StepResult", "StepState", "StepView", "current_value",
-                             "progress", "record_step", "settle", "step_due", "step_states", "value_hint",
-                             "value_label"})
-
-if not TYPE_CHECKING:
-
-    def __getattr__(name: str) -> Any:
-        if name in _MOVED_TO_STEPS:
-            from incident import steps
-
-            return getattr(steps, name)
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,9 +24,9 @@ from incident.actions import (
     actions_of,
     build_action,
     ensure_contractor_action,
-    load_contractor_report,
     with_actions,
 )
+from incident.contractor_report import load_contractor_report
 from incident.errors import InputError
 from incident.store import Store
 from incident.taxonomy import ChecklistItem, Taxonomy, load_taxonomy

@@ -21,61 +21,9 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from incident.errors import InputError
-from incident.masking import (
-    mask_address,
-    mask_email,
-    mask_name,
-    mask_person,
-    mask_phone,
-    mask_postal_code,
-)
-from incident.rostercsv import (
-    FIELDS,
-    HEADER_ALIASES,
-    Layout,
-    column_layout,
-    data_rows,
-    detect_encoding,
-    read_header,
-)
-from incident.rosterfile import (
-    CHUNK_BYTES,
-    CHUNK_ROWS,
-    MAGIC,
-    TAIL_MAGIC,
-    RosterInfo,
-    RosterWriter,
-    check_key,
-    read_rows,
-    roster_info,
-)
-
-__all__ = [  # the names from the modules above stay importable from here
-    "CHUNK_BYTES",
-    "CHUNK_ROWS",
-    "FIELDS",
-    "HEADER_ALIASES",
-    "MAGIC",
-    "MAX_IN_MESSAGE",
-    "MAX_LISTED",
-    "TAIL_MAGIC",
-    "Duplicate",
-    "ImportResult",
-    "Person",
-    "RosterInfo",
-    "RosterRowsError",
-    "RowProblem",
-    "import_csv",
-    "iter_people",
-    "mask_address",
-    "mask_email",
-    "mask_name",
-    "mask_person",
-    "mask_phone",
-    "mask_postal_code",
-    "roster_info",
-    "sample",
-]
+from incident.masking import mask_person
+from incident.rostercsv import Layout, column_layout, data_rows, detect_encoding, read_header
+from incident.rosterfile import RosterWriter, check_key, read_rows
 
 MAX_LISTED: Final = 1000
 """At most this many skipped-row problems and duplicates are kept in an ImportResult (the counts are exact)."""
@@ -213,7 +161,7 @@ def import_csv(
             if count == 0:
                 raise InputError("the file has a header but no rows of people", file=src)
             when = (imported_at or datetime.now(UTC)).astimezone(UTC)
-            writer.finish(count, layout.columns, when)
+            writer.finish(layout.columns, when)
     return ImportResult(
         count=count,
         columns=layout.columns,

@@ -1,12 +1,9 @@
-"""The encrypted roster file (本人一覧ファイル): its layout, AES-256-GCM frames, atomic writing, streaming reads.
+"""The encrypted roster file (本人一覧ファイル): a sealed file (`incident.sealed`) with a plaintext trailer.
 
 A roster file is written once per import, atomically, and never holds personal data in plaintext:
 
-    header   MAGIC (8) | file id (16) | key-check nonce (12) | key-check tag (16)
-    frames   length u32 | kind u8 | nonce (12) | AES-256-GCM ciphertext
-             kinds: one META (extra column names), PEOPLE* (~1,000 JSON lines each), one END (count);
-             the AAD binds each frame to the file id, its index and its kind, so frames cannot be
-             dropped, reordered or moved between files unnoticed
+    sealed   the `incident.sealed` layout with magic ``INCRSTR1``: header with key check, one META frame
+             (extra column names), ROWS frames (~1,000 people each), one END frame (count)
     trailer  JSON (count, column names, imported_at; no personal data) | length u32 | TAIL_MAGIC (8)
 
 A row is one person: ``[key, line, name, kana, address, postal_code, email, phone, *extras]``; what the
@@ -25,24 +22,29 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Final, Self, TypeVar
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
+from incident import sealed
 from incident.errors import InputError
-from incident.secrets import KEY_BYTES, ensure_private_dir
-
-CHUNK_ROWS: Final = 1000
-CHUNK_BYTES: Final = 1 << 20
-"""A PEOPLE frame is written when it holds CHUNK_ROWS rows or CHUNK_BYTES characters of values."""
+from incident.fsutil import fsync_dir
+from incident.secrets import ensure_private_dir
 
 MAGIC: Final = b"INCRSTR1"
 TAIL_MAGIC: Final = b"INCREND1"
-_HEADER = struct.Struct(">8s16s12s16s")
-_FRAME = struct.Struct(">IB")
 _TAIL = struct.Struct(">I8s")
-_META, _PEOPLE, _END = 0, 1, 2
-_MAX_FRAME: Final = 256 << 20
-_NONCE: Final = 12
+
+FORMAT: Final = sealed.SealedFormat(
+    magic=MAGIC,
+    key_noun="roster",
+    meta=True,
+    not_sealed="not a roster file (wrong magic number)",
+    wrong_key=("the key does not match this roster (it was encrypted with another key: "
+               "check INCIDENT_KEY_FILE / key_file, or the keyring of the machine that imported it)"),
+    truncated="the roster file is truncated (no end frame)",
+    damaged="the roster file is damaged (frame {index})",
+    altered="the roster file is damaged or altered (frame {index})",
+    bad_kind="the roster file is damaged (frame kind {kind})",
+    count_mismatch="the roster file is damaged (count mismatch)",
+    data_after_end=None,  # the trailer
+)
 
 T = TypeVar("T")
 
@@ -58,8 +60,7 @@ class RosterInfo:
 
 def check_key(key: bytes) -> None:
     """InputError unless `key` is an AES-256 key."""
-    if len(key) != KEY_BYTES:
-        raise InputError(f"a roster key is {KEY_BYTES} bytes; this one is {len(key)}")
+    sealed.check_key(key, FORMAT)
 
 
 # -- writing -------------------------------------------------------------------------------------------------
@@ -73,21 +74,14 @@ class RosterWriter:
     """
 
     def __init__(self, dest: Path, key: bytes, extras: tuple[str, ...]) -> None:
+        check_key(key)
         ensure_private_dir(dest.parent)
         self._dest = dest
         fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
         self._tmp = Path(tmp)
         self._fh: IO[bytes] = os.fdopen(fd, "wb")
-        self._aead = AESGCM(key)
-        self._file_id = os.urandom(16)
-        self._index = 0
-        self._rows: list[list[object]] = []
-        self._buffered = 0
         self._done = False
-        nonce = os.urandom(_NONCE)
-        check = self._aead.encrypt(nonce, b"", MAGIC + self._file_id)
-        self._fh.write(_HEADER.pack(MAGIC, self._file_id, nonce, check))
-        self._frame(_META, json.dumps({"extras": list(extras)}, ensure_ascii=False).encode())
+        self._sealed = sealed.SealedWriter(self._fh, key, FORMAT, {"extras": list(extras)})
 
     def __enter__(self) -> Self:
         return self
@@ -97,28 +91,13 @@ class RosterWriter:
             self._fh.close()
             self._tmp.unlink(missing_ok=True)
 
-    def _frame(self, kind: int, plaintext: bytes) -> None:
-        nonce = os.urandom(_NONCE)
-        sealed = self._aead.encrypt(nonce, plaintext, _aad(self._file_id, self._index, kind))
-        self._fh.write(_FRAME.pack(_NONCE + len(sealed), kind) + nonce + sealed)
-        self._index += 1
-
     def add(self, key: str, line: int, values: list[str]) -> None:
         """One person's row: its key, its line in the imported file, its values (extras last)."""
-        self._rows.append([key, line, *values])
-        self._buffered += sum(map(len, values))
-        if len(self._rows) >= CHUNK_ROWS or self._buffered >= CHUNK_BYTES:
-            self._flush()
+        self._sealed.add([key, line, *values], sum(map(len, values)))
 
-    def _flush(self) -> None:
-        if self._rows:
-            self._frame(_PEOPLE, json.dumps(self._rows, ensure_ascii=False, separators=(",", ":")).encode())
-            self._rows, self._buffered = [], 0
-
-    def finish(self, count: int, columns: tuple[str, ...], imported_at: datetime) -> None:
+    def finish(self, columns: tuple[str, ...], imported_at: datetime) -> None:
         """Write the last rows, the END frame and the trailer; fsync and move the file into place."""
-        self._flush()
-        self._frame(_END, json.dumps({"count": count}).encode())
+        count = self._sealed.finish()
         info = {"format": 1, "count": count, "columns": list(columns), "imported_at": imported_at.isoformat()}
         trailer = json.dumps(info, ensure_ascii=False).encode()
         self._fh.write(trailer + _TAIL.pack(len(trailer), TAIL_MAGIC))
@@ -127,15 +106,7 @@ class RosterWriter:
         self._fh.close()
         os.replace(self._tmp, self._dest)
         self._done = True
-        dir_fd = os.open(self._dest.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
-def _aad(file_id: bytes, index: int, kind: int) -> bytes:
-    return file_id + struct.pack(">QB", index, kind)
+        fsync_dir(self._dest.parent)
 
 
 # -- reading -------------------------------------------------------------------------------------------------
@@ -148,11 +119,11 @@ def roster_info(path: Path) -> RosterInfo:
             if fh.read(len(MAGIC)) != MAGIC:
                 raise InputError("not a roster file (wrong magic number)", file=path)
             size = fh.seek(0, os.SEEK_END)
-            if size < _HEADER.size + _TAIL.size:
+            if size < sealed.HEADER.size + _TAIL.size:
                 raise InputError("the roster file is truncated", file=path)
             fh.seek(size - _TAIL.size)
             length, tail = _TAIL.unpack(fh.read(_TAIL.size))
-            if tail != TAIL_MAGIC or length > size - _HEADER.size - _TAIL.size:
+            if tail != TAIL_MAGIC or length > size - sealed.HEADER.size - _TAIL.size:
                 raise InputError("the roster file is truncated or damaged (no trailer)", file=path)
             fh.seek(size - _TAIL.size - length)
             info = json.loads(fh.read(length))
@@ -178,59 +149,15 @@ def read_rows(
     check_key(key)
     try:
         with open(path, "rb") as fh:
-            _open_header(fh, path, AESGCM(key))
+            sealed.SealedReader(fh, key, FORMAT, path)
     except FileNotFoundError as exc:
         raise InputError("no roster has been imported (file not found)", file=path) from exc
-    return _rows(path, AESGCM(key), make)
+    return _rows(path, key, make)
 
 
-def _open_header(fh: IO[bytes], path: Path, aead: AESGCM) -> bytes:
-    raw = fh.read(_HEADER.size)
-    if len(raw) < _HEADER.size or not raw.startswith(MAGIC):
-        raise InputError("not a roster file (wrong magic number)", file=path)
-    _, file_id, nonce, check = _HEADER.unpack(raw)
-    try:
-        aead.decrypt(nonce, check, MAGIC + file_id)
-    except InvalidTag:
-        raise InputError(
-            "the key does not match this roster (it was encrypted with another key: "
-            "check INCIDENT_KEY_FILE / key_file, or the keyring of the machine that imported it)",
-            file=path,
-        ) from None
-    return bytes(file_id)
-
-
-def _rows(
-    path: Path, aead: AESGCM, make: Callable[[tuple[str, ...], list[Any]], T]
-) -> Generator[T, None, None]:
+def _rows(path: Path, key: bytes, make: Callable[[tuple[str, ...], list[Any]], T]) -> Generator[T, None, None]:
     with open(path, "rb") as fh:
-        file_id = _open_header(fh, path, aead)
-        index, count = 0, 0
-        extras: tuple[str, ...] = ()
-        while True:
-            head = fh.read(_FRAME.size)
-            if len(head) < _FRAME.size:
-                raise InputError("the roster file is truncated (no end frame)", file=path)
-            length, kind = _FRAME.unpack(head)
-            if length > _MAX_FRAME or length < _NONCE or (index == 0) != (kind == _META):
-                raise InputError(f"the roster file is damaged (frame {index})", file=path)
-            body = fh.read(length)
-            try:
-                plain = aead.decrypt(body[:_NONCE], body[_NONCE:], _aad(file_id, index, kind))
-            except (InvalidTag, ValueError):
-                raise InputError(
-                    f"the roster file is damaged or altered (frame {index})", file=path
-                ) from None
-            index += 1
-            if kind == _META:
-                extras = tuple(json.loads(plain)["extras"])
-            elif kind == _PEOPLE:
-                for row in json.loads(plain):
-                    count += 1
-                    yield make(extras, row)
-            elif kind == _END:
-                if json.loads(plain)["count"] != count:
-                    raise InputError("the roster file is damaged (count mismatch)", file=path)
-                return
-            else:
-                raise InputError(f"the roster file is damaged (frame kind {kind})", file=path)
+        reader = sealed.SealedReader(fh, key, FORMAT, path)
+        extras = tuple(reader.meta["extras"])
+        for row in reader.rows():
+            yield make(extras, row)

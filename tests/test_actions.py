@@ -13,8 +13,6 @@ import pytest
 from click.testing import Result
 from conftest import EXAMPLES
 
-import incident.actions
-import incident.contractor_report
 from incident.actions import parse_aid
 from incident.contractor_report import ContractorReport, check_actions_playbook, load_contractor_report
 from incident.errors import InputError
@@ -159,12 +157,6 @@ def test_check_lists_every_problem_of_a_playbook_override(tmp_path: Path) -> Non
     from incident.resources import builtin_dir
 
     assert check_actions_playbook(builtin_dir("playbooks") / "corrective-actions.toml") == []
-
-
-def test_the_playbook_names_are_still_importable_from_actions() -> None:
-    for name in ("PLAYBOOK_FILE", "ContractorReport", "check_actions_playbook", "load_contractor_report"):
-        assert getattr(incident.actions, name) is getattr(incident.contractor_report, name), name
-        assert name in incident.actions.__all__
 
 
 def test_done_then_verify_by_someone_else(run: Callable[..., Result], clock: Any) -> None:

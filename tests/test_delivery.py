@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import fcntl
 import hashlib
@@ -302,6 +303,18 @@ def test_the_wrong_key_is_refused_before_anything_is_sent(server: SmtpTestServer
     with pytest.raises(InputError, match="a batch key is 32 bytes; this one is 16"):
         prepare_batch(tmp_path / "c", INCIDENT, [message(1)], "alice", key=KEY[:16])
     assert server.received == [] and not (batch / JOURNAL).exists()
+
+
+def test_a_messages_file_written_before_the_shared_sealed_format_still_reads(tmp_path: Path) -> None:
+    """Written by the batch writer before incident.sealed existed, with the key bytes(range(32))."""
+    earlier = ("SU5DQlRDSDHuH1D5egUYt/3uwBiuycoNvkN9SffwK9EG4Gh+uXhGoVzEmsr4GJazyQRTHwAAAGUBbRkV1jCzLweHENyGZoKTdROV"
+               "OxYKKQT0fVgquCvmQQG4c2BNb9v+7E8eJyongsiTJOAypQB3BR7jZcWVIDdnC5gskPzsvgcL1rEAOaPb6Mlr7LsEnotepZhrPW6N"
+               "J4OzTPu2lFAAAAAoAmJ80JQYmDwedFi9RpmSGfI0jxCIammChybDP/lRKN6JZZY22iuahaQ=")
+    (tmp_path / MESSAGES).write_bytes(base64.b64decode(earlier))
+    assert read_sample(tmp_path, bytes(range(32))) == OutgoingMessage(
+        "p000001", "yamada@example.jp", "山田 太郎", "件名", "本文\n")
+    with pytest.raises(InputError, match="the key does not match this batch"):
+        read_sample(tmp_path, KEY)
 
 
 def test_no_name_address_or_notice_text_is_stored_in_plaintext(tmp_path: Path) -> None:

@@ -420,19 +420,3 @@ def test_skip_and_question_only_steps(store: Any) -> None:
     prog = progress(load_response("theft"), saved, "Asia/Tokyo")
     assert prog.next is not None and prog.next.step.id == "secure-scene"
     assert [v.status for v in prog.views][:4] == ["open", "done", "open", "skipped"]
-
-
-def test_names_that_moved_to_steps_are_still_importable_from_response() -> None:
-    import incident.response
-    import incident.steps
-
-    moved = ("STATES", "Progress", "StepResult", "StepState", "StepView", "current_value", "progress",
-             "record_step", "settle", "step_due", "step_states", "value_hint", "value_label")
-    for name in moved:
-        assert getattr(incident.response, name) is getattr(incident.steps, name), name
-        assert name in incident.response.__all__
-    from incident.response import record_step as moved_record_step
-
-    assert moved_record_step is record_step
-    with pytest.raises(AttributeError, match="module 'incident.response' has no attribute 'step_stats'"):
-        _ = incident.response.step_stats  # type: ignore[attr-defined]

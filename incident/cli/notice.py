@@ -220,7 +220,8 @@ def _merge(request: NoticeRequest) -> None:
     from incident.errors import InputError
     from incident.mailmerge import MERGE_FORMATS, IdentityIndex, check_outputs, mail_merge
     from incident.notices import KINDS, notice_entry
-    from incident.roster import iter_people, roster_info
+    from incident.roster import iter_people
+    from incident.rosterfile import roster_info
 
     if (request.out_dir is None) == (request.mbox is None):
         raise InputError("--roster writes to a directory (--out DIR) or to one mbox file (--mbox FILE)",

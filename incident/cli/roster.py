@@ -145,7 +145,8 @@ def _now(store: Store) -> Any:
 @store_options
 def show_cmd(incident_id: str, reveal: bool, count: int, as_json: bool) -> None:
     """The roster's size and columns, and a masked sample of its people."""
-    from incident.roster import roster_info, sample
+    from incident.roster import sample
+    from incident.rosterfile import roster_info
 
     env = get_env()
     store = env.store()

@@ -159,7 +159,7 @@ def send_cmd(incident_id: str, prepare: bool, approve: bool, resume: bool, dry_r
 
 
 def _show_manifest(manifest: BatchManifest, sample: OutgoingMessage) -> None:
-    from incident.roster import mask_email
+    from incident.masking import mask_email
 
     info(f"batch for {manifest.incident_id}: {manifest.count} message(s), sha256 {manifest.sha256}")
     info(f"prepared by {manifest.prepared_by} at {manifest.prepared_at}"
@@ -174,7 +174,8 @@ def _prepare(store: Store, record: Any, where: Path, kind: str | None, lang: str
     from incident.cli.notice import progress_bar, settings_of
     from incident.cli.roster import check_persons, roster_key, roster_path
     from incident.notices import Renderer
-    from incident.roster import iter_people, roster_info
+    from incident.roster import iter_people
+    from incident.rosterfile import roster_info
 
     env = get_env()
     actor = env.actor()
@@ -287,7 +288,7 @@ def _send(store: Store, incident_id: str, where: Path, *, resume: bool, dry_run:
 
 
 def _report(report: SendReport, incident_id: str, as_json: bool) -> None:
-    from incident.roster import mask_email
+    from incident.masking import mask_email
 
     if as_json:
         emit_json({"incident": incident_id, "dry_run": report.dry_run, "total": report.total, "sent": report.sent,
