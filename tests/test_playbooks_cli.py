@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-
 from conftest import REPO
 
 Run = Callable[..., Result]
