@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -161,7 +162,7 @@ def _show_extras(env: Any, store: Any, record: Any) -> None:
 @store_options
 def list_cmd(status: str | None, year: int | None, type_: str | None, as_json: bool) -> None:
     """List incidents, newest discovery first."""
-    from incident.cli.views import print_list, summary_json
+    from incident.cli.views import RICH_TABLE_MAX_ROWS, plain_list, print_list, summary_json
     from incident.register import filter_records
 
     env = get_env()
@@ -169,6 +170,8 @@ def list_cmd(status: str | None, year: int | None, type_: str | None, as_json: b
     records = filter_records(store.records(), status=status, year=year, type_=type_, tz=store.tz)
     if as_json:
         emit_json([summary_json(r) for r in records])
+    elif not sys.stdout.isatty() or len(records) > RICH_TABLE_MAX_ROWS:
+        click.echo(plain_list(records, store.tz), nl=False)  # pipes and long lists: no rich needed
     else:
         print_list(env.console, records, store.tz)
 

@@ -53,10 +53,10 @@ def print_list(console: Console, records: list[rec.Record], tz: str) -> None:
     if not records:
         console.print("No incidents match. Record one with `incident new` (or try `incident demo`).")
         return
-    rows = [_list_row(r, tz) for r in records]
-    if not console.is_terminal or len(rows) > RICH_TABLE_MAX_ROWS:
-        console.file.write(plain_table(LIST_COLUMNS, rows))
+    if not console.is_terminal or len(records) > RICH_TABLE_MAX_ROWS:
+        console.file.write(plain_list(records, tz))
         return
+    rows = [_list_row(r, tz) for r in records]
     from rich.table import Table
 
     table = Table(title=f"Incidents ({len(records)})", title_justify="left")
@@ -71,6 +71,13 @@ def print_list(console: Console, records: list[rec.Record], tz: str) -> None:
         row[7] = "[bold red]yes[/]" if row[7] == "yes" else row[7]
         table.add_row(*row)
     console.print(table)
+
+
+def plain_list(records: list[rec.Record], tz: str) -> str:
+    """The list as aligned text (pipes, long lists)."""
+    if not records:
+        return "No incidents match. Record one with `incident new` (or try `incident demo`).\n"
+    return plain_table(LIST_COLUMNS, [_list_row(r, tz) for r in records])
 
 
 def cell_width(text: str) -> int:
