@@ -340,6 +340,8 @@ class Rendered:
 
 PERSON_ITEMS_COLUMNS = frozenset({"items", "項目", "漏えい項目"})
 """Roster columns that list a person's own data items."""
+OWN_ITEMS_CACHE = 4096
+"""Distinct `items` cells remembered per renderer (a roster repeats a few combinations)."""
 _ITEM_SEPARATORS = re.compile(r"[、,;/・]")
 _BLANKS = re.compile(r"\n{3,}")
 _TRAILING = re.compile(r"[ \t]+\n")
@@ -376,6 +378,7 @@ class Renderer:
             raise _template_error(exc, kind, self.lang) from exc
         self.now = now or current(settings.tz)
         self.base = self._context()
+        self._own_cache: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {}
 
     # ------------------------------------------------------------------ the shared context
 
@@ -401,18 +404,27 @@ class Renderer:
             names.append((item.ja if self.lang == "ja" else item.en) if item else entry.item)
         return names
 
-    def _own_items(self, person: Person) -> list[str] | None:
-        """The person's own data items, when the roster has an `items` (項目) column naming them
-        (規則第10条: each person is told only about their own data); None to use the incident's."""
-        from incident.catalogue import load_catalogue
-
+    def _own_items(self, person: Person) -> tuple[tuple[str, ...], dict[str, str]] | None:
+        """The person's own data items and the `v` mapping that names them, when the roster has an
+        `items` (項目) column naming them (規則第10条: each person is told only about their own data); None
+        to use the incident's. A cell already seen is not resolved against the catalogue again."""
+        if not person.extra:
+            return None
         raw = next((v for k, v in person.extra.items() if k.casefold() in PERSON_ITEMS_COLUMNS and v.strip()), None)
         if raw is None:
             return None
-        catalogue = load_catalogue(self.settings.playbook_dirs)
-        items = [catalogue.resolve(name.strip(), field="items", line=person.line)
-                 for name in _ITEM_SEPARATORS.split(raw) if name.strip()]
-        return [item.ja if self.lang == "ja" else item.en for item in items]
+        own = self._own_cache.get(raw)
+        if own is None:
+            from incident.catalogue import load_catalogue
+
+            catalogue = load_catalogue(self.settings.playbook_dirs)
+            items = [catalogue.resolve(name.strip(), field="items", line=person.line)
+                     for name in _ITEM_SEPARATORS.split(raw) if name.strip()]
+            names = tuple(item.ja if self.lang == "ja" else item.en for item in items)
+            own = (names, {**self.base["v"], "items": self._names_joined(names)})
+            if len(self._own_cache) < OWN_ITEMS_CACHE:  # bounded: memory stays flat over any roster
+                self._own_cache[raw] = own
+        return own
 
     def _names_joined(self, names: Sequence[str]) -> str:
         return ("、" if self.lang == "ja" else ", ").join(names)
@@ -507,8 +519,7 @@ class Renderer:
             context = {**self.base, "person": person_context(person)}
             own = self._own_items(person)
             if own is not None:
-                context["data_items"] = own
-                context["v"] = {**self.base["v"], "items": self._names_joined(own)}
+                context["data_items"], context["v"] = own
         try:
             if self.spec.email:
                 module = self.template.make_module(context)
@@ -518,8 +529,19 @@ class Renderer:
         except Exception as exc:
             raise _template_error(exc, self.spec.id, self.lang) from exc
         if self.format != "html":
-            text = _BLANKS.sub("\n\n", _TRAILING.sub("\n", text))
-        return Rendered(text.strip("\n") + "\n", " ".join(subject.split()))
+            text = tidy(text)
+        return Rendered(text.strip("\n") + "\n", " ".join(subject.split()) if subject else "")
+
+
+def tidy(text: str) -> str:
+    """Plain text and Markdown without trailing blanks on a line or runs of blank lines. The regular
+    expressions run only when there is something to tidy (the builtin plain-text notices to a person
+    leave nothing, so a mail merge skips them)."""
+    if " \n" in text or "\t\n" in text:
+        text = _TRAILING.sub("\n", text)
+    if "\n\n\n" in text:
+        text = _BLANKS.sub("\n\n", text)
+    return text
 
 
 def person_context(person: Person) -> dict[str, str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,9 @@ from typing import Any
 import pytest
 from test_notices import make, write_config
 
-from incident.mailmerge import IdentityIndex, iter_mbox
+from incident.errors import InputError
+from incident.mailmerge import IdentityIndex, iter_mbox, mail_merge
+from incident.notices import Renderer, Settings, tidy
 from incident.roster import Person
 from incident.store import Store
 
@@ -159,3 +163,52 @@ def test_each_person_is_told_only_their_own_items(run: Any, store_dir: Path, tmp
     run(f"roster import {incident_id} {src}")
     result = run(f"notice {incident_id} --kind individual-letter --roster --out {out}", expect=2)
     assert "line 2" in result.stderr and "存在しない項目" in result.stderr
+
+
+def _letters(store_dir: Path) -> Renderer:
+    write_config(store_dir)
+    store = Store.open(store_dir)
+    return Renderer(Settings(store.config), store.load(make(store)), "individual-letter")
+
+
+def test_merge_writes_each_file_once_and_fsyncs_only_the_directory(store_dir: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    renderer = _letters(store_dir)
+    people = [_person(f"p{n:06d}", name, email) for n, (name, email, *_) in enumerate(PEOPLE, 1)]
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(os.fstat(fd).st_mode) or real_fsync(fd))
+    progress: list[int] = []
+    out = tmp_path / "letters"
+    result = mail_merge(renderer, people, out_dir=out, progress=progress.append)
+    assert [stat.S_ISDIR(mode) for mode in synced] == [True]
+    assert progress == [4] and result.count == 4
+    assert (out / "p000002.txt").read_text(encoding="utf-8") == renderer.render(people[1]).text
+    assert result.sha256 == mail_merge(renderer, people, out_dir=tmp_path / "again").sha256
+
+
+def test_a_rerun_replaces_the_files_privately_and_never_writes_through_a_symlink(store_dir: Path,
+                                                                                 tmp_path: Path) -> None:
+    renderer = _letters(store_dir)
+    people = [_person("p000001", "山田 太郎"), _person("p000002", "佐藤 花子")]
+    out = tmp_path / "letters"
+    out.mkdir(mode=0o700)
+    (out / "p000001.txt").write_text("old and longer than the new letter " * 100, encoding="utf-8")
+    os.chmod(out / "p000001.txt", 0o644)
+    mail_merge(renderer, people, out_dir=out)
+    assert (out / "p000001.txt").read_text(encoding="utf-8") == renderer.render(people[0]).text
+    assert oct((out / "p000001.txt").stat().st_mode & 0o777) == "0o600"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("untouched", encoding="utf-8")
+    (out / "p000002.txt").unlink()
+    (out / "p000002.txt").symlink_to(victim)
+    with pytest.raises(InputError, match="cannot write the notice p000002.txt"):
+        mail_merge(renderer, people, out_dir=out)
+    assert victim.read_text(encoding="utf-8") == "untouched"
+
+
+@pytest.mark.parametrize("raw,tidied", [
+    ("a\n\n\n\nb\n", "a\n\nb\n"), ("a  \nb\t\n\n\n", "a\nb\n\n"), ("a\n\nb\n", "a\n\nb\n"), ("", ""),
+])
+def test_tidy_removes_trailing_blanks_and_blank_runs(raw: str, tidied: str) -> None:
+    assert tidy(raw) == tidied
