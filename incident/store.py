@@ -21,7 +21,6 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
@@ -53,15 +52,6 @@ def demo_store_path() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("incident", appauthor=False)) / "demo"
-
-
-@dataclass(frozen=True)
-class Change:
-    """What a change did, for the audit log."""
-
-    action: str
-    incident: str | None
-    changes: Mapping[str, Any]
 
 
 def diff_records(old: rec.Record | None, new: rec.Record) -> dict[str, Any]:
@@ -169,7 +159,7 @@ class Store:
         return self.load_path(path)
 
     def load_path(self, path: Path) -> rec.Record:
-        return rec.read_file(path, vocab=self.vocabulary, tz=self.tz, now=_far_future())
+        return rec.read_file(path, vocab=self.vocabulary, tz=self.tz, now=_FAR_FUTURE)
 
     def validate(self, record: rec.Record, *, file: str | None = None) -> rec.Record:
         """Re-run the full validation on a record built in memory (e.g. after `incident set`)."""
@@ -249,11 +239,7 @@ class Store:
         return _Index(self)
 
 
-def _far_future() -> datetime:
-    """Stored records were validated against the clock when saved; loading does not re-judge 'future'."""
-    return _FAR_FUTURE
-
-
+#: stored records were checked against the clock when saved; loading does not judge "in the future" again
 _FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 _TAG = "__dt__"
 

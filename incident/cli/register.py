@@ -115,7 +115,8 @@ def _prompt_missing(store: Any, base: dict[str, Any], assignments: dict[str, str
             click.echo("Types: " + ", ".join(f"{t} ({taxonomy.types[t].ja})" for t in choices))
             assignments[name] = click.prompt(f"{spec.ja} {name}", type=click.Choice(choices), show_choices=False)
         elif name == "discovered_at":
-            assignments[name] = click.prompt(f"{spec.ja} {name} (e.g. 2024-06-03 15:00 or 令和6年6月3日)")
+            assignments[name] = click.prompt(f"{spec.ja} {name} (e.g. 2024-06-03 15:00 or 令和6年6月3日)",
+                                             value_proc=lambda text: _checked_date(text, store.tz))
         else:
             value = click.prompt(f"{spec.ja} {name}", default="", show_default=False)
             if value:
@@ -124,6 +125,18 @@ def _prompt_missing(store: Any, base: dict[str, Any], assignments: dict[str, str
         value = click.prompt("項目 data items (comma-separated, e.g. 氏名,メールアドレス)", default="",
                              show_default=False)
         item_tables.extend({"item": v.strip()} for v in value.split(",") if v.strip())
+
+
+def _checked_date(text: str, tz: str) -> str:
+    """A prompt's date, checked at once so a typo is asked again rather than failing at the end."""
+    from incident.dates import parse_datetime
+    from incident.errors import InputError
+
+    try:
+        parse_datetime(text, tz)
+    except InputError as exc:
+        raise click.BadParameter(exc.message) from None
+    return text
 
 
 @click.command("show")
