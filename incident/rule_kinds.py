@@ -5,7 +5,7 @@ registry (one dict per family: conditions, exemptions, applicability tests). Eac
 parameters, the reason templates it needs and the placeholders those templates may use, so that
 `incident playbooks check` can validate a file without evaluating it. The numbers, articles and wording
 are all in the playbook; nothing here knows a threshold or an article. The engine that runs them over
-an incident is incident.rules.
+an incident is incident.rules (its results: incident.assessment).
 """
 
 from __future__ import annotations

@@ -218,14 +218,14 @@ def test_deadlines_never_render_a_reason(run: Any, monkeypatch: pytest.MonkeyPat
 
     from conftest import EXAMPLES
 
-    import incident.rules
+    import incident.assessment
 
     incident_id = json.loads(run(["new", "--from", str(EXAMPLES / "05-ransomware-500.toml"), "--json"]).stdout)["id"]
 
     def refuse(*args: Any) -> str:
         raise AssertionError("a reason was rendered")
 
-    monkeypatch.setattr(incident.rules, "_reason", refuse)
+    monkeypatch.setattr(incident.assessment, "_reason", refuse)
     rows = json.loads(run("deadlines --json").stdout)
     assert [(r["incident"], r["obligation"], r["due"]) for r in rows] == [
         (incident_id, "regulator-preliminary", "2024-06-07"), (incident_id, "regulator-final", "2024-08-01"),

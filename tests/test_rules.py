@@ -9,16 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from incident.assessment import Assessment, combine, diff_assessments
 from incident.errors import InputError
 from incident.record import Record, from_mapping
 from incident.rule_kinds import APPLIES_KINDS, CONDITION_KINDS, EXEMPTION_KINDS, Case
-from incident.rules import (
-    AssessConfig,
-    Assessment,
-    assess,
-    combine,
-    diff_assessments,
-)
+from incident.rules import AssessConfig, assess
 from incident.vocabulary import load_vocabulary
 from incident.workdays import is_closed_day
 
@@ -620,12 +615,12 @@ def test_obligations_json_is_to_json_without_conditions(facts: dict[str, Any]) -
 
 
 def test_the_obligations_only_path_never_renders_a_reason(monkeypatch: pytest.MonkeyPatch) -> None:
-    import incident.rules
+    import incident.assessment
 
     def refuse(*args: Any) -> str:
         raise AssertionError("a reason was rendered")
 
-    monkeypatch.setattr(incident.rules, "_reason", refuse)
+    monkeypatch.setattr(incident.assessment, "_reason", refuse)
     result = assess(make(RANSOMWARE_ITEMS, **RANSOMWARE))
     light = result.obligations_json(None)
     assert [o["id"] for o in light["assessments"][0]["obligations"]] == [

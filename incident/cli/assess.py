@@ -3,9 +3,9 @@
 `incident assess ID` assesses a stored incident, saves the result on it (section `assessment`, with the
 playbook versions used) and in the audit log, and says what changed since the last assessment.
 `incident assess --facts FILE` assesses a record file without a store. The core is incident.rules,
-incident.regimes and incident.deadlines; this module only parses options and shows results. Only click
-and incident.cli.common are imported when the module loads (`incident --help` stays fast); everything
-else is imported by the function that needs it.
+incident.assessment, incident.regimes and incident.deadlines; this module only parses options and shows
+results. Only click and incident.cli.common are imported when the module loads (`incident --help` stays
+fast); everything else is imported by the function that needs it.
 """
 
 from __future__ import annotations
@@ -74,8 +74,9 @@ def _toml_safe(value: Any) -> Any:
 
 def assess_and_save(store: Store, incident_id: str, *, actor: str) -> dict[str, Any]:
     """Assess a stored incident, save the result on it and in the audit log; the JSON with `changes`."""
+    from incident.assessment import diff_assessments
     from incident.dates import now
-    from incident.rules import assess, diff_assessments
+    from incident.rules import assess
 
     record = store.load(incident_id)
     assessment = assess(record, config=store_config(store))
