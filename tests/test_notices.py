@@ -12,15 +12,8 @@ import pytest
 
 from incident.config import Config
 from incident.errors import InputError
-from incident.notices import (
-    ITEMS,
-    KINDS,
-    IncompleteNotice,
-    Renderer,
-    Settings,
-    format_date,
-    template_origin,
-)
+from incident.notice_items import ITEMS, KINDS, IncompleteNotice
+from incident.notices import Renderer, Settings, format_date, template_origin
 from incident.record import FIELD_BY_NAME
 from incident.register import new_incident
 from incident.store import Store
@@ -151,7 +144,7 @@ def test_assessment_items_decide_what_is_required(run: Any, org_store: Store) ->
 
 
 def test_preliminary_reports_what_is_known_whatever_the_assessment_lists(run: Any, org_store: Store) -> None:
-    from incident.notices import ALL_REPORT_ITEMS
+    from incident.notice_items import ALL_REPORT_ITEMS
 
     incident = make(org_store, cause=None, prevention=None)
     _assess(org_store, incident, [{"id": "regulator-preliminary", "recipient": "個人情報保護委員会",
@@ -372,7 +365,7 @@ def test_the_notice_and_roster_commands_import_no_core_module_at_load() -> None:
 
     code = ("import sys, incident.cli.notice, incident.cli.roster; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jinja2', 'keyring', 'cryptography', 'rich') "
-            "or m in ('email.message', 'incident.notices', 'incident.mailmerge', 'incident.roster', 'incident.store')))")
+            "or m in ('email.message', 'incident.notices', 'incident.notice_items', 'incident.mailmerge', 'incident.roster', 'incident.store')))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=Path(__file__).resolve().parents[1]).stdout
     assert loaded == "[]\n"

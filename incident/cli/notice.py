@@ -44,13 +44,13 @@ class LazyChoice(click.Choice[str]):
 
 
 def _kinds() -> Iterable[str]:
-    from incident.notices import KINDS
+    from incident.notice_items import KINDS
 
     return KINDS
 
 
 def _langs() -> Iterable[str]:
-    from incident.notices import LANGS
+    from incident.notice_items import LANGS
 
     return LANGS
 
@@ -140,7 +140,8 @@ def notice_cmd(incident_id: str, kind: str | None, lang: str | None, fmt: str | 
 
 
 def _list_kinds(as_json: bool) -> None:
-    from incident.notices import KINDS, template_origin
+    from incident.notice_items import KINDS
+    from incident.notices import template_origin
 
     env = get_env()
     extra: tuple[Path, ...] = ()
@@ -219,7 +220,8 @@ def _merge(request: NoticeRequest) -> None:
     from incident.cli.roster import check_persons, roster_key, roster_path
     from incident.errors import InputError
     from incident.mailmerge import MERGE_FORMATS, IdentityIndex, check_outputs, mail_merge
-    from incident.notices import KINDS, notice_entry
+    from incident.notice_items import KINDS
+    from incident.notices import notice_entry
     from incident.roster import iter_people
     from incident.rosterfile import roster_info
 

@@ -41,13 +41,13 @@ PASSWORD_ENV = "INCIDENT_SMTP_PASSWORD"
 
 def email_kinds() -> list[str]:
     """The notice kinds that can be e-mailed to each person."""
-    from incident.notices import KINDS
+    from incident.notice_items import KINDS
 
     return [k for k, s in KINDS.items() if s.email and s.per_person]
 
 
 def _langs() -> list[str]:
-    from incident.notices import LANGS
+    from incident.notice_items import LANGS
 
     return list(LANGS)
 
