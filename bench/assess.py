@@ -93,8 +93,8 @@ def main() -> None:
         done = time.perf_counter()
 
         # The same incidents in a store, assessed as `incident deadlines` does (through the store's index).
-        from incident.cli.assess import collect_open
         from incident.store import Store
+        from incident.tracking import collect_open
 
         store = Store.init(Path(tmp) / "store")
         for n, record in enumerate(records):

@@ -2,8 +2,8 @@
 
 `incident assess ID` assesses a stored incident, saves the result on it (section `assessment`, with the
 playbook versions used) and in the audit log, and says what changed since the last assessment.
-`incident assess --facts FILE` assesses a record file without a store. The core is incident.rules,
-incident.assessment, incident.regimes and incident.deadlines; this module only parses options and shows
+`incident assess --facts FILE` assesses a record file without a store. The core is incident.tracking
+(assess and save, open obligations, mark done), incident.rules, incident.assessment and incident.deadlines; this module only parses options and shows
 results. Only click and incident.cli.common are imported when the module loads (`incident --help` stays
 fast); everything else is imported by the function that needs it.
 """
@@ -17,14 +17,12 @@ import click
 from incident.cli.common import emit_json, get_env, info, json_option, store_options
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-    from datetime import date, datetime
+    from datetime import date
     from pathlib import Path
 
     from rich.console import Console
 
     from incident.record import Record
-    from incident.rules import AssessConfig
     from incident.store import Store
 
 WEEKDAYS = "月火水木金土日"
@@ -34,63 +32,6 @@ VERDICT = {
     None: ("bold yellow", "判定不能 — undetermined: facts are missing"),
 }
 MARK = {True: "[red]✓[/]", False: "[green]✗[/]", None: "[yellow]?[/]"}
-#: what the stored section keeps of each part (None values are left out: TOML has no null)
-_KEEP_CONDITION = ("id", "met", "reason", "citation", "exempted_by")
-_KEEP_OBLIGATION = ("id", "label", "recipient", "due", "soft", "items", "citation", "deadline", "days", "by")
-
-
-# --------------------------------------------------------------------------- core calls
-
-
-def store_config(store: Store) -> AssessConfig:
-    from incident.rules import AssessConfig
-
-    return AssessConfig.from_config(store.config, store.extra_dirs("playbooks"))
-
-
-def _stored_form(data: dict[str, Any], playbooks: dict[str, Any], at: datetime) -> dict[str, Any]:
-    regimes = []
-    for a in data["assessments"]:
-        regimes.append({
-            "regime": a["regime"], "name": a["name"], "version": a["version"],
-            "effective_from": a["effective_from"], "reportable": a["reportable"],
-            "conditions": [{k: c[k] for k in _KEEP_CONDITION} for c in a["conditions"]],
-            "exemptions": [{"id": e["id"], "applied": e["applied"]} for e in a["exemptions"]],
-            "obligations": [{k: o[k] for k in _KEEP_OBLIGATION} for o in a["obligations"]],
-            "missing": a["missing"]})
-    section = {"assessed_at": at.replace(microsecond=0), "reportable": data["reportable"],
-               "learned_on": data["learned_on"], "timezone": data["timezone"], "playbooks": playbooks,
-               "assessments": regimes}
-    return _toml_safe(section)  # type: ignore[no-any-return]
-
-
-def _toml_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _toml_safe(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_toml_safe(v) for v in value if v is not None]
-    return value
-
-
-def assess_and_save(store: Store, incident_id: str, *, actor: str) -> dict[str, Any]:
-    """Assess a stored incident, save the result on it and in the audit log; the JSON with `changes`."""
-    from incident.assessment import diff_assessments
-    from incident.dates import now
-    from incident.rules import assess
-
-    record = store.load(incident_id)
-    assessment = assess(record, config=store_config(store))
-    data = assessment.to_json(incident_id)
-    previous = record.sections.get("assessment")
-    changes = diff_assessments(previous if isinstance(previous, dict) else None, data)
-    section = _stored_form(data, assessment.playbooks, now(store.tz))
-    store.update(incident_id, lambda r: r.with_section("assessment", section), actor=actor, action="assess",
-                 extra={"reportable": data["reportable"], "playbooks": assessment.playbooks,
-                        "changes": changes})
-    return {**data, "changes": changes}
-
-
-# --------------------------------------------------------------------------- showing
 
 
 def _due_text(ob: dict[str, Any], today: date, tz: str) -> str:
@@ -239,6 +180,8 @@ def assess_cmd(incident_id: str | None, facts_file: str | None, as_json: bool) -
         return
     assert incident_id is not None
     store = env.store()
+    from incident.tracking import assess_and_save
+
     first = "assessment" not in store.load(incident_id).sections
     data = assess_and_save(store, incident_id, actor=env.actor())
     if as_json:
@@ -252,6 +195,7 @@ def _assess_file(env: Any, path: Path) -> tuple[dict[str, Any], str]:
     """Assess a record file; a store's config and playbooks are used when a store exists."""
     from incident.record import read_file
     from incident.rules import AssessConfig, assess
+    from incident.tracking import store_config
     from incident.vocabulary import load_vocabulary
 
     config = AssessConfig()
@@ -265,31 +209,11 @@ def _assess_file(env: Any, path: Path) -> tuple[dict[str, Any], str]:
 
 
 def collect_open(store: Store) -> list[Any]:
-    """Every open obligation of the incidents that are not closed, assessed afresh, soonest first."""
-    from incident.dates import now
-    from incident.deadlines import open_obligations
-    from incident.rules import prepare
+    """The open obligations across the store; incidents that cannot be assessed are named on stderr."""
+    from incident import tracking
 
-    moment = now(store.tz)
-    return open_obligations(_assessed(store, prepare(store_config(store))), moment.date(), moment)
-
-
-def _assessed(store: Store, assessor: Any) -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
-    """(id, title, obligations JSON, done section) per open incident, one at a time: each assessment is
-    dropped once its obligations are read, so 10,000 of them never accumulate."""
-    from incident.errors import InputError
-
-    for record in store.records():
-        if record.status == "closed":
-            continue
-        incident_id = record.id
-        try:
-            data = assessor.assess(record).obligations_json(incident_id)
-        except InputError as exc:
-            info(f"warning: {incident_id} cannot be assessed: {exc}")
-            continue
-        done = record.sections.get("obligations")
-        yield incident_id, str(record.get("title", "")), data, done if isinstance(done, dict) else {}
+    return tracking.collect_open(store, on_skip=lambda incident_id, exc: info(
+        f"warning: {incident_id} cannot be assessed: {exc}"))
 
 
 def print_deadlines(console: Console, store: Store, rows: list[Any] | None = None) -> None:
@@ -352,28 +276,10 @@ def deadlines_cmd(ics_file: str | None, as_json: bool) -> None:
 def done_cmd(incident_id: str, obligation: str, at_text: str | None, ref: str) -> None:
     """Mark an obligation done: `incident done 2024-0007 regulator-final --ref R6-123`."""
     from incident.dates import now, parse_datetime
-    from incident.errors import InputError, NotFoundError
-    from incident.rules import assess
+    from incident.tracking import mark_done
 
     env = get_env()
     store = env.store()
-    data = assess(store.load(incident_id), config=store_config(store)).to_json(incident_id)
-    keys = [f"{a['regime']}/{o['id']}" for a in data["assessments"] for o in a["obligations"]]
-    found = [k for k in keys if obligation in (k, k.split("/", 1)[1])]
-    if not found:
-        raise NotFoundError(f"{incident_id} has no obligation {obligation!r}; its obligations: "
-                            f"{', '.join(keys) or 'none'}", field="OBLIGATION")
-    if len(found) > 1:
-        raise InputError(f"{obligation!r} is ambiguous; name one of: {', '.join(found)}", field="OBLIGATION")
-    regime, ob_id = found[0].split("/", 1)
     at = parse_datetime(at_text, store.tz, field="--at") if at_text else now(store.tz).replace(microsecond=0)
-    entry: dict[str, Any] = {"done_at": at, **({"ref": ref} if ref else {})}
-
-    def change(record: Any) -> Any:
-        done = dict(record.sections.get("obligations") or {})
-        done[regime] = {**dict(done.get(regime) or {}), ob_id: entry}
-        return record.with_section("obligations", done)
-
-    store.update(incident_id, change, actor=env.actor(), action="done",
-                 extra={"obligation": found[0], "done_at": at.isoformat(), "ref": ref})
-    info(f"Marked {found[0]} done on {incident_id} ({at.isoformat()}{', ref ' + ref if ref else ''}).")
+    key = mark_done(store, incident_id, obligation, at=at, ref=ref, actor=env.actor())
+    info(f"Marked {key} done on {incident_id} ({at.isoformat()}{', ref ' + ref if ref else ''}).")

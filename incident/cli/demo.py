@@ -106,7 +106,7 @@ def _demo_config() -> Any:
 
 
 def _assess_all(env: Any, store: Any, ids: list[str]) -> list[Any]:
-    from incident.cli.assess import assess_and_save
+    from incident.tracking import assess_and_save
 
     return [assess_and_save(store, i, actor=env.actor()) for i in ids]
 

@@ -211,8 +211,8 @@ def _conclusion(reportable: Any) -> str:
 def reassess(store: Store, result: StepResult, actor: str) -> tuple[dict[str, Any], list[str]]:
     """Save a new assessment as `incident assess` does; what the step changed (before vs. after it)."""
     from incident.assessment import diff_assessments
-    from incident.cli.assess import assess_and_save, store_config
     from incident.rules import assess
+    from incident.tracking import assess_and_save, store_config
 
     incident_id = result.after.id
     old = assess(result.before, config=store_config(store)).to_json(incident_id)
