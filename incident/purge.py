@@ -20,9 +20,8 @@ from typing import Any
 
 from incident import dates
 from incident import record as rec
-from incident.store import Store
+from incident.store import PERSONAL_DATA_DIRS, Store
 
-PERSONAL_DATA_DIRS = ("rosters", "batches", "notices")
 """The store directories that hold an incident's personal data, one entry (or more) per incident."""
 
 

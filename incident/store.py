@@ -32,6 +32,8 @@ from incident.config import Config, load_config
 from incident.errors import InputError, NotFoundError, StoreError
 from incident.fsutil import atomic_write_bytes, atomic_write_text, ensure_dir, file_lock
 
+#: where the personal data of individual incidents lives, named after the incident (`incident purge`)
+PERSONAL_DATA_DIRS = ("rosters", "batches", "notices")
 ID_RE = re.compile(r"^(\d{4})-(\d{4,})$")
 ENV_HOME = "INCIDENT_HOME"
 
@@ -128,6 +130,24 @@ class Store:
 
     def private_dir(self, name: str) -> Path:
         return ensure_dir(self.root / name)
+
+    # ------------------------------------------------------------------ personal data of one incident
+
+    def roster_path(self, incident_id: str) -> Path:
+        """`rosters/<ID>.roster`: the incident's affected-person list, encrypted."""
+        self.path_of(incident_id)  # validates the ID
+        return self.private_dir("rosters") / f"{incident_id}.roster"
+
+    def batch_dir(self, incident_id: str) -> Path:
+        """`batches/<ID>/`: the incident's e-mail batch, encrypted, with its journal."""
+        self.path_of(incident_id)
+        return self.private_dir("batches") / incident_id
+
+    def roster_key(self) -> bytes:
+        """The key of rosters and batches: the key file when one is configured, else the OS keyring."""
+        from incident.secrets import key_file_from_env_or_config, load_or_create_key
+
+        return load_or_create_key(self.root, key_file=key_file_from_env_or_config(self.config.key_file))
 
     # ------------------------------------------------------------------ locking and audit
 

@@ -217,7 +217,7 @@ def _single(request: NoticeRequest) -> None:
 
 
 def _merge(request: NoticeRequest) -> None:
-    from incident.cli.roster import check_persons, roster_key, roster_path
+    from incident.cli.roster import check_persons
     from incident.errors import InputError
     from incident.mailmerge import MERGE_FORMATS, IdentityIndex, check_outputs, mail_merge
     from incident.notice_items import KINDS
@@ -238,9 +238,9 @@ def _merge(request: NoticeRequest) -> None:
     if not KINDS[request.kind].per_person:
         raise InputError(f"{request.kind} is not a notice to a person; per-person kinds: "
                          f"{', '.join(k for k, s in KINDS.items() if s.per_person)}", field="kind")
-    path = roster_path(store, request.incident_id)
+    path = store.roster_path(request.incident_id)
     meta = roster_info(path)
-    key = roster_key(store)
+    key = store.roster_key()
     renderer = _renderer(store, request, "txt" if fmt == "eml" else fmt)
     check_persons(store, renderer.record, meta.count, env.actor())
     with progress_bar("rendering", meta.count) as progress:

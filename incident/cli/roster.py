@@ -30,19 +30,6 @@ SAMPLE_SIZE = 5
 MAX_SHOWN = 20
 
 
-def roster_path(store: Store, incident_id: str) -> Path:
-    """`<store>/rosters/<ID>.roster` (the ID validated first)."""
-    store.path_of(incident_id)
-    return store.private_dir("rosters") / f"{incident_id}.roster"
-
-
-def roster_key(store: Store) -> bytes:
-    """The store's roster key: the key file when one is configured, else the OS keyring."""
-    from incident.secrets import key_file_from_env_or_config, load_or_create_key
-
-    return load_or_create_key(store.root, key_file=key_file_from_env_or_config(store.config.key_file))
-
-
 def check_persons(store: Store, record: Record, count: int, actor: str) -> None:
     """Say so when the roster has more people than `persons`; on a terminal offer to update it."""
     persons = record.get("persons")
@@ -99,9 +86,9 @@ def import_cmd(incident_id: str, file: Path, mapping: str | None, skip_invalid: 
     record = store.load(incident_id)
     if not file.is_file():
         raise InputError("no such file", file=file)
-    dest = roster_path(store, incident_id)
+    dest = store.roster_path(incident_id)
     try:
-        result = import_csv(file, dest, roster_key(store), mapping=_parse_map(mapping), skip_invalid=skip_invalid)
+        result = import_csv(file, dest, store.roster_key(), mapping=_parse_map(mapping), skip_invalid=skip_invalid)
     except RosterRowsError as exc:
         for problem in exc.problems[:MAX_SHOWN]:
             info(f"  {file}: {problem}")
@@ -151,9 +138,9 @@ def show_cmd(incident_id: str, reveal: bool, count: int, as_json: bool) -> None:
     env = get_env()
     store = env.store()
     store.load(incident_id)
-    path = roster_path(store, incident_id)
+    path = store.roster_path(incident_id)
     meta = roster_info(path)
-    people = sample(path, roster_key(store), count, reveal)
+    people = sample(path, store.roster_key(), count, reveal)
     if reveal:
         store.log(env.actor(), "roster-reveal", incident_id, {"shown": len(people)})
     if as_json:

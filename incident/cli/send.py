@@ -75,11 +75,6 @@ class _LazyChoice(click.ParamType):  # type: ignore[type-arg]  # (generic from c
         return self._choice().shell_complete(ctx, param, incomplete)
 
 
-def batch_dir(store: Store, incident_id: str) -> Path:
-    store.path_of(incident_id)
-    return store.private_dir("batches") / incident_id
-
-
 def smtp_settings(store: Store) -> SmtpSettings:
     """The [smtp] table of config.toml as delivery settings (the password is never there)."""
     from incident.delivery import SmtpSettings
@@ -147,7 +142,7 @@ def send_cmd(incident_id: str, prepare: bool, approve: bool, resume: bool, dry_r
     env = get_env()
     store = env.store()
     record = store.load(incident_id)
-    where = batch_dir(store, incident_id)
+    where = store.batch_dir(incident_id)
     if prepare:
         _prepare(store, record, where, kind, lang, as_json)
     elif approve:
@@ -172,7 +167,7 @@ def _show_manifest(manifest: BatchManifest, sample: OutgoingMessage) -> None:
 def _prepare(store: Store, record: Any, where: Path, kind: str | None, lang: str | None, as_json: bool) -> None:
     from incident.batch import prepare_batch, read_sample
     from incident.cli.notice import progress_bar, settings_of
-    from incident.cli.roster import check_persons, roster_key, roster_path
+    from incident.cli.roster import check_persons
     from incident.notices import Renderer
     from incident.roster import iter_people
     from incident.rosterfile import roster_info
@@ -180,12 +175,12 @@ def _prepare(store: Store, record: Any, where: Path, kind: str | None, lang: str
     env = get_env()
     actor = env.actor()
     kind = kind or ("council-email" if record.get("entity") == "council" else "individual-email")
-    path = roster_path(store, record.id)
+    path = store.roster_path(record.id)
     meta = roster_info(path)
     renderer = Renderer(settings_of(store), record, kind, lang, "txt")
     check_persons(store, record, meta.count, actor)
     counts = {"no_email": 0}
-    key = roster_key(store)
+    key = store.roster_key()
     with progress_bar("preparing", meta.count) as progress:
         people: Iterator[Person] = iter_people(path, key)
         if progress is not None:
@@ -216,10 +211,9 @@ def _counting(people: Iterator[Person], progress: Any) -> Iterator[Person]:
 
 def _approve(store: Store, incident_id: str, where: Path, as_json: bool) -> None:
     from incident.batch import approve_batch, read_sample
-    from incident.cli.roster import roster_key
 
     actor = get_env().actor()
-    sample = read_sample(where, roster_key(store))  # the key opens the batch before anyone approves it
+    sample = read_sample(where, store.roster_key())  # the key opens the batch before anyone approves it
     manifest = approve_batch(where, actor)
     _section(store, incident_id, {"state": "approved", "approved_by": manifest.approved_by,
                                   "approved_at": manifest.approved_at}, actor, "send-approve",
@@ -254,7 +248,6 @@ def _send(store: Store, incident_id: str, where: Path, *, resume: bool, dry_run:
           as_json: bool) -> None:
     from incident.batch import batch_status, load_manifest
     from incident.cli.notice import progress_bar
-    from incident.cli.roster import roster_key
     from incident.delivery import send_batch
     from incident.secrets import get_secret
 
@@ -268,7 +261,7 @@ def _send(store: Store, incident_id: str, where: Path, *, resume: bool, dry_run:
         store.log(actor, "send-start" if not dry_run else "send-dry-run", incident_id,
                   {"resume": resume, "count": manifest.count, "sha256": manifest.sha256})
     with progress_bar("sending", manifest.count) as progress:
-        report = send_batch(where, settings, password, key=roster_key(store), resume=resume, dry_run=dry_run,
+        report = send_batch(where, settings, password, key=store.roster_key(), resume=resume, dry_run=dry_run,
                             rate=rate, progress=(lambda done, _total: progress(done)) if progress else None)
     if dry_run:
         _report(report, incident_id, as_json)
