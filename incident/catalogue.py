@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from incident import tomlfile
 from incident.errors import InputError, MultipleErrors
 from incident.resources import builtin_dir
 
@@ -329,7 +329,6 @@ def _check_item(
 # --- TOML helpers shared with the taxonomies ---------------------------------------------------
 
 _HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_.\-]+)\s*\]\]|^\s*\[\s*([A-Za-z0-9_.\-]+)\s*\]")
-_TOML_LINE = re.compile(r"at line (\d+)")
 
 
 class TomlLocator:
@@ -410,20 +409,14 @@ class BlockProblems:
 def read_toml(path: Path) -> tuple[dict[str, Any] | None, TomlLocator, list[InputError]]:
     """Parse a TOML file; on failure (None, locator, [the problem with its line])."""
     try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        return None, TomlLocator(""), [InputError(f"cannot read the file: {exc.strerror}", file=path)]
-    except UnicodeDecodeError:
-        return None, TomlLocator(""), [InputError("the file is not UTF-8 text", file=path)]
+        text = tomlfile.read_text(path)
+    except InputError as exc:
+        return None, TomlLocator(""), [exc]
     locator = TomlLocator(text)
     try:
-        return tomllib.loads(text), locator, []
-    except tomllib.TOMLDecodeError as exc:
-        match = _TOML_LINE.search(str(exc))
-        message = _TOML_LINE.sub("", str(exc)).replace("(, column", "(column").strip()
-        return None, locator, [
-            InputError(f"not valid TOML: {message}", file=path, line=int(match.group(1)) if match else None)
-        ]
+        return tomlfile.parse(text, file=path), locator, []
+    except InputError as exc:
+        return None, locator, [exc]
 
 
 def check_header(data: Mapping[str, Any], path: Path, locator: TomlLocator, problems: list[InputError]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,10 +106,7 @@ def _check_types(raw: Any, types: dict[str, type], file: Path | str | None, pref
 def load_config(path: Path) -> Config:
     if not path.exists():
         return Config()
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML: {exc}", file=path) from None
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", file=path) from None
+    from incident import tomlfile
+
+    raw, _text = tomlfile.read(path)
     return parse_config(raw, file=path)

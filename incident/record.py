@@ -9,7 +9,6 @@ Sections that later stages add (assessment, notices, actions, review, steps, ...
 
 from __future__ import annotations
 
-import tomllib
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -468,36 +467,16 @@ def dumps(record: Record) -> str:
 
 def loads(text: str, *, vocab: Vocabulary | None, tz: str = "Asia/Tokyo", file: str | Path | None = None,
           now: datetime | None = None, require: bool = True) -> Record:
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = _toml_error_line(exc)
-        raise InputError(f"not valid TOML: {exc}", file=file, line=line) from None
-    return from_mapping(raw, vocab=vocab, tz=tz, file=file, now=now, require=require)
+    from incident import tomlfile
 
-
-def _toml_error_line(exc: tomllib.TOMLDecodeError) -> int | None:
-    lineno = getattr(exc, "lineno", None)
-    if isinstance(lineno, int):
-        return lineno
-    text = str(exc)
-    marker = "(at line "
-    if marker in text:
-        tail = text.split(marker, 1)[1]
-        digits = tail.split(",", 1)[0]
-        if digits.isdigit():
-            return int(digits)
-    return None
+    return from_mapping(tomlfile.parse(text, file=file), vocab=vocab, tz=tz, file=file, now=now, require=require)
 
 
 def read_file(path: Path, *, vocab: Vocabulary | None, tz: str = "Asia/Tokyo", now: datetime | None = None,
               require: bool = True) -> Record:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("no such file", file=path) from None
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text; save the record as UTF-8", file=path) from None
+    from incident import tomlfile
+
+    text = tomlfile.read_text(path, hint="save the record as UTF-8")
     return loads(text, vocab=vocab, tz=tz, file=path, now=now, require=require)
 
 

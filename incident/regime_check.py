@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 import string
-import tomllib
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from incident import tomlfile
 from incident.deadlines import DEADLINE_KINDS
 from incident.errors import InputError
 from incident.regimes import (
@@ -420,15 +420,7 @@ def _deadline(raw: Any, c: _Collector, i: int, known: frozenset[str]) -> Deadlin
 def read_regime(path: Path) -> tuple[Regime | None, list[InputError]]:
     """Read and check one playbook file: the regime (None when there are problems) and every problem."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None, [InputError("no such file", file=path)]
-    except UnicodeDecodeError:
-        return None, [InputError("not UTF-8 text", file=path)]
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        found = re.search(r"\(at line (\d+)", str(exc))
-        line = getattr(exc, "lineno", None) or (int(found.group(1)) if found else None)
-        return None, [InputError(f"not valid TOML: {exc}", file=path, line=line)]
+        raw, text = tomlfile.read(path)
+    except InputError as exc:
+        return None, [exc]
     return parse_regime(raw, file=str(path), text=text)

@@ -65,8 +65,7 @@ PROMPTED = ("title", "type", "discovered_at", "department", "summary", "persons"
 @store_options
 def new_cmd(from_file: Path | None, items: tuple[str, ...], as_json: bool, **values: str | None) -> None:
     """Record a new incident and print its ID."""
-    import tomllib
-
+    from incident import tomlfile
     from incident.errors import InputError
     from incident.register import build_raw, new_incident, parse_item_spec
 
@@ -74,14 +73,7 @@ def new_cmd(from_file: Path | None, items: tuple[str, ...], as_json: bool, **val
     store = env.store()
     base: dict[str, Any] = {}
     if from_file is not None:
-        try:
-            base = tomllib.loads(from_file.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError("no such file", file=from_file) from None
-        except UnicodeDecodeError:
-            raise InputError("not UTF-8 text; save the record as UTF-8", file=from_file) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"not valid TOML: {exc}", file=from_file) from None
+        base, _text = tomlfile.read(from_file, hint="save the record as UTF-8")
     assignments = {k: v for k, v in values.items() if v is not None}
     item_tables = [parse_item_spec(i) for i in items]
     if is_interactive():
