@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from incident import record as rec
-from incident.catalogue import BlockProblems, check_header, raise_problems, read_toml
 from incident.errors import InputError
 from incident.resources import builtin_dir
+from incident.tomlfile import BlockProblems, check_header, raise_problems, read_toml
 
 PLAYBOOK_FILE = "corrective-actions.toml"
 

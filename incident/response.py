@@ -22,9 +22,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from incident.catalogue import ID_PATTERN, BlockProblems, check_header, raise_problems, read_toml
 from incident.errors import InputError, NotFoundError
 from incident.resources import builtin_dir
+from incident.tomlfile import ID_PATTERN, BlockProblems, check_header, raise_problems, read_toml
 
 SUBDIR = "response"
 FALLBACK_TYPE = "other"

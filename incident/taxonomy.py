@@ -16,17 +16,17 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, cast
 
-from incident.catalogue import (
+from incident.catalogue import normalize_name
+from incident.errors import InputError
+from incident.resources import builtin_dir
+from incident.tomlfile import (
     ID_PATTERN,
     BlockProblems,
     TomlLocator,
     check_header,
-    normalize_name,
     raise_problems,
     read_toml,
 )
-from incident.errors import InputError
-from incident.resources import builtin_dir
 
 TYPES_FILE = "incident-types.toml"
 CAUSES_FILE = "causes.toml"

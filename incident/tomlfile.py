@@ -1,15 +1,20 @@
 """Reading TOML for every kind of file the toolkit loads (records, config, playbooks), with one wording
-for the errors: the file, the line, what is wrong."""
+for the errors: the file, the line, what is wrong; and the helpers the playbook checkers share to
+collect every problem of a file, each at its line."""
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from incident.errors import InputError
+from incident.errors import InputError, MultipleErrors
 
+#: the form of every id in the playbooks: lower-case words joined by hyphens
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _AT_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
@@ -42,3 +47,114 @@ def read(path: Path, *, hint: str = "") -> tuple[dict[str, Any], str]:
     """A TOML file's document and its text (for locating keys in later messages)."""
     text = read_text(path, hint=hint)
     return parse(text, file=path), text
+
+
+# --- collecting every problem of a playbook file, each at its line ----------------------------
+
+_HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_.\-]+)\s*\]\]|^\s*\[\s*([A-Za-z0-9_.\-]+)\s*\]")
+
+
+class TomlLocator:
+    """Line numbers (1-based) of `[[name]]` blocks and of `key =` lines in one TOML text."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = text.splitlines()
+        self._headers: list[tuple[int, str]] = []
+        for number, line in enumerate(self._lines, 1):
+            match = _HEADER.match(line)
+            if match:
+                self._headers.append((number, match.group(1) or match.group(2)))
+
+    def block(self, name: str, index: int, *, parent: tuple[str, int] | None = None) -> int | None:
+        """The line of the index-th `[[name]]` header (inside the parent-th `[[parent]]` block)."""
+        headers = self._headers
+        if parent is not None:
+            start = self.block(parent[0], parent[1])
+            if start is None:
+                return None
+            inside = []
+            for number, header in headers:
+                if number <= start:
+                    continue
+                if not header.startswith(parent[0] + "."):
+                    break
+                inside.append((number, header))
+            headers = inside
+        matches = [number for number, header in headers if header == name]
+        return matches[index] if 0 <= index < len(matches) else None
+
+    def _span(self, header: int | None) -> range:
+        start = header or 0
+        end = next((n for n, _ in self._headers if n > start), len(self._lines) + 1)
+        return range(start + 1, end)
+
+    def key_line(self, header: int | None, key: str) -> int | None:
+        """The line of `key = …` in the block opened at `header` (None: before the first header)."""
+        pattern = re.compile(rf"^\s*(?:{re.escape(key)}|\"{re.escape(key)}\")\s*=")
+        return next((n for n in self._span(header) if pattern.match(self._lines[n - 1])), None)
+
+    def find(self, header: int | None, needle: str) -> int | None:
+        """The first line of the block opened at `header` that contains `needle`."""
+        return next((n for n in self._span(header) if needle in self._lines[n - 1]), None)
+
+
+class BlockProblems:
+    """Collects the problems of one TOML table, each at its key's line (else the table's header line)."""
+
+    def __init__(self, path: Path, locator: TomlLocator, header: int | None, *, prefix: str = "",
+                 fixed_line: int | None = None) -> None:
+        self.path = path
+        self.locator = locator
+        self.header = header
+        self.prefix = prefix
+        self.fixed_line = fixed_line
+        """When set (an inline table has no header), every problem is reported at this line."""
+        self.found: list[InputError] = []
+
+    def fail(self, message: str, key: str, *, needle: str | None = None) -> None:
+        """Record a problem about `key`, located at the line holding `needle` or the key."""
+        line = self.fixed_line
+        if line is None:
+            line = (self.locator.find(self.header, needle) if needle else None) \
+                or self.locator.key_line(self.header, key) or self.header
+        self.found.append(InputError(message, file=self.path, field=f"{self.prefix}{key}", line=line))
+
+    def unknown_keys(self, table: Mapping[str, Any], valid: Sequence[str], owner: str = "") -> None:
+        """Record one problem per key of `table` (of `owner`, e.g. "item 'x'") not in `valid`."""
+        for key in table:
+            if key not in valid:
+                close = difflib.get_close_matches(key.replace("-", "_"), valid, n=1, cutoff=0.6)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                what = f"{owner}: unknown key" if owner else "unknown top-level key"
+                self.fail(f"{what} {key!r}; {hint}valid: {', '.join(valid)}", key)
+
+
+def read_toml(path: Path) -> tuple[dict[str, Any] | None, TomlLocator, list[InputError]]:
+    """Parse a TOML file; on failure (None, locator, [the problem with its line])."""
+    try:
+        text = read_text(path)
+    except InputError as exc:
+        return None, TomlLocator(""), [exc]
+    locator = TomlLocator(text)
+    try:
+        return parse(text, file=path), locator, []
+    except InputError as exc:
+        return None, locator, [exc]
+
+
+def check_header(data: Mapping[str, Any], path: Path, locator: TomlLocator, problems: list[InputError]) -> None:
+    """Check the optional top-level `schema = 1` and `version = "…"`."""
+    if "schema" in data and data["schema"] != 1:
+        problems.append(InputError(f"schema must be 1, not {data['schema']!r}", file=path, field="schema",
+                                   line=locator.key_line(None, "schema")))
+    if "version" in data and not isinstance(data["version"], str):
+        problems.append(InputError("version must be a string, e.g. \"2024-04-01\"", file=path, field="version",
+                                   line=locator.key_line(None, "version")))
+
+
+def raise_problems(problems: Sequence[InputError], path: Path) -> None:
+    """Raise the one problem, or all of them as MultipleErrors; nothing when there are none."""
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise MultipleErrors(problems, file=path)
