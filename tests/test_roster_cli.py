@@ -42,6 +42,7 @@ def test_bad_rows_are_listed_and_nothing_is_imported(run: Any, incident: str, tm
     src = write_csv(tmp_path / "bad.csv", people)
     result = run(f"roster import {incident} {src}", expect=2)
     assert "row 6" in result.stderr and "not-an-address" in result.stderr
+    assert result.stderr.count("not-an-address") == 1 and result.stderr.strip().count("\n") == 0
     assert not (store_dir / "rosters" / f"{incident}.roster").exists()
     result = run(f"roster import {incident} {src} --skip-invalid")
     assert "Imported 4 people" in result.stderr and "Skipped 1 invalid row(s):" in result.stderr

@@ -79,7 +79,7 @@ def roster_group() -> None:
 def import_cmd(incident_id: str, file: Path, mapping: str | None, skip_invalid: bool, as_json: bool) -> None:
     """Import the people of FILE (CSV: UTF-8, UTF-8 with BOM or Shift_JIS/cp932) for incident ID."""
     from incident.errors import InputError
-    from incident.roster import RosterRowsError, import_csv
+    from incident.roster import import_csv
 
     env = get_env()
     store = env.store()
@@ -87,14 +87,8 @@ def import_cmd(incident_id: str, file: Path, mapping: str | None, skip_invalid: 
     if not file.is_file():
         raise InputError("no such file", file=file)
     dest = store.roster_path(incident_id)
-    try:
-        result = import_csv(file, dest, store.roster_key(), mapping=_parse_map(mapping), skip_invalid=skip_invalid)
-    except RosterRowsError as exc:
-        for problem in exc.problems[:MAX_SHOWN]:
-            info(f"  {file}: {problem}")
-        if exc.total > MAX_SHOWN:
-            info(f"  ... and {exc.total - MAX_SHOWN} more")
-        raise
+    # bad rows raise one error that lists them by line (the first 20, then a count): nothing is written
+    result = import_csv(file, dest, store.roster_key(), mapping=_parse_map(mapping), skip_invalid=skip_invalid)
     section = {"count": result.count, "columns": list(result.columns), "encoding": result.encoding,
                "imported_at": _now(store), "skipped": result.skipped_rows, "duplicates": result.duplicate_count}
     store.update(incident_id, lambda r: r.with_section("roster", section), actor=env.actor(),
