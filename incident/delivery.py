@@ -25,7 +25,7 @@ from email.header import Header
 from email.utils import format_datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, NamedTuple, get_args
+from typing import TYPE_CHECKING, Literal, NamedTuple, get_args
 
 from incident.batch import (
     BatchManifest,
@@ -39,6 +39,9 @@ from incident.batch import (
     validate_message,
 )
 from incident.errors import InputError
+
+if TYPE_CHECKING:
+    from incident.config import SmtpConfig
 
 __all__ = [
     "FailedRecipient",
@@ -78,6 +81,15 @@ class SmtpSettings:
                              "use security starttls or tls", field="security")
         check_address(self.from_addr, "SMTP settings", "from_addr")
         check_header_text(self.from_name, "SMTP settings", "from_name")
+
+    @classmethod
+    def from_config(cls, smtp: SmtpConfig, *, file: Path | None = None) -> SmtpSettings:
+        """The `[smtp]` table of config.toml as delivery settings (the password is never there)."""
+        if not smtp.host or not smtp.from_addr:
+            raise InputError("set [smtp] host and from_addr in the store's config.toml (and port, security, "
+                             "user, from_name) before sending", file=file, field="smtp")
+        return cls(host=smtp.host, port=smtp.port, security=smtp.security,  # type: ignore[arg-type]
+                   user=smtp.user or None, from_addr=smtp.from_addr, from_name=smtp.from_name)
 
 
 class FailedRecipient(NamedTuple):

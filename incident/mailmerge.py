@@ -19,12 +19,15 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
-from typing import BinaryIO, Literal, Self
+from typing import TYPE_CHECKING, BinaryIO, Literal, Self
 
 from incident.config import Config
 from incident.errors import InputError
 from incident.notices import Rendered, Renderer
 from incident.roster import Person
+
+if TYPE_CHECKING:
+    from incident.batch import OutgoingMessage
 
 MergeFormat = Literal["txt", "html", "eml"]
 MERGE_FORMATS: tuple[MergeFormat, ...] = ("txt", "html", "eml")
@@ -199,6 +202,22 @@ def mail_merge(renderer: Renderer, people: Iterable[Person], *, out_dir: Path | 
 
 _WS = re.compile(r"\s+")
 _TAGS = re.compile(r"<[^>]*>")
+
+
+def email_messages(renderer: Renderer, people: Iterable[Person],
+                   counts: dict[str, int]) -> Iterator[OutgoingMessage]:
+    """One e-mail per person with an address, each rendered for that person alone (for a sending batch);
+    people without an address are counted in `counts["no_email"]`."""
+    from incident.batch import OutgoingMessage
+
+    for person in people:
+        if not person.email:
+            counts["no_email"] = counts.get("no_email", 0) + 1
+            continue
+        rendered = renderer.render(person)
+        if not rendered.subject:
+            raise InputError(f"the template of {renderer.spec.id} sets no subject", field="template")
+        yield OutgoingMessage(person.key, person.email, person.name, rendered.subject, rendered.text)
 
 
 def _norm(text: str) -> str:

@@ -659,3 +659,14 @@ def test_a_crash_after_the_server_accepted_resends_once_with_the_same_message_id
     to_p5 = [r.message()["Message-ID"] for r in srv.received if r.rcpt_tos == ("person5@example.jp",)]
     assert to_p5 == [message_id(INCIDENT, "p0005", FROM)] * 2
     assert len(srv.received) == 11
+
+
+def test_settings_from_the_stores_smtp_table() -> None:
+    from incident.config import SmtpConfig
+
+    with pytest.raises(InputError) as info:
+        SmtpSettings.from_config(SmtpConfig(), file=Path("config.toml"))
+    assert (info.value.file, info.value.field) == ("config.toml", "smtp")
+    settings = SmtpSettings.from_config(SmtpConfig(host="mail.example.jp", port=465, security="tls", user="",
+                                                   from_addr="notices@example.jp", from_name="窓口"))
+    assert (settings.host, settings.port, settings.security, settings.user) == ("mail.example.jp", 465, "tls", None)

@@ -31,8 +31,7 @@ if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
 
     from incident.batch import BatchManifest, OutgoingMessage
-    from incident.delivery import SendReport, SmtpSettings
-    from incident.notices import Renderer
+    from incident.delivery import SendReport
     from incident.roster import Person
     from incident.store import Store
 
@@ -75,19 +74,6 @@ class _LazyChoice(click.ParamType):  # type: ignore[type-arg]  # (generic from c
         return self._choice().shell_complete(ctx, param, incomplete)
 
 
-def smtp_settings(store: Store) -> SmtpSettings:
-    """The [smtp] table of config.toml as delivery settings (the password is never there)."""
-    from incident.delivery import SmtpSettings
-    from incident.errors import InputError
-
-    smtp = store.config.smtp
-    if not smtp.host or not smtp.from_addr:
-        raise InputError("set [smtp] host and from_addr in the store's config.toml (and port, security, user, "
-                         "from_name) before sending", file=store.root / "config.toml", field="smtp")
-    return SmtpSettings(host=smtp.host, port=smtp.port, security=smtp.security,  # type: ignore[arg-type]
-                        user=smtp.user or None, from_addr=smtp.from_addr, from_name=smtp.from_name)
-
-
 def _section(store: Store, incident_id: str, changes: dict[str, Any], actor: str, action: str,
              extra: dict[str, Any], *, fresh: bool = False) -> None:
     """Update the `sending` section (a fresh one for a new batch) and log the step."""
@@ -98,20 +84,6 @@ def _section(store: Store, incident_id: str, changes: dict[str, Any], actor: str
         return record.with_section("sending", current)
 
     store.update(incident_id, change, actor=actor, action=action, extra=extra)
-
-
-def _messages(renderer: Renderer, people: Iterator[Person], counts: dict[str, int]) -> Iterator[OutgoingMessage]:
-    from incident.batch import OutgoingMessage
-    from incident.errors import InputError
-
-    for person in people:
-        if not person.email:
-            counts["no_email"] += 1
-            continue
-        rendered = renderer.render(person)
-        if not rendered.subject:
-            raise InputError(f"the template of {renderer.spec.id} sets no subject", field="template")
-        yield OutgoingMessage(person.key, person.email, person.name, rendered.subject, rendered.text)
 
 
 @click.command("send")
@@ -168,6 +140,7 @@ def _prepare(store: Store, record: Any, where: Path, kind: str | None, lang: str
     from incident.batch import prepare_batch, read_sample
     from incident.cli.notice import progress_bar, settings_of
     from incident.cli.roster import check_persons
+    from incident.mailmerge import email_messages
     from incident.notices import Renderer
     from incident.roster import iter_people
     from incident.rosterfile import roster_info
@@ -185,7 +158,7 @@ def _prepare(store: Store, record: Any, where: Path, kind: str | None, lang: str
         people: Iterator[Person] = iter_people(path, key)
         if progress is not None:
             people = _counting(people, progress)
-        manifest = prepare_batch(where, record.id, _messages(renderer, people, counts), actor, key=key)
+        manifest = prepare_batch(where, record.id, email_messages(renderer, people, counts), actor, key=key)
     sample = read_sample(where, key)
     _section(store, record.id, {"state": "prepared", "kind": kind, "lang": renderer.lang, "count": manifest.count,
                                 "sha256": manifest.sha256, "prepared_by": manifest.prepared_by,
@@ -248,12 +221,12 @@ def _send(store: Store, incident_id: str, where: Path, *, resume: bool, dry_run:
           as_json: bool) -> None:
     from incident.batch import batch_status, load_manifest
     from incident.cli.notice import progress_bar
-    from incident.delivery import send_batch
+    from incident.delivery import SmtpSettings, send_batch
     from incident.secrets import get_secret
 
     env = get_env()
     actor = env.actor()
-    settings = smtp_settings(store)
+    settings = SmtpSettings.from_config(store.config.smtp, file=store.root / "config.toml")
     password = get_secret("smtp", env_var=PASSWORD_ENV) if settings.user else None
     manifest = load_manifest(where)
     before = batch_status(where)
