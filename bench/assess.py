@@ -80,9 +80,9 @@ def main() -> None:
         folder.mkdir()
         paths = make_records(folder, args.count)
         start = time.perf_counter()
-        from incident.record import read_file
-        from incident.rules import AssessConfig, prepare
-        from incident.vocabulary import load_vocabulary
+        from incident.law.rules import AssessConfig, prepare
+        from incident.law.vocabulary import load_vocabulary
+        from incident.register.record import read_file
 
         vocab = load_vocabulary()
         assessor = prepare(AssessConfig())
@@ -93,8 +93,8 @@ def main() -> None:
         done = time.perf_counter()
 
         # The same incidents in a store, assessed as `incident deadlines` does (through the store's index).
-        from incident.store import Store
-        from incident.tracking import collect_open
+        from incident.law.tracking import collect_open
+        from incident.register.store import Store
 
         store = Store.init(Path(tmp) / "store")
         for n, record in enumerate(records):

@@ -43,11 +43,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from incident.config import Config, SmtpConfig
-from incident.mailmerge import mail_merge
-from incident.notices import Renderer, Settings, person_context
-from incident.record import from_mapping
-from incident.roster import Person, import_csv, iter_people
+from incident.notices.mailmerge import mail_merge
+from incident.notices.render import Renderer, Settings, person_context
+from incident.notices.roster import Person, import_csv, iter_people
+from incident.register.config import Config, SmtpConfig
+from incident.register.record import from_mapping
 
 KEY = bytes(range(32))
 FAMILY = ["山田", "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "中村", "小林", "加藤"]
@@ -185,8 +185,8 @@ def bench_memory(work: Path, rows: int) -> None:
 def bench_email(work: Path, count: int) -> None:
     from smtp_server import SmtpTestServer
 
-    from incident.batch import OutgoingMessage, approve_batch, prepare_batch
-    from incident.delivery import SmtpSettings, send_batch
+    from incident.notices.batch import OutgoingMessage, approve_batch, prepare_batch
+    from incident.notices.delivery import SmtpSettings, send_batch
 
     path = roster(work, count)
     notice = renderer("individual-email")

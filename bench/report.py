@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from incident import record as rec
-from incident.reports import Period, annual_report, render
-from incident.store import Store
-from incident.taxonomy import load_taxonomy
+from incident.followup.reports import Period, annual_report, render
+from incident.law.taxonomy import load_taxonomy
+from incident.register import record as rec
+from incident.register.store import Store
 
 TARGET_SECONDS = 1.0
 DEPARTMENTS = ("総務課", "保育課", "子育て支援課", "都市農業課", "健康推進課", "道路公園課", "地域振興課", "教育指導課")

@@ -31,8 +31,8 @@ def median_time(cmd: list[str], runs: int, env: dict[str, str]) -> float:
 
 def build_store(root: Path, count: int) -> None:
     sys.path.insert(0, str(REPO))
-    from incident.record import from_mapping
-    from incident.store import Store
+    from incident.register.record import from_mapping
+    from incident.register.store import Store
 
     store = Store.init(root)
     raw = tomllib.loads(EXAMPLE.read_text(encoding="utf-8")) if EXAMPLE.exists() else None

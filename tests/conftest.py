@@ -41,7 +41,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture
 def store_dir(tmp_path: Path) -> Path:
-    from incident.store import Store
+    from incident.register.store import Store
 
     path = tmp_path / "store"
     Store.init(path)
@@ -50,7 +50,7 @@ def store_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def store(store_dir: Path):  # type: ignore[no-untyped-def]
-    from incident.store import Store
+    from incident.register.store import Store
 
     return Store.open(store_dir)
 

@@ -13,9 +13,13 @@ import pytest
 from click.testing import Result
 from conftest import EXAMPLES
 
-from incident.actions import parse_aid
-from incident.contractor_report import ContractorReport, check_actions_playbook, load_contractor_report
 from incident.errors import InputError
+from incident.followup.actions import parse_aid
+from incident.followup.contractor_report import (
+    ContractorReport,
+    check_actions_playbook,
+    load_contractor_report,
+)
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 EMAIL = EXAMPLES / "01-email-cc-36.toml"  # misdirected-email, double-check, 総務課, discovered 2024-06-03
@@ -74,7 +78,7 @@ def test_add_refusals(run: Callable[..., Result], clock: Any) -> None:
 
 def test_recommended_measures_are_offered_on_a_terminal(run: Callable[..., Result], clock: Any,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from incident.taxonomy import load_taxonomy
+    from incident.law.taxonomy import load_taxonomy
 
     monkeypatch.setattr("incident.cli.actions.is_interactive", lambda: True)
     incident = new(run)
@@ -107,7 +111,7 @@ def test_contractor_improvement_report_is_added_once(run: Callable[..., Result],
 
 
 def test_suggest_lists_measures_and_adds_the_report_action(run: Callable[..., Result], clock: Any) -> None:
-    from incident.taxonomy import load_taxonomy
+    from incident.law.taxonomy import load_taxonomy
 
     incident = new(run, "--handled-by 指定管理者")
     data = json.loads(run(f"action suggest {incident} --json").stdout)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from incident.audit import AuditLog
+from incident.register.audit import AuditLog
 
 AT = datetime(2024, 6, 3, 15, 0, tzinfo=timezone(timedelta(hours=9)))
 

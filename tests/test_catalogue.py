@@ -9,14 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from incident.catalogue import (
+from incident.errors import InputError, MultipleErrors
+from incident.law.catalogue import (
     Catalogue,
     DataItem,
     check_catalogue_file,
     load_catalogue,
     normalize_name,
 )
-from incident.errors import InputError, MultipleErrors
 from incident.resources import builtin_dir
 
 SPECIAL_CARE = {

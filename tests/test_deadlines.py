@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 
-from incident.deadlines import DEADLINE_KINDS, compute_due, open_obligations, to_ics
-from incident.record import from_mapping
-from incident.rules import assess
-from incident.vocabulary import load_vocabulary
+from incident.law.deadlines import DEADLINE_KINDS, compute_due, open_obligations, to_ics
+from incident.law.rules import assess
+from incident.law.vocabulary import load_vocabulary
+from incident.register.record import from_mapping
 
 JST = timezone(timedelta(hours=9))
 FINAL = {"days": 30, "days_if": {"condition": "malicious", "days": 60}, "roll_forward": True}
@@ -218,14 +218,14 @@ def test_deadlines_never_render_a_reason(run: Any, monkeypatch: pytest.MonkeyPat
 
     from conftest import EXAMPLES
 
-    import incident.assessment
+    import incident.law.assessment
 
     incident_id = json.loads(run(["new", "--from", str(EXAMPLES / "05-ransomware-500.toml"), "--json"]).stdout)["id"]
 
     def refuse(*args: Any) -> str:
         raise AssertionError("a reason was rendered")
 
-    monkeypatch.setattr(incident.assessment, "_reason", refuse)
+    monkeypatch.setattr(incident.law.assessment, "_reason", refuse)
     rows = json.loads(run("deadlines --json").stdout)
     assert [(r["incident"], r["obligation"], r["due"]) for r in rows] == [
         (incident_id, "regulator-preliminary", "2024-06-07"), (incident_id, "regulator-final", "2024-08-01"),
@@ -234,7 +234,7 @@ def test_deadlines_never_render_a_reason(run: Any, monkeypatch: pytest.MonkeyPat
 
 def test_the_closed_day_test_agrees_with_the_reason_every_day_2024_to_2026() -> None:
     """is_closed_day answers weekends and the year end without the holiday library: the same answer."""
-    from incident.workdays import closed_day_reason, is_closed_day
+    from incident.law.workdays import closed_day_reason, is_closed_day
 
     day = date(2024, 1, 1)
     while day < date(2027, 1, 1):

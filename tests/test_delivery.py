@@ -1,4 +1,4 @@
-"""Tests for incident.batch and incident.delivery, all against a real aiosmtpd server on 127.0.0.1 (tests/smtp_server.py)."""
+"""Tests for incident.notices.batch and incident.notices.delivery, all against a real aiosmtpd server on 127.0.0.1 (tests/smtp_server.py)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from smtp_server import CapturingHandler, SmtpTestServer
 
-from incident.batch import (
+from incident.errors import InputError, NotFoundError, RefusedError
+from incident.notices.batch import (
     JOURNAL,
     MANIFEST,
     MESSAGES,
@@ -43,8 +44,7 @@ from incident.batch import (
     prepare_batch,
     read_sample,
 )
-from incident.delivery import FailedRecipient, SmtpSettings, build_email, message_id, send_batch
-from incident.errors import InputError, NotFoundError, RefusedError
+from incident.notices.delivery import FailedRecipient, SmtpSettings, build_email, message_id, send_batch
 
 REPO = Path(__file__).resolve().parent.parent
 INCIDENT = "2024-0007"
@@ -306,7 +306,7 @@ def test_the_wrong_key_is_refused_before_anything_is_sent(server: SmtpTestServer
 
 
 def test_a_messages_file_written_before_the_shared_sealed_format_still_reads(tmp_path: Path) -> None:
-    """Written by the batch writer before incident.sealed existed, with the key bytes(range(32))."""
+    """Written by the batch writer before incident.notices.sealed existed, with the key bytes(range(32))."""
     earlier = ("SU5DQlRDSDHuH1D5egUYt/3uwBiuycoNvkN9SffwK9EG4Gh+uXhGoVzEmsr4GJazyQRTHwAAAGUBbRkV1jCzLweHENyGZoKTdROV"
                "OxYKKQT0fVgquCvmQQG4c2BNb9v+7E8eJyongsiTJOAypQB3BR7jZcWVIDdnC5gskPzsvgcL1rEAOaPb6Mlr7LsEnotepZhrPW6N"
                "J4OzTPu2lFAAAAAoAmJ80JQYmDwedFi9RpmSGfI0jxCIammChybDP/lRKN6JZZY22iuahaQ=")
@@ -455,7 +455,7 @@ def test_a_corrupt_journal_line_before_the_last_is_an_error(server: SmtpTestServ
 def test_the_journal_is_fsynced_at_least_every_100_entries_and_when_a_run_ends(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """The power-loss bound of incident.batch: never more than SYNC_EVERY journal entries un-fsync'd."""
+    """The power-loss bound of incident.notices.batch: never more than SYNC_EVERY journal entries un-fsync'd."""
     batch = approved(tmp_path / "b", 130)
     synced: list[int] = []  # journal lines on disk at each fsync of the journal
     real_fsync = os.fsync
@@ -591,7 +591,7 @@ def test_tls_with_authentication(security: str, tmp_path: Path) -> None:
 _CHILD = """
 import sys
 from pathlib import Path
-from incident.delivery import SmtpSettings, send_batch
+from incident.notices.delivery import SmtpSettings, send_batch
 settings = SmtpSettings("127.0.0.1", int(sys.argv[2]), "none", None, sys.argv[3], "担当")
 send_batch(Path(sys.argv[1]), settings, None, key=bytes.fromhex(sys.argv[4]), resume=True)
 """
@@ -662,7 +662,7 @@ def test_a_crash_after_the_server_accepted_resends_once_with_the_same_message_id
 
 
 def test_settings_from_the_stores_smtp_table() -> None:
-    from incident.config import SmtpConfig
+    from incident.register.config import SmtpConfig
 
     with pytest.raises(InputError) as info:
         SmtpSettings.from_config(SmtpConfig(), file=Path("config.toml"))

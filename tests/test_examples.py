@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from incident.record import read_file
-from incident.rules import AssessConfig, assess
-from incident.vocabulary import load_vocabulary
+from incident.law.rules import AssessConfig, assess
+from incident.law.vocabulary import load_vocabulary
+from incident.register.record import read_file
 
 
 def _examples_dir() -> Path:

@@ -13,10 +13,10 @@ import pytest
 from test_notices import make, write_config
 
 from incident.errors import InputError
-from incident.mailmerge import IdentityIndex, iter_mbox, mail_merge
-from incident.notices import Renderer, Settings, tidy
-from incident.roster import Person
-from incident.store import Store
+from incident.notices.mailmerge import IdentityIndex, iter_mbox, mail_merge
+from incident.notices.render import Renderer, Settings, tidy
+from incident.notices.roster import Person
+from incident.register.store import Store
 
 PEOPLE = [
     ("山田 太郎", "taro@example.jp", "東京都千代田区千代田1-1", "100-0001"),

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from incident.config import Config
 from incident.errors import InputError
-from incident.notice_items import ITEMS, KINDS, IncompleteNotice
-from incident.notices import Renderer, Settings, format_date, template_origin
-from incident.record import FIELD_BY_NAME
-from incident.register import new_incident
-from incident.store import Store
+from incident.notices.items import ITEMS, KINDS, IncompleteNotice
+from incident.notices.render import Renderer, Settings, format_date, template_origin
+from incident.register.changes import new_incident
+from incident.register.config import Config
+from incident.register.record import FIELD_BY_NAME
+from incident.register.store import Store
 
 ORG = "社会福祉法人テスト会"
 CONTACT = "総務課 個人情報窓口 03-0000-0000"
@@ -67,7 +67,7 @@ def headings(text: str, mark: str = "■ ") -> list[str]:
 
 
 def test_items_cover_every_notice_item_the_regimes_name() -> None:
-    from incident.regimes import NOTICE_ITEMS
+    from incident.law.regimes import NOTICE_ITEMS
 
     assert set(NOTICE_ITEMS) <= set(ITEMS)
 
@@ -144,7 +144,7 @@ def test_assessment_items_decide_what_is_required(run: Any, org_store: Store) ->
 
 
 def test_preliminary_reports_what_is_known_whatever_the_assessment_lists(run: Any, org_store: Store) -> None:
-    from incident.notice_items import ALL_REPORT_ITEMS
+    from incident.notices.items import ALL_REPORT_ITEMS
 
     incident = make(org_store, cause=None, prevention=None)
     _assess(org_store, incident, [{"id": "regulator-preliminary", "recipient": "個人情報保護委員会",
@@ -365,7 +365,7 @@ def test_the_notice_and_roster_commands_import_no_core_module_at_load() -> None:
 
     code = ("import sys, incident.cli.notice, incident.cli.roster; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jinja2', 'keyring', 'cryptography', 'rich') "
-            "or m in ('email.message', 'incident.notices', 'incident.notice_items', 'incident.mailmerge', 'incident.roster', 'incident.store')))")
+            "or m in ('email.message', 'incident.notices.render', 'incident.notices.items', 'incident.notices.mailmerge', 'incident.notices.roster', 'incident.register.store')))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=Path(__file__).resolve().parents[1]).stdout
     assert loaded == "[]\n"

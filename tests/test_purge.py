@@ -13,7 +13,7 @@ import pytest
 from click.testing import Result
 from conftest import EXAMPLES
 
-from incident.purge import add_years, plan_purge
+from incident.followup.purge import add_years, plan_purge
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 EMAIL = EXAMPLES / "01-email-cc-36.toml"  # discovered 2024-06-03
@@ -122,7 +122,7 @@ def test_on_a_terminal_it_asks(run: Callable[..., Result], closed: Any, store_di
 
 def test_retention_years_comes_from_the_config(run: Callable[..., Result], closed: Any, store_dir: Path,
                                                store: Any, clock: Callable[[str], None]) -> None:
-    from incident.store import Store
+    from incident.register.store import Store
 
     config = store_dir / "config.toml"
     config.write_text(config.read_text().replace("retention_years = 5", "retention_years = 1"))

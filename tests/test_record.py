@@ -10,9 +10,9 @@ from conftest import EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from incident import record as rec
 from incident.errors import InputError
-from incident.vocabulary import load_vocabulary
+from incident.law.vocabulary import load_vocabulary
+from incident.register import record as rec
 
 VOCAB = load_vocabulary()
 JST = timezone(timedelta(hours=9))

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from incident.errors import InputError, MultipleErrors
-from incident.record import from_mapping
-from incident.regimes import NOTICE_ITEMS, check_regime_file, load_regimes
+from incident.law.regimes import NOTICE_ITEMS, check_regime_file, load_regimes
+from incident.law.rule_kinds import CONDITION_KINDS, EXEMPTION_KINDS
+from incident.law.rules import AssessConfig, assess
+from incident.law.vocabulary import load_vocabulary
+from incident.register.record import from_mapping
 from incident.resources import builtin_dir
-from incident.rule_kinds import CONDITION_KINDS, EXEMPTION_KINDS
-from incident.rules import AssessConfig, assess
-from incident.vocabulary import load_vocabulary
 
 JST = timezone(timedelta(hours=9))
 BUILTIN = builtin_dir("playbooks") / "regimes"

@@ -18,8 +18,8 @@ from conftest import shared_dir
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from incident.reports import FORMATS, RENDERERS, Period, annual_report, render
-from incident.taxonomy import load_taxonomy
+from incident.followup.reports import FORMATS, RENDERERS, Period, annual_report, render
+from incident.law.taxonomy import load_taxonomy
 
 SEED_002 = shared_dir() / "seeds" / "002_4ddf9eee692eaf36.txt"
 
@@ -109,7 +109,7 @@ def raw_incident(type_: str, occurred: str, handled_by: str, summary: str, perso
 @pytest.fixture
 def ward(store_dir: Path, store: Any) -> Any:
     """The store of seed 002's ward with the year's 17 incidents recorded (out of order, on purpose)."""
-    from incident.register import new_incident
+    from incident.register.changes import new_incident
 
     (store_dir / "playbooks" / "incident-types.toml").write_text(WARD_TYPES, encoding="utf-8")
     for row in reversed(SEED_ROWS):
@@ -211,7 +211,7 @@ def test_html_stands_alone_with_a_bar_chart(ward: Any, run: Callable[..., Result
 
 
 def test_html_escapes_record_text(store: Any, run: Callable[..., Result]) -> None:
-    from incident.register import new_incident
+    from incident.register.changes import new_incident
 
     new_incident(store, raw_incident("other", "2023-05-01", "", "<b>x</b> & y", 2, "a|b", "", "課"), actor="t")
     html = run("report annual --fiscal-year 2023 --format html").stdout
@@ -239,7 +239,7 @@ def test_calendar_year(ward: Any, run: Callable[..., Result]) -> None:
 
 
 def _one(store: Any, occurred: str | None, discovered: str, summary: str = "事案") -> None:
-    from incident.register import new_incident
+    from incident.register.changes import new_incident
 
     raw = raw_incident("loss", "2000-01-01", "", summary, None, "x", "", "総務課")
     raw.pop("occurred_at")
@@ -295,7 +295,7 @@ def test_empty_year_still_renders(store: Any, run: Callable[..., Result]) -> Non
 
 
 def test_done_obligations_and_reportable_are_totalled(store: Any, run: Callable[..., Result]) -> None:
-    from incident.register import new_incident
+    from incident.register.changes import new_incident
 
     record = new_incident(store, raw_incident("loss", "2023-06-01", "", "報告済み", 150, DOCS, "document-management",
                                               "総務課"), actor="t")
@@ -349,7 +349,7 @@ _TYPES = list(load_taxonomy().types)
                           st.one_of(st.none(), st.integers(0, 5000))), max_size=40))
 def test_rows_are_numbered_through_and_every_incident_in_the_period_is_counted_once(
         incidents: list[tuple[str, date, int | None]]) -> None:
-    from incident.record import Record
+    from incident.register.record import Record
 
     taxonomy = load_taxonomy()
     records = []

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 from conftest import EXAMPLES
 
-from incident import record as rec
 from incident.errors import InputError, MultipleErrors, NotFoundError
-from incident.response import (
+from incident.followup.response import (
     COMMON_STEPS,
     FACT_KEYS,
     SETTABLE,
@@ -21,8 +20,9 @@ from incident.response import (
     check_response_file,
     load_response,
 )
-from incident.steps import current_value, progress, record_step, settle, step_due, step_states
-from incident.taxonomy import load_taxonomy
+from incident.followup.steps import current_value, progress, record_step, settle, step_due, step_states
+from incident.law.taxonomy import load_taxonomy
+from incident.register import record as rec
 
 TYPES = ("wrong-handover", "misdirected-mail", "misdirected-email", "loss", "wrongful-disposal", "theft",
          "unauthorized-access", "ransomware", "insider", "misconfiguration", "other")
@@ -33,7 +33,7 @@ def _example(name: str) -> dict[str, Any]:
 
 
 def _new(store: Any, name: str, **changes: Any) -> rec.Record:
-    from incident.register import new_incident
+    from incident.register.changes import new_incident
 
     raw = {k: v for k, v in _example(name).items() if k != "schema"}
     raw.update(changes)

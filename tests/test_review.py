@@ -13,8 +13,8 @@ from click.testing import Result
 from conftest import EXAMPLES
 
 from incident.errors import InputError
-from incident.review import parse_answer
-from incident.taxonomy import load_taxonomy
+from incident.followup.review import parse_answer
+from incident.law.taxonomy import load_taxonomy
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 EMAIL = EXAMPLES / "01-email-cc-36.toml"  # misdirected-email, cause double-check, 総務課
@@ -135,7 +135,7 @@ def test_an_interrupted_walk_resumes_where_it_stopped(run: Callable[..., Result]
 
 
 def test_a_longer_checklist_reopens_a_complete_review(run: Callable[..., Result], store: Any) -> None:
-    from incident.register import new_incident
+    from incident.register.changes import new_incident
 
     record = new_incident(store, {"title": "t", "entity": "public-body", "type": "loss",
                                   "discovered_at": "2024-06-03T10:00:00+09:00"}, actor="t")

@@ -16,8 +16,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from incident.errors import InputError
-from incident.masking import mask_address, mask_email, mask_name, mask_phone, mask_postal_code
-from incident.roster import (
+from incident.notices.masking import mask_address, mask_email, mask_name, mask_phone, mask_postal_code
+from incident.notices.roster import (
     Duplicate,
     ImportResult,
     Person,
@@ -27,7 +27,7 @@ from incident.roster import (
     iter_people,
     sample,
 )
-from incident.rosterfile import RosterInfo, roster_info
+from incident.notices.rosterfile import RosterInfo, roster_info
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
@@ -322,7 +322,7 @@ def test_roster_info_without_the_key(tmp_path: Path, dest: Path) -> None:
     assert roster_info(dest) == RosterInfo(count=2, columns=JA_COLUMNS, imported_at=WHEN)
 
 
-# Written by the roster writer before incident.sealed existed (two people, key bytes(range(32))): the
+# Written by the roster writer before incident.notices.sealed existed (two people, key bytes(range(32))): the
 # on-disk format must keep reading it.
 EARLIER_ROSTER = (
     "SU5DUlNUUjHZ4syaapFomP7AguWO+1BaACfBG0R4tRLtFDcml5YNhq4B5BsBsT+e41BqKwAAADgAeApJQYcwFNA+F9oWgIyorRbToLBG"
@@ -432,7 +432,7 @@ def test_any_printable_names_round_trip(tmp_path_factory: pytest.TempPathFactory
 BIG_SCRIPT = """
 import resource, sys
 from pathlib import Path
-from incident.roster import import_csv, iter_people
+from incident.notices.roster import import_csv, iter_people
 n, src, dest = int(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 key = bytes(range(32))
 with open(src, "w", encoding="utf-8", newline="") as fh:

@@ -10,7 +10,7 @@ import pytest
 from test_mailmerge import PEOPLE, write_csv
 from test_notices import make, write_config
 
-from incident.store import Store
+from incident.register.store import Store
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from incident.assessment import Assessment, combine, diff_assessments
 from incident.errors import InputError
-from incident.record import Record, from_mapping
-from incident.rule_kinds import APPLIES_KINDS, CONDITION_KINDS, EXEMPTION_KINDS, Case
-from incident.rules import AssessConfig, assess
-from incident.vocabulary import load_vocabulary
-from incident.workdays import is_closed_day
+from incident.law.assessment import Assessment, combine, diff_assessments
+from incident.law.rule_kinds import APPLIES_KINDS, CONDITION_KINDS, EXEMPTION_KINDS, Case
+from incident.law.rules import AssessConfig, assess
+from incident.law.vocabulary import load_vocabulary
+from incident.law.workdays import is_closed_day
+from incident.register.record import Record, from_mapping
 
 JST = timezone(timedelta(hours=9))
 VOCAB = load_vocabulary()
@@ -511,7 +511,7 @@ def test_registries_are_documented() -> None:
 
 def test_every_condition_kind_supplies_its_placeholders() -> None:
     """Each evaluator's values cover the placeholders its states declare (templates cannot fail at runtime)."""
-    from incident.rule_kinds import CaseItem
+    from incident.law.rule_kinds import CaseItem
 
     item = CaseItem("x", "x", "x", frozenset({"special_care"}), False)
     plain = CaseItem("y", "y", "y", frozenset(), False)
@@ -615,12 +615,12 @@ def test_obligations_json_is_to_json_without_conditions(facts: dict[str, Any]) -
 
 
 def test_the_obligations_only_path_never_renders_a_reason(monkeypatch: pytest.MonkeyPatch) -> None:
-    import incident.assessment
+    import incident.law.assessment
 
     def refuse(*args: Any) -> str:
         raise AssertionError("a reason was rendered")
 
-    monkeypatch.setattr(incident.assessment, "_reason", refuse)
+    monkeypatch.setattr(incident.law.assessment, "_reason", refuse)
     result = assess(make(RANSOMWARE_ITEMS, **RANSOMWARE))
     light = result.obligations_json(None)
     assert [o["id"] for o in light["assessments"][0]["obligations"]] == [

@@ -17,7 +17,7 @@ import keyring.errors
 import pytest
 
 from incident.errors import InputError
-from incident.secrets import (
+from incident.register.secrets import (
     NO_KEYRING_HINT,
     ensure_private_dir,
     get_secret,

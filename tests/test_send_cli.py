@@ -14,7 +14,7 @@ from smtp_server import CapturingHandler, SmtpTestServer
 from test_mailmerge import PEOPLE, write_csv
 from test_notices import CONTACT, ORG, make
 
-from incident.store import Store
+from incident.register.store import Store
 
 FROM = "privacy@example.jp"
 

@@ -217,7 +217,7 @@ def test_steps_recorded_before_a_change_of_type_are_still_shown(run: Run) -> Non
 
 
 def test_playbooks_check_validates_response_files(run: Run, store_dir: Path) -> None:
-    from incident.response import builtin_path
+    from incident.followup.response import builtin_path
 
     assert run(["playbooks", "check", str(builtin_path("ransomware"))]).stdout.endswith(": OK\n")
     path = store_dir / "playbooks" / "response" / "theft.toml"

@@ -12,14 +12,14 @@ from pathlib import Path
 
 from conftest import EXAMPLES, REPO
 
-from incident.store import Store
+from incident.register.store import Store
 
 SETUP = f"""
 import sys, tomllib
 sys.path.insert(0, {str(REPO)!r})
 from pathlib import Path
-from incident.store import Store
-from incident import register
+from incident.register.store import Store
+from incident.register import changes as register
 store = Store.open(Path(sys.argv[1]))
 """
 
@@ -62,7 +62,7 @@ def _wait_all(procs: list[subprocess.Popen[bytes]]) -> None:
 def _first_incident(store: Store) -> str:
     import tomllib
 
-    from incident.register import new_incident
+    from incident.register.changes import new_incident
 
     raw = tomllib.loads((EXAMPLES / "01-email-cc-36.toml").read_text(encoding="utf-8"))
     return new_incident(store, raw, actor="setup").id
@@ -104,7 +104,7 @@ def test_sigkill_mid_stream_leaves_every_record_loadable(store: Store, store_dir
             assert "torn" in result.problem, result
             torn_seen += 1
     # the next change repairs a torn tail and records the repair; the chain is whole again
-    from incident.register import set_fields
+    from incident.register.changes import set_fields
 
     set_fields(store, incident_id, {"persons": "7"}, actor="after")
     final = store.audit.verify()

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 
 from incident.errors import InputError
-from incident.resources import builtin_dir
-from incident.taxonomy import (
+from incident.law.taxonomy import (
     Cause,
     IncidentType,
     Taxonomy,
     check_taxonomy_file,
     load_taxonomy,
 )
+from incident.resources import builtin_dir
 
 TYPES = [
     ("wrong-handover", "誤交付"), ("misdirected-mail", "誤送付"), ("misdirected-email", "誤送信"),

@@ -9,8 +9,8 @@ import pytest
 from conftest import EXAMPLES
 
 from incident.errors import InputError, NotFoundError
-from incident.register import new_incident
-from incident.tracking import assess_and_save, collect_open, mark_done
+from incident.law.tracking import assess_and_save, collect_open, mark_done
+from incident.register.changes import new_incident
 
 JST = timezone(timedelta(hours=9))
 
@@ -50,7 +50,7 @@ def test_open_obligations_and_mark_done(store) -> None:  # type: ignore[no-untyp
 
 
 def test_an_incident_that_cannot_be_assessed_is_skipped_and_named(store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from incident.rules import Assessor
+    from incident.law.rules import Assessor
 
     good = _new(store, "02-email-cc-1001.toml")
     bad = _new(store, "03-health-check-3.toml")

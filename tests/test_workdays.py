@@ -1,4 +1,4 @@
-"""Tests for incident.workdays: 行政機関の休日 and day-counted deadlines (確報 30/60 days)."""
+"""Tests for incident.law.workdays: 行政機関の休日 and day-counted deadlines (確報 30/60 days)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from incident.errors import InputError
-from incident.workdays import (
+from incident.law.workdays import (
     YEAR_END_REASON,
     closed_day_reason,
     day_n,

@@ -21,10 +21,10 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from incident.actions import Action, NewAction
-    from incident.record import Record
-    from incident.review import Review
-    from incident.store import Store
+    from incident.followup.actions import Action, NewAction
+    from incident.followup.review import Review
+    from incident.register.record import Record
+    from incident.register.store import Store
 
 STATE_STYLE = {"open": "bold red", "done": "yellow", "verified": "green"}
 STATE_JA = {"open": "未完了", "done": "実施済み", "verified": "効果確認済み"}
@@ -81,7 +81,7 @@ class AddArgs(NamedTuple):
 def add_cmd(incident_id: str, measure: str | None, cause: str | None, owner: str | None, due: str | None,
             from_review: str | None, as_json: bool) -> None:
     """Add a corrective action to an incident."""
-    from incident.actions import add_action
+    from incident.followup.actions import add_action
 
     env = get_env()
     store = env.store()
@@ -101,9 +101,9 @@ def add_cmd(incident_id: str, measure: str | None, cause: str | None, owner: str
 
 
 def _build_spec(store: Store, record: Record, args: AddArgs) -> NewAction:
-    from incident.actions import REVIEW_SOURCE_PREFIX, SOURCE_MANUAL, NewAction, recommended_measures
     from incident.errors import InputError
-    from incident.review import answers_of
+    from incident.followup.actions import REVIEW_SOURCE_PREFIX, SOURCE_MANUAL, NewAction, recommended_measures
+    from incident.followup.review import answers_of
 
     measure, source = args.measure, SOURCE_MANUAL
     if args.from_review:
@@ -154,7 +154,7 @@ def list_cmd(overdue: bool, owner: str | None, state: str | None, incident_id: s
     """List corrective actions across incidents, soonest due first."""
     from typing import cast
 
-    from incident.actions import State, list_actions
+    from incident.followup.actions import State, list_actions
 
     env = get_env()
     store = env.store()
@@ -194,7 +194,7 @@ def print_actions(console: Console, actions: list[Action], today: date) -> None:
 @store_options
 def done_cmd(aid: str, evidence: str, as_json: bool) -> None:
     """Mark an action done, with its evidence (AID is INCIDENT/ACTION, e.g. 2023-0012/A1)."""
-    from incident.actions import complete_action
+    from incident.followup.actions import complete_action
 
     env = get_env()
     store = env.store()
@@ -212,7 +212,7 @@ def done_cmd(aid: str, evidence: str, as_json: bool) -> None:
 @store_options
 def verify_cmd(aid: str, as_json: bool) -> None:
     """Record the effectiveness check of a done action; refused for its owner and before it is done."""
-    from incident.actions import verify_action
+    from incident.followup.actions import verify_action
 
     env = get_env()
     store = env.store()
@@ -229,7 +229,7 @@ def verify_cmd(aid: str, as_json: bool) -> None:
 @store_options
 def suggest_cmd(incident_id: str, as_json: bool) -> None:
     """Show the playbook's measures for the incident; add the contractor's improvement-report action if due."""
-    from incident.actions import ensure_contractor, recommended_measures
+    from incident.followup.actions import ensure_contractor, recommended_measures
 
     env = get_env()
     store = env.store()
@@ -270,7 +270,7 @@ def review_cmd(incident_id: str, answer_text: str | None, note: str, measure: st
     becomes a corrective action.
     """
     from incident.errors import InputError
-    from incident.review import load_review
+    from incident.followup.review import load_review
 
     env = get_env()
     store = env.store()
@@ -298,9 +298,9 @@ def review_cmd(incident_id: str, answer_text: str | None, note: str, measure: st
 
 def _answer_once(store: Store, incident_id: str, answer_text: str, note: str, measure: str | None,
                  owner: str | None, due: str | None, as_json: bool) -> None:
-    from incident.actions import NewAction
     from incident.errors import InputError
-    from incident.review import parse_item_answer, record_answer
+    from incident.followup.actions import NewAction
+    from incident.followup.review import parse_item_answer, record_answer
 
     env = get_env()
     item, answer = parse_item_answer(answer_text)
@@ -325,8 +325,8 @@ def _answer_once(store: Store, incident_id: str, answer_text: str, note: str, me
 
 def _walk(store: Store, incident_id: str, review: Review) -> None:
     """One item at a time, from the first unanswered one; each answer is saved before the next."""
-    from incident.actions import NewAction
-    from incident.review import parse_answer, record_answer
+    from incident.followup.actions import NewAction
+    from incident.followup.review import parse_answer, record_answer
 
     env = get_env()
     if review.complete:
@@ -358,7 +358,7 @@ def _walk(store: Store, incident_id: str, review: Review) -> None:
 
 def _answer_proc(text: str) -> str:
     from incident.errors import InputError
-    from incident.review import parse_answer
+    from incident.followup.review import parse_answer
 
     try:
         return parse_answer(text, field="answer")
@@ -387,7 +387,7 @@ def print_review(console: Console, review: Review) -> None:
 
 
 def _export(store: Store, incident_id: str, review: Review, output: str | None) -> None:
-    from incident.review import export_markdown
+    from incident.followup.review import export_markdown
 
     text = export_markdown(store.load(incident_id), review, tz=store.tz, extra_dirs=store.extra_dirs("templates"),
                            extra_playbooks=store.extra_dirs())

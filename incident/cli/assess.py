@@ -2,8 +2,8 @@
 
 `incident assess ID` assesses a stored incident, saves the result on it (section `assessment`, with the
 playbook versions used) and in the audit log, and says what changed since the last assessment.
-`incident assess --facts FILE` assesses a record file without a store. The core is incident.tracking
-(assess and save, open obligations, mark done), incident.rules, incident.assessment and incident.deadlines; this module only parses options and shows
+`incident assess --facts FILE` assesses a record file without a store. The core is incident.law.tracking
+(assess and save, open obligations, mark done), incident.law.rules, incident.law.assessment and incident.law.deadlines; this module only parses options and shows
 results. Only click and incident.cli.common are imported when the module loads (`incident --help` stays
 fast); everything else is imported by the function that needs it.
 """
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from incident.record import Record
-    from incident.store import Store
+    from incident.register.record import Record
+    from incident.register.store import Store
 
 WEEKDAYS = "月火水木金土日"
 VERDICT = {
@@ -68,7 +68,7 @@ def print_assessment(console: Console, data: dict[str, Any], tz: str) -> None:
     from rich.text import Text
 
     from incident.dates import now
-    from incident.record import FIELD_BY_NAME
+    from incident.register.record import FIELD_BY_NAME
 
     today = now(tz).date()
     if not data["assessments"]:
@@ -180,7 +180,7 @@ def assess_cmd(incident_id: str | None, facts_file: str | None, as_json: bool) -
         return
     assert incident_id is not None
     store = env.store()
-    from incident.tracking import assess_and_save
+    from incident.law.tracking import assess_and_save
 
     first = "assessment" not in store.load(incident_id).sections
     data = assess_and_save(store, incident_id, actor=env.actor())
@@ -193,10 +193,10 @@ def assess_cmd(incident_id: str | None, facts_file: str | None, as_json: bool) -
 
 def _assess_file(env: Any, path: Path) -> tuple[dict[str, Any], str]:
     """Assess a record file; a store's config and playbooks are used when a store exists."""
-    from incident.record import read_file
-    from incident.rules import AssessConfig, assess
-    from incident.tracking import store_config
-    from incident.vocabulary import load_vocabulary
+    from incident.law.rules import AssessConfig, assess
+    from incident.law.tracking import store_config
+    from incident.law.vocabulary import load_vocabulary
+    from incident.register.record import read_file
 
     config = AssessConfig()
     if (env.store_path / "incidents").is_dir():
@@ -210,7 +210,7 @@ def _assess_file(env: Any, path: Path) -> tuple[dict[str, Any], str]:
 
 def collect_open(store: Store) -> list[Any]:
     """The open obligations across the store; incidents that cannot be assessed are named on stderr."""
-    from incident import tracking
+    from incident.law import tracking
 
     return tracking.collect_open(store, on_skip=lambda incident_id, exc: info(
         f"warning: {incident_id} cannot be assessed: {exc}"))
@@ -251,8 +251,8 @@ def deadlines_cmd(ics_file: str | None, as_json: bool) -> None:
     """Every open obligation across incidents, soonest first, with days left (overdue in red)."""
     from pathlib import Path
 
-    from incident.deadlines import to_ics
     from incident.fsutil import atomic_write_bytes
+    from incident.law.deadlines import to_ics
 
     env = get_env()
     store = env.store()
@@ -276,7 +276,7 @@ def deadlines_cmd(ics_file: str | None, as_json: bool) -> None:
 def done_cmd(incident_id: str, obligation: str, at_text: str | None, ref: str) -> None:
     """Mark an obligation done: `incident done 2024-0007 regulator-final --ref R6-123`."""
     from incident.dates import now, parse_datetime
-    from incident.tracking import mark_done
+    from incident.law.tracking import mark_done
 
     env = get_env()
     store = env.store()

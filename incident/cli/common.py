@@ -25,7 +25,7 @@ from incident.errors import IncidentError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from incident.store import Store
+    from incident.register.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,14 +43,14 @@ class Env:
 
     @property
     def store_path(self) -> Path:
-        from incident.store import default_store_path
+        from incident.register.store import default_store_path
 
         return default_store_path(self.store_opt)
 
     def store(self) -> Store:
         """The opened store (an error saying how to create it when it is missing)."""
         if self._store is None:
-            from incident.store import Store
+            from incident.register.store import Store
 
             self._store = Store.open(self.store_path)
         return self._store

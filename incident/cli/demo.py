@@ -46,7 +46,7 @@ SAMPLES: tuple[dict[str, Any], ...] = (
 
 def _load_samples(store: Any, actor: str) -> list[str]:
     from incident.dates import now
-    from incident.register import add_event, new_incident
+    from incident.register.changes import add_event, new_incident
 
     ids = []
     moment = now(store.tz).replace(second=0, microsecond=0)
@@ -67,7 +67,7 @@ def _load_samples(store: Any, actor: str) -> list[str]:
 @store_options
 def demo_cmd(as_json: bool) -> None:
     """Record sample incidents in a demo store and show the register, an incident and what the law asks."""
-    from incident.store import Store, demo_store_path
+    from incident.register.store import Store, demo_store_path
 
     env = get_env()
     if env.store_opt:
@@ -99,14 +99,14 @@ def demo_cmd(as_json: bool) -> None:
 
 
 def _demo_config() -> Any:
-    from incident.config import Config
+    from incident.register.config import Config
 
     return Config(organization="サンプル市（デモ）", entity="public-body",
                   contact="サンプル市 総務部情報公開課 電話 03-0000-0000（平日9時〜17時）", actor="demo")
 
 
 def _assess_all(env: Any, store: Any, ids: list[str]) -> list[Any]:
-    from incident.tracking import assess_and_save
+    from incident.law.tracking import assess_and_save
 
     return [assess_and_save(store, i, actor=env.actor()) for i in ids]
 

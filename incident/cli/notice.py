@@ -1,6 +1,6 @@
 """`incident notice`: render a report or notice, or one notice per person of the roster (mail merge).
 
-Options become a frozen request, the core (incident.notices, incident.mailmerge) renders, and every rendering is recorded
+Options become a frozen request, the core (incident.notices.render, incident.notices.mailmerge) renders, and every rendering is recorded
 in the incident's `notices` section and the audit log (kind, SHA-256, when, by whom).
 """
 
@@ -18,9 +18,9 @@ import click
 from incident.cli.common import emit_json, get_env, info, json_option, store_options
 
 if TYPE_CHECKING:
-    from incident.mailmerge import CheckResult
-    from incident.notices import Renderer, Settings
-    from incident.store import Store
+    from incident.notices.mailmerge import CheckResult
+    from incident.notices.render import Renderer, Settings
+    from incident.register.store import Store
 
 
 class LazyChoice(click.Choice[str]):
@@ -44,19 +44,19 @@ class LazyChoice(click.Choice[str]):
 
 
 def _kinds() -> Iterable[str]:
-    from incident.notice_items import KINDS
+    from incident.notices.items import KINDS
 
     return KINDS
 
 
 def _langs() -> Iterable[str]:
-    from incident.notice_items import LANGS
+    from incident.notices.items import LANGS
 
     return LANGS
 
 
 def _formats() -> Iterable[str]:
-    from incident.notices import FORMATS
+    from incident.notices.render import FORMATS
 
     return (*FORMATS, "eml")
 
@@ -77,7 +77,7 @@ class NoticeRequest:
 
 
 def settings_of(store: Store) -> Settings:
-    from incident.notices import Settings
+    from incident.notices.render import Settings
 
     return Settings(store.config, store.extra_dirs("templates"), store.extra_dirs("playbooks"))
 
@@ -140,8 +140,8 @@ def notice_cmd(incident_id: str, kind: str | None, lang: str | None, fmt: str | 
 
 
 def _list_kinds(as_json: bool) -> None:
-    from incident.notice_items import KINDS
-    from incident.notices import template_origin
+    from incident.notices.items import KINDS
+    from incident.notices.render import template_origin
 
     env = get_env()
     extra: tuple[Path, ...] = ()
@@ -168,7 +168,7 @@ def _list_kinds(as_json: bool) -> None:
 
 
 def _renderer(store: Store, request: NoticeRequest, fmt: str) -> Renderer:
-    from incident.notices import Renderer
+    from incident.notices.render import Renderer
 
     record = store.load(request.incident_id)
     renderer = Renderer(settings_of(store), record, request.kind, request.lang, fmt,  # type: ignore[arg-type]
@@ -181,7 +181,7 @@ def _renderer(store: Store, request: NoticeRequest, fmt: str) -> Renderer:
 
 
 def _record(store: Store, renderer: Renderer, entry: dict[str, Any], actor: str) -> None:
-    from incident.notices import append_notice
+    from incident.notices.render import append_notice
 
     store.update(renderer.record.id, lambda r: append_notice(r, entry), actor=actor, action="notice",
                  extra={"kind": entry["kind"], "lang": entry["lang"], "sha256": entry["sha256"],
@@ -191,7 +191,7 @@ def _record(store: Store, renderer: Renderer, entry: dict[str, Any], actor: str)
 def _single(request: NoticeRequest) -> None:
     from incident.errors import InputError
     from incident.fsutil import atomic_write_text
-    from incident.notices import notice_entry, sha256_text
+    from incident.notices.render import notice_entry, sha256_text
 
     fmt = request.fmt or "txt"
     if fmt == "eml":
@@ -219,11 +219,11 @@ def _single(request: NoticeRequest) -> None:
 def _merge(request: NoticeRequest) -> None:
     from incident.cli.roster import check_persons
     from incident.errors import InputError
-    from incident.mailmerge import MERGE_FORMATS, IdentityIndex, check_outputs, mail_merge
-    from incident.notice_items import KINDS
-    from incident.notices import notice_entry
-    from incident.roster import iter_people
-    from incident.rosterfile import roster_info
+    from incident.notices.items import KINDS
+    from incident.notices.mailmerge import MERGE_FORMATS, IdentityIndex, check_outputs, mail_merge
+    from incident.notices.render import notice_entry
+    from incident.notices.roster import iter_people
+    from incident.notices.rosterfile import roster_info
 
     if (request.out_dir is None) == (request.mbox is None):
         raise InputError("--roster writes to a directory (--out DIR) or to one mbox file (--mbox FILE)",

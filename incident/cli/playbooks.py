@@ -21,7 +21,7 @@ def playbooks_group() -> None:
 
 
 def _regimes(env: Any) -> Any:
-    from incident.regimes import load_regimes
+    from incident.law.regimes import load_regimes
 
     dirs = env.store().extra_dirs("playbooks") if (env.store_path / "incidents").is_dir() else ()
     return load_regimes(dirs)
@@ -132,13 +132,13 @@ def playbooks_check_cmd(path_text: str, as_json: bool) -> None:
 #: playbook file name -> "module:checker"; files under a `response/` folder are response playbooks and
 #: any other file is read as a regime. Each checker returns every problem at once, with line numbers.
 CHECKERS: dict[str, str] = {
-    "data-items.toml": "incident.catalogue:check_catalogue_file",
-    "incident-types.toml": "incident.taxonomy:check_taxonomy_file",
-    "causes.toml": "incident.taxonomy:check_taxonomy_file",
-    "corrective-actions.toml": "incident.contractor_report:check_actions_playbook",
+    "data-items.toml": "incident.law.catalogue:check_catalogue_file",
+    "incident-types.toml": "incident.law.taxonomy:check_taxonomy_file",
+    "causes.toml": "incident.law.taxonomy:check_taxonomy_file",
+    "corrective-actions.toml": "incident.followup.contractor_report:check_actions_playbook",
 }
-RESPONSE_CHECKER = "incident.response:check_response_file"
-REGIME_CHECKER = "incident.regimes:check_regime_file"
+RESPONSE_CHECKER = "incident.followup.response:check_response_file"
+REGIME_CHECKER = "incident.law.regimes:check_regime_file"
 
 
 def _check(path: Path) -> list[Any]:

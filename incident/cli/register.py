@@ -17,7 +17,7 @@ from incident.cli.common import (
     json_option,
     store_options,
 )
-from incident.record import FIELDS, STATUSES, settable_fields
+from incident.register.record import FIELDS, STATUSES, settable_fields
 
 
 @click.command("init")
@@ -29,8 +29,8 @@ from incident.record import FIELDS, STATUSES, settable_fields
 @store_options
 def init_cmd(organization: str, entity: str, contact: str, timezone: str) -> None:
     """Create the store (config.toml, incidents/, audit log)."""
-    from incident.config import Config, parse_config
-    from incident.store import Store
+    from incident.register.config import Config, parse_config
+    from incident.register.store import Store
 
     env = get_env()
     path = env.store_path
@@ -67,7 +67,7 @@ def new_cmd(from_file: Path | None, items: tuple[str, ...], as_json: bool, **val
     """Record a new incident and print its ID."""
     from incident import tomlfile
     from incident.errors import InputError
-    from incident.register import build_raw, new_incident, parse_item_spec
+    from incident.register.changes import build_raw, new_incident, parse_item_spec
 
     env = get_env()
     store = env.store()
@@ -94,7 +94,7 @@ def new_cmd(from_file: Path | None, items: tuple[str, ...], as_json: bool, **val
 
 def _prompt_missing(store: Any, base: dict[str, Any], assignments: dict[str, str],
                     item_tables: list[dict[str, Any]]) -> None:
-    from incident.taxonomy import load_taxonomy
+    from incident.law.taxonomy import load_taxonomy
 
     spec_by_name = {f.name: f for f in FIELDS}
     taxonomy = load_taxonomy(store.extra_dirs())
@@ -168,7 +168,7 @@ def _show_extras(env: Any, store: Any, record: Any) -> None:
 def list_cmd(status: str | None, year: int | None, type_: str | None, as_json: bool) -> None:
     """List incidents, newest discovery first."""
     from incident.cli.views import RICH_TABLE_MAX_ROWS, plain_list, print_list, summary_json
-    from incident.register import filter_records
+    from incident.register.changes import filter_records
 
     env = get_env()
     store = env.store()
@@ -186,8 +186,8 @@ def list_cmd(status: str | None, year: int | None, type_: str | None, as_json: b
 @store_options
 def edit_cmd(incident_id: str) -> None:
     """Open the incident's TOML in $EDITOR; an invalid save is refused and the edit kept for retry."""
-    from incident import record as rec
     from incident.errors import InputError
+    from incident.register import record as rec
 
     env = get_env()
     store = env.store()
@@ -216,7 +216,7 @@ def edit_cmd(incident_id: str) -> None:
 @store_options
 def set_cmd(incident_id: str, assignments: tuple[str, ...]) -> None:
     """Change facts: `incident set 2024-0007 persons=1200 malicious=suspected`."""
-    from incident.register import parse_assignment, set_fields
+    from incident.register.changes import parse_assignment, set_fields
 
     env = get_env()
     pairs = dict(parse_assignment(a) for a in assignments)
@@ -232,7 +232,7 @@ def set_cmd(incident_id: str, assignments: tuple[str, ...]) -> None:
 def log_cmd(incident_id: str, text: str, at_text: str | None) -> None:
     """Add a dated event to the timeline (発覚, 初動対応, 警察へ届出 …)."""
     from incident.dates import parse_datetime
-    from incident.register import add_event
+    from incident.register.changes import add_event
 
     env = get_env()
     store = env.store()
@@ -249,7 +249,7 @@ def log_cmd(incident_id: str, text: str, at_text: str | None) -> None:
 @store_options
 def status_cmd(incident_id: str, status: str, force: bool, reason: str) -> None:
     """Move an incident: open → contained → reported → closed."""
-    from incident.register import change_status
+    from incident.register.changes import change_status
 
     env = get_env()
     change_status(env.store(), incident_id, status, actor=env.actor(), force=force, reason=reason)

@@ -19,7 +19,7 @@ from incident.cli.common import (
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from incident.purge import PurgePlan
+    from incident.followup.purge import PurgePlan
 
 
 @click.group("report", cls=IncidentGroup)
@@ -39,8 +39,8 @@ def report_group() -> None:
 def annual_cmd(fiscal_year: int | None, year: int | None, fmt: str, output: str | None) -> None:
     """The year's table of mishandling incidents (seed 002's 表5), grouped by type, with totals."""
     from incident.errors import InputError
-    from incident.reports import Format, Period, annual_report, render
-    from incident.taxonomy import load_taxonomy
+    from incident.followup.reports import Format, Period, annual_report, render
+    from incident.law.taxonomy import load_taxonomy
 
     if (fiscal_year is None) == (year is None):
         raise InputError("give exactly one of --fiscal-year YEAR (April–March) or --year YEAR", field="--fiscal-year")
@@ -76,7 +76,7 @@ def purge_cmd(dry_run: bool, yes: bool, as_json: bool) -> None:
 
     The incident records (their summaries) and the audit log remain; each removal is logged.
     """
-    from incident.purge import execute_purge, plan_purge
+    from incident.followup.purge import execute_purge, plan_purge
 
     env = get_env()
     store = env.store()

@@ -23,8 +23,8 @@ from incident.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from incident.record import Record
-    from incident.store import Store
+    from incident.register.record import Record
+    from incident.register.store import Store
 
 SAMPLE_SIZE = 5
 MAX_SHOWN = 20
@@ -79,7 +79,7 @@ def roster_group() -> None:
 def import_cmd(incident_id: str, file: Path, mapping: str | None, skip_invalid: bool, as_json: bool) -> None:
     """Import the people of FILE (CSV: UTF-8, UTF-8 with BOM or Shift_JIS/cp932) for incident ID."""
     from incident.errors import InputError
-    from incident.roster import import_csv
+    from incident.notices.roster import import_csv
 
     env = get_env()
     store = env.store()
@@ -126,8 +126,8 @@ def _now(store: Store) -> Any:
 @store_options
 def show_cmd(incident_id: str, reveal: bool, count: int, as_json: bool) -> None:
     """The roster's size and columns, and a masked sample of its people."""
-    from incident.roster import sample
-    from incident.rosterfile import roster_info
+    from incident.notices.roster import sample
+    from incident.notices.rosterfile import roster_info
 
     env = get_env()
     store = env.store()

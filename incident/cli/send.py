@@ -30,23 +30,23 @@ if TYPE_CHECKING:
 
     from click.shell_completion import CompletionItem
 
-    from incident.batch import BatchManifest, OutgoingMessage
-    from incident.delivery import SendReport
-    from incident.roster import Person
-    from incident.store import Store
+    from incident.notices.batch import BatchManifest, OutgoingMessage
+    from incident.notices.delivery import SendReport
+    from incident.notices.roster import Person
+    from incident.register.store import Store
 
 PASSWORD_ENV = "INCIDENT_SMTP_PASSWORD"
 
 
 def email_kinds() -> list[str]:
     """The notice kinds that can be e-mailed to each person."""
-    from incident.notice_items import KINDS
+    from incident.notices.items import KINDS
 
     return [k for k, s in KINDS.items() if s.email and s.per_person]
 
 
 def _langs() -> list[str]:
-    from incident.notice_items import LANGS
+    from incident.notices.items import LANGS
 
     return list(LANGS)
 
@@ -126,7 +126,7 @@ def send_cmd(incident_id: str, prepare: bool, approve: bool, resume: bool, dry_r
 
 
 def _show_manifest(manifest: BatchManifest, sample: OutgoingMessage) -> None:
-    from incident.masking import mask_email
+    from incident.notices.masking import mask_email
 
     info(f"batch for {manifest.incident_id}: {manifest.count} message(s), sha256 {manifest.sha256}")
     info(f"prepared by {manifest.prepared_by} at {manifest.prepared_at}"
@@ -137,13 +137,13 @@ def _show_manifest(manifest: BatchManifest, sample: OutgoingMessage) -> None:
 
 
 def _prepare(store: Store, record: Any, where: Path, kind: str | None, lang: str | None, as_json: bool) -> None:
-    from incident.batch import prepare_batch, read_sample
     from incident.cli.notice import progress_bar, settings_of
     from incident.cli.roster import check_persons
-    from incident.mailmerge import email_messages
-    from incident.notices import Renderer
-    from incident.roster import iter_people
-    from incident.rosterfile import roster_info
+    from incident.notices.batch import prepare_batch, read_sample
+    from incident.notices.mailmerge import email_messages
+    from incident.notices.render import Renderer
+    from incident.notices.roster import iter_people
+    from incident.notices.rosterfile import roster_info
 
     env = get_env()
     actor = env.actor()
@@ -183,7 +183,7 @@ def _counting(people: Iterator[Person], progress: Any) -> Iterator[Person]:
 
 
 def _approve(store: Store, incident_id: str, where: Path, as_json: bool) -> None:
-    from incident.batch import approve_batch, read_sample
+    from incident.notices.batch import approve_batch, read_sample
 
     actor = get_env().actor()
     sample = read_sample(where, store.roster_key())  # the key opens the batch before anyone approves it
@@ -200,7 +200,7 @@ def _approve(store: Store, incident_id: str, where: Path, as_json: bool) -> None
 
 
 def _status(where: Path, as_json: bool) -> None:
-    from incident.batch import batch_status
+    from incident.notices.batch import batch_status
 
     status = batch_status(where)
     data = {"incident": status.incident_id, "total": status.total, "pending": status.pending,
@@ -219,10 +219,10 @@ def _status(where: Path, as_json: bool) -> None:
 
 def _send(store: Store, incident_id: str, where: Path, *, resume: bool, dry_run: bool, rate: float | None,
           as_json: bool) -> None:
-    from incident.batch import batch_status, load_manifest
     from incident.cli.notice import progress_bar
-    from incident.delivery import SmtpSettings, send_batch
-    from incident.secrets import get_secret
+    from incident.notices.batch import batch_status, load_manifest
+    from incident.notices.delivery import SmtpSettings, send_batch
+    from incident.register.secrets import get_secret
 
     env = get_env()
     actor = env.actor()
@@ -254,7 +254,7 @@ def _send(store: Store, incident_id: str, where: Path, *, resume: bool, dry_run:
 
 
 def _report(report: SendReport, incident_id: str, as_json: bool) -> None:
-    from incident.masking import mask_email
+    from incident.notices.masking import mask_email
 
     if as_json:
         emit_json({"incident": incident_id, "dry_run": report.dry_run, "total": report.total, "sent": report.sent,
@@ -292,7 +292,7 @@ def secret_group() -> None:
 def secret_set_cmd(name: str, from_stdin: bool) -> None:
     """Store the SMTP password in the OS keyring (where there is none, set INCIDENT_SMTP_PASSWORD instead)."""
     from incident.errors import InputError
-    from incident.secrets import set_secret
+    from incident.register.secrets import set_secret
 
     if from_stdin:
         import sys

@@ -26,9 +26,9 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from incident.record import Record
-    from incident.steps import Progress, StepResult
-    from incident.store import Store
+    from incident.followup.steps import Progress, StepResult
+    from incident.register.record import Record
+    from incident.register.store import Store
 
 #: how many open steps `incident show` lists before "… and N more"
 SHOWN_OPEN = 5
@@ -36,8 +36,8 @@ _MARK = {"done": "[green]✓[/]", "skipped": "[dim]–[/]", "open": "·"}
 
 
 def _progress(store: Store, record: Record) -> Progress:
-    from incident.response import load_response
-    from incident.steps import progress
+    from incident.followup.response import load_response
+    from incident.followup.steps import progress
 
     playbook = load_response(str(record.get("type")), store.extra_dirs("playbooks"))
     return progress(playbook, record, store.tz)
@@ -72,7 +72,7 @@ def _plain(value: Any) -> str:
 
 
 def progress_json(prog: Progress, record: Record) -> dict[str, Any]:
-    from incident.response import URGENCIES
+    from incident.followup.response import URGENCIES
 
     steps = []
     for view in prog.views:
@@ -104,7 +104,7 @@ def print_steps(console: Console, prog: Progress, record: Record, tz: str) -> No
     from rich.markup import escape
     from rich.table import Table
 
-    from incident.response import URGENCIES
+    from incident.followup.response import URGENCIES
 
     nxt = prog.next
     done = sum(1 for v in prog.views if v.status != "open")
@@ -142,7 +142,7 @@ def print_steps(console: Console, prog: Progress, record: Record, tz: str) -> No
                  f"  [dim]なぜ: {escape(s.why_ja)}[/]", f"  [dim]Why: {escape(s.why_en)}[/]"]
         command = f"incident step {record.id} {s.id} done"
         if s.asks:
-            from incident.steps import value_hint
+            from incident.followup.steps import value_hint
 
             lines += [f"  ? {escape(str(s.question_ja))}", f"  ? {escape(str(s.question_en))}"]
             command += f" --value VALUE   ({value_hint(s.sets) if s.sets else 'text'})"
@@ -158,7 +158,7 @@ def print_open_steps(console: Console, store: Store, record: Record) -> None:
     from rich.markup import escape
 
     from incident.errors import InputError
-    from incident.response import URGENCIES
+    from incident.followup.response import URGENCIES
 
     if record.status == "closed":
         return
@@ -210,9 +210,9 @@ def _conclusion(reportable: Any) -> str:
 
 def reassess(store: Store, result: StepResult, actor: str) -> tuple[dict[str, Any], list[str]]:
     """Save a new assessment as `incident assess` does; what the step changed (before vs. after it)."""
-    from incident.assessment import diff_assessments
-    from incident.rules import assess
-    from incident.tracking import assess_and_save, store_config
+    from incident.law.assessment import diff_assessments
+    from incident.law.rules import assess
+    from incident.law.tracking import assess_and_save, store_config
 
     incident_id = result.after.id
     old = assess(result.before, config=store_config(store)).to_json(incident_id)
@@ -235,8 +235,8 @@ def step_cmd(incident_id: str, step_id: str, action: str, note: str, at_text: st
     """Record a response step as done (settling its fact) or skipped with a reason."""
     from incident.dates import parse_datetime
     from incident.errors import InputError
-    from incident.response import load_response
-    from incident.steps import current_value, record_step, value_hint
+    from incident.followup.response import load_response
+    from incident.followup.steps import current_value, record_step, value_hint
 
     env = get_env()
     store = env.store()

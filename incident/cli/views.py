@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from incident import record as rec
+from incident.register import record as rec
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -131,7 +131,7 @@ def print_record(console: Console, record: rec.Record, tz: str) -> None:
             local = value.astimezone(_zone(tz))
             shown = f"{local.strftime('%Y-%m-%d %H:%M')} ({era_date(to_local_date(value, tz))})"
         elif spec.name == "type":
-            from incident.taxonomy import load_taxonomy
+            from incident.law.taxonomy import load_taxonomy
 
             types = load_taxonomy().types
             shown = f"{types[value].ja} ({value})" if value in types else str(value)
@@ -145,7 +145,7 @@ def print_record(console: Console, record: rec.Record, tz: str) -> None:
             shown = str(value)
         grid.add_row(f"{spec.ja} {spec.name}", shown)
     if record.data:
-        from incident.catalogue import load_catalogue
+        from incident.law.catalogue import load_catalogue
 
         items = load_catalogue().items
         grid.add_row("項目 data", "、".join(

@@ -1,0 +1,401 @@
+"""Corrective actions (再発防止措置): owned, dated, done with evidence, verified by someone else.
+
+The record's `actions` section is a list of tables, one per action, with an id (`A1`, `A2` …) unique
+within the incident; the command line names an action `INCIDENT/ID` (`2023-0012/A1`). An action is
+`open`, then `done` (with evidence), then `verified` (the effectiveness check, by an actor other than
+the owner). When a contractor handled the data, the action to obtain its improvement report (改善報告書,
+seed 003 Art. 24) is added once per incident, as `playbooks/corrective-actions.toml` describes (loaded and
+checked by `incident.followup.contractor_report`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal, cast, get_args
+
+from incident import dates
+from incident.errors import InputError, NotFoundError, RefusedError
+from incident.followup.contractor_report import ContractorReport, load_contractor_report
+from incident.register import record as rec
+from incident.register.store import Store
+
+State = Literal["open", "done", "verified"]
+STATES: tuple[State, ...] = get_args(State)
+SOURCE_MANUAL = "manual"
+SOURCE_CONTRACTOR = "contractor-improvement-report"
+REVIEW_SOURCE_PREFIX = "review:"
+
+_AID = re.compile(r"^(?P<incident>\d{4}-\d{4,})/(?P<action>A\d+)$")
+_ACTION_ID = re.compile(r"^A(\d+)$")
+_KEYS = ("id", "measure", "cause", "owner", "due", "state", "evidence", "done_at", "verified_by",
+         "verified_at", "created_by", "created_at", "source")
+_REQUIRED = ("id", "measure", "owner", "due", "state")
+
+
+@dataclass(frozen=True)
+class Action:
+    """One corrective action of an incident."""
+
+    incident: str
+    id: str
+    """`A1`, `A2` …, unique within the incident and never reused."""
+    measure: str
+    """What will be done (再発防止のための措置)."""
+    owner: str
+    """Who is responsible (a person or a department)."""
+    due: date
+    state: State
+    created_by: str = ""
+    created_at: datetime | None = None
+    cause: str = ""
+    """The cause id (playbooks/causes.toml) the measure addresses; '' when none."""
+    source: str = SOURCE_MANUAL
+    """`manual`, `contractor-improvement-report`, or `review:<checklist item>`."""
+    evidence: str = ""
+    done_at: datetime | None = None
+    verified_by: str = ""
+    verified_at: datetime | None = None
+
+    @property
+    def aid(self) -> str:
+        """The name the command line uses: `2023-0012/A1`."""
+        return f"{self.incident}/{self.id}"
+
+    def overdue(self, today: date) -> bool:
+        """Still open after its due date."""
+        return self.state == "open" and self.due < today
+
+    def to_table(self) -> dict[str, Any]:
+        """The TOML table stored in the record (absent values left out)."""
+        table: dict[str, Any] = {"id": self.id, "measure": self.measure}
+        if self.cause:
+            table["cause"] = self.cause
+        table |= {"owner": self.owner, "due": self.due, "state": self.state}
+        for key in ("evidence", "done_at", "verified_by", "verified_at", "created_by", "created_at"):
+            value = getattr(self, key)
+            if value:
+                table[key] = value
+        table["source"] = self.source
+        return table
+
+    def to_json(self, today: date | None = None) -> dict[str, Any]:
+        """The action for `--json` (dates as ISO strings, absent values null)."""
+        def iso(value: date | datetime | None) -> str | None:
+            return value.isoformat() if value is not None else None
+
+        out: dict[str, Any] = {
+            "aid": self.aid, "incident": self.incident, "id": self.id, "measure": self.measure,
+            "cause": self.cause or None, "owner": self.owner, "due": self.due.isoformat(), "state": self.state,
+            "evidence": self.evidence or None, "done_at": iso(self.done_at),
+            "verified_by": self.verified_by or None, "verified_at": iso(self.verified_at),
+            "created_by": self.created_by or None, "created_at": iso(self.created_at), "source": self.source,
+        }
+        if today is not None:
+            out["overdue"] = self.overdue(today)
+        return out
+
+
+# --------------------------------------------------------------------------- the section
+
+
+def parse_aid(text: str) -> tuple[str, str]:
+    """`2023-0012/A1` -> ("2023-0012", "A1")."""
+    match = _AID.match(unicodedata.normalize("NFKC", text).strip())
+    if match is None:
+        raise InputError(f"{text!r} is not an action; actions are named INCIDENT/ACTION, e.g. 2023-0012/A1 "
+                         "(`incident action list` shows them)", field="AID")
+    return match["incident"], match["action"]
+
+
+def actions_of(record: rec.Record) -> tuple[Action, ...]:
+    """The record's actions, validated; InputError naming the table and key otherwise."""
+    raw = record.sections.get("actions", [])
+    where = f"incident {record.id}"
+    if not isinstance(raw, list):
+        raise InputError("expected an array of tables ([[actions]])", file=where, field="actions")
+    seen: set[str] = set()
+    out: list[Action] = []
+    for index, table in enumerate(raw, start=1):
+        action = _from_table(record.id, table, where, f"actions[{index}]")
+        if action.id in seen:
+            raise InputError(f"duplicate action id {action.id!r}", file=where, field=f"actions[{index}].id")
+        seen.add(action.id)
+        out.append(action)
+    return tuple(out)
+
+
+def _from_table(incident_id: str, table: Any, where: str, label: str) -> Action:
+    def bad(message: str, key: str | None = None) -> InputError:
+        return InputError(message, file=where, field=f"{label}.{key}" if key else label)
+
+    if not isinstance(table, dict):
+        raise bad("expected a table with id, measure, owner, due and state")
+    for key in table:
+        if key not in _KEYS:
+            raise bad(f"unknown key; valid keys: {', '.join(_KEYS)}", key)
+    for key in _REQUIRED:
+        if key not in table:
+            raise bad("missing", key)
+    for key in ("id", "measure", "owner", "state", "cause", "evidence", "verified_by", "created_by", "source"):
+        if key in table and not isinstance(table[key], str):
+            raise bad(f"expected a string, got {type(table[key]).__name__}", key)
+    if not _ACTION_ID.match(table["id"]):
+        raise bad(f"{table['id']!r} is not an action id; ids are A1, A2 …", "id")
+    if table["state"] not in STATES:
+        raise bad(f"{table['state']!r} is not valid; expected one of: {', '.join(STATES)}", "state")
+    due = table["due"]
+    if isinstance(due, datetime) or not isinstance(due, date):
+        raise bad("expected a date (YYYY-MM-DD)", "due")
+    for key in ("done_at", "verified_at", "created_at"):
+        if key in table and not isinstance(table[key], datetime):
+            raise bad("expected a date and time", key)
+    state = cast(State, table["state"])
+    if state in ("done", "verified") and not table.get("evidence"):
+        raise bad(f"a {state} action needs its evidence", "evidence")
+    if state == "verified" and not table.get("verified_by"):
+        raise bad("a verified action needs verified_by", "verified_by")
+    return Action(
+        incident=incident_id, id=table["id"], measure=table["measure"], owner=table["owner"], due=due,
+        state=state, created_by=table.get("created_by", ""), created_at=table.get("created_at"),
+        cause=table.get("cause", ""), source=table.get("source", SOURCE_MANUAL),
+        evidence=table.get("evidence", ""), done_at=table.get("done_at"),
+        verified_by=table.get("verified_by", ""), verified_at=table.get("verified_at"),
+    )
+
+
+def with_actions(record: rec.Record, actions: Sequence[Action]) -> rec.Record:
+    """The record with its actions section replaced (removed when empty)."""
+    return record.with_section("actions", [a.to_table() for a in actions] or None)
+
+
+def next_action_id(actions: Iterable[Action]) -> str:
+    """One more than the highest number used (ids are never reused)."""
+    numbers = [int(m.group(1)) for a in actions if (m := _ACTION_ID.match(a.id))]
+    return f"A{max(numbers, default=0) + 1}"
+
+
+def find_action(record: rec.Record, action_id: str) -> Action:
+    for action in actions_of(record):
+        if action.id == action_id:
+            return action
+    known = ", ".join(a.id for a in actions_of(record)) or "none yet"
+    raise NotFoundError(f"{record.id} has no action {action_id} (its actions: {known})", field="AID")
+
+
+def contractor_action(record: rec.Record, playbook: ContractorReport, *, actor: str,
+                      at: datetime, tz: str) -> Action | None:
+    """The improvement-report action this record calls for and does not have yet; None otherwise.
+
+    A closed incident gets none: adding an open action would leave it closed with work outstanding.
+    """
+    handled_by = record.get("handled_by", "")
+    if handled_by not in playbook.handled_by or record.status == "closed":
+        return None
+    existing = actions_of(record)
+    if any(a.source == SOURCE_CONTRACTOR for a in existing):
+        return None
+    discovered = dates.to_local_date(record.discovered_at, tz)
+    return Action(
+        incident=record.id, id=next_action_id(existing), measure=playbook.measure.format(handled_by=handled_by),
+        owner=record.get("department", "") or actor, due=discovered + timedelta(days=playbook.due_days),
+        state="open", created_by=actor, created_at=at.replace(microsecond=0), source=SOURCE_CONTRACTOR,
+    )
+
+
+def ensure_contractor_action(record: rec.Record, playbook: ContractorReport, *, actor: str, at: datetime,
+                             tz: str) -> tuple[rec.Record, Action | None]:
+    """The record with the improvement-report action added when it is due and missing (idempotent)."""
+    action = contractor_action(record, playbook, actor=actor, at=at, tz=tz)
+    if action is None:
+        return record, None
+    return with_actions(record, [*actions_of(record), action]), action
+
+
+# --------------------------------------------------------------------------- changes
+
+
+@dataclass(frozen=True)
+class NewAction:
+    """What `incident action add` asks for."""
+
+    measure: str
+    owner: str
+    due: date
+    cause: str = ""
+    source: str = SOURCE_MANUAL
+
+
+@dataclass(frozen=True)
+class AddResult:
+    action: Action
+    """The action asked for (the existing one when a review item already had one)."""
+    created: bool
+    """False when the review item was already tracked by `action`."""
+    contractor: Action | None
+    """The improvement-report action added along the way, if any."""
+
+
+def build_action(record: rec.Record, spec: NewAction, *, actor: str, at: datetime,
+                 cause_ids: Sequence[str]) -> Action:
+    """Validate `spec` against the record and give it the next id."""
+    measure, owner = spec.measure.strip(), spec.owner.strip()
+    if not measure:
+        raise InputError("the measure is empty; say what will be done", field="--measure")
+    if not owner:
+        raise InputError("the owner is empty; name a person or a department", field="--owner")
+    if "\n" in owner:
+        raise InputError("must be a single line", field="--owner")
+    cause = spec.cause.strip() or record.get("cause_category", "")
+    if cause and cause not in cause_ids:
+        raise InputError(f"unknown cause {cause!r}; valid: {', '.join(cause_ids)}", field="--cause")
+    return Action(incident=record.id, id=next_action_id(actions_of(record)), measure=measure, owner=owner,
+                  due=spec.due, state="open", created_by=actor, created_at=at.replace(microsecond=0),
+                  cause=cause, source=spec.source)
+
+
+def add_action(store: Store, incident_id: str, spec: NewAction, *, actor: str,
+               at: datetime | None = None) -> AddResult:
+    """`incident action add`: the action, plus the contractor's improvement-report action when due.
+
+    A `review:<item>` action is added once: asking again returns the action that already tracks the item.
+    """
+    from incident.law.taxonomy import load_taxonomy
+
+    moment = at or dates.now(store.tz)
+    causes = tuple(load_taxonomy(store.extra_dirs()).causes)
+    playbook = load_contractor_report(store.extra_dirs())
+    audit: dict[str, Any] = {}
+    result: dict[str, Any] = {}
+
+    def change(old: rec.Record) -> rec.Record:
+        record, contractor = ensure_contractor_action(old, playbook, actor=actor, at=moment, tz=store.tz)
+        result["contractor"] = contractor
+        if contractor is not None:
+            audit["contractor_action"] = contractor.id
+        tracked = [a for a in actions_of(record) if a.source == spec.source] \
+            if spec.source.startswith(REVIEW_SOURCE_PREFIX) else []
+        if tracked:
+            result["action"], result["created"] = tracked[0], False
+            return record
+        action = build_action(record, spec, actor=actor, at=moment, cause_ids=causes)
+        result["action"], result["created"] = action, True
+        audit["action"] = action.id
+        return with_actions(record, [*actions_of(record), action])
+
+    # `audit` is filled inside the locked update, before the store writes the audit entry
+    store.update(incident_id, change, actor=actor, action="action.add", at=moment, extra=audit)
+    return AddResult(action=result["action"], created=result["created"], contractor=result["contractor"])
+
+
+def ensure_contractor(store: Store, incident_id: str, *, actor: str, at: datetime | None = None) -> Action | None:
+    """`incident action suggest`: add the improvement-report action if the record calls for it."""
+    moment = at or dates.now(store.tz)
+    playbook = load_contractor_report(store.extra_dirs())
+    if contractor_action(store.load(incident_id), playbook, actor=actor, at=moment, tz=store.tz) is None:
+        return None
+    audit: dict[str, Any] = {}
+    result: dict[str, Action | None] = {}
+
+    def change(old: rec.Record) -> rec.Record:
+        record, result["action"] = ensure_contractor_action(old, playbook, actor=actor, at=moment, tz=store.tz)
+        if result["action"] is not None:
+            audit["contractor_action"] = result["action"].id
+        return record
+
+    store.update(incident_id, change, actor=actor, action="action.add", at=moment, extra=audit)
+    return result.get("action")
+
+
+def complete_action(store: Store, aid: str, evidence: str, *, actor: str, at: datetime | None = None) -> Action:
+    """`incident action done AID --evidence TEXT`: open -> done."""
+    incident_id, action_id = parse_aid(aid)
+    if not evidence.strip():
+        raise InputError("the evidence is empty; say what shows the measure is in place "
+                         "(a revised procedure, a training record …)", field="--evidence")
+    moment = (at or dates.now(store.tz)).replace(microsecond=0)
+
+    def change(old: rec.Record) -> rec.Record:
+        action = find_action(old, action_id)
+        if action.state != "open":
+            raise RefusedError(f"{action.aid} is already {action.state}"
+                               + (f" (by {action.verified_by})" if action.state == "verified" else ""))
+        done = replace(action, state="done", evidence=evidence.strip(), done_at=moment)
+        return _replaced(old, done)
+
+    record = store.update(incident_id, change, actor=actor, action="action.done", at=moment,
+                          extra={"action": action_id})
+    return find_action(record, action_id)
+
+
+def verify_action(store: Store, aid: str, *, actor: str, at: datetime | None = None) -> Action:
+    """`incident action verify AID`: the effectiveness check; done -> verified, never by the owner."""
+    incident_id, action_id = parse_aid(aid)
+    moment = (at or dates.now(store.tz)).replace(microsecond=0)
+
+    def change(old: rec.Record) -> rec.Record:
+        action = find_action(old, action_id)
+        if action.state == "open":
+            raise RefusedError(f"{action.aid} is not done yet; record it first with "
+                               f"`incident action done {action.aid} --evidence TEXT`")
+        if action.state == "verified":
+            raise RefusedError(f"{action.aid} was already verified by {action.verified_by}")
+        if same_person(actor, action.owner):
+            raise RefusedError(f"{action.aid} is owned by {action.owner}; the effectiveness check must be made "
+                               "by someone else (--actor NAME)")
+        return _replaced(old, replace(action, state="verified", verified_by=actor, verified_at=moment))
+
+    record = store.update(incident_id, change, actor=actor, action="action.verify", at=moment,
+                          extra={"action": action_id})
+    return find_action(record, action_id)
+
+
+def _replaced(record: rec.Record, action: Action) -> rec.Record:
+    return with_actions(record, [action if a.id == action.id else a for a in actions_of(record)])
+
+
+def same_person(a: str, b: str) -> bool:
+    """Names compared as people type them: NFKC, case-folded, spaces ignored."""
+    def key(name: str) -> str:
+        return "".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+    return key(a) == key(b)
+
+
+# --------------------------------------------------------------------------- reading across incidents
+
+
+def list_actions(records: Iterable[rec.Record], *, today: date, overdue: bool = False, owner: str | None = None,
+                 state: State | None = None, incident: str | None = None) -> list[Action]:
+    """Actions across incidents, soonest due first; `owner` matches as `same_person` does."""
+    found: list[Action] = []
+    for record in records:
+        if incident and record.id != incident:
+            continue
+        for action in actions_of(record):
+            if overdue and not action.overdue(today):
+                continue
+            if owner is not None and not same_person(owner, action.owner):
+                continue
+            if state is not None and action.state != state:
+                continue
+            found.append(action)
+    found.sort(key=lambda a: (a.due, a.incident, int(a.id[1:])))
+    return found
+
+
+def recommended_measures(record: rec.Record, extra_dirs: Sequence[Path] = (), *,
+                         cause: str | None = None) -> tuple[str, ...]:
+    """The playbook's measures for the record's type and cause (or `cause`), without repeats."""
+    from incident.law.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy(extra_dirs)
+    type_id = record.get("type", "")
+    cause_id = cause or record.get("cause_category") or None
+    if type_id not in taxonomy.types:
+        return taxonomy.cause(cause_id).measures if cause_id else ()
+    return taxonomy.measures(type_id, cause_id)

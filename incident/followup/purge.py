@@ -1,0 +1,174 @@
+"""Retention (保存期間): remove the personal data of incidents closed longer ago than the retention period.
+
+Seed 000 keeps case records five years after the case ends and then disposes of them; the store's
+`retention_years` (default 5) says how long here. What is removed is what holds personal data outside
+the record: the roster, the sending batches and the rendered notices — every entry of the store's
+`rosters/`, `batches/` and `notices/` directories named after the incident (`2023-0012`,
+`2023-0012.roster`, `2023-0012-letters/` …). The record itself (the incident's summary) and the audit
+log remain; each purge adds a timeline event and an audit entry listing what was removed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from incident import dates
+from incident.register import record as rec
+from incident.register.store import PERSONAL_DATA_DIRS, Store
+
+"""The store directories that hold an incident's personal data, one entry (or more) per incident."""
+
+
+@dataclass(frozen=True)
+class PurgeItem:
+    """One incident whose personal data is due for removal."""
+
+    incident: str
+    closed_on: date
+    paths: tuple[Path, ...]
+    """Store-relative paths of the files and directories to remove."""
+    size: int
+    """Bytes they hold."""
+
+
+@dataclass(frozen=True)
+class PurgePlan:
+    today: date
+    retention_years: int
+    items: tuple[PurgeItem, ...]
+
+    @property
+    def paths(self) -> int:
+        return sum(len(i.paths) for i in self.items)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "today": self.today.isoformat(), "retention_years": self.retention_years,
+            "incidents": [{"incident": i.incident, "closed_on": i.closed_on.isoformat(),
+                           "paths": [p.as_posix() for p in i.paths], "bytes": i.size} for i in self.items],
+        }
+
+
+def add_years(day: date, years: int) -> date:
+    """The same calendar day `years` later (29 February becomes 28 February in a common year)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def retention_ends(closed_on: date, years: int) -> date:
+    """The last day of the retention period: personal data may be removed from the day after."""
+    return add_years(closed_on, years)
+
+
+def closing_dates(store: Store) -> dict[str, datetime]:
+    """When each incident was last closed, from the audit log (a status change or edit to `closed`)."""
+    closed: dict[str, datetime] = {}
+    for entry in store.audit.entries():
+        incident = entry.get("incident")
+        change = entry.get("changes", {}).get("status") if isinstance(entry.get("changes"), dict) else None
+        if incident and isinstance(change, list) and len(change) == 2 and change[1] == "closed":
+            closed[str(incident)] = datetime.fromisoformat(str(entry["ts"]))
+    return closed
+
+
+def _closed_at(record: rec.Record, from_log: Mapping[str, datetime]) -> datetime | None:
+    if record.status != "closed":
+        return None
+    if record.id in from_log:
+        return from_log[record.id]
+    status_events = [e.at for e in record.timeline if e.kind == "status"]
+    if status_events:
+        return max(status_events)
+    updated = record.get("updated_at") or record.get("created_at")
+    return updated if isinstance(updated, datetime) else None
+
+
+def personal_data_paths(store: Store, incident_id: str) -> list[Path]:
+    """Entries of the personal-data directories named after the incident (store-relative)."""
+    found: list[Path] = []
+    for name in PERSONAL_DATA_DIRS:
+        directory = store.root / name
+        if not directory.is_dir():
+            continue
+        for entry in sorted(directory.iterdir()):
+            if _belongs(entry.name, incident_id):
+                found.append(entry.relative_to(store.root))
+    return found
+
+
+def _belongs(name: str, incident_id: str) -> bool:
+    """`2023-0012`, `2023-0012.roster`, `2023-0012-x` belong to 2023-0012; `2023-00123` does not."""
+    if not name.startswith(incident_id):
+        return False
+    rest = name[len(incident_id):]
+    return rest == "" or not rest[0].isdigit()
+
+
+def _size(path: Path) -> int:
+    if path.is_symlink() or not path.is_dir():
+        return path.lstat().st_size
+    return sum(p.lstat().st_size for p in path.rglob("*"))
+
+
+def plan_purge(store: Store, *, today: date | None = None, records: Iterable[rec.Record] | None = None) -> PurgePlan:
+    """What `incident purge` would remove today; nothing is changed."""
+    years = store.config.retention_years
+    day = today or dates.to_local_date(dates.now(store.tz), store.tz)
+    from_log = closing_dates(store)
+    items: list[PurgeItem] = []
+    for record in sorted(records if records is not None else store.records(), key=lambda r: r.id):
+        closed = _closed_at(record, from_log)
+        if closed is None:
+            continue
+        closed_on = dates.to_local_date(closed, store.tz)
+        if day <= retention_ends(closed_on, years):
+            continue
+        paths = personal_data_paths(store, record.id)
+        if paths:
+            items.append(PurgeItem(incident=record.id, closed_on=closed_on, paths=tuple(paths),
+                                   size=sum(_size(store.root / p) for p in paths)))
+    return PurgePlan(today=day, retention_years=years, items=tuple(items))
+
+
+def execute_purge(store: Store, plan: PurgePlan, *, actor: str, at: datetime | None = None) -> list[PurgeItem]:
+    """Remove what the plan lists, then record it on each incident (timeline event and audit entry).
+
+    The files are removed before the record is updated: should the update fail, running the purge
+    again finds nothing left to remove but still logs the removal it did.
+    """
+    moment = (at or dates.now(store.tz)).replace(microsecond=0)
+    done: list[PurgeItem] = []
+    for item in plan.items:
+        removed = [p for p in item.paths if _remove(store.root / p)]
+        text = (f"保存期間（閉鎖後{plan.retention_years}年）の経過により個人データを削除: "
+                + ", ".join(p.as_posix() for p in removed))
+        store.update(item.incident, _add_event(rec.Event(at=moment, text=text, actor=actor, kind="purge")),
+                     actor=actor, action="purge", at=moment,
+                     extra={"removed": [p.as_posix() for p in removed], "bytes": item.size,
+                            "closed_on": item.closed_on.isoformat(), "retention_years": plan.retention_years})
+        done.append(item)
+    return done
+
+
+def _add_event(event: rec.Event) -> Callable[[rec.Record], rec.Record]:
+    return lambda record: record.with_event(event)
+
+
+def _remove(path: Path) -> bool:
+    """Delete a file or a directory tree; False when it was already gone."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+    except FileNotFoundError:
+        return False
+    return True

@@ -1,0 +1,396 @@
+"""The annual report (年次報告): seed 002's table 表5 of the year's mishandling incidents, from the register.
+
+Incidents are chosen by the month they occurred (`occurred_at`, else `discovered_at`) in the
+organization's timezone, grouped by their type's `report_group` in playbook order, numbered across
+groups, and totalled by type, cause and department, with the regulator reports filed, the persons
+affected and the share caused by a missing double check. Renderers: md and html through the
+templates in `templates/reports/`, csv and json here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from incident import dates
+from incident.errors import InputError
+from incident.law.taxonomy import Taxonomy
+from incident.register import record as rec
+from incident.resources import builtin_dir
+
+Format = Literal["md", "csv", "html", "json"]
+FORMATS: tuple[Format, ...] = get_args(Format)
+DOUBLE_CHECK = "double-check"
+"""The cause id whose share the report states (seed 002: most of the year's incidents)."""
+CSV_COLUMNS = ("no", "group", "label", "month", "handled_by", "content", "cause", "department", "incident",
+               "type")
+
+
+@dataclass(frozen=True)
+class Period:
+    """The report's span of dates, both ends included."""
+
+    start: date
+    end: date
+    label: str
+    """令和5年度 for a fiscal year, 2023年 for a calendar year."""
+
+    @classmethod
+    def fiscal_year(cls, fy: int) -> Period:
+        """April fy – March fy+1, named by the era of its middle (FY 2019 is 令和元年度)."""
+        start, end = dates.fiscal_year_bounds(fy)
+        middle = date(fy, 10, 1)
+        era = dates.era_of(middle)
+        year = middle.year - era.start.year + 1
+        return cls(start, end, f"{era.name}{'元' if year == 1 else year}年度")
+
+    @classmethod
+    def calendar_year(cls, year: int) -> Period:
+        return cls(date(year, 1, 1), date(year, 12, 31), f"{year}年")
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and self.start <= day <= self.end
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One incident in the table."""
+
+    no: int
+    incident: str
+    month: str
+    """【5年6月】: the era month it occurred."""
+    handled_by: str
+    """'' or 委託事業者 or 指定管理者."""
+    content: str
+    """The summary, with (N名分) when the number of persons is known."""
+    cause: str
+    department: str
+    type: str
+    """The incident's own type (the group may differ, e.g. theft under その他)."""
+
+
+@dataclass(frozen=True)
+class ReportGroup:
+    type: str
+    label: str
+    rows: tuple[ReportRow, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.rows)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One line of a total: an id (None for "not recorded"), its label and its count."""
+
+    key: str | None
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Filed:
+    """Obligations marked done (reports filed, notices sent) for one regime and obligation."""
+
+    regime: str
+    obligation: str
+    label: str
+    recipient: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Totals:
+    incidents: int
+    by_type: tuple[Tally, ...]
+    by_cause: tuple[Tally, ...]
+    by_department: tuple[Tally, ...]
+    filed: tuple[Filed, ...]
+    reportable: int
+    """Incidents whose stored assessment says a report or notice is required."""
+    persons: int
+    persons_unknown: int
+    """Incidents whose number of persons is not recorded."""
+    double_check: Tally
+
+    @property
+    def double_check_share(self) -> float:
+        return round(self.double_check.count / self.incidents, 4) if self.incidents else 0.0
+
+
+@dataclass(frozen=True)
+class AnnualReport:
+    period: Period
+    groups: tuple[ReportGroup, ...]
+    totals: Totals
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable JSON contract of `incident report annual --format json`."""
+        t = self.totals
+
+        def tally(items: Iterable[Tally], key: str) -> list[dict[str, Any]]:
+            return [{key: i.key, "label": i.label, "count": i.count} for i in items]
+
+        return {
+            "period": {"start": self.period.start.isoformat(), "end": self.period.end.isoformat()},
+            "groups": [{
+                "type": g.type, "label": g.label, "count": g.count,
+                "rows": [{"no": r.no, "incident": r.incident, "month": r.month, "handled_by": r.handled_by,
+                          "content": r.content, "cause": r.cause, "department": r.department} for r in g.rows],
+            } for g in self.groups],
+            "totals": {
+                "incidents": t.incidents,
+                "by_type": tally(t.by_type, "type"),
+                "by_cause": tally(t.by_cause, "cause"),
+                "by_department": [{"department": i.label, "count": i.count} for i in t.by_department],
+                "reports_filed": [{"regime": f.regime, "obligation": f.obligation, "label": f.label,
+                                   "recipient": f.recipient, "count": f.count} for f in t.filed],
+                "reportable": t.reportable,
+                "persons": {"total": t.persons, "unknown": t.persons_unknown},
+                "double_check": {"cause": t.double_check.key, "label": t.double_check.label,
+                                 "count": t.double_check.count, "total": t.incidents,
+                                 "share": t.double_check_share},
+            },
+        }
+
+
+# --------------------------------------------------------------------------- building
+
+
+def report_date(record: rec.Record, tz: str) -> date:
+    """The day the report files an incident under: when it occurred, else when it was discovered."""
+    occurred = record.get("occurred_at")
+    return dates.to_local_date(occurred if occurred is not None else record.discovered_at, tz)
+
+
+def content_of(record: rec.Record) -> str:
+    """The summary (else the title) with (N名分) appended when the number of persons is known."""
+    text = " ".join(str(record.get("summary") or record.get("title") or "").split())
+    persons = record.get("persons")
+    if isinstance(persons, int) and persons > 0:
+        suffix = f"({persons}名分)"
+        if not text.endswith(suffix):
+            text += suffix
+    return text
+
+
+def annual_report(records: Iterable[rec.Record], taxonomy: Taxonomy, period: Period, *,
+                  tz: str = "Asia/Tokyo") -> AnnualReport:
+    """The report over the records that occurred within the period."""
+    chosen: list[tuple[date, rec.Record]] = []
+    for record in records:
+        day = report_date(record, tz)
+        if day in period:
+            chosen.append((day, record))
+    chosen.sort(key=lambda pair: (pair[0], pair[1].id))
+
+    groups_order = [t.id for t in taxonomy.report_groups()]
+    by_group: dict[str, list[tuple[date, rec.Record]]] = {g: [] for g in groups_order}
+    for day, record in chosen:
+        by_group[_group_of(record, taxonomy)].append((day, record))
+
+    groups: list[ReportGroup] = []
+    number = 0
+    for group_id, members in by_group.items():
+        if not members:
+            continue
+        rows = []
+        for day, record in members:
+            number += 1
+            rows.append(ReportRow(
+                no=number, incident=record.id, month=dates.era_month(day),
+                handled_by=record.get("handled_by", ""), content=content_of(record),
+                cause=_cause_text(record, taxonomy), department=record.get("department", ""),
+                type=record.get("type", ""),
+            ))
+        groups.append(ReportGroup(type=group_id, label=taxonomy.types[group_id].ja, rows=tuple(rows)))
+    return AnnualReport(period=period, groups=tuple(groups), totals=_totals([r for _d, r in chosen], taxonomy))
+
+
+def _group_of(record: rec.Record, taxonomy: Taxonomy) -> str:
+    entry = taxonomy.types.get(record.get("type", ""))
+    if entry is None:
+        raise InputError(f"unknown incident type {record.get('type')!r}; valid: {', '.join(taxonomy.types)}",
+                         file=f"incident {record.id}", field="type")
+    return entry.report_group
+
+
+def _cause_text(record: rec.Record, taxonomy: Taxonomy) -> str:
+    text = " ".join(str(record.get("cause") or "").split())
+    if text:
+        return text
+    cause = taxonomy.causes.get(record.get("cause_category", ""))
+    return cause.ja if cause is not None else ""
+
+
+def _totals(records: Sequence[rec.Record], taxonomy: Taxonomy) -> Totals:
+    types = Counter(r.get("type", "") for r in records)
+    causes: Counter[str | None] = Counter(r.get("cause_category") or None for r in records)
+    departments = Counter(r.get("department", "") for r in records)
+    by_type = tuple(Tally(t.id, t.ja, types[t.id]) for t in taxonomy.types.values() if types[t.id])
+    cause_order = {c: i for i, c in enumerate(taxonomy.causes)}
+    by_cause = tuple(
+        Tally(c, taxonomy.causes[c].ja if c is not None and c in taxonomy.causes else (c or ""), n)
+        for c, n in sorted(causes.items(), key=lambda kv: (kv[0] is None, cause_order.get(kv[0] or "", 0), kv[0] or ""))
+    )
+    by_department = tuple(Tally(d or None, d, n) for d, n in sorted(departments.items(), key=lambda kv: (-kv[1], kv[0])))
+    filed: Counter[tuple[str, str, str, str]] = Counter()
+    reportable = 0
+    for record in records:
+        assessment = record.sections.get("assessment")
+        if isinstance(assessment, dict) and assessment.get("reportable") is True:
+            reportable += 1
+        for key in _done_obligations(record):
+            filed[key] += 1
+    persons = [r.get("persons") for r in records]
+    double = taxonomy.causes.get(DOUBLE_CHECK)
+    return Totals(
+        incidents=len(records), by_type=by_type, by_cause=by_cause, by_department=by_department,
+        filed=tuple(Filed(*key, count=n) for key, n in sorted(filed.items())),
+        reportable=reportable,
+        persons=sum(p for p in persons if isinstance(p, int)),
+        persons_unknown=sum(1 for p in persons if not isinstance(p, int)),
+        double_check=Tally(DOUBLE_CHECK, double.ja if double else DOUBLE_CHECK, causes[DOUBLE_CHECK]),
+    )
+
+
+def _done_obligations(record: rec.Record) -> set[tuple[str, str, str, str]]:
+    """(regime, obligation, label, recipient) of each obligation the `obligations` section marks done.
+
+    The section is {regime: {obligation: {done_at, ref}}} (as `incident done` writes it); the label and
+    the recipient come from the stored assessment, when it lists that obligation.
+    """
+    done = record.sections.get("obligations")
+    if not isinstance(done, dict) or not done:
+        return set()
+    assessed: dict[tuple[str, str], tuple[str, str]] = {}
+    assessment = record.sections.get("assessment")
+    if isinstance(assessment, dict):
+        for regime in assessment.get("assessments", []):
+            if not isinstance(regime, dict):
+                continue
+            for ob in regime.get("obligations", []):
+                if isinstance(ob, dict):
+                    key = (str(regime.get("regime", "")), str(ob.get("id", "")))
+                    assessed[key] = (str(ob.get("label") or key[1]), str(ob.get("recipient") or ""))
+    found: set[tuple[str, str, str, str]] = set()
+    for regime, obligations in done.items():
+        if not isinstance(obligations, dict):
+            continue
+        for obligation, entry in obligations.items():
+            if isinstance(entry, dict):
+                label, recipient = assessed.get((regime, obligation), (obligation, ""))
+                found.add((regime, obligation, label, recipient))
+    return found
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def render(report: AnnualReport, fmt: Format, *, organization: str = "", extra_dirs: Sequence[Path] = ()) -> str:
+    """The report in one of FORMATS."""
+    renderer = RENDERERS.get(fmt)
+    if renderer is None:
+        raise InputError(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}", field="--format")
+    return renderer(report, organization, tuple(extra_dirs))
+
+
+def _render_json(report: AnnualReport, _organization: str, _extra: tuple[Path, ...]) -> str:
+    import json
+
+    return json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n"
+
+
+def _render_csv(report: AnnualReport, _organization: str, _extra: tuple[Path, ...]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for group in report.groups:
+        for row in group.rows:
+            writer.writerow([row.no, group.type, group.label, row.month, row.handled_by, row.content, row.cause,
+                             row.department, row.incident, row.type])
+    return out.getvalue()
+
+
+def _render_md(report: AnnualReport, organization: str, extra: tuple[Path, ...]) -> str:
+    return render_template("annual.md.j2", view(report, organization), extra_dirs=extra)
+
+
+def _render_html(report: AnnualReport, organization: str, extra: tuple[Path, ...]) -> str:
+    return render_template("annual.html.j2", view(report, organization), extra_dirs=extra)
+
+
+RENDERERS: Mapping[Format, Callable[[AnnualReport, str, tuple[Path, ...]], str]] = {
+    "md": _render_md,
+    "csv": _render_csv,
+    "html": _render_html,
+    "json": _render_json,
+}
+
+CHART_WIDTH = 320
+"""Width in px of the longest bar of the HTML chart."""
+
+
+def view(report: AnnualReport, organization: str = "") -> dict[str, Any]:
+    """What the md and html templates see: the JSON plus the period's label, 同上 marks and chart bars."""
+    data = report.to_json()
+    previous = None
+    for group in data["groups"]:
+        for index, row in enumerate(group["rows"]):
+            row["first"] = index == 0
+            row["same_cause"] = previous is not None and row["cause"] == previous and bool(row["cause"])
+            previous = row["cause"]
+    top = max((g["count"] for g in data["groups"]), default=0)
+    data["chart"] = [{"label": g["label"], "count": g["count"],
+                      "width": round(CHART_WIDTH * g["count"] / top) if top else 0} for g in data["groups"]]
+    data["chart_width"] = CHART_WIDTH
+    totals = data["totals"]
+    totals["double_check"]["percent"] = f"{100 * totals['double_check']['share']:.1f}"
+    data["period"] |= {"label": report.period.label, "start_era": dates.era_date(report.period.start),
+                       "end_era": dates.era_date(report.period.end)}
+    data["organization"] = organization
+    return data
+
+
+def render_template(name: str, context: Mapping[str, Any], *, extra_dirs: Sequence[Path] = ()) -> str:
+    """Render templates/reports/NAME strictly (StrictUndefined; autoescaped when NAME ends in .html.j2).
+
+    The organization's `templates/reports/` (in `extra_dirs`) is searched first; every template is
+    rendered in Jinja2's sandbox, since an organization's file is not trusted code.
+    """
+    import jinja2
+    from jinja2.exceptions import SecurityError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    search = [str(Path(d) / "reports") for d in extra_dirs] + [str(builtin_dir("templates") / "reports")]
+    env = ImmutableSandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(search, encoding="utf-8"), undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False),
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    env.filters["cell"] = _md_cell
+    try:
+        text = env.get_template(name).render(**context)
+        return text if text.endswith("\n") else text + "\n"
+    except jinja2.TemplateNotFound:
+        raise InputError(f"template {name} not found in {', '.join(search)}", field="template") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise InputError(f"template error: {exc.message}", file=exc.filename or name, line=exc.lineno) from None
+    except jinja2.UndefinedError as exc:
+        raise InputError(f"template uses an unknown value: {exc.message}", file=name) from None
+    except SecurityError as exc:
+        raise InputError(f"template does something a template may not: {exc}", file=name) from None
+
+
+def _md_cell(value: object) -> str:
+    """A value safe inside a Markdown table cell (pipes escaped, line breaks as <br>)."""
+    text = "" if value is None else str(value)
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r\n", "\n").replace("\n", "<br>")

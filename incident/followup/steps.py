@@ -1,0 +1,283 @@
+"""Response steps (初動対応の記録): each step's recorded state, when it is due, and recording one.
+
+The state of each step lives in the record's `steps` section: step id -> {state = "done" | "skipped",
+at, actor, note, reason, value}. This module validates and reads that section, works out when each step
+of a playbook (`incident.followup.response`) is due, and records a step, with any fact it settles, in one atomic
+store update; re-assessment after a fact changes is the caller's (the CLI's) business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from incident.errors import InputError
+from incident.followup.response import FACT_KEYS, ResponsePlaybook, Step, load_response
+from incident.register import record as rec
+
+if TYPE_CHECKING:
+    from incident.register.store import Store
+
+STATES = ("done", "skipped")
+_STATE_KEYS = ("state", "at", "actor", "note", "reason", "value")
+
+
+@dataclass(frozen=True)
+class StepState:
+    """What was recorded for a step (an entry of the record's `steps` section)."""
+
+    state: str
+    at: datetime
+    actor: str = ""
+    note: str = ""
+    reason: str = ""
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class StepView:
+    """A playbook step with its recorded state (None: open) and when it is due."""
+
+    step: Step
+    state: StepState | None
+    due: date | datetime | None
+
+    @property
+    def status(self) -> str:
+        return self.state.state if self.state else "open"
+
+
+@dataclass(frozen=True)
+class Progress:
+    playbook: ResponsePlaybook
+    views: tuple[StepView, ...]
+    #: states recorded for ids the playbook no longer has
+    orphans: Mapping[str, StepState]
+
+    @property
+    def next(self) -> StepView | None:
+        return next((v for v in self.views if v.state is None), None)
+
+    @property
+    def open(self) -> tuple[StepView, ...]:
+        return tuple(v for v in self.views if v.state is None)
+
+
+def step_states(record: rec.Record) -> dict[str, StepState]:
+    """The `steps` section as StepStates; InputError naming the entry when it is malformed."""
+    section = record.sections.get("steps", {})
+    out: dict[str, StepState] = {}
+    where = f"incident {record.id}" if record.id else None
+    for step_id, entry in section.items():
+        if not isinstance(entry, dict) or entry.get("state") not in STATES:
+            raise InputError(f"expected a table with state = {' or '.join(STATES)}", file=where,
+                             field=f"steps.{step_id}")
+        unknown = sorted(set(entry) - set(_STATE_KEYS))
+        if unknown:
+            raise InputError(f"unknown key {unknown[0]!r}; valid: {', '.join(_STATE_KEYS)}", file=where,
+                             field=f"steps.{step_id}")
+        if not isinstance(entry.get("at"), datetime):
+            raise InputError("at must be a date and time", file=where, field=f"steps.{step_id}.at")
+        out[step_id] = StepState(state=entry["state"], at=entry["at"], actor=str(entry.get("actor", "")),
+                                 note=str(entry.get("note", "")), reason=str(entry.get("reason", "")),
+                                 value=entry.get("value"))
+    return out
+
+
+def progress(playbook: ResponsePlaybook, record: rec.Record, tz: str) -> Progress:
+    states = step_states(record)
+    ids = {s.id for s in playbook.steps}
+    views = tuple(StepView(s, states.get(s.id), step_due(s, record, tz)) for s in playbook.steps)
+    return Progress(playbook=playbook, views=views, orphans={k: v for k, v in states.items() if k not in ids})
+
+
+def step_due(step: Step, record: rec.Record, tz: str) -> date | datetime | None:
+    """When the step is due: counted from discovery (the day of discovery is day 1), or the report's due
+    date from the stored assessment (the earliest over the regimes; None when no report is due)."""
+    from incident.dates import to_local_date
+
+    discovered = record.discovered_at
+    if step.urgency == "within-1-hour":
+        return discovered + timedelta(hours=1)
+    if step.urgency == "today":
+        return to_local_date(discovered, tz)
+    if step.urgency == "within-3-days":
+        return to_local_date(discovered, tz) + timedelta(days=2)
+    wanted = {"before-preliminary-report": ("regulator-preliminary", "entruster-notice"),
+              "before-final-report": ("regulator-final",)}[step.urgency]
+    assessment = record.sections.get("assessment")
+    dues: list[date] = []
+    if isinstance(assessment, dict):
+        for regime in assessment.get("assessments", []):
+            for ob in regime.get("obligations", []) if isinstance(regime, dict) else ():
+                if isinstance(ob, dict) and ob.get("id") in wanted and isinstance(ob.get("due"), str):
+                    try:
+                        dues.append(date.fromisoformat(ob["due"][:10]))
+                    except ValueError:
+                        continue
+    return min(dues) if dues else None
+
+
+# --- settling facts and recording steps ----------------------------------------------------------
+
+_ITEM_LABELS = {"items": ("項目", "data items, comma-separated, e.g. 氏名,メールアドレス"),
+                "encrypted": ("暗号化", "true or false for every item, or the items it applies to, comma-separated"),
+                "key_compromised": ("鍵・パスワードの漏えい",
+                                    "true or false for every item, or the items it applies to, comma-separated")}
+
+
+def value_label(key: str) -> str:
+    """The Japanese label of a settable key (本人の数, 回収済み …)."""
+    return _ITEM_LABELS[key][0] if key in _ITEM_LABELS else rec.FIELD_BY_NAME[key].ja
+
+
+def value_hint(key: str) -> str:
+    """What `--value` takes for a settable key, in words."""
+    if key in _ITEM_LABELS:
+        return _ITEM_LABELS[key][1]
+    spec = rec.FIELD_BY_NAME[key]
+    return {"bool": "true or false", "int": "a whole number", "list": "comma-separated, e.g. JP,EU",
+            "datetime": "a date and time, e.g. 2024-06-03 15:00",
+            "enum": " or ".join(c for c in spec.choices if c)}.get(spec.kind, "text")
+
+
+def current_value(record: rec.Record, key: str) -> Any:
+    """The record's present value of a settable key (None when unset)."""
+    if key == "items":
+        return [d.item for d in record.data] or None
+    if key in ("encrypted", "key_compromised"):
+        flagged = [d.item for d in record.data if getattr(d, key)]
+        return True if record.data and len(flagged) == len(record.data) else (flagged or None)
+    return record.facts.get(key)
+
+
+def _split(raw: Any) -> list[str]:
+    import unicodedata
+
+    if isinstance(raw, list):
+        return [str(v).strip() for v in raw if str(v).strip()]
+    text = unicodedata.normalize("NFKC", str(raw)).replace("、", ",")
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def settle(record: rec.Record, key: str, raw: Any, *, vocab: rec.Vocabulary | None,
+           tz: str) -> tuple[rec.Record, Any]:
+    """Apply a step's answer to the record: (the new record, the value as stored on the step)."""
+    def bad(message: str) -> InputError:
+        return InputError(f"{key}: {message}; expected {value_hint(key)}", field="--value")
+
+    if key in FACT_KEYS:
+        try:
+            value = rec.coerce(rec.FIELD_BY_NAME[key], raw, tz=tz, file=None, vocab=vocab)
+        except InputError as exc:  # the field's own message says what is valid
+            raise InputError(f"{key}: {exc.message}", field="--value") from None
+        return record.with_facts(**{key: value}), value
+    flag = str(raw).strip().lower() if isinstance(raw, (str, bool)) else ""
+    if key != "items" and (isinstance(raw, bool) or flag in ("true", "false", "yes", "no", "はい", "いいえ")):
+        if not record.data:
+            raise InputError(f"{key}: the record lists no data items yet; settle them first (step list-items)",
+                             field="--value")
+        on = raw if isinstance(raw, bool) else flag in ("true", "yes", "はい")
+        return replace(record, data=tuple(_flag(d, key, on) for d in record.data)), on
+    resolve = vocab.resolve_item if vocab is not None else (lambda name: name)
+    try:
+        ids = list(dict.fromkeys(resolve(name) for name in _split(raw)))
+    except InputError as exc:
+        raise bad(exc.message) from None
+    if key == "items":
+        if not ids:
+            raise bad("no data item given")
+        kept = {d.item: d for d in record.data}
+        data = tuple(kept.get(item, rec.DataEntry(item=item)) for item in ids)
+        return replace(record, data=data), ids
+    listed = [d.item for d in record.data]
+    stray = [i for i in ids if i not in listed]
+    if stray or not ids:
+        raise bad(f"{', '.join(stray) or 'nothing'} is not among the record's items ({', '.join(listed)})")
+    data = tuple(_flag(d, key, d.item in ids) for d in record.data)
+    return replace(record, data=data), ids
+
+
+def _flag(entry: rec.DataEntry, key: str, on: bool) -> rec.DataEntry:
+    return replace(entry, encrypted=on) if key == "encrypted" else replace(entry, key_compromised=on)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "はい" if value else "いいえ"
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What recording a step did: the record before and after, and the state saved."""
+
+    step: Step
+    before: rec.Record
+    after: rec.Record
+    state: StepState
+
+    @property
+    def settled(self) -> bool:
+        """A fact of the record was settled (so the assessment may have changed)."""
+        return self.step.sets is not None and self.state.state == "done"
+
+
+def record_step(store: Store, incident_id: str, step_id: str, state: str, *, actor: str,
+                at: datetime | None = None, note: str = "", reason: str = "", value: Any = None) -> StepResult:
+    """Record a step as done or skipped, with its timeline event and any fact it settles, in one update."""
+    from incident.dates import now
+
+    if state not in STATES:
+        raise InputError(f"{state!r} is not valid; expected one of: {', '.join(STATES)}", field="STATE")
+    loaded = store.load(incident_id)
+    step = load_response(str(loaded.get("type")), store.extra_dirs("playbooks")).step(step_id)
+    if state == "skipped":
+        if not reason.strip():
+            raise InputError("skipping a step needs --reason TEXT (why it does not apply)", field="--reason")
+        if value is not None:
+            raise InputError("a skipped step settles nothing; leave out --value", field="--value")
+    elif value is None and step.asks:
+        raise InputError(f"step {step_id!r} asks: {step.question_en} Give the answer with --value "
+                         f"({value_hint(step.sets) if step.sets else 'text'})", field="--value")
+    elif value is not None and not step.asks:
+        raise InputError(f"step {step_id!r} records no value; leave out --value", field="--value")
+    moment = (at or now(store.tz)).replace(microsecond=0)
+    seen: dict[str, Any] = {}
+
+    def change(old: rec.Record) -> rec.Record:
+        new, stored = old, None
+        if state == "done" and step.sets is not None:
+            new, stored = settle(old, step.sets, value, vocab=store.vocabulary, tz=store.tz)
+        elif state == "done" and value is not None:
+            stored = str(value).strip()
+            if not stored:
+                raise InputError(f"step {step_id!r}: the answer is empty", field="--value")
+        entry: dict[str, Any] = {"state": state, "at": moment, "actor": actor}
+        for name, text in (("note", note.strip()), ("reason", reason.strip())):
+            if text:
+                entry[name] = text
+        if stored is not None:
+            entry["value"] = stored
+        if state == "skipped":
+            text = f"初動対応「{step.title_ja}」を省略（理由: {reason.strip()}）"
+        else:
+            label = value_label(step.sets) if step.sets else "記録"
+            text = f"初動対応「{step.title_ja}」を実施" + (f"（{label}: {_shown(stored)}）" if stored is not None
+                                                       else "") + (f"。{note.strip()}" if note.strip() else "")
+        steps = {**old.sections.get("steps", {}), step_id: entry}
+        seen.update(before=old, state=StepState(**entry))
+        return new.with_section("steps", steps).with_event(rec.Event(at=moment, text=text, actor=actor,
+                                                                     kind="step"))
+
+    extra: dict[str, Any] = {"step": step_id, "state": state}
+    if value is not None:
+        extra["value"] = _shown(value) if not isinstance(value, str) else value
+    after = store.update(incident_id, change, actor=actor, action="step", extra=extra, at=None)
+    return StepResult(step=step, before=seen["before"], after=after, state=seen["state"])

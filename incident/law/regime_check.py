@@ -1,0 +1,426 @@
+"""Reading and checking a regime playbook file, collecting every problem at once.
+
+`read_regime(path)` parses one `playbooks/regimes/*.toml` file into an incident.law.regimes.Regime and lists
+every problem it finds (unknown kind, missing citation, bad threshold, unknown placeholder in a reason
+template), with the line of the key where it can: a checker collects, so `incident playbooks check`
+shows them all. The kinds a file may name are the registries of incident.law.rule_kinds and
+incident.law.deadlines.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping
+from datetime import date, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from incident import tomlfile
+from incident.errors import InputError
+from incident.law.deadlines import DEADLINE_KINDS
+from incident.law.regimes import (
+    NOTICE_ITEMS,
+    RECIPIENT_PLACEHOLDERS,
+    ROLES,
+    Condition,
+    Deadline,
+    Exemption,
+    Obligation,
+    Regime,
+)
+from incident.law.rule_kinds import (
+    APPLIES_KINDS,
+    CONDITION_KINDS,
+    EXEMPTION_KINDS,
+    EXEMPTION_PLACEHOLDERS,
+    EXEMPTION_STATES,
+)
+
+__all__ = ["parse_regime", "read_regime"]
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_FORMATTER = string.Formatter()
+
+
+# --------------------------------------------------------------------------- locating lines
+
+
+class _Lines:
+    """Finds the line of a key in a TOML text, for error messages (tomllib gives no positions)."""
+
+    _HEADER = re.compile(r"^\s*\[(\[)?\s*([A-Za-z0-9_.\-\"]+?)\s*\]")
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.headers: list[tuple[int, str, bool]] = []
+        for n, line in enumerate(self.lines, start=1):
+            m = self._HEADER.match(line)
+            if m:
+                self.headers.append((n, m.group(2).replace('"', ""), bool(m.group(1))))
+
+    def _block(self, table: str | None, index: int | None) -> tuple[int, int]:
+        end = len(self.lines) + 1
+        if table is None:
+            first = self.headers[0][0] if self.headers else end
+            return 1, first
+        count = -1
+        for pos, (n, name, is_array) in enumerate(self.headers):
+            if name != table:
+                continue
+            count += 1
+            if index is None or (is_array and count == index):
+                for n2, name2, _ in self.headers[pos + 1:]:
+                    if not name2.startswith(table + "."):
+                        return n, n2
+                return n, end
+        return 0, 0
+
+    def find(self, table: str | None = None, index: int | None = None, key: str | None = None) -> int | None:
+        start, stop = self._block(table, index)
+        if not start:
+            return None
+        if key is not None:
+            pattern = re.compile(rf"(^|[\s{{,.]){re.escape(key)}\s*=")
+            for n in range(start, stop):
+                if pattern.search(self.lines[n - 1]):
+                    return n
+        return start if table is not None else None
+
+
+# --------------------------------------------------------------------------- parsing with collected errors
+
+
+class _Collector:
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.lines = _Lines(text)
+        self.errors: list[InputError] = []
+
+    def add(self, message: str, *, table: str | None = None, index: int | None = None, key: str | None = None,
+            where: str | None = None) -> None:
+        label = where or ".".join(p for p in ((f"{table}[{index}]" if index is not None else table), key) if p)
+        self.errors.append(InputError(message, file=self.file, field=label or None,
+                                      line=self.lines.find(table, index, key)))
+
+
+def _text(raw: Mapping[str, Any], key: str, c: _Collector, *, required: bool = True, table: str | None = None,
+          index: int | None = None) -> str:
+    value = raw.get(key)
+    if value is None:
+        if required:
+            c.add(f"missing {key}", table=table, index=index, key=None if table else key,
+                  where=f"{table}[{index}].{key}" if table else key)
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        c.add("expected a non-empty string", table=table, index=index, key=key)
+        return ""
+    return value
+
+
+def _templates(raw: Any, placeholders: Mapping[str, frozenset[str]], c: _Collector, table: str,
+               index: int) -> dict[str, tuple[str, str]]:
+    out: dict[str, tuple[str, str]] = {}
+    states = tuple(placeholders)
+    if not isinstance(raw, dict):
+        c.add(f"missing [{table}.reason] table with templates for: {', '.join(states)} (and *_en)",
+              table=table, index=index, where=f"{table}[{index}].reason")
+        return out
+    allowed = set(states) | {f"{s}_en" for s in states}
+    for key in raw:
+        if key not in allowed:
+            c.add(f"unknown reason template {key!r}; expected: {', '.join(sorted(allowed))}", table=table,
+                  index=index, key=key, where=f"{table}[{index}].reason.{key}")
+    for state in states:
+        pair = []
+        for key in (state, f"{state}_en"):
+            template = raw.get(key)
+            if not isinstance(template, str) or not template.strip():
+                c.add(f"missing reason template {key}", table=table, index=index, key=None,
+                      where=f"{table}[{index}].reason.{key}")
+                pair.append("")
+                continue
+            problem = _template_problem(template, placeholders[state])
+            if problem:
+                c.add(problem, table=table, index=index, key=key, where=f"{table}[{index}].reason.{key}")
+            pair.append(template)
+        out[state] = (pair[0], pair[1])
+    return out
+
+
+_SAMPLES: dict[str, Any] = {"persons": 1, "threshold": 1, "configured": 1}
+
+
+def _template_problem(template: str, placeholders: frozenset[str]) -> str | None:
+    try:
+        names = [f for _, f, _, _ in _FORMATTER.parse(template) if f is not None]
+    except ValueError as exc:
+        return f"bad template {template!r}: {exc}"
+    unknown = [n for n in names if n not in placeholders]
+    if unknown:
+        return f"unknown placeholder {{{unknown[0]}}}; this kind offers: {', '.join(sorted(placeholders))}"
+    try:
+        template.format_map({n: _SAMPLES.get(n, "x") for n in placeholders})
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        return f"bad template {template!r}: {exc}"
+    return None
+
+
+def _params(raw: Mapping[str, Any], specs: Mapping[str, Any], reserved: set[str], c: _Collector, table: str,
+            index: int) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in reserved:
+            continue
+        spec = specs.get(key)
+        if spec is None:
+            valid = sorted(reserved | set(specs))
+            c.add(f"unknown key; valid keys here: {', '.join(valid)}", table=table, index=index, key=key)
+            continue
+        problem = spec.check(value)
+        if problem:
+            c.add(problem, table=table, index=index, key=key)
+        params[key] = value
+    for key, spec in specs.items():
+        if spec.required and key not in raw:
+            c.add(f"missing {key} ({spec.help})", table=table, index=index, where=f"{table}[{index}].{key}")
+    return params
+
+
+def _array(raw: Mapping[str, Any], key: str, c: _Collector) -> list[Mapping[str, Any]]:
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        c.add(f"expected an array of tables ([[{key}]])", key=key)
+        return []
+    return value
+
+
+_TOP = {"schema", "id", "name_ja", "name_en", "law", "version", "effective_from", "order", "applies",
+        "conditions", "exemptions", "obligations", "notes"}
+_CONDITION = {"id", "ja", "en", "citation", "kind", "reason"}
+_EXEMPTION = {"id", "ja", "en", "citation", "kind", "reason", "note"}
+_OBLIGATION = {"id", "ja", "en", "recipient", "recipient_defaults", "citation", "role", "when", "deadline",
+               "items", "note", "by"}
+
+
+def parse_regime(raw: Mapping[str, Any], *, file: str = "", text: str = "") -> tuple[Regime | None,
+                                                                                     list[InputError]]:
+    """Validate a parsed playbook; every problem is collected. The regime is None when there are any."""
+    c = _Collector(file, text)
+    for key in raw:
+        if key not in _TOP:
+            c.add(f"unknown key; valid keys: {', '.join(sorted(_TOP))}", key=key)
+    if raw.get("schema", 1) != 1:
+        c.add("unsupported schema; expected schema = 1", key="schema")
+    rid = _text(raw, "id", c)
+    if rid and not _ID.match(rid):
+        c.add(f"bad id {rid!r}: use lower-case letters, digits and hyphens", key="id")
+    names = {k: _text(raw, k, c) for k in ("name_ja", "name_en", "law", "version")}
+    effective = _effective(raw.get("effective_from"), c)
+    order = raw.get("order", 100)
+    if isinstance(order, bool) or not isinstance(order, int):
+        c.add("expected a whole number (display order)", key="order")
+        order = 100
+    applies = _applies(raw.get("applies", {}), c)
+    conditions = [_condition(t, i, c) for i, t in enumerate(_array(raw, "conditions", c))]
+    if not conditions:
+        c.add("a regime needs at least one [[conditions]] table", key="conditions")
+    ids = [x.id for x in conditions]
+    for dup in sorted({i for i in ids if ids.count(i) > 1 and i}):
+        c.add(f"duplicate condition id {dup!r}", key="conditions")
+    known = frozenset(ids)
+    exemptions = [_exemption(t, i, c, known) for i, t in enumerate(_array(raw, "exemptions", c))]
+    obligations = [_obligation(t, i, c, known) for i, t in enumerate(_array(raw, "obligations", c))]
+    for label, group in (("exemption", [e.id for e in exemptions]), ("obligation", [o.id for o in obligations])):
+        for dup in sorted({i for i in group if group.count(i) > 1 and i}):
+            c.add(f"duplicate {label} id {dup!r}", key=f"{label}s")
+    notes = raw.get("notes", [])
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        c.add("expected a list of strings", key="notes")
+        notes = []
+    if c.errors or effective is None:
+        return None, c.errors
+    regime = Regime(rid, names["name_ja"], names["name_en"], names["law"], names["version"], effective, order,
+                    MappingProxyType(applies), tuple(conditions), tuple(exemptions), tuple(obligations),
+                    source=file, notes=tuple(notes), condition_ids=known)
+    return regime, []
+
+
+def _effective(value: Any, c: _Collector) -> date | None:
+    if isinstance(value, datetime):
+        c.add("bad date: expected a date such as 2024-04-01, not a date and time", key="effective_from")
+        return None
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    c.add(f"bad date {value!r}: expected effective_from = YYYY-MM-DD" if value is not None
+          else "missing effective_from (YYYY-MM-DD, the day this version takes effect)", key="effective_from")
+    return None
+
+
+def _applies(raw: Any, c: _Collector) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        c.add("expected a table [applies]", key="applies")
+        return {}
+    out: dict[str, Any] = {}
+    for kind, value in raw.items():
+        spec = APPLIES_KINDS.get(kind)
+        if spec is None:
+            c.add(f"unknown kind {kind!r}; expected one of: {', '.join(APPLIES_KINDS)}", table="applies", key=kind)
+            continue
+        problem = spec.check(value)
+        if problem:
+            c.add(problem, table="applies", key=kind)
+        out[kind] = frozenset(value) if isinstance(value, list) else value
+    return out
+
+
+def _head(t: Mapping[str, Any], i: int, c: _Collector, table: str) -> tuple[str, str, str, str]:
+    cid = _text(t, "id", c, table=table, index=i)
+    if cid and not _ID.match(cid):
+        c.add(f"bad id {cid!r}: use lower-case letters, digits and hyphens", table=table, index=i, key="id")
+    ja = _text(t, "ja", c, table=table, index=i)
+    en = _text(t, "en", c, table=table, index=i)
+    citation = _text(t, "citation", c, table=table, index=i)
+    return cid, ja, en, citation
+
+
+def _condition(t: Mapping[str, Any], i: int, c: _Collector) -> Condition:
+    cid, ja, en, citation = _head(t, i, c, "conditions")
+    kind_name = t.get("kind")
+    kind = CONDITION_KINDS.get(kind_name) if isinstance(kind_name, str) else None
+    if kind is None:
+        c.add(f"unknown kind {kind_name!r}; expected one of: {', '.join(CONDITION_KINDS)}"
+              if kind_name is not None else f"missing kind (one of: {', '.join(CONDITION_KINDS)})",
+              table="conditions", index=i, key="kind" if kind_name is not None else None,
+              where=f"conditions[{i}].kind")
+        return Condition(cid, ja, en, citation, str(kind_name), {}, {})
+    params = _params(t, kind.params, _CONDITION, c, "conditions", i)
+    reasons = _templates(t.get("reason"), kind.placeholders, c, "conditions", i)
+    return Condition(cid, ja, en, citation, str(kind_name), MappingProxyType(params), MappingProxyType(reasons))
+
+
+def _condition_refs(value: Any, known: frozenset[str], c: _Collector, table: str, i: int, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        c.add("expected a list of condition ids", table=table, index=i, key=key)
+        return ()
+    for ref in value:
+        if ref not in known:
+            c.add(f"unknown condition {ref!r}; this regime's conditions: {', '.join(sorted(known))}",
+                  table=table, index=i, key=key)
+    return tuple(value)
+
+
+def _exemption(t: Mapping[str, Any], i: int, c: _Collector, known: frozenset[str]) -> Exemption:
+    eid, ja, en, citation = _head(t, i, c, "exemptions")
+    kind_name = t.get("kind")
+    kind = EXEMPTION_KINDS.get(kind_name) if isinstance(kind_name, str) else None
+    if kind is None:
+        c.add(f"unknown kind {kind_name!r}; expected one of: {', '.join(EXEMPTION_KINDS)}",
+              table="exemptions", index=i, key="kind" if kind_name is not None else None,
+              where=f"exemptions[{i}].kind")
+    else:
+        _params(t, kind.params, _EXEMPTION, c, "exemptions", i)
+    removes = _condition_refs(t["removes"], known, c, "exemptions", i, "removes") if "removes" in t else ()
+    reasons = _templates(t.get("reason"), {s: EXEMPTION_PLACEHOLDERS for s in EXEMPTION_STATES}, c,
+                         "exemptions", i)
+    note = t.get("note", "")
+    return Exemption(eid, ja, en, citation, str(kind_name), removes, MappingProxyType(reasons),
+                     note if isinstance(note, str) else "")
+
+
+def _obligation(t: Mapping[str, Any], i: int, c: _Collector, known: frozenset[str]) -> Obligation:
+    oid, ja, en, citation = _head(t, i, c, "obligations")
+    for key in t:
+        if key not in _OBLIGATION:
+            c.add(f"unknown key; valid keys here: {', '.join(sorted(_OBLIGATION))}", table="obligations",
+                  index=i, key=key)
+    recipient = _text(t, "recipient", c, table="obligations", index=i)
+    defaults = t.get("recipient_defaults", {})
+    if not isinstance(defaults, dict) or not all(isinstance(v, str) for v in defaults.values()):
+        c.add("expected a table of strings", table="obligations", index=i, key="recipient_defaults")
+        defaults = {}
+    problem = _template_problem(recipient, frozenset(RECIPIENT_PLACEHOLDERS)) if recipient else None
+    if problem:
+        c.add(problem, table="obligations", index=i, key="recipient")
+    elif recipient:
+        for _, name, _, _ in _FORMATTER.parse(recipient):
+            if name and name not in defaults:
+                c.add(f"recipient uses {{{name}}}: give recipient_defaults.{name} for when it is not known",
+                      table="obligations", index=i, key="recipient")
+    role = t.get("role", "any")
+    if role not in ROLES:
+        c.add(f"{role!r} is not valid; expected one of: {', '.join(ROLES)}", table="obligations", index=i,
+              key="role")
+    when_raw = t.get("when", [])
+    always = when_raw == "always"
+    when = () if always else _condition_refs(when_raw, known, c, "obligations", i, "when")
+    deadline = _deadline(t.get("deadline"), c, i, known)
+    items = t.get("items", [])
+    if not isinstance(items, list) or not items or not all(isinstance(v, str) for v in items):
+        c.add(f"expected a non-empty list of notice items ({', '.join(NOTICE_ITEMS)})", table="obligations",
+              index=i, key="items")
+        items = []
+    for item in items:
+        if item not in NOTICE_ITEMS:
+            c.add(f"unknown notice item {item!r}; expected any of: {', '.join(NOTICE_ITEMS)}",
+                  table="obligations", index=i, key="items")
+    note, by = t.get("note", ""), t.get("by", "")
+    for key, value in (("note", note), ("by", by)):
+        if not isinstance(value, str):
+            c.add("expected a string", table="obligations", index=i, key=key)
+    return Obligation(oid, ja, en, recipient, MappingProxyType(dict(defaults)), citation, str(role), when, always,
+                      deadline, tuple(items), note if isinstance(note, str) else "", by if isinstance(by, str) else "")
+
+
+def _deadline(raw: Any, c: _Collector, i: int, known: frozenset[str]) -> Deadline:
+    if not isinstance(raw, dict):
+        c.add(f"missing deadline table (kind one of: {', '.join(DEADLINE_KINDS)})", table="obligations",
+              index=i, where=f"obligations[{i}].deadline")
+        return Deadline("none", {})
+    kind_name = raw.get("kind")
+    kind = DEADLINE_KINDS.get(kind_name) if isinstance(kind_name, str) else None
+    if kind is None:
+        c.add(f"unknown deadline kind {kind_name!r}; expected one of: {', '.join(DEADLINE_KINDS)}",
+              table="obligations", index=i, key="kind", where=f"obligations[{i}].deadline.kind")
+        return Deadline("none", {})
+    params: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in ("kind", "text", "text_en"):
+            continue
+        spec = kind.params.get(key)
+        if spec is None:
+            valid = ", ".join(sorted({"kind", "text", "text_en", *kind.params}))
+            c.add(f"unknown key; valid keys for a {kind_name} deadline: {valid}", table="obligations", index=i,
+                  key=key, where=f"obligations[{i}].deadline.{key}")
+            continue
+        problem = spec.check(value)
+        if problem:
+            c.add(problem, table="obligations", index=i, key=key, where=f"obligations[{i}].deadline.{key}")
+        params[key] = value
+    for key, spec in kind.params.items():
+        if spec.required and key not in raw:
+            c.add(f"missing {key} ({spec.help})", table="obligations", index=i,
+                  where=f"obligations[{i}].deadline.{key}")
+    days_if = params.get("days_if")
+    if isinstance(days_if, dict) and days_if.get("condition") not in known:
+        c.add(f"days_if names unknown condition {days_if.get('condition')!r}; this regime's conditions: "
+              f"{', '.join(sorted(known))}", table="obligations", index=i, key="days_if",
+              where=f"obligations[{i}].deadline.days_if")
+    text, text_en = raw.get("text", ""), raw.get("text_en", "")
+    return Deadline(str(kind_name), MappingProxyType(params), text if isinstance(text, str) else "",
+                    text_en if isinstance(text_en, str) else "")
+
+
+def read_regime(path: Path) -> tuple[Regime | None, list[InputError]]:
+    """Read and check one playbook file: the regime (None when there are problems) and every problem."""
+    try:
+        raw, text = tomlfile.read(path)
+    except InputError as exc:
+        return None, [exc]
+    return parse_regime(raw, file=str(path), text=text)

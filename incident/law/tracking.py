@@ -1,0 +1,134 @@
+"""Assessments and obligations of stored incidents.
+
+Assess an incident in the store and keep the result on it (section `assessment`, with the playbook
+versions used) and in the audit log; list the open obligations across the store; mark one done
+(section `obligations`: {regime: {obligation: {done_at, ref}}}). The CLI and the other stages call
+these; they print nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from incident.errors import InputError, NotFoundError
+
+if TYPE_CHECKING:
+    from incident.law.deadlines import OpenObligation
+    from incident.law.rules import AssessConfig, Assessor
+    from incident.register.record import Record
+    from incident.register.store import Store
+
+#: what the stored section keeps of each part (None values are left out: TOML has no null)
+_KEEP_CONDITION = ("id", "met", "reason", "citation", "exempted_by")
+_KEEP_OBLIGATION = ("id", "label", "recipient", "due", "soft", "items", "citation", "deadline", "days", "by")
+
+
+def store_config(store: Store) -> AssessConfig:
+    """The assessment settings of a store: its config and its own playbooks."""
+    from incident.law.rules import AssessConfig
+
+    return AssessConfig.from_config(store.config, store.extra_dirs("playbooks"))
+
+
+def stored_form(data: dict[str, Any], playbooks: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """The assessment JSON as the record's `assessment` section keeps it."""
+    regimes = []
+    for a in data["assessments"]:
+        regimes.append({
+            "regime": a["regime"], "name": a["name"], "version": a["version"],
+            "effective_from": a["effective_from"], "reportable": a["reportable"],
+            "conditions": [{k: c[k] for k in _KEEP_CONDITION} for c in a["conditions"]],
+            "exemptions": [{"id": e["id"], "applied": e["applied"]} for e in a["exemptions"]],
+            "obligations": [{k: o[k] for k in _KEEP_OBLIGATION} for o in a["obligations"]],
+            "missing": a["missing"]})
+    section = {"assessed_at": at.replace(microsecond=0), "reportable": data["reportable"],
+               "learned_on": data["learned_on"], "timezone": data["timezone"], "playbooks": playbooks,
+               "assessments": regimes}
+    return _toml_safe(section)  # type: ignore[no-any-return]
+
+
+def _toml_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _toml_safe(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_toml_safe(v) for v in value if v is not None]
+    return value
+
+
+def assess_and_save(store: Store, incident_id: str, *, actor: str) -> dict[str, Any]:
+    """Assess a stored incident, save the result on it and in the audit log; the JSON with `changes`."""
+    from incident.dates import now
+    from incident.law.assessment import diff_assessments
+    from incident.law.rules import assess
+
+    record = store.load(incident_id)
+    assessment = assess(record, config=store_config(store))
+    data = assessment.to_json(incident_id)
+    previous = record.sections.get("assessment")
+    changes = diff_assessments(previous if isinstance(previous, dict) else None, data)
+    section = stored_form(data, assessment.playbooks, now(store.tz))
+    store.update(incident_id, lambda r: r.with_section("assessment", section), actor=actor, action="assess",
+                 extra={"reportable": data["reportable"], "playbooks": assessment.playbooks,
+                        "changes": changes})
+    return {**data, "changes": changes}
+
+
+def collect_open(store: Store, *, on_skip: Callable[[str, InputError], None] | None = None) -> list[OpenObligation]:
+    """Every open obligation of the incidents that are not closed, assessed afresh, soonest first.
+
+    An incident that cannot be assessed is passed to `on_skip` and left out.
+    """
+    from incident.dates import now
+    from incident.law.deadlines import open_obligations
+    from incident.law.rules import prepare
+
+    moment = now(store.tz)
+    assessor = prepare(store_config(store))
+    return open_obligations(_assessed(store, assessor, on_skip), moment.date(), moment)
+
+
+def _assessed(store: Store, assessor: Assessor, on_skip: Callable[[str, InputError], None] | None,
+              ) -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+    """(id, title, obligations JSON, done section) per open incident, one at a time: each assessment is
+    dropped once its obligations are read, so 10,000 of them never accumulate."""
+    for record in store.records():
+        if record.status == "closed":
+            continue
+        try:
+            data = assessor.assess(record).obligations_json(record.id)
+        except InputError as exc:
+            if on_skip is not None:
+                on_skip(record.id, exc)
+            continue
+        done = record.sections.get("obligations")
+        yield record.id, str(record.get("title", "")), data, done if isinstance(done, dict) else {}
+
+
+def mark_done(store: Store, incident_id: str, obligation: str, *, at: datetime, ref: str, actor: str) -> str:
+    """Mark one obligation of the incident done (by `id`, or `regime/id` when two regimes share it).
+
+    Returns the `regime/obligation` key that was marked.
+    """
+    from incident.law.rules import assess
+
+    data = assess(store.load(incident_id), config=store_config(store)).obligations_json(incident_id)
+    keys = [f"{a['regime']}/{o['id']}" for a in data["assessments"] for o in a["obligations"]]
+    found = [k for k in keys if obligation in (k, k.split("/", 1)[1])]
+    if not found:
+        raise NotFoundError(f"{incident_id} has no obligation {obligation!r}; its obligations: "
+                            f"{', '.join(keys) or 'none'}", field="OBLIGATION")
+    if len(found) > 1:
+        raise InputError(f"{obligation!r} is ambiguous; name one of: {', '.join(found)}", field="OBLIGATION")
+    regime, ob_id = found[0].split("/", 1)
+    entry: dict[str, Any] = {"done_at": at, **({"ref": ref} if ref else {})}
+
+    def change(record: Record) -> Record:
+        done = dict(record.sections.get("obligations") or {})
+        done[regime] = {**dict(done.get(regime) or {}), ob_id: entry}
+        return record.with_section("obligations", done)
+
+    store.update(incident_id, change, actor=actor, action="done",
+                 extra={"obligation": found[0], "done_at": at.isoformat(), "ref": ref})
+    return found[0]

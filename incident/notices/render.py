@@ -1,0 +1,361 @@
+"""Notices: an incident turned into the documents the law asks for, one at a time or one per person.
+
+What each kind must contain, and whether the record has it, is decided in `incident.notices.items`;
+this module renders. The wording lives in `templates/notices/<lang>/<kind>.j2` (Jinja2, StrictUndefined,
+HTML and Markdown autoescaped); an organization's same-named file in its store's `templates/notices/<lang>/`
+wins and is rendered in the immutable sandbox. `Renderer.render(person)` gives one person's document;
+`incident.notices.mailmerge` streams the roster through it and proves the output afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from incident.dates import era_date, to_local_date
+from incident.errors import InputError
+from incident.notices.items import (
+    ITEMS,
+    IncompleteNotice,
+    find_missing,
+    is_blank,
+    item_keys,
+    kind_spec,
+    plan_items,
+    record_value,
+)
+from incident.register.config import Config
+from incident.register.record import Record
+
+if TYPE_CHECKING:
+    from incident.notices.roster import Person
+
+Format = Literal["txt", "md", "html"]
+FORMATS: tuple[Format, ...] = ("txt", "md", "html")
+
+
+# --------------------------------------------------------------------------- templates
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What rendering needs from the store: the organization, its timezone, its extra directories."""
+
+    config: Config
+    template_dirs: tuple[Path, ...] = ()
+    """The organization's `templates/` directories (searched before the builtin one)."""
+    playbook_dirs: tuple[Path, ...] = ()
+
+    @property
+    def tz(self) -> str:
+        return self.config.timezone
+
+
+def template_search_path(lang: str, extra: Sequence[Path]) -> tuple[tuple[Path, ...], bool]:
+    """The directories searched for a language's templates, and whether any is the organization's."""
+    from incident.resources import builtin_dir
+
+    own = tuple(d / "notices" / lang for d in extra if (d / "notices" / lang).is_dir())
+    return (*own, builtin_dir("templates") / "notices" / lang), bool(own)
+
+
+def _md_escape(value: Any) -> str:
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@lru_cache(maxsize=32)
+def environment(paths: tuple[Path, ...], *, escape: bool, sandboxed: bool) -> jinja2.Environment:
+    """A strict environment; the immutable sandbox when an organization's templates are on the path."""
+    cls = ImmutableSandboxedEnvironment if sandboxed else jinja2.Environment
+    # The builtin files never change under a running process: skip the per-include stat (mail merge speed).
+    return cls(loader=jinja2.FileSystemLoader([str(p) for p in paths]), undefined=jinja2.StrictUndefined,
+               autoescape=escape, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+               auto_reload=sandboxed)
+
+
+def template_origin(kind: str, lang: str, extra: Sequence[Path]) -> Path:
+    """The file a kind renders from (the organization's when it has one)."""
+    paths, _ = template_search_path(lang, extra)
+    for directory in paths:
+        if (directory / f"{kind}.j2").is_file():
+            return directory / f"{kind}.j2"
+    raise InputError(f"no template {kind}.j2 for language {lang} (looked in {', '.join(map(str, paths))})",
+                     field="kind")
+
+
+def _template_error(exc: Exception, kind: str, lang: str) -> InputError:
+    if isinstance(exc, jinja2.exceptions.SecurityError):
+        return InputError(f"the template of {kind} ({lang}) attempted an unsafe operation and was stopped: {exc}",
+                          field="template")
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return InputError(f"template syntax error: {exc.message}", file=exc.filename or exc.name, line=exc.lineno)
+    if isinstance(exc, jinja2.UndefinedError):
+        return InputError(f"the template of {kind} ({lang}) uses an undefined value: {exc.message}",
+                          field="template")
+    return InputError(f"the template of {kind} ({lang}) failed: {type(exc).__name__}: {exc}", field="template")
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def format_date(value: date | datetime | None, lang: str, tz: str) -> str:
+    """Japanese era form in Japanese notices (令和6年6月3日), `3 June 2024` in English ones."""
+    if value is None:
+        return ""
+    day = to_local_date(value, tz) if isinstance(value, datetime) else value
+    if lang == "ja":
+        return era_date(day)
+    return f"{day.day} {day.strftime('%B')} {day.year}"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One rendered document."""
+
+    text: str
+    subject: str = ""
+
+
+PERSON_ITEMS_COLUMNS = frozenset({"items", "項目", "漏えい項目"})
+"""Roster columns that list a person's own data items."""
+OWN_ITEMS_CACHE = 4096
+"""Distinct `items` cells remembered per renderer (a roster repeats a few combinations)."""
+_ITEM_SEPARATORS = re.compile(r"[、,;/・]")
+_BLANKS = re.compile(r"\n{3,}")
+_TRAILING = re.compile(r"[ \t]+\n")
+
+
+class Renderer:
+    """A notice of one kind, language and format for one incident, ready to render for anyone.
+
+    Construction checks completeness first (IncompleteNotice unless `draft`) and builds the shared
+    context once; `render(person)` adds only that person's fields.
+    """
+
+    def __init__(self, settings: Settings, record: Record, kind: str, lang: str | None = None,
+                 fmt: Format = "txt", *, draft: bool = False, now: datetime | None = None) -> None:
+        from incident.dates import now as current
+
+        if fmt not in FORMATS:
+            raise InputError(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}", field="format")
+        self.spec, self.lang = kind_spec(kind, lang)
+        self.settings, self.record, self.format, self.draft = settings, record, fmt, draft
+        self.plan = plan_items(record, self.spec)
+        self.missing = tuple(find_missing(record, settings.config, self.spec, self.plan.required))
+        if self.missing and not draft:
+            raise IncompleteNotice(record.id, kind, self.missing)
+        paths, self.sandboxed = template_search_path(self.lang, settings.template_dirs)
+        env = environment(paths, escape=fmt != "txt", sandboxed=self.sandboxed)
+        try:
+            self.template = env.get_template(f"{kind}.j2")
+            marker = env.get_template("_marker.j2")
+            self._markers = {m.key: marker.render(label=m.label if self.lang == "ja" else m.label_en).strip() for m in self.missing}
+        except jinja2.TemplateNotFound as exc:
+            raise InputError(f"no template {exc.name} for language {self.lang}", field="kind") from None
+        except Exception as exc:
+            raise _template_error(exc, kind, self.lang) from exc
+        self.now = now or current(settings.tz)
+        self.base = self._context()
+        self._own_cache: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {}
+
+    # ------------------------------------------------------------------ the shared context
+
+    def _text(self, key: str, item_id: str) -> str:
+        if key in self._markers:
+            return self._markers[key]
+        value = record_value(key, self.record, self.settings.config)
+        if is_blank(value):
+            return ""
+        if key == "data":
+            return self._names_joined(self._item_names(self.record.data))
+        if isinstance(value, (date, datetime)):
+            return format_date(value, self.lang, self.settings.tz)
+        return str(value)
+
+    def _item_names(self, entries: Iterable[Any]) -> list[str]:
+        from incident.law.catalogue import load_catalogue
+
+        catalogue = load_catalogue(self.settings.playbook_dirs)
+        names = []
+        for entry in entries:
+            item = catalogue.get(entry.item)
+            names.append((item.ja if self.lang == "ja" else item.en) if item else entry.item)
+        return names
+
+    def _own_items(self, person: Person) -> tuple[tuple[str, ...], dict[str, str]] | None:
+        """The person's own data items and the `v` mapping that names them, when the roster has an
+        `items` (項目) column naming them (規則第10条: each person is told only about their own data); None
+        to use the incident's. A cell already seen is not resolved against the catalogue again."""
+        if not person.extra:
+            return None
+        raw = next((v for k, v in person.extra.items() if k.casefold() in PERSON_ITEMS_COLUMNS and v.strip()), None)
+        if raw is None:
+            return None
+        own = self._own_cache.get(raw)
+        if own is None:
+            from incident.law.catalogue import load_catalogue
+
+            catalogue = load_catalogue(self.settings.playbook_dirs)
+            items = [catalogue.resolve(name.strip(), field="items", line=person.line)
+                     for name in _ITEM_SEPARATORS.split(raw) if name.strip()]
+            names = tuple(item.ja if self.lang == "ja" else item.en for item in items)
+            own = (names, {**self.base["v"], "items": self._names_joined(names)})
+            if len(self._own_cache) < OWN_ITEMS_CACHE:  # bounded: memory stays flat over any roster
+                self._own_cache[raw] = own
+        return own
+
+    def _names_joined(self, names: Sequence[str]) -> str:
+        return ("、" if self.lang == "ja" else ", ").join(names)
+
+    def _context(self) -> dict[str, Any]:
+        record, config, tz = self.record, self.settings.config, self.settings.tz
+        values: dict[str, str] = {}
+        for item in ITEMS.values():
+            keys = item_keys(item, self.spec)
+            text = ""
+            for key in keys:
+                text = self._text(key, item.id)
+                if text:
+                    break
+            if not text and item.id in self.plan.required:
+                text = self._markers.get(keys[0], "")
+            values[item.id.replace("-", "_")] = text
+            for key in item.details:
+                values[key] = self._markers.get(key) or self._text(key, item.id)
+        values["discovered_at"] = format_date(record.get("discovered_at"), self.lang, tz)
+        values["occurred_at"] = values.get("occurred_at") or ""
+        assessment = record.sections.get("assessment")
+        regimes = assessment.get("assessments", []) if isinstance(assessment, Mapping) else []
+        return {
+            "kind": self.spec.id, "lang": self.lang, "format": self.format, "draft": self.draft,
+            "today": format_date(self.now, self.lang, tz),
+            "org": {"name": config.organization or self._markers.get("organization", ""), "entity": config.entity, "regulator": config.regulator,
+                    "contact": config.contact},
+            "incident": {
+                "id": record.id, "title": str(record.get("title", "")), "type": str(record.get("type", "")),
+                "type_label": self._type_label(), "event": str(record.get("event", "leak")),
+                "certainty": str(record.get("certainty", "confirmed")), "role": str(record.get("role", "controller")),
+                "department": str(record.get("department", "")), "entruster": str(record.get("entruster", "")),
+                "handled_by": str(record.get("handled_by", "")), "malicious": str(record.get("malicious", "none")),
+                "persons": record.get("persons", 0), "entity": str(record.get("entity", config.entity)),
+            },
+            "v": values,
+            "missing": [m.label for m in self.missing],
+            "data_items": self._item_names(record.data),
+            "timeline": [{"date": format_date(e.at, self.lang, tz), "text": e.text} for e in record.timeline],
+            "recipient": self.plan.recipient,
+            "conditions": [{"regime": str(r.get("regime", "")), "citation": str(c.get("citation", "")),
+                            "reason": str(c.get("reason", "")), "id": str(c.get("id", ""))}
+                           for r in regimes if isinstance(r, Mapping)
+                           for c in r.get("conditions", []) or [] if isinstance(c, Mapping) and c.get("met")],
+            "assessed": bool(regimes),
+            "reportable": bool(assessment.get("reportable")) if isinstance(assessment, Mapping) else False,
+            "obligations": self._obligations(regimes),
+            "person": None,
+        }
+
+    def _type_label(self) -> str:
+        from incident.law.taxonomy import load_taxonomy
+
+        type_id = str(self.record.get("type", ""))
+        entry = load_taxonomy(self.settings.playbook_dirs).types.get(type_id)
+        if entry is None:
+            return type_id
+        return entry.ja if self.lang == "ja" else entry.en
+
+    def _obligations(self, regimes: Sequence[Any]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for regime in regimes:
+            if not isinstance(regime, Mapping):
+                continue
+            for ob in regime.get("obligations", []) or []:
+                if not isinstance(ob, Mapping):
+                    continue
+                due = ob.get("due")
+                out.append({"regime": str(regime.get("regime", "")), "id": str(ob.get("id", "")),
+                            "recipient": str(ob.get("recipient", "")), "soft": bool(ob.get("soft")),
+                            "due": self._due(due), "done": bool(ob.get("done"))})
+        return out
+
+    def _due(self, due: Any) -> str:
+        if isinstance(due, (date, datetime)):
+            return format_date(due, self.lang, self.settings.tz)
+        if isinstance(due, str) and due:
+            try:
+                parsed = datetime.fromisoformat(due)
+            except ValueError:
+                return due
+            text = format_date(parsed if "T" in due else parsed.date(), self.lang, self.settings.tz)
+            return f"{text} {parsed:%H:%M}" if "T" in due else text
+        return ""
+
+    # ------------------------------------------------------------------ rendering
+
+    def render(self, person: Person | None = None) -> Rendered:
+        context = self.base
+        if person is not None:
+            context = {**self.base, "person": person_context(person)}
+            own = self._own_items(person)
+            if own is not None:
+                context["data_items"], context["v"] = own
+        try:
+            if self.spec.email:
+                module = self.template.make_module(context)
+                text, subject = str(module), str(getattr(module, "subject", "")).strip()
+            else:
+                text, subject = self.template.render(context), ""
+        except Exception as exc:
+            raise _template_error(exc, self.spec.id, self.lang) from exc
+        if self.format != "html":
+            text = tidy(text)
+        return Rendered(text.strip("\n") + "\n", " ".join(subject.split()) if subject else "")
+
+
+def tidy(text: str) -> str:
+    """Plain text and Markdown without trailing blanks on a line or runs of blank lines. The regular
+    expressions run only when there is something to tidy (the builtin plain-text notices to a person
+    leave nothing, so a mail merge skips them)."""
+    if " \n" in text or "\t\n" in text:
+        text = _TRAILING.sub("\n", text)
+    if "\n\n\n" in text:
+        text = _BLANKS.sub("\n\n", text)
+    return text
+
+
+def person_context(person: Person) -> dict[str, str]:
+    """What a template may know about its addressee: that person's own fields, nobody else's."""
+    return {"key": person.key, "name": person.name, "kana": person.kana, "address": person.address,
+            "postal_code": person.postal_code, "email": person.email, "phone": person.phone}
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def notice_entry(renderer: Renderer, *, sha256: str, actor: str, at: datetime, path: str | None = None,
+                 count: int | None = None, fmt: str | None = None) -> dict[str, Any]:
+    """The `notices` section entry of a rendering (TOML-ready: no None)."""
+    entry: dict[str, Any] = {"kind": renderer.spec.id, "lang": renderer.lang, "format": fmt or renderer.format,
+                             "sha256": sha256, "at": at.replace(microsecond=0), "actor": actor,
+                             "draft": renderer.draft}
+    if path is not None:
+        entry["path"] = path
+    if count is not None:
+        entry["count"] = count
+    if renderer.missing:
+        entry["missing"] = [m.key for m in renderer.missing]
+    return entry
+
+
+def append_notice(record: Record, entry: Mapping[str, Any]) -> Record:
+    notices = list(record.sections.get("notices", []))
+    return record.with_section("notices", [*notices, dict(entry)])

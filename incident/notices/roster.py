@@ -1,0 +1,316 @@
+"""The affected-person roster (本人一覧): CSV import and row validation, streaming reads, a masked sample.
+
+Around it: `incident.notices.rostercsv` reads the CSV's encoding and header, `incident.notices.rosterfile` is the
+encrypted file format (AES-256-GCM), `incident.notices.masking` masks people for display.
+Import and reading both stream: memory depends on the chunk size, not the roster size, except for
+duplicate detection, which keeps one 8-byte keyed digest per person in a compact table.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from array import array
+from collections.abc import Generator, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final
+
+from incident.errors import InputError
+from incident.notices.masking import mask_person
+from incident.notices.rostercsv import Layout, column_layout, data_rows, detect_encoding, read_header
+from incident.notices.rosterfile import RosterWriter, check_key, read_rows
+
+MAX_LISTED: Final = 1000
+"""At most this many skipped-row problems and duplicates are kept in an ImportResult (the counts are exact)."""
+MAX_IN_MESSAGE: Final = 20
+
+
+_nfkc = unicodedata.normalize
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_HYPHENS = re.compile(r"[\u2010-\u2015\u2212\u30fc\uff0d\uff70]")
+# Dots are allowed anywhere in the local part: older Japanese carrier addresses (foo..bar@, foo.@) exist.
+_EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+_POSTAL = re.compile(r"〒?\s*([0-9]{3})-?([0-9]{4})")
+
+
+@dataclass(frozen=True)
+class Person:
+    """One affected person, as imported (NFKC-normalized; '' where the file had nothing)."""
+
+    key: str
+    """Stable identifier in file order (``p000001``), used in notices, journals and file names."""
+    name: str
+    kana: str
+    address: str
+    postal_code: str
+    email: str
+    phone: str
+    extra: Mapping[str, str]
+    """Columns the toolkit does not know, under their header."""
+    line: int
+    """Line of the row in the imported file."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """Why a row is invalid; `line` is its line number in the file."""
+
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"row {self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A person who looks like an earlier one (reported, still imported)."""
+
+    line: int
+    key: str
+    first_key: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"row {self.line} ({self.key}): {self.reason} as {self.first_key}"
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import wrote; the lists keep at most MAX_LISTED entries, the counts are exact."""
+
+    count: int
+    columns: tuple[str, ...]
+    """Known fields by their field name, extra columns by their header, in file order."""
+    encoding: str
+    """``utf-8``, ``utf-8-sig`` (with BOM) or ``cp932``."""
+    skipped: tuple[RowProblem, ...] = ()
+    skipped_rows: int = 0
+    duplicates: tuple[Duplicate, ...] = ()
+    duplicate_count: int = 0
+
+
+
+class RosterRowsError(InputError):
+    """Rows of an import were invalid; nothing was imported. `problems` keeps the first MAX_LISTED."""
+
+    def __init__(self, message: str, *, file: Path, problems: tuple[RowProblem, ...], total: int) -> None:
+        super().__init__(message, file=file)
+        self.problems = problems
+        self.total = total
+
+
+# -- import ------------------------------------------------------------------------------------------------
+
+
+def import_csv(
+    src: Path,
+    dest: Path,
+    key: bytes,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    skip_invalid: bool = False,
+    imported_at: datetime | None = None,
+) -> ImportResult:
+    """Import the CSV `src` into the encrypted roster `dest`, replacing it only when the import succeeds.
+
+    Raises RosterRowsError listing every bad row (by line) when any row is invalid, unless
+    `skip_invalid`, in which case bad rows are left out and listed in the result.
+    """
+    check_key(key)
+    encoding = detect_encoding(src)
+    problems: list[RowProblem] = []
+    problem_total = 0
+    bad_rows = 0
+    duplicates: list[Duplicate] = []
+    duplicate_total = 0
+    seen = _DigestTable()
+    count = 0
+    with open(src, encoding="utf-8-sig" if encoding.startswith("utf-8") else encoding, newline="") as fh:
+        reader = csv.reader(fh)
+        layout = column_layout(read_header(reader, src), reader.line_num, mapping, src)
+        with RosterWriter(dest, key, tuple(h for _, h in layout.extras)) as writer:
+            for line, row in data_rows(reader, src):
+                record, row_problems = _parse_row(row, layout, line)
+                if row_problems:
+                    bad_rows += 1
+                    problem_total += len(row_problems)
+                    problems.extend(row_problems[: max(0, MAX_LISTED - len(problems))])
+                    continue
+                if problem_total and not skip_invalid:
+                    continue  # nothing will be imported: keep validating, stop writing
+                count += 1
+                person_key = f"p{count:06d}"
+                dup = _duplicate_of(seen, record, count)
+                if dup is not None:
+                    duplicate_total += 1
+                    if len(duplicates) < MAX_LISTED:
+                        duplicates.append(Duplicate(line, person_key, f"p{dup[0]:06d}", dup[1]))
+                writer.add(person_key, line, record)
+            if problem_total and (not skip_invalid or count == 0):
+                raise _rows_error(src, problems, problem_total, none_valid=count == 0 and skip_invalid)
+            if count == 0:
+                raise InputError("the file has a header but no rows of people", file=src)
+            when = (imported_at or datetime.now(UTC)).astimezone(UTC)
+            writer.finish(layout.columns, when)
+    return ImportResult(
+        count=count,
+        columns=layout.columns,
+        encoding=encoding,
+        skipped=tuple(problems),
+        skipped_rows=bad_rows,
+        duplicates=tuple(duplicates),
+        duplicate_count=duplicate_total,
+    )
+
+
+def _show(value: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in value)
+
+
+def _parse_row(row: list[str], layout: Layout, line: int) -> tuple[list[str], list[RowProblem]]:
+    """The row's values (name, kana, address, postal_code, email, phone, *extras) and its problems."""
+    width = layout.width
+    problems: list[RowProblem] = []
+    if len(row) > width and any(c.strip() for c in row[width:]):
+        problems.append(RowProblem(line, f"has {len(row)} fields; the header has {width}"))
+    cells = [_nfkc("NFKC", c).strip() for c in row[:width]]
+    cells.extend([""] * (width + 1 - len(cells)))  # cells[width] == "": the value of an absent field
+    name, kana, address, postal, email, phone = layout.pick(cells)
+    address = _one_newline(address)
+    extras = [_one_newline(cells[i]) for i, _ in layout.extras]
+    if _CONTROL.search(name + kana + phone) or _CONTROL_MULTILINE.search(address + "".join(extras)):
+        problems.extend(_control_problems(layout, line, name, kana, phone, address, extras))
+    if email and (len(email) > 254 or not _EMAIL.fullmatch(email)):
+        why = (" (contains a line break)" if "\n" in email or "\r" in email
+               else " (contains a comma)" if "," in email else "")  # fmt: skip
+        problems.append(RowProblem(line, f"email '{_show(email)}': not a valid address{why}"))
+    if postal:
+        match = _POSTAL.fullmatch(_HYPHENS.sub("-", postal))
+        if match:
+            postal = f"{match[1]}-{match[2]}"
+        else:
+            problems.append(RowProblem(line, f"postal_code '{_show(postal)}': not NNN-NNNN or NNNNNNN"))
+    if phone:
+        phone = _HYPHENS.sub("-", phone)
+    if not (name or email or address):
+        problems.append(RowProblem(line, "no name, email or address"))
+    return [name, kana, address, postal, email, phone, *extras], problems
+
+
+def _one_newline(value: str) -> str:
+    return value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value
+
+
+def _control_problems(
+    layout: Layout, line: int, name: str, kana: str, phone: str, address: str, extras: list[str]
+) -> Iterator[RowProblem]:
+    for label, value in (("name", name), ("kana", kana), ("phone", phone)):
+        if _CONTROL.search(value):
+            yield RowProblem(line, f"{label} '{_show(value)}': contains a line break or control character; "
+                                   "it must be one line")  # fmt: skip
+    for label, value in (("address", address), *zip((h for _, h in layout.extras), extras, strict=True)):
+        if _CONTROL_MULTILINE.search(value):
+            yield RowProblem(line, f"{label} '{_show(value)}': contains a control character")
+
+
+def _rows_error(src: Path, problems: list[RowProblem], total: int, *, none_valid: bool) -> RosterRowsError:
+    shown = "; ".join(str(p) for p in problems[:MAX_IN_MESSAGE])
+    more = f"; … and {total - MAX_IN_MESSAGE} more" if total > MAX_IN_MESSAGE else ""
+    advice = ("no valid rows, nothing imported" if none_valid
+              else "nothing imported; fix these rows, or leave them out with --skip-invalid")  # fmt: skip
+    return RosterRowsError(f"{shown}{more} ({advice})", file=src, problems=tuple(problems), total=total)
+
+
+class _DigestTable:
+    """An open-addressing set of 64-bit digests, each with the person number that added it (12 bytes/slot).
+
+    The digests are Python's keyed string hash (SipHash, salted per process): values are never kept.
+    """
+
+    def __init__(self) -> None:
+        self._size = 0
+        self._allocate(1 << 12)
+
+    def _allocate(self, capacity: int) -> None:
+        self._mask = capacity - 1
+        self._keys = array("Q", bytes(8 * capacity))
+        self._values = array("I", bytes(4 * capacity))
+
+    def setdefault(self, digest: int, value: int) -> int | None:
+        """Add `digest` with `value`; when it is already present, return the value it was added with."""
+        digest = (digest & 0xFFFF_FFFF_FFFF_FFFF) or 1
+        keys, mask = self._keys, self._mask
+        slot = digest & mask
+        while (found := keys[slot]) != 0:
+            if found == digest:
+                return self._values[slot]
+            slot = (slot + 1) & mask
+        keys[slot] = digest
+        self._values[slot] = value
+        self._size += 1
+        if self._size * 2 > len(keys):
+            self._grow()
+        return None
+
+    def _grow(self) -> None:
+        old_keys, old_values = self._keys, self._values
+        self._allocate(len(old_keys) * 2)
+        keys, values, mask = self._keys, self._values, self._mask
+        for digest, value in zip(old_keys, old_values, strict=True):
+            if digest:
+                slot = digest & mask
+                while keys[slot]:
+                    slot = (slot + 1) & mask
+                keys[slot] = digest
+                values[slot] = value
+
+
+_EMAIL_DOMAIN: Final = 0x9E37_79B9_7F4A_7C15  # XORed into email digests so they never meet name+address ones
+
+
+def _duplicate_of(seen: _DigestTable, record: list[str], number: int) -> tuple[int, str] | None:
+    name, _, address, _, email, _ = record[:6]
+    found: tuple[int, str] | None = None
+    if email:
+        first = seen.setdefault(hash(email.casefold()) ^ _EMAIL_DOMAIN, number)
+        if first is not None:
+            found = (first, "same email")
+    if name and address:
+        first = seen.setdefault(hash("".join(f"{name}\0{address}".split()).casefold()), number)
+        if first is not None and found is None:
+            found = (first, "same name and address")
+    return found
+
+
+# -- reading -------------------------------------------------------------------------------------------------
+
+
+def iter_people(path: Path, key: bytes) -> Generator[Person, None, None]:
+    """Decrypt the roster one chunk at a time; InputError (not a traceback) for a wrong key or damage."""
+    return read_rows(path, key, _person)
+
+
+def _person(extras: tuple[str, ...], row: list[Any]) -> Person:
+    key, line, name, kana, address, postal, email, phone, *rest = row
+    extra = MappingProxyType(dict(zip(extras, rest, strict=True)))
+    return Person(key, name, kana, address, postal, email, phone, extra, line)
+
+
+def sample(path: Path, key: bytes, n: int = 5, reveal: bool = False) -> tuple[Person, ...]:
+    """The first `n` people of the roster, masked unless `reveal` (the caller logs a reveal)."""
+    people = iter_people(path, key)
+    try:
+        return tuple(p if reveal else mask_person(p) for p in islice(people, max(n, 0)))
+    finally:
+        people.close()
+

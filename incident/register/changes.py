@@ -1,0 +1,180 @@
+"""Register operations: record, change, log and move incidents through their states.
+
+The CLI calls these; each one validates fully and runs under the store's lock (through
+`Store.create` / `Store.update`), so a refused change writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from incident.errors import InputError, RefusedError
+from incident.register import record as rec
+from incident.register.store import Store
+
+STATUS_ORDER = {s: i for i, s in enumerate(rec.STATUSES)}
+
+
+def parse_assignment(text: str) -> tuple[str, str]:
+    """`KEY=VALUE` from `incident set`."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise InputError(f"expected KEY=VALUE, got {text!r}", field="KEY=VALUE")
+    return key, value
+
+
+def parse_item_spec(text: str) -> dict[str, Any]:
+    """`--item NAME[:encrypted[:key-compromised]]` as a [[data]] table."""
+    name, *flags = [p.strip() for p in text.split(":")]
+    table: dict[str, Any] = {"item": name}
+    for flag in flags:
+        normalized = flag.lower().replace("_", "-")
+        if normalized in ("encrypted", "暗号化"):
+            table["encrypted"] = True
+        elif normalized in ("key-compromised", "鍵漏えい"):
+            table["key_compromised"] = True
+        else:
+            raise InputError(f"unknown flag {flag!r} in {text!r}; use NAME, NAME:encrypted or "
+                             "NAME:encrypted:key-compromised", field="--item")
+    return table
+
+
+def build_raw(base: Mapping[str, Any], assignments: Mapping[str, Any],
+              items: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """Merge command-line values over a record table (flags win), rejecting keys the store manages."""
+    raw = dict(base)
+    for key, value in assignments.items():
+        spec = rec.FIELD_BY_NAME.get(key)
+        if spec is None:
+            raise InputError(f"unknown key; valid keys: {', '.join(f.name for f in rec.settable_fields())}",
+                             field=key)
+        if spec.managed:
+            raise InputError("is managed by the store and cannot be set", field=key)
+        raw[key] = value
+    if items:
+        raw["data"] = [*raw.get("data", []), *items]
+    return raw
+
+
+def new_incident(store: Store, raw: Mapping[str, Any], *, actor: str, at: datetime | None = None,
+                 file: str | None = None) -> rec.Record:
+    """Record a new incident from a record table (a file's content plus flags); `file` names it in errors."""
+    for key in ("id", "status", "created_at", "updated_at"):
+        if key in raw and key != "status":
+            raise InputError("is assigned by the store; leave it out", field=key)
+    raw = dict(raw)
+    raw.setdefault("entity", store.config.entity)
+    if "type" in raw and "event" not in raw:
+        from incident.law.taxonomy import load_taxonomy
+
+        taxonomy = load_taxonomy(store.extra_dirs())
+        type_id = raw["type"]
+        if isinstance(type_id, str) and type_id in taxonomy.types:
+            raw["event"] = taxonomy.types[type_id].default_event
+    record = rec.from_mapping(raw, vocab=store.vocabulary, tz=store.tz, file=file)
+    return store.create(record, actor=actor, at=at)
+
+
+def set_fields(store: Store, incident_id: str, assignments: Mapping[str, str], *, actor: str) -> rec.Record:
+    """`incident set ID KEY=VALUE…`: each value coerced by the field's type; `KEY=` clears an optional key."""
+    def change(old: rec.Record) -> rec.Record:
+        updates: dict[str, Any] = {}
+        for key, value in assignments.items():
+            spec = rec.FIELD_BY_NAME.get(key)
+            if spec is None:
+                raise InputError(
+                    f"unknown key; valid keys: {', '.join(f.name for f in rec.settable_fields())}", field=key)
+            if spec.managed:
+                how = "use `incident status`" if key == "status" else "it is managed by the store"
+                raise InputError(f"cannot be set here; {how}", field=key)
+            if value == "" and spec.kind not in ("str", "text"):
+                if spec.required:
+                    raise InputError("is required and cannot be cleared", field=key)
+                updates[key] = None
+                continue
+            updates[key] = rec.coerce(spec, value, tz=store.tz, file=None, vocab=store.vocabulary)
+        return old.with_facts(**updates)
+
+    return store.update(incident_id, change, actor=actor, action="set")
+
+
+def add_event(store: Store, incident_id: str, text: str, *, actor: str, at: datetime | None = None,
+              kind: str = "note") -> rec.Record:
+    """`incident log ID TEXT [--at]`: a dated event on the timeline."""
+    from incident.dates import now
+
+    if not text.strip():
+        raise InputError("the event text is empty", field="TEXT")
+    moment = at or now(store.tz)
+    event = rec.Event(at=moment, text=text.strip(), actor=actor, kind=kind)
+    return store.update(incident_id, lambda r: r.with_event(event), actor=actor, action="log",
+                        extra={"event": {"at": moment.isoformat(), "text": event.text, "kind": kind}})
+
+
+def close_blockers(record: rec.Record) -> list[str]:
+    """What stands in the way of closing: obligations not done, corrective actions not finished."""
+    from incident.law.deadlines import is_done
+
+    blockers: list[str] = []
+    assessment = record.sections.get("assessment")
+    done = record.sections.get("obligations", {})
+    if isinstance(assessment, dict):
+        for regime in assessment.get("assessments", []):
+            for ob in regime.get("obligations", []):
+                if not is_done(done, str(regime.get("regime")), str(ob.get("id"))):
+                    blockers.append(f"obligation {regime.get('regime')}/{ob.get('id')} is not done "
+                                    f"(`incident done {record.id} {ob.get('id')}`)")
+    for action in record.sections.get("actions", []):
+        if isinstance(action, dict) and action.get("state") not in ("done", "verified"):
+            blockers.append(f"corrective action {record.id}/{action.get('id')} is {action.get('state', 'open')}")
+    return blockers
+
+
+def change_status(store: Store, incident_id: str, status: str, *, actor: str, force: bool = False,
+                  reason: str = "") -> rec.Record:
+    """open → contained → reported → closed; closing is refused while anything is open, unless forced."""
+    if status not in rec.STATUSES:
+        raise InputError(f"{status!r} is not valid; expected one of: {', '.join(rec.STATUSES)}", field="STATUS")
+    if force and not reason.strip():
+        raise InputError("--force needs --reason TEXT (it is logged)", field="--reason")
+
+    def change(old: rec.Record) -> rec.Record:
+        current = old.status
+        if status == current:
+            raise RefusedError(f"{incident_id} is already {status}")
+        if STATUS_ORDER[status] < STATUS_ORDER[current] and not force:
+            raise RefusedError(f"{incident_id} is {current}; moving back to {status} needs --force --reason TEXT")
+        if status == "closed" and not force:
+            blockers = close_blockers(old)
+            if blockers:
+                raise RefusedError(f"{incident_id} cannot be closed: " + "; ".join(blockers)
+                                   + " (or close anyway with --force --reason TEXT)")
+        from incident.dates import now
+
+        note = f"状態を {current} から {status} に変更" + (f"（理由: {reason.strip()}）" if reason.strip() else "")
+        updated = old.with_facts(status=status)
+        return replace(updated, timeline=updated.with_event(
+            rec.Event(at=now(store.tz), text=note, actor=actor, kind="status")).timeline)
+
+    extra = {"forced": True, "reason": reason.strip()} if force else None
+    return store.update(incident_id, change, actor=actor, action="status", extra=extra)
+
+
+def filter_records(records: Sequence[rec.Record], *, status: str | None = None, year: int | None = None,
+                   type_: str | None = None, tz: str = "Asia/Tokyo") -> list[rec.Record]:
+    from incident.dates import to_local_date
+
+    out = []
+    for r in records:
+        if status and r.status != status:
+            continue
+        if type_ and r.get("type") != type_:
+            continue
+        if year and to_local_date(r.discovered_at, tz).year != year:
+            continue
+        out.append(r)
+    return out

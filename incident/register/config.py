@@ -1,0 +1,112 @@
+"""The store's `config.toml`: who the organization is and how the toolkit behaves for it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from incident.errors import InputError
+from incident.register.record import ENTITIES
+
+SECURITY = ("starttls", "tls", "none")
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """Where individual e-mail notices are sent from. The password is never stored here."""
+
+    host: str = ""
+    port: int = 587
+    security: str = "starttls"
+    user: str = ""
+    from_addr: str = ""
+    from_name: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The organization's settings (`config.toml` in the store)."""
+
+    organization: str = ""
+    entity: str = "business"
+    contact: str = ""
+    #: regimes applied to every incident in addition to those derived from the facts
+    regimes: tuple[str, ...] = ()
+    timezone: str = "Asia/Tokyo"
+    actor: str = ""
+    #: key file for roster encryption where there is no OS keyring (INCIDENT_KEY_FILE overrides)
+    key_file: str = ""
+    #: data-item ids the local ordinance lists as 条例要配慮個人情報 (public bodies of local governments)
+    ordinance_special_care: tuple[str, ...] = ()
+    #: years after closing before `incident purge` removes personal data (seed 000: 5 years)
+    retention_years: int = 5
+    #: the regulator's name when reports go to a delegated minister (権限委任先) instead of the PPC
+    regulator: str = ""
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+
+    def to_toml_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["regimes"] = list(self.regimes)
+        data["ordinance_special_care"] = list(self.ordinance_special_care)
+        return data
+
+
+_TYPES: dict[str, type] = {
+    "organization": str, "entity": str, "contact": str, "regimes": list, "timezone": str, "actor": str,
+    "key_file": str, "ordinance_special_care": list, "retention_years": int, "regulator": str, "smtp": dict,
+}
+_SMTP_TYPES: dict[str, type] = {
+    "host": str, "port": int, "security": str, "user": str, "from_addr": str, "from_name": str,
+}
+
+
+def parse_config(raw: dict[str, Any], *, file: Path | str | None = None) -> Config:
+    """Validate a parsed config table; unknown keys and wrong types are errors naming the key."""
+    _check_types(raw, _TYPES, file, prefix="")
+    smtp_raw = raw.get("smtp", {})
+    _check_types(smtp_raw, _SMTP_TYPES, file, prefix="smtp.")
+    if raw.get("entity", "business") not in ENTITIES:
+        raise InputError(f"{raw['entity']!r} is not valid; expected one of: {', '.join(ENTITIES)}", file=file,
+                         field="entity")
+    if smtp_raw.get("security", "starttls") not in SECURITY:
+        raise InputError(f"expected one of: {', '.join(SECURITY)}", file=file, field="smtp.security")
+    tz = raw.get("timezone", "Asia/Tokyo")
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(tz)
+    except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        raise InputError(f"unknown timezone {tz!r}; use an IANA name such as Asia/Tokyo", file=file,
+                         field="timezone") from None
+    if raw.get("retention_years", 5) < 0:
+        raise InputError("must not be negative", file=file, field="retention_years")
+    values = {k: v for k, v in raw.items() if k != "smtp"}
+    for key in ("regimes", "ordinance_special_care"):
+        if key in values:
+            if not all(isinstance(v, str) for v in values[key]):
+                raise InputError("expected a list of strings", file=file, field=key)
+            values[key] = tuple(values[key])
+    return Config(**values, smtp=SmtpConfig(**smtp_raw))
+
+
+def _check_types(raw: Any, types: dict[str, type], file: Path | str | None, prefix: str) -> None:
+    if not isinstance(raw, dict):
+        raise InputError("expected a table", file=file, field=prefix.rstrip(".") or None)
+    for key, value in raw.items():
+        expected = types.get(key)
+        if expected is None:
+            raise InputError(f"unknown key; valid keys: {', '.join(prefix + k for k in types)}", file=file,
+                             field=prefix + key)
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise InputError(f"expected {expected.__name__}, got {type(value).__name__}", file=file,
+                             field=prefix + key)
+
+
+def load_config(path: Path) -> Config:
+    if not path.exists():
+        return Config()
+    from incident import tomlfile
+
+    raw, _text = tomlfile.read(path)
+    return parse_config(raw, file=path)

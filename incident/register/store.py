@@ -1,0 +1,330 @@
+"""The embedded store: one TOML file per incident, a config, an audit log, a lock, an index.
+
+Layout of a store directory (0700; files 0600)::
+
+    config.toml          the organization's settings
+    incidents/YYYY-NNNN.toml
+    counters.json        the last number issued per year (IDs are never reused)
+    audit.log            append-only, hash-chained (see incident.register.audit)
+    index.json           a cache of parsed records, keyed by file mtime and size; rebuilt when stale
+    playbooks/ templates/  the organization's overrides and additions
+    rosters/ batches/ notices/   personal data and rendered documents of individual incidents
+
+Every change runs under one exclusive lock: load, apply, validate, write atomically, append to
+the audit log. Reads take no lock (atomic renames keep every file whole).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from incident.errors import InputError, NotFoundError, StoreError
+from incident.fsutil import atomic_write_bytes, atomic_write_text, ensure_dir, file_lock
+from incident.register import record as rec
+from incident.register.audit import AuditLog
+from incident.register.config import Config, load_config
+
+#: where the personal data of individual incidents lives, named after the incident (`incident purge`)
+PERSONAL_DATA_DIRS = ("rosters", "batches", "notices")
+ID_RE = re.compile(r"^(\d{4})-(\d{4,})$")
+ENV_HOME = "INCIDENT_HOME"
+
+
+def default_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """`--store`, else `$INCIDENT_HOME`, else the platform's user data directory."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get(ENV_HOME)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("incident", appauthor=False))
+
+
+def demo_store_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("incident", appauthor=False)) / "demo"
+
+
+def diff_records(old: rec.Record | None, new: rec.Record) -> dict[str, Any]:
+    """Top-level keys whose values differ: {key: [old, new]}; sections report only that they changed."""
+    before = rec.to_toml_dict(old) if old else {}
+    after = rec.to_toml_dict(new)
+    out: dict[str, Any] = {}
+    for key in dict.fromkeys([*before, *after]):
+        if key in ("updated_at", "schema"):
+            continue
+        a, b = before.get(key), after.get(key)
+        if a == b:
+            continue
+        if key in rec.SECTIONS:
+            out[key] = "changed" if a is not None and b is not None else ("added" if b is not None else "removed")
+        else:
+            out[key] = [_jsonable(a), _jsonable(b)]
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+class Store:
+    """An opened store directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.incidents_dir = root / "incidents"
+        self.audit = AuditLog(root / "audit.log")
+
+    # ------------------------------------------------------------------ creation and opening
+
+    @classmethod
+    def init(cls, root: Path, config: Config | None = None) -> Store:
+        ensure_dir(root)
+        for sub in ("incidents", "playbooks", "templates"):
+            ensure_dir(root / sub)
+        cfg_path = root / "config.toml"
+        if not cfg_path.exists():
+            import tomli_w
+
+            atomic_write_text(cfg_path, tomli_w.dumps((config or Config()).to_toml_dict()))
+        return cls(root)
+
+    @classmethod
+    def open(cls, root: Path) -> Store:
+        if not (root / "incidents").is_dir():
+            raise StoreError(f"no incident store at {root}; create it with `incident init` "
+                             f"(or name another with --store DIR or ${ENV_HOME})")
+        return cls(root)
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.root / "config.toml")
+
+    @property
+    def tz(self) -> str:
+        return self.config.timezone
+
+    def extra_dirs(self, kind: str = "playbooks") -> tuple[Path, ...]:
+        """The organization's own playbooks/ or templates/ directory, when it exists."""
+        path = self.root / kind
+        return (path,) if path.is_dir() else ()
+
+    @cached_property
+    def vocabulary(self) -> rec.Vocabulary:
+        from incident.law.vocabulary import load_vocabulary
+
+        return load_vocabulary(self.extra_dirs())
+
+    def private_dir(self, name: str) -> Path:
+        return ensure_dir(self.root / name)
+
+    # ------------------------------------------------------------------ personal data of one incident
+
+    def roster_path(self, incident_id: str) -> Path:
+        """`rosters/<ID>.roster`: the incident's affected-person list, encrypted."""
+        self.path_of(incident_id)  # validates the ID
+        return self.private_dir("rosters") / f"{incident_id}.roster"
+
+    def batch_dir(self, incident_id: str) -> Path:
+        """`batches/<ID>/`: the incident's e-mail batch, encrypted, with its journal."""
+        self.path_of(incident_id)
+        return self.private_dir("batches") / incident_id
+
+    def roster_key(self) -> bytes:
+        """The key of rosters and batches: the key file when one is configured, else the OS keyring."""
+        from incident.register.secrets import key_file_from_env_or_config, load_or_create_key
+
+        return load_or_create_key(self.root, key_file=key_file_from_env_or_config(self.config.key_file))
+
+    # ------------------------------------------------------------------ locking and audit
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        with file_lock(self.root / ".lock"):
+            yield
+
+    def log(self, actor: str, action: str, incident: str | None, changes: Mapping[str, Any],
+            at: datetime | None = None) -> dict[str, Any]:
+        """Append an audit entry for an action that changes no record (a send, a render); takes the lock."""
+        from incident.dates import now
+
+        with self.locked():
+            return self.audit.append(actor=actor, action=action, incident=incident, changes=changes,
+                                     at=at or now(self.tz))
+
+    # ------------------------------------------------------------------ records
+
+    def path_of(self, incident_id: str) -> Path:
+        if not ID_RE.match(incident_id):
+            raise InputError(f"{incident_id!r} is not an incident ID; IDs look like 2024-0007", field="ID")
+        return self.incidents_dir / f"{incident_id}.toml"
+
+    def load(self, incident_id: str) -> rec.Record:
+        path = self.path_of(incident_id)
+        if not path.exists():
+            raise NotFoundError(f"no incident {incident_id} in {self.root}; `incident list` shows them")
+        return self.load_path(path)
+
+    def load_path(self, path: Path) -> rec.Record:
+        return rec.read_file(path, vocab=self.vocabulary, tz=self.tz, now=_FAR_FUTURE)
+
+    def validate(self, record: rec.Record, *, file: str | None = None) -> rec.Record:
+        """Re-run the full validation on a record built in memory (e.g. after `incident set`)."""
+        return rec.from_mapping(rec.to_toml_dict(record), vocab=self.vocabulary, tz=self.tz, file=file)
+
+    def create(self, record: rec.Record, *, actor: str, at: datetime | None = None) -> rec.Record:
+        """Assign the next ID for the year of discovery, save, and log the creation."""
+        from incident.dates import now, to_local_date
+
+        moment = at or now(self.tz)
+        year = to_local_date(record.discovered_at, self.tz).year
+        with self.locked():
+            number = self._next_number(year)
+            incident_id = f"{year}-{number:04d}"
+            new = record.with_facts(id=incident_id, status=record.status or "open",
+                                    created_at=moment.replace(microsecond=0), updated_at=None)
+            new = self.validate(new, file=f"incident {incident_id}")
+            self._write(new)
+            self.audit.append(actor=actor, action="create", incident=incident_id,
+                              changes=diff_records(None, new), at=moment)
+        return new
+
+    def update(self, incident_id: str, change: Callable[[rec.Record], rec.Record], *, actor: str,
+               action: str = "update", extra: Mapping[str, Any] | None = None,
+               at: datetime | None = None) -> rec.Record:
+        """Load under the lock, apply `change`, validate, write atomically, log what changed."""
+        from incident.dates import now
+
+        moment = at or now(self.tz)
+        with self.locked():
+            old = self.load(incident_id)
+            new = change(old)
+            new = self.validate(new.with_facts(id=incident_id), file=f"incident {incident_id}")
+            changes = diff_records(old, new)
+            if not changes and not extra:
+                return old
+            new = new.with_facts(updated_at=moment.replace(microsecond=0))
+            self._write(new)
+            self.audit.append(actor=actor, action=action, incident=incident_id,
+                              changes={**changes, **(extra or {})}, at=moment)
+        return new
+
+    def replace_text(self, incident_id: str, text: str, *, actor: str) -> rec.Record:
+        """Save an edited TOML text (from `incident edit`) after full validation."""
+        path = self.path_of(incident_id)
+        parsed = rec.loads(text, vocab=self.vocabulary, tz=self.tz, file=path)
+        if parsed.id and parsed.id != incident_id:
+            raise InputError(f"the ID cannot be changed (it is {incident_id})", file=path, field="id")
+        return self.update(incident_id, lambda old: parsed.with_facts(
+            id=incident_id, created_at=old.get("created_at")), actor=actor, action="edit")
+
+    def _write(self, record: rec.Record) -> None:
+        ensure_dir(self.incidents_dir)
+        atomic_write_text(self.path_of(record.id), rec.dumps(record))
+
+    def _next_number(self, year: int) -> int:
+        counters_path = self.root / "counters.json"
+        counters: dict[str, int] = {}
+        if counters_path.exists():
+            counters = json.loads(counters_path.read_text())
+        highest = counters.get(str(year), 0)
+        for path in self.incidents_dir.glob(f"{year}-*.toml"):
+            match = ID_RE.match(path.stem)
+            if match:
+                highest = max(highest, int(match.group(2)))
+        counters[str(year)] = highest + 1
+        atomic_write_bytes(counters_path, json.dumps(counters, sort_keys=True).encode())
+        return highest + 1
+
+    # ------------------------------------------------------------------ listing (through the index)
+
+    def records(self) -> list[rec.Record]:
+        """Every incident, newest discovery first; parsed files are cached in index.json."""
+        return self._index().records()
+
+    def _index(self) -> _Index:
+        return _Index(self)
+
+
+#: stored records were checked against the clock when saved; loading does not judge "in the future" again
+_FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+_TAG = "__dt__"
+
+
+def _tag(value: Any) -> Any:
+    """json default: dates and datetimes as tagged strings (revived by `_revive`)."""
+    if isinstance(value, datetime):
+        return {_TAG: value.isoformat()}
+    if isinstance(value, date):
+        return {"__d__": value.isoformat()}
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _revive(obj: dict[str, Any]) -> Any:
+    """json object_hook: the tagged dates of `_encode` back to date and datetime objects."""
+    if len(obj) == 1:
+        if _TAG in obj:
+            return datetime.fromisoformat(obj[_TAG])
+        if "__d__" in obj:
+            return date.fromisoformat(obj["__d__"])
+    return obj
+
+
+class _Index:
+    """index.json: each incident file's parsed content keyed by (mtime_ns, size)."""
+
+    VERSION = 2
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.path = store.root / "index.json"
+
+    def records(self) -> list[rec.Record]:
+        cached: dict[str, Any] = {}
+        if self.path.exists():
+            try:
+                data = json.loads(self.path.read_bytes(), object_hook=_revive)
+                if data.get("version") == self.VERSION:
+                    cached = data["entries"]
+            except (json.JSONDecodeError, KeyError, OSError):
+                cached = {}
+        entries: dict[str, Any] = {}
+        records: list[rec.Record] = []
+        dirty = False
+        if not self.store.incidents_dir.is_dir():
+            return []
+        with os.scandir(self.store.incidents_dir) as it:
+            files = [e for e in it if e.name.endswith(".toml") and not e.name.startswith(".")]
+        for entry in files:
+            st = entry.stat()
+            key = [st.st_mtime_ns, st.st_size]
+            hit = cached.get(entry.name)
+            if hit and hit["key"] == key:
+                records.append(rec.from_trusted(hit["record"]))
+                entries[entry.name] = hit
+                continue
+            record = self.store.load_path(Path(entry.path))
+            records.append(record)
+            entries[entry.name] = {"key": key, "record": rec.to_toml_dict(record)}
+            dirty = True
+        if dirty or len(entries) != len(cached):
+            try:
+                atomic_write_bytes(self.path, json.dumps({"version": self.VERSION, "entries": entries},
+                                                         ensure_ascii=False, default=_tag).encode())
+            except OSError:
+                pass  # the index is a cache; a read-only store still lists correctly
+        records.sort(key=lambda r: (r.discovered_at, r.id), reverse=True)
+        return records
