@@ -1,5 +1,7 @@
-"""Start-up benchmark: `incident --help` and `incident list` over 1,000 stored incidents, as ratios to
-`python -c pass` measured in the same run. Targets: --help at most 4x; list under 0.3 s.
+"""Start-up benchmark: `incident --help` against `python -c "import click"`, and `incident list` over
+1,000 stored incidents against `incident --help`, measured in the same run. Targets: --help at most 1.25x
+`import click`; list at most 1.5x --help. Each figure is the best of its runs (the least disturbed by
+other work on the machine); the median is printed beside it.
 
     python bench/startup.py [--runs 30]
 """
@@ -17,16 +19,34 @@ import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLE = REPO.parent / "shared" / "domain" / "examples" / "01-email-cc-36.toml"
+#: one incident of the kind the register holds most (an e-mail sent with every address visible)
+SAMPLE = """
+title = "説明会の案内メールを宛先を表示したまま一斉送信"
+entity = "business"
+type = "misdirected-email"
+event = "leak"
+certainty = "confirmed"
+occurred_at = 2024-06-03T09:30:00+09:00
+discovered_at = 2024-06-03T11:00:00+09:00
+summary = "説明会の参加者36名にTOで一斉送信し、互いのメールアドレスが見える状態になった"
+cause = "BCCに入れるべきアドレスをTOに入力した"
+cause_category = "double-check"
+department = "総務課"
+persons = 36
+
+[[data]]
+item = "email-address"
+"""
 
 
-def median_time(cmd: list[str], runs: int, env: dict[str, str]) -> float:
+def timings(cmd: list[str], runs: int, env: dict[str, str]) -> tuple[float, float]:
+    """(best, median) wall time of `runs` runs."""
     times = []
     for _ in range(runs):
         start = time.perf_counter()
         subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return min(times), statistics.median(times)
 
 
 def build_store(root: Path, count: int) -> None:
@@ -35,9 +55,7 @@ def build_store(root: Path, count: int) -> None:
     from incident.register.store import Store
 
     store = Store.init(root)
-    raw = tomllib.loads(EXAMPLE.read_text(encoding="utf-8")) if EXAMPLE.exists() else None
-    assert raw is not None, f"{EXAMPLE} is needed to build the sample store"
-    base = from_mapping(raw, vocab=store.vocabulary)
+    base = from_mapping(tomllib.loads(SAMPLE), vocab=store.vocabulary)
     for n in range(count):
         record = base.with_facts(id=f"2024-{n + 1:04d}", status="open", title=f"サンプル {n}", persons=n)
         store._write(record)
@@ -54,18 +72,21 @@ def main() -> None:
         env = {**os.environ, "INCIDENT_HOME": str(store), "PYTHONPATH": str(REPO)}
         py = sys.executable
         subprocess.run([py, "-m", "incident", "list"], env=env, stdout=subprocess.DEVNULL, check=True)  # warm index
-        base = median_time([py, "-c", "pass"], args.runs, env)
-        helps = median_time([py, "-m", "incident", "--help"], args.runs, env)
-        lists = median_time([py, "-m", "incident", "list"], max(5, args.runs // 3), env)
-        cold_env = dict(env)
+        click_only = timings([py, "-c", "import click"], args.runs, env)
+        helps = timings([py, "-m", "incident", "--help"], args.runs, env)
+        env_ja = {**env, "INCIDENT_LANG": "ja"}
+        helps_ja = timings([py, "-m", "incident", "--help"], args.runs, env_ja)
+        lists = timings([py, "-m", "incident", "list"], max(5, args.runs // 3), env)
         (store / "index.json").unlink()
-        cold = median_time([py, "-m", "incident", "list"], 1, cold_env)
-    print(f"python -c pass           {base * 1000:8.1f} ms")
-    print(f"incident --help          {helps * 1000:8.1f} ms   {helps / base:5.2f}x python -c pass (target <= 4x)")
-    print(f"incident list ({args.incidents} inc.) {lists * 1000:8.1f} ms   {lists / base:5.2f}x python -c pass "
-          f"(target < 300 ms: {'met' if lists < 0.3 else 'NOT met'})")
-    print(f"incident list, no index  {cold * 1000:8.1f} ms   (first run after the index is removed)")
-
+        cold = timings([py, "-m", "incident", "list"], 1, env)
+    ms = lambda t: f"{t[0] * 1000:7.1f} ms (median {t[1] * 1000:6.1f})"
+    print(f"python -c 'import click'   {ms(click_only)}")
+    print(f"incident --help            {ms(helps)}   {helps[0] / click_only[0]:5.2f}x import click "
+          "(target <= 1.25x)")
+    print(f"incident --help (ja)       {ms(helps_ja)}   {helps_ja[0] / click_only[0]:5.2f}x import click")
+    print(f"incident list ({args.incidents} inc.)  {ms(lists)}   {lists[0] / helps[0]:5.2f}x incident --help "
+          "(target <= 1.5x)")
+    print(f"incident list, no index    {cold[0] * 1000:7.1f} ms   (first run after the index is removed)")
 
 if __name__ == "__main__":
     main()

@@ -11,39 +11,57 @@ import sys
 import click
 
 from incident import __version__
-from incident.cli.common import Env, IncidentGroup
+from incident.cli.group import Env, IncidentGroup
 
-#: command name -> "module:attribute"; the one registry of commands
-COMMANDS: dict[str, str] = {
+#: command name -> ("module:attribute", one-line summary): the one registry of commands. The summary is
+#: what `incident --help` lists, so the top-level help imports no command module (a test keeps each
+#: summary equal to its command's own short help).
+COMMANDS: dict[str, tuple[str, str]] = {
     # the register
-    "init": "incident.cli.register:init_cmd",
-    "new": "incident.cli.register:new_cmd",
-    "show": "incident.cli.register:show_cmd",
-    "list": "incident.cli.register:list_cmd",
-    "edit": "incident.cli.register:edit_cmd",
-    "set": "incident.cli.register:set_cmd",
-    "log": "incident.cli.register:log_cmd",
-    "status": "incident.cli.register:status_cmd",
-    "audit": "incident.cli.register:audit_group",
-    "demo": "incident.cli.demo:demo_cmd",
+    "init": ("incident.cli.register:init_cmd", 'Create the store (config.toml, incidents/, audit log).'),
+    "new": ("incident.cli.register:new_cmd", 'Record a new incident and print its ID.'),
+    "show": ("incident.cli.register:show_cmd", 'Show one incident: its facts, data items and timeline.'),
+    "list": ("incident.cli.register:list_cmd", 'List incidents, newest discovery first.'),
+    "edit": ("incident.cli.register:edit_cmd",
+             "Open the incident's TOML in $EDITOR; an invalid save is refused and the edit kept for retry."),
+    "set": ("incident.cli.register:set_cmd",
+             'Change facts: `incident set 2024-0007 persons=1200 malicious=suspected`.'),
+    "log": ("incident.cli.register:log_cmd", 'Add a dated event to the timeline (発覚, 初動対応, 警察へ届出 …).'),
+    "status": ("incident.cli.register:status_cmd",
+             'Move an incident: open → contained → reported → closed.'),
+    "audit": ("incident.cli.register:audit_group", 'The tamper-evident audit log.'),
+    "demo": ("incident.cli.demo:demo_cmd",
+             'Record sample incidents in a demo store and show the register, an incident and what the law asks.'),
     # the assessment and its deadlines
-    "assess": "incident.cli.assess:assess_cmd",
-    "deadlines": "incident.cli.assess:deadlines_cmd",
-    "done": "incident.cli.assess:done_cmd",
-    "playbooks": "incident.cli.playbooks:playbooks_group",
+    "assess": ("incident.cli.assess:assess_cmd",
+             'Decide, under every regime that applies, what must be reported, to whom and by when.'),
+    "deadlines": ("incident.cli.assess:deadlines_cmd",
+             'Every open obligation across incidents, soonest first, with days left (overdue in red).'),
+    "done": ("incident.cli.assess:done_cmd",
+             'Mark an obligation done: `incident done 2024-0007 regulator-final --ref R6-123`.'),
+    "playbooks": ("incident.cli.playbooks:playbooks_group",
+             "The regime playbooks: the law as data (bundled, and the store's own)."),
     # the first hours
-    "steps": "incident.cli.steps:steps_cmd",
-    "step": "incident.cli.steps:step_cmd",
+    "steps": ("incident.cli.steps:steps_cmd",
+             "Show the response playbook for an incident: each step's state and the next one."),
+    "step": ("incident.cli.steps:step_cmd",
+             'Record a response step as done (settling its fact) or skipped with a reason.'),
     # notices and sending
-    "notice": "incident.cli.notice:notice_cmd",
-    "roster": "incident.cli.roster:roster_group",
-    "send": "incident.cli.send:send_cmd",
-    "secret": "incident.cli.send:secret_group",
+    "notice": ("incident.cli.notice:notice_cmd",
+             'Render a report or notice for incident ID (`incident notice kinds` lists the kinds).'),
+    "roster": ("incident.cli.roster:roster_group",
+             'The affected-person roster (本人一覧) of an incident, encrypted at rest.'),
+    "send": ("incident.cli.send:send_cmd",
+             'E-mail the individual notices of incident ID: --prepare, --approve (a second person), then send.'),
+    "secret": ("incident.cli.send:secret_group", 'Secrets kept in the OS keyring (never in a file).'),
     # follow-up
-    "action": "incident.cli.actions:action_group",
-    "review": "incident.cli.actions:review_cmd",
-    "report": "incident.cli.report:report_group",
-    "purge": "incident.cli.report:purge_cmd",
+    "action": ("incident.cli.actions:action_group",
+             'Corrective actions (再発防止措置): owned, dated, done with evidence, verified by someone else.'),
+    "review": ("incident.cli.actions:review_cmd",
+             "The post-incident review: walk the checklist for the incident's type and cause."),
+    "report": ("incident.cli.report:report_group", 'Reports over the register.'),
+    "purge": ("incident.cli.report:purge_cmd",
+             'Remove the personal data (rosters, batches, notices) of incidents closed longer ago than retention_years.'),
 }
 
 

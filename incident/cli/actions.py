@@ -6,15 +6,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
-from incident.cli.common import (
-    IncidentGroup,
-    emit_json,
-    get_env,
-    info,
-    is_interactive,
-    json_option,
-    store_options,
-)
+from incident.cli.common import emit_json, get_env, info, is_interactive, json_option, store_options
+from incident.cli.group import IncidentGroup
 
 if TYPE_CHECKING:
     from datetime import date

@@ -1,4 +1,4 @@
-"""What every command shares: the invocation environment, shared options, the error boundary, output.
+"""What every command shares: shared options, prompts and output helpers.
 
 Commands build their arguments, call the core, and hand the result to a reporter here. The core
 never imports click or rich; rich consoles are made per invocation (NO_COLOR and pipes respected).
@@ -6,97 +6,18 @@ never imports click or rich; rich consoles are made per invocation (NO_COLOR and
 
 from __future__ import annotations
 
-import getpass
-import importlib
 import json
 import os
 import sys
-import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
-from incident.errors import IncidentError
-
-if TYPE_CHECKING:
-    from rich.console import Console
-
-    from incident.register.store import Store
+from incident.cli.group import Env
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-@dataclass
-class Env:
-    """Per-invocation state, in `ctx.obj`."""
-
-    store_opt: str | None = None
-    actor_opt: str | None = None
-    debug: bool = False
-    _store: Store | None = field(default=None, repr=False)
-    _console: Console | None = field(default=None, repr=False)
-    _err: Console | None = field(default=None, repr=False)
-
-    @property
-    def store_path(self) -> Path:
-        from incident.register.store import default_store_path
-
-        return default_store_path(self.store_opt)
-
-    def store(self) -> Store:
-        """The opened store (an error saying how to create it when it is missing)."""
-        if self._store is None:
-            from incident.register.store import Store
-
-            self._store = Store.open(self.store_path)
-        return self._store
-
-    def use_store(self, store: Store) -> None:
-        self._store = store
-
-    def actor(self) -> str:
-        """`--actor`, else `$INCIDENT_ACTOR`, else the config's actor, else the OS user."""
-        if self.actor_opt:
-            return self.actor_opt
-        env = os.environ.get("INCIDENT_ACTOR")
-        if env:
-            return env
-        if self._store is not None or (self.store_path / "config.toml").exists():
-            try:
-                configured = self.store().config.actor
-            except IncidentError:
-                configured = ""
-            if configured:
-                return configured
-        try:
-            return getpass.getuser()
-        except (KeyError, OSError):
-            return "unknown"
-
-    @property
-    def console(self) -> Console:
-        if self._console is None:
-            self._console = make_console(sys.stdout)
-        return self._console
-
-    @property
-    def err(self) -> Console:
-        if self._err is None:
-            self._err = make_console(sys.stderr)
-        return self._err
-
-
-def make_console(stream: Any) -> Console:
-    from rich.console import Console
-
-    is_tty = hasattr(stream, "isatty") and stream.isatty()
-    return Console(file=stream, no_color=bool(os.environ.get("NO_COLOR")) or not is_tty,
-                   force_terminal=False if not is_tty else None, highlight=False,
-                   width=None if is_tty else 120, soft_wrap=not is_tty)
 
 
 def get_env() -> Env:
@@ -160,49 +81,3 @@ def info(message: str) -> None:
     click.echo(message, err=True)
 
 
-# --------------------------------------------------------------------------- the error boundary and lazy loading
-
-
-class IncidentGroup(click.Group):
-    """A group whose subcommands load on first use and whose errors become one-line messages."""
-
-    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.lazy = lazy or {}
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self.lazy})
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in self.lazy:
-            module, attr = self.lazy[cmd_name].split(":")
-            command = getattr(importlib.import_module(module), attr)
-            assert isinstance(command, click.Command)
-            return command
-        return super().get_command(ctx, cmd_name)
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except IncidentError as exc:
-            if _debug(ctx):
-                traceback.print_exc()
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
-            raise
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            ctx.exit(130)
-        except Exception as exc:  # noqa: BLE001 - the boundary: anything unexpected becomes a short message
-            if _debug(ctx):
-                traceback.print_exc()
-            else:
-                click.echo(f"error: unexpected failure: {type(exc).__name__}: {exc} "
-                           "(run with --debug for the traceback)", err=True)
-            ctx.exit(1)
-
-
-def _debug(ctx: click.Context) -> bool:
-    obj = ctx.find_object(Env)
-    return bool(obj and obj.debug) or bool(os.environ.get("INCIDENT_DEBUG"))

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from incident.cli.common import IncidentGroup, emit_json, get_env, info, json_option, store_options
+from incident.cli.common import emit_json, get_env, info, json_option, store_options
+from incident.cli.group import IncidentGroup
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -8,15 +8,8 @@ from typing import Any
 
 import click
 
-from incident.cli.common import (
-    IncidentGroup,
-    emit_json,
-    get_env,
-    info,
-    is_interactive,
-    json_option,
-    store_options,
-)
+from incident.cli.common import emit_json, get_env, info, is_interactive, json_option, store_options
+from incident.cli.group import IncidentGroup
 from incident.register.record import FIELDS, STATUSES, settable_fields
 
 
