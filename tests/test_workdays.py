@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from incident.errors import InputError
+from incident.errors import InputError, MultipleErrors
 from incident.law.workdays import (
-    YEAR_END_REASON,
+    check_calendar_file,
     closed_day_reason,
     day_n,
     deadline_day_count,
     is_closed_day,
+    load_calendar,
     next_open_day,
 )
+from incident.resources import builtin_dir
 
 
 @pytest.mark.parametrize(
@@ -62,11 +65,11 @@ def test_worked_examples(start: date, days: int, raw: date, deadline: date) -> N
         (date(2024, 5, 3), "憲法記念日"),
         (date(2024, 5, 6), "こどもの日 振替休日"),
         (date(2019, 4, 30), "国民の休日"),
-        (date(2025, 12, 29), YEAR_END_REASON),
-        (date(2025, 12, 31), YEAR_END_REASON),
+        (date(2025, 12, 29), "年末年始 (12/29–1/3)"),
+        (date(2025, 12, 31), "年末年始 (12/29–1/3)"),
         (date(2026, 1, 1), "元日"),
-        (date(2026, 1, 2), YEAR_END_REASON),
-        (date(2026, 1, 3), YEAR_END_REASON),
+        (date(2026, 1, 2), "年末年始 (12/29–1/3)"),
+        (date(2026, 1, 3), "年末年始 (12/29–1/3)"),
         (date(2026, 1, 4), "日曜日"),
         (date(2024, 12, 28), "土曜日"),
         (date(2023, 12, 28), None),
@@ -123,3 +126,73 @@ def test_deadline_properties(start: date, days: int) -> None:
         d += timedelta(days=1)
     if not is_closed_day(raw):
         assert deadline == raw
+
+
+# --- the calendar is data (playbooks/calendar.toml) -------------------------------------------------
+
+
+def _calendar_file(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "calendar.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def test_the_bundled_calendar_checks_clean_and_cites_the_act() -> None:
+    path = builtin_dir("playbooks") / "calendar.toml"
+    assert check_calendar_file(path) == []
+    calendar = load_calendar(path)
+    assert calendar.source == "行政機関の休日に関する法律 第1条第1項"
+    assert [c.id for c in calendar.closures] == ["year-end"]
+
+
+def test_a_closure_in_the_data_closes_its_days_and_names_them(tmp_path: Path) -> None:
+    """A calendar whose closure differs from the bundled one: the days follow the data, not the code."""
+    path = _calendar_file(tmp_path, """
+closed_weekdays = ["sunday"]
+national_holidays = false
+[[closure]]
+id = "founding-day"
+name = "開庁記念日"
+from = "06-01"
+to = "06-02"
+source = "○○市の休日を定める条例 第1条"
+""")
+    calendar = load_calendar(path)
+    assert calendar.closed_day_reason(date(2024, 6, 1)) == "開庁記念日 (6/1–6/2)"
+    assert calendar.is_closed_day(date(2024, 6, 2))
+    assert not calendar.is_closed_day(date(2024, 12, 30))  # no year-end closure in this calendar
+    assert not calendar.is_closed_day(date(2024, 6, 8))    # a Saturday, open here
+    assert calendar.is_closed_day(date(2024, 6, 9))        # a Sunday
+    assert not calendar.is_closed_day(date(2024, 11, 4))   # 振替休日, but national holidays are off
+    assert calendar.next_open_day(date(2024, 6, 1)) == date(2024, 6, 3)
+
+
+def test_a_closure_may_cross_the_new_year(tmp_path: Path) -> None:
+    path = _calendar_file(tmp_path, """
+[[closure]]
+id = "winter"
+name = "冬季休庁"
+from = "12-28"
+to = "01-04"
+source = "条例"
+""")
+    calendar = load_calendar(path)
+    assert all(calendar.is_closed_day(d) for d in (date(2024, 12, 28), date(2025, 1, 1), date(2025, 1, 4)))
+    assert not calendar.is_closed_day(date(2025, 1, 6))
+
+
+def test_the_checker_lists_every_problem_at_its_line(tmp_path: Path) -> None:
+    path = _calendar_file(tmp_path, """closed_weekdays = ["caturday"]
+colour = 1
+
+[[closure]]
+id = "year-end"
+name = "年末年始"
+from = "12-32"
+to = "01-03"
+""")
+    problems = check_calendar_file(path)
+    assert [(p.field, p.line) for p in problems] == [
+        ("colour", 2), ("closed_weekdays", 1), ("closure.source", 4), ("closure.from", 7)]
+    with pytest.raises(MultipleErrors):
+        load_calendar(path)

@@ -137,6 +137,7 @@ CHECKERS: dict[str, str] = {
     "incident-types.toml": "incident.law.taxonomy:check_taxonomy_file",
     "causes.toml": "incident.law.taxonomy:check_taxonomy_file",
     "corrective-actions.toml": "incident.followup.contractor_report:check_actions_playbook",
+    "calendar.toml": "incident.law.workdays:check_calendar_file",
 }
 RESPONSE_CHECKER = "incident.followup.response:check_response_file"
 REGIME_CHECKER = "incident.law.regimes:check_regime_file"
