@@ -51,7 +51,8 @@ def read(path: Path, *, hint: str = "") -> tuple[dict[str, Any], str]:
 
 # --- collecting every problem of a playbook file, each at its line ----------------------------
 
-_HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_.\-]+)\s*\]\]|^\s*\[\s*([A-Za-z0-9_.\-]+)\s*\]")
+#: a `[table]` or `[[array]]` header; group 1 is "[" for an array of tables, group 2 the (dotted) name
+_HEADER = re.compile(r'^\s*\[(\[)?\s*([A-Za-z0-9_.\-"]+?)\s*\]')
 
 
 class TomlLocator:
@@ -60,10 +61,13 @@ class TomlLocator:
     def __init__(self, text: str) -> None:
         self._lines = text.splitlines()
         self._headers: list[tuple[int, str]] = []
+        self._arrays: set[int] = set()
         for number, line in enumerate(self._lines, 1):
             match = _HEADER.match(line)
             if match:
-                self._headers.append((number, match.group(1) or match.group(2)))
+                self._headers.append((number, match.group(2).replace('"', "")))
+                if match.group(1):
+                    self._arrays.add(number)
 
     def block(self, name: str, index: int, *, parent: tuple[str, int] | None = None) -> int | None:
         """The line of the index-th `[[name]]` header (inside the parent-th `[[parent]]` block)."""
@@ -96,6 +100,33 @@ class TomlLocator:
     def find(self, header: int | None, needle: str) -> int | None:
         """The first line of the block opened at `header` that contains `needle`."""
         return next((n for n in self._span(header) if needle in self._lines[n - 1]), None)
+
+    def table_line(self, table: str | None, index: int | None = None, key: str | None = None) -> int | None:
+        """The line of `key = …` (also inside an inline table) in `[table]` or the index-th `[[table]]`,
+        sub-tables included; without a key, or when it is not found, the table's header line. At the top
+        level (table None) only a key is looked for."""
+        end = len(self._lines) + 1
+        if table is None:
+            start, stop = 1, (self._headers[0][0] if self._headers else end)
+        else:
+            count, start, stop = -1, 0, end
+            for pos, (number, name) in enumerate(self._headers):
+                if name != table:
+                    continue
+                count += 1
+                if index is None or (number in self._arrays and count == index):
+                    start = number
+                    stop = next((n for n, sub in self._headers[pos + 1:] if not sub.startswith(table + ".")),
+                                end)
+                    break
+            if not start:
+                return None
+        if key is not None:
+            pattern = re.compile(rf"(^|[\s{{,.]){re.escape(key)}\s*=")
+            found = next((n for n in range(start, stop) if pattern.search(self._lines[n - 1])), None)
+            if found is not None:
+                return found
+        return start if table is not None else None
 
 
 class BlockProblems:

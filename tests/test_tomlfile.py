@@ -35,3 +35,25 @@ def test_new_from_a_malformed_file_names_the_line(run, tmp_path: Path) -> None: 
     bad.write_text('title = "x"\npersons = = 3\n', encoding="utf-8")
     result = run(["new", "--from", str(bad)], expect=2)
     assert result.stderr.startswith(f"error: {bad}:2: not valid TOML:")
+
+
+def test_table_line_finds_keys_in_arrays_sub_tables_and_inline_tables() -> None:
+    locator = tomlfile.TomlLocator("""id = "x"
+[[condition]]
+id = "a"
+[[condition]]
+id = "b"
+[condition.reason]
+met = "..."
+deadline = { kind = "days", days = 30 }
+["quoted"]
+key = 1
+""")
+    assert locator.table_line(None, key="id") == 1
+    assert locator.table_line("condition", 1, "id") == 5
+    assert locator.table_line("condition", 1, "met") == 7          # inside the sub-table of that block
+    assert locator.table_line("condition", 1, "days") == 8         # inside an inline table
+    assert locator.table_line("condition", 0, "met") == 2          # not in block 0: its header line
+    assert locator.table_line("condition", 5, "id") is None
+    assert locator.table_line("quoted", None, "key") == 10
+    assert locator.table_line(None, key="missing") is None

@@ -47,62 +47,20 @@ _FORMATTER = string.Formatter()
 # --------------------------------------------------------------------------- locating lines
 
 
-class _Lines:
-    """Finds the line of a key in a TOML text, for error messages (tomllib gives no positions)."""
-
-    _HEADER = re.compile(r"^\s*\[(\[)?\s*([A-Za-z0-9_.\-\"]+?)\s*\]")
-
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-        self.headers: list[tuple[int, str, bool]] = []
-        for n, line in enumerate(self.lines, start=1):
-            m = self._HEADER.match(line)
-            if m:
-                self.headers.append((n, m.group(2).replace('"', ""), bool(m.group(1))))
-
-    def _block(self, table: str | None, index: int | None) -> tuple[int, int]:
-        end = len(self.lines) + 1
-        if table is None:
-            first = self.headers[0][0] if self.headers else end
-            return 1, first
-        count = -1
-        for pos, (n, name, is_array) in enumerate(self.headers):
-            if name != table:
-                continue
-            count += 1
-            if index is None or (is_array and count == index):
-                for n2, name2, _ in self.headers[pos + 1:]:
-                    if not name2.startswith(table + "."):
-                        return n, n2
-                return n, end
-        return 0, 0
-
-    def find(self, table: str | None = None, index: int | None = None, key: str | None = None) -> int | None:
-        start, stop = self._block(table, index)
-        if not start:
-            return None
-        if key is not None:
-            pattern = re.compile(rf"(^|[\s{{,.]){re.escape(key)}\s*=")
-            for n in range(start, stop):
-                if pattern.search(self.lines[n - 1]):
-                    return n
-        return start if table is not None else None
-
-
 # --------------------------------------------------------------------------- parsing with collected errors
 
 
 class _Collector:
     def __init__(self, file: str, text: str) -> None:
         self.file = file
-        self.lines = _Lines(text)
+        self.lines = tomlfile.TomlLocator(text)
         self.errors: list[InputError] = []
 
     def add(self, message: str, *, table: str | None = None, index: int | None = None, key: str | None = None,
             where: str | None = None) -> None:
         label = where or ".".join(p for p in ((f"{table}[{index}]" if index is not None else table), key) if p)
         self.errors.append(InputError(message, file=self.file, field=label or None,
-                                      line=self.lines.find(table, index, key)))
+                                      line=self.lines.table_line(table, index, key)))
 
 
 def _text(raw: Mapping[str, Any], key: str, c: _Collector, *, required: bool = True, table: str | None = None,
