@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from unicodedata import east_asian_width as _east_asian_width
 
 from incident.register import record as rec
 
@@ -82,20 +83,21 @@ def plain_list(records: list[rec.Record], tz: str) -> str:
 
 def cell_width(text: str) -> int:
     """Terminal columns of `text`: East Asian wide and full-width characters take two."""
-    import unicodedata
-
     if text.isascii():
         return len(text)
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return sum(2 if _east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def plain_table(headers: tuple[str, ...], rows: list[list[str]], max_width: int = 40) -> str:
-    """An aligned text table for pipes and long lists; cells longer than `max_width` columns are cut."""
+    """An aligned text table for pipes and long lists; cells longer than `max_width` columns are cut.
 
-    def cut(text: str) -> str:
+    Each cell's width is measured once (a 1,000-row list has 8,000 cells)."""
+
+    def measured(text: str) -> tuple[str, int]:
         text = text.replace("\n", " ")
-        if cell_width(text) <= max_width:
-            return text
+        width = cell_width(text)
+        if width <= max_width:
+            return text, width
         out, used = [], 0
         for ch in text:
             w = cell_width(ch)
@@ -103,14 +105,13 @@ def plain_table(headers: tuple[str, ...], rows: list[list[str]], max_width: int 
                 break
             out.append(ch)
             used += w
-        return "".join(out) + "…"
+        return "".join(out) + "…", used + 1
 
-    cells = [list(headers)] + [[cut(c) for c in row] for row in rows]
-    widths = [max(cell_width(row[i]) for row in cells) for i in range(len(headers))]
+    cells = [[measured(c) for c in headers]] + [[measured(c) for c in row] for row in rows]
+    widths = [max(row[i][1] for row in cells) for i in range(len(headers))]
     lines = []
     for row in cells:
-        padded = [c + " " * (w - cell_width(c)) for c, w in zip(row, widths)]
-        lines.append("  ".join(padded).rstrip())
+        lines.append("  ".join(c + " " * (w - cw) for (c, cw), w in zip(row, widths)).rstrip())
     return "\n".join(lines) + "\n"
 
 
