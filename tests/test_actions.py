@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import Result
-from conftest import EXAMPLES
+from conftest import EXAMPLES, answer_review
 
 from incident.errors import InputError
 from incident.followup.actions import parse_aid
@@ -55,7 +55,7 @@ def test_add_prints_the_aid_and_stores_the_action(run: Callable[..., Result], cl
     assert actions(run) == [{
         "aid": f"{incident}/A1", "incident": incident, "id": "A1", "measure": "一斉送信は配信システムに限る",
         "cause": "double-check", "owner": "情報政策課", "due": "2024-08-30", "state": "open", "evidence": None,
-        "done_at": None, "verified_by": None, "verified_at": None, "created_by": "tester",
+        "done_at": None, "done_by": None, "verified_by": None, "verified_at": None, "created_by": "tester",
         "created_at": "2024-07-15T10:00:00+09:00", "source": "manual", "overdue": False,
     }]
     shown = json.loads(run(f"show {incident} --json").stdout)
@@ -110,27 +110,50 @@ def test_contractor_improvement_report_is_added_once(run: Callable[..., Result],
     ]
 
 
-def test_suggest_lists_measures_and_adds_the_report_action(run: Callable[..., Result], clock: Any) -> None:
+def test_suggest_only_suggests(run: Callable[..., Result], clock: Any, store_dir: Path) -> None:
     from incident.law.taxonomy import load_taxonomy
 
     incident = new(run, "--handled-by 指定管理者")
+    before = (store_dir / "incidents" / f"{incident}.toml").read_bytes()
     data = json.loads(run(f"action suggest {incident} --json").stdout)
     assert data["measures"] == list(load_taxonomy().measures("misdirected-email", "double-check"))
-    assert data["contractor_action"]["measure"] == "指定管理者に文書で指導し、期日までに改善報告書を提出させて内容を確認する"
-    assert json.loads(run(f"action suggest {incident} --json").stdout)["contractor_action"] is None
-    assert len(actions(run)) == 1
+    assert data["contractor_action"] == {"measure": "指定管理者に文書で指導し、期日までに改善報告書を提出させて内容を確認する",
+                                         "owner": "総務課", "due": "2024-07-03"}
+    text = run(f"action suggest {incident}")
+    assert f"now with `incident action add {incident} --contractor-report`" in text.stderr
+    assert (store_dir / "incidents" / f"{incident}.toml").read_bytes() == before
+    assert actions(run) == []
+    assert [e["action"] for e in json.loads(run(f"audit show --incident {incident} --json").stdout)] == ["create"]
     plain = new(run)
     assert json.loads(run(f"action suggest {plain} --json").stdout)["contractor_action"] is None
-    assert actions(run, f"--incident {plain}") == []
+
+
+def test_the_contractor_report_is_added_once_per_incident(run: Callable[..., Result], clock: Any) -> None:
+    incident = new(run, "--handled-by 委託事業者")
+    measure = "委託事業者に文書で指導し、期日までに改善報告書を提出させて内容を確認する"
+    assert run(f"action add {incident} --contractor-report").stdout == f"{incident}/A1\n"
+    again = run(f"action add {incident} --contractor-report", expect=2)
+    assert again.stderr == f"error: {incident}/A1 already tracks the contractor's improvement report\n"
+    typed = run(f"action add {incident} --measure '{measure} ' --owner 総務課 --due 2024-07-03")
+    assert typed.stdout == f"{incident}/A1\n"
+    assert "already tracks the contractor's improvement report; nothing added" in typed.stderr
+    run(f"action add {incident} --measure 研修 --owner 総務課 --due 2024-09-30")
+    run(f"review {incident} --answer bcc-or-bulk-system=no --owner 総務課 --due 2024-09-30 --note 監督不足")
+    assert [(a["id"], a["source"]) for a in actions(run)] == [
+        ("A1", "contractor-improvement-report"), ("A2", "manual"), ("A3", "review:bcc-or-bulk-system")]
+    assert json.loads(run(f"action suggest {incident} --json").stdout)["contractor_action"] is None
+    plain = new(run)
+    assert run(f"action add {plain} --contractor-report", expect=2).stderr == (
+        f"error: {plain} calls for no improvement report: handled_by is not a contractor\n")
     closed = new(run, "--handled-by 委託事業者")
-    run(f"status {closed} closed")
+    run(f"status {closed} closed --force --reason 重複登録")
     assert json.loads(run(f"action suggest {closed} --json").stdout)["contractor_action"] is None
 
 
 def test_the_due_days_are_a_playbook_value(run: Callable[..., Result], clock: Any, store_dir: Path) -> None:
     (store_dir / "playbooks" / "corrective-actions.toml").write_text("[contractor_report]\ndue_days = 14\n")
     incident = new(run, "--handled-by 委託事業者")
-    run(f"action suggest {incident}")
+    run(f"action add {incident} --contractor-report")
     assert actions(run)[0]["due"] == "2024-06-17"
     assert load_contractor_report((store_dir / "playbooks",)) == ContractorReport(
         handled_by=("委託事業者", "指定管理者"),
@@ -180,6 +203,7 @@ def test_done_then_verify_by_someone_else(run: Callable[..., Result], clock: Any
                           "(--actor NAME)\n")
     clock("2024-09-02T09:00")
     verified = json.loads(run(f"--actor 佐藤 action verify {aid} --json").stdout)
+    assert verified["done_by"] == "鈴木"
     assert {k: verified[k] for k in ("state", "evidence", "done_at", "verified_by", "verified_at")} == {
         "state": "verified", "evidence": "手順書第3版を周知", "done_at": "2024-08-01T09:00:00+09:00",
         "verified_by": "佐藤", "verified_at": "2024-09-02T09:00:00+09:00"}
@@ -187,6 +211,17 @@ def test_done_then_verify_by_someone_else(run: Callable[..., Result], clock: Any
     entries = json.loads(run(f"audit show --incident {incident} --json").stdout)
     assert [(e["action"], e["actor"], e["changes"].get("action")) for e in entries[1:]] == [
         ("action.add", "tester", "A1"), ("action.done", "鈴木", "A1"), ("action.verify", "佐藤", "A1")]
+
+
+def test_whoever_marked_it_done_cannot_verify_it(run: Callable[..., Result], clock: Any) -> None:
+    incident = new(run)
+    run(f"action add {incident} --measure 照合手順の改訂 --owner 総務課 --due 2024-08-30")
+    aid = f"{incident}/A1"
+    run(f"--actor 佐藤 action done {aid} --evidence 手順書第3版を周知")
+    own = run(f"--actor ' 佐藤' action verify {aid}", expect=2)
+    assert own.stderr == (f"error: {aid} was marked done by 佐藤; the effectiveness check must be made by someone "
+                          "else (--actor NAME)\n")
+    assert json.loads(run(f"--actor 田中 action verify {aid} --json").stdout)["verified_by"] == "田中"
 
 
 def test_unknown_actions(run: Callable[..., Result], clock: Any) -> None:
@@ -216,14 +251,36 @@ def test_list_filters_across_incidents(run: Callable[..., Result], clock: Any) -
     assert f"{second}/A1" in table and "2024-07-01 (overdue 14d)" in table and "2024-09-01 (48d left)" in table
 
 
-def test_closing_is_refused_while_actions_are_open(run: Callable[..., Result], clock: Any) -> None:
+def test_closing_is_refused_while_actions_or_review_items_are_open(run: Callable[..., Result], clock: Any) -> None:
     incident = new(run)
     run(f"action add {incident} --measure 照合 --owner 鈴木 --due 2024-08-30")
+    answer_review(run, incident, skip=2)
     refused = run(f"status {incident} closed", expect=2)
-    assert refused.stderr == (f"error: {incident} cannot be closed: corrective action {incident}/A1 is open "
-                              "(or close anyway with --force --reason TEXT)\n")
+    assert refused.stderr == (f"error: {incident} cannot be closed: corrective action {incident}/A1 is open; "
+                              "the post-incident review has 2 unanswered item(s) of 9 "
+                              f"(`incident review {incident}`) (or close anyway with --force --reason TEXT)\n")
     run(f"action done {incident}/A1 --evidence 実施")
+    refused = run(f"status {incident} closed", expect=2)
+    assert "corrective action" not in refused.stderr and "2 unanswered item(s) of 9" in refused.stderr
+    answer_review(run, incident)
     run(f"status {incident} closed")
+
+
+def test_an_incident_never_assessed_cannot_jump_to_closed(run: Callable[..., Result], clock: Any) -> None:
+    """The closing check assesses afresh: open obligations count even when `incident assess` never ran."""
+    incident = str(json.loads(run(f"new --from {EXAMPLES / '05-ransomware-500.toml'} --json").stdout)["id"])
+    answer_review(run, incident)
+    refused = run(f"status {incident} closed", expect=2).stderr
+    assert f"obligation appi-business/regulator-final is not done (`incident done {incident} regulator-final`)" \
+        in refused
+    for obligation in ("regulator-preliminary", "regulator-final", "individual-notice"):
+        run(f"done {incident} {obligation} --at 2024-07-01")
+    run(f"status {incident} closed")
+    undetermined = str(json.loads(run(f"new --from {EMAIL} --json").stdout)["id"])
+    run(f"set {undetermined} persons=")
+    answer_review(run, undetermined)
+    assert "it is undetermined whether a report is due (missing: persons" in run(
+        f"status {undetermined} closed", expect=2).stderr
 
 
 def test_a_damaged_actions_section_is_named(run: Callable[..., Result], clock: Any, store: Any) -> None:

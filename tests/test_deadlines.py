@@ -240,3 +240,100 @@ def test_the_closed_day_test_agrees_with_the_reason_every_day_2024_to_2026() -> 
     while day < date(2027, 1, 1):
         assert is_closed_day(day) is (closed_day_reason(day) is not None), day
         day += timedelta(days=1)
+
+
+# --------------------------------------------------------------------------- follow-through
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Set the toolkit's clock: clock("2024-06-03T17:00") (Tokyo time)."""
+    from zoneinfo import ZoneInfo
+
+    from incident import dates
+
+    current = {"now": datetime(2024, 7, 15, 10, 0, tzinfo=JST)}
+    monkeypatch.setattr(dates, "now", lambda tz="Asia/Tokyo": current["now"].astimezone(ZoneInfo(tz)))
+
+    def set_clock(text: str) -> None:
+        current["now"] = datetime.fromisoformat(text).replace(tzinfo=JST)
+
+    return set_clock
+
+
+def test_a_second_done_never_drops_the_receipt_number(run: Any, store: Any, clock: Any) -> None:
+    import json
+
+    from conftest import EXAMPLES
+
+    first = json.loads(run(["new", "--from", str(EXAMPLES / "05-ransomware-500.toml"), "--json"]).stdout)["id"]
+    run(["done", first, "regulator-final", "--at", "2024-07-01 10:00", "--ref", "R6-123"])
+    again = run(["done", first, "regulator-final", "--at", "2024-07-02"], expect=2)
+    assert again.stderr == (f"error: appi-business/regulator-final of {first} is already done "
+                            "(2024-07-01T10:00:00+09:00, ref R6-123); change it with --replace\n")
+    run(["done", first, "regulator-final", "--at", "2024-07-02", "--replace"])
+    done = store.load(first).sections["obligations"]["appi-business"]["regulator-final"]
+    assert done == {"done_at": datetime(2024, 7, 2, tzinfo=JST), "ref": "R6-123"}
+    run(["done", first, "regulator-final", "--at", "2024-07-02", "--ref", "R6-124", "--replace"])
+    assert store.load(first).sections["obligations"]["appi-business"]["regulator-final"]["ref"] == "R6-124"
+    entries = [e for e in store.audit.entries() if e["action"] == "done"]
+    assert [(e["changes"]["ref"], e["changes"].get("replace")) for e in entries] == [
+        ("R6-123", None), ("R6-123", True), ("R6-124", True)]
+
+
+def test_done_at_cannot_be_in_the_future(run: Any, store: Any, clock: Any) -> None:
+    import json
+
+    from conftest import EXAMPLES
+
+    first = json.loads(run(["new", "--from", str(EXAMPLES / "05-ransomware-500.toml"), "--json"]).stdout)["id"]
+    late = run(["done", first, "regulator-final", "--at", "2024-07-16"], expect=2)
+    assert late.stderr == ("error: field '--at': 2024-07-16T00:00:00+09:00 is in the future; record an obligation "
+                           "when it is done\n")
+    assert "obligations" not in store.load(first).sections
+    run(["done", first, "regulator-final", "--at", "2024-07-15 10:05"])  # within the clock allowance
+
+
+def test_overdue_steps_are_marked_in_steps_and_deadlines(run: Any, clock: Any) -> None:
+    import json
+
+    from conftest import EXAMPLES
+
+    clock("2024-06-03T15:30")  # discovered 15:00: the 1-hour steps are due at 16:00
+    first = json.loads(run(["new", "--from", str(EXAMPLES / "05-ransomware-500.toml"), "--json"]).stdout)["id"]
+    steps = json.loads(run(f"steps {first} --json").stdout)["steps"]
+    assert not any(s["overdue"] for s in steps)
+    assert "期限超過" not in run(f"steps {first}").stdout
+    assert "Overdue response steps" not in run("deadlines").stdout
+    clock("2024-06-03T16:01")
+    steps = json.loads(run(f"steps {first} --json").stdout)["steps"]
+    assert [s["id"] for s in steps if s["overdue"]] == [s["id"] for s in steps if s["urgency"] == "within-1-hour"]
+    run(f"step {first} isolate done")
+    steps = json.loads(run(f"steps {first} --json").stdout)["steps"]
+    assert "isolate" not in [s["id"] for s in steps if s["overdue"]]
+    assert "期限超過 overdue" in run(f"steps {first}").stdout
+    text = run("deadlines").stdout
+    assert "初動対応 Overdue response steps (2)" in text and "preserve-evidence" in text and "isolate" not in text
+    clock("2024-06-04T00:00")  # the day after: the same-day steps are late too
+    today = [s["id"] for s in json.loads(run(f"steps {first} --json").stdout)["steps"] if s["urgency"] == "today"]
+    assert set(today) <= {s["id"] for s in json.loads(run(f"steps {first} --json").stdout)["steps"] if s["overdue"]}
+
+
+def test_a_calendar_per_department(run: Any, tmp_path: Path) -> None:
+    import json
+
+    from conftest import EXAMPLES
+
+    ransomware = json.loads(run(["new", "--from", str(EXAMPLES / "05-ransomware-500.toml"), "--json"]).stdout)["id"]
+    other = json.loads(run(["new", "--from", str(EXAMPLES / "05-ransomware-500.toml"), "--department", "営業部",
+                            "--json"]).stdout)["id"]
+    ics = tmp_path / "sales.ics"
+    rows = json.loads(run(["deadlines", "--ics", str(ics), "--department", "営業部", "--json"]).stdout)
+    assert {r["incident"] for r in rows} == {other}
+    calendar = Calendar.from_ical(ics.read_bytes())
+    assert str(calendar["x-wr-calname"]) == "incident deadlines — 営業部"
+    assert {str(e["summary"])[1:10] for e in calendar.walk("VEVENT")} == {other}
+    assert ransomware != other
+    unknown = run(["deadlines", "--department", "経理部"], expect=2)
+    assert unknown.stderr.startswith("error: field '--department': no incident or [people] entry names the "
+                                     "department '経理部'; known: ")

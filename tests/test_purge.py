@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import Result
-from conftest import EXAMPLES
+from conftest import EXAMPLES, answer_review
 
 from incident.followup.purge import add_years, plan_purge
 
@@ -56,6 +56,7 @@ def closed(run: Callable[..., Result], store_dir: Path, clock: Callable[[str], N
     personal_data(store_dir, still_open)
     # an entry of another incident whose ID starts with the same characters
     (store_dir / "rosters" / f"{incident}0.roster").write_bytes(b"x")
+    answer_review(run, incident)
     run(f"status {incident} closed")
     return incident, paths
 
@@ -149,6 +150,7 @@ def test_an_imported_roster_is_removed(run: Callable[..., Result], store_dir: Pa
     people = tmp_path / "people.csv"
     people.write_text("氏名,メールアドレス\n山田 太郎,taro@example.jp\n", encoding="utf-8")
     run(f"roster import {incident} {people}")
+    answer_review(run, incident)
     run(f"status {incident} closed")
     clock("2029-07-02T00:00")
     run("purge --yes")

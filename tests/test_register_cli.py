@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import CliRunner, Result
-from conftest import EXAMPLES
+from conftest import EXAMPLES, answer_review
 
 from incident.cli import cli
 
@@ -128,6 +128,7 @@ def test_status_moves_forward_and_logs(run: Run, store_dir: Path) -> None:
     run(["status", incident_id, "contained"])
     assert "already contained" in run(["status", incident_id, "contained"], expect=2).stderr
     assert "--force" in run(["status", incident_id, "open"], expect=2).stderr
+    answer_review(run, incident_id)
     run(["status", incident_id, "closed"])
     assert "--reason" in run(["status", incident_id, "open", "--force"], expect=2).stderr
     run(["status", incident_id, "open", "--force", "--reason", "新たな事実が判明"])

@@ -69,15 +69,20 @@ class AddArgs(NamedTuple):
 @click.option("--due", metavar="DATE", help="Due date (2024-05-31, 令和6年5月31日 …).")
 @click.option("--from-review", "from_review", metavar="ITEM",
               help="Track a review item answered no (the measure defaults to its note).")
+@click.option("--contractor-report", is_flag=True,
+              help="Add only the contractor's improvement-report action (once per incident).")
 @json_option
 @store_options
 def add_cmd(incident_id: str, measure: str | None, cause: str | None, owner: str | None, due: str | None,
-            from_review: str | None, as_json: bool) -> None:
+            from_review: str | None, contractor_report: bool, as_json: bool) -> None:
     """Add a corrective action to an incident."""
     from incident.followup.actions import add_action
 
     env = get_env()
     store = env.store()
+    if contractor_report:
+        _add_contractor(store, incident_id, (measure, cause, owner, due, from_review), as_json)
+        return
     record = store.load(incident_id)
     spec = _build_spec(store, record, AddArgs(incident_id, measure, cause, owner, due, from_review))
     result = add_action(store, incident_id, spec, actor=env.actor())
@@ -89,8 +94,33 @@ def add_cmd(incident_id: str, measure: str | None, cause: str | None, owner: str
     if result.created:
         info(f"Added {result.action.aid}: {result.action.measure} (owner {result.action.owner}, "
              f"due {result.action.due.isoformat()}).")
-    else:
+    elif from_review:
         info(f"{result.action.aid} already tracks review item {from_review}; nothing added.")
+    else:
+        info(f"{result.action.aid} already tracks the contractor's improvement report; nothing added.")
+
+
+def _add_contractor(store: Store, incident_id: str, others: tuple[str | None, ...], as_json: bool) -> None:
+    from incident.errors import InputError, RefusedError
+    from incident.followup.actions import SOURCE_CONTRACTOR, actions_of, ensure_contractor
+
+    if any(others):
+        raise InputError("--contractor-report adds the playbook's action as it is; leave out --measure, --cause, "
+                         "--owner, --due and --from-review", field="--contractor-report")
+    action = ensure_contractor(store, incident_id, actor=get_env().actor())
+    if action is None:
+        record = store.load(incident_id)
+        existing = [a for a in actions_of(record) if a.source == SOURCE_CONTRACTOR]
+        if existing:
+            raise RefusedError(f"{existing[0].aid} already tracks the contractor's improvement report")
+        raise RefusedError(f"{incident_id} calls for no improvement report: handled_by is "
+                           f"{record.get('handled_by', '') or 'not a contractor'}"
+                           + (" and the incident is closed" if record.status == "closed" else ""))
+    if as_json:
+        emit_json({**action.to_json(_today(store)), "created": True})
+        return
+    click.echo(action.aid)
+    _contractor_note(action)
 
 
 def _build_spec(store: Store, record: Record, args: AddArgs) -> NewAction:
@@ -221,22 +251,29 @@ def verify_cmd(aid: str, as_json: bool) -> None:
 @json_option
 @store_options
 def suggest_cmd(incident_id: str, as_json: bool) -> None:
-    """Show the playbook's measures for the incident; add the contractor's improvement-report action if due."""
-    from incident.followup.actions import ensure_contractor, recommended_measures
+    """Show the playbook's measures for the incident (and the contractor's improvement report when due).
+
+    Only suggests: nothing is added.
+    """
+    from incident.followup.actions import pending_contractor, recommended_measures
 
     env = get_env()
     store = env.store()
-    contractor = ensure_contractor(store, incident_id, actor=env.actor())
+    contractor = pending_contractor(store, incident_id, actor=env.actor())
     measures = recommended_measures(store.load(incident_id), store.extra_dirs())
     if as_json:
         emit_json({"incident": incident_id, "measures": list(measures),
-                   "contractor_action": contractor.to_json(_today(store)) if contractor else None})
+                   "contractor_action": {"measure": contractor.measure, "owner": contractor.owner,
+                                         "due": contractor.due.isoformat()} if contractor else None})
         return
-    _contractor_note(contractor)
     for number, text in enumerate(measures, 1):
         click.echo(f"{number}. {text}")
     if measures:
         info(f"Add one with `incident action add {incident_id} --measure TEXT --owner NAME --due DATE`.")
+    if contractor is not None:
+        info(f"A contractor handled the data: {contractor.measure} (owner {contractor.owner}, due "
+             f"{contractor.due.isoformat()}) is added with the next `incident action add`, or now with "
+             f"`incident action add {incident_id} --contractor-report`.")
 
 
 # --------------------------------------------------------------------------- review

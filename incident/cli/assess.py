@@ -242,13 +242,49 @@ def print_deadlines(console: Console, store: Store, rows: list[Any] | None = Non
     console.print(table)
 
 
+def print_overdue_steps(console: Console, store: Store, department: str | None = None) -> None:
+    """The open response steps past their target across the register (below the obligations)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from rich.markup import escape
+    from rich.table import Table
+
+    from incident.dates import now
+    from incident.followup.people import same_name
+    from incident.followup.response import URGENCIES
+    from incident.followup.steps import overdue_steps
+
+    late = [s for s in overdue_steps(store, now(store.tz))
+            if department is None or same_name(department, s.department)]
+    if not late:
+        return
+    table = Table(title=f"初動対応 Overdue response steps ({len(late)})", title_justify="left")
+    for col in ("Target", "Incident", "Step", "Who"):
+        table.add_column(col, overflow="fold", no_wrap=col in ("Target", "Incident"))
+    for item in late:
+        due = item.view.due
+        shown = due.astimezone(ZoneInfo(store.tz)).strftime("%Y-%m-%d %H:%M") if isinstance(due, datetime) \
+            else str(due)
+        urgency = URGENCIES[item.view.step.urgency].ja
+        table.add_row(escape(f"{shown} {urgency}"), item.incident,
+                      escape(f"{item.view.step.title_ja}\n{item.view.step.id}"), escape(item.view.step.who),
+                      style="bold red")
+    console.print(table)
+
+
 @click.command("deadlines")
 @click.option("--ics", "ics_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Also write an iCalendar file with an alarm before each deadline.")
+@click.option("--department", metavar="NAME",
+              help="Only incidents of this department (所管), e.g. for a calendar file per department.")
 @json_option
 @store_options
-def deadlines_cmd(ics_file: str | None, as_json: bool) -> None:
-    """Every open obligation across incidents, soonest first, with days left (overdue in red)."""
+def deadlines_cmd(ics_file: str | None, department: str | None, as_json: bool) -> None:
+    """Every open obligation across incidents, soonest first, with days left (overdue in red).
+
+    Below them, the response steps past their target (1時間以内, 当日中 …).
+    """
     from pathlib import Path
 
     from incident.fsutil import atomic_write_bytes
@@ -257,14 +293,31 @@ def deadlines_cmd(ics_file: str | None, as_json: bool) -> None:
     env = get_env()
     store = env.store()
     rows = collect_open(store)
+    if department is not None:
+        rows = _of_department(store, rows, department)
     if ics_file is not None:
         ics_path = Path(ics_file)  # what click's path_type=Path would give
-        atomic_write_bytes(ics_path, to_ics(rows))
+        atomic_write_bytes(ics_path, to_ics(rows, name=f"incident deadlines — {department}" if department
+                                            else None))
         info(f"Wrote {sum(1 for r in rows if r.due is not None)} deadline(s) to {ics_path}")
     if as_json:
         emit_json([r.to_json() for r in rows])
     else:
         print_deadlines(env.console, store, rows)
+        print_overdue_steps(env.console, store, department)
+
+
+def _of_department(store: Store, rows: list[Any], department: str) -> list[Any]:
+    from incident.errors import InputError
+    from incident.followup.people import same_name
+
+    records = store.records()
+    known = sorted({str(r.get("department")) for r in records if r.get("department")} | set(store.config.people))
+    if not any(same_name(department, name) for name in known):
+        raise InputError(f"no incident or [people] entry names the department {department!r}; known: "
+                         f"{', '.join(known) or 'none'}", field="--department")
+    ids = {r.id for r in records if same_name(department, str(r.get("department", "")))}
+    return [row for row in rows if row.incident in ids]
 
 
 @click.command("done")
@@ -272,14 +325,24 @@ def deadlines_cmd(ics_file: str | None, as_json: bool) -> None:
 @click.argument("obligation", metavar="OBLIGATION")
 @click.option("--at", "at_text", metavar="DATETIME", help="When it was done (default: now).")
 @click.option("--ref", default="", metavar="RECEIPT-NO", help="Receipt or reference number (受付番号).")
+@click.option("--replace", is_flag=True, help="Change an obligation already marked done (a recorded receipt "
+              "number is kept unless --ref gives a new one).")
 @store_options
-def done_cmd(incident_id: str, obligation: str, at_text: str | None, ref: str) -> None:
+def done_cmd(incident_id: str, obligation: str, at_text: str | None, ref: str, replace: bool) -> None:
     """Mark an obligation done: `incident done 2024-0007 regulator-final --ref R6-123`."""
+    from incident.cli.common import is_interactive
     from incident.dates import now, parse_datetime
+    from incident.errors import RefusedError
     from incident.law.tracking import mark_done
 
     env = get_env()
     store = env.store()
     at = parse_datetime(at_text, store.tz, field="--at") if at_text else now(store.tz).replace(microsecond=0)
-    key = mark_done(store, incident_id, obligation, at=at, ref=ref, actor=env.actor())
+    try:
+        key = mark_done(store, incident_id, obligation, at=at, ref=ref, actor=env.actor(), replace=replace)
+    except RefusedError as exc:
+        if replace or not is_interactive() or not click.confirm(f"{exc.message}. Replace it?", default=False,
+                                                                 err=True):
+            raise
+        key = mark_done(store, incident_id, obligation, at=at, ref=ref, actor=env.actor(), replace=True)
     info(f"Marked {key} done on {incident_id} ({at.isoformat()}{', ref ' + ref if ref else ''}).")

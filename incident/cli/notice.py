@@ -33,7 +33,7 @@ class LazyChoice(click.Choice[str]):
         self.case_sensitive = True
 
     @property
-    def choices(self) -> Sequence[str]:
+    def choices(self) -> tuple[str, ...]:
         if self._choices is None:
             self._choices = tuple(self._load())
         return self._choices

@@ -242,10 +242,10 @@ def log_cmd(incident_id: str, text: str, at_text: str | None) -> None:
 @store_options
 def status_cmd(incident_id: str, status: str, force: bool, reason: str) -> None:
     """Move an incident: open → contained → reported → closed."""
-    from incident.register.changes import change_status
+    from incident.followup.closing import set_status
 
     env = get_env()
-    change_status(env.store(), incident_id, status, actor=env.actor(), force=force, reason=reason)
+    set_status(env.store(), incident_id, status, actor=env.actor(), force=force, reason=reason)
     info(f"{incident_id} is now {status}.")
 
 

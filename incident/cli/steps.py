@@ -71,9 +71,16 @@ def _plain(value: Any) -> str:
 # --------------------------------------------------------------------------- incident steps
 
 
-def progress_json(prog: Progress, record: Record) -> dict[str, Any]:
+def _now(tz: str) -> datetime:
+    from incident.dates import now
+
+    return now(tz)
+
+
+def progress_json(prog: Progress, record: Record, tz: str = "Asia/Tokyo") -> dict[str, Any]:
     from incident.followup.response import URGENCIES
 
+    moment = _now(tz)
     steps = []
     for view in prog.views:
         s, st = view.step, view.state
@@ -82,6 +89,7 @@ def progress_json(prog: Progress, record: Record) -> dict[str, Any]:
             "why_ja": s.why_ja, "why_en": s.why_en, "who": s.who, "urgency": s.urgency,
             "urgency_ja": URGENCIES[s.urgency].ja, "urgency_en": URGENCIES[s.urgency].en, "due": view.due,
             "sets": s.sets, "question_ja": s.question_ja, "question_en": s.question_en, "state": view.status,
+            "overdue": view.overdue(moment, tz),
             "at": st.at if st else None, "actor": st.actor if st else None, "note": st.note if st else None,
             "reason": st.reason if st else None, "value": st.value if st else None,
         })
@@ -107,6 +115,7 @@ def print_steps(console: Console, prog: Progress, record: Record, tz: str) -> No
     from incident.followup.response import URGENCIES
 
     nxt = prog.next
+    moment = _now(tz)
     done = sum(1 for v in prog.views if v.status != "open")
     note = f" — no playbook for {record.get('type')}; the general one" if prog.playbook.fallback else ""
     table = Table(title=f"初動対応 Response steps: {record.id} {record.get('type')} "
@@ -122,6 +131,8 @@ def print_steps(console: Console, prog: Progress, record: Record, tz: str) -> No
             title = f"[bold]{title}[/]"
         if st is None:
             state = "[bold yellow]next[/]" if is_next else "open"
+            if view.overdue(moment, tz):
+                state += "\n[bold red]期限超過 overdue[/]"
         elif st.state == "skipped":
             state = f"skipped {_when(st.at, tz)} {escape(st.actor)}\nreason: {escape(st.reason)}"
         else:
@@ -171,14 +182,18 @@ def print_open_steps(console: Console, store: Store, record: Record) -> None:
     if not open_views:
         console.print(f"初動対応 Response steps: all {len(prog.views)} done or skipped.")
         return
-    console.print(f"初動対応 Open response steps ({len(open_views)} of {len(prog.views)}) — "
-                  f"`incident steps {record.id}` for details:")
+    moment = _now(store.tz)
+    late = sum(1 for v in open_views if v.overdue(moment, store.tz))
+    console.print(f"初動対応 Open response steps ({len(open_views)} of {len(prog.views)}"
+                  + (f", [bold red]{late} overdue 期限超過[/]" if late else "")
+                  + f") — `incident steps {record.id}` for details:")
     for index, view in enumerate(open_views[:SHOWN_OPEN]):
         urgency = URGENCIES[view.step.urgency]
         mark = "[bold yellow]▶[/]" if index == 0 else " "
         by = f", by {_when(view.due, store.tz)}" if view.due else ""
+        overdue = " [bold red]overdue 期限超過[/]" if view.overdue(moment, store.tz) else ""
         console.print(f" {mark} {escape(f'[{urgency.ja}{by}]')} {escape(view.step.title_ja)} / {escape(view.step.title_en)} "
-                      f"[dim]({view.step.id})[/]")
+                      f"[dim]({view.step.id})[/]{overdue}")
     if len(open_views) > SHOWN_OPEN:
         console.print(f"   … and {len(open_views) - SHOWN_OPEN} more")
 
@@ -194,7 +209,7 @@ def steps_cmd(incident_id: str, as_json: bool) -> None:
     record = store.load(incident_id)
     prog = _progress(store, record)
     if as_json:
-        emit_json(progress_json(prog, record))
+        emit_json(progress_json(prog, record, store.tz))
     else:
         print_steps(env.console, prog, record, store.tz)
 

@@ -32,7 +32,7 @@ REVIEW_SOURCE_PREFIX = "review:"
 
 _AID = re.compile(r"^(?P<incident>\d{4}-\d{4,})/(?P<action>A\d+)$")
 _ACTION_ID = re.compile(r"^A(\d+)$")
-_KEYS = ("id", "measure", "cause", "owner", "due", "state", "evidence", "done_at", "verified_by",
+_KEYS = ("id", "measure", "cause", "owner", "due", "state", "evidence", "done_at", "done_by", "verified_by",
          "verified_at", "created_by", "created_at", "source")
 _REQUIRED = ("id", "measure", "owner", "due", "state")
 
@@ -58,6 +58,8 @@ class Action:
     """`manual`, `contractor-improvement-report`, or `review:<checklist item>`."""
     evidence: str = ""
     done_at: datetime | None = None
+    done_by: str = ""
+    """Who recorded it done (the effectiveness check must be someone else)."""
     verified_by: str = ""
     verified_at: datetime | None = None
 
@@ -76,7 +78,7 @@ class Action:
         if self.cause:
             table["cause"] = self.cause
         table |= {"owner": self.owner, "due": self.due, "state": self.state}
-        for key in ("evidence", "done_at", "verified_by", "verified_at", "created_by", "created_at"):
+        for key in ("evidence", "done_at", "done_by", "verified_by", "verified_at", "created_by", "created_at"):
             value = getattr(self, key)
             if value:
                 table[key] = value
@@ -91,7 +93,7 @@ class Action:
         out: dict[str, Any] = {
             "aid": self.aid, "incident": self.incident, "id": self.id, "measure": self.measure,
             "cause": self.cause or None, "owner": self.owner, "due": self.due.isoformat(), "state": self.state,
-            "evidence": self.evidence or None, "done_at": iso(self.done_at),
+            "evidence": self.evidence or None, "done_at": iso(self.done_at), "done_by": self.done_by or None,
             "verified_by": self.verified_by or None, "verified_at": iso(self.verified_at),
             "created_by": self.created_by or None, "created_at": iso(self.created_at), "source": self.source,
         }
@@ -141,7 +143,8 @@ def _from_table(incident_id: str, table: Any, where: str, label: str) -> Action:
     for key in _REQUIRED:
         if key not in table:
             raise bad("missing", key)
-    for key in ("id", "measure", "owner", "state", "cause", "evidence", "verified_by", "created_by", "source"):
+    for key in ("id", "measure", "owner", "state", "cause", "evidence", "done_by", "verified_by", "created_by",
+                "source"):
         if key in table and not isinstance(table[key], str):
             raise bad(f"expected a string, got {type(table[key]).__name__}", key)
     if not _ACTION_ID.match(table["id"]):
@@ -163,7 +166,7 @@ def _from_table(incident_id: str, table: Any, where: str, label: str) -> Action:
         incident=incident_id, id=table["id"], measure=table["measure"], owner=table["owner"], due=due,
         state=state, created_by=table.get("created_by", ""), created_at=table.get("created_at"),
         cause=table.get("cause", ""), source=table.get("source", SOURCE_MANUAL),
-        evidence=table.get("evidence", ""), done_at=table.get("done_at"),
+        evidence=table.get("evidence", ""), done_at=table.get("done_at"), done_by=table.get("done_by", ""),
         verified_by=table.get("verified_by", ""), verified_at=table.get("verified_at"),
     )
 
@@ -279,6 +282,9 @@ def add_action(store: Store, incident_id: str, spec: NewAction, *, actor: str,
             audit["contractor_action"] = contractor.id
         tracked = [a for a in actions_of(record) if a.source == spec.source] \
             if spec.source.startswith(REVIEW_SOURCE_PREFIX) else []
+        if not tracked and _is_contractor_measure(record, playbook, spec.measure):
+            # the improvement report typed in by hand is the one the incident already tracks
+            tracked = [a for a in actions_of(record) if a.source == SOURCE_CONTRACTOR]
         if tracked:
             result["action"], result["created"] = tracked[0], False
             return record
@@ -292,8 +298,24 @@ def add_action(store: Store, incident_id: str, spec: NewAction, *, actor: str,
     return AddResult(action=result["action"], created=result["created"], contractor=result["contractor"])
 
 
+def _is_contractor_measure(record: rec.Record, playbook: ContractorReport, measure: str) -> bool:
+    def key(text: str) -> str:
+        return "".join(unicodedata.normalize("NFKC", text).split())
+
+    handled_by = record.get("handled_by", "")
+    return bool(handled_by) and key(measure) == key(playbook.measure.format(handled_by=handled_by))
+
+
+def pending_contractor(store: Store, incident_id: str, *, actor: str, at: datetime | None = None) -> Action | None:
+    """The improvement-report action the incident calls for and does not have yet (nothing is saved)."""
+    moment = at or dates.now(store.tz)
+    playbook = load_contractor_report(store.extra_dirs())
+    return contractor_action(store.load(incident_id), playbook, actor=actor, at=moment, tz=store.tz)
+
+
 def ensure_contractor(store: Store, incident_id: str, *, actor: str, at: datetime | None = None) -> Action | None:
-    """`incident action suggest`: add the improvement-report action if the record calls for it."""
+    """`incident action add --contractor-report`: add the improvement-report action if the record calls for it
+    and does not have it yet (never a second one)."""
     moment = at or dates.now(store.tz)
     playbook = load_contractor_report(store.extra_dirs())
     if contractor_action(store.load(incident_id), playbook, actor=actor, at=moment, tz=store.tz) is None:
@@ -324,7 +346,7 @@ def complete_action(store: Store, aid: str, evidence: str, *, actor: str, at: da
         if action.state != "open":
             raise RefusedError(f"{action.aid} is already {action.state}"
                                + (f" (by {action.verified_by})" if action.state == "verified" else ""))
-        done = replace(action, state="done", evidence=evidence.strip(), done_at=moment)
+        done = replace(action, state="done", evidence=evidence.strip(), done_at=moment, done_by=actor)
         return _replaced(old, done)
 
     record = store.update(incident_id, change, actor=actor, action="action.done", at=moment,
@@ -344,9 +366,10 @@ def verify_action(store: Store, aid: str, *, actor: str, at: datetime | None = N
                                f"`incident action done {action.aid} --evidence TEXT`")
         if action.state == "verified":
             raise RefusedError(f"{action.aid} was already verified by {action.verified_by}")
-        if same_person(actor, action.owner):
-            raise RefusedError(f"{action.aid} is owned by {action.owner}; the effectiveness check must be made "
-                               "by someone else (--actor NAME)")
+        conflict = verifier_conflict(actor, action)
+        if conflict:
+            raise RefusedError(f"{action.aid} {conflict}; the effectiveness check must be made by someone else "
+                               "(--actor NAME)")
         return _replaced(old, replace(action, state="verified", verified_by=actor, verified_at=moment))
 
     record = store.update(incident_id, change, actor=actor, action="action.verify", at=moment,
@@ -356,6 +379,15 @@ def verify_action(store: Store, aid: str, *, actor: str, at: datetime | None = N
 
 def _replaced(record: rec.Record, action: Action) -> rec.Record:
     return with_actions(record, [action if a.id == action.id else a for a in actions_of(record)])
+
+
+def verifier_conflict(actor: str, action: Action) -> str:
+    """Why `actor` may not verify `action` ('' when they may): the owner and whoever marked it done are out."""
+    if same_person(actor, action.owner):
+        return f"is owned by {action.owner}"
+    if action.done_by and same_person(actor, action.done_by):
+        return f"was marked done by {action.done_by}"
+    return ""
 
 
 def same_person(a: str, b: str) -> bool:

@@ -48,6 +48,16 @@ class StepView:
     def status(self) -> str:
         return self.state.state if self.state else "open"
 
+    def overdue(self, now: datetime, tz: str) -> bool:
+        """Still open past its target: after the hour for a timed step, after the day for a dated one."""
+        from incident.dates import to_local_date
+
+        if self.state is not None or self.due is None:
+            return False
+        if isinstance(self.due, datetime):
+            return now > self.due
+        return self.due < to_local_date(now, tz)
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -118,6 +128,47 @@ def step_due(step: Step, record: rec.Record, tz: str) -> date | datetime | None:
                     except ValueError:
                         continue
     return min(dues) if dues else None
+
+
+@dataclass(frozen=True)
+class OverdueStep:
+    """An open response step past its target, of an incident that is not closed."""
+
+    incident: str
+    title: str
+    department: str
+    view: StepView
+
+
+def overdue_steps(store: Store, now: datetime) -> list[OverdueStep]:
+    """Every open response step past its target across the register, earliest target first.
+
+    An incident whose playbook cannot be loaded is left out (`incident steps ID` names the problem).
+    """
+    from incident.followup.response import load_response
+
+    found: list[tuple[datetime, OverdueStep]] = []
+    for record in store.records():
+        if record.status == "closed" or not record.get("type"):
+            continue
+        try:
+            prog = progress(load_response(str(record.get("type")), store.extra_dirs("playbooks")), record, store.tz)
+        except InputError:
+            continue
+        for view in prog.views:
+            if view.overdue(now, store.tz):
+                found.append((_sort_key(view.due, now), OverdueStep(record.id, str(record.get("title", "")),
+                                                                   str(record.get("department", "")), view)))
+    found.sort(key=lambda pair: (pair[0], pair[1].incident))
+    return [item for _, item in found]
+
+
+def _sort_key(due: date | datetime | None, now: datetime) -> datetime:
+    if isinstance(due, datetime):
+        return due
+    if isinstance(due, date):
+        return datetime(due.year, due.month, due.day, tzinfo=now.tzinfo)
+    return now
 
 
 # --- settling facts and recording steps ----------------------------------------------------------

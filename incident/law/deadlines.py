@@ -234,7 +234,7 @@ def _uid(o: OpenObligation) -> str:
     return f"{o.incident}-{o.regime}-{o.id}-{digest}@incident"
 
 
-def to_ics(obligations: Iterable[OpenObligation], *, stamp: datetime | None = None) -> bytes:
+def to_ics(obligations: Iterable[OpenObligation], *, stamp: datetime | None = None, name: str | None = None) -> bytes:
     """An iCalendar file with a VEVENT per dated obligation, each with alarms 2 days before and on the day.
 
     UIDs are derived from incident, regime and obligation, so re-exporting updates calendar entries.
@@ -244,7 +244,7 @@ def to_ics(obligations: Iterable[OpenObligation], *, stamp: datetime | None = No
     cal = Calendar()
     cal.add("prodid", "-//incident//breach deadlines//JA")
     cal.add("version", "2.0")
-    cal.add("x-wr-calname", "incident deadlines")
+    cal.add("x-wr-calname", name or "incident deadlines")
     moment = stamp or datetime.now(UTC)
     for o in obligations:
         if o.due is None:

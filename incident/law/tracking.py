@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from incident.errors import InputError, NotFoundError
+from incident.errors import InputError, NotFoundError, RefusedError
 
 if TYPE_CHECKING:
     from incident.law.deadlines import OpenObligation
@@ -106,15 +106,36 @@ def _assessed(store: Store, assessor: Assessor, on_skip: Callable[[str, InputErr
         yield record.id, str(record.get("title", "")), data, done if isinstance(done, dict) else {}
 
 
-def mark_done(store: Store, incident_id: str, obligation: str, *, at: datetime, ref: str, actor: str) -> str:
-    """Mark one obligation of the incident done (by `id`, or `regime/id` when two regimes share it).
-
-    Returns the `regime/obligation` key that was marked.
-    """
+def obligation_keys(store: Store, incident_id: str) -> list[str]:
+    """`regime/obligation` of every obligation of the incident, assessed afresh."""
     from incident.law.rules import assess
 
     data = assess(store.load(incident_id), config=store_config(store)).obligations_json(incident_id)
-    keys = [f"{a['regime']}/{o['id']}" for a in data["assessments"] for o in a["obligations"]]
+    return [f"{a['regime']}/{o['id']}" for a in data["assessments"] for o in a["obligations"]]
+
+
+def done_entry(record: Record, key: str) -> dict[str, Any] | None:
+    """What the record's `obligations` section says of `regime/obligation` (None: not done)."""
+    regime, ob_id = key.split("/", 1)
+    section = record.sections.get("obligations") or {}
+    entry = section.get(regime, {}).get(ob_id) if isinstance(section.get(regime), dict) else None
+    return dict(entry) if isinstance(entry, dict) else None
+
+
+def mark_done(store: Store, incident_id: str, obligation: str, *, at: datetime, ref: str, actor: str,
+              replace: bool = False) -> str:
+    """Mark one obligation of the incident done (by `id`, or `regime/id` when two regimes share it).
+
+    `at` may not be in the future. An obligation already done is refused unless `replace`; replacing
+    never drops a recorded receipt number unless a new one is given. Returns the `regime/obligation` key.
+    """
+    from incident.dates import now
+    from incident.register.record import FUTURE_SKEW
+
+    if at > now(store.tz) + FUTURE_SKEW:
+        raise InputError(f"{at.isoformat()} is in the future; record an obligation when it is done",
+                         field="--at")
+    keys = obligation_keys(store, incident_id)
     found = [k for k in keys if obligation in (k, k.split("/", 1)[1])]
     if not found:
         raise NotFoundError(f"{incident_id} has no obligation {obligation!r}; its obligations: "
@@ -122,13 +143,25 @@ def mark_done(store: Store, incident_id: str, obligation: str, *, at: datetime, 
     if len(found) > 1:
         raise InputError(f"{obligation!r} is ambiguous; name one of: {', '.join(found)}", field="OBLIGATION")
     regime, ob_id = found[0].split("/", 1)
-    entry: dict[str, Any] = {"done_at": at, **({"ref": ref} if ref else {})}
+    extra: dict[str, Any] = {"obligation": found[0], "done_at": at.isoformat(), "ref": ref}
+    if replace:
+        extra["replace"] = True
 
     def change(record: Record) -> Record:
+        previous = done_entry(record, found[0])
+        if previous is not None and not replace:
+            when = previous.get("done_at")
+            shown = when.isoformat() if isinstance(when, datetime) else str(when)
+            raise RefusedError(f"{found[0]} of {incident_id} is already done ({shown}"
+                               + (f", ref {previous['ref']}" if previous.get("ref") else "")
+                               + "); change it with --replace")
+        entry: dict[str, Any] = {"done_at": at}
+        old_ref = str(previous.get("ref", "")) if previous else ""
+        if ref or old_ref:
+            entry["ref"] = extra["ref"] = ref or old_ref
         done = dict(record.sections.get("obligations") or {})
         done[regime] = {**dict(done.get(regime) or {}), ob_id: entry}
         return record.with_section("obligations", done)
 
-    store.update(incident_id, change, actor=actor, action="done",
-                 extra={"obligation": found[0], "done_at": at.isoformat(), "ref": ref})
+    store.update(incident_id, change, actor=actor, action="done", extra=extra)
     return found[0]

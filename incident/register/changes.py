@@ -6,7 +6,7 @@ The CLI calls these; each one validates fully and runs under the store's lock (t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -115,28 +115,10 @@ def add_event(store: Store, incident_id: str, text: str, *, actor: str, at: date
                         extra={"event": {"at": moment.isoformat(), "text": event.text, "kind": kind}})
 
 
-def close_blockers(record: rec.Record) -> list[str]:
-    """What stands in the way of closing: obligations not done, corrective actions not finished."""
-    from incident.law.deadlines import is_done
-
-    blockers: list[str] = []
-    assessment = record.sections.get("assessment")
-    done = record.sections.get("obligations", {})
-    if isinstance(assessment, dict):
-        for regime in assessment.get("assessments", []):
-            for ob in regime.get("obligations", []):
-                if not is_done(done, str(regime.get("regime")), str(ob.get("id"))):
-                    blockers.append(f"obligation {regime.get('regime')}/{ob.get('id')} is not done "
-                                    f"(`incident done {record.id} {ob.get('id')}`)")
-    for action in record.sections.get("actions", []):
-        if isinstance(action, dict) and action.get("state") not in ("done", "verified"):
-            blockers.append(f"corrective action {record.id}/{action.get('id')} is {action.get('state', 'open')}")
-    return blockers
-
-
 def change_status(store: Store, incident_id: str, status: str, *, actor: str, force: bool = False,
-                  reason: str = "") -> rec.Record:
-    """open → contained → reported → closed; closing is refused while anything is open, unless forced."""
+                  reason: str = "", close_blockers: Callable[[rec.Record], list[str]]) -> rec.Record:
+    """open → contained → reported → closed; closing is refused while `close_blockers` names anything
+    (they are the follow-up stage's to say: incident.followup.closing), unless forced."""
     if status not in rec.STATUSES:
         raise InputError(f"{status!r} is not valid; expected one of: {', '.join(rec.STATUSES)}", field="STATUS")
     if force and not reason.strip():

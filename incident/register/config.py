@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,17 +45,22 @@ class Config:
     #: the regulator's name when reports go to a delegated minister (権限委任先) instead of the PPC
     regulator: str = ""
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    #: who is reminded of deadlines: a person, a department or `privacy-desk` -> an e-mail address
+    #: (the addresses are checked where they are used: incident.followup.people)
+    people: Mapping[str, str] = field(default_factory=dict)
 
     def to_toml_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["regimes"] = list(self.regimes)
         data["ordinance_special_care"] = list(self.ordinance_special_care)
+        data["people"] = dict(self.people)
         return data
 
 
 _TYPES: dict[str, type] = {
     "organization": str, "entity": str, "contact": str, "regimes": list, "timezone": str, "actor": str,
     "key_file": str, "ordinance_special_care": list, "retention_years": int, "regulator": str, "smtp": dict,
+    "people": dict,
 }
 _SMTP_TYPES: dict[str, type] = {
     "host": str, "port": int, "security": str, "user": str, "from_addr": str, "from_name": str,
@@ -81,13 +87,18 @@ def parse_config(raw: dict[str, Any], *, file: Path | str | None = None) -> Conf
                          field="timezone") from None
     if raw.get("retention_years", 5) < 0:
         raise InputError("must not be negative", file=file, field="retention_years")
-    values = {k: v for k, v in raw.items() if k != "smtp"}
+    people = raw.get("people", {})
+    for name, address in people.items():
+        if not isinstance(address, str):
+            raise InputError(f"expected an e-mail address (a string), got {type(address).__name__}", file=file,
+                             field=f"people.{name}")
+    values = {k: v for k, v in raw.items() if k not in ("smtp", "people")}
     for key in ("regimes", "ordinance_special_care"):
         if key in values:
             if not all(isinstance(v, str) for v in values[key]):
                 raise InputError("expected a list of strings", file=file, field=key)
             values[key] = tuple(values[key])
-    return Config(**values, smtp=SmtpConfig(**smtp_raw))
+    return Config(**values, smtp=SmtpConfig(**smtp_raw), people=dict(people))
 
 
 def _check_types(raw: Any, types: dict[str, type], file: Path | str | None, prefix: str) -> None:

@@ -1,0 +1,79 @@
+"""Closing an incident: what still stands in the way, checked afresh at the moment of closing.
+
+An incident closes only when the law is satisfied and the follow-up is finished: the assessment is
+made afresh (so an incident that was never assessed cannot slip from `open` to `closed` unchecked),
+every obligation it gives is done, every corrective action is done or verified, and every item of
+the post-incident review is answered. `--force --reason` overrides, and is logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from incident.errors import InputError
+from incident.register import record as rec
+from incident.register.changes import change_status
+from incident.register.store import Store
+
+
+def close_blockers(store: Store) -> Callable[[rec.Record], list[str]]:
+    """The check `change_status` runs on the record as it is under the lock."""
+    from incident.law.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy(store.extra_dirs())
+
+    def blockers(record: rec.Record) -> list[str]:
+        return [*_obligations(store, record), *_actions(record), *_review(record, taxonomy)]
+
+    return blockers
+
+
+def _obligations(store: Store, record: rec.Record) -> list[str]:
+    from incident.law.deadlines import is_done
+    from incident.law.rules import assess
+    from incident.law.tracking import store_config
+
+    try:
+        data = assess(record, config=store_config(store)).to_json(record.id)
+    except InputError as exc:
+        return [f"the incident cannot be assessed ({exc})"]
+    found: list[str] = []
+    done = record.sections.get("obligations") or {}
+    for regime in data["assessments"]:
+        if regime["reportable"] is None:
+            missing = ", ".join(regime["missing"]) or "facts"
+            found.append(f"under {regime['regime']} it is undetermined whether a report is due (missing: {missing}; "
+                         f"`incident set {record.id} KEY=VALUE`)")
+        for ob in regime["obligations"]:
+            if not is_done(done, regime["regime"], ob["id"]):
+                found.append(f"obligation {regime['regime']}/{ob['id']} is not done "
+                             f"(`incident done {record.id} {ob['id']}`)")
+    return found
+
+
+def _actions(record: rec.Record) -> list[str]:
+    from incident.followup.actions import actions_of
+
+    return [f"corrective action {a.aid} is {a.state}" for a in actions_of(record) if a.state == "open"]
+
+
+def _review(record: rec.Record, taxonomy: object) -> list[str]:
+    from incident.followup.review import review_of
+    from incident.law.taxonomy import Taxonomy
+
+    assert isinstance(taxonomy, Taxonomy)
+    if not record.get("type"):
+        return ["the incident has no type, so its review cannot be made"]
+    review = review_of(record, taxonomy)
+    left = len(review.items) - review.answered
+    if not left:
+        return []
+    return [(f"the post-incident review has {left} unanswered item(s) of {len(review.items)} "
+             f"(`incident review {record.id}`)")]
+
+
+def set_status(store: Store, incident_id: str, status: str, *, actor: str, force: bool = False,
+               reason: str = "") -> rec.Record:
+    """`incident status ID STATUS`: the register's state change with the follow-up's closing checks."""
+    return change_status(store, incident_id, status, actor=actor, force=force, reason=reason,
+                         close_blockers=close_blockers(store))
