@@ -115,16 +115,19 @@ def test_an_interrupted_walk_resumes_where_it_stopped(run: Callable[..., Result]
     ids = checklist_ids()
     total = len(ids)
     # two answers, then the input ends (the officer walked away): both are saved
-    first = run(f"review {incident}", input="y\n全員削除済み\nna\n\n", expect=1)
-    assert first.stderr.endswith("Aborted!\n")
+    first = run(f"review {incident}", input="y\n全員削除済み\nna\n\n", expect=130)
+    assert first.stderr.endswith(f"Interrupted: 2 of {total} items answered and saved. "
+                                 f"Resume with `incident review {incident}`.\n")
     assert f"1/{total}" in first.stdout and f"3/{total}" in first.stdout
     assert [i["answer"] for i in show(run, incident)["items"]][:3] == ["yes", "na", None]
     # resumes at the third item; an invalid answer is asked again; a no becomes an action
-    answers = "maybe\nno\n画面確認の設定なし\ny\n送信前確認の設定\n総務課\n2024-09-30\n" + "yes\n\n" * (total - 3)
+    answers = ("maybe\nno\n画面確認の設定なし\ny\n送信前確認の設定\n総務課\n9月末\n2024-09-30\n"
+               + "yes\n\n" * (total - 3))
     second = run(f"review {incident}", input=answers)
     assert f"Resuming: 2 of {total} items already answered.\n" in second.stderr
     assert f"1/{total}" not in second.stdout and f"3/{total}" in second.stdout
     assert "Error: 'maybe' is not an answer" in second.stdout
+    assert "Error: cannot read '9月末' as a date" in second.stdout  # asked again, the answer kept
     assert f"Added {incident}/A1." in second.stderr
     data = show(run, incident)
     assert data["complete"] is True and data["completed_at"] == "2024-07-15T10:00:00+09:00"
@@ -132,6 +135,21 @@ def test_an_interrupted_walk_resumes_where_it_stopped(run: Callable[..., Result]
         "id": ids[2], "answer": "no", "note": "画面確認の設定なし", "action": "A1"}
     done = run(f"review {incident}")
     assert "Every item is answered." in done.stderr
+
+
+def test_an_interruption_after_the_answer_saves_it(run: Callable[..., Result], incident: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C (or the end of input) at the note or the action prompts keeps the answer already given."""
+    monkeypatch.setattr("incident.cli.actions.is_interactive", lambda: True)
+    total = len(checklist_ids())
+    stopped = run(f"review {incident}", input="no\n", expect=130)
+    assert f"Interrupted: 1 of {total} items answered and saved." in stopped.stderr
+    assert [i["answer"] for i in show(run, incident)["items"]][:2] == ["no", None]
+    stopped = run(f"review {incident}", input="no\n宛先確認なし\ny\n措置\n", expect=130)
+    assert f"Interrupted: 2 of {total} items answered and saved." in stopped.stderr
+    item = show(run, incident)["items"][1]
+    assert (item["answer"], item["note"], item["action"]) == ("no", "宛先確認なし", None)
+    assert json.loads(run("action list --json").stdout) == []
 
 
 def test_a_longer_checklist_reopens_a_complete_review(run: Callable[..., Result], store: Any) -> None:

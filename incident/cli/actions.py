@@ -354,10 +354,11 @@ def _answer_once(store: Store, incident_id: str, answer_text: str, note: str, me
 
 
 def _walk(store: Store, incident_id: str, review: Review) -> None:
-    """One item at a time, from the first unanswered one; each answer is saved before the next."""
-    from incident.followup.actions import NewAction
-    from incident.followup.review import parse_answer, record_answer
+    """One item at a time, from the first unanswered one; each answer is saved before the next.
 
+    A bad answer (or due date) is asked again. Ctrl-C saves the item being answered when its answer was
+    given, says how to resume, and exits 130.
+    """
     env = get_env()
     if review.complete:
         print_review(env.console, review)
@@ -366,24 +367,63 @@ def _walk(store: Store, incident_id: str, review: Review) -> None:
     if review.answered:
         info(f"Resuming: {review.answered} of {len(review.items)} items already answered.")
     pending = [item for item in review.items if item.answer is None]
+    saved = review.answered
     for position, item in enumerate(pending, review.answered + 1):
         env.console.print(f"\n[bold]{position}/{len(review.items)}[/] {item.question.ja}\n[dim]{item.question.en}[/]")
-        answer = parse_answer(click.prompt("yes / no / na", value_proc=_answer_proc))
-        note = click.prompt("備考 note", default="", show_default=False)
-        spec = None
-        if answer == "no" and click.confirm("是正措置にしますか? Make it a corrective action now?", default=False):
-            record = store.load(incident_id)
-            spec = NewAction(
-                measure=click.prompt("措置 measure", default=note or None),
-                owner=click.prompt("担当 owner", default=record.get("department", "") or None),
-                due=_parse_due(click.prompt("期限 due (e.g. 2024-05-31)")),
-            )
-        result = record_answer(store, incident_id, item.question.id, answer, note=note, actor=env.actor(),
-                               action=spec)
-        _contractor_note(result.contractor)
-        if result.action is not None:
-            info(f"{'Added' if result.action_created else 'Already tracked by'} {result.action.aid}.")
+        given: dict[str, str] = {}
+        try:
+            _ask_item(store, incident_id, item.question.id, given)
+        except (click.exceptions.Abort, KeyboardInterrupt):
+            if "answer" in given:
+                _save_answer(store, incident_id, item.question.id, given, None)
+                saved += 1
+            info(f"\nInterrupted: {saved} of {len(review.items)} items answered and saved. "
+                 f"Resume with `incident review {incident_id}`.")
+            raise click.exceptions.Exit(130) from None
+        saved += 1
     info(f"Review of {incident_id} complete. Minutes: `incident review {incident_id} --export md`.")
+
+
+def _ask_item(store: Store, incident_id: str, item_id: str, given: dict[str, str]) -> None:
+    """Ask one item (answer, note, and for a no an optional corrective action) and save it.
+
+    `given` collects what was typed, so an interruption can save the answer already given.
+    """
+    from incident.followup.actions import NewAction
+
+    given["answer"] = click.prompt("yes / no / na", value_proc=_answer_proc)
+    given["note"] = click.prompt("備考 note", default="", show_default=False)
+    spec = None
+    if given["answer"] == "no" and click.confirm("是正措置にしますか? Make it a corrective action now?",
+                                                 default=False):
+        record = store.load(incident_id)
+        spec = NewAction(
+            measure=click.prompt("措置 measure", default=given["note"] or None),
+            owner=click.prompt("担当 owner", default=record.get("department", "") or None),
+            due=_parse_due(click.prompt("期限 due (e.g. 2024-05-31)", value_proc=_due_proc)),
+        )
+    _save_answer(store, incident_id, item_id, given, spec)
+
+
+def _save_answer(store: Store, incident_id: str, item_id: str, given: dict[str, str],
+                 spec: NewAction | None) -> None:
+    from incident.followup.review import parse_answer, record_answer
+
+    result = record_answer(store, incident_id, item_id, parse_answer(given["answer"]), note=given.get("note", ""),
+                           actor=get_env().actor(), action=spec)
+    _contractor_note(result.contractor)
+    if result.action is not None:
+        info(f"{'Added' if result.action_created else 'Already tracked by'} {result.action.aid}.")
+
+
+def _due_proc(text: str) -> str:
+    from incident.errors import InputError
+
+    try:
+        _parse_due(text)
+    except InputError as exc:
+        raise click.BadParameter(exc.message) from None
+    return text
 
 
 def _answer_proc(text: str) -> str:
