@@ -80,3 +80,33 @@ def test_a_wrong_key_is_an_error_not_a_traceback(run: Any, incident: str, tmp_pa
     other_key = tmp_path / "other.key"
     result = run(f"roster show {incident}", expect=2, env={"INCIDENT_KEY_FILE": str(other_key)})
     assert "the key does not match this roster" in result.stderr
+
+
+def test_import_prints_the_count_against_the_files_data_lines(run: Any, incident: str, tmp_path: Path) -> None:
+    src = tmp_path / "r.csv"
+    src.write_text("氏名,住所\n" + "".join(f"人{i},東京都{i}\n" for i in range(3)) + "\n佐藤,\n", encoding="utf-8")
+    result = run(f"roster import {incident} {src} --skip-invalid")
+    assert f"Imported 3 people of 4 data lines for {incident} (utf-8; columns: name, address)" in result.stderr
+    assert "Skipped 1 invalid row(s):\n  row 6: no address or e-mail" in result.stderr
+    assert json.loads(run(f"roster import {incident} {src} --skip-invalid --json").stdout)["data_lines"] == 4
+
+
+def test_encoding_option_and_mojibake_refusal(run: Any, incident: str, tmp_path: Path) -> None:
+    src = tmp_path / "euc.csv"
+    src.write_bytes("氏名,email\n山田太郎,taro@example.jp\n佐藤花子,hanako@example.jp\n".encode("euc_jp"))
+    result = run(f"roster import {incident} {src}", expect=2)
+    assert "reads like EUC-JP" in result.stderr and "--encoding" in result.stderr
+    report = json.loads(run(f"roster import {incident} {src} --encoding euc-jp --json").stdout)
+    assert (report["encoding"], report["count"]) == ("euc_jp", 2)
+    assert "unknown encoding 'nope'" in run(f"roster import {incident} {src} --encoding nope", expect=2).stderr
+
+
+def test_an_unrecognised_header_is_refused_naming_the_columns(run: Any, incident: str, tmp_path: Path,
+                                                              store_dir: Path) -> None:
+    src = tmp_path / "r.csv"
+    src.write_text("宛先,郵便,所番地,連絡\n山田 太郎,1000001,東京都,taro@example.jp\n", encoding="utf-8")
+    result = run(f"roster import {incident} {src}", expect=2)
+    assert "no name column (氏名) and neither an address (住所) nor an e-mail" in result.stderr
+    assert "宛先, 郵便, 所番地, 連絡" in result.stderr and "--map" in result.stderr
+    assert not (store_dir / "rosters" / f"{incident}.roster").exists()
+    run(f"roster import {incident} {src} --map 宛先=name,所番地=address")

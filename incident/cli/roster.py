@@ -65,12 +65,21 @@ def roster_group() -> None:
 @click.option("--map", "mapping", metavar="COLUMN=FIELD,...",
               help="Name the columns the headers do not say: 氏名=name,メール=email (fields: name, kana, "
                    "address, postal_code, email, phone).")
+@click.option("--encoding", metavar="NAME",
+              help="The file's encoding when it is not UTF-8, UTF-16 with a BOM or Shift_JIS (cp932): "
+                   "euc_jp, latin-1, ... (any Python codec name).")
 @click.option("--skip-invalid", is_flag=True, help="Import the valid rows and list the invalid ones "
               "(by default nothing is imported when any row is invalid).")
 @json_option
 @store_options
-def import_cmd(incident_id: str, file: Path, mapping: str | None, skip_invalid: bool, as_json: bool) -> None:
-    """Import the people of FILE (CSV: UTF-8, UTF-8 with BOM or Shift_JIS/cp932) for incident ID."""
+def import_cmd(incident_id: str, file: Path, mapping: str | None, encoding: str | None, skip_invalid: bool,
+               as_json: bool) -> None:
+    """Import the people of FILE for incident ID.
+
+    FILE is a CSV (UTF-8 with or without BOM, Shift_JIS/cp932, or tab-separated UTF-16 with BOM as
+    Excel's 「Unicode テキスト」; --encoding for anything else). It needs a name column and an address or
+    e-mail column. The import is all or nothing: a broken row (an unclosed quote, a wrong number of
+    fields) or an invalid value imports nobody unless --skip-invalid leaves the invalid rows out."""
     from incident.errors import InputError
     from incident.notices.roster import import_csv
 
@@ -81,18 +90,19 @@ def import_cmd(incident_id: str, file: Path, mapping: str | None, skip_invalid: 
         raise InputError("no such file", file=file)
     dest = store.roster_path(incident_id)
     # bad rows raise one error that lists them by line (the first 20, then a count): nothing is written
-    result = import_csv(file, dest, store.roster_key(), mapping=_parse_map(mapping), skip_invalid=skip_invalid)
+    result = import_csv(file, dest, store.roster_key(), encoding=encoding, mapping=_parse_map(mapping),
+                        skip_invalid=skip_invalid)
     section = {"count": result.count, "columns": list(result.columns), "encoding": result.encoding,
                "imported_at": _now(store), "skipped": result.skipped_rows, "duplicates": result.duplicate_count}
     store.update(incident_id, lambda r: r.with_section("roster", section), actor=env.actor(),
                  action="roster-import", extra={"count": result.count, "skipped": result.skipped_rows})
     if as_json:
-        emit_json({"incident": incident_id, **section,
+        emit_json({"incident": incident_id, **section, "data_lines": result.data_lines,
                    "skipped_rows": [str(p) for p in result.skipped],
                    "duplicate_rows": [str(d) for d in result.duplicates]})
     else:
-        info(f"Imported {result.count} people for {incident_id} ({result.encoding}; columns: "
-             f"{', '.join(result.columns)}); stored encrypted.")
+        info(f"Imported {result.count:,} people of {result.data_lines:,} data lines for {incident_id} "
+             f"({result.encoding}; columns: {', '.join(result.columns)}); stored encrypted.")
         if result.skipped_rows:
             info(f"Skipped {result.skipped_rows} invalid row(s):")
             for problem in result.skipped[:MAX_SHOWN]:

@@ -50,6 +50,7 @@ from typing import Any, BinaryIO, Final, Literal, NamedTuple, get_args
 from incident.errors import InputError, NotFoundError, RefusedError
 from incident.fsutil import fsync_dir
 from incident.notices import sealed
+from incident.notices.emailaddr import check_email
 
 JournalState = Literal["sending", "sent", "failed"]
 
@@ -78,10 +79,6 @@ FORMAT: Final = sealed.SealedFormat(
     data_after_end="the batch messages file is damaged (data after the end frame)",
 )
 
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_ADDR_RE = re.compile(
-    rf"{_ATEXT}(?:\.{_ATEXT})*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+[A-Za-z]{{2,63}}"
-)
 _ANY_ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>@]+>?")
 
 
@@ -138,12 +135,10 @@ def check_header_text(value: str, who: str, field: str) -> None:
 
 
 def check_address(addr: str, who: str, field: str) -> None:
-    """InputError unless `addr` is exactly one bare ASCII address (no list, no display name)."""
+    """InputError unless `addr` is exactly one bare ASCII address (no list, no display name), by the
+    rule roster import applies (`incident.notices.emailaddr`)."""
     check_header_text(addr, who, field)
-    if not _ADDR_RE.fullmatch(addr):
-        raise InputError(
-            f"{who}: {field} {addr!r} is not exactly one e-mail address "
-            "(one recipient per message; expected local-part@domain in ASCII)", field=field)
+    check_email(addr, who, field)
 
 
 def validate_message(msg: OutgoingMessage) -> None:

@@ -39,6 +39,7 @@ from incident.notices.batch import (
     redact_addresses,
     validate_message,
 )
+from incident.notices.emailaddr import smtp_address
 
 if TYPE_CHECKING:
     from incident.register.config import SmtpConfig
@@ -146,8 +147,8 @@ def build_email(
         cte, body = "base64", base64.encodebytes(b"".join(line + b"\r\n" for line in lines))
         body = body.replace(b"\n", b"\r\n")
     head = (
-        f"From: {_mailbox('From', settings.from_name, settings.from_addr)}\r\n"
-        f"To: {_mailbox('To', msg.to_name, msg.to_addr)}\r\n"
+        f"From: {_mailbox('From', settings.from_name, smtp_address(settings.from_addr))}\r\n"
+        f"To: {_mailbox('To', msg.to_name, smtp_address(msg.to_addr))}\r\n"
         f"Subject: {_encoded_words(msg.subject.strip(), 'Subject')}\r\n"
         f"Date: {format_datetime(date or datetime.now(UTC))}\r\n"
         f"Message-ID: {message_id(incident_id, msg.recipient_key, settings.from_addr)}\r\n"
@@ -366,7 +367,7 @@ class _Run:
             unknown = state == "sending"
             for attempt in (1, 2):
                 try:
-                    error = conn.transmit(self.settings.from_addr, msg.to_addr, data)
+                    error = conn.transmit(smtp_address(self.settings.from_addr), smtp_address(msg.to_addr), data)
                     break
                 except _Dropped as exc:
                     unknown = unknown or exc.unknown

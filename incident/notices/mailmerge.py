@@ -46,13 +46,14 @@ def build_eml(rendered: Rendered, person: Person, config: Config, incident_id: s
     """The e-mail for one person as a file: one To, the person's key in X-Incident-Recipient."""
     from incident.notices.batch import OutgoingMessage, validate_message
     from incident.notices.delivery import message_id
+    from incident.notices.emailaddr import smtp_address
 
     validate_message(OutgoingMessage(person.key, person.email, person.name, rendered.subject, rendered.text))
     msg = EmailMessage(policy=policy.SMTP)
     if config.smtp.from_addr:
-        msg["From"] = Address(display_name=config.smtp.from_name, addr_spec=config.smtp.from_addr)
+        msg["From"] = Address(display_name=config.smtp.from_name, addr_spec=smtp_address(config.smtp.from_addr))
         msg["Message-ID"] = message_id(incident_id, person.key, config.smtp.from_addr)
-    msg["To"] = Address(display_name=person.name, addr_spec=person.email)
+    msg["To"] = Address(display_name=person.name, addr_spec=smtp_address(person.email))
     msg["Subject"] = rendered.subject
     msg["Date"] = format_datetime(now)
     msg["X-Incident-Recipient"] = person.key

@@ -1,6 +1,8 @@
 """The affected-person roster (本人一覧): CSV import and row validation, streaming reads, a masked sample.
 
-Around it: `incident.notices.rostercsv` reads the CSV's encoding and header, `incident.notices.rosterfile` is the
+The import is format-independent (`import_rows`: a header and rows of strings with their line numbers);
+around it: `incident.notices.rostercsv` reads a CSV strictly (encoding, structure), `incident.notices.rostertable`
+maps the header to fields, `incident.notices.rosterfile` is the
 encrypted file format (AES-256-GCM), `incident.notices.masking` masks people for display.
 Import and reading both stream: memory depends on the chunk size, not the roster size, except for
 duplicate detection, which keeps one 8-byte keyed digest per person in a compact table.
@@ -8,11 +10,10 @@ duplicate detection, which keeps one 8-byte keyed digest per person in a compact
 
 from __future__ import annotations
 
-import csv
 import re
 import unicodedata
 from array import array
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
@@ -21,9 +22,11 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from incident.errors import InputError
+from incident.notices.emailaddr import email_problem
 from incident.notices.masking import mask_person
-from incident.notices.rostercsv import Layout, column_layout, data_rows, detect_encoding, read_header
+from incident.notices.rostercsv import open_csv
 from incident.notices.rosterfile import RosterWriter, check_key, read_rows
+from incident.notices.rostertable import Layout, column_layout
 
 MAX_LISTED: Final = 1000
 """At most this many skipped-row problems and duplicates are kept in an ImportResult (the counts are exact)."""
@@ -34,17 +37,20 @@ _nfkc = unicodedata.normalize
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _HYPHENS = re.compile(r"[\u2010-\u2015\u2212\u30fc\uff0d\uff70]")
-# Dots are allowed anywhere in the local part: older Japanese carrier addresses (foo..bar@, foo.@) exist.
-_EMAIL = re.compile(
-    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
-)
 _POSTAL = re.compile(r"〒?\s*([0-9]{3})-?([0-9]{4})")
+MAX_CELL: Final = 1000
+"""Characters in one cell, at most: longer is a broken file (a runaway quote), not a name or an address."""
 
 
 @dataclass(frozen=True)
 class Person:
-    """One affected person, as imported (NFKC-normalized; '' where the file had nothing)."""
+    """One affected person, as imported ('' where the file had nothing).
+
+    Name, kana, address and extra columns are kept as the file wrote them (edge white space removed):
+    a letter prints what the person's address says. The e-mail address is kept in the form it is sent
+    to (NFKC: full-width letters made ASCII), the postal code as NNN-NNNN, the phone with ASCII hyphens.
+    Matching (duplicates) compares NFKC forms.
+    """
 
     key: str
     """Stable identifier in file order (``p000001``), used in notices, journals and file names."""
@@ -92,12 +98,15 @@ class ImportResult:
     columns: tuple[str, ...]
     """Known fields by their field name, extra columns by their header, in file order."""
     encoding: str
-    """``utf-8``, ``utf-8-sig`` (with BOM) or ``cp932``."""
+    """How the file was read: ``utf-8``, ``utf-8-sig`` (with BOM), ``utf-16``, ``cp932``, ``--encoding``'s
+    codec, or the spreadsheet format."""
     skipped: tuple[RowProblem, ...] = ()
     skipped_rows: int = 0
     duplicates: tuple[Duplicate, ...] = ()
     duplicate_count: int = 0
-
+    data_lines: int = 0
+    """Data rows the file holds (for a CSV: lines after the header with content, counted apart from the
+    parser); always `count` + `skipped_rows` after a successful import."""
 
 
 class RosterRowsError(InputError):
@@ -117,51 +126,87 @@ def import_csv(
     dest: Path,
     key: bytes,
     *,
+    encoding: str | None = None,
     mapping: Mapping[str, str] | None = None,
     skip_invalid: bool = False,
     imported_at: datetime | None = None,
 ) -> ImportResult:
     """Import the CSV `src` into the encrypted roster `dest`, replacing it only when the import succeeds.
 
-    Raises RosterRowsError listing every bad row (by line) when any row is invalid, unless
-    `skip_invalid`, in which case bad rows are left out and listed in the result.
+    `encoding`: the file's encoding when it is not one `incident.notices.rostercsv` recognises. The
+    file's structure is checked strictly (see there); then as `import_rows`.
     """
     check_key(key)
-    encoding = detect_encoding(src)
+    with open_csv(src, encoding) as table:
+        result = import_rows(table.header, table.rows, dest, key, source=src, header_line=table.header_line,
+                             encoding=table.encoding, mapping=mapping, skip_invalid=skip_invalid,
+                             imported_at=imported_at, data_lines=lambda: table.data_lines)
+    return result
+
+
+def import_rows(
+    header: list[str],
+    rows: Iterable[tuple[int, list[str]]],
+    dest: Path,
+    key: bytes,
+    *,
+    source: Path,
+    header_line: int = 1,
+    encoding: str = "",
+    mapping: Mapping[str, str] | None = None,
+    skip_invalid: bool = False,
+    imported_at: datetime | None = None,
+    data_lines: Callable[[], int] | None = None,
+) -> ImportResult:
+    """Import a roster given as its header and its data rows (each with its line or row number in
+    `source`) into the encrypted roster `dest`, replacing it only when the import succeeds.
+
+    Any file format feeds this: a CSV (`import_csv`), a spreadsheet. Raises RosterRowsError listing
+    every bad row when any row is invalid, unless `skip_invalid`, in which case bad rows are left out
+    and listed in the result. An exception raised by `rows` (a broken file) imports nothing.
+    `data_lines`, called once `rows` is exhausted, is how many data rows the source holds by its own
+    count; the import is refused when it differs from the rows read.
+    """
+    check_key(key)
+    layout = column_layout(header, header_line, mapping, source)
     problems: list[RowProblem] = []
-    problem_total = 0
-    bad_rows = 0
+    problem_total = bad_rows = read = 0
     duplicates: list[Duplicate] = []
     duplicate_total = 0
     seen = _DigestTable()
     count = 0
-    with open(src, encoding="utf-8-sig" if encoding.startswith("utf-8") else encoding, newline="") as fh:
-        reader = csv.reader(fh)
-        layout = column_layout(read_header(reader, src), reader.line_num, mapping, src)
-        with RosterWriter(dest, key, tuple(h for _, h in layout.extras)) as writer:
-            for line, row in data_rows(reader, src):
-                record, row_problems = _parse_row(row, layout, line)
-                if row_problems:
-                    bad_rows += 1
-                    problem_total += len(row_problems)
-                    problems.extend(row_problems[: max(0, MAX_LISTED - len(problems))])
-                    continue
-                if problem_total and not skip_invalid:
-                    continue  # nothing will be imported: keep validating, stop writing
-                count += 1
-                person_key = f"p{count:06d}"
-                dup = _duplicate_of(seen, record, count)
-                if dup is not None:
-                    duplicate_total += 1
-                    if len(duplicates) < MAX_LISTED:
-                        duplicates.append(Duplicate(line, person_key, f"p{dup[0]:06d}", dup[1]))
-                writer.add(person_key, line, record)
-            if problem_total and (not skip_invalid or count == 0):
-                raise _rows_error(src, problems, problem_total, none_valid=count == 0 and skip_invalid)
-            if count == 0:
-                raise InputError("the file has a header but no rows of people", file=src)
-            when = (imported_at or datetime.now(UTC)).astimezone(UTC)
-            writer.finish(layout.columns, when)
+    with RosterWriter(dest, key, tuple(h for _, h in layout.extras)) as writer:
+        for line, row in rows:
+            read += 1
+            record, row_problems = _parse_row(row, layout, line)
+            if row_problems:
+                bad_rows += 1
+                problem_total += len(row_problems)
+                problems.extend(row_problems[: max(0, MAX_LISTED - len(problems))])
+                continue
+            if problem_total and not skip_invalid:
+                continue  # nothing will be imported: keep validating, stop writing
+            count += 1
+            person_key = f"p{count:06d}"
+            dup = _duplicate_of(seen, record, count)
+            if dup is not None:
+                duplicate_total += 1
+                if len(duplicates) < MAX_LISTED:
+                    duplicates.append(Duplicate(line, person_key, f"p{dup[0]:06d}", dup[1]))
+            writer.add(person_key, line, record)
+        expected = data_lines() if data_lines is not None else read
+        if expected != read:
+            raise InputError(f"read {read} rows but the file holds {expected} data rows; nothing imported",
+                             file=source)
+        if problem_total and (not skip_invalid or count == 0):
+            raise _rows_error(source, problems, problem_total, none_valid=count == 0 and skip_invalid)
+        if count == 0:
+            raise InputError("the file has a header but no rows of people", file=source)
+        if count + bad_rows != read:  # every row read is either imported or listed
+            raise InputError(f"imported {count} and skipped {bad_rows} of {read} rows; nothing imported",
+                             file=source)
+        when = (imported_at or datetime.now(UTC)).astimezone(UTC)
+        writer.finish(layout.columns, when)
     return ImportResult(
         count=count,
         columns=layout.columns,
@@ -170,6 +215,7 @@ def import_csv(
         skipped_rows=bad_rows,
         duplicates=tuple(duplicates),
         duplicate_count=duplicate_total,
+        data_lines=read,
     )
 
 
@@ -183,27 +229,36 @@ def _parse_row(row: list[str], layout: Layout, line: int) -> tuple[list[str], li
     problems: list[RowProblem] = []
     if len(row) > width and any(c.strip() for c in row[width:]):
         problems.append(RowProblem(line, f"has {len(row)} fields; the header has {width}"))
-    cells = [_nfkc("NFKC", c).strip() for c in row[:width]]
+    cells = [c.strip() for c in row[:width]]
     cells.extend([""] * (width + 1 - len(cells)))  # cells[width] == "": the value of an absent field
+    for index, cell in enumerate(cells):
+        if len(cell) > MAX_CELL:
+            label = layout.columns[index] if index < len(layout.columns) else f"column {index + 1}"
+            problems.append(RowProblem(line, f"{label}: {len(cell):,} characters (at most {MAX_CELL:,}); "
+                                             "is a closing quote missing?"))
+            return [], problems
     name, kana, address, postal, email, phone = layout.pick(cells)
     address = _one_newline(address)
     extras = [_one_newline(cells[i]) for i, _ in layout.extras]
     if _CONTROL.search(name + kana + phone) or _CONTROL_MULTILINE.search(address + "".join(extras)):
         problems.extend(_control_problems(layout, line, name, kana, phone, address, extras))
-    if email and (len(email) > 254 or not _EMAIL.fullmatch(email)):
-        why = (" (contains a line break)" if "\n" in email or "\r" in email
-               else " (contains a comma)" if "," in email else "")  # fmt: skip
-        problems.append(RowProblem(line, f"email '{_show(email)}': not a valid address{why}"))
+    if email:
+        email = _nfkc("NFKC", email).strip()
+        why = email_problem(email)
+        if why is not None:
+            problems.append(RowProblem(line, f"email '{_show(email)}': cannot be sent to ({why})"))
     if postal:
-        match = _POSTAL.fullmatch(_HYPHENS.sub("-", postal))
+        match = _POSTAL.fullmatch(_HYPHENS.sub("-", _nfkc("NFKC", postal)))
         if match:
             postal = f"{match[1]}-{match[2]}"
         else:
             problems.append(RowProblem(line, f"postal_code '{_show(postal)}': not NNN-NNNN or NNNNNNN"))
     if phone:
-        phone = _HYPHENS.sub("-", phone)
-    if not (name or email or address):
-        problems.append(RowProblem(line, "no name, email or address"))
+        phone = _HYPHENS.sub("-", _nfkc("NFKC", phone))
+    if not name:
+        problems.append(RowProblem(line, "no name (a letter would be addressed \" 様\")"))
+    if not (email or address):
+        problems.append(RowProblem(line, "no address or e-mail: no notice can reach this person"))
     return [name, kana, address, postal, email, phone, *extras], problems
 
 
@@ -286,7 +341,8 @@ def _duplicate_of(seen: _DigestTable, record: list[str], number: int) -> tuple[i
         if first is not None:
             found = (first, "same email")
     if name and address:
-        first = seen.setdefault(hash("".join(f"{name}\0{address}".split()).casefold()), number)
+        both = _nfkc("NFKC", f"{name}\0{address}")
+        first = seen.setdefault(hash("".join(both.split()).casefold()), number)
         if first is not None and found is None:
             found = (first, "same name and address")
     return found

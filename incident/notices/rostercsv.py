@@ -1,8 +1,16 @@
-"""Reading the roster CSV a spreadsheet saved: its encoding, its header row, which column gives which field.
+"""Reading a roster CSV strictly: its encoding, its delimiter, its header row and its rows of strings.
 
-Excel saves "CSV UTF-8" (with a BOM) or "CSV" (Shift_JIS, cp932); headers come in Japanese or English
-spellings (HEADER_ALIASES), and `--map COLUMN=field` names the rest. What a row's values must look like is
-`incident.notices.roster`'s business.
+Accepted without being told: UTF-8 with or without a BOM (Excel's "CSV UTF-8"), UTF-16 with a BOM
+(Excel's 「Unicode テキスト」, tab-separated) and Shift_JIS (cp932, Excel's "CSV"). Anything else needs
+``--encoding NAME``. A file that decodes as cp932 but reads like another encoding decoded wrongly
+(valid EUC-JP, Latin-1 names) is refused, naming ``--encoding``, rather than letters addressed in
+mojibake. The parse is strict: a quoted field that spans lines (an unclosed quote swallows every row
+after it) or a row whose number of fields differs from the header's is an error naming the line,
+and nothing is imported. The data lines of the file are counted independently of the CSV parser so
+that the import can compare what it read with what the file holds.
+
+What the values must look like is `incident.notices.roster`'s business; which column gives which
+field is `incident.notices.rostertable`'s.
 """
 
 from __future__ import annotations
@@ -10,140 +18,306 @@ from __future__ import annotations
 import codecs
 import csv
 import re
-import unicodedata
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from operator import itemgetter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
-from types import MappingProxyType
-from typing import Final
+from typing import IO, Final
 
 from incident.errors import InputError
 
-FIELDS: Final = ("name", "kana", "address", "postal_code", "email", "phone")
-"""The roster fields the toolkit understands; any other column is kept as an extra."""
-
-HEADER_ALIASES: Final[Mapping[str, str]] = MappingProxyType({
-    "氏名": "name", "名前": "name", "name": "name", "fullname": "name",
-    "フリガナ": "kana", "ふりがな": "kana", "kana": "kana", "furigana": "kana",
-    "住所": "address", "address": "address",
-    "郵便番号": "postal_code", "〒": "postal_code", "postalcode": "postal_code", "postcode": "postal_code",
-    "zipcode": "postal_code", "zip": "postal_code",
-    "メールアドレス": "email", "メール": "email", "email": "email", "emailaddress": "email",
-    "電話番号": "phone", "電話": "phone", "phone": "phone", "phonenumber": "phone", "tel": "phone",
-})  # fmt: skip
-"""Header spellings (NFKC, case-folded, without spaces, '-' and '_') and the field each one gives."""
+MAX_STRUCTURE_PROBLEMS: Final = 20
+"""Structural problems (spanning quotes, wrong field counts) listed before the import gives up reading."""
+_BLOCK = 1 << 20
+_ENCODING_ADVICE = ("save it from Excel as 'CSV UTF-8', or give its encoding with --encoding NAME "
+                    "(e.g. --encoding euc_jp, --encoding latin-1)")  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Layout:
-    """Where each field is in a row: how wide the header is, the FIELDS, the extra columns."""
-
-    width: int
-    pick: Callable[[list[str]], tuple[str, str, str, str, str, str]]
-    """The FIELDS of a row's cells, in FIELDS order (an absent field reads cell `width`, always '')."""
-    extras: tuple[tuple[int, str], ...]
-    columns: tuple[str, ...]
+# -- encodings -------------------------------------------------------------------------------------------
 
 
-def detect_encoding(src: Path) -> str:
-    """``utf-8-sig`` / ``utf-8`` when the whole file decodes strictly as UTF-8, else ``cp932``, else InputError."""
-    failure = ""
-    for encoding in ("utf-8-sig", "cp932"):
-        decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-        offset = 0
+def _blocks(src: Path) -> Iterator[bytes]:
+    """The file in blocks of about 1 MiB that end at a line end (so no line is split between two)."""
+    try:
+        with open(src, "rb") as fh:
+            rest = b""
+            while block := fh.read(_BLOCK):
+                block = rest + block
+                cut = block.rfind(b"\n") + 1
+                if cut == 0:
+                    rest = block
+                    continue
+                rest = block[cut:]
+                yield block[:cut]
+            if rest:
+                yield rest
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=src) from exc
+
+
+def _decode_error(src: Path, encoding: str) -> str | None:
+    """Where the whole file first fails to decode strictly as `encoding` (None when it decodes)."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    offset = line = 0
+    for block in _blocks(src):
         try:
-            with open(src, "rb") as fh:
-                if encoding == "utf-8-sig" and fh.read(3) != codecs.BOM_UTF8:
-                    encoding = "utf-8"
-                fh.seek(0)
-                while block := fh.read(1 << 20):
-                    decoder.decode(block)
-                    offset += len(block)
-                decoder.decode(b"", final=True)
-            return encoding
+            decoder.decode(block)
         except UnicodeDecodeError as exc:
-            failure = failure or f"byte 0x{exc.object[exc.start]:02x} at offset {offset + exc.start}"
-        except OSError as exc:
-            raise InputError(f"cannot read the file: {exc.strerror or exc}", file=src) from exc
-    raise InputError(
-        f"neither UTF-8 nor Shift_JIS (cp932) text (first bad {failure}); "
-        "save it from Excel as 'CSV UTF-8' or 'CSV'",
-        file=src,
-    )
+            line += block.count(b"\n", 0, exc.start)
+            return f"byte 0x{block[exc.start]:02x} at offset {offset + exc.start} (line {line + 1})"
+        offset += len(block)
+        line += block.count(b"\n")
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return f"the file ends in the middle of a character (offset {offset})"
+    return None
 
 
-def read_header(reader: Iterator[list[str]], src: Path) -> list[str]:
-    """The first row with a non-blank cell."""
+def _japanese_letters(text: str) -> int:
+    return len(_JAPANESE.findall(text))
+
+
+_JAPANESE = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u4e00-\u9fff]")
+_HIRAGANA = re.compile(r"[\u3041-\u3096]")
+_PRIVATE_USE = re.compile(r"[\ue000-\uf8ff]")
+_HIGH_RUN = re.compile(rb"[\x80-\xff]+")
+_LATIN_LETTERS = re.compile(rb"[\xc0-\xd6\xd8-\xf6\xf8-\xff]+")
+_ASCII_LETTER = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def cp932_lookalike(src: Path) -> str | None:
+    """What a cp932-decodable file looks like instead, when it looks like mojibake: 'EUC-JP',
+    'Latin-1 / Windows-1252' or 'another encoding'; None when it reads as Shift_JIS text.
+
+    - any character of cp932's user-defined area (lead bytes 0xF0-0xF9) in the text: no roster uses them;
+    - the bytes are also valid EUC-JP, and read as EUC-JP they give more kana and kanji than as cp932
+      (EUC-JP Japanese read as cp932 is mostly half-width katakana: 「ｻｳﾅﾄﾂﾀﾏｺ」);
+    - every run of non-ASCII bytes is Latin-1 letters (À-ÿ) inside a word of ASCII letters, and the cp932
+      reading has no hiragana (「Fran輟ise」 for Françoise).
+    """
+    euc = codecs.getincrementaldecoder("euc_jp")(errors="strict")
+    euc_valid = True
+    ja_cp932 = ja_euc = latin_runs = hiragana = 0
+    latin_only = True
+    for block in _blocks(src):
+        text = block.decode("cp932")  # the caller checked that it decodes
+        if _PRIVATE_USE.search(text):
+            return "another encoding"
+        ja_cp932 += _japanese_letters(text)
+        hiragana += len(_HIRAGANA.findall(text))
+        if euc_valid:
+            try:
+                ja_euc += _japanese_letters(euc.decode(block))
+            except UnicodeDecodeError:
+                euc_valid = False
+        if latin_only:
+            for run in _HIGH_RUN.finditer(block):
+                start, end = run.span()
+                inside_word = (start > 0 and block[start - 1] in _ASCII_LETTER) or (
+                    end < len(block) and block[end] in _ASCII_LETTER)
+                if not (inside_word and _LATIN_LETTERS.fullmatch(run[0])):
+                    latin_only = False
+                    break
+                latin_runs += 1
+    if euc_valid and ja_euc > ja_cp932:
+        return "EUC-JP"
+    if latin_only and latin_runs and not hiragana:
+        return "Latin-1 / Windows-1252"
+    return None
+
+
+def detect_encoding(src: Path, requested: str | None = None) -> str:
+    """The encoding to read `src` with: `requested` (checked), else ``utf-16`` (BOM), ``utf-8-sig``
+    (BOM), ``utf-8`` or ``cp932`` when the whole file decodes strictly; else InputError naming --encoding."""
+    if requested:
+        try:
+            name = codecs.lookup(requested).name
+        except LookupError:
+            raise InputError(f"unknown encoding {requested!r} (e.g. utf-8, cp932, euc_jp, latin-1, utf-16)",
+                             field="encoding") from None
+        if name in ("utf-8", "utf-16") and _starts_with_bom(src):
+            name = {"utf-8": "utf-8-sig", "utf-16": "utf-16"}[name]
+        failure = _decode_error(src, name)
+        if failure:
+            raise InputError(f"not {requested} text (first bad {failure}); check --encoding", file=src)
+        return name
+    head = _head(src)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        failure = _decode_error(src, "utf-16")
+        if failure:
+            raise InputError(f"starts like UTF-16 but is not UTF-16 text (first bad {failure}); "
+                             + _ENCODING_ADVICE, file=src)
+        return "utf-16"
+    if head.startswith(codecs.BOM_UTF8):
+        failure = _decode_error(src, "utf-8-sig")
+        if failure:
+            raise InputError(f"starts like UTF-8 but is not UTF-8 text (first bad {failure}); "
+                             + _ENCODING_ADVICE, file=src)
+        return "utf-8-sig"
+    utf8_failure = _decode_error(src, "utf-8")
+    if utf8_failure is None:
+        return "utf-8"
+    if _decode_error(src, "cp932") is None:
+        lookalike = cp932_lookalike(src)
+        if lookalike is None:
+            return "cp932"
+        raise InputError(
+            f"the file decodes as Shift_JIS (cp932) but reads like {lookalike} text decoded wrongly "
+            "(the names would be printed as mojibake); give its encoding with --encoding NAME "
+            "(e.g. --encoding euc_jp, --encoding latin-1), or --encoding cp932 if it really is Shift_JIS",
+            file=src,
+        )
+    raise InputError(f"neither UTF-8 nor Shift_JIS (cp932) text (first bad {utf8_failure}); "
+                     + _ENCODING_ADVICE, file=src)
+
+
+def _head(src: Path) -> bytes:
+    try:
+        with open(src, "rb") as fh:
+            return fh.read(4)
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=src) from exc
+
+
+def _starts_with_bom(src: Path) -> bool:
+    return _head(src).startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+
+
+# -- rows ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CsvTable:
+    """A roster CSV being read: its header and an iterator of its data rows with their line numbers.
+
+    `rows` raises InputError, once they are all read, when the file's structure is broken (a quoted
+    field spanning lines, a row with another number of fields than the header) or when the rows read
+    do not match the file's data lines; an import that consumes `rows` before committing therefore
+    commits nothing from a broken file.
+    """
+
+    src: Path
+    encoding: str
+    delimiter: str
+    header: list[str]
+    header_line: int
+    rows: Iterator[tuple[int, list[str]]]
+    data_lines: int = field(default=0)
+    """Lines after the header with any content, counted by reading the text, not by the CSV parser
+    (known once `rows` is exhausted)."""
+
+
+class _Lines:
+    """The text's physical lines, as csv.reader consumes them, counted; lines with content counted apart."""
+
+    def __init__(self, lines: Iterator[str], delimiter: str) -> None:
+        self._lines, self.delimiter = lines, delimiter
+        self.number = 0
+        self.content = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.number += 1
+        if _has_content(line, self.delimiter):
+            self.content += 1
+        return line
+
+
+def _has_content(line: str, delimiter: str) -> bool:
+    """Anything but quotes, delimiters and white space (the same test for a line and a parsed row)."""
+    return bool(line.replace('"', "").replace(delimiter, "").strip())
+
+
+def _blank(row: list[str], delimiter: str) -> bool:
+    return not any(_has_content(cell, delimiter) for cell in row)
+
+
+@contextmanager
+def open_csv(src: Path, encoding: str | None = None) -> Iterator[CsvTable]:
+    """Open a roster CSV: decode it (`detect_encoding`), find its delimiter and header row."""
+    name = detect_encoding(src, encoding)
+    try:
+        fh: IO[str] = open(src, encoding="utf-8-sig" if name == "utf-8" else name, newline="")  # noqa: SIM115
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=src) from exc
+    with fh:
+        try:
+            before: list[str] = []
+            for line in fh:
+                before.append(line)
+                if line.strip():
+                    break
+        except UnicodeDecodeError as exc:
+            raise InputError(f"not {name} text: {exc.reason}; check --encoding", file=src) from exc
+        header_text = before[-1] if before else ""
+        delimiter = "\t" if name == "utf-16" or ("\t" in header_text and "," not in header_text) else ","
+        lines = _Lines(chain(before, fh), delimiter)
+        reader = csv.reader(lines, delimiter=delimiter, strict=True)
+        header, header_line = _read_header(reader, lines, src)
+        table = CsvTable(src, name, delimiter, header, header_line, iter(()))
+        table.rows = _rows(reader, lines, table)
+        yield table
+
+
+def _read_header(reader: Iterator[list[str]], lines: _Lines, src: Path) -> tuple[list[str], int]:
+    """The first row with a non-blank cell, and its line."""
     try:
         for row in reader:
-            if any(cell.strip() for cell in row):
-                return row
+            if not _blank(row, lines.delimiter):
+                if lines.content != 1 or any("\n" in c or "\r" in c for c in row):
+                    raise InputError("the header row spans lines (a quoted heading with a line break, "
+                                     "or an unclosed quote)", file=src, line=lines.number)
+                return row, lines.number
     except csv.Error as exc:
-        raise InputError(f"not valid CSV: {exc}", file=src) from exc
+        raise InputError(f"not valid CSV: {exc}", file=src, line=lines.number) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"cannot be decoded: {exc.reason}; check --encoding", file=src) from exc
     raise InputError("the file is empty; expected a header row such as 氏名,メールアドレス,住所", file=src)
 
 
-def _header_key(text: str) -> str:
-    return re.sub(r"[\s_\-]", "", unicodedata.normalize("NFKC", text).strip().casefold())
-
-
-def column_layout(header: list[str], header_line: int, mapping: Mapping[str, str] | None, src: Path) -> Layout:
-    """Which column gives which field: `mapping` (--map) first, then HEADER_ALIASES; the rest are extras."""
-    names = [unicodedata.normalize("NFKC", h).strip() or f"column{i + 1}" for i, h in enumerate(header)]
-    explicit: dict[str, str] = {}
-    for column, wanted in (mapping or {}).items():
-        column_name = unicodedata.normalize("NFKC", column).strip()
-        if wanted not in FIELDS:
-            raise InputError(f"--map {column}={wanted}: unknown field '{wanted}'; valid: {', '.join(FIELDS)}")
-        if column_name not in names:
-            raise InputError(f"--map {column}={wanted}: no column '{column}' in the header", file=src)
-        if wanted in explicit.values():
-            raise InputError(f"--map gives {wanted} twice; map one column to each field")
-        explicit[column_name] = wanted
-    known: dict[str, tuple[int, str]] = {}
-    extras: list[tuple[int, str]] = []
-    columns: list[str] = []
-    for index, name in enumerate(names):
-        target: str | None = explicit.get(name)
-        if target is None:
-            target = HEADER_ALIASES.get(_header_key(name))
-            if target in explicit.values():
-                target = None  # an explicit --map for this field wins over a recognized header
-        if target is None:
-            if name in (h for _, h in extras):
-                raise InputError(f"column '{name}' appears twice in the header", file=src, line=header_line)
-            extras.append((index, name))
-            columns.append(name)
-        elif target in known:
-            raise InputError(
-                f"columns '{known[target][1]}' and '{name}' both give {target}; choose one with --map",
-                file=src,
-            )
-        else:
-            known[target] = (index, name)
-            columns.append(target)
-    if not {"name", "email", "address"} & known.keys():
-        raise InputError(
-            f"no column for name, email or address (columns: {', '.join(names)}); "
-            "name one with --map COLUMN=name",
-            file=src,
-        )
-    return Layout(
-        width=len(names),
-        pick=itemgetter(*(known[f][0] if f in known else len(names) for f in FIELDS)),
-        extras=tuple(extras),
-        columns=tuple(columns),
-    )
-
-
-def data_rows(reader: Iterator[list[str]], src: Path) -> Iterator[tuple[int, list[str]]]:
-    """The rows after the header that have a non-blank cell, each with the line it starts on."""
-    line_num = reader.line_num  # type: ignore[attr-defined]
+def _rows(reader: Iterator[list[str]], lines: _Lines, table: CsvTable) -> Iterator[tuple[int, list[str]]]:
+    """The data rows with the line each starts on; structural problems are collected, then raised."""
+    width = len(table.header)
+    src = table.src
+    problems: list[str] = []
+    yielded = 0
+    start_content = lines.content
     try:
-        for row in reader:
-            start, line_num = line_num + 1, reader.line_num  # type: ignore[attr-defined]
-            if any(cell.strip() for cell in row):
-                yield start, row
-    except csv.Error as exc:
-        raise InputError(f"row {line_num + 1}: not valid CSV: {exc}", file=src) from exc
+        while True:
+            start = lines.number + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                raise InputError(f"line {start}: not valid CSV: {exc} (nothing imported)", file=src) from exc
+            if _blank(row, table.delimiter):
+                continue
+            if lines.number > start:
+                problems.append(f"line {start}: a quoted field spans lines {start}-{lines.number}; "
+                                "is a closing quote (\") missing?")
+            elif len(row) != width:
+                problems.append(f"line {start}: {len(row)} fields, but the header (line {table.header_line}) "
+                                f"has {width}; is a comma or a quote missing or extra?")
+            if problems:
+                if len(problems) >= MAX_STRUCTURE_PROBLEMS:
+                    break
+                continue
+            yielded += 1
+            yield start, row
+    except UnicodeDecodeError as exc:
+        raise InputError(f"line {lines.number + 1}: cannot be decoded as {table.encoding}: {exc.reason}; "
+                         "check --encoding (nothing imported)", file=src) from exc
+    if problems:
+        more = " (and possibly more)" if len(problems) >= MAX_STRUCTURE_PROBLEMS else ""
+        raise InputError("; ".join(problems) + more + " (the file's structure is broken: nothing imported; "
+                         "--skip-invalid does not skip these)", file=src)
+    table.data_lines = lines.content - start_content
+    if yielded != table.data_lines:
+        raise InputError(f"read {yielded} rows but the file has {table.data_lines} data lines after the header; "
+                         "nothing imported", file=src)

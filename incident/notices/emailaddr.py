@@ -1,0 +1,70 @@
+"""The one rule for a person's e-mail address, used by roster import and by sending alike.
+
+An address is accepted when it is ASCII, at most 254 characters, ``local@domain`` with a domain of
+letter-digit-hyphen labels and an alphabetic top-level label, and a local part of at most 64 RFC 5322
+``atext`` characters and dots. Dots may appear anywhere in the local part (``foo..bar.@docomo.ne.jp``):
+older Japanese mobile carriers handed out such addresses and they still receive mail. They are not an
+RFC 5321 ``Dot-string``, so `smtp_address` writes them as a quoted string (``"foo..bar."@docomo.ne.jp``),
+which is what goes into ``RCPT TO`` and the ``To`` header; a conforming address is left as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from incident.errors import InputError
+
+MAX_LENGTH: Final = 254
+MAX_LOCAL: Final = 64
+
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_LOCAL = re.compile(rf"(?:{_ATEXT}|\.)+")
+_DOT_ATOM = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*")
+_DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
+
+
+def email_problem(addr: str) -> str | None:
+    """Why `addr` cannot be sent to (one short English clause), or None when it can."""
+    if not addr:
+        return "empty"
+    if any(c in addr for c in "\r\n\u2028\u2029"):
+        return "contains a line break"
+    if "," in addr or ";" in addr:
+        return "contains a comma or semicolon (one address per person)"
+    if not addr.isascii():
+        return "not ASCII (full-width or accented characters)"
+    if len(addr) > MAX_LENGTH:
+        return f"longer than {MAX_LENGTH} characters"
+    local, at, domain = addr.rpartition("@")
+    if not at or not local:
+        return "expected local-part@domain"
+    if len(local) > MAX_LOCAL:
+        return f"the part before @ is longer than {MAX_LOCAL} characters"
+    if not _LOCAL.fullmatch(local):
+        return "the part before @ holds a character mail servers refuse (space, quote, @, <, > ...)"
+    if len(domain) > 253 or not _DOMAIN.fullmatch(domain):
+        return "the domain after @ is not a valid host name (e.g. example.jp)"
+    return None
+
+
+def is_valid_email(addr: str) -> bool:
+    """True when `addr` passes the rule (see `email_problem`)."""
+    return email_problem(addr) is None
+
+
+def check_email(addr: str, who: str, field: str) -> None:
+    """InputError naming `who` and `field` unless `addr` is one sendable address."""
+    problem = email_problem(addr)
+    if problem is not None:
+        raise InputError(f"{who}: {field} {addr!r} is not one e-mail address that can be sent to ({problem})",
+                         field=field)
+
+
+def smtp_address(addr: str) -> str:
+    """`addr` as written in ``RCPT TO`` and the ``To`` header: the local part quoted when it is not an
+    RFC 5321 Dot-string (leading, trailing or consecutive dots). `addr` must pass `email_problem`."""
+    local, _, domain = addr.rpartition("@")
+    if _DOT_ATOM.fullmatch(local):
+        return addr
+    return f'"{local}"@{domain}'
