@@ -7,31 +7,36 @@ import shlex
 from collections.abc import Callable
 from pathlib import Path
 
+import keyring
+import keyring.backends.fail
 import pytest
 from click.testing import CliRunner, Result
 from hypothesis import settings
 
-# CI runs the property tests with a fixed seed, so a landing never depends on luck; developers' runs
-# keep exploring new examples (`HYPOTHESIS_PROFILE=ci` reproduces CI).
-settings.register_profile("ci", derandomize=True, print_blob=True)
-if os.environ.get("CI") or os.environ.get("HYPOTHESIS_PROFILE") == "ci":
-    settings.load_profile("ci")
+# One profile for the whole suite: no deadline (a loaded machine must not fail a property test; speed is
+# measured in bench/, never asserted). CI runs the property tests with a fixed seed, so a landing never
+# depends on luck; developers' runs keep exploring new examples (`HYPOTHESIS_PROFILE=ci` reproduces CI).
+settings.register_profile("incident", deadline=None)
+settings.register_profile("ci", parent=settings.get_profile("incident"), derandomize=True, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") or os.environ.get("HYPOTHESIS_PROFILE") == "ci" else "incident")
 
 REPO = Path(__file__).resolve().parents[1]
 
+#: the suite's own incident records, each with the assessment it must get (NAME.expected.json)
+INCIDENTS = Path(__file__).resolve().parent / "cases" / "incidents"
 
-def shared_dir() -> Path:
-    """`../shared` beside the repository (or $INCIDENT_SHARED)."""
-    env = os.environ.get("INCIDENT_SHARED")
-    return Path(env) if env else REPO.parent / "shared"
-
-
-EXAMPLES = shared_dir() / "domain" / "examples"
+#: the keyring backend every test (and every process a test starts) sees: none, as on a headless server
+NO_KEYRING = "keyring.backends.fail.Keyring"
 
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test touches the real user data directory, keyring or terminal settings."""
+    """No test touches the real user data directory, OS keyring or terminal settings.
+
+    The keyring is the fail backend in this process and in child processes; a test that needs a keyring
+    sets its own backend (tests/test_secrets.py)."""
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", NO_KEYRING)
     monkeypatch.setenv("INCIDENT_HOME", str(tmp_path / "home-store"))
     monkeypatch.setenv("INCIDENT_KEY_FILE", str(tmp_path / "keys" / "roster.key"))
     monkeypatch.setenv("INCIDENT_ACTOR", "tester")

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import Result
-from conftest import EXAMPLES, answer_review
+from conftest import INCIDENTS, answer_review
 
 from incident.errors import InputError
 from incident.followup.actions import parse_aid
@@ -22,7 +22,7 @@ from incident.followup.contractor_report import (
 )
 
 TOKYO = ZoneInfo("Asia/Tokyo")
-EMAIL = EXAMPLES / "01-email-cc-36.toml"  # misdirected-email, double-check, 総務課, discovered 2024-06-03
+EMAIL = INCIDENTS / "email-cc-36.toml"  # misdirected-email, double-check, 総務課, discovered 2024-06-03
 
 
 @pytest.fixture
@@ -268,7 +268,7 @@ def test_closing_is_refused_while_actions_or_review_items_are_open(run: Callable
 
 def test_an_incident_never_assessed_cannot_jump_to_closed(run: Callable[..., Result], clock: Any) -> None:
     """The closing check assesses afresh: open obligations count even when `incident assess` never ran."""
-    incident = str(json.loads(run(f"new --from {EXAMPLES / '05-ransomware-500.toml'} --json").stdout)["id"])
+    incident = str(json.loads(run(f"new --from {INCIDENTS / 'ransomware-500.toml'} --json").stdout)["id"])
     answer_review(run, incident)
     refused = run(f"status {incident} closed", expect=2).stderr
     assert f"obligation appi-business/regulator-final is not done (`incident done {incident} regulator-final`)" \

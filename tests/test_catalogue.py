@@ -142,7 +142,7 @@ def _fullwidth(text: str) -> str:
     return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(data=st.data())
 def test_case_width_and_separators_never_change_the_item(data: st.DataObject) -> None:
     catalogue = load_catalogue()

@@ -172,10 +172,10 @@ def test_ics_has_an_event_with_alarms_per_dated_obligation() -> None:
 def test_deadlines_and_done_commands(run: Any, store: Any, tmp_path: Any) -> None:
     import json
 
-    from conftest import EXAMPLES
+    from conftest import INCIDENTS
 
-    first = json.loads(run(["new", "--from", str(EXAMPLES / "05-ransomware-500.toml"), "--json"]).stdout)["id"]
-    json.loads(run(["new", "--from", str(EXAMPLES / "01-email-cc-36.toml"), "--json"]).stdout)
+    first = json.loads(run(["new", "--from", str(INCIDENTS / "ransomware-500.toml"), "--json"]).stdout)["id"]
+    json.loads(run(["new", "--from", str(INCIDENTS / "email-cc-36.toml"), "--json"]).stdout)
     ics = tmp_path / "d.ics"
     rows = json.loads(run(["deadlines", "--json", "--ics", str(ics)]).stdout)
     assert [(r["incident"], r["obligation"], r["due"], r["overdue"]) for r in rows] == [
@@ -198,9 +198,9 @@ def test_deadlines_and_done_commands(run: Any, store: Any, tmp_path: Any) -> Non
 def test_done_asks_which_regime_when_ambiguous(run: Any, tmp_path: Path) -> None:
     import json
 
-    from conftest import EXAMPLES
+    from conftest import INCIDENTS
 
-    raw = (EXAMPLES / "08-mynumber-150.toml").read_text(encoding="utf-8").replace("persons = 150", "persons = 1500")
+    raw = (INCIDENTS / "mynumber-150.toml").read_text(encoding="utf-8").replace("persons = 150", "persons = 1500")
     file = tmp_path / "r.toml"
     file.write_text(raw, encoding="utf-8")
     incident_id = json.loads(run(["new", "--from", str(file), "--json"]).stdout)["id"]
@@ -216,11 +216,11 @@ def test_deadlines_never_render_a_reason(run: Any, monkeypatch: pytest.MonkeyPat
     """`incident deadlines` reads only the obligations of each assessment (the reasons are not formatted)."""
     import json
 
-    from conftest import EXAMPLES
+    from conftest import INCIDENTS
 
     import incident.law.assessment
 
-    incident_id = json.loads(run(["new", "--from", str(EXAMPLES / "05-ransomware-500.toml"), "--json"]).stdout)["id"]
+    incident_id = json.loads(run(["new", "--from", str(INCIDENTS / "ransomware-500.toml"), "--json"]).stdout)["id"]
 
     def refuse(*args: Any) -> str:
         raise AssertionError("a reason was rendered")
@@ -264,9 +264,9 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Any:
 def test_a_second_done_never_drops_the_receipt_number(run: Any, store: Any, clock: Any) -> None:
     import json
 
-    from conftest import EXAMPLES
+    from conftest import INCIDENTS
 
-    first = json.loads(run(["new", "--from", str(EXAMPLES / "05-ransomware-500.toml"), "--json"]).stdout)["id"]
+    first = json.loads(run(["new", "--from", str(INCIDENTS / "ransomware-500.toml"), "--json"]).stdout)["id"]
     run(["done", first, "regulator-final", "--at", "2024-07-01 10:00", "--ref", "R6-123"])
     again = run(["done", first, "regulator-final", "--at", "2024-07-02"], expect=2)
     assert again.stderr == (f"error: appi-business/regulator-final of {first} is already done "
@@ -284,9 +284,9 @@ def test_a_second_done_never_drops_the_receipt_number(run: Any, store: Any, cloc
 def test_done_at_cannot_be_in_the_future(run: Any, store: Any, clock: Any) -> None:
     import json
 
-    from conftest import EXAMPLES
+    from conftest import INCIDENTS
 
-    first = json.loads(run(["new", "--from", str(EXAMPLES / "05-ransomware-500.toml"), "--json"]).stdout)["id"]
+    first = json.loads(run(["new", "--from", str(INCIDENTS / "ransomware-500.toml"), "--json"]).stdout)["id"]
     late = run(["done", first, "regulator-final", "--at", "2024-07-16"], expect=2)
     assert late.stderr == ("error: field '--at': 2024-07-16T00:00:00+09:00 is in the future; record an obligation "
                            "when it is done\n")
@@ -297,10 +297,10 @@ def test_done_at_cannot_be_in_the_future(run: Any, store: Any, clock: Any) -> No
 def test_overdue_steps_are_marked_in_steps_and_deadlines(run: Any, clock: Any) -> None:
     import json
 
-    from conftest import EXAMPLES
+    from conftest import INCIDENTS
 
     clock("2024-06-03T15:30")  # discovered 15:00: the 1-hour steps are due at 16:00
-    first = json.loads(run(["new", "--from", str(EXAMPLES / "05-ransomware-500.toml"), "--json"]).stdout)["id"]
+    first = json.loads(run(["new", "--from", str(INCIDENTS / "ransomware-500.toml"), "--json"]).stdout)["id"]
     steps = json.loads(run(f"steps {first} --json").stdout)["steps"]
     assert not any(s["overdue"] for s in steps)
     assert "期限超過" not in run(f"steps {first}").stdout
@@ -322,10 +322,10 @@ def test_overdue_steps_are_marked_in_steps_and_deadlines(run: Any, clock: Any) -
 def test_a_calendar_per_department(run: Any, tmp_path: Path) -> None:
     import json
 
-    from conftest import EXAMPLES
+    from conftest import INCIDENTS
 
-    ransomware = json.loads(run(["new", "--from", str(EXAMPLES / "05-ransomware-500.toml"), "--json"]).stdout)["id"]
-    other = json.loads(run(["new", "--from", str(EXAMPLES / "05-ransomware-500.toml"), "--department", "営業部",
+    ransomware = json.loads(run(["new", "--from", str(INCIDENTS / "ransomware-500.toml"), "--json"]).stdout)["id"]
+    other = json.loads(run(["new", "--from", str(INCIDENTS / "ransomware-500.toml"), "--department", "営業部",
                             "--json"]).stdout)["id"]
     ics = tmp_path / "sales.ics"
     rows = json.loads(run(["deadlines", "--ics", str(ics), "--department", "営業部", "--json"]).stdout)

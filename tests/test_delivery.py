@@ -155,7 +155,7 @@ def test_line_breaks_in_header_fields_are_refused(field: str, value: str, char: 
     assert err.value.message.startswith(f"recipient {bad.recipient_key}:")
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(name=st.text(max_size=40), subject=st.text(max_size=80), body=st.text(max_size=300),
        addr=st.sampled_from(["person3@example.jp", f"{'x' * 64}@{'long-domain.' * 14}example.jp"]))
 def test_any_name_subject_or_body_yields_one_recipient_or_a_refusal(

@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import Result
-from conftest import EXAMPLES, answer_review
+from conftest import INCIDENTS, answer_review
 
 from incident.followup.purge import add_years, plan_purge
 
 TOKYO = ZoneInfo("Asia/Tokyo")
-EMAIL = EXAMPLES / "01-email-cc-36.toml"  # discovered 2024-06-03
+EMAIL = INCIDENTS / "email-cc-36.toml"  # discovered 2024-06-03
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES
+from conftest import INCIDENTS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,7 +29,7 @@ def load(text: str) -> rec.Record:
     return rec.loads(text, vocab=VOCAB, file="case.toml")
 
 
-@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted(INCIDENTS.glob("*.toml")), ids=lambda p: p.stem)
 def test_every_example_loads(path: Path) -> None:
     record = rec.read_file(path, vocab=VOCAB)
     assert record.get("title")

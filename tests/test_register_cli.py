@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import CliRunner, Result
-from conftest import EXAMPLES, answer_review
+from conftest import INCIDENTS, answer_review
 
 from incident.cli import cli
 
 Run = Callable[..., Result]
-EMAIL = EXAMPLES / "01-email-cc-36.toml"
-HEALTH = EXAMPLES / "03-health-check-3.toml"
+EMAIL = INCIDENTS / "email-cc-36.toml"
+HEALTH = INCIDENTS / "health-check-3.toml"
 
 
 def new(run: Run, path: Path = EMAIL, *extra: str) -> str:
@@ -198,6 +200,42 @@ def test_actor_from_flag_and_no_colour_in_pipes(run: Run) -> None:
     assert "\x1b[" not in out and incident_id in out
 
 
+def _on_a_terminal(store_dir: Path, args: list[str], env: dict[str, str]) -> str:
+    """What `incident ARGS` writes to its standard output when that is a terminal (a pseudo-terminal here)."""
+    import pty
+
+    main_fd, child_fd = pty.openpty()
+    child_env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", **env}
+    child_env.pop("FORCE_COLOR", None)
+    with subprocess.Popen([sys.executable, "-m", "incident", "--store", str(store_dir), *args], stdout=child_fd,
+                          stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=child_env) as proc:
+        os.close(child_fd)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(main_fd, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert proc.wait() == 0, proc.stderr.read() if proc.stderr else ""
+    os.close(main_fd)
+    return b"".join(chunks).decode("utf-8")
+
+
+COLOUR = re.compile(r"\x1b\[[0-9;]*(?:3[0-9]|9[0-7]|38;[25];[0-9;]+)m")  # a foreground colour escape
+
+
+def test_colour_on_a_terminal_unless_no_color(run: Run, store_dir: Path) -> None:
+    incident_id = new(run, HEALTH)
+    run(f"assess {incident_id}")
+    coloured = _on_a_terminal(store_dir, ["show", incident_id], {})
+    assert incident_id in coloured and COLOUR.search(coloured), "a terminal gets colour"
+    plain = _on_a_terminal(store_dir, ["show", incident_id], {"NO_COLOR": "1"})
+    assert incident_id in plain and not COLOUR.search(plain), "NO_COLOR turns colour off on a terminal too"
+
+
 def test_every_command_has_help() -> None:
     from incident.cli import COMMANDS
 
@@ -218,4 +256,13 @@ def test_store_env_variable(tmp_path: Path) -> None:
     runner = CliRunner()
     assert runner.invoke(cli, ["init"], env={"INCIDENT_HOME": str(home)}).exit_code == 0
     assert (home / "incidents").is_dir()
-    assert os.environ.get("INCIDENT_HOME") != str(home)
+    made = runner.invoke(cli, ["new", "--from", str(EMAIL), "--json"], env={"INCIDENT_HOME": str(home)})
+    assert made.exit_code == 0, made.output
+    assert [p.name for p in (home / "incidents").iterdir()] == ["2024-0001.toml"]
+    # --store comes before $INCIDENT_HOME
+    flag = tmp_path / "via-flag"
+    assert runner.invoke(cli, ["--store", str(flag), "init"], env={"INCIDENT_HOME": str(home)}).exit_code == 0
+    assert runner.invoke(cli, ["--store", str(flag), "new", "--from", str(EMAIL)],
+                         env={"INCIDENT_HOME": str(home)}).exit_code == 0
+    assert [p.name for p in (flag / "incidents").iterdir()] == ["2024-0001.toml"]
+    assert len(list((home / "incidents").iterdir())) == 1

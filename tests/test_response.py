@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES
+from conftest import INCIDENTS
 
 from incident.errors import InputError, MultipleErrors, NotFoundError
 from incident.followup.response import (
@@ -29,7 +29,7 @@ TYPES = ("wrong-handover", "misdirected-mail", "misdirected-email", "loss", "wro
 
 
 def _example(name: str) -> dict[str, Any]:
-    return tomllib.loads((EXAMPLES / f"{name}.toml").read_text(encoding="utf-8"))
+    return tomllib.loads((INCIDENTS / f"{name}.toml").read_text(encoding="utf-8"))
 
 
 def _new(store: Any, name: str, **changes: Any) -> rec.Record:
@@ -368,7 +368,7 @@ def test_due_times_count_from_discovery_in_the_organizations_timezone() -> None:
 
 
 def test_done_step_settles_its_fact_in_one_audited_update(store: Any) -> None:
-    created = _new(store, "03-health-check-3")
+    created = _new(store, "health-check-3")
     before = len(list(store.audit.entries()))
     at = datetime(2024, 6, 3, 17, 30, tzinfo=timezone(timedelta(hours=9)))
     result = record_step(store, created.id, "confirm-unopened", "done", actor="clerk", at=at,
@@ -389,7 +389,7 @@ def test_done_step_settles_its_fact_in_one_audited_update(store: Any) -> None:
 
 
 def test_a_refused_step_writes_nothing(store: Any) -> None:
-    created = _new(store, "03-health-check-3")
+    created = _new(store, "health-check-3")
     before = len(list(store.audit.entries()))
     with pytest.raises(InputError) as caught:
         record_step(store, created.id, "count-persons", "done", actor="x", value="many")
@@ -409,7 +409,7 @@ def test_a_refused_step_writes_nothing(store: Any) -> None:
 
 
 def test_skip_and_question_only_steps(store: Any) -> None:
-    created = _new(store, "04-encrypted-laptop", type="theft")
+    created = _new(store, "encrypted-laptop", type="theft")
     record_step(store, created.id, "report-police", "done", actor="x", value="  丸の内署 第123号 ")
     record_step(store, created.id, "remote-lock", "skipped", actor="x", reason="紙の書類のみ")
     saved = store.load(created.id)

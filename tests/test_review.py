@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import Result
-from conftest import EXAMPLES
+from conftest import INCIDENTS
 
 from incident.errors import InputError
 from incident.followup.review import parse_answer
 from incident.law.taxonomy import load_taxonomy
 
 TOKYO = ZoneInfo("Asia/Tokyo")
-EMAIL = EXAMPLES / "01-email-cc-36.toml"  # misdirected-email, cause double-check, 総務課
+EMAIL = INCIDENTS / "email-cc-36.toml"  # misdirected-email, cause double-check, 総務課
 
 
 @pytest.fixture(autouse=True)
@@ -181,7 +181,7 @@ def test_minutes_export(run: Callable[..., Result], incident: str, tmp_path: Any
     run(f"--actor 鈴木 review {incident} --answer recipients-deleted=yes --note 全員から削除の連絡")
     run(f"review {incident} --answer check-recorded=no --note '照合欄|なし' --owner 総務課 --due 2024-08-31")
     text = run(f"review {incident} --export md").stdout
-    assert text.startswith(f"# 事後検証記録 {incident}: イベント参加者へのメール一斉送信で他の受信者のアドレスが見える状態\n")
+    assert text.startswith(f"# 事後検証記録 {incident}: 説明会の案内メールを宛先表示のまま36名に送信\n")
     assert "- 種別: 誤送信 / 原因区分: ダブルチェックが不十分\n- 所管: 総務課\n" in text
     assert "- 検証の開始: 令和6年7月15日\n- 検証の完了: 未完了（2 / 9 項目に回答）\n" in text
     assert ("| 1 | 誤送信先の全員に削除を依頼し、未読のまま削除したことを確認したか (全員確認できれば漏えいに当たらない) "

@@ -460,7 +460,7 @@ def test_many_chunks_round_trip(tmp_path: Path, dest: Path) -> None:
     assert roster_info(dest).count == 2500
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25)
 @given(
     st.lists(st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1), min_size=1)
 )

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from conftest import EXAMPLES
+from conftest import INCIDENTS
 
 Run = Callable[..., Result]
 
 
 def _new(run: Run, example: str, *extra: str) -> str:
-    result = run(["new", "--from", str(EXAMPLES / f"{example}.toml"), *extra, "--json"])
+    result = run(["new", "--from", str(INCIDENTS / f"{example}.toml"), *extra, "--json"])
     incident_id = json.loads(result.stdout)["id"]
     assert isinstance(incident_id, str)
     return incident_id
@@ -27,7 +27,7 @@ def _show(run: Run, incident_id: str) -> dict[str, object]:
 
 
 def test_confirmed_retrieval_of_health_check_letters_means_no_report(run: Run) -> None:
-    incident_id = _new(run, "03-health-check-3")
+    incident_id = _new(run, "health-check-3")
     result = run(f"step {incident_id} confirm-unopened done --value true --note 3通とも未開封")
     lines = result.stdout.splitlines()
     assert lines[0] == "recovered: false → true"
@@ -53,7 +53,7 @@ def test_confirmed_retrieval_of_health_check_letters_means_no_report(run: Run) -
 
 
 def test_more_people_makes_a_plain_email_leak_reportable(run: Run) -> None:
-    incident_id = _new(run, "01-email-cc-36")
+    incident_id = _new(run, "email-cc-36")
     result = run(f"step {incident_id} count-persons done --value 1001 --json")
     out = json.loads(result.stdout)
     assert out["state"] == "done" and out["value"] == 1001 and out["reportable"] is True
@@ -66,7 +66,7 @@ def test_more_people_makes_a_plain_email_leak_reportable(run: Run) -> None:
 
 
 def test_key_left_with_an_encrypted_laptop_makes_it_reportable(run: Run) -> None:
-    incident_id = _new(run, "04-encrypted-laptop")
+    incident_id = _new(run, "encrypted-laptop")
     out = json.loads(run(f"step {incident_id} check-key done --value 病歴 --json").stdout)
     assert out["value"] == ["medical-history"] and out["reportable"] is True
     assert "appi-business: special-care: now met" in out["changes"]
@@ -76,7 +76,7 @@ def test_key_left_with_an_encrypted_laptop_makes_it_reportable(run: Run) -> None
 
 
 def test_list_items_by_japanese_names(run: Run) -> None:
-    incident_id = _new(run, "01-email-cc-36")
+    incident_id = _new(run, "email-cc-36")
     result = run(["step", incident_id, "list-items", "done", "--value", "氏名,メールアドレス,健康診断結果"])
     assert result.stdout.splitlines()[0] == ("items: name,email-address → "
                                              "name,email-address,health-check-results")
@@ -84,7 +84,7 @@ def test_list_items_by_japanese_names(run: Run) -> None:
 
 
 def test_steps_shows_states_and_the_next_step(run: Run) -> None:
-    incident_id = _new(run, "01-email-cc-36")
+    incident_id = _new(run, "email-cc-36")
     run(f"step {incident_id} identify-recipients done --at '2024-06-03 15:20' --note 36名、CC")
     run(f"step {incident_id} recall-message skip --reason 取消し不可")
     out = json.loads(run(f"steps {incident_id} --json").stdout)
@@ -106,7 +106,7 @@ def test_steps_shows_states_and_the_next_step(run: Run) -> None:
 
 
 def test_the_next_step_shows_its_question_and_value_form(run: Run) -> None:
-    incident_id = _new(run, "01-email-cc-36")
+    incident_id = _new(run, "email-cc-36")
     for step in ("identify-recipients", "recall-message", "ask-deletion", "inform-management"):
         run(f"step {incident_id} {step} done")
     text = run(f"steps {incident_id}").stdout
@@ -116,7 +116,7 @@ def test_the_next_step_shows_its_question_and_value_form(run: Run) -> None:
 
 
 def test_usage_errors_name_the_flag(run: Run) -> None:
-    incident_id = _new(run, "03-health-check-3")
+    incident_id = _new(run, "health-check-3")
     missing = run(f"step {incident_id} confirm-unopened done", expect=2)
     assert missing.stderr == ("error: field '--value': step 'confirm-unopened' asks: Did every misdirected letter "
                               "come back before anyone read it (true/false)? Give the answer with --value "
@@ -138,7 +138,7 @@ def test_usage_errors_name_the_flag(run: Run) -> None:
 def test_on_a_terminal_the_step_asks_for_its_value(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     import incident.cli.steps as steps_cli
 
-    incident_id = _new(run, "03-health-check-3")
+    incident_id = _new(run, "health-check-3")
     monkeypatch.setattr(steps_cli, "is_interactive", lambda: True)
     result = run(f"step {incident_id} count-persons done", input="1200\n")
     assert "影響を受けた本人は何人ですか（不確かなら、おそれのある最大の数）" in result.stdout
@@ -149,7 +149,7 @@ def test_on_a_terminal_the_step_asks_for_its_value(run: Run, monkeypatch: pytest
 
 
 def test_show_lists_the_open_steps_until_closed(run: Run) -> None:
-    incident_id = _new(run, "05-ransomware-500")
+    incident_id = _new(run, "ransomware-500")
     text = run(f"show {incident_id}").stdout
     assert (f"初動対応 Open response steps (15 of 15, 14 overdue 期限超過) — `incident steps {incident_id}` for "
             "details:") in text
@@ -184,7 +184,7 @@ who = "所管課"
 urgency = "within-1-hour"
 after = "identify-mail"
 """, encoding="utf-8")
-    incident_id = _new(run, "03-health-check-3")
+    incident_id = _new(run, "health-check-3")
     out = json.loads(run(f"steps {incident_id} --json").stdout)
     ids = [s["id"] for s in out["steps"]]
     assert ids[:3] == ["identify-mail", "call-post-office", "contact-recipient"]
@@ -206,7 +206,7 @@ def test_demo_shows_the_open_steps(run: Run) -> None:
 
 
 def test_steps_recorded_before_a_change_of_type_are_still_shown(run: Run) -> None:
-    incident_id = _new(run, "03-health-check-3")
+    incident_id = _new(run, "health-check-3")
     run(f"step {incident_id} confirm-unopened done --value false --at '2024-06-03 18:00'")
     run(f"set {incident_id} type=loss")
     out = json.loads(run(f"steps {incident_id} --json").stdout)
@@ -231,7 +231,7 @@ def test_playbooks_check_validates_response_files(run: Run, store_dir: Path) -> 
 
 
 def test_report_bound_steps_are_due_with_the_assessed_report(run: Run) -> None:
-    incident_id = _new(run, "03-health-check-3")
+    incident_id = _new(run, "health-check-3")
     before = json.loads(run(f"steps {incident_id} --json").stdout)
     assert next(s["due"] for s in before["steps"] if s["id"] == "check-contacts") is None
     run(f"assess {incident_id}")

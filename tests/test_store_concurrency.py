@@ -7,10 +7,9 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from conftest import EXAMPLES, REPO
+from conftest import INCIDENTS, REPO
 
 from incident.register.store import Store
 
@@ -29,16 +28,18 @@ for n in range(int(sys.argv[3])):
 """
 
 CREATE = SETUP + f"""
-raw = tomllib.loads(Path({str(EXAMPLES / "01-email-cc-36.toml")!r}).read_text(encoding="utf-8"))
+raw = tomllib.loads(Path({str(INCIDENTS / "email-cc-36.toml")!r}).read_text(encoding="utf-8"))
 for n in range(int(sys.argv[2])):
     register.new_incident(store, raw, actor="creator")
 """
 
+# saves persons = start+1, start+2, ... for ever, printing each value once its save has returned
 SAVE_STREAM = SETUP + """
-n = 0
+n = int(sys.argv[3])
 while True:
     n += 1
     register.set_fields(store, sys.argv[2], {"persons": str(n)}, actor="saver")
+    print(n, flush=True)
 """
 
 
@@ -64,7 +65,7 @@ def _first_incident(store: Store) -> str:
 
     from incident.register.changes import new_incident
 
-    raw = tomllib.loads((EXAMPLES / "01-email-cc-36.toml").read_text(encoding="utf-8"))
+    raw = tomllib.loads((INCIDENTS / "email-cc-36.toml").read_text(encoding="utf-8"))
     return new_incident(store, raw, actor="setup").id
 
 
@@ -89,16 +90,31 @@ def test_eight_creators_get_distinct_ids(store: Store, store_dir: Path) -> None:
 
 
 def test_sigkill_mid_stream_leaves_every_record_loadable(store: Store, store_dir: Path) -> None:
+    """Kill a process that saves in a loop at a random point; every save it reported done is in the store."""
     incident_id = _first_incident(store)
     rng = random.Random(20241122)
     torn_seen = 0
-    for _round in range(6):
-        proc = _spawn(SAVE_STREAM, str(store_dir), incident_id)
-        time.sleep(0.25 + rng.random() * 0.4)
-        proc.send_signal(signal.SIGKILL)
+    reported_saves = 0
+    for round_no in range(6):
+        start = round_no * 100_000
+        proc = _spawn(SAVE_STREAM, str(store_dir), incident_id, str(start))
+        assert proc.stdout is not None
+        wanted = rng.randint(1, 25)
+        last = start
+        for _ in range(wanted):  # wait for the child to report `wanted` finished saves
+            line = proc.stdout.readline()
+            assert line, f"the saver stopped: {proc.stderr.read().decode() if proc.stderr else ''}"
+            last = int(line)
+        proc.send_signal(signal.SIGKILL)  # most likely in the middle of the next save
         proc.wait()
+        proc.stdout.close()
+        if proc.stderr is not None:
+            proc.stderr.close()
+        assert last == start + wanted
+        reported_saves += wanted
         record = Store.open(store_dir).load(incident_id)  # loads and validates
-        assert record.get("persons") is not None
+        # the last reported save is there; the one in flight is either complete or absent
+        assert record.get("persons") in (last, last + 1)
         result = store.audit.verify()
         if not result.ok:
             assert "torn" in result.problem, result
@@ -109,8 +125,12 @@ def test_sigkill_mid_stream_leaves_every_record_loadable(store: Store, store_dir
     set_fields(store, incident_id, {"persons": "7"}, actor="after")
     final = store.audit.verify()
     assert final.ok, final
-    actions = [e["action"] for e in store.audit.entries()]
+    entries = list(store.audit.entries())
+    actions = [e["action"] for e in entries]
     assert actions.count("audit.repair") <= torn_seen + 1
+    # every reported save left its audit entry (the one in flight at each kill may have, too)
+    saver_entries = sum(1 for e in entries if e["actor"] == "saver")
+    assert reported_saves <= saver_entries <= reported_saves + 6
     if torn_seen:
         repair = next(e for e in store.audit.entries() if e["action"] == "audit.repair")
         assert repair["changes"]["torn_bytes"] > 0

@@ -6,7 +6,7 @@ import tomllib
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import EXAMPLES
+from conftest import INCIDENTS
 
 from incident.errors import InputError, NotFoundError
 from incident.law.tracking import assess_and_save, collect_open, mark_done
@@ -16,12 +16,12 @@ JST = timezone(timedelta(hours=9))
 
 
 def _new(store, name: str):  # type: ignore[no-untyped-def]
-    raw = tomllib.loads((EXAMPLES / name).read_text(encoding="utf-8"))
+    raw = tomllib.loads((INCIDENTS / name).read_text(encoding="utf-8"))
     return new_incident(store, raw, actor="t").id
 
 
 def test_assess_and_save_keeps_the_section_and_reports_changes(store) -> None:  # type: ignore[no-untyped-def]
-    incident_id = _new(store, "03-health-check-3.toml")
+    incident_id = _new(store, "health-check-3.toml")
     first = assess_and_save(store, incident_id, actor="t")
     assert first["reportable"] is True
     section = store.load(incident_id).sections["assessment"]
@@ -36,7 +36,7 @@ def test_assess_and_save_keeps_the_section_and_reports_changes(store) -> None:  
 
 
 def test_open_obligations_and_mark_done(store) -> None:  # type: ignore[no-untyped-def]
-    incident_id = _new(store, "02-email-cc-1001.toml")
+    incident_id = _new(store, "email-cc-1001.toml")
     keys = {f"{o.regime}/{o.id}" for o in collect_open(store)}
     assert keys == {"appi-business/regulator-preliminary", "appi-business/regulator-final",
                     "appi-business/individual-notice"}
@@ -52,8 +52,8 @@ def test_open_obligations_and_mark_done(store) -> None:  # type: ignore[no-untyp
 def test_an_incident_that_cannot_be_assessed_is_skipped_and_named(store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from incident.law.rules import Assessor
 
-    good = _new(store, "02-email-cc-1001.toml")
-    bad = _new(store, "03-health-check-3.toml")
+    good = _new(store, "email-cc-1001.toml")
+    bad = _new(store, "health-check-3.toml")
     real = Assessor.assess
 
     def flaky(self, record):  # type: ignore[no-untyped-def]
