@@ -161,7 +161,8 @@ def test_case_width_and_separators_never_change_the_item(data: st.DataObject) ->
 def test_unknown_name_suggests_the_closest(catalogue: Catalogue) -> None:
     with pytest.raises(InputError) as caught:
         catalogue.resolve("メールアドレ", file="2024-0001.toml", field="data")
-    assert caught.value.message == "unknown data item 'メールアドレ'; did you mean: メールアドレス (email-address)?"
+    assert caught.value.message == ("unknown data item 'メールアドレ'; did you mean: メールアドレス (email-address)?; "
+                                    "or, for an item outside the catalogue, write it as a free item: other:メールアドレ")
     assert str(caught.value).startswith("2024-0001.toml: field 'data': unknown data item")
     with pytest.raises(InputError, match=r"did you mean: credit-card-number"):
         catalogue.resolve("credit-card-numbr")
@@ -172,7 +173,8 @@ def test_unknown_name_without_a_close_match(catalogue: Catalogue) -> None:
         catalogue.resolve("xyzzy")
     assert caught.value.message == (
         f"unknown data item 'xyzzy'; no similar name among the {len(catalogue.items)} known items "
-        "(ids and aliases are listed in playbooks/data-items.toml)"
+        "(ids and aliases are listed in playbooks/data-items.toml); or, for an item outside the catalogue, "
+        "write it as a free item: other:xyzzy"
     )
 
 

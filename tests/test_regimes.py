@@ -37,15 +37,17 @@ def test_bundled_regime_ids_and_shape() -> None:
              for rid, r in regimes.items()}
     assert shape == {
         "appi-business": (["special-care", "financial-harm", "malicious", "headcount"],
-                          ["high-encryption", "not-a-leak"],
+                          ["high-encryption", "not-a-leak", "copy-exists", "being-acquired"],
                           ["regulator-preliminary", "regulator-final", "individual-notice", "entruster-notice"]),
         "appi-public": (["special-care", "financial-harm", "malicious", "headcount", "ordinance-special-care"],
-                        ["high-encryption", "not-a-leak"],
+                        ["high-encryption", "not-a-leak", "copy-exists", "being-acquired"],
                         ["regulator-preliminary", "regulator-final", "individual-notice"]),
         "council": (["special-care", "financial-harm", "malicious", "headcount"],
                     ["high-encryption", "not-a-leak"], ["individual-notice"]),
-        "mynumber": (["system", "malicious", "published", "headcount"], ["high-encryption", "not-a-leak"],
-                     ["regulator-preliminary", "regulator-final", "individual-notice", "entruster-notice"]),
+        "mynumber": (["system", "malicious", "published", "headcount"],
+                     ["high-encryption", "not-a-leak", "copy-exists", "being-acquired"],
+                     ["regulator-preliminary", "regulator-preliminary", "regulator-final", "regulator-final",
+                      "guideline-report", "individual-notice", "entruster-notice"]),
         "gdpr": (["risk", "high-risk"], ["unintelligible"],
                  ["supervisory-authority", "data-subjects", "controller-notice"]),
     }

@@ -154,7 +154,8 @@ def test_malicious_left_out_where_the_type_presumes_it_is_asked_for() -> None:
     c = cond(result, "appi-business", "malicious")
     assert c["met"] is False
     assert "既定値 none" in c["reason"] and "ransomware" in c["reason"]
-    assert regime(result, "appi-business")["missing"] == ["malicious"]
+    # ransomware is a damage by default: whether an identical copy is kept is asked for too
+    assert regime(result, "appi-business")["missing"] == ["malicious", "copy_exists"]
     assert result["reportable"] is False
 
 
@@ -527,12 +528,14 @@ def test_every_condition_kind_supplies_its_placeholders() -> None:
         for malicious in (None, "none", "confirmed"):
             for entity in ("business", "public-body"):
                 for risk in (None, "high", "risk"):
-                    for settings_, items, published in (({}, (item,), None),
+                    for settings_, items, published in (({}, (item,), None), ({}, (item,), "acquiring"),
                                                         ({"ordinance_special_care": frozenset({"x"})}, (item,), True),
                                                         ({"ordinance_special_care": frozenset({"x"})}, (plain,),
                                                          False)):
+                        bools = ({"being_acquired": True} if published == "acquiring"
+                                 else {"published": published})
                         case = Case(entity, "controller", "", "ransomware", persons, malicious, True,
-                                    {"published": published}, risk, frozenset(), items, frozenset(), settings_)
+                                    bools, risk, frozenset(), items, frozenset(), settings_)
                         for name, kind in CONDITION_KINDS.items():
                             out = kind.evaluate(params[name], case, case.items)
                             needed = kind.placeholders[out.state] - {"citation", "label"}
@@ -568,7 +571,7 @@ def test_json_keys_come_in_contract_order() -> None:
     assert [list(c) for c in a["conditions"]] == [
         ["id", "met", "reason", "citation", "label", "label_en", "reason_en", "exempted_by"]] * 4
     assert [list(e) for e in a["exemptions"]] == [
-        ["id", "applied", "reason", "citation", "label", "label_en", "reason_en"]] * 2
+        ["id", "applied", "reason", "citation", "label", "label_en", "reason_en"]] * 4
     assert [list(o) for o in a["obligations"]] == [OBLIGATION_KEYS] * 3
 
 

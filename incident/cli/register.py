@@ -71,6 +71,8 @@ def new_cmd(from_file: Path | None, items: tuple[str, ...], as_json: bool, **val
     item_tables = [parse_item_spec(i) for i in items]
     if is_interactive():
         _prompt_missing(store, base, assignments, item_tables)
+        _prompt_asked_facts(store, base, assignments)
+        _settle_ambiguous_items(store, base, item_tables)
     raw = build_raw(base, assignments, item_tables)
     try:
         record = new_incident(store, raw, actor=env.actor(), file=str(from_file) if from_file else None)
@@ -110,6 +112,43 @@ def _prompt_missing(store: Any, base: dict[str, Any], assignments: dict[str, str
         value = click.prompt("項目 data items (comma-separated, e.g. 氏名,メールアドレス)", default="",
                              show_default=False)
         item_tables.extend({"item": v.strip()} for v in value.split(",") if v.strip())
+
+
+_ASKED = {
+    "copy_exists": "同じ内容のデータが他に保管されていますか（滅失・毀損に当たるかを左右します） copy_exists",
+    "being_acquired": "取得しようとしていた個人情報（まだ個人データとして保有していない入力途中の情報等）ですか "
+                      "being_acquired",
+}
+
+
+def _prompt_asked_facts(store: Any, base: dict[str, Any], assignments: dict[str, str]) -> None:
+    """On a terminal: the facts the incident's type says matter (incident-types.toml `asks`), when unset."""
+    from incident.law.taxonomy import load_taxonomy
+
+    type_id = str(assignments.get("type") or base.get("type") or "")
+    entry = load_taxonomy(store.extra_dirs()).types.get(type_id)
+    for name in getattr(entry, "asks", ()):
+        if name in base or name in assignments:
+            continue
+        assignments[name] = "true" if click.confirm(_ASKED[name], default=False) else "false"
+
+
+def _settle_ambiguous_items(store: Any, base: dict[str, Any], item_tables: list[dict[str, Any]]) -> None:
+    """On a terminal: a data-item name that means more than one item (健康診断) is asked about."""
+    from incident.law.catalogue import load_catalogue
+
+    catalogue = load_catalogue(store.extra_dirs())
+    tables = [*(t for t in base.get("data", []) if isinstance(t, dict)), *item_tables]
+    for table in tables:
+        name = table.get("item")
+        choices = catalogue.choices(name) if isinstance(name, str) else ()
+        if not choices:
+            continue
+        click.echo(f"「{name}」 may mean:")
+        for n, item in enumerate(choices, start=1):
+            click.echo(f"  {n}. {item.id} — {item.ja}" + (f"（{item.note}）" if item.note else ""))
+        picked = click.prompt("Which one", type=click.IntRange(1, len(choices)))
+        table["item"] = choices[picked - 1].id
 
 
 def _checked_date(text: str, tz: str) -> str:

@@ -148,9 +148,9 @@ def print_record(console: Console, record: rec.Record, tz: str) -> None:
     if record.data:
         from incident.law.catalogue import load_catalogue
 
-        items = load_catalogue().items
+        catalogue = load_catalogue()
         grid.add_row("項目 data", "、".join(
-            (f"{items[d.item].ja} ({d.item})" if d.item in items else d.item)
+            (f"{item.ja} ({d.item})" if (item := catalogue.get(d.item)) and not item.free else d.item)
             + (" 暗号化" if d.encrypted else "") + (" 鍵も漏えい" if d.key_compromised else "")
             for d in record.data))
     status = record.status

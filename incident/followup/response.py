@@ -56,7 +56,8 @@ COMMON_STEPS: Mapping[str, str | None] = {"count-persons": "persons", "list-item
 #: Data-item keys a step may settle: the item list, or a flag on the record's items.
 ITEM_KEYS = ("items", "encrypted", "key_compromised")
 #: Record facts a step may settle (each is a key of incident.register.record.FIELDS).
-FACT_KEYS = ("recovered", "malicious", "persons", "published", "mynumber_system", "risk_level",
+FACT_KEYS = ("recovered", "malicious", "persons", "published", "mynumber_system", "risk_level", "copy_exists",
+             "being_acquired",
              "subject_countries", "event", "certainty", "discovered_at", "occurred_at", "found_by",
              "secondary_harm", "cause", "response_to_individuals", "publication")
 SETTABLE: tuple[str, ...] = (*ITEM_KEYS, *FACT_KEYS)

@@ -4,6 +4,11 @@
 assessment needs (special-care data 要配慮個人情報, financial harm 財産的被害, identification code
 個人識別符号, My Number 個人番号). A record names items by id or by any alias; :meth:`Catalogue.resolve`
 maps the name to the item in O(1) and suggests the closest names when it does not know it.
+
+An item outside the catalogue is named as a free item, `other:保育料の額` (or `item = "other"` with a
+`label` in a record's [[data]] table): ordinary personal information with no flags unless the record
+sets some. A name listed under [[ambiguous]] (健康診断: the check-up received, or its results?) names
+more than one item; resolving it raises AmbiguousItem naming each, and a terminal asks which.
 The small TOML helpers at the end (line numbers of tables and keys) are shared with the taxonomies.
 """
 
@@ -26,7 +31,11 @@ from incident.tomlfile import ID_PATTERN, BlockProblems, check_header, raise_pro
 FILENAME = "data-items.toml"
 FLAGS = ("special_care", "financial_harm", "identification_code", "my_number")
 _ITEM_KEYS = ("id", "ja", "en", "aliases", *FLAGS, "citation", "note")
-_TOP_KEYS = ("schema", "version", "item")
+_TOP_KEYS = ("schema", "version", "item", "ambiguous")
+_AMBIGUOUS_KEYS = ("name", "items", "note")
+#: the id of a free item (outside the catalogue), written `other:LABEL`
+FREE_ID = "other"
+FREE_PREFIX = "other:"
 _SEPARATORS = re.compile(r"[\s\-_\u2010-\u2015\u2212\u30fb]+")
 
 
@@ -65,6 +74,46 @@ class DataItem:
         """Every name the item answers to: id, ja, en and the aliases."""
         return (self.id, self.ja, self.en, *self.aliases)
 
+    @property
+    def free(self) -> bool:
+        """An item outside the catalogue (`other:LABEL`)."""
+        return self.id.startswith(FREE_PREFIX)
+
+
+@dataclass(frozen=True)
+class Ambiguous:
+    """A name that means more than one item (健康診断: having had a check-up, or its results)."""
+
+    name: str
+    items: tuple[str, ...]
+    note: str = ""
+
+
+class AmbiguousItem(InputError):
+    """A data-item name that names more than one item; `choices` are the items it may mean."""
+
+    def __init__(self, name: str, choices: Sequence[DataItem], note: str = "", **where: Any) -> None:
+        self.name = name
+        self.choices = tuple(choices)
+        listed = " or ".join(f"{c.id} ({c.ja})" for c in self.choices)
+        super().__init__(f"the data item {name!r} is ambiguous: name {listed}" + (f" — {note}" if note else ""),
+                         **where)
+
+
+def free_label(name: str) -> str | None:
+    """The label of a free item name (`other:保育料の額` -> 保育料の額), or None for any other name."""
+    text = unicodedata.normalize("NFKC", name).strip()
+    head, sep, label = text.partition(":")
+    if not sep or head.strip().casefold() != FREE_ID:
+        return None
+    return " ".join(label.split())
+
+
+def free_item(label: str) -> DataItem:
+    """A free item: ordinary personal information named by the record (no flags of its own)."""
+    return DataItem(id=FREE_PREFIX + label, ja=label, en=label,
+                    note="カタログ外の項目（自由記述）。要配慮個人情報等に当たるときは記録でフラグを指定する。")
+
 
 def _build_index(
     items: Mapping[str, DataItem], sources: Mapping[str, str]
@@ -96,18 +145,36 @@ class Catalogue:
     items: Mapping[str, DataItem]
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """Item id -> the file the item was loaded from."""
+    ambiguous: Mapping[str, Ambiguous] = field(default_factory=lambda: MappingProxyType({}))
+    """Normalized name -> the items it may mean (names that are no item's name)."""
     _index: Mapping[str, str] = field(init=False, repr=False)
     _spelled: Mapping[str, str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         index, spelled = _build_index(self.items, self.sources)
+        for key, entry in self.ambiguous.items():
+            if key in index:
+                raise InputError(f"the ambiguous name {entry.name!r} is also a name of item {index[key]!r}; "
+                                 "remove it from that item's aliases", field="ambiguous")
+            unknown = [i for i in entry.items if i not in self.items]
+            if unknown:
+                raise InputError(f"the ambiguous name {entry.name!r} lists unknown item {unknown[0]!r}",
+                                 field="ambiguous")
         object.__setattr__(self, "_index", MappingProxyType(index))
         object.__setattr__(self, "_spelled", MappingProxyType(spelled))
 
     def get(self, name: str) -> DataItem | None:
-        """The item an id or alias names, or None."""
+        """The item an id or alias names (a free item for `other:LABEL`), or None."""
         item_id = self._index.get(normalize_name(name))
-        return self.items[item_id] if item_id is not None else None
+        if item_id is not None:
+            return self.items[item_id]
+        label = free_label(name)
+        return free_item(label) if label else None
+
+    def choices(self, name: str) -> tuple[DataItem, ...]:
+        """The items an ambiguous name may mean (empty when the name is not ambiguous)."""
+        entry = self.ambiguous.get(normalize_name(name))
+        return tuple(self.items[i] for i in entry.items) if entry else ()
 
     def resolve(
         self,
@@ -129,10 +196,23 @@ class Catalogue:
             )
         item = self.get(name)
         if item is None:
+            entry = self.ambiguous.get(normalize_name(name))
+            if entry is not None:
+                raise AmbiguousItem(name, self.choices(name), entry.note, file=file, field=field, line=line,
+                                    row=row)
+            if free_label(name) == "":
+                raise InputError(f"the free item {name!r} has no label; write other:LABEL, e.g. other:保育料の額",
+                                 file=file, field=field, line=line, row=row)
             raise InputError(self._unknown(name), file=file, field=field, line=line, row=row)
         return item
 
     def _unknown(self, name: str) -> str:
+        if not normalize_name(name):
+            return self._unknown_text(name)
+        return self._unknown_text(name) + (f"; or, for an item outside the catalogue, write it as a free item: "
+                                           f"other:{name.strip()}")
+
+    def _unknown_text(self, name: str) -> str:
         key = normalize_name(name)
         if not key:
             return f"empty data item name {name!r}; give an id such as 'name' or an alias such as '氏名'"
@@ -184,7 +264,7 @@ def check_catalogue_file(path: str | Path, *, base: Catalogue | None = None) -> 
 
     With `base` (e.g. the builtin catalogue), names that clash with its items are reported too.
     """
-    return sorted(_parse_file(Path(path), base)[1], key=lambda problem: problem.line or 0)
+    return sorted(_parse_file(Path(path), base)[2], key=lambda problem: problem.line or 0)
 
 
 @cache
@@ -193,7 +273,7 @@ def _builtin_path() -> Path:
 
 
 @cache
-def _builtin_items() -> tuple[DataItem, ...]:
+def _builtin_items() -> tuple[tuple[DataItem, ...], tuple[Ambiguous, ...]]:
     return _parse_or_raise(_builtin_path())
 
 
@@ -205,27 +285,65 @@ def _builtin_catalogue() -> Catalogue:
 @lru_cache(maxsize=16)
 def _merged_catalogue(stamps: tuple[tuple[str, int, int], ...]) -> Catalogue:
     """The builtin items, then each stamped file's (the first stamp last, so that it wins)."""
-    items = {item.id: item for item in _builtin_items()}
+    builtin_items, builtin_ambiguous = _builtin_items()
+    items = {item.id: item for item in builtin_items}
+    ambiguous = {normalize_name(a.name): a for a in builtin_ambiguous}
     builtin = str(_builtin_path())
     sources = {item_id: builtin for item_id in items}
     for path, _mtime, _size in reversed(stamps):
-        for item in _parse_or_raise(Path(path)):
+        own_items, own_ambiguous = _parse_or_raise(Path(path))
+        for item in own_items:
             items[item.id] = item
             sources[item.id] = path
-    return Catalogue(items=MappingProxyType(items), sources=MappingProxyType(sources))
+            for name in item.names:  # an organization's item may claim a name the builtin file left open
+                ambiguous.pop(normalize_name(name), None)
+        ambiguous.update((normalize_name(a.name), a) for a in own_ambiguous)
+    return Catalogue(items=MappingProxyType(items), sources=MappingProxyType(sources),
+                     ambiguous=MappingProxyType(ambiguous))
 
 
-def _parse_or_raise(path: Path) -> tuple[DataItem, ...]:
-    items, problems = _parse_file(path)
+def _parse_or_raise(path: Path) -> tuple[tuple[DataItem, ...], tuple[Ambiguous, ...]]:
+    items, ambiguous, problems = _parse_file(path)
     raise_problems(problems, path)
-    return tuple(items)
+    return tuple(items), tuple(ambiguous)
 
 
-def _parse_file(path: Path, base: Catalogue | None = None) -> tuple[list[DataItem], list[InputError]]:
-    """The file's sound items and every problem found (names clashing with `base` included)."""
+def _parse_ambiguous(data: Mapping[str, Any], path: Path, locator: Any, names: Mapping[str, tuple[str, str]],
+                     problems: list[InputError]) -> list[Ambiguous]:
+    """The [[ambiguous]] tables: a name that is no item's own and the item ids it may mean."""
+    raw = data.get("ambiguous", [])
+    if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
+        problems.append(InputError("expected [[ambiguous]] tables with name and items", file=path,
+                                   field="ambiguous", line=locator.key_line(None, "ambiguous")))
+        return []
+    out: list[Ambiguous] = []
+    for index, table in enumerate(raw):
+        block = BlockProblems(path, locator, locator.block("ambiguous", index))
+        block.unknown_keys(table, _AMBIGUOUS_KEYS, f"ambiguous #{index + 1}")
+        name, items, note = table.get("name"), table.get("items"), table.get("note", "")
+        if not isinstance(name, str) or not normalize_name(name):
+            block.fail(f"ambiguous #{index + 1}: name must be a non-empty string", "name")
+        elif normalize_name(name) in names:
+            block.fail(f"ambiguous name {name!r} is also a name of item {names[normalize_name(name)][0]!r}; "
+                       "remove it from that item's aliases", "name")
+        if not isinstance(items, list) or len(items) < 2 or not all(isinstance(i, str) for i in items):
+            block.fail(f"ambiguous #{index + 1}: items must list two or more item ids", "items")
+        if not isinstance(note, str):
+            block.fail(f"ambiguous #{index + 1}: note must be a string", "note")
+        problems += block.found
+        if not block.found:
+            assert isinstance(name, str) and isinstance(items, list)
+            out.append(Ambiguous(name, tuple(items), str(note)))
+    return out
+
+
+def _parse_file(path: Path, base: Catalogue | None = None) -> tuple[list[DataItem], list[Ambiguous],
+                                                                     list[InputError]]:
+    """The file's sound items, its ambiguous names and every problem found (names clashing with `base`
+    included)."""
     data, locator, problems = read_toml(path)
     if data is None:
-        return [], problems
+        return [], [], problems
     top = BlockProblems(path, locator, None)
     top.unknown_keys(data, _TOP_KEYS)
     problems += top.found
@@ -234,7 +352,7 @@ def _parse_file(path: Path, base: Catalogue | None = None) -> tuple[list[DataIte
     if not isinstance(raw_items, list) or not all(isinstance(r, dict) for r in raw_items):
         line = locator.key_line(None, "item")
         problems.append(InputError("expected one or more [[item]] tables", file=path, field="item", line=line))
-        return [], problems
+        return [], [], problems
     items: list[DataItem] = []
     first_line: dict[str, int | None] = {}
     owner: dict[str, tuple[str, str]] = {}  # normalized name -> (item id, name as spelled)
@@ -251,7 +369,8 @@ def _parse_file(path: Path, base: Catalogue | None = None) -> tuple[list[DataIte
         problems += block.found
         if item is not None and not block.found:
             items.append(item)
-    return items, problems
+    ambiguous = _parse_ambiguous(data, path, locator, owner, problems)
+    return items, ambiguous, problems
 
 
 def _check_item(
@@ -270,6 +389,8 @@ def _check_item(
         fail(f"{label} has no id", "id")
     elif not isinstance(item_id, str) or not ID_PATTERN.match(item_id):
         fail(f"{label}: id must be lower-case words joined by hyphens, e.g. 'email-address'", "id")
+    elif item_id == FREE_ID:
+        fail(f"{label}: the id {FREE_ID!r} is reserved for free items (other:LABEL)", "id")
     elif item_id in first_line:
         fail(f"duplicate id {item_id!r} (first at line {first_line[item_id]})", "id")
     else:

@@ -37,6 +37,7 @@ from incident.law.rule_kinds import (
     EXEMPTION_PLACEHOLDERS,
     EXEMPTION_STATES,
 )
+from incident.register.record import ENTITIES
 
 __all__ = ["parse_regime", "read_regime"]
 
@@ -78,7 +79,7 @@ def _text(raw: Mapping[str, Any], key: str, c: _Collector, *, required: bool = T
 
 
 def _templates(raw: Any, placeholders: Mapping[str, frozenset[str]], c: _Collector, table: str,
-               index: int) -> dict[str, tuple[str, str]]:
+               index: int, optional: frozenset[str] = frozenset()) -> dict[str, tuple[str, str]]:
     out: dict[str, tuple[str, str]] = {}
     states = tuple(placeholders)
     if not isinstance(raw, dict):
@@ -91,6 +92,8 @@ def _templates(raw: Any, placeholders: Mapping[str, frozenset[str]], c: _Collect
             c.add(f"unknown reason template {key!r}; expected: {', '.join(sorted(allowed))}", table=table,
                   index=index, key=key, where=f"{table}[{index}].reason.{key}")
     for state in states:
+        if state in optional and state not in raw and f"{state}_en" not in raw:
+            continue
         pair = []
         for key in (state, f"{state}_en"):
             template = raw.get(key)
@@ -159,7 +162,7 @@ _TOP = {"schema", "id", "name_ja", "name_en", "law", "version", "effective_from"
 _CONDITION = {"id", "ja", "en", "citation", "kind", "reason"}
 _EXEMPTION = {"id", "ja", "en", "citation", "kind", "reason", "note"}
 _OBLIGATION = {"id", "ja", "en", "recipient", "recipient_defaults", "citation", "role", "when", "deadline",
-               "items", "note", "by"}
+               "items", "note", "by", "entity"}
 
 
 def parse_regime(raw: Mapping[str, Any], *, file: str = "", text: str = "") -> tuple[Regime | None,
@@ -190,9 +193,15 @@ def parse_regime(raw: Mapping[str, Any], *, file: str = "", text: str = "") -> t
     known = frozenset(ids)
     exemptions = [_exemption(t, i, c, known) for i, t in enumerate(_array(raw, "exemptions", c))]
     obligations = [_obligation(t, i, c, known) for i, t in enumerate(_array(raw, "obligations", c))]
-    for label, group in (("exemption", [e.id for e in exemptions]), ("obligation", [o.id for o in obligations])):
-        for dup in sorted({i for i in group if group.count(i) > 1 and i}):
-            c.add(f"duplicate {label} id {dup!r}", key=f"{label}s")
+    group = [e.id for e in exemptions]
+    for dup in sorted({i for i in group if group.count(i) > 1 and i}):
+        c.add(f"duplicate exemption id {dup!r}", key="exemptions")
+    for n, ob in enumerate(obligations):
+        for other in obligations[:n]:
+            if ob.id and ob.id == other.id and (not ob.entities or not other.entities
+                                                 or set(ob.entities) & set(other.entities)):
+                c.add(f"duplicate obligation id {ob.id!r} (two obligations may share an id only when their "
+                      "entity lists do not overlap)", key="obligations")
     notes = raw.get("notes", [])
     if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
         c.add("expected a list of strings", key="notes")
@@ -259,7 +268,7 @@ def _condition(t: Mapping[str, Any], i: int, c: _Collector) -> Condition:
               where=f"conditions[{i}].kind")
         return Condition(cid, ja, en, citation, str(kind_name), {}, {})
     params = _params(t, kind.params, _CONDITION, c, "conditions", i)
-    reasons = _templates(t.get("reason"), kind.placeholders, c, "conditions", i)
+    reasons = _templates(t.get("reason"), kind.placeholders, c, "conditions", i, kind.optional)
     return Condition(cid, ja, en, citation, str(kind_name), MappingProxyType(params), MappingProxyType(reasons))
 
 
@@ -316,8 +325,13 @@ def _obligation(t: Mapping[str, Any], i: int, c: _Collector, known: frozenset[st
         c.add(f"{role!r} is not valid; expected one of: {', '.join(ROLES)}", table="obligations", index=i,
               key="role")
     when_raw = t.get("when", [])
-    always = when_raw == "always"
-    when = () if always else _condition_refs(when_raw, known, c, "obligations", i, "when")
+    always, otherwise = when_raw == "always", when_raw == "otherwise"
+    when = () if always or otherwise else _condition_refs(when_raw, known, c, "obligations", i, "when")
+    entities = t.get("entity", [])
+    if not isinstance(entities, list) or not all(e in ENTITIES for e in entities):
+        c.add(f"expected a list of entities among: {', '.join(ENTITIES)}", table="obligations", index=i,
+              key="entity")
+        entities = []
     deadline = _deadline(t.get("deadline"), c, i, known)
     items = t.get("items", [])
     if not isinstance(items, list) or not items or not all(isinstance(v, str) for v in items):
@@ -333,7 +347,8 @@ def _obligation(t: Mapping[str, Any], i: int, c: _Collector, known: frozenset[st
         if not isinstance(value, str):
             c.add("expected a string", table="obligations", index=i, key=key)
     return Obligation(oid, ja, en, recipient, MappingProxyType(dict(defaults)), citation, str(role), when, always,
-                      deadline, tuple(items), note if isinstance(note, str) else "", by if isinstance(by, str) else "")
+                      deadline, tuple(items), note if isinstance(note, str) else "", by if isinstance(by, str) else "",
+                      tuple(entities), otherwise)
 
 
 def _deadline(raw: Any, c: _Collector, i: int, known: frozenset[str]) -> Deadline:

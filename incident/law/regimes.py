@@ -104,6 +104,12 @@ class Obligation:
     note: str = ""
     #: who gives the notice when that is not the organization itself (議長)
     by: str = ""
+    #: only for these entities (empty: any); two obligations may share an id for disjoint entities
+    entities: tuple[str, ...] = ()
+    #: arises when the regime applies and none of its conditions is met, while the incident is still a
+    #: leak, loss or damage of unprotected data (no exemption took every item out): a guideline's report
+    #: of incidents the rule does not require (`when = "otherwise"`)
+    otherwise: bool = False
 
 
 @dataclass(frozen=True)

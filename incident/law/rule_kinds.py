@@ -40,7 +40,10 @@ __all__ = [
 #: data-item flags of the catalogue (playbooks/data-items.toml)
 FLAGS = ("special_care", "financial_harm", "identification_code", "my_number")
 #: boolean facts of the record a `fact` condition may test
-BOOL_FACTS = ("published", "mynumber_system", "recovered")
+BOOL_FACTS = ("published", "mynumber_system", "recovered", "copy_exists", "being_acquired")
+#: events whose guideline definition excludes the case where an identical copy is kept elsewhere
+#: (通則ガイドライン3-5-1-3 滅失, 3-5-1-4 毀損)
+COPY_EVENTS = ("loss", "damage")
 #: organization settings a `configured-items` condition may read
 SETTINGS = ("ordinance_special_care",)
 
@@ -78,6 +81,10 @@ class Case(NamedTuple):
     flags: frozenset[str] = frozenset()
     #: organization settings (item id lists)
     settings: Mapping[str, frozenset[str]] = MappingProxyType({})
+    #: leak, loss or damage: the record's `event`, else the type's default_event
+    event: str = "leak"
+    #: the facts the incident type asks for (incident-types.toml `asks`)
+    asks: frozenset[str] = frozenset()
 
 
 class Outcome(NamedTuple):
@@ -117,6 +124,8 @@ class ConditionKind:
     #: False for incident-wide tests, which an item exemption removes only when every item is protected
     item_based: bool
     help: str
+    #: states whose template a playbook may leave out; the `met` template is used instead
+    optional: frozenset[str] = frozenset()
 
 
 class ExemptionView(NamedTuple):
@@ -128,6 +137,8 @@ class ExemptionView(NamedTuple):
     holds: bool
     remaining: tuple[CaseItem, ...] | None
     protected: tuple[CaseItem, ...] = ()
+    #: facts the exemption needs that the record leaves out (listed in the assessment's `missing`)
+    missing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -218,7 +229,9 @@ def _malicious(params: Params, case: Case, items: Sequence[CaseItem]) -> Outcome
             return Outcome(False, "unstated", values, ("malicious",))
         return Outcome(False, "not_met", values)
     values = {"malicious": case.malicious, "type": case.type, "items": tuple(items)}
-    return Outcome(True, "met", values) if case.malicious in counting else Outcome(False, "not_met", values)
+    if case.malicious not in counting:
+        return Outcome(False, "not_met", values)
+    return Outcome(True, "acquiring" if case.bools.get("being_acquired") else "met", values)
 
 
 def _fact(params: Params, case: Case, items: Sequence[CaseItem]) -> Outcome:
@@ -261,9 +274,11 @@ CONDITION_KINDS: Mapping[str, ConditionKind] = {
         _malicious,
         {"values": ParamSpec(False, _subset_of(MALICIOUS), "malicious values that count (default: "
                              "suspected, confirmed)")},
-        _states(met={"malicious", "type"}, not_met={"malicious", "type"}, unstated={"malicious", "type"}), False,
-        "met when a malicious act is suspected or confirmed; when left out and the incident type presumes "
-        "malice, the fact is asked for"),
+        _states(met={"malicious", "type"}, not_met={"malicious", "type"}, unstated={"malicious", "type"},
+                acquiring={"malicious", "type"}), False,
+        "met when a malicious act is suspected or confirmed (state `acquiring` when the data was being "
+        "acquired, being_acquired = true); when left out and the incident type presumes malice, the fact is "
+        "asked for", optional=frozenset({"acquiring"})),
     "fact": ConditionKind(
         _fact,
         {"fact": ParamSpec(True, _one_of(BOOL_FACTS), "the boolean fact of the record"),
@@ -299,6 +314,25 @@ def _recovered(params: Params, case: Case) -> ExemptionView:
     return ExemptionView(False, case.items)
 
 
+def _copy_exists(params: Params, case: Case) -> ExemptionView:
+    """An identical copy kept elsewhere: a loss or damage is no 滅失/毀損; a leak stays a leak."""
+    if case.event not in COPY_EVENTS:
+        return ExemptionView(False, case.items)
+    value = case.bools.get("copy_exists")
+    if value:
+        return ExemptionView(True, None, case.items)
+    return ExemptionView(False, case.items, missing=("copy_exists",) if value is None else ())
+
+
+def _being_acquired(params: Params, case: Case) -> ExemptionView:
+    """Data being acquired, not yet held as 個人データ: only the conditions that cover it remain."""
+    value = case.bools.get("being_acquired")
+    if value:
+        return ExemptionView(True, None, case.items)
+    asked = value is None and "being_acquired" in case.asks
+    return ExemptionView(False, case.items, missing=("being_acquired",) if asked else ())
+
+
 _REMOVES = {"removes": ParamSpec(False, _strings, "the condition ids it removes (default: all)")}
 
 EXEMPTION_KINDS: Mapping[str, ExemptionKind] = {
@@ -309,6 +343,14 @@ EXEMPTION_KINDS: Mapping[str, ExemptionKind] = {
     "recovered": ExemptionKind(
         _recovered, _REMOVES,
         "recovered = true (every copy retrieved or deleted before anyone could see it): no condition counts"),
+    "copy-exists": ExemptionKind(
+        _copy_exists, _REMOVES,
+        "copy_exists = true with event loss or damage (an identical copy is kept elsewhere): the removed "
+        "conditions do not count; never applies to a leak. Left out for a loss or damage: listed as missing"),
+    "being-acquired": ExemptionKind(
+        _being_acquired, _REMOVES,
+        "being_acquired = true (the data was being acquired, not yet held as 個人データ): the removed conditions "
+        "do not count. Left out where the incident type asks for it: listed as missing"),
 }
 
 

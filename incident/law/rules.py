@@ -126,7 +126,9 @@ class Assessor:
         self.catalogue = catalogue
         self.config = config
         self._presumed = frozenset(tid for tid, t in taxonomy.types.items() if getattr(t, "malicious_presumed", False))
-        self._items: dict[tuple[str, bool, bool], CaseItem] = {}
+        self._default_event = {tid: str(getattr(t, "default_event", "leak")) for tid, t in taxonomy.types.items()}
+        self._asks = {tid: frozenset(getattr(t, "asks", ())) for tid, t in taxonomy.types.items()}
+        self._items: dict[tuple[str, bool, bool, tuple[str, ...]], CaseItem] = {}
         self._chosen: dict[tuple[Any, ...], list[tuple[Regime, bool]]] = {}
         self._in_force: dict[date | None, tuple[tuple[int, ...], dict[str, tuple[Regime, bool]]]] = {}
         self._obligation_cache: dict[tuple[Any, ...], ObligationResult] = {}
@@ -135,12 +137,12 @@ class Assessor:
         ordinance = frozenset(self._item(name, False, False).id for name in config.ordinance_special_care)
         self._settings: Mapping[str, frozenset[str]] = {"ordinance_special_care": ordinance}
 
-    def _item(self, name: str, encrypted: bool, key_compromised: bool) -> CaseItem:
-        key = (name, encrypted, key_compromised)
+    def _item(self, name: str, encrypted: bool, key_compromised: bool, extra: tuple[str, ...] = ()) -> CaseItem:
+        key = (name, encrypted, key_compromised, extra)
         found = self._items.get(key)
         if found is None:
             item = self.catalogue.items.get(name) or self.catalogue.resolve(name)
-            flags = frozenset(f for f in FLAGS if getattr(item, f, False))
+            flags = frozenset(f for f in FLAGS if getattr(item, f, False) or f in extra)
             found = CaseItem(item.id, item.ja, item.en, flags, encrypted and not key_compromised)
             self._items[key] = found
         return found
@@ -148,7 +150,7 @@ class Assessor:
     def case(self, record: Any) -> Case:
         facts = record.facts
         malicious = facts.get("malicious")
-        items = tuple(self._item(d.item, d.encrypted, d.key_compromised) for d in record.data)
+        items = tuple(self._item(d.item, d.encrypted, d.key_compromised, getattr(d, "flags", ())) for d in record.data)
         return Case(
             entity=str(facts.get("entity") or ""), role=str(facts.get("role") or "controller"),
             entruster=str(facts.get("entruster") or ""), type=str(facts.get("type") or ""),
@@ -158,6 +160,8 @@ class Assessor:
             risk_level=facts.get("risk_level"),
             countries=frozenset(str(c).upper() for c in facts.get("subject_countries") or ()),
             items=items, flags=frozenset().union(*(i.flags for i in items)), settings=self._settings,
+            event=str(facts.get("event") or self._default_event.get(str(facts.get("type") or ""), "leak")),
+            asks=self._asks.get(str(facts.get("type") or ""), frozenset()),
         )
 
     def select(self, record: Any, case: Case, on: date | None) -> list[tuple[Regime, bool]]:
@@ -271,16 +275,22 @@ class Assessor:
                                                   ex.reasons["removed"], values, ex.id))
                 met[cond.id] = False
                 continue
-            conditions.append(ConditionResult(cond.id, cond.ja, cond.en, outcome.met, cond.citation,
-                                              cond.reasons[outcome.state], outcome.values))
+            template = cond.reasons.get(outcome.state) or cond.reasons["met"]
+            conditions.append(ConditionResult(cond.id, cond.ja, cond.en, outcome.met, cond.citation, template,
+                                              outcome.values))
             met[cond.id] = outcome.met
             for fact in outcome.missing:
                 if fact not in missing:
                     missing.append(fact)
+        for fact in (fact for view in seen for fact in view.missing):  # facts an exemption turns on
+            if fact not in missing:
+                missing.append(fact)
         exemption_results = tuple(self._exemption(ex, view, tuple(gone_ids), plan.labels)
                                   for (ex, _), view, gone_ids in zip(plan.exemptions, seen, removed, strict=True))
         reportable = combine(met.values())
-        obligations = self._obligations(plan, case, met, reportable, learned, discovered, missing)
+        cleared = any(view.holds and (view.remaining is None or (not view.remaining and bool(items)))
+                      for view in seen)
+        obligations = self._obligations(plan, case, met, reportable, learned, discovered, missing, cleared)
         notes = regime.notes
         if fallback:
             notes = (*notes, (f"No version of {regime.id} was in force on {learned}; the earliest version "
@@ -304,12 +314,17 @@ class Assessor:
 
     def _obligations(self, plan: _Plan, case: Case, met: Mapping[str, bool | None], reportable: bool | None,
                      learned: date | None, discovered: datetime | None,
-                     missing: list[str]) -> tuple[ObligationResult, ...]:
+                     missing: list[str], cleared: bool) -> tuple[ObligationResult, ...]:
         out: list[ObligationResult] = []
         for ob, when, dated, entruster, switch, hours in plan.obligations:
             if ob.role != "any" and ob.role != case.role:
                 continue
-            if not ob.always and (reportable is not True or not any(met[c] is True for c in when)):
+            if ob.entities and case.entity not in ob.entities:
+                continue
+            if ob.otherwise:
+                if reportable is not False or cleared:
+                    continue
+            elif not ob.always and (reportable is not True or not any(met[c] is True for c in when)):
                 continue
             if learned is None and dated and "discovered_at" not in missing:
                 missing.append("discovered_at")

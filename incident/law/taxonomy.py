@@ -33,10 +33,13 @@ CAUSES_FILE = "causes.toml"
 Event = Literal["leak", "loss", "damage"]
 EVENTS: tuple[Event, ...] = ("leak", "loss", "damage")
 Kind = Literal["type", "cause"]
+#: facts an incident type may ask for (`asks`): `incident new` prompts for them on a terminal and the
+#: assessment lists one as missing while the record leaves it out
+ASKED_FACTS = ("copy_exists", "being_acquired")
 _FILES: dict[Kind, str] = {"type": TYPES_FILE, "cause": CAUSES_FILE}
 _KEYS: dict[Kind, tuple[str, ...]] = {
     "type": ("id", "ja", "en", "default_event", "malicious_presumed", "report_group", "measures", "checklist",
-             "citation"),
+             "citation", "asks"),
     "cause": ("id", "ja", "en", "measures", "checklist"),
 }
 _CHECKLIST_KEYS = ("id", "ja", "en")
@@ -70,6 +73,9 @@ class IncidentType:
     """The post-incident review questions for this type."""
     citation: str | None = None
     """Where the guideline gives this type as an example of its default event."""
+    asks: tuple[str, ...] = ()
+    """Facts that matter for this type (copy_exists, being_acquired): `incident new` asks for them on a
+    terminal and the assessment lists them as missing while the record leaves them out."""
 
 
 @dataclass(frozen=True)
@@ -318,6 +324,9 @@ def _check_entry(raw: Mapping[str, Any], kind: Kind, index: int, block: BlockPro
             fail(f"{label}: report_group {group!r} is not a type id; valid: {', '.join(valid)}", "report_group")
         if "citation" in raw and (not isinstance(raw["citation"], str) or not raw["citation"].strip()):
             fail(f"{label}: citation must be a non-empty string", "citation")
+        asks = raw.get("asks", [])
+        if not isinstance(asks, list) or not all(isinstance(a, str) and a in ASKED_FACTS for a in asks):
+            fail(f"{label}: asks must be a list of facts among: {', '.join(ASKED_FACTS)}", "asks")
     checklist = raw.get("checklist", [])
     if not isinstance(checklist, list) or not all(isinstance(c, dict) for c in checklist):
         fail(f"{label}: checklist must be [[{kind}.checklist]] tables with id, ja and en", "checklist")
@@ -354,5 +363,5 @@ def _build(raw: Mapping[str, Any], kind: Kind) -> Entry:
     return IncidentType(
         id=raw["id"], ja=raw["ja"], en=raw["en"], default_event=cast(Event, raw["default_event"]),
         malicious_presumed=raw.get("malicious_presumed", False), report_group=raw.get("report_group", raw["id"]),
-        measures=measures, checklist=checklist, citation=raw.get("citation"),
+        measures=measures, checklist=checklist, citation=raw.get("citation"), asks=tuple(raw.get("asks", ())),
     )

@@ -29,7 +29,9 @@ def parse_assignment(text: str) -> tuple[str, str]:
 
 def parse_item_spec(text: str) -> dict[str, Any]:
     """`--item NAME[:encrypted[:key-compromised]]` as a [[data]] table."""
-    name, *flags = [p.strip() for p in text.split(":")]
+    name, *flags = [p.strip() for p in text.replace("：", ":").split(":")]
+    if name.casefold() == rec.FREE_ITEM and flags:  # other:LABEL[:encrypted...] is one free item
+        name = f"{name}:{flags.pop(0)}"
     table: dict[str, Any] = {"item": name}
     for flag in flags:
         normalized = flag.lower().replace("_", "-")

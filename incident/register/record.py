@@ -76,6 +76,10 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("malicious", "enum", "不正の目的", "none, suspected or confirmed", MALICIOUS),
     FieldSpec("published", "bool", "不特定多数の閲覧", "viewable by an unspecified number of people"),
     FieldSpec("recovered", "bool", "回収済み", "every copy retrieved or deleted before anyone could see it"),
+    FieldSpec("copy_exists", "bool", "同一内容のデータの別保管",
+              "an identical copy of the data is kept elsewhere (then a loss or damage is no 滅失/毀損)"),
+    FieldSpec("being_acquired", "bool", "取得しようとしていた個人情報",
+              "the data was being acquired and not yet held as 個人データ (web skimming, a tampered form)"),
     FieldSpec("secondary_harm", "text", "二次被害", "secondary harm or its risk (二次被害又はそのおそれの有無及びその内容)"),
     FieldSpec("persons", "int", "本人の数", "number of people; when uncertain, the largest that may be affected"),
     FieldSpec("subject_countries", "list", "本人の所在国", "ISO country codes of the affected people ('EU' accepted)"),
@@ -93,7 +97,11 @@ FIELDS: tuple[FieldSpec, ...] = (
 FIELD_BY_NAME: Mapping[str, FieldSpec] = {f.name: f for f in FIELDS}
 LIST_VOCAB_FIELDS = {"regimes"}
 
-DATA_ITEM_KEYS = ("item", "encrypted", "key_compromised")
+#: legal flags a free item (`other:LABEL`) may carry; a catalogue item's flags come from the catalogue
+DATA_FLAGS = ("special_care", "financial_harm", "identification_code", "my_number")
+DATA_ITEM_KEYS = ("item", "label", "encrypted", "key_compromised", *DATA_FLAGS)
+#: a free item: `item = "other:LABEL"`, or `item = "other"` with `label = "LABEL"`
+FREE_ITEM = "other"
 
 #: Sections added by later stages; each is owned and deep-validated by one module.
 SECTIONS: Mapping[str, type] = {
@@ -117,6 +125,8 @@ class DataEntry:
     item: str
     encrypted: bool = False
     key_compromised: bool = False
+    #: legal flags the record sets on a free item (other:LABEL), e.g. ("special_care",)
+    flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -349,7 +359,8 @@ def from_trusted(raw: Mapping[str, Any]) -> Record:
     """
     facts = {k: v for k, v in raw.items() if k != "schema" and k not in SECTIONS}
     data = tuple(DataEntry(item=d["item"], encrypted=d.get("encrypted", False),
-                           key_compromised=d.get("key_compromised", False)) for d in raw.get("data", ()))
+                           key_compromised=d.get("key_compromised", False),
+                           flags=tuple(f for f in DATA_FLAGS if d.get(f))) for d in raw.get("data", ()))
     timeline = tuple(Event(at=e["at"], text=e["text"], actor=e.get("actor", ""), kind=e.get("kind", "note"))
                      for e in raw.get("timeline", ()))
     sections = {k: raw[k] for k in SECTIONS if k in raw and k not in ("data", "timeline")}
@@ -376,19 +387,39 @@ def _data_entries(raw: Any, vocab: Vocabulary | None, file: str | None) -> tuple
         if not isinstance(item, str) or not item.strip():
             raise InputError("item is missing; name a data item by id or alias (e.g. name, 氏名)", file=file,
                              field=f"{where}.item")
+        item = _free_form(item, table.get("label"), file, where)
         if vocab is not None:
             try:
                 item = vocab.resolve_item(item)
             except InputError as exc:
                 raise InputError(exc.message, file=file, field=f"{where}.item") from None
         flags = {}
-        for key in ("encrypted", "key_compromised"):
+        for key in ("encrypted", "key_compromised", *DATA_FLAGS):
             value = table.get(key, False)
             if not isinstance(value, bool):
                 raise InputError("expected true or false", file=file, field=f"{where}.{key}")
             flags[key] = value
-        entries.append(DataEntry(item=item, **flags))
+        legal = tuple(f for f in DATA_FLAGS if flags.pop(f))
+        if legal and not item.startswith(FREE_ITEM + ":"):
+            raise InputError(f"{legal[0]} can be set only on a free item (other:LABEL); a catalogue item's flags "
+                             "come from the catalogue (name the fitting catalogue item instead, e.g. 病歴)",
+                             file=file, field=f"{where}.{legal[0]}")
+        entries.append(DataEntry(item=item, encrypted=flags["encrypted"], key_compromised=flags["key_compromised"],
+                                 flags=legal))
     return tuple(entries)
+
+
+def _free_form(item: str, label: Any, file: str | None, where: str) -> str:
+    """`item = "other"` with a label as the free item `other:LABEL`; a label on any other item is an error."""
+    if label is None:
+        return item
+    if not isinstance(label, str) or not " ".join(label.split()):
+        raise InputError("expected the free item's name as text, e.g. label = \"保育料の額\"", file=file,
+                         field=f"{where}.label")
+    if _nfkc(item).casefold() != FREE_ITEM:
+        raise InputError(f"label goes with item = \"{FREE_ITEM}\" (a free item); for {item!r} leave label out",
+                         file=file, field=f"{where}.label")
+    return f"{FREE_ITEM}:{' '.join(label.split())}"
 
 
 def _timeline(raw: Any, tz: str, file: str | None) -> tuple[Event, ...]:
@@ -446,7 +477,7 @@ def to_toml_dict(record: Record) -> dict[str, Any]:
     if record.data:
         out["data"] = [
             {"item": d.item, **({"encrypted": True} if d.encrypted else {}),
-             **({"key_compromised": True} if d.key_compromised else {})}
+             **({"key_compromised": True} if d.key_compromised else {}), **dict.fromkeys(d.flags, True)}
             for d in record.data
         ]
     if record.timeline:
