@@ -195,7 +195,10 @@ def test_individual_letter_is_a_letter_with_the_five_items(run: Any, org_store: 
     out = run(f"notice {make(org_store)} --kind individual-letter").stdout
     lines = out.splitlines()
     assert lines[0] == "個人情報の漏えいに関するお詫びとお知らせ"
-    assert lines.index("拝啓　時下ますますご清祥のこととお喜び申し上げます。") < lines.index("敬具") < lines.index("記")
+    opening = next(i for i, line in enumerate(lines) if line.startswith("拝啓　このたび"))
+    assert opening < lines.index("敬具") < lines.index("記")
+    assert "時下" not in out and "ご清祥" not in out  # an apology opens with the apology, no seasonal greeting
+    assert "関係者各位" in lines and "あなた" not in out
     assert lines.index("記") < lines.index("■ 1 概要") and lines[-1] == "以上"
     assert headings(out) == INDIVIDUAL_SECTIONS
     assert "不審なメールを受け取った場合は開かずに削除してください" in lines
@@ -219,7 +222,7 @@ def test_council_notices_use_the_five_items_and_the_chair(run: Any, store_dir: P
     out = run(f"notice {incident} --kind {kind}").stdout
     assert headings(out) == INDIVIDUAL_SECTIONS
     assert any(line.endswith("テスト" + signature) for line in out.splitlines())
-    assert "あなたの個人情報" in out
+    assert "皆様の個人情報" in out and "あなた" not in out
 
 
 def test_public_announcement_entruster_and_internal(run: Any, org_store: Store) -> None:

@@ -39,8 +39,14 @@ from incident.register.record import Record
 if TYPE_CHECKING:
     from incident.notices.roster import Person
 
-Format = Literal["txt", "md", "html"]
+Format = Literal["txt", "md", "html", "print"]
 FORMATS: tuple[Format, ...] = ("txt", "md", "html")
+"""The text formats a user asks for; "print" is the block markup that the PDF and Word writers lay out."""
+TEMPLATE_FORMATS: tuple[Format, ...] = (*FORMATS, "print")
+BLOCK_START, ITEM_SEPARATOR = "\x1e", "\x1f"
+"""The separators of the print format (RS, US): a block's kind and lines (incident.notices.layout)."""
+GUARDIAN_COLUMNS = frozenset({"guardian", "保護者", "保護者氏名", "保護者名"})
+"""Roster columns naming a guardian to address the letter to (「△△ 様（○○ 様の保護者様）」)."""
 
 
 # --------------------------------------------------------------------------- templates
@@ -77,9 +83,11 @@ def environment(paths: tuple[Path, ...], *, escape: bool, sandboxed: bool) -> ji
     """A strict environment; the immutable sandbox when an organization's templates are on the path."""
     cls = ImmutableSandboxedEnvironment if sandboxed else jinja2.Environment
     # The builtin files never change under a running process: skip the per-include stat (mail merge speed).
-    return cls(loader=jinja2.FileSystemLoader([str(p) for p in paths]), undefined=jinja2.StrictUndefined,
-               autoescape=escape, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-               auto_reload=sandboxed)
+    env = cls(loader=jinja2.FileSystemLoader([str(p) for p in paths]), undefined=jinja2.StrictUndefined,
+              autoescape=escape, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+              auto_reload=sandboxed)
+    env.globals.update(RS=BLOCK_START, US=ITEM_SEPARATOR)
+    return env
 
 
 def template_origin(kind: str, lang: str, extra: Sequence[Path]) -> Path:
@@ -142,10 +150,13 @@ class Renderer:
     """
 
     def __init__(self, settings: Settings, record: Record, kind: str, lang: str | None = None,
-                 fmt: Format = "txt", *, draft: bool = False, now: datetime | None = None) -> None:
+                 fmt: Format = "txt", *, draft: bool = False, now: datetime | None = None,
+                 dated: date | None = None, doc_number: str = "") -> None:
+        """`dated` is the date the notice bears (default: today); `doc_number` its 文書番号, where `{n}`
+        becomes the letter's number in a mail merge (1, 2, …)."""
         from incident.dates import now as current
 
-        if fmt not in FORMATS:
+        if fmt not in TEMPLATE_FORMATS:
             raise InputError(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}", field="format")
         self.spec, self.lang = kind_spec(kind, lang)
         self.settings, self.record, self.format, self.draft = settings, record, fmt, draft
@@ -164,6 +175,8 @@ class Renderer:
         except Exception as exc:
             raise _template_error(exc, kind, self.lang) from exc
         self.now = now or current(settings.tz)
+        self.dated = dated
+        self.doc_number = doc_number
         self.base = self._context()
         self._own_cache: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {}
 
@@ -237,7 +250,8 @@ class Renderer:
         regimes = assessment.get("assessments", []) if isinstance(assessment, Mapping) else []
         return {
             "kind": self.spec.id, "lang": self.lang, "format": self.format, "draft": self.draft,
-            "today": format_date(self.now, self.lang, tz),
+            "today": format_date(self.dated or self.now, self.lang, tz),
+            "letter": self._letter(None),
             "org": {"name": config.organization or self._markers.get("organization", ""), "entity": config.entity, "regulator": config.regulator,
                     "contact": config.contact},
             "incident": {
@@ -262,6 +276,15 @@ class Renderer:
             "obligations": self._obligations(regimes),
             "person": None,
         }
+
+    def _letter(self, number: int | None) -> dict[str, Any]:
+        letter = self.settings.config.letter
+        doc_number = self.doc_number
+        if number is not None:
+            doc_number = doc_number.replace("{n}", str(number))
+        return {"doc_number": doc_number, "sender_title": letter.sender_title, "sender_name": letter.sender_name,
+                "department": letter.department, "contact": letter.contact or self.settings.config.contact,
+                "seal_omitted": letter.seal == "omitted"}
 
     def _type_label(self) -> str:
         from incident.law.taxonomy import load_taxonomy
@@ -300,13 +323,16 @@ class Renderer:
 
     # ------------------------------------------------------------------ rendering
 
-    def render(self, person: Person | None = None) -> Rendered:
+    def render(self, person: Person | None = None, number: int | None = None) -> Rendered:
+        """One document; `number` is the letter's place in a mail merge (the `{n}` of the 文書番号)."""
         context = self.base
         if person is not None:
             context = {**self.base, "person": person_context(person)}
             own = self._own_items(person)
             if own is not None:
                 context["data_items"], context["v"] = own
+        if number is not None and "{n}" in self.doc_number:
+            context = {**context, "letter": self._letter(number)}
         try:
             if self.spec.email:
                 module = self.template.make_module(context)
@@ -315,7 +341,7 @@ class Renderer:
                 text, subject = self.template.render(context), ""
         except Exception as exc:
             raise _template_error(exc, self.spec.id, self.lang) from exc
-        if self.format != "html":
+        if self.format in ("txt", "md"):
             text = tidy(text)
         return Rendered(text.strip("\n") + "\n", " ".join(subject.split()) if subject else "")
 
@@ -333,8 +359,12 @@ def tidy(text: str) -> str:
 
 def person_context(person: Person) -> dict[str, str]:
     """What a template may know about its addressee: that person's own fields, nobody else's."""
+    guardian = ""
+    if person.extra:
+        guardian = next((v.strip() for k, v in person.extra.items() if k.casefold() in GUARDIAN_COLUMNS and v.strip()),
+                        "")
     return {"key": person.key, "name": person.name, "kana": person.kana, "address": person.address,
-            "postal_code": person.postal_code, "email": person.email, "phone": person.phone}
+            "postal_code": person.postal_code, "email": person.email, "phone": person.phone, "guardian": guardian}
 
 
 def sha256_text(text: str) -> str:

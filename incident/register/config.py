@@ -26,6 +26,39 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True)
+class WindowConfig:
+    """Where the envelope's window lies on the A4 sheet, in mm from the sheet's top left corner.
+
+    The default fits a 長形3号 window envelope (窓付き封筒, window 90 x 45 mm) for an A4 sheet folded in
+    three with the address panel in the top third; `incident notice --test-sheet` prints the outline to
+    hold against the office's own envelopes."""
+
+    top: float = 15.0
+    left: float = 20.0
+    width: float = 90.0
+    height: float = 45.0
+
+
+@dataclass(frozen=True)
+class LetterConfig:
+    """The sender block of printed letters (差出人): who signs, and how to reach the desk."""
+
+    sender_title: str = ""
+    """発信者の職名, e.g. 区長 or 代表取締役."""
+    sender_name: str = ""
+    department: str = ""
+    """担当課, printed under the sender."""
+    contact: str = ""
+    """問い合わせ先 (telephone, hours); the store's `contact` when empty."""
+    seal: str = ""
+    """"omitted" prints 「（公印省略）」 beside the sender."""
+    window: WindowConfig = field(default_factory=WindowConfig)
+
+
+SEALS = ("", "omitted")
+
+
+@dataclass(frozen=True)
 class Config:
     """The organization's settings (`config.toml` in the store)."""
 
@@ -48,6 +81,9 @@ class Config:
     #: who is reminded of deadlines: a person, a department or `privacy-desk` -> an e-mail address
     #: (the addresses are checked where they are used: incident.followup.people)
     people: Mapping[str, str] = field(default_factory=dict)
+    #: the font of PDF letters: a TrueType/OpenType file or a family name (else the usual locations)
+    pdf_font: str = ""
+    letter: LetterConfig = field(default_factory=LetterConfig)
 
     def to_toml_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -61,10 +97,15 @@ _TYPES: dict[str, type] = {
     "organization": str, "entity": str, "contact": str, "regimes": list, "timezone": str, "actor": str,
     "key_file": str, "ordinance_special_care": list, "retention_years": int, "regulator": str, "smtp": dict,
     "people": dict,
+    "pdf_font": str, "letter": dict,
 }
 _SMTP_TYPES: dict[str, type] = {
     "host": str, "port": int, "security": str, "user": str, "from_addr": str, "from_name": str,
 }
+_LETTER_TYPES: dict[str, type] = {
+    "sender_title": str, "sender_name": str, "department": str, "contact": str, "seal": str, "window": dict,
+}
+_WINDOW_TYPES: dict[str, type] = {"top": float, "left": float, "width": float, "height": float}
 
 
 def parse_config(raw: dict[str, Any], *, file: Path | str | None = None) -> Config:
@@ -92,13 +133,36 @@ def parse_config(raw: dict[str, Any], *, file: Path | str | None = None) -> Conf
         if not isinstance(address, str):
             raise InputError(f"expected an e-mail address (a string), got {type(address).__name__}", file=file,
                              field=f"people.{name}")
-    values = {k: v for k, v in raw.items() if k not in ("smtp", "people")}
+    letter = _parse_letter(raw.get("letter", {}), file)
+    values = {k: v for k, v in raw.items() if k not in ("smtp", "people", "letter")}
     for key in ("regimes", "ordinance_special_care"):
         if key in values:
             if not all(isinstance(v, str) for v in values[key]):
                 raise InputError("expected a list of strings", file=file, field=key)
             values[key] = tuple(values[key])
-    return Config(**values, smtp=SmtpConfig(**smtp_raw), people=dict(people))
+    return Config(**values, smtp=SmtpConfig(**smtp_raw), people=dict(people), letter=letter)
+
+
+A4_MM = (210.0, 297.0)
+
+
+def _parse_letter(raw: Any, file: Path | str | None) -> LetterConfig:
+    _check_types(raw, _LETTER_TYPES, file, prefix="letter.")
+    if raw.get("seal", "") not in SEALS:
+        raise InputError('expected "omitted" (prints 「（公印省略）」) or ""', file=file, field="letter.seal")
+    window_raw = {k: (float(v) if isinstance(v, int) and not isinstance(v, bool) else v)
+                  for k, v in raw.get("window", {}).items()} if isinstance(raw.get("window", {}), dict) else None
+    _check_types(window_raw, _WINDOW_TYPES, file, prefix="letter.window.")
+    assert window_raw is not None
+    window = WindowConfig(**window_raw)
+    for key in ("top", "left", "width", "height"):
+        if getattr(window, key) < 0 or (key in ("width", "height") and getattr(window, key) == 0):
+            raise InputError("must be a positive length in mm", file=file, field=f"letter.window.{key}")
+    if window.left + window.width > A4_MM[0] or window.top + window.height > A4_MM[1] / 3:
+        raise InputError(f"the window ({window.left}+{window.width} mm across, {window.top}+{window.height} mm "
+                         f"down) must lie within the top third of an A4 sheet (210 x 99 mm)", file=file,
+                         field="letter.window")
+    return LetterConfig(**{k: v for k, v in raw.items() if k != "window"}, window=window)
 
 
 def _check_types(raw: Any, types: dict[str, type], file: Path | str | None, prefix: str) -> None:
