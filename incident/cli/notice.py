@@ -58,7 +58,11 @@ def _langs() -> Iterable[str]:
 def _formats() -> Iterable[str]:
     from incident.notices.render import FORMATS
 
-    return (*FORMATS, "eml")
+    return (*FORMATS, "eml", *DOCUMENT_FORMATS)
+
+
+DOCUMENT_FORMATS = ("pdf",)
+"""Formats written to a file by their own writer (never to standard output)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,8 @@ class NoticeRequest:
     mbox: Path | None
     check: bool
     as_json: bool
+    dated: str | None = None
+    doc_number: str = ""
 
 
 def settings_of(store: Store) -> Settings:
@@ -97,11 +103,12 @@ def progress_bar(label: str, total: int) -> Iterator[Callable[[int], None] | Non
 
 
 @click.command("notice")
-@click.argument("incident_id", metavar="ID")
+@click.argument("incident_id", metavar="ID", required=False)
 @click.option("--kind", type=LazyChoice(_kinds), help="What to render (`incident notice kinds`).")
 @click.option("--lang", type=LazyChoice(_langs), help="Language (default: the kind's first).")
 @click.option("--format", "fmt", type=LazyChoice(_formats),
-              help="txt (default), md or html; with --roster: txt, html or eml.")
+              help="txt (default), md or html; with --roster: txt, html or eml; pdf (-o FILE.pdf, with --roster "
+              "one letter per person for window envelopes).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (default stdout).")
 @click.option("--draft", is_flag=True, help="Render even when items are missing, with 【未記入：…】 markers.")
 @click.option("--roster", is_flag=True, help="One notice per person of the imported roster (mail merge).")
@@ -111,11 +118,17 @@ def progress_bar(label: str, total: int) -> Iterator[Callable[[int], None] | Non
               help="With --roster: write every e-mail into one mbox file instead.")
 @click.option("--check", is_flag=True, help="With --roster: re-read the output and prove each notice names "
               "only its own person.")
+@click.option("--date", "dated", metavar="DATE", help="The date the letter bears (default today; printed in "
+              "era form, 令和6年6月3日).")
+@click.option("--doc-number", default="", metavar="TEXT", help="The 文書番号 printed on letters; {n} becomes each "
+              "letter's number in a print run (総第123-{n}号).")
+@click.option("--test-sheet", is_flag=True, help="With -o FILE.pdf: one page with the envelope window's outline "
+              "([letter.window] in config) to hold against the office's envelopes; no ID needed.")
 @json_option
 @store_options
-def notice_cmd(incident_id: str, kind: str | None, lang: str | None, fmt: str | None, output: Path | None,
+def notice_cmd(incident_id: str | None, kind: str | None, lang: str | None, fmt: str | None, output: Path | None,
                draft: bool, roster: bool, out_dir: Path | None, mbox: Path | None, check: bool,
-               as_json: bool) -> None:
+               dated: str | None, doc_number: str, test_sheet: bool, as_json: bool) -> None:
     """Render a report or notice for incident ID (`incident notice kinds` lists the kinds).
 
     The record must hold every item the notice needs (from the stored assessment, else the kind's
@@ -123,13 +136,21 @@ def notice_cmd(incident_id: str, kind: str | None, lang: str | None, fmt: str | 
     """
     from incident.errors import InputError
 
+    if test_sheet:
+        _test_sheet(output, as_json)
+        return
+    if incident_id is None:
+        raise InputError("give the incident ID (`incident list` shows them)", field="ID")
     if incident_id == "kinds":
         _list_kinds(as_json)
         return
     if kind is None:
         raise InputError("--kind is required; `incident notice kinds` lists them", field="kind")
-    request = NoticeRequest(incident_id, kind, lang, fmt, output, draft, roster, out_dir, mbox, check, as_json)
-    if roster or out_dir or mbox:
+    request = NoticeRequest(incident_id, kind, lang, fmt, output, draft, roster, out_dir, mbox, check, as_json,
+                            dated, doc_number)
+    if fmt in DOCUMENT_FORMATS:
+        _document(request)
+    elif roster or out_dir or mbox:
         if not roster:
             raise InputError("--out and --mbox write one notice per person: add --roster", field="roster")
         _merge(request)
@@ -171,8 +192,13 @@ def _renderer(store: Store, request: NoticeRequest, fmt: str) -> Renderer:
     from incident.notices.render import Renderer
 
     record = store.load(request.incident_id)
+    dated = None
+    if request.dated:
+        from incident.dates import parse_date
+
+        dated = parse_date(request.dated, field="date")
     renderer = Renderer(settings_of(store), record, request.kind, request.lang, fmt,  # type: ignore[arg-type]
-                        draft=request.draft)
+                        draft=request.draft, dated=dated, doc_number=request.doc_number)
     for warning in renderer.plan.warnings:
         info(f"warning: {warning}")
     if renderer.missing:
@@ -186,6 +212,73 @@ def _record(store: Store, renderer: Renderer, entry: dict[str, Any], actor: str)
     store.update(renderer.record.id, lambda r: append_notice(r, entry), actor=actor, action="notice",
                  extra={"kind": entry["kind"], "lang": entry["lang"], "sha256": entry["sha256"],
                         "draft": entry["draft"], **({"count": entry["count"]} if "count" in entry else {})})
+
+
+def _test_sheet(output: Path | None, as_json: bool) -> None:
+    from incident.errors import InputError
+    from incident.notices.pdf import window_test_sheet
+
+    if output is None:
+        raise InputError("--test-sheet writes a PDF: give -o FILE.pdf", field="output")
+    config = get_env().store().config
+    digest = window_test_sheet(config.letter, config.pdf_font, output)
+    window = config.letter.window
+    if as_json:
+        emit_json({"path": str(output), "sha256": digest, "window": {"top": window.top, "left": window.left,
+                                                                    "width": window.width, "height": window.height}})
+        return
+    info(f"Wrote the window test sheet to {output} (window {window.width} x {window.height} mm at "
+         f"{window.left} mm from the left, {window.top} mm from the top; [letter.window] in config.toml)")
+
+
+def _document(request: NoticeRequest) -> None:
+    """A PDF: one notice, or with --roster one letter per person in one print-run file."""
+    from incident.errors import InputError
+    from incident.notices.items import KINDS
+    from incident.notices.pdf import letters_pdf
+    from incident.notices.render import notice_entry
+    from incident.notices.roster import iter_people
+
+    if request.output is None:
+        raise InputError(f"{request.fmt} is written to a file: give -o FILE.{request.fmt}", field="output")
+    if request.out_dir is not None or request.mbox is not None:
+        raise InputError(f"a {request.fmt} print run is one file: use -o FILE.{request.fmt}, not --out or --mbox",
+                         field="out")
+    if request.check:
+        raise InputError("--check reads text and e-mail notices back; a PDF print run is checked by its "
+                         "page count and the recorded hash", field="check")
+    env = get_env()
+    store = env.store()
+    if request.roster and not KINDS[request.kind].per_person:
+        raise InputError(f"{request.kind} is not a notice to a person; per-person kinds: "
+                         f"{', '.join(k for k, s in KINDS.items() if s.per_person)}", field="kind")
+    renderer = _renderer(store, request, "print")
+    people: Any = [None]
+    if request.roster:
+        from incident.cli.roster import check_persons
+        from incident.notices.rosterfile import roster_info
+
+        path = store.roster_path(request.incident_id)
+        meta = roster_info(path)
+        check_persons(store, renderer.record, meta.count, env.actor())
+        people = iter_people(path, store.roster_key())
+        total = meta.count
+    else:
+        total = 1
+    with progress_bar("printing", total) as progress:
+        result = letters_pdf(renderer, people, request.output, progress=progress)
+    entry = notice_entry(renderer, sha256=result.sha256, actor=env.actor(), at=renderer.now,
+                         path=str(request.output.resolve()), count=result.count if request.roster else None,
+                         fmt="pdf")
+    _record(store, renderer, entry, env.actor())
+    if request.as_json:
+        emit_json({**entry, "pages": result.pages, "no_address": result.no_address})
+        return
+    what = f"{result.count} {renderer.spec.id} letter(s)" if request.roster else renderer.spec.id
+    info(f"Wrote {what} on {result.pages} page(s) (pdf) for "
+         f"{request.incident_id} to {request.output}; sha256 {result.sha256[:16]}…")
+    if result.no_address and request.roster:
+        info(f"warning: {result.no_address} people have no postal address")
 
 
 def _single(request: NoticeRequest) -> None:
@@ -246,8 +339,8 @@ def _merge(request: NoticeRequest) -> None:
     with progress_bar("rendering", meta.count) as progress:
         result = mail_merge(renderer, iter_people(path, key), out_dir=request.out_dir, mbox=request.mbox,
                             fmt=fmt, progress=progress)
-    entry = notice_entry(renderer, sha256=result.sha256, actor=env.actor(), at=renderer.now, path=result.target,
-                         count=result.count, fmt=fmt)
+    entry = notice_entry(renderer, sha256=result.sha256, actor=env.actor(), at=renderer.now,
+                         path=str(Path(result.target).resolve()), count=result.count, fmt=fmt)
     _record(store, renderer, entry, env.actor())
     report: dict[str, Any] = {**entry, "no_email": result.skipped_no_email, "no_address": result.no_address}
     if not request.as_json:

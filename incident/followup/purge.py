@@ -4,13 +4,16 @@ Seed 000 keeps case records five years after the case ends and then disposes of 
 `retention_years` (default 5) says how long here. What is removed is what holds personal data outside
 the record: the roster, the sending batches and the rendered notices — every entry of the store's
 `rosters/`, `batches/` and `notices/` directories named after the incident (`2023-0012`,
-`2023-0012.roster`, `2023-0012-letters/` …). The record itself (the incident's summary) and the audit
+`2023-0012.roster`, `2023-0012-letters/` …), and the files written elsewhere that the record's `notices`
+section lists with a count of people (a PDF print run, an mbox, the per-person files of a mail merge
+directory — never anything else in that directory). The record itself (the incident's summary) and the audit
 log remain; each purge adds a timeline event and an audit entry listing what was removed.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -104,6 +107,28 @@ def personal_data_paths(store: Store, incident_id: str) -> list[Path]:
     return found
 
 
+PER_PERSON_FILE = re.compile(r"p[0-9]{6}\.(?:txt|html|eml|docx|pdf)")
+"""The name a mail merge gives each person's file (roster key and format)."""
+
+
+def recorded_paths(store: Store, record: rec.Record) -> list[Path]:
+    """Files outside the store that the record says hold people's data: the `path` of each `notices`
+    entry that counts people (a print run, an mbox, a mail-merge directory's per-person files)."""
+    found: list[Path] = []
+    root = store.root.resolve()
+    for entry in record.sections.get("notices", []) or []:
+        if not isinstance(entry, Mapping) or "count" not in entry or not entry.get("path"):
+            continue
+        path = Path(str(entry["path"]))
+        if not path.is_absolute() or path.resolve().is_relative_to(root):
+            continue  # inside the store, personal_data_paths finds it; a relative path cannot be resolved now
+        if path.is_file() and not path.is_symlink():
+            found.append(path)
+        elif path.is_dir() and not path.is_symlink():
+            found.extend(sorted(f for f in path.iterdir() if PER_PERSON_FILE.fullmatch(f.name) and f.is_file()))
+    return sorted(set(found))
+
+
 def _belongs(name: str, incident_id: str) -> bool:
     """`2023-0012`, `2023-0012.roster`, `2023-0012-x` belong to 2023-0012; `2023-00123` does not."""
     if not name.startswith(incident_id):
@@ -131,7 +156,7 @@ def plan_purge(store: Store, *, today: date | None = None, records: Iterable[rec
         closed_on = dates.to_local_date(closed, store.tz)
         if day <= retention_ends(closed_on, years):
             continue
-        paths = personal_data_paths(store, record.id)
+        paths = personal_data_paths(store, record.id) + recorded_paths(store, record)
         if paths:
             items.append(PurgeItem(incident=record.id, closed_on=closed_on, paths=tuple(paths),
                                    size=sum(_size(store.root / p) for p in paths)))

@@ -182,7 +182,7 @@ def mail_merge(renderer: Renderer, people: Iterable[Person], *, out_dir: Path | 
                 continue
             if not person.address:
                 no_address += 1
-            rendered = render(person)
+            rendered = render(person, number=count + 1)
             if emails:
                 data = build_eml(rendered, person, config, incident_id, now).as_bytes()
             else:
