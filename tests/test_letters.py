@@ -50,12 +50,12 @@ def test_an_apology_has_no_seasonal_greeting(store: Store, kind: str) -> None:
 
 
 def test_every_template_avoids_anata() -> None:
-    from incident.resources import builtin_dir
-
     import re
 
+    from incident.resources import builtin_dir
+
     for template in (builtin_dir("templates") / "notices" / "ja").glob("*.j2"):
-        wording = re.sub(r"\{#.*?#\}", "", template.read_text(encoding="utf-8"), flags=re.S)  # comments aside
+        wording = re.sub(r"\{#.*?#\}", "", template.read_text(encoding="utf-8"), flags=re.DOTALL)  # comments aside
         assert "あなた" not in wording, template.name
 
 
