@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from incident.cli.common import emit_json, get_env, info, json_option, store_options
+from incident.cli.common import command_hint, emit_json, get_env, info, json_option, store_options
 
 if TYPE_CHECKING:
     from datetime import date
@@ -140,7 +140,7 @@ def print_stored_summary(console: Console, record: Record) -> None:
     if not isinstance(section, dict):
         return
     console.print(f"[bold]判定 Assessment[/] ({escape(str(section.get('assessed_at', '')))}): "
-                  f"`incident assess {record.id}` for details")
+                  f"`{escape(command_hint(f'assess {record.id}'))}` for details")
     for a in section.get("assessments", []):
         style, verdict = VERDICT[a.get("reportable")]
         met = [c["id"] for c in a.get("conditions", []) if c.get("met") is True]

@@ -28,6 +28,23 @@ def get_env() -> Env:
     return obj
 
 
+def command_hint(args: str) -> str:
+    """`incident ARGS` as the user types it to reach the store in use: with `--store DIR` when that store is
+    not the one a bare `incident` opens (the demo store, or one given with --store)."""
+    import shlex
+
+    from incident.register.store import default_store_path
+
+    ctx = click.get_current_context(silent=True)
+    env = ctx.find_object(Env) if ctx is not None else None
+    if env is None:
+        return f"incident {args}"
+    used = env.used_store_path()
+    if used.resolve() == default_store_path().resolve():
+        return f"incident {args}"
+    return f"incident --store {shlex.quote(str(used))} {args}"
+
+
 def is_interactive() -> bool:
     """Prompts happen only when both standard input and output are terminals."""
     return sys.stdin.isatty() and sys.stdout.isatty() and not os.environ.get("CI")

@@ -51,6 +51,10 @@ class Env:
             self._store = Store.open(self.store_path)
         return self._store
 
+    def used_store_path(self) -> Path:
+        """The directory of the store this invocation uses (opened or about to be)."""
+        return self._store.root if self._store is not None else self.store_path
+
     def use_store(self, store: Store) -> None:
         self._store = store
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from incident.cli.common import (
+    command_hint,
     emit_json,
     get_env,
     info,
@@ -186,7 +187,7 @@ def print_open_steps(console: Console, store: Store, record: Record) -> None:
     late = sum(1 for v in open_views if v.overdue(moment, store.tz))
     console.print(f"初動対応 Open response steps ({len(open_views)} of {len(prog.views)}"
                   + (f", [bold red]{late} overdue 期限超過[/]" if late else "")
-                  + f") — `incident steps {record.id}` for details:")
+                  + f") — `{escape(command_hint(f'steps {record.id}'))}` for details:")
     for index, view in enumerate(open_views[:SHOWN_OPEN]):
         urgency = URGENCIES[view.step.urgency]
         mark = "[bold yellow]▶[/]" if index == 0 else " "

@@ -1,0 +1,43 @@
+"""`incident demo`: its samples go to a demo store of their own, and every command it suggests works as
+printed, against that store."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from click.testing import CliRunner
+
+from incident.cli import cli
+
+HINT = re.compile(r"`(incident [^`]+)` for details")
+
+
+def test_the_demo_hints_name_the_demo_store_and_run_as_printed() -> None:
+    runner = CliRunner()
+    demo = runner.invoke(cli, ["demo"], catch_exceptions=False)
+    assert demo.exit_code == 0, demo.output
+    hints = HINT.findall(demo.stdout)
+    assert len(hints) == 4, demo.stdout  # assess and steps, for each of the two samples
+    store = re.search(r"Demo store: (\S+)", demo.stderr)
+    assert store is not None, demo.stderr
+    for hint in hints:
+        args = shlex.split(hint)
+        assert args[:3] == ["incident", "--store", store.group(1)], hint
+        result = runner.invoke(cli, args[1:], catch_exceptions=False)
+        assert result.exit_code == 0, (hint, result.output)
+        if args[3] == "assess":  # the demo assessed it already, in that store
+            assert "No change since the last assessment." in result.stdout, result.stdout
+        else:
+            assert args[-1] in result.stdout, result.stdout  # the incident's id
+
+
+def test_hints_name_no_store_for_the_default_one(tmp_path: object) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init"]).exit_code == 0  # $INCIDENT_HOME, the default store here
+    made = runner.invoke(cli, ["new", "--title", "t", "--type", "loss", "--discovered-at", "2024-06-03 10:00",
+                               "--persons", "3", "--item", "氏名", "--department", "総務課", "--json"])
+    assert made.exit_code == 0, made.output
+    assert runner.invoke(cli, ["assess", "2024-0001"]).exit_code == 0
+    show = runner.invoke(cli, ["show", "2024-0001"])
+    assert "`incident assess 2024-0001` for details" in show.stdout
