@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("incident.cli.register:status_cmd",
              'Move an incident: open → contained → reported → closed.'),
     "audit": ("incident.cli.register:audit_group", 'The tamper-evident audit log.'),
+    "config": ("incident.cli.config:config_group", 'Show or change the store\'s settings (config.toml).'),
     "demo": ("incident.cli.demo:demo_cmd",
              'Record sample incidents in a demo store and show the register, an incident and what the law asks.'),
     # the assessment and its deadlines

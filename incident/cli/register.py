@@ -35,7 +35,12 @@ def init_cmd(organization: str, entity: str, contact: str, timezone: str) -> Non
     store = Store.init(path, config if config != Config() else None)
     store.log(env.actor(), "init", None, {"store": str(path)})
     info(f"Created the incident store at {path}")
-    info("Edit config.toml there for the organization's details; record an incident with `incident new`.")
+    missing = [key for key in ("organization", "contact") if not getattr(config, key)]
+    if missing:
+        info(f"Set the organization's details with `incident config set {' '.join(k + '=…' for k in missing)}`; "
+             "record an incident with `incident new`.")
+    else:
+        info("Record an incident with `incident new`; `incident config show` lists the settings.")
 
 
 def _field_options(func: Any) -> Any:

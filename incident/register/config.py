@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from incident.errors import InputError
 from incident.register.record import ENTITIES
+
+if TYPE_CHECKING:
+    from incident.register.store import Store
 
 SECURITY = ("starttls", "tls", "none")
 
@@ -185,3 +188,92 @@ def load_config(path: Path) -> Config:
 
     raw, _text = tomlfile.read(path)
     return parse_config(raw, file=path)
+
+
+# --------------------------------------------------------------------------- `incident config set`
+
+#: words that mark a key as a secret: refused, since config.toml never holds one
+SECRET_WORDS = ("password", "passwd", "secret", "token", "api_key", "apikey", "credential")
+SECRET_HINT = ("secrets are never stored in config.toml; keep the SMTP password in the OS keyring with "
+               "`incident secret set smtp` (or in $INCIDENT_SMTP_PASSWORD where there is no keyring)")
+
+
+def settable_keys() -> tuple[str, ...]:
+    """Every key `incident config set` accepts, `smtp.*` for the [smtp] table."""
+    return (*(k for k, t in _TYPES.items() if t is not dict), *(f"smtp.{k}" for k in _SMTP_TYPES), "people.NAME")
+
+
+def apply_settings(raw: dict[str, Any], assignments: Sequence[str], *,
+                   file: Path | str | None = None) -> tuple[dict[str, Any], Config, dict[str, list[Any]]]:
+    """`KEY=VALUE` assignments applied to a parsed config table.
+
+    Values are converted by the key's type: text as given, a whole number for `port` and
+    `retention_years`, a comma-separated list for `regimes` and `ordinance_special_care` (empty for
+    none); `people.NAME=ADDRESS` adds or changes a person to remind, `people.NAME=` removes one. The result is validated as the file is (`parse_config`). Returns the new table, the parsed
+    config and what changed ({key: [old, new]}); nothing is applied when any assignment is bad.
+    """
+    new = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    defaults = Config().to_toml_dict()
+    changes: dict[str, list[Any]] = {}
+    for assignment in assignments:
+        key, sep, text = assignment.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise InputError(f"expected KEY=VALUE, got {assignment!r}; keys: {', '.join(settable_keys())}")
+        if any(word in key.lower() for word in SECRET_WORDS):
+            raise InputError(SECRET_HINT, field=key)
+        section, _dot, name = key.partition(".") if "." in key else ("", "", key)
+        if section == "people" and name:
+            people = new.setdefault("people", {})
+            old = people.get(name, "")
+            if text:
+                people[name] = text
+            else:
+                people.pop(name, None)
+            if old != text:
+                changes[key] = [old, text]
+            continue
+        if key not in settable_keys():
+            raise InputError(f"unknown key; valid keys: {', '.join(settable_keys())}", file=file, field=key)
+        expected = (_SMTP_TYPES if section == "smtp" else _TYPES)[name]
+        value = _convert(text, expected, key, file)
+        table = new.setdefault("smtp", {}) if section == "smtp" else new
+        if not isinstance(table, dict):
+            raise InputError("expected a table", file=file, field="smtp")
+        old = table.get(name, (defaults["smtp"] if section == "smtp" else defaults)[name])
+        table[name] = value
+        if old != value:
+            changes[key] = [old, value]
+    return new, parse_config(new, file=file), changes
+
+
+def _convert(text: str, expected: type, key: str, file: Path | str | None) -> Any:
+    if expected is int:
+        try:
+            return int(text.strip())
+        except ValueError:
+            raise InputError(f"expected a whole number, got {text!r}", file=file, field=key) from None
+    if expected is list:
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return text
+
+
+def save_settings(store: Store, assignments: Sequence[str], *, actor: str) -> dict[str, list[Any]]:
+    """Apply `KEY=VALUE` assignments to the store's config.toml under the store lock: validated as a whole,
+    written atomically, the change logged in the audit log. Returns what changed (nothing is written when
+    nothing changed). The file is rewritten from its values (comments are not kept)."""
+    import tomli_w
+
+    from incident import tomlfile
+    from incident.dates import now
+    from incident.fsutil import atomic_write_text
+
+    path = store.root / "config.toml"
+    with store.locked():
+        raw = tomlfile.read(path)[0] if path.exists() else {}
+        new, _config, changes = apply_settings(raw, assignments, file=path)
+        if changes:
+            atomic_write_text(path, tomli_w.dumps(new))
+            store.audit.append(actor=actor, action="config.set", incident=None, changes=changes,
+                               at=now(store.tz))
+    return changes
