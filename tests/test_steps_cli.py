@@ -148,11 +148,12 @@ def test_on_a_terminal_the_step_asks_for_its_value(run: Run, monkeypatch: pytest
     assert _show(run, incident_id)["persons"] == 1200
 
 
-def test_show_lists_the_open_steps_until_closed(run: Run) -> None:
+def test_show_lists_the_open_steps_until_closed(run: Run, store_dir: Path) -> None:
     incident_id = _new(run, "ransomware-500")
     text = run(f"show {incident_id}").stdout
-    assert (f"初動対応 Open response steps (15 of 15, 14 overdue 期限超過) — `incident steps {incident_id}` for "
-            "details:") in text
+    # the hint names the store given with --store, so it works as printed
+    assert (f"初動対応 Open response steps (15 of 15, 14 overdue 期限超過) — `incident --store {store_dir} steps "
+            f"{incident_id}` for details:") in text
     assert "(call-experts) overdue 期限超過" in text
     assert " ▶ [1時間以内, by " in text
     assert "感染した機器とバックアップをネットワークから切り離す / Take the infected machines and the backups off " \
