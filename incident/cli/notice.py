@@ -124,11 +124,15 @@ def progress_bar(label: str, total: int) -> Iterator[Callable[[int], None] | Non
               "letter's number in a print run (総第123-{n}号).")
 @click.option("--test-sheet", is_flag=True, help="With -o FILE.pdf: one page with the envelope window's outline "
               "([letter.window] in config) to hold against the office's envelopes; no ID needed.")
+@click.option("--mark-mailed", is_flag=True, help="Record that the latest letter print run (--roster) was posted; "
+              "with the e-mails sent, the notice to individuals is then done.")
+@click.option("--at", "at_text", metavar="DATE", help="With --mark-mailed: when the letters were posted.")
 @json_option
 @store_options
 def notice_cmd(incident_id: str | None, kind: str | None, lang: str | None, fmt: str | None, output: Path | None,
                draft: bool, roster: bool, out_dir: Path | None, mbox: Path | None, check: bool,
-               dated: str | None, doc_number: str, test_sheet: bool, as_json: bool) -> None:
+               dated: str | None, doc_number: str, test_sheet: bool, mark_mailed: bool,
+               at_text: str | None, as_json: bool) -> None:
     """Render a report or notice for incident ID (`incident notice kinds` lists the kinds).
 
     The record must hold every item the notice needs (from the stored assessment, else the kind's
@@ -144,6 +148,14 @@ def notice_cmd(incident_id: str | None, kind: str | None, lang: str | None, fmt:
     if incident_id == "kinds":
         _list_kinds(as_json)
         return
+    if mark_mailed or at_text:
+        if kind or lang or fmt or output or draft or roster or out_dir or mbox or check or dated or doc_number:
+            raise InputError("--mark-mailed records a print run already made; it takes only --at DATE",
+                             field="mark-mailed")
+        if not (mark_mailed and at_text):
+            raise InputError("record posted letters with --mark-mailed --at DATE (both)", field="at")
+        _mark_mailed(incident_id, at_text, as_json)
+        return
     if kind is None:
         raise InputError("--kind is required; `incident notice kinds` lists them", field="kind")
     request = NoticeRequest(incident_id, kind, lang, fmt, output, draft, roster, out_dir, mbox, check, as_json,
@@ -158,6 +170,26 @@ def notice_cmd(incident_id: str | None, kind: str | None, lang: str | None, fmt:
         if check:
             raise InputError("--check proves a mail merge's output: use it with --roster", field="check")
         _single(request)
+
+
+def _mark_mailed(incident_id: str, at_text: str, as_json: bool) -> None:
+    from incident.dates import parse_datetime
+    from incident.followup.notification import mark_mailed
+
+    env = get_env()
+    store = env.store()
+    at = parse_datetime(at_text, store.tz, field="--at")
+    run, done = mark_mailed(store, incident_id, at=at, actor=env.actor())
+    if as_json:
+        emit_json({"incident": incident_id, "kind": run["kind"], "count": run["count"], "mailed_at": at,
+                   "completed": None if done is None else {
+                       "obligations": list(done.obligations), "method": done.method, "count": done.count,
+                       "at": done.at, "filled_response": done.filled is not None}})
+        return
+    info(f"Marked {run['count']} {run['kind']} letter(s) of {incident_id} mailed on {at.isoformat()}.")
+    if done is not None:
+        info(f"Marked {', '.join(done.obligations)} done ({done.count} people by {done.method})"
+             + ("; response_to_individuals filled in." if done.filled else "."))
 
 
 def _list_kinds(as_json: bool) -> None:

@@ -59,6 +59,25 @@ def roster_group() -> None:
     """The affected-person roster (本人一覧) of an incident, encrypted at rest."""
 
 
+def _check_replace(record: Record, dest: Path, replace: bool, reason: str) -> dict[str, Any]:
+    """Refuse to replace a roster that notices were made from, unless --replace --reason; the audit extra."""
+    import hashlib
+
+    from incident.errors import InputError, RefusedError
+    from incident.followup.notification import roster_in_use
+
+    if replace and not reason.strip():
+        raise InputError("--replace needs --reason TEXT (it is logged)", field="--reason")
+    if not dest.exists():
+        return {}
+    used = roster_in_use(record)
+    if used and not replace:
+        raise RefusedError(f"{record.id} already has a roster and {used}; replace it with --replace --reason TEXT "
+                           "(the old roster's hash is logged)")
+    old = {"replaced_sha256": hashlib.sha256(dest.read_bytes()).hexdigest()}
+    return {**old, **({"reason": reason.strip()} if replace else {})}
+
+
 @roster_group.command("import")
 @click.argument("incident_id", metavar="ID")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
@@ -70,10 +89,13 @@ def roster_group() -> None:
                    "euc_jp, latin-1, ... (any Python codec name).")
 @click.option("--skip-invalid", is_flag=True, help="Import the valid rows and list the invalid ones "
               "(by default nothing is imported when any row is invalid).")
+@click.option("--replace", is_flag=True, help="Replace a roster that notices were already made from (needs "
+              "--reason; the old roster's hash goes to the audit log).")
+@click.option("--reason", default="", help="With --replace: why (logged).")
 @json_option
 @store_options
 def import_cmd(incident_id: str, file: Path, mapping: str | None, encoding: str | None, skip_invalid: bool,
-               as_json: bool) -> None:
+               replace: bool, reason: str, as_json: bool) -> None:
     """Import the people of FILE for incident ID.
 
     FILE is a CSV (UTF-8 with or without BOM, Shift_JIS/cp932, or tab-separated UTF-16 with BOM as
@@ -89,13 +111,14 @@ def import_cmd(incident_id: str, file: Path, mapping: str | None, encoding: str 
     if not file.is_file():
         raise InputError("no such file", file=file)
     dest = store.roster_path(incident_id)
+    replaced = _check_replace(record, dest, replace, reason)
     # bad rows raise one error that lists them by line (the first 20, then a count): nothing is written
     result = import_csv(file, dest, store.roster_key(), encoding=encoding, mapping=_parse_map(mapping),
                         skip_invalid=skip_invalid)
     section = {"count": result.count, "columns": list(result.columns), "encoding": result.encoding,
                "imported_at": _now(store), "skipped": result.skipped_rows, "duplicates": result.duplicate_count}
     store.update(incident_id, lambda r: r.with_section("roster", section), actor=env.actor(),
-                 action="roster-import", extra={"count": result.count, "skipped": result.skipped_rows})
+                 action="roster-import", extra={"count": result.count, "skipped": result.skipped_rows, **replaced})
     if as_json:
         emit_json({"incident": incident_id, **section, "data_lines": result.data_lines,
                    "skipped_rows": [str(p) for p in result.skipped],

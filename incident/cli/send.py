@@ -242,8 +242,27 @@ def _send(store: Store, incident_id: str, where: Path, *, resume: bool, dry_run:
              {"sent_now": report.sent, "failed_now": len(report.failed), "stopped": report.stopped or "",
               "resume": resume, "resent": list(report.resent_after_interruption)})
     _report(report, incident_id, as_json)
+    _completion(store, incident_id, actor, as_json)
     if report.failed or report.stopped:
         raise click.exceptions.Exit(1)
+
+
+def _completion(store: Store, incident_id: str, actor: str, as_json: bool) -> None:
+    """Record the notice obligations done when the batch reached everyone (incident.followup.notification)."""
+    from incident.followup.notification import after_send, delivery_of
+
+    done = after_send(store, incident_id, actor=actor)
+    if as_json:
+        return
+    if done is not None:
+        info(f"Marked {', '.join(done.obligations)} done ({done.count} people by {done.method}, "
+             f"{done.at.isoformat()})" + ("; response_to_individuals filled in." if done.filled else "."))
+        return
+    delivery = delivery_of(store.load(incident_id))
+    if delivery.email_complete and delivery.no_email and delivery.letters_at is None:
+        info(f"{delivery.no_email} people without an e-mail address still need a letter: render it "
+             f"(`incident notice {incident_id} --kind individual-letter --roster --out DIR`) and, once "
+             f"posted, `incident notice {incident_id} --mark-mailed --at DATE`.")
 
 
 def _report(report: SendReport, incident_id: str, as_json: bool) -> None:

@@ -1,0 +1,213 @@
+"""The notice to the people affected (本人への通知), done by the register itself once it is delivered.
+
+The register already knows when everyone has been told: an approved e-mail batch sent to every
+person in it (the record's `sending` section), and letter print runs marked mailed (`incident notice
+ID --mark-mailed --at DATE`, an entry of the `notices` section). When everyone is covered — every
+e-mail of the batch sent and nobody left without an address, or the remainder handed explicitly to
+letters by marking a print run mailed — the obligations those notices fulfil (`individual-notice`,
+GDPR's `data-subjects`) are marked done with the date, the count and the method (email, letter or
+both), and `response_to_individuals` (本人への対応の実施状況) is filled from that record unless the
+officer wrote it. An obligation the officer marked done by hand is left as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from incident import dates
+from incident.errors import InputError, NotFoundError, RefusedError
+from incident.register import record as rec
+from incident.register.store import Store
+
+Method = Literal["email", "letter", "both"]
+METHOD_JA: Mapping[Method, str] = {"email": "電子メール", "letter": "書面（郵送）", "both": "電子メール及び書面（郵送）"}
+#: the `source` of an obligation entry this module wrote (anything else was recorded by hand)
+SOURCES = ("send", "mark-mailed")
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The notice obligations marked done, and how."""
+
+    obligations: tuple[str, ...]
+    """`regime/obligation` keys marked done (or updated) now."""
+    at: datetime
+    method: Method
+    count: int
+    email: int
+    letters: int
+    filled: str | None
+    """The text written into response_to_individuals, or None when the officer's own text was kept."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the record says was delivered to the people affected."""
+
+    email_sent: int
+    email_complete: bool
+    """Every message of the approved batch was sent."""
+    email_at: datetime | None
+    email_kind: str | None
+    no_email: int
+    """People of the roster left out of the batch for want of an address."""
+    letters: int
+    letters_at: datetime | None
+    letter_kinds: tuple[str, ...]
+
+    @property
+    def complete(self) -> bool:
+        return self.letters_at is not None or (self.email_complete and self.no_email == 0)
+
+
+def _letter_kind(kind: Any) -> bool:
+    from incident.notices.items import KINDS
+
+    spec = KINDS.get(str(kind))
+    return spec is not None and spec.per_person and not spec.email
+
+
+def delivery_of(record: rec.Record) -> Delivery:
+    sending = record.sections.get("sending") or {}
+    mailed = [n for n in record.sections.get("notices", []) if isinstance(n, dict) and n.get("mailed_at")
+              and _letter_kind(n.get("kind"))]
+    letters_at = max((n["mailed_at"] for n in mailed), default=None)
+    at = sending.get("last_run_at")
+    return Delivery(
+        email_sent=int(sending.get("sent", 0) or 0), email_complete=sending.get("state") == "sent",
+        email_at=at if isinstance(at, datetime) else None, email_kind=sending.get("kind"),
+        no_email=int(sending.get("no_email", 0) or 0), letters=sum(int(n.get("count", 0)) for n in mailed),
+        letters_at=letters_at, letter_kinds=tuple(dict.fromkeys(str(n["kind"]) for n in mailed)))
+
+
+def _obligations(store: Store, record: rec.Record, kinds: tuple[str, ...]) -> list[str]:
+    """`regime/obligation` of the incident's obligations (assessed afresh) that these notice kinds fulfil."""
+    from incident.law.rules import assess
+    from incident.law.tracking import store_config
+    from incident.notices.items import KINDS
+
+    data = assess(record, config=store_config(store)).obligations_json(record.id)
+    found: list[str] = []
+    for kind in kinds:
+        spec = KINDS[kind]
+        for regime in data["assessments"]:
+            if spec.regimes and regime["regime"] not in spec.regimes:
+                continue
+            found += [f"{regime['regime']}/{o['id']}" for o in regime["obligations"] if o["id"] in spec.obligations]
+    return list(dict.fromkeys(found))
+
+
+def _completed(store: Store, record: rec.Record, source: str) -> tuple[rec.Record, Completion | None]:
+    """The record with its notice obligations marked done when everyone is covered (else unchanged)."""
+    from incident.law.tracking import done_entry
+
+    delivery = delivery_of(record)
+    if not delivery.complete:
+        return record, None
+    kinds = tuple(k for k in (delivery.email_kind, *delivery.letter_kinds) if k)
+    keys = _obligations(store, record, kinds)
+    method: Method = "both" if delivery.email_sent and delivery.letters_at else (
+        "letter" if delivery.letters_at else "email")
+    count = delivery.email_sent + delivery.letters
+    roster = record.sections.get("roster") or {}
+    if method == "both" and isinstance(roster.get("count"), int):
+        count = min(count, roster["count"])  # a print run for everyone also reaches those e-mailed
+    at = max(t for t in (delivery.email_at, delivery.letters_at) if t is not None)
+    entries = {key: done_entry(record, key) for key in keys}
+    mine = [k for k, e in entries.items() if e is None or e.get("source") in SOURCES]
+    if not mine:
+        return record, None
+    previous_texts = {str(e["filled"]) for e in entries.values() if e and e.get("filled")}
+    current = record.get("response_to_individuals", "")
+    text = (f"{dates.era_date(dates.to_local_date(at, store.tz))}までに、本人{count:,}名に"
+            f"{METHOD_JA[method]}で通知した。")
+    filled = text if not str(current).strip() or current in previous_texts else None
+    done = {regime: dict(table) for regime, table in (record.sections.get("obligations") or {}).items()}
+    for key in mine:
+        regime, ob_id = key.split("/", 1)
+        entry: dict[str, Any] = {"done_at": at.replace(microsecond=0), "method": method, "count": count,
+                                 "email": delivery.email_sent, "letters": delivery.letters, "source": source}
+        if filled or (entries[key] or {}).get("filled"):
+            entry["filled"] = filled or (entries[key] or {})["filled"]
+        done.setdefault(regime, {})[ob_id] = entry
+    if done == record.sections.get("obligations") and not (filled and filled != current):
+        return record, None  # recorded already (a resumed run with nothing left to send)
+    record = record.with_section("obligations", done)
+    if filled:
+        record = record.with_facts(response_to_individuals=filled)
+    return record, Completion(obligations=tuple(mine), at=at, method=method, count=count, email=delivery.email_sent,
+                              letters=delivery.letters, filled=filled)
+
+
+def after_send(store: Store, incident_id: str, *, actor: str) -> Completion | None:
+    """After a send run: mark the notice obligations done when the batch reached everyone."""
+    result: dict[str, Completion | None] = {"done": None}
+    audit: dict[str, Any] = {}
+
+    def change(old: rec.Record) -> rec.Record:
+        new, result["done"] = _completed(store, old, "send")
+        if result["done"] is not None:
+            audit.update(_audit(result["done"]))
+        return new
+
+    store.update(incident_id, change, actor=actor, action="notice.complete", extra=audit)
+    return result["done"]
+
+
+def mark_mailed(store: Store, incident_id: str, *, at: datetime, actor: str) -> tuple[dict[str, Any], Completion | None]:
+    """`incident notice ID --mark-mailed --at DATE`: the latest letter print run was posted.
+
+    Refused for a date in the future, when no print run is recorded, or when it was marked already.
+    Returns the print run's entry and the completion it brought, if any.
+    """
+    if at > dates.now(store.tz) + rec.FUTURE_SKEW:
+        raise InputError(f"{at.isoformat()} is in the future; mark the letters mailed once they are posted",
+                         field="--at")
+    found: dict[str, Any] = {}
+    audit: dict[str, Any] = {}
+
+    def change(old: rec.Record) -> rec.Record:
+        notices = [dict(n) for n in old.sections.get("notices", [])]
+        runs = [i for i, n in enumerate(notices) if _letter_kind(n.get("kind")) and n.get("count")
+                and not n.get("draft")]
+        if not runs:
+            raise NotFoundError(f"no letter print run of {incident_id} is recorded; render the letters first "
+                                f"(`incident notice {incident_id} --kind individual-letter --roster --out DIR`)",
+                                field="--mark-mailed")
+        last = notices[runs[-1]]
+        if last.get("mailed_at"):
+            raise RefusedError(f"the print run of {last['at'].isoformat() if isinstance(last['at'], datetime) else last['at']} "
+                               f"({last['count']} letters) was marked mailed on {last['mailed_at'].isoformat()}; "
+                               "render a new print run for more letters")
+        last.update(mailed_at=at.replace(microsecond=0), mailed_by=actor)
+        found.update(last)
+        audit.update({"kind": last["kind"], "count": last["count"], "sha256": last.get("sha256", ""),
+                      "mailed_at": at.isoformat()})
+        new, done = _completed(store, old.with_section("notices", notices), "mark-mailed")
+        found["completion"] = done
+        if done is not None:
+            audit["completed"] = _audit(done)
+        return new
+
+    store.update(incident_id, change, actor=actor, action="notice.mailed", extra=audit)
+    completion = found.pop("completion")
+    return found, completion
+
+
+def _audit(done: Completion) -> dict[str, Any]:
+    return {"obligations": list(done.obligations), "method": done.method, "count": done.count,
+            "done_at": done.at.isoformat(), "filled_response": done.filled is not None}
+
+
+def roster_in_use(record: rec.Record) -> str:
+    """Why the incident's roster must not be silently replaced ('' when nothing was made from it)."""
+    sending = record.sections.get("sending") or {}
+    if sending.get("state"):
+        return f"an e-mail batch of {sending.get('count', '?')} was prepared from it ({sending.get('state')})"
+    mailed = [n for n in record.sections.get("notices", []) if isinstance(n, dict) and n.get("mailed_at")]
+    if mailed:
+        return f"{len(mailed)} letter print run(s) made from it were mailed"
+    return ""
