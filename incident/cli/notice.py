@@ -58,10 +58,12 @@ def _langs() -> Iterable[str]:
 def _formats() -> Iterable[str]:
     from incident.notices.render import FORMATS
 
-    return (*FORMATS, "eml", *DOCUMENT_FORMATS)
+    return (*FORMATS, "eml", *DOCUMENT_FORMATS, *FORM_FORMATS)
 
 
 DOCUMENT_FORMATS = ("pdf",)
+FORM_FORMATS = ("form", "xlsx")
+"""The regulator report as the PPC web form's fields: as text blocks to paste, or as a sheet."""
 """Formats written to a file by their own writer (never to standard output)."""
 
 
@@ -160,7 +162,9 @@ def notice_cmd(incident_id: str | None, kind: str | None, lang: str | None, fmt:
         raise InputError("--kind is required; `incident notice kinds` lists them", field="kind")
     request = NoticeRequest(incident_id, kind, lang, fmt, output, draft, roster, out_dir, mbox, check, as_json,
                             dated, doc_number)
-    if fmt in DOCUMENT_FORMATS:
+    if fmt in FORM_FORMATS:
+        _form(request)
+    elif fmt in DOCUMENT_FORMATS:
         _document(request)
     elif roster or out_dir or mbox:
         if not roster:
@@ -311,6 +315,48 @@ def _document(request: NoticeRequest) -> None:
          f"{request.incident_id} to {request.output}; sha256 {result.sha256[:16]}…")
     if result.no_address and request.roster:
         info(f"warning: {result.no_address} people have no postal address")
+
+
+def _form(request: NoticeRequest) -> None:
+    """The report as the PPC web form's fields (text blocks, or a sheet with -o FILE.xlsx)."""
+    from incident.errors import InputError
+    from incident.notices.form import fill, form_for, form_text, load_form, to_json
+    from incident.notices.render import notice_entry, sha256_text
+
+    if request.roster or request.out_dir or request.mbox:
+        raise InputError("the form is one report, not one per person: leave out --roster, --out and --mbox",
+                         field="format")
+    if request.fmt == "xlsx" and request.output is None:
+        raise InputError("xlsx is written to a file: give -o FILE.xlsx", field="output")
+    env = get_env()
+    store = env.store()
+    renderer = _renderer(store, request, "txt")
+    spec = load_form(form_for(renderer.record, store.extra_dirs("playbooks")), store.extra_dirs("playbooks"))
+    filled = fill(spec, renderer)
+    if request.fmt == "xlsx":
+        from incident.notices.sheets import form_sheet
+
+        assert request.output is not None
+        digest = form_sheet(spec, filled, request.output)
+        text = None
+    else:
+        text = form_text(spec, filled, renderer)
+        digest = sha256_text(text)
+        if request.output is not None:
+            from incident.fsutil import atomic_write_text
+
+            atomic_write_text(request.output, text)
+    entry = notice_entry(renderer, sha256=digest, actor=env.actor(), at=renderer.now,
+                         path=str(request.output.resolve()) if request.output else None, fmt=request.fmt)
+    entry["form"] = spec.id
+    _record(store, renderer, entry, env.actor())
+    if request.as_json:
+        emit_json({**entry, **to_json(spec, filled)})
+        return
+    if text is not None and request.output is None:
+        click.echo(text, nl=False)
+    info(f"Recorded {renderer.spec.id} as the {spec.id} form ({request.fmt}, {len(filled)} fields) on "
+         f"{request.incident_id}: sha256 {digest[:16]}…" + (f" -> {request.output}" if request.output else ""))
 
 
 def _single(request: NoticeRequest) -> None:

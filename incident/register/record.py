@@ -9,6 +9,7 @@ Sections that later stages add (assessment, notices, actions, review, steps, ...
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -30,8 +31,12 @@ CERTAINTIES = ("confirmed", "suspected")
 MALICIOUS = ("none", "suspected", "confirmed")
 RISK_LEVELS = ("unlikely", "risk", "high")
 STATUSES = ("open", "contained", "reported", "closed")
+MEDIA = ("paper", "electronic", "both")
+SUBJECT_CATEGORIES = ("customers", "employees", "residents", "other")
+PUBLICATION_METHODS = ("website", "press", "notice-board", "other")
+HARM_STATUSES = ("yes", "no", "unknown")
 
-Kind = Literal["str", "text", "int", "bool", "datetime", "enum", "list", "vocab"]
+Kind = Literal["str", "text", "int", "bool", "datetime", "enum", "list", "vocab", "url"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,16 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("other", "text", "その他参考となる事項", "other useful matters"),
     FieldSpec("advice_to_individuals", "text", "本人が取り得る措置", "what a person can do to protect themselves"),
     FieldSpec("contact", "text", "問合せ窓口", "inquiry desk (default from config)"),
+    FieldSpec("medium", "enum", "媒体", "paper (紙), electronic (電子) or both: the medium of the data", MEDIA),
+    FieldSpec("subject_category", "enum", "本人の種類", "customers (顧客), employees (従業員), residents (住民) "
+              "or other: whose data it is", SUBJECT_CATEGORIES),
+    FieldSpec("persons_estimated", "bool", "本人の数は概数", "persons is an estimate (概数), as a 速報 may give"),
+    FieldSpec("secondary_harm_status", "enum", "二次被害の有無", "yes, no or unknown (二次被害又はそのおそれの有無)",
+              HARM_STATUSES),
+    FieldSpec("published_on", "datetime", "公表日", "when the incident was announced publicly (公表)"),
+    FieldSpec("publication_method", "enum", "公表方法", "website (ホームページ), press (記者発表), notice-board "
+              "(掲示) or other", PUBLICATION_METHODS),
+    FieldSpec("publication_url", "url", "公表先URL", "the address of the public announcement (https://…)"),
 )
 FIELD_BY_NAME: Mapping[str, FieldSpec] = {f.name: f for f in FIELDS}
 LIST_VOCAB_FIELDS = {"regimes"}
@@ -209,6 +224,7 @@ def _nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
+_URL = re.compile(r"https?://[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?")
 _TRUE = {"true", "yes", "y", "1", "はい", "有", "あり"}
 _FALSE = {"false", "no", "n", "0", "いいえ", "無", "なし"}
 
@@ -259,6 +275,13 @@ def coerce(spec: FieldSpec, value: Any, *, tz: str, file: str | None, vocab: Voc
     if spec.kind == "list":
         items = _as_list(value, bad)
         return [_nfkc(v).upper() for v in items]
+    if spec.kind == "url":
+        if not isinstance(value, str):
+            raise bad(f"expected a string, got {type(value).__name__}")
+        text = value.strip()
+        if not _URL.fullmatch(text):
+            raise bad(f"expected an http:// or https:// address, got {value!r}")
+        return text
     if spec.kind == "vocab":
         if spec.name in LIST_VOCAB_FIELDS:
             items = _as_list(value, bad)
