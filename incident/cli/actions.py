@@ -457,15 +457,18 @@ def print_review(console: Console, review: Review) -> None:
 
 
 def _export(store: Store, incident_id: str, review: Review, output: str | None) -> None:
-    from incident.followup.review import export_markdown
+    from pathlib import Path
 
+    from incident.followup.review import export_markdown
+    from incident.outputs import output_file
+
+    if output is not None:
+        output_file(Path(output), option="--output", personal=True)
     text = export_markdown(store.load(incident_id), review, tz=store.tz, extra_dirs=store.extra_dirs("templates"),
                            extra_playbooks=store.extra_dirs())
     if output is None:
         click.echo(text, nl=False)
         return
-    from pathlib import Path
-
     from incident.fsutil import atomic_write_text
 
     path = Path(output)  # what click's path_type=Path would give

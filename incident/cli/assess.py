@@ -290,6 +290,10 @@ def deadlines_cmd(ics_file: str | None, department: str | None, as_json: bool) -
     from incident.fsutil import atomic_write_bytes
     from incident.law.deadlines import to_ics
 
+    if ics_file is not None:
+        from incident.outputs import output_file
+
+        output_file(Path(ics_file), option="--ics")
     env = get_env()
     store = env.store()
     rows = collect_open(store)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from incident.cli.common import emit_json, get_env, info, json_option, store_options
+from incident.cli.common import emit_json, get_env, info, is_interactive, json_option, store_options
 
 if TYPE_CHECKING:
     from incident.notices.mailmerge import CheckResult
@@ -367,6 +367,10 @@ def _single(request: NoticeRequest) -> None:
     fmt = request.fmt or "txt"
     if fmt == "eml":
         raise InputError("eml is for one e-mail per person: use it with --roster --out DIR", field="format")
+    if request.output is not None:
+        from incident.outputs import output_file
+
+        output_file(request.output, option="--output", personal=True)
     env = get_env()
     store = env.store()
     renderer = _renderer(store, request, fmt)
@@ -404,6 +408,12 @@ def _merge(request: NoticeRequest) -> None:
     fmt = request.fmt or ("eml" if request.mbox else "txt")
     if fmt not in MERGE_FORMATS:
         raise InputError(f"with --roster the format is one of {', '.join(MERGE_FORMATS)}", field="format")
+    from incident.outputs import output_file, private_output_dir
+
+    if request.out_dir is not None:
+        private_output_dir(request.out_dir, option="--out", confirm=_ask if is_interactive() else None)
+    if request.mbox is not None:
+        output_file(request.mbox, option="--mbox", personal=True)
     env = get_env()
     store = env.store()
     if not KINDS[request.kind].per_person:
@@ -446,6 +456,10 @@ def _merge(request: NoticeRequest) -> None:
         emit_json(report)
     if failed:
         raise click.exceptions.Exit(1)
+
+
+def _ask(question: str) -> bool:
+    return click.confirm(question, default=False, err=True)
 
 
 def _print_check(checked: CheckResult) -> None:

@@ -41,6 +41,12 @@ def annual_cmd(fiscal_year: int | None, year: int | None, fmt: str, output: str 
         if value is not None and not 1873 <= value <= 9998:
             raise InputError(f"{value} is not a year this report covers (1873–9998)", field=flag)
     period = Period.fiscal_year(fiscal_year) if fiscal_year is not None else Period.calendar_year(cast(int, year))
+    if output is not None:
+        from pathlib import Path
+
+        from incident.outputs import output_file
+
+        output_file(Path(output), option="--output")
     env = get_env()
     store = env.store()
     report = annual_report(store.records(), load_taxonomy(store.extra_dirs()), period, tz=store.tz)

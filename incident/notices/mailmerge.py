@@ -79,10 +79,11 @@ class _Sink:
         self.mbox: BinaryIO | None = None
         try:
             if out_dir is not None:
-                self.dir_fd = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY)
+                self.dir_fd = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW)
             if mbox is not None:
-                fd = os.open(mbox, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                fd = os.open(mbox, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW | os.O_CLOEXEC, 0o600)
                 self.mbox = os.fdopen(fd, "wb")
+                os.fchmod(fd, 0o600)  # an existing file keeps its mode otherwise
         except OSError as exc:
             self.close()
             raise InputError(f"cannot write the notices: {exc.strerror}", file=self.where) from None
@@ -132,6 +133,7 @@ class _Sink:
         self.close()
 
 
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
 _REPLACE = os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -168,10 +170,12 @@ def mail_merge(renderer: Renderer, people: Iterable[Person], *, out_dir: Path | 
                          field="format")
     digest = hashlib.sha256()
     count = no_email = no_address = 0
-    if out_dir is not None:
-        from incident.fsutil import ensure_dir
+    from incident.outputs import output_file, private_output_dir
 
-        ensure_dir(out_dir)
+    if out_dir is not None:
+        private_output_dir(out_dir, option="--out")
+    if mbox is not None:
+        output_file(mbox, option="--mbox", personal=True)
     config, incident_id, now, render = renderer.settings.config, renderer.record.id, renderer.now, renderer.render
     suffix = f".{fmt}"
     with _Sink(out_dir, mbox, now) as sink:
