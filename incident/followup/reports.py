@@ -368,17 +368,19 @@ def render_template(name: str, context: Mapping[str, Any], *, extra_dirs: Sequen
     """
     import jinja2
     from jinja2.exceptions import SecurityError
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    search = [str(Path(d) / "reports") for d in extra_dirs] + [str(builtin_dir("templates") / "reports")]
-    env = ImmutableSandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(search, encoding="utf-8"), undefined=jinja2.StrictUndefined,
+    from incident.templating import BoundedSandbox, ConfinedLoader, bounded_render
+
+    own = [(Path(d) / "reports", Path(d)) for d in extra_dirs]
+    search = [str(p) for p, _ in own] + [str(builtin_dir("templates") / "reports")]
+    env = BoundedSandbox(
+        loader=ConfinedLoader([Path(p) for p in search], dict(own)), undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False),
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
     env.filters["cell"] = _md_cell
     try:
-        text = env.get_template(name).render(**context)
+        text = str(bounded_render(env.get_template(name), context))
         return text if text.endswith("\n") else text + "\n"
     except jinja2.TemplateNotFound:
         raise InputError(f"template {name} not found in {', '.join(search)}", field="template") from None

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from incident.dates import era_date, to_local_date
 from incident.errors import InputError
@@ -35,6 +34,7 @@ from incident.notices.items import (
 )
 from incident.register.config import Config
 from incident.register.record import Record
+from incident.templating import BoundedSandbox, ConfinedLoader, bounded_render
 
 if TYPE_CHECKING:
     from incident.notices.roster import Person
@@ -78,12 +78,19 @@ def _md_escape(value: Any) -> str:
     return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def confined_dirs(lang: str, extra: Sequence[Path]) -> tuple[tuple[Path, Path], ...]:
+    """(search directory, organization templates directory) of each organization directory on the path."""
+    return tuple((d / "notices" / lang, d) for d in extra)
+
+
 @lru_cache(maxsize=32)
-def environment(paths: tuple[Path, ...], *, escape: bool, sandboxed: bool) -> jinja2.Environment:
-    """A strict environment; the immutable sandbox when an organization's templates are on the path."""
-    cls = ImmutableSandboxedEnvironment if sandboxed else jinja2.Environment
+def environment(paths: tuple[Path, ...], *, escape: bool, sandboxed: bool,
+                confined: tuple[tuple[Path, Path], ...] = ()) -> jinja2.Environment:
+    """A strict environment; when an organization's templates are on the path, the bounded immutable
+    sandbox, reading the organization's files only through real directories (`incident.templating`)."""
+    cls = BoundedSandbox if sandboxed else jinja2.Environment
     # The builtin files never change under a running process: skip the per-include stat (mail merge speed).
-    env = cls(loader=jinja2.FileSystemLoader([str(p) for p in paths]), undefined=jinja2.StrictUndefined,
+    env = cls(loader=ConfinedLoader(paths, dict(confined)), undefined=jinja2.StrictUndefined,
               autoescape=escape, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
               auto_reload=sandboxed)
     env.globals.update(RS=BLOCK_START, US=ITEM_SEPARATOR)
@@ -165,11 +172,13 @@ class Renderer:
         if self.missing and not draft:
             raise IncompleteNotice(record.id, kind, self.missing)
         paths, self.sandboxed = template_search_path(self.lang, settings.template_dirs)
-        env = environment(paths, escape=fmt != "txt", sandboxed=self.sandboxed)
+        env = environment(paths, escape=fmt != "txt", sandboxed=self.sandboxed,
+                          confined=confined_dirs(self.lang, settings.template_dirs) if self.sandboxed else ())
         try:
             self.template = env.get_template(f"{kind}.j2")
             marker = env.get_template("_marker.j2")
-            self._markers = {m.key: marker.render(label=m.label if self.lang == "ja" else m.label_en).strip() for m in self.missing}
+            self._markers = {m.key: self._render_text(marker, {"label": m.label if self.lang == "ja" else m.label_en})
+                             .strip() for m in self.missing}
         except jinja2.TemplateNotFound as exc:
             raise InputError(f"no template {exc.name} for language {self.lang}", field="kind") from None
         except Exception as exc:
@@ -323,6 +332,9 @@ class Renderer:
 
     # ------------------------------------------------------------------ rendering
 
+    def _render_text(self, template: jinja2.Template, context: Mapping[str, Any]) -> str:
+        return _render_text_of(template, context, self.sandboxed)
+
     def render(self, person: Person | None = None, number: int | None = None) -> Rendered:
         """One document; `number` is the letter's place in a mail merge (the `{n}` of the 文書番号)."""
         context = self.base
@@ -335,15 +347,21 @@ class Renderer:
             context = {**context, "letter": self._letter(number)}
         try:
             if self.spec.email:
-                module = self.template.make_module(context)
+                module = (bounded_render(self.template, context, module=True) if self.sandboxed
+                          else self.template.make_module(context))
                 text, subject = str(module), str(getattr(module, "subject", "")).strip()
             else:
-                text, subject = self.template.render(context), ""
+                text, subject = self._render_text(self.template, context), ""
         except Exception as exc:
             raise _template_error(exc, self.spec.id, self.lang) from exc
         if self.format in ("txt", "md"):
             text = tidy(text)
         return Rendered(text.strip("\n") + "\n", " ".join(subject.split()) if subject else "")
+
+
+def _render_text_of(template: jinja2.Template, context: Mapping[str, Any], sandboxed: bool) -> str:
+    """An organization's template within the render bounds; a builtin one directly."""
+    return str(bounded_render(template, context)) if sandboxed else template.render(context)
 
 
 def tidy(text: str) -> str:
