@@ -146,7 +146,9 @@ OWN_ITEMS_CACHE = 4096
 """Distinct `items` cells remembered per renderer (a roster repeats a few combinations)."""
 _ITEM_SEPARATORS = re.compile(r"[、,;/・]")
 _BLANKS = re.compile(r"\n{3,}")
-_TRAILING = re.compile(r"[ \t]+\n")
+_TRAILING = re.compile(r"(?<![ \t])[ \t]+\n")
+"""Blanks before a line end. The look-behind starts a match only at the first blank of a run: without it
+a run of n blanks not followed by a line end costs n tries of up to n steps each (quadratic)."""
 
 
 class Renderer:
