@@ -211,7 +211,33 @@ def test_html_escapes_record_text(store: Any, run: Callable[..., Result]) -> Non
     html = run("report annual --fiscal-year 2023 --format html").stdout
     assert "&lt;b&gt;x&lt;/b&gt; &amp; y(2名分)" in html and "<b>x</b>" not in html
     md = run("report annual --fiscal-year 2023 --format md").stdout
-    assert "| 1 | その他 (1) | 【5年5月】 <b>x</b> & y(2名分) | a\\|b | 課 |" in md
+    assert "| 1 | その他 (1) | 【5年5月】 &lt;b&gt;x&lt;/b&gt; &amp; y(2名分) | a\\|b | 課 |" in md
+    assert "<b>" not in md
+
+
+def test_markdown_never_carries_raw_html(store: Any, run: Callable[..., Result], store_dir: Path) -> None:
+    from incident.register.changes import new_incident
+
+    (store_dir / "config.toml").write_text('organization = "<img src=x onerror=alert(1)>"\n', encoding="utf-8")
+    new_incident(store, raw_incident("other", "2023-05-01", "", "<script>alert(1)</script>", 2,
+                                     "<iframe>", "", "<b>課</b>"), actor="t")
+    md = run("report annual --fiscal-year 2023 --format md").stdout
+    assert "<" not in md.replace("<br>", "")
+    assert md.startswith("# &lt;img src=x onerror=alert(1)&gt; 令和5年度")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md and "| &lt;b&gt;課&lt;/b&gt; | 1 |" in md
+
+
+def test_csv_cells_never_start_a_formula(store: Any, run: Callable[..., Result]) -> None:
+
+    from incident.register.changes import new_incident
+
+    for i, text in enumerate(["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "＝1+1", "safe"]):
+        new_incident(store, raw_incident("other", f"2023-05-{i + 1:02d}", "", text, 2, text, "", text), actor="t")
+    rows = list(csv.reader(io.StringIO(run("report annual --fiscal-year 2023 --format csv").stdout.lstrip("\ufeff"))))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r", "＝")]
+    assert {"'=HYPERLINK(\"http://x\")", "'+1+1", "'-2+3", "'@SUM(A1)", "'\tx", "'＝1+1"} <= set(cells)
+    assert "safe" in {c for row in rows[1:] for c in row[6:7]}
 
 
 def test_every_format_has_a_renderer(ward: Any) -> None:

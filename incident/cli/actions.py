@@ -191,6 +191,7 @@ def list_cmd(overdue: bool, owner: str | None, state: str | None, incident_id: s
 
 
 def print_actions(console: Console, actions: list[Action], today: date) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     if not actions:
@@ -205,7 +206,7 @@ def print_actions(console: Console, actions: list[Action], today: date) -> None:
         due = a.due.isoformat()
         if a.state == "open":
             due += f" (overdue {-days}d)" if days < 0 else f" ({days}d left)"
-        table.add_row(a.aid, a.measure, a.owner, f"[red]{due}[/]" if a.overdue(today) else due,
+        table.add_row(escape(a.aid), escape(a.measure), escape(a.owner), f"[red]{due}[/]" if a.overdue(today) else due,
                       f"[{STATE_STYLE[a.state]}]{a.state} {STATE_JA[a.state]}[/]")
     console.print(table)
 
@@ -437,6 +438,7 @@ def _answer_proc(text: str) -> str:
 
 
 def print_review(console: Console, review: Review) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"Review of {review.incident} ({review.answered}/{len(review.items)} answered)",
@@ -449,7 +451,7 @@ def print_review(console: Console, review: Review) -> None:
         if a and a.answer == "no":
             shown = f"[red]{shown}[/]"
         note = (a.note if a else "") + (f" → {item.action}" if item.action else "")
-        table.add_row(str(number), item.question.id, item.question.ja, shown, note)
+        table.add_row(str(number), item.question.id, item.question.ja, shown, escape(note))
     console.print(table)
     if review.retired:
         console.print("Answers to items no longer on the checklist: "

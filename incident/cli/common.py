@@ -94,7 +94,10 @@ def emit_json(data: Any) -> None:
 
 
 def info(message: str) -> None:
-    """A short human message on stderr (summaries, confirmations), so stdout stays data."""
-    click.echo(message, err=True)
+    """A short human message on stderr (summaries, confirmations), so stdout stays data; a control
+    character of stored text in it is shown as a visible escape, never sent to the terminal."""
+    from incident.safetext import terminal_safe
+
+    click.echo(terminal_safe(message), err=True)
 
 

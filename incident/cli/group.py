@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from incident.errors import IncidentError
+from incident.safetext import terminal_safe
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -91,10 +92,10 @@ class Env:
 
 
 def make_console(stream: Any) -> Console:
-    from rich.console import Console
+    from incident.cli.safeconsole import SafeConsole
 
     is_tty = hasattr(stream, "isatty") and stream.isatty()
-    return Console(file=stream, no_color=bool(os.environ.get("NO_COLOR")) or not is_tty,
+    return SafeConsole(file=stream, no_color=bool(os.environ.get("NO_COLOR")) or not is_tty,
                    force_terminal=False if not is_tty else None, highlight=False,
                    width=None if is_tty else 120, soft_wrap=not is_tty)
 
@@ -144,7 +145,7 @@ class IncidentGroup(click.Group):
         except IncidentError as exc:
             if _debug(ctx):
                 _print_traceback()
-            click.echo(f"error: {exc}", err=True)
+            click.echo(terminal_safe(f"error: {exc}"), err=True)
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
@@ -155,8 +156,8 @@ class IncidentGroup(click.Group):
             if _debug(ctx):
                 _print_traceback()
             else:
-                click.echo(f"error: unexpected failure: {type(exc).__name__}: {exc} "
-                           "(run with --debug for the traceback)", err=True)
+                click.echo(terminal_safe(f"error: unexpected failure: {type(exc).__name__}: {exc} "
+                                         "(run with --debug for the traceback)"), err=True)
             ctx.exit(1)
 
 

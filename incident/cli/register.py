@@ -330,13 +330,14 @@ def audit_show_cmd(incident_id: str | None, last: int, as_json: bool) -> None:
     if as_json:
         emit_json(entries)
         return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"Audit log ({len(entries)})", title_justify="left")
     for col in ("#", "When", "Actor", "Action", "Incident", "Changes"):
         table.add_column(col, overflow="fold")
     for e in entries:
-        table.add_row(str(e["seq"]), e["ts"][:19], e["actor"], e["action"], e.get("incident") or "",
-                      ", ".join(e.get("changes", {}).keys()))
+        table.add_row(*(escape(str(v)) for v in (e["seq"], e["ts"][:19], e["actor"], e["action"],
+                                                   e.get("incident") or "", ", ".join(e.get("changes", {}).keys()))))
     env.console.print(table)
 

@@ -177,6 +177,8 @@ def show_cmd(incident_id: str, reveal: bool, count: int, as_json: bool) -> None:
                   f"columns: {', '.join(meta.columns)}")
     table = Table("key", "name", "email", "address", "postal code", "phone",
                   title="sample" + ("" if reveal else " (masked; --reveal to unmask, logged)"))
-    for p in people:
-        table.add_row(p.key, p.name, p.email, p.address, p.postal_code, p.phone)
+    from rich.markup import escape
+
+    for p in people:  # the roster's text is shown, never read as markup
+        table.add_row(*(escape(v) for v in (p.key, p.name, p.email, p.address, p.postal_code, p.phone)))
     console.print(table)

@@ -67,7 +67,10 @@ def print_list(console: Console, records: list[rec.Record], tz: str) -> None:
         table.add_column(col, overflow="fold")
     table.add_column("Persons", justify="right", no_wrap=True)
     table.add_column("Report?", no_wrap=True)
+    from rich.markup import escape
+
     for row in rows:
+        row[:] = [escape(cell) for cell in row]  # stored text is shown, never read as markup
         row[1] = f"[{STATUS_STYLE.get(row[1], '')}]{row[1]}[/]"
         row[7] = "[bold red]yes[/]" if row[7] == "yes" else row[7]
         table.add_row(*row)
@@ -78,7 +81,10 @@ def plain_list(records: list[rec.Record], tz: str) -> str:
     """The list as aligned text (pipes, long lists)."""
     if not records:
         return "No incidents match. Record one with `incident new` (or try `incident demo`).\n"
-    return plain_table(LIST_COLUMNS, [_list_row(r, tz) for r in records])
+    from incident.safetext import terminal_safe
+
+    # stored text is shown, never sent to the terminal as control characters
+    return plain_table(LIST_COLUMNS, [[terminal_safe(c) for c in _list_row(r, tz)] for r in records])
 
 
 def cell_width(text: str) -> int:
@@ -116,6 +122,7 @@ def plain_table(headers: tuple[str, ...], rows: list[list[str]], max_width: int 
 
 
 def print_record(console: Console, record: rec.Record, tz: str) -> None:
+    from rich.markup import escape
     from rich.panel import Panel
     from rich.table import Table
 
@@ -144,17 +151,17 @@ def print_record(console: Console, record: rec.Record, tz: str) -> None:
             shown = f"{value:,}"
         else:
             shown = str(value)
-        grid.add_row(f"{spec.ja} {spec.name}", shown)
+        grid.add_row(f"{spec.ja} {spec.name}", escape(shown))  # stored text is shown, never read as markup
     if record.data:
         from incident.law.catalogue import load_catalogue
 
         catalogue = load_catalogue()
-        grid.add_row("項目 data", "、".join(
+        grid.add_row("項目 data", escape("、".join(
             (f"{item.ja} ({d.item})" if (item := catalogue.get(d.item)) and not item.free else d.item)
             + (" 暗号化" if d.encrypted else "") + (" 鍵も漏えい" if d.key_compromised else "")
-            for d in record.data))
+            for d in record.data)))
     status = record.status
-    console.print(Panel(grid, title=f"[bold]{record.id}[/] {record.get('title', '')}",
+    console.print(Panel(grid, title=f"[bold]{escape(record.id)}[/] {escape(str(record.get('title', '')))}",
                         subtitle=f"[{STATUS_STYLE.get(status, '')}]{status}[/]", title_align="left"))
     if record.timeline:
         events = Table(title="Timeline 経過", title_justify="left")
@@ -162,7 +169,7 @@ def print_record(console: Console, record: rec.Record, tz: str) -> None:
         events.add_column("What", overflow="fold")
         events.add_column("Who")
         for e in record.timeline:
-            events.add_row(e.at.astimezone(_zone(tz)).strftime("%Y-%m-%d %H:%M"), e.text, e.actor)
+            events.add_row(e.at.astimezone(_zone(tz)).strftime("%Y-%m-%d %H:%M"), escape(e.text), escape(e.actor))
         console.print(events)
 
 

@@ -23,6 +23,7 @@ from incident.errors import InputError
 from incident.law.taxonomy import Taxonomy
 from incident.register import record as rec
 from incident.resources import builtin_dir
+from incident.safetext import csv_cell, md_text
 
 Format = Literal["md", "csv", "html", "json"]
 FORMATS: tuple[Format, ...] = get_args(Format)
@@ -314,9 +315,9 @@ def _render_csv(report: AnnualReport, _organization: str, _extra: tuple[Path, ..
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for group in report.groups:
-        for row in group.rows:
-            writer.writerow([row.no, group.type, group.label, row.month, row.handled_by, row.content, row.cause,
-                             row.department, row.incident, row.type])
+        for row in group.rows:  # free text from the register: never a formula in a spreadsheet
+            writer.writerow([csv_cell(v) for v in (row.no, group.type, group.label, row.month, row.handled_by,
+                                                   row.content, row.cause, row.department, row.incident, row.type)])
     return out.getvalue()
 
 
@@ -361,7 +362,8 @@ def view(report: AnnualReport, organization: str = "") -> dict[str, Any]:
 
 
 def render_template(name: str, context: Mapping[str, Any], *, extra_dirs: Sequence[Path] = ()) -> str:
-    """Render templates/reports/NAME strictly (StrictUndefined; autoescaped when NAME ends in .html.j2).
+    """Render templates/reports/NAME strictly (StrictUndefined; autoescaped when NAME ends in .html.j2, every
+    value with its HTML escaped as Markdown text when NAME ends in .md.j2).
 
     The organization's `templates/reports/` (in `extra_dirs`) is searched first; every template is
     rendered in Jinja2's sandbox, since an organization's file is not trusted code.
@@ -377,6 +379,7 @@ def render_template(name: str, context: Mapping[str, Any], *, extra_dirs: Sequen
         loader=ConfinedLoader([Path(p) for p in search], dict(own)), undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False),
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        finalize=_md_value if name.endswith(".md.j2") else None,
     )
     env.filters["cell"] = _md_cell
     try:
@@ -392,7 +395,16 @@ def render_template(name: str, context: Mapping[str, Any], *, extra_dirs: Sequen
         raise InputError(f"template does something a template may not: {exc}", file=name) from None
 
 
+def _md_value(value: object) -> object:
+    """Every value a Markdown template prints: raw HTML escaped (what `_md_cell` made is kept)."""
+    from markupsafe import Markup
+
+    return value if isinstance(value, Markup) or value is None else md_text(value)
+
+
 def _md_cell(value: object) -> str:
-    """A value safe inside a Markdown table cell (pipes escaped, line breaks as <br>)."""
-    text = "" if value is None else str(value)
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r\n", "\n").replace("\n", "<br>")
+    """A value safe inside a Markdown table cell (HTML escaped, pipes escaped, line breaks as <br>)."""
+    from markupsafe import Markup
+
+    text = "" if value is None else md_text(value)
+    return Markup(text.replace("\\", "\\\\").replace("|", "\\|").replace("\r\n", "\n").replace("\n", "<br>"))
