@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from incident.errors import IncidentError
-from incident.safetext import terminal_safe
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -145,7 +144,7 @@ class IncidentGroup(click.Group):
         except IncidentError as exc:
             if _debug(ctx):
                 _print_traceback()
-            click.echo(terminal_safe(f"error: {exc}"), err=True)
+            click.echo(_safe(f"error: {exc}"), err=True)
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
@@ -156,9 +155,16 @@ class IncidentGroup(click.Group):
             if _debug(ctx):
                 _print_traceback()
             else:
-                click.echo(terminal_safe(f"error: unexpected failure: {type(exc).__name__}: {exc} "
-                                         "(run with --debug for the traceback)"), err=True)
+                click.echo(_safe(f"error: unexpected failure: {type(exc).__name__}: {exc} "
+                                 "(run with --debug for the traceback)"), err=True)
             ctx.exit(1)
+
+
+def _safe(message: str) -> str:
+    """An error message as shown: a control character of stored text in it made visible."""
+    from incident.safetext import terminal_safe
+
+    return terminal_safe(message)
 
 
 def _debug(ctx: click.Context) -> bool:
