@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from incident.errors import InputError
+
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 
@@ -31,7 +33,12 @@ def fsync_dir(path: Path) -> None:
 
 def atomic_write_bytes(path: Path, data: bytes, *, mode: int = FILE_MODE) -> None:
     """Write to a temporary file in the same directory, fsync, rename over `path`, fsync the directory."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except FileNotFoundError:
+        raise InputError(f"the directory {path.parent} does not exist; create it first", file=path) from None
+    except (PermissionError, NotADirectoryError) as exc:
+        raise InputError(f"cannot write there: {exc.strerror}", file=path) from None
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:

@@ -29,6 +29,8 @@ def parse(text: str, *, file: str | Path | None = None) -> dict[str, Any]:
         if found:
             message = _AT_LINE.sub(f"(column {found.group(2)})", message)
         raise InputError(f"not valid TOML: {message}", file=file, line=line) from None
+    except RecursionError:
+        raise InputError("not valid here: tables or arrays nested too deeply", file=file) from None
 
 
 def read_text(path: Path, *, hint: str = "") -> str:

@@ -286,6 +286,15 @@ def test_an_incident_never_assessed_cannot_jump_to_closed(run: Callable[..., Res
 def test_a_damaged_actions_section_is_named(run: Callable[..., Result], clock: Any, store: Any) -> None:
     incident = new(run)
     bad = [{"id": "A1", "measure": "m", "owner": "o", "due": "2024-08-01", "state": "open"}]
-    store.update(incident, lambda r: r.with_section("actions", bad), actor="t")
-    assert run("action list", expect=2).stderr == (
-        f"error: incident {incident}: field 'actions[1].due': expected a date (YYYY-MM-DD)\n")
+    with pytest.raises(InputError, match=r"field 'actions\[1\]\.due': expected a date \(YYYY-MM-DD\)"):
+        store.update(incident, lambda r: r.with_section("actions", bad), actor="t")
+    # written behind the toolkit's back: that incident is left out with a warning, the rest still lists
+    other = new(run)
+    run(f"action add {other} --measure m --owner o --due 2024-08-01")
+    path = store.path_of(incident)
+    path.write_text(path.read_text() + '\n[[actions]]\nid = "A1"\nmeasure = "m"\nowner = "o"\n'
+                    'due = "2024-08-01"\nstate = "open"\n')
+    listed = run("action list --json")
+    assert [a["aid"] for a in json.loads(listed.stdout)] == [f"{other}/A1"]
+    assert listed.stderr == (f"warning: left out: {path}: field 'actions[1].due': expected a date (YYYY-MM-DD) "
+                             "(fix the file, e.g. with `incident edit`)\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,9 @@ from incident.register.changes import new_incident
 from incident.register.config import Config
 from incident.register.record import FIELD_BY_NAME
 from incident.register.store import Store
+
+#: when a hand-built assessment section says it was made
+ASSESSED_AT = datetime(2024, 6, 5, 12, 0, tzinfo=UTC)
 
 ORG = "社会福祉法人テスト会"
 CONTACT = "総務課 個人情報窓口 03-0000-0000"
@@ -123,7 +126,7 @@ def test_preliminary_needs_only_what_is_known(run: Any, org_store: Store) -> Non
 
 
 def _assess(store: Store, incident: str, obligations: list[dict[str, Any]]) -> None:
-    assessment = {"incident": incident, "reportable": True, "assessments": [{
+    assessment = {"assessed_at": ASSESSED_AT, "reportable": True, "assessments": [{
         "regime": "appi-business", "reportable": True,
         "conditions": [{"id": "headcount", "met": True, "reason": "1,001人が対象で1,000人を超える",
                         "citation": "個人情報保護法施行規則第7条第4号"}],
@@ -247,7 +250,7 @@ def test_public_announcement_entruster_and_internal(run: Any, org_store: Store) 
 
 def test_internal_report_shows_the_deadlines_in_era_form(run: Any, org_store: Store) -> None:
     incident = make(org_store)
-    assessment = {"incident": incident, "reportable": True, "assessments": [{
+    assessment = {"assessed_at": ASSESSED_AT, "reportable": True, "assessments": [{
         "regime": "appi-business", "reportable": True, "conditions": [], "exemptions": [], "missing": [],
         "obligations": [{"id": "regulator-final", "recipient": "個人情報保護委員会", "due": "2024-07-02",
                          "soft": False, "items": ["overview"]},

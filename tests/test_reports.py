@@ -7,7 +7,7 @@ import io
 import json
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +23,8 @@ from incident.law.taxonomy import load_taxonomy
 
 #: the table as a city publishes it for these 17 incidents (the layout of seed 002's 表5)
 TABLE = REPO / "tests" / "cases" / "reports" / "fy2023-table.tsv"
+#: when a hand-built assessment section says it was made
+ASSESSED_AT = datetime(2024, 6, 5, 12, 0, tzinfo=UTC)
 
 # 練馬区 令和5年度 表5 個人情報に係る事務処理ミス: (type, occurred, handled_by, summary, persons, cause,
 # cause_category, department). The seed writes 同上 where a cause repeats the row above; here each
@@ -319,11 +321,11 @@ def test_done_obligations_and_reportable_are_totalled(store: Any, run: Callable[
 
     record = new_incident(store, raw_incident("loss", "2023-06-01", "", "報告済み", 150, DOCS, "document-management",
                                               "総務課"), actor="t")
-    assessment = {"incident": record.id, "reportable": True, "assessments": [
+    assessment = {"assessed_at": ASSESSED_AT, "reportable": True, "assessments": [
         {"regime": "appi-public", "reportable": True, "conditions": [], "exemptions": [], "missing": [],
          "obligations": [{"id": "regulator-final", "recipient": "個人情報保護委員会", "due": "2023-06-30",
                           "soft": False, "items": [], "label": "確報"},
-                         {"id": "individual-notice", "recipient": "本人", "due": "", "soft": True, "items": [],
+                         {"id": "individual-notice", "recipient": "本人", "soft": True, "items": [],
                           "label": "本人への通知"}]}]}
     done = {"appi-public": {"regulator-final": {"done_at": record.discovered_at, "ref": "R-1"}}}
     store.update(record.id, lambda r: r.with_section("assessment", assessment).with_section("obligations", done),

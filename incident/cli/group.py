@@ -140,7 +140,9 @@ class IncidentGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            _warn_skipped(ctx)
+            return result
         except IncidentError as exc:
             if _debug(ctx):
                 _print_traceback()
@@ -165,6 +167,17 @@ def _safe(message: str) -> str:
     from incident.safetext import terminal_safe
 
     return terminal_safe(message)
+
+
+def _warn_skipped(ctx: click.Context) -> None:
+    """Name each incident file a register-wide command left out because it does not validate."""
+    obj = ctx.find_object(Env)
+    store = obj._store if obj is not None else None
+    if store is None or ctx.parent is not None:
+        return
+    for problem in store.skipped:
+        click.echo(f"warning: left out: {_safe(str(problem))} (fix the file, e.g. with `incident edit`)", err=True)
+    store.skipped = []
 
 
 def _debug(ctx: click.Context) -> bool:

@@ -22,6 +22,7 @@ from incident import dates
 from incident.errors import InputError, NotFoundError, RefusedError
 from incident.followup.contractor_report import ContractorReport, load_contractor_report
 from incident.register import record as rec
+from incident.register.actors import same_actor
 from incident.register.store import Store
 
 State = Literal["open", "done", "verified"]
@@ -391,11 +392,8 @@ def verifier_conflict(actor: str, action: Action) -> str:
 
 
 def same_person(a: str, b: str) -> bool:
-    """Names compared as people type them: NFKC, case-folded, spaces ignored."""
-    def key(name: str) -> str:
-        return "".join(unicodedata.normalize("NFKC", name).casefold().split())
-
-    return key(a) == key(b)
+    """Names compared as people type them (`incident.register.actors.same_actor`)."""
+    return same_actor(a, b)
 
 
 # --------------------------------------------------------------------------- reading across incidents

@@ -149,7 +149,7 @@ def plan_purge(store: Store, *, today: date | None = None, records: Iterable[rec
     day = today or dates.to_local_date(dates.now(store.tz), store.tz)
     from_log = closing_dates(store)
     items: list[PurgeItem] = []
-    for record in sorted(records if records is not None else store.records(), key=lambda r: r.id):
+    for record in sorted(records if records is not None else store.records(fresh=True), key=lambda r: r.id):
         closed = _closed_at(record, from_log)
         if closed is None:
             continue

@@ -130,8 +130,9 @@ def mark_done(store: Store, incident_id: str, obligation: str, *, at: datetime, 
     never drops a recorded receipt number unless a new one is given. Returns the `regime/obligation` key.
     """
     from incident.dates import now
-    from incident.register.record import FUTURE_SKEW
+    from incident.register.record import FUTURE_SKEW, check_range
 
+    check_range(at, file=None, field="--at")
     if at > now(store.tz) + FUTURE_SKEW:
         raise InputError(f"{at.isoformat()} is in the future; record an obligation when it is done",
                          field="--at")

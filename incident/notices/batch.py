@@ -51,6 +51,7 @@ from incident.errors import InputError, NotFoundError, RefusedError
 from incident.fsutil import fsync_dir
 from incident.notices import sealed
 from incident.notices.emailaddr import check_email
+from incident.register.actors import same_actor
 
 JournalState = Literal["sending", "sent", "failed"]
 
@@ -167,7 +168,7 @@ def _actor(actor: str) -> str:
 
 
 def _same_person(a: str, b: str) -> bool:
-    return unicodedata.normalize("NFKC", a).casefold() == unicodedata.normalize("NFKC", b).casefold()
+    return same_actor(a, b)
 
 
 @contextmanager
@@ -333,8 +334,11 @@ def _unsealed(f: BinaryIO, key: bytes, path: Path) -> Iterator[OutgoingMessage]:
 
 def read_sample(batch_dir: Path, key: bytes) -> OutgoingMessage:
     """The batch's first message, decrypted, for the preparer and the approver to read."""
-    with open(batch_dir / MESSAGES, "rb") as f:
-        return next(iter(_unsealed(f, key, batch_dir / MESSAGES)))
+    try:
+        with open(batch_dir / MESSAGES, "rb") as f:
+            return next(iter(_unsealed(f, key, batch_dir / MESSAGES)))
+    except FileNotFoundError:
+        raise NotFoundError(f"no prepared batch in {batch_dir}; prepare one first") from None
 
 
 # -- prepare, approve, status, send ------------------------------------------------------------------------

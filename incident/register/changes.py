@@ -13,6 +13,7 @@ from typing import Any
 
 from incident.errors import InputError, RefusedError
 from incident.register import record as rec
+from incident.register.sections import TOOL_WRITTEN
 from incident.register.store import Store
 
 STATUS_ORDER = {s: i for i, s in enumerate(rec.STATUSES)}
@@ -65,9 +66,16 @@ def build_raw(base: Mapping[str, Any], assignments: Mapping[str, Any],
 def new_incident(store: Store, raw: Mapping[str, Any], *, actor: str, at: datetime | None = None,
                  file: str | None = None) -> rec.Record:
     """Record a new incident from a record table (a file's content plus flags); `file` names it in errors."""
-    for key in ("id", "status", "created_at", "updated_at"):
-        if key in raw and key != "status":
-            raise InputError("is assigned by the store; leave it out", field=key)
+    for key in ("id", "created_at", "updated_at"):
+        if key in raw:
+            raise InputError("is assigned by the store; leave it out", file=file, field=key)
+    if raw.get("status", "open") != "open":
+        raise InputError("a new incident starts open; leave status out and move it with `incident status`",
+                         file=file, field="status")
+    for name in TOOL_WRITTEN:
+        if name in raw:
+            raise InputError(f"[{name}] is written by the toolkit as the incident is handled; leave it out of "
+                             "a new record", file=file, field=name)
     raw = dict(raw)
     raw.setdefault("entity", store.config.entity)
     if "type" in raw and "event" not in raw:

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from incident.register.store import Store
 
 SECURITY = ("starttls", "tls", "none")
+#: the longest retention period accepted (the law asks for years, not centuries)
+MAX_RETENTION_YEARS = 100
 
 
 @dataclass(frozen=True)
@@ -129,8 +131,14 @@ def parse_config(raw: dict[str, Any], *, file: Path | str | None = None) -> Conf
     except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
         raise InputError(f"unknown timezone {tz!r}; use an IANA name such as Asia/Tokyo", file=file,
                          field="timezone") from None
-    if raw.get("retention_years", 5) < 0:
-        raise InputError("must not be negative", file=file, field="retention_years")
+    if not 0 <= raw.get("retention_years", 5) <= MAX_RETENTION_YEARS:
+        raise InputError(f"expected a number of years from 0 to {MAX_RETENTION_YEARS}", file=file,
+                         field="retention_years")
+    if not 1 <= smtp_raw.get("port", 587) <= 65535:
+        raise InputError("expected a port number from 1 to 65535", file=file, field="smtp.port")
+    for key, value in [*raw.items(), *smtp_raw.items()]:
+        if isinstance(value, str) and len(value) > 10_000:
+            raise InputError("longer than 10,000 characters", file=file, field=key)
     people = raw.get("people", {})
     for name, address in people.items():
         if not isinstance(address, str):

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import tomli_w
 
 from incident.errors import InputError
+from incident.register.sections import normalize as normalize_section
 
 SCHEMA_VERSION = 1
 
@@ -117,6 +118,11 @@ DATA_FLAGS = ("special_care", "financial_harm", "identification_code", "my_numbe
 DATA_ITEM_KEYS = ("item", "label", "encrypted", "key_compromised", *DATA_FLAGS)
 #: a free item: `item = "other:LABEL"`, or `item = "other"` with `label = "LABEL"`
 FREE_ITEM = "other"
+#: the longest text a fact may hold, and the largest count (persons): beyond them a value is a mistake
+MAX_TEXT = 100_000
+MAX_COUNT = 10**10
+MAX_DATA_ITEMS = 1_000
+MAX_EVENTS = 10_000
 
 #: Sections added by later stages; each is owned and deep-validated by one module.
 SECTIONS: Mapping[str, type] = {
@@ -238,6 +244,8 @@ def coerce(spec: FieldSpec, value: Any, *, tz: str, file: str | None, vocab: Voc
     if spec.kind in ("str", "text"):
         if not isinstance(value, str):
             raise bad(f"expected a string, got {type(value).__name__}")
+        if len(value) > MAX_TEXT:
+            raise bad(f"longer than {MAX_TEXT:,} characters")
         if spec.kind == "str" and ("\n" in value or "\r" in value):
             raise bad("must be a single line")
         return value
@@ -246,13 +254,18 @@ def coerce(spec: FieldSpec, value: Any, *, tz: str, file: str | None, vocab: Voc
             raise bad("expected a whole number, got true/false")
         if isinstance(value, str):
             text = _nfkc(value).replace(",", "").removesuffix("人").removesuffix("名")
-            if not text.lstrip("-").isdigit():
-                raise bad(f"expected a whole number, got {value!r}")
+            digits = text.removeprefix("-")
+            # only 0-9 (full-width digits become these under NFKC); other scripts' digits are refused
+            if not digits or not digits.isascii() or not digits.isdigit() or len(digits) > 15:
+                shown = value if len(value) <= 40 else value[:40] + "…"
+                raise bad(f"expected a whole number written with the digits 0-9, got {shown!r}")
             value = int(text)
         if not isinstance(value, int):
             raise bad(f"expected a whole number, got {type(value).__name__}")
         if value < 0:
             raise bad(f"must not be negative (got {value})")
+        if value > MAX_COUNT:
+            raise bad(f"{value:,} is not a plausible number (at most {MAX_COUNT:,})")
         return value
     if spec.kind == "bool":
         if isinstance(value, str):
@@ -318,16 +331,34 @@ def coerce_datetime(value: Any, *, tz: str, file: str | None, field: str) -> dat
     from incident.dates import parse_datetime
 
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=ZoneInfo(tz))
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=ZoneInfo(tz))
-    if isinstance(value, str):
+        moment = value if value.tzinfo else value.replace(tzinfo=ZoneInfo(tz))
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day, tzinfo=ZoneInfo(tz))
+    elif isinstance(value, str):
         try:
-            return parse_datetime(value, tz, field=field)
+            moment = parse_datetime(value, tz, field=field)
         except InputError as exc:
             exc.file = file
             raise
-    raise InputError(f"expected a date and time, got {type(value).__name__}", file=file, field=field)
+    else:
+        raise InputError(f"expected a date and time, got {type(value).__name__}", file=file, field=field)
+    return check_range(moment, file=file, field=field)
+
+
+def check_range(moment: datetime, *, file: str | None, field: str) -> datetime:
+    """A date of the register: from 1990 (earlier is not a plausible incident) to 2199."""
+    from incident.register.sections import EARLIEST, LATEST
+
+    try:
+        inside = EARLIEST <= moment < LATEST
+    except OverflowError:
+        inside = False
+    if not inside:
+        if moment.year >= LATEST.year:
+            raise InputError(f"{moment.date().isoformat()} is in the future", file=file, field=field)
+        raise InputError(f"{moment.date().isoformat()} is not a plausible date; dates of the register run "
+                         f"from {EARLIEST.date().isoformat()} to today", file=file, field=field)
+    return moment
 
 
 # --------------------------------------------------------------------------- building and validation
@@ -369,7 +400,7 @@ def from_mapping(
         if not isinstance(raw[name], typ):
             what = "a table" if typ is dict else "an array of tables"
             raise InputError(f"expected {what}", file=fname, field=name)
-        sections[name] = raw[name]
+        sections[name] = normalize_section(name, raw[name], where=fname)
     record = Record(facts=facts, data=data, timeline=timeline, sections=sections)
     check_consistency(record, file=fname, now=now)
     return record
@@ -397,6 +428,8 @@ def known_keys() -> list[str]:
 def _data_entries(raw: Any, vocab: Vocabulary | None, file: str | None) -> tuple[DataEntry, ...]:
     if not isinstance(raw, list):
         raise InputError("expected an array of tables ([[data]])", file=file, field="data")
+    if len(raw) > MAX_DATA_ITEMS:
+        raise InputError(f"more than {MAX_DATA_ITEMS:,} data items", file=file, field="data")
     entries: list[DataEntry] = []
     for i, table in enumerate(raw, start=1):
         where = f"data[{i}]"
@@ -448,6 +481,8 @@ def _free_form(item: str, label: Any, file: str | None, where: str) -> str:
 def _timeline(raw: Any, tz: str, file: str | None) -> tuple[Event, ...]:
     if not isinstance(raw, list):
         raise InputError("expected an array of tables ([[timeline]])", file=file, field="timeline")
+    if len(raw) > MAX_EVENTS:
+        raise InputError(f"more than {MAX_EVENTS:,} events", file=file, field="timeline")
     events: list[Event] = []
     for i, table in enumerate(raw, start=1):
         where = f"timeline[{i}]"
@@ -458,8 +493,13 @@ def _timeline(raw: Any, tz: str, file: str | None) -> tuple[Event, ...]:
             raise InputError(f"unknown key {min(unknown)!r}; valid keys: at, text, actor, kind", file=file,
                              field=where)
         at = coerce_datetime(table["at"], tz=tz, file=file, field=f"{where}.at")
-        events.append(Event(at=at, text=table["text"], actor=str(table.get("actor", "")),
-                            kind=str(table.get("kind", "note"))))
+        for key in ("text", "actor", "kind"):
+            value = table.get(key, "")
+            if not isinstance(value, str) or len(value) > MAX_TEXT:
+                raise InputError(f"expected a string of at most {MAX_TEXT:,} characters", file=file,
+                                 field=f"{where}.{key}")
+        events.append(Event(at=at, text=table["text"], actor=table.get("actor", ""),
+                            kind=table.get("kind", "note")))
     return tuple(sorted(events, key=lambda e: e.at))
 
 

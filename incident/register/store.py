@@ -16,6 +16,7 @@ the audit log. Reads take no lock (atomic renames keep every file whole).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -31,6 +32,7 @@ from incident.fsutil import atomic_write_bytes, atomic_write_text, ensure_dir, f
 from incident.register import record as rec
 from incident.register.audit import AuditLog
 from incident.register.config import Config, load_config
+from incident.register.sections import TOOL_WRITTEN
 
 #: where the personal data of individual incidents lives, named after the incident (`incident purge`)
 PERSONAL_DATA_DIRS = ("rosters", "batches", "notices")
@@ -87,6 +89,8 @@ class Store:
         self.root = root
         self.incidents_dir = root / "incidents"
         self.audit = AuditLog(root / "audit.log")
+        #: the incident files the last `records()` left out, each with its problem
+        self.skipped: list[InputError] = []
 
     # ------------------------------------------------------------------ creation and opening
 
@@ -179,7 +183,25 @@ class Store:
         return self.load_path(path)
 
     def load_path(self, path: Path) -> rec.Record:
-        return rec.read_file(path, vocab=self.vocabulary, tz=self.tz, now=_FAR_FUTURE)
+        record = rec.read_file(path, vocab=self.vocabulary, tz=self.tz, now=_FAR_FUTURE)
+        self._check_name(record, path)
+        return record
+
+    def parse_bytes(self, content: bytes, path: Path) -> rec.Record:
+        """A record from the bytes of its file (read once by the caller), fully validated."""
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError("not UTF-8 text; save the record as UTF-8", file=path) from None
+        record = rec.loads(text, vocab=self.vocabulary, tz=self.tz, file=path, now=_FAR_FUTURE)
+        self._check_name(record, path)
+        return record
+
+    @staticmethod
+    def _check_name(record: rec.Record, path: Path) -> None:
+        if record.id != path.stem:
+            raise InputError(f"the file holds incident {record.id or '(no id)'}, not {path.stem}", file=path,
+                             field="id")
 
     def validate(self, record: rec.Record, *, file: str | None = None) -> rec.Record:
         """Re-run the full validation on a record built in memory (e.g. after `incident set`)."""
@@ -228,8 +250,18 @@ class Store:
         parsed = rec.loads(text, vocab=self.vocabulary, tz=self.tz, file=path)
         if parsed.id and parsed.id != incident_id:
             raise InputError(f"the ID cannot be changed (it is {incident_id})", file=path, field="id")
-        return self.update(incident_id, lambda old: parsed.with_facts(
-            id=incident_id, created_at=old.get("created_at")), actor=actor, action="edit")
+
+        def change(old: rec.Record) -> rec.Record:
+            if parsed.facts.get("status", old.status) != old.status:
+                raise InputError(f"is {old.status}; change it with `incident status {incident_id} STATUS` "
+                                 "(closing checks what is still open)", file=path, field="status")
+            for name in TOOL_WRITTEN:
+                if parsed.sections.get(name) != old.sections.get(name):
+                    raise InputError(f"[{name}] is written by the toolkit (and audited by the command that "
+                                     "writes it); edit the facts, data and timeline only", file=path, field=name)
+            return parsed.with_facts(id=incident_id, status=old.status, created_at=old.get("created_at"))
+
+        return self.update(incident_id, change, actor=actor, action="edit")
 
     def _write(self, record: rec.Record) -> None:
         ensure_dir(self.incidents_dir)
@@ -251,9 +283,35 @@ class Store:
 
     # ------------------------------------------------------------------ listing (through the index)
 
-    def records(self) -> list[rec.Record]:
-        """Every incident, newest discovery first; parsed files are cached in index.json."""
-        return self._index().records()
+    def records(self, *, fresh: bool = False) -> list[rec.Record]:
+        """Every incident, newest discovery first; parsed files are cached in index.json.
+
+        A file that cannot be read or does not validate is left out and kept in `skipped` (the
+        command line warns about each), so one bad file never stops the register. With `fresh`, every
+        file is parsed again and the index is not consulted (for decisions such as purge).
+        """
+        self.skipped = []
+
+        def skip(path: Path, exc: InputError) -> None:
+            self.skipped.append(exc)
+
+        if fresh:
+            return self._fresh_records(skip)
+        return self._index().records(on_skip=skip)
+
+    def _fresh_records(self, on_skip: Callable[[Path, InputError], None]) -> list[rec.Record]:
+        records: list[rec.Record] = []
+        if not self.incidents_dir.is_dir():
+            return records
+        for path in sorted(self.incidents_dir.glob("*.toml")):
+            if path.name.startswith(".") or not ID_RE.match(path.stem):
+                continue
+            try:
+                records.append(self.load_path(path))
+            except InputError as exc:
+                on_skip(path, exc)
+        records.sort(key=lambda r: (r.discovered_at, r.id), reverse=True)
+        return records
 
     def _index(self) -> _Index:
         return _Index(self)
@@ -284,39 +342,63 @@ def _revive(obj: dict[str, Any]) -> Any:
 
 
 class _Index:
-    """index.json: each incident file's parsed content keyed by (mtime_ns, size)."""
+    """index.json: each incident file's parsed content keyed by the SHA-256 of the file's bytes.
 
-    VERSION = 2
+    Only a cache for listing: an entry is used when the file still hashes to its key, anything
+    malformed or stale is parsed again from the file, and the index is rewritten. Decisions (purge)
+    read the incident files themselves.
+    """
+
+    VERSION = 3
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.path = store.root / "index.json"
 
-    def records(self) -> list[rec.Record]:
-        cached: dict[str, Any] = {}
-        if self.path.exists():
-            try:
-                data = json.loads(self.path.read_bytes(), object_hook=_revive)
-                if data.get("version") == self.VERSION:
-                    cached = data["entries"]
-            except (json.JSONDecodeError, KeyError, OSError):
-                cached = {}
+    def _cached(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_bytes(), object_hook=_revive)
+        except FileNotFoundError:
+            return {}
+        except (ValueError, OSError, RecursionError, TypeError):
+            return {}  # damaged: rebuilt below
+        if not isinstance(data, dict) or data.get("version") != self.VERSION:
+            return {}
+        entries = data.get("entries")
+        return entries if isinstance(entries, dict) else {}
+
+    def records(self, on_skip: Callable[[Path, InputError], None] | None = None) -> list[rec.Record]:
+        if not self.store.incidents_dir.is_dir():
+            return []
+        cached = self._cached()
         entries: dict[str, Any] = {}
         records: list[rec.Record] = []
         dirty = False
-        if not self.store.incidents_dir.is_dir():
-            return []
         with os.scandir(self.store.incidents_dir) as it:
-            files = [e for e in it if e.name.endswith(".toml") and not e.name.startswith(".")]
+            files = [e for e in it if e.name.endswith(".toml") and not e.name.startswith(".")
+                     and ID_RE.match(e.name[:-5])]
         for entry in files:
-            st = entry.stat()
-            key = [st.st_mtime_ns, st.st_size]
+            path = Path(entry.path)
+            try:
+                content = path.read_bytes()
+            except OSError as exc:
+                if on_skip is not None:
+                    on_skip(path, InputError(f"cannot read the file: {exc.strerror}", file=path))
+                continue
+            key = hashlib.sha256(content).hexdigest()
             hit = cached.get(entry.name)
-            if hit and hit["key"] == key:
-                records.append(rec.from_trusted(hit["record"]))
+            record = _from_cache(hit, key, entry.name)
+            if record is not None:
+                records.append(record)
                 entries[entry.name] = hit
                 continue
-            record = self.store.load_path(Path(entry.path))
+            try:
+                record = self.store.parse_bytes(content, path)
+            except InputError as exc:
+                if on_skip is not None:
+                    on_skip(path, exc)
+                dirty = True
+                continue
             records.append(record)
             entries[entry.name] = {"key": key, "record": rec.to_toml_dict(record)}
             dirty = True
@@ -328,3 +410,16 @@ class _Index:
                 pass  # the index is a cache; a read-only store still lists correctly
         records.sort(key=lambda r: (r.discovered_at, r.id), reverse=True)
         return records
+
+
+def _from_cache(hit: Any, key: str, name: str) -> rec.Record | None:
+    """The cached record when the entry is well formed, matches the file and names it; else None."""
+    if not isinstance(hit, dict) or hit.get("key") != key or not isinstance(hit.get("record"), dict):
+        return None
+    try:
+        record = rec.from_trusted(hit["record"])
+        if f"{record.id}.toml" != name or not isinstance(record.facts.get("discovered_at"), datetime):
+            return None
+        return record
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
