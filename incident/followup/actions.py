@@ -13,15 +13,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, get_args
 
 from incident import dates
 from incident.errors import InputError, NotFoundError, RefusedError
 from incident.followup.contractor_report import ContractorReport, load_contractor_report
 from incident.register import record as rec
+from incident.register import sections
 from incident.register.actors import same_actor
 from incident.register.store import Store
 
@@ -33,9 +34,6 @@ REVIEW_SOURCE_PREFIX = "review:"
 
 _AID = re.compile(r"^(?P<incident>\d{4}-\d{4,})/(?P<action>A\d+)$")
 _ACTION_ID = re.compile(r"^A(\d+)$")
-_KEYS = ("id", "measure", "cause", "owner", "due", "state", "evidence", "done_at", "done_by", "verified_by",
-         "verified_at", "created_by", "created_at", "source")
-_REQUIRED = ("id", "measure", "owner", "due", "state")
 
 
 @dataclass(frozen=True)
@@ -116,60 +114,14 @@ def parse_aid(text: str) -> tuple[str, str]:
 
 
 def actions_of(record: rec.Record) -> tuple[Action, ...]:
-    """The record's actions, validated; InputError naming the table and key otherwise."""
-    raw = record.sections.get("actions", [])
-    where = f"incident {record.id}"
-    if not isinstance(raw, list):
-        raise InputError("expected an array of tables ([[actions]])", file=where, field="actions")
-    seen: set[str] = set()
-    out: list[Action] = []
-    for index, table in enumerate(raw, start=1):
-        action = _from_table(record.id, table, where, f"actions[{index}]")
-        if action.id in seen:
-            raise InputError(f"duplicate action id {action.id!r}", file=where, field=f"actions[{index}].id")
-        seen.add(action.id)
-        out.append(action)
-    return tuple(out)
+    """The record's actions, validated by the section's schema (`incident.register.sections.ActionEntry`)."""
+    entries = sections.parse_actions(record.sections.get("actions", []), f"incident {record.id}")
+    return tuple(_from_entry(record.id, entry) for entry in entries)
 
 
-def _from_table(incident_id: str, table: Any, where: str, label: str) -> Action:
-    def bad(message: str, key: str | None = None) -> InputError:
-        return InputError(message, file=where, field=f"{label}.{key}" if key else label)
-
-    if not isinstance(table, dict):
-        raise bad("expected a table with id, measure, owner, due and state")
-    for key in table:
-        if key not in _KEYS:
-            raise bad(f"unknown key; valid keys: {', '.join(_KEYS)}", key)
-    for key in _REQUIRED:
-        if key not in table:
-            raise bad("missing", key)
-    for key in ("id", "measure", "owner", "state", "cause", "evidence", "done_by", "verified_by", "created_by",
-                "source"):
-        if key in table and not isinstance(table[key], str):
-            raise bad(f"expected a string, got {type(table[key]).__name__}", key)
-    if not _ACTION_ID.match(table["id"]):
-        raise bad(f"{table['id']!r} is not an action id; ids are A1, A2 …", "id")
-    if table["state"] not in STATES:
-        raise bad(f"{table['state']!r} is not valid; expected one of: {', '.join(STATES)}", "state")
-    due = table["due"]
-    if isinstance(due, datetime) or not isinstance(due, date):
-        raise bad("expected a date (YYYY-MM-DD)", "due")
-    for key in ("done_at", "verified_at", "created_at"):
-        if key in table and not isinstance(table[key], datetime):
-            raise bad("expected a date and time", key)
-    state = cast(State, table["state"])
-    if state in ("done", "verified") and not table.get("evidence"):
-        raise bad(f"a {state} action needs its evidence", "evidence")
-    if state == "verified" and not table.get("verified_by"):
-        raise bad("a verified action needs verified_by", "verified_by")
-    return Action(
-        incident=incident_id, id=table["id"], measure=table["measure"], owner=table["owner"], due=due,
-        state=state, created_by=table.get("created_by", ""), created_at=table.get("created_at"),
-        cause=table.get("cause", ""), source=table.get("source", SOURCE_MANUAL),
-        evidence=table.get("evidence", ""), done_at=table.get("done_at"), done_by=table.get("done_by", ""),
-        verified_by=table.get("verified_by", ""), verified_at=table.get("verified_at"),
-    )
+def _from_entry(incident_id: str, entry: sections.ActionEntry) -> Action:
+    values = {f.name: getattr(entry, f.name) for f in fields(sections.ActionEntry)}
+    return Action(incident=incident_id, **values)
 
 
 def with_actions(record: rec.Record, actions: Sequence[Action]) -> rec.Record:

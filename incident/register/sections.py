@@ -370,6 +370,7 @@ class ActionEntry:
     cause: str = ""
     evidence: str = ""
     done_at: datetime | None = None
+    done_by: str = ""
     verified_by: str = ""
     verified_at: datetime | None = None
     created_by: str = ""
@@ -379,7 +380,7 @@ class ActionEntry:
     @classmethod
     def parse(cls, raw: Any, path: str, where: str | None = None) -> ActionEntry:
         t = _Table(raw, where, path, ("id", "measure", "cause", "owner", "due", "state", "evidence", "done_at",
-                                      "verified_by", "verified_at", "created_by", "created_at", "source"))
+                                      "done_by", "verified_by", "verified_at", "created_by", "created_at", "source"))
         action_id = t.text("id")
         if not (action_id.startswith("A") and action_id[1:].isascii() and action_id[1:].isdigit()
                 and len(action_id) <= 10):
@@ -387,7 +388,7 @@ class ActionEntry:
         state = t.choice("state", ACTION_STATES)
         entry = cls(id=action_id, measure=t.text("measure"), owner=t.text("owner"), due=t.day("due"), state=state,
                     cause=t.text("cause", ""), evidence=t.text("evidence", ""), done_at=t.opt_moment("done_at"),
-                    verified_by=t.text("verified_by", ""), verified_at=t.opt_moment("verified_at"),
+                    done_by=t.text("done_by", ""), verified_by=t.text("verified_by", ""), verified_at=t.opt_moment("verified_at"),
                     created_by=t.text("created_by", ""), created_at=t.opt_moment("created_at"),
                     source=t.text("source", "manual"))
         if state in ("done", "verified") and not entry.evidence:
@@ -401,7 +402,7 @@ class ActionEntry:
         if self.cause:
             table["cause"] = self.cause
         table |= {"owner": self.owner, "due": self.due, "state": self.state}
-        for key in ("evidence", "done_at", "verified_by", "verified_at", "created_by", "created_at"):
+        for key in ("evidence", "done_at", "done_by", "verified_by", "verified_at", "created_by", "created_at"):
             value = getattr(self, key)
             if value:
                 table[key] = value
