@@ -131,9 +131,10 @@ def parse_config(raw: dict[str, Any], *, file: Path | str | None = None) -> Conf
     except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
         raise InputError(f"unknown timezone {tz!r}; use an IANA name such as Asia/Tokyo", file=file,
                          field="timezone") from None
-    if not 0 <= raw.get("retention_years", 5) <= MAX_RETENTION_YEARS:
-        raise InputError(f"expected a number of years from 0 to {MAX_RETENTION_YEARS}", file=file,
-                         field="retention_years")
+    if raw.get("retention_years", 5) < 0:
+        raise InputError("must not be negative", file=file, field="retention_years")
+    if raw.get("retention_years", 5) > MAX_RETENTION_YEARS:
+        raise InputError(f"expected at most {MAX_RETENTION_YEARS} years", file=file, field="retention_years")
     if not 1 <= smtp_raw.get("port", 587) <= 65535:
         raise InputError("expected a port number from 1 to 65535", file=file, field="smtp.port")
     for key, value in [*raw.items(), *smtp_raw.items()]:
