@@ -289,11 +289,30 @@ class AssessmentSection:
 
 @dataclass(frozen=True)
 class DoneEntry:
+    """One obligation marked done: when, the receipt number, and for a notice sent by the toolkit, how
+    (method, how many people, by e-mail and by letter, which run recorded it, the text it filled in)."""
+
     done_at: datetime
     ref: str = ""
+    method: str | None = None
+    count: int | None = None
+    email: int | None = None
+    letters: int | None = None
+    source: str | None = None
+    filled: str | None = None
+
+    KEYS = ("done_at", "ref", "method", "count", "email", "letters", "source", "filled")
+
+    @classmethod
+    def parse(cls, raw: Any, path: str, where: str | None = None) -> DoneEntry:
+        t = _Table(raw, where, path, cls.KEYS)
+        return cls(done_at=t.moment("done_at"), ref=t.text("ref", ""), method=t.opt_text("method"),
+                   count=t.opt_number("count"), email=t.opt_number("email"), letters=t.opt_number("letters"),
+                   source=t.opt_text("source"), filled=t.opt_text("filled"))
 
     def to_toml(self) -> dict[str, Any]:
-        return {"done_at": self.done_at, **({"ref": self.ref} if self.ref else {})}
+        table = {k: getattr(self, k) for k in self.KEYS}
+        return {k: v for k, v in table.items() if v is not None and (k != "ref" or v)}
 
 
 @dataclass(frozen=True)
@@ -308,8 +327,7 @@ class ObligationsSection:
         for regime, table in _keyed(raw, where, "obligations").items():
             entries: dict[str, DoneEntry] = {}
             for ob_id, entry in _keyed(table, where, f"obligations.{regime}").items():
-                t = _Table(entry, where, f"obligations.{regime}.{ob_id}", ("done_at", "ref"))
-                entries[ob_id] = DoneEntry(done_at=t.moment("done_at"), ref=t.text("ref", ""))
+                entries[ob_id] = DoneEntry.parse(entry, f"obligations.{regime}.{ob_id}", where)
             done[regime] = entries
         return cls(done=done)
 
@@ -336,21 +354,26 @@ class NoticeEntry:
     missing: tuple[str, ...] = ()
     state: str | None = None
     """For output with personal data: `writing` (recorded before the first byte), then `written`."""
+    mailed_at: datetime | None = None
+    """For a print run of letters: when it was marked mailed, and by whom."""
+    mailed_by: str | None = None
 
     @classmethod
     def parse(cls, raw: Any, path: str, where: str | None = None) -> NoticeEntry:
         t = _Table(raw, where, path, ("kind", "lang", "format", "sha256", "at", "actor", "draft", "path", "count",
-                                      "missing", "state"))
+                                      "missing", "state", "mailed_at", "mailed_by"))
         state = t.choice("state", ("writing", "written")) if t.has("state") else None
         return cls(kind=t.text("kind"), lang=t.text("lang", ""), format=t.text("format", ""),
                    sha256=t.text("sha256", ""), at=t.moment("at"), actor=t.text("actor", ""),
                    draft=t.flag("draft", False), path=t.opt_text("path"), count=t.opt_number("count"),
-                   missing=t.strings("missing"), state=state)
+                   missing=t.strings("missing"), state=state, mailed_at=t.opt_moment("mailed_at"),
+                   mailed_by=t.opt_text("mailed_by"))
 
     def to_toml(self) -> dict[str, Any]:
         return _drop_none({"kind": self.kind, "lang": self.lang, "format": self.format, "sha256": self.sha256,
                            "at": self.at, "actor": self.actor, "draft": self.draft, "path": self.path,
-                           "count": self.count, "missing": list(self.missing) or None, "state": self.state})
+                           "count": self.count, "missing": list(self.missing) or None, "state": self.state,
+                           "mailed_at": self.mailed_at, "mailed_by": self.mailed_by})
 
 
 # --------------------------------------------------------------------------- corrective actions
