@@ -357,23 +357,25 @@ class NoticeEntry:
     mailed_at: datetime | None = None
     """For a print run of letters: when it was marked mailed, and by whom."""
     mailed_by: str | None = None
+    form: str | None = None
+    """For a filled-in regulator form: which form."""
 
     @classmethod
     def parse(cls, raw: Any, path: str, where: str | None = None) -> NoticeEntry:
         t = _Table(raw, where, path, ("kind", "lang", "format", "sha256", "at", "actor", "draft", "path", "count",
-                                      "missing", "state", "mailed_at", "mailed_by"))
+                                      "missing", "state", "mailed_at", "mailed_by", "form"))
         state = t.choice("state", ("writing", "written")) if t.has("state") else None
         return cls(kind=t.text("kind"), lang=t.text("lang", ""), format=t.text("format", ""),
                    sha256=t.text("sha256", ""), at=t.moment("at"), actor=t.text("actor", ""),
                    draft=t.flag("draft", False), path=t.opt_text("path"), count=t.opt_number("count"),
                    missing=t.strings("missing"), state=state, mailed_at=t.opt_moment("mailed_at"),
-                   mailed_by=t.opt_text("mailed_by"))
+                   mailed_by=t.opt_text("mailed_by"), form=t.opt_text("form"))
 
     def to_toml(self) -> dict[str, Any]:
         return _drop_none({"kind": self.kind, "lang": self.lang, "format": self.format, "sha256": self.sha256,
                            "at": self.at, "actor": self.actor, "draft": self.draft, "path": self.path,
                            "count": self.count, "missing": list(self.missing) or None, "state": self.state,
-                           "mailed_at": self.mailed_at, "mailed_by": self.mailed_by})
+                           "mailed_at": self.mailed_at, "mailed_by": self.mailed_by, "form": self.form})
 
 
 # --------------------------------------------------------------------------- corrective actions
