@@ -24,11 +24,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from notices import KEY, renderer, write_roster  # noqa: E402
+from notices import KEY, renderer, write_roster
 
-from incident.notices.batch import MESSAGES, prepare_batch  # noqa: E402
-from incident.notices.mailmerge import email_messages  # noqa: E402
-from incident.notices.roster import import_csv, iter_people  # noqa: E402
+from incident.notices.batch import MESSAGES, prepare_batch
+from incident.notices.mailmerge import email_messages
+from incident.notices.roster import import_csv, iter_people
 
 
 def main() -> None:
