@@ -41,3 +41,17 @@ def test_hints_name_no_store_for_the_default_one(tmp_path: object) -> None:
     assert runner.invoke(cli, ["assess", "2024-0001"]).exit_code == 0
     show = runner.invoke(cli, ["show", "2024-0001"])
     assert "`incident assess 2024-0001` for details" in show.stdout
+
+
+def test_the_demo_shows_a_reminder_dry_run(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from incident.register.store import Store
+
+    store = Path(str(tmp_path)) / "demo"
+    result = CliRunner().invoke(cli, ["--store", str(store), "demo"], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    assert "incident remind --dry-run" in text and "nothing was sent" in text
+    assert "To: privacy-desk <privacy@city.example.jp>" in text and "To: 保健給食課 <kyushoku@city.example.jp>" in text
+    assert not [e for e in Store.open(store).audit.entries() if e["action"] == "remind.sent"]

@@ -96,13 +96,26 @@ def demo_cmd(as_json: bool) -> None:
         print_record(env.console, record, store.tz)
         _show_stage_views(env, store, record)
     _show_deadlines(env, store)
+    _show_reminders(env, store)
 
 
 def _demo_config() -> Any:
     from incident.register.config import Config
 
     return Config(organization="サンプル市（デモ）", entity="public-body",
-                  contact="サンプル市 総務部情報公開課 電話 03-0000-0000（平日9時〜17時）", actor="demo")
+                  contact="サンプル市 総務部情報公開課 電話 03-0000-0000（平日9時〜17時）", actor="demo",
+                  people={"privacy-desk": "privacy@city.example.jp", "都市農業課": "toshinogyo@city.example.jp",
+                          "保健給食課": "kyushoku@city.example.jp"})
+
+
+def _show_reminders(env: Any, store: Any) -> None:
+    """What `incident remind --send` would e-mail today (a dry run: nothing is sent)."""
+    from incident.cli.remind import show_plan
+    from incident.followup.remind import plan
+
+    env.console.print("\n[bold]incident remind --dry-run[/] (run `incident remind --send` daily from cron or "
+                      "Task Scheduler):")
+    show_plan(env.console, store, plan(store))
 
 
 def _assess_all(env: Any, store: Any, ids: list[str]) -> list[Any]:

@@ -4,7 +4,7 @@ It maps a name as the register writes it — an action's owner (田中), a depar
 `privacy-desk` for the privacy office that files the regulator reports — to one e-mail address.
 Names match as people type them (NFKC, case and spaces ignored). Addresses are checked as the
 notices' recipients are: exactly one bare ASCII address, so a reminder can never go to a list.
-`set_person` edits config.toml in place (comments kept), under the store's lock, and logs it.
+`set_person` checks the address and saves it as `incident config set people.NAME=ADDRESS` does.
 """
 
 from __future__ import annotations
@@ -65,38 +65,21 @@ def address_of(table: Mapping[str, str], name: str) -> str | None:
 
 
 def set_person(store: Store, name: str, address: str, *, actor: str) -> str | None:
-    """Add or change `name`'s address in config.toml (an empty address removes it); the previous address."""
-    import tomlkit
+    """Add or change `name`'s address (an empty address removes it), checked first; the previous address.
 
-    from incident.fsutil import atomic_write_text
-    from incident.register.config import parse_config
+    A name already listed in another spelling (全角, spaces) is changed in place. The file is written by
+    `incident.register.config.save_settings` (under the store lock, with an audit entry).
+    """
+    from incident.register.config import save_settings
 
     name = unicodedata.normalize("NFKC", name).strip()
-    if not name or "\n" in name:
-        raise InputError("the name is empty or spans lines; give a person, a department or privacy-desk",
-                         field="NAME")
+    if not name or "\n" in name or "=" in name:
+        raise InputError("the name is empty, spans lines or holds '='; give a person, a department or "
+                         f"{PRIVACY_DESK}", field="NAME")
     if address.strip():
         address = check_address(address, name)
-    path = store.root / "config.toml"
-    with store.locked():
-        doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
-        table = doc.get("people")
-        if table is None:
-            table = tomlkit.table()
-            doc["people"] = table
-        existing = next((k for k in table if same_name(str(k), name)), None)
-        previous = str(table[existing]) if existing is not None else None
-        if existing is not None:
-            del table[existing]
-        if address.strip():
-            table[existing or name] = address
-        text = tomlkit.dumps(doc)
-        parse_config(tomlkit.parse(text).unwrap(), file=path)  # the edited file must still be a valid config
-        atomic_write_text(path, text)
-        from incident.dates import now
-
-        store.audit.append(actor=actor, action="people.set", incident=None,
-                           changes={"name": existing or name, "address": [previous, address.strip() or None]},
-                           at=now(store.tz))
+    existing = next((k for k in store.config.people if same_name(k, name)), None)
+    previous = store.config.people.get(existing) if existing is not None else None
+    save_settings(store, [f"people.{existing or name}={address.strip()}"], actor=actor)
     store.__dict__.pop("config", None)  # the cached config is stale
     return previous

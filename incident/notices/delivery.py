@@ -18,7 +18,7 @@ import smtplib
 import socket
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.header import Header
@@ -53,6 +53,7 @@ __all__ = [
     "build_email",
     "message_id",
     "send_batch",
+    "send_each",
     "validate_message",
 ]
 
@@ -335,6 +336,37 @@ def send_batch(
         finally:
             conn.close(polite=True)
     return run.report(dry_run)
+
+
+def send_each(settings: SmtpSettings, password: str | None, messages: Iterable[tuple[str, OutgoingMessage]], *,
+              tls_context: ssl.SSLContext | None = None) -> list[str | None]:
+    """Send a few messages that are not a batch (reminders to staff), one transaction (one RCPT TO) each,
+    over one connection: None for each accepted, else why it was not (addresses redacted).
+
+    `messages` are (a name for the Message-ID, the message). A dropped connection is tried once more.
+    """
+    if settings.user and password is None:
+        raise InputError("no SMTP password: set it with `incident secret set smtp` or in INCIDENT_SMTP_PASSWORD")
+    conn = _Connection(settings, password, tls_context)
+    results: list[str | None] = []
+    try:
+        for name, msg in messages:
+            data = build_email(msg, settings, name)
+            for attempt in (1, 2):
+                try:
+                    error = conn.transmit(settings.from_addr, msg.to_addr, data)
+                    break
+                except _Dropped as exc:
+                    error = f"SMTP connection failed: {exc}"
+                    if attempt == 2:
+                        break
+                except _Refused as exc:
+                    error = f"the server refused the transaction: {exc}"
+                    break
+            results.append(None if error is None else redact_addresses(error))
+    finally:
+        conn.close(polite=True)
+    return results
 
 
 class _Run:

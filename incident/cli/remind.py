@@ -1,0 +1,149 @@
+"""`incident remind` and `incident people`: deadline reminders by e-mail, and whom they go to.
+
+`remind` shows (by default, or with --dry-run) or sends (--send) the reminders that are due; the core is
+incident.followup.remind. `people list|set` shows and changes the `[people]` table of config.toml
+(incident.followup.people). Meant to run unattended: nothing is asked, and the exit status is 1 when a
+reminder could not be sent (no address, or the server refused).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from incident.cli.common import emit_json, get_env, info, json_option, store_options
+from incident.cli.group import IncidentGroup
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from incident.followup.remind import Message, Plan
+    from incident.register.store import Store
+
+PASSWORD_ENV = "INCIDENT_SMTP_PASSWORD"
+
+
+@click.command("remind")
+@click.option("--days", "days_text", default="7,1", show_default=True, metavar="N,N",
+              help="Remind this many days before each deadline (each threshold once).")
+@click.option("--send", "send_now", is_flag=True, help="E-mail the reminders (one message per person).")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent and send nothing (the default).")
+@json_option
+@store_options
+def remind_cmd(days_text: str, send_now: bool, dry_run: bool, as_json: bool) -> None:
+    """Remind owners, departments and the privacy desk of deadlines (for cron or Task Scheduler)."""
+    from incident.errors import InputError
+    from incident.followup.remind import parse_days, plan, send, unresolved
+
+    if send_now and dry_run:
+        raise InputError("choose --send or --dry-run", field="--send")
+    env = get_env()
+    store = env.store()
+    reminders = plan(store, days=parse_days(days_text))
+    for problem in reminders.skipped:
+        info(f"warning: cannot be assessed, left out: {problem}")
+    if not send_now:
+        _show(env.console, store, reminders, as_json)
+        return
+    from incident.register.secrets import get_secret
+
+    password = get_secret("smtp", env_var=PASSWORD_ENV) if store.config.smtp.user else None
+    outcome = send(store, reminders, actor=env.actor(), password=password)
+    failed = [m for m in outcome if not m.sent]
+    if as_json:
+        emit_json(_json(reminders, outcome, sent=True))
+    else:
+        sent = [m for m in outcome if m.sent]
+        info(f"Sent {len(sent)} reminder message(s) ({sum(len(m.items) for m in sent)} reminder(s)); "
+             f"{reminders.already} sent before.")
+        for message in failed:
+            info(f"not sent to {message.who}: {message.error or _no_address(message.who)}")
+    if unresolved(outcome) or failed:
+        raise click.exceptions.Exit(1)
+
+
+def _no_address(who: str) -> str:
+    return f"no address in [people] (`incident people set {who} ADDRESS`)"
+
+
+def _json(reminders: Plan, messages: tuple[Message, ...], *, sent: bool) -> dict[str, object]:
+    return {"today": reminders.today.isoformat(), "days": list(reminders.days), "dry_run": not sent,
+            "already_sent": reminders.already,
+            "messages": [{"to": m.who, "address": m.address, "sent": m.sent, "error": m.error,
+                          "items": [i.to_json() for i in m.items]} for m in messages]}
+
+
+def _show(console: Console, store: Store, reminders: Plan, as_json: bool) -> None:
+    if as_json:
+        emit_json(_json(reminders, reminders.messages, sent=False))
+        return
+    show_plan(console, store, reminders)
+
+
+def show_plan(console: Console, store: Store, reminders: Plan) -> None:
+    """The messages a run would send, per person (the dry run; `incident demo` shows it too)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from rich.markup import escape
+
+    from incident.followup.remind import render
+
+    if not reminders.messages:
+        console.print(f"No reminders due ({reminders.already} sent before).")
+        return
+    console.print(f"Dry run: {len(reminders.messages)} message(s) would be sent "
+                  f"({reminders.already} reminder(s) sent before are left out); nothing was sent.")
+    for message in reminders.messages:
+        to = f"{message.who} <{message.address}>" if message.address else \
+            f"{message.who} [red](no address: `incident people set {message.who} ADDRESS`)[/]"
+        subject, _body = render(store, message, reminders.today)
+        console.print(f"\n[bold]To:[/] {escape(to) if message.address else to}\n[bold]Subject:[/] {escape(subject)}")
+        for item in message.items:
+            due = item.due.astimezone(ZoneInfo(store.tz)).strftime("%Y-%m-%d %H:%M") \
+                if isinstance(item.due, datetime) else (item.due.isoformat() if item.due is not None else "速やかに")
+            mark = "[bold red]overdue[/]" if item.overdue else escape(f"threshold {item.threshold}")
+            console.print(f"  [{item.incident}] {escape(item.what)} — {escape(due)} {mark}")
+
+
+@click.group("people", cls=IncidentGroup)
+def people_group() -> None:
+    """Who reminders go to: owners, departments and privacy-desk, with their e-mail addresses."""
+
+
+@people_group.command("list")
+@json_option
+@store_options
+def people_list_cmd(as_json: bool) -> None:
+    """The [people] table of config.toml (every address checked)."""
+    from incident.followup.people import PRIVACY_DESK, people
+
+    env = get_env()
+    table = people(env.store())
+    if as_json:
+        emit_json([{"name": name, "address": address} for name, address in table.items()])
+        return
+    if not table:
+        click.echo(f"No one listed. Add with `incident people set NAME ADDRESS` (a person, a department, or "
+                   f"{PRIVACY_DESK} for the reports to the regulator).")
+        return
+    width = max(len(name) for name in table)
+    for name, address in table.items():
+        click.echo(f"{name.ljust(width)}  {address}")
+
+
+@people_group.command("set")
+@click.argument("name")
+@click.argument("address", default="")
+@store_options
+def people_set_cmd(name: str, address: str) -> None:
+    """Set NAME's e-mail address (a person, a department, or privacy-desk); no ADDRESS removes NAME."""
+    from incident.followup.people import set_person
+
+    env = get_env()
+    previous = set_person(env.store(), name, address, actor=env.actor())
+    if address:
+        info(f"{name}: {address}" + (f" (was {previous})" if previous and previous != address else ""))
+    else:
+        info(f"Removed {name}." if previous else f"{name} was not listed; nothing changed.")
