@@ -285,3 +285,33 @@ def test_the_checker_reports_a_toml_syntax_error_with_its_line(tmp_path: Path) -
     path.write_text('[[cause]]\nid = "x"\nid = "y"\n', encoding="utf-8")
     problems = check_taxonomy_file(path)
     assert [(p.line, p.message.startswith("not valid TOML: ")) for p in problems] == [(3, True)]
+
+
+def _without_note(text: str) -> str:
+    """The question without a trailing parenthetical note: 「…確認したか (外なら…)」 -> 「…確認したか」."""
+    import re
+
+    return re.sub(r"\s*[(（][^()（）]*[)）]\s*([?？]?)$", r"\1", text.strip())
+
+
+def test_every_review_item_is_one_question_in_both_languages() -> None:
+    """One question per item, in Japanese and in English alike: a yes must mean the same in both."""
+    taxonomy = load_taxonomy()
+    items = [q for t in taxonomy.types.values() for q in t.checklist] + \
+        [q for c in taxonomy.causes.values() for q in c.checklist]
+    assert len(items) > 70
+    for q in items:
+        ja, en = _without_note(q.ja), _without_note(q.en)
+        assert ja.endswith("か") and "。" not in ja and "か、" not in ja, (q.id, q.ja)
+        assert en.endswith("?") and en.count("?") == 1, (q.id, q.en)
+
+
+def test_a_yes_is_the_good_answer_in_both_languages() -> None:
+    """A no becomes a corrective action, so every question is asked the way round where yes is fine; the
+    two that asked it the other way round in one language say the same now."""
+    causes = load_taxonomy().causes
+    workload = {q.id: q for q in causes["double-check"].checklist}["workload"]
+    assert (workload.ja, workload.en) == ("繁忙・人員不足のときも照合が省略されずに行われていたか",
+                                          "Was the check carried out even at busy or short-staffed times, never skipped?")
+    screen = {q.id: q for q in causes["operation-screen"].checklist}["default-destination"]
+    assert "招かない" in screen.ja and "do not invite" in screen.en

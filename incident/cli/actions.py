@@ -392,7 +392,7 @@ def _ask_item(store: Store, incident_id: str, item_id: str, given: dict[str, str
     """
     from incident.followup.actions import NewAction
 
-    given["answer"] = click.prompt("yes / no / na", value_proc=_answer_proc)
+    given["answer"] = click.prompt("はい / いいえ / 該当なし yes / no / na", value_proc=_answer_proc)
     given["note"] = click.prompt("備考 note", default="", show_default=False)
     spec = None
     if given["answer"] == "no" and click.confirm("是正措置にしますか? Make it a corrective action now?",

@@ -345,8 +345,8 @@ def done_cmd(incident_id: str, obligation: str, at_text: str | None, ref: str, r
     try:
         key = mark_done(store, incident_id, obligation, at=at, ref=ref, actor=env.actor(), replace=replace)
     except RefusedError as exc:
-        if replace or not is_interactive() or not click.confirm(f"{exc.message}. Replace it?", default=False,
-                                                                 err=True):
+        if replace or not is_interactive() or not click.confirm(f"{exc.message}. 置き換えますか? Replace it?",
+                                                                 default=False, err=True):
             raise
         key = mark_done(store, incident_id, obligation, at=at, ref=ref, actor=env.actor(), replace=True)
     info(f"Marked {key} done on {incident_id} ({at.isoformat()}{', ref ' + ref if ref else ''}).")

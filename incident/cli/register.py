@@ -120,9 +120,11 @@ def _prompt_missing(store: Any, base: dict[str, Any], assignments: dict[str, str
 
 
 _ASKED = {
-    "copy_exists": "同じ内容のデータが他に保管されていますか（滅失・毀損に当たるかを左右します） copy_exists",
-    "being_acquired": "取得しようとしていた個人情報（まだ個人データとして保有していない入力途中の情報等）ですか "
-                      "being_acquired",
+    "copy_exists": "同じ内容のデータが他に保管されていますか（滅失・毀損に当たるかを左右します） / Is an identical "
+                   "copy of the data kept elsewhere (it decides whether this is a loss or damage)? copy_exists",
+    "being_acquired": "取得しようとしていた個人情報（まだ個人データとして保有していない入力途中の情報等）ですか / "
+                      "Was it personal information still being collected, not yet held as personal data (such as "
+                      "a form being filled in)? being_acquired",
 }
 
 
@@ -152,7 +154,7 @@ def _settle_ambiguous_items(store: Any, base: dict[str, Any], item_tables: list[
         click.echo(f"「{name}」 may mean:")
         for n, item in enumerate(choices, start=1):
             click.echo(f"  {n}. {item.id} — {item.ja}" + (f"（{item.note}）" if item.note else ""))
-        picked = click.prompt("Which one", type=click.IntRange(1, len(choices)))
+        picked = click.prompt("どれですか Which one", type=click.IntRange(1, len(choices)))
         table["item"] = choices[picked - 1].id
 
 
@@ -239,7 +241,7 @@ def edit_cmd(incident_id: str) -> None:
             store.replace_text(incident_id, edited, actor=env.actor())
         except InputError as exc:
             click.echo(f"error: {exc}", err=True)
-            if not is_interactive() or not click.confirm("Edit again?", default=True):
+            if not is_interactive() or not click.confirm("もう一度編集しますか? Edit again?", default=True):
                 raise
             text = edited
             continue

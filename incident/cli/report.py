@@ -85,7 +85,8 @@ def purge_cmd(dry_run: bool, yes: bool, as_json: bool) -> None:
     removed = False
     if plan.items and not dry_run:
         if yes or (is_interactive() and not as_json
-                   and click.confirm(f"Remove the personal data of {len(plan.items)} incident(s)?", default=False)):
+                   and click.confirm(f"{len(plan.items)}件のインシデントの個人データを削除しますか? "
+                                 f"Remove the personal data of {len(plan.items)} incident(s)?", default=False)):
             done = execute_purge(store, plan, actor=env.actor())
             removed = True
             info(f"Removed the personal data of {len(done)} incident(s): {', '.join(i.incident for i in done)}. "

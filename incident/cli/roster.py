@@ -31,7 +31,7 @@ def check_persons(store: Store, record: Record, count: int, actor: str) -> None:
     shown = "not recorded" if persons is None else f"{persons}"
     info(f"warning: the roster has {count} people but the incident's persons (本人の数) is {shown}; "
          f"the reports count every affected person (`incident set {record.id} persons={count}`)")
-    if is_interactive() and click.confirm(f"Update persons to {count}?", default=True, err=True):
+    if is_interactive() and click.confirm(f"本人の数を{count}人に更新しますか? Update persons to {count}?", default=True, err=True):
         store.update(record.id, lambda r: r.with_facts(persons=count), actor=actor, action="set",
                      extra={"reason": "roster count"})
         info(f"persons = {count}")

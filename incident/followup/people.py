@@ -2,7 +2,7 @@
 
 It maps a name as the register writes it — an action's owner (田中), a department (営業部), or
 `privacy-desk` for the privacy office that files the regulator reports — to one e-mail address.
-Names match as people type them (NFKC, case and spaces ignored). Addresses are checked as the
+Names match as people type them (as the register compares actors). Addresses are checked as the
 notices' recipients are: exactly one bare ASCII address, so a reminder can never go to a list.
 `set_person` checks the address and saves it as `incident config set people.NAME=ADDRESS` does.
 """
@@ -20,8 +20,11 @@ PRIVACY_DESK = "privacy-desk"
 
 
 def name_key(name: str) -> str:
-    """A name as compared: NFKC, case-folded, spaces ignored."""
-    return "".join(unicodedata.normalize("NFKC", name).casefold().split())
+    """A name as compared (`incident.register.actors.actor_key`: NFKC, invisible characters and spaces
+    ignored, case-folded)."""
+    from incident.register.actors import actor_key
+
+    return actor_key(name)
 
 
 def same_name(a: str, b: str) -> bool:
