@@ -122,7 +122,8 @@ def test_preliminary_needs_only_what_is_known(run: Any, org_store: Store) -> Non
     incident = make(org_store, cause=None, prevention=None, found_by=None)
     out = run(f"notice {incident} --kind regulator-preliminary").stdout
     assert out.split("■ 4 原因\n", 1)[1].startswith("調査中\n")
-    assert "報告の種類：速報（個人情報の保護に関する法律施行規則第8条第1項）" in out
+    assert "報告の種類：速報（個人情報保護法第26条第1項、同法施行規則第8条第1項、通則ガイドライン3-5-3-3）" in out
+    assert out.split("\n")[2] == "【注意】報告対象事態に該当するかは未評価（報告の前に評価すること）。"
 
 
 def _assess(store: Store, incident: str, obligations: list[dict[str, Any]]) -> None:
@@ -151,11 +152,14 @@ def test_preliminary_reports_what_is_known_whatever_the_assessment_lists(run: An
 
     incident = make(org_store, cause=None, prevention=None)
     _assess(org_store, incident, [{"id": "regulator-preliminary", "recipient": "個人情報保護委員会",
-                                   "due": "2024-06-07", "soft": True, "items": list(ALL_REPORT_ITEMS)}])
+                                   "due": "2024-06-07", "soft": True, "items": list(ALL_REPORT_ITEMS)},
+                                  {"id": "regulator-final", "recipient": "個人情報保護委員会",
+                                   "due": "2024-07-02", "soft": False, "items": list(ALL_REPORT_ITEMS)}])
     out = run(f"notice {incident} --kind regulator-preliminary").stdout
     assert out.split("■ 4 原因\n", 1)[1].startswith("調査中\n")
     assert "規則第7条各号該当性：個人情報保護法施行規則第7条第4号" in out
-    assert "・1,001人が対象で1,000人を超える" in out
+    assert "・本人の数が千人を超える漏えい等（個人情報保護法施行規則第7条第4号）" in out
+    assert "報告の種類：速報（個人情報保護法第26条第1項、同法施行規則第8条第1項" in out and "【注意】" not in out
     assert "「原因」が未記入" in run(f"notice {incident} --kind regulator-final", expect=2).stderr
 
 
@@ -245,7 +249,7 @@ def test_public_announcement_entruster_and_internal(run: Any, org_store: Store) 
                                        "9 その他参考となる事項"]
     internal = run(f"notice {incident} --kind internal-report").stdout
     assert headings(internal)[:3] == ["1 事案の概要", "2 法令上の評価", "3 期限"]
-    assert "未評価です（incident assess で評価してください）。" in internal
+    assert "未評価です（報告の要否を評価してください）。" in internal
 
 
 def test_internal_report_shows_the_deadlines_in_era_form(run: Any, org_store: Store) -> None:

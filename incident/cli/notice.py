@@ -82,6 +82,7 @@ class NoticeRequest:
     as_json: bool
     dated: str | None = None
     doc_number: str = ""
+    regime: str | None = None
 
 
 def settings_of(store: Store) -> Settings:
@@ -124,6 +125,8 @@ def progress_bar(label: str, total: int) -> Iterator[Callable[[int], None] | Non
               "era form, 令和6年6月3日).")
 @click.option("--doc-number", default="", metavar="TEXT", help="The 文書番号 printed on letters; {n} becomes each "
               "letter's number in a print run (総第123-{n}号).")
+@click.option("--regime", metavar="REGIME", help="The regime whose obligation the report fulfils when several "
+              "have one (a public body's My Number report: --regime mynumber); default: the first.")
 @click.option("--test-sheet", is_flag=True, help="With -o FILE.pdf: one page with the envelope window's outline "
               "([letter.window] in config) to hold against the office's envelopes; no ID needed.")
 @click.option("--mark-mailed", is_flag=True, help="Record that the latest letter print run (--roster) was posted; "
@@ -133,7 +136,7 @@ def progress_bar(label: str, total: int) -> Iterator[Callable[[int], None] | Non
 @store_options
 def notice_cmd(incident_id: str | None, kind: str | None, lang: str | None, fmt: str | None, output: Path | None,
                draft: bool, roster: bool, out_dir: Path | None, mbox: Path | None, check: bool,
-               dated: str | None, doc_number: str, test_sheet: bool, mark_mailed: bool,
+               dated: str | None, doc_number: str, regime: str | None, test_sheet: bool, mark_mailed: bool,
                at_text: str | None, as_json: bool) -> None:
     """Render a report or notice for incident ID (`incident notice kinds` lists the kinds).
 
@@ -161,7 +164,7 @@ def notice_cmd(incident_id: str | None, kind: str | None, lang: str | None, fmt:
     if kind is None:
         raise InputError("--kind is required; `incident notice kinds` lists them", field="kind")
     request = NoticeRequest(incident_id, kind, lang, fmt, output, draft, roster, out_dir, mbox, check, as_json,
-                            dated, doc_number)
+                            dated, doc_number, regime)
     if fmt in FORM_FORMATS:
         _form(request)
     elif fmt in DOCUMENT_FORMATS:
@@ -234,7 +237,8 @@ def _renderer(store: Store, request: NoticeRequest, fmt: str) -> Renderer:
 
         dated = parse_date(request.dated, field="date")
     renderer = Renderer(settings_of(store), record, request.kind, request.lang, fmt,  # type: ignore[arg-type]
-                        draft=request.draft, dated=dated, doc_number=request.doc_number)
+                        draft=request.draft, dated=dated, doc_number=request.doc_number,
+                        regime=request.regime)
     for warning in renderer.plan.warnings:
         info(f"warning: {warning}")
     if renderer.missing:

@@ -23,6 +23,7 @@ from incident.law.deadlines import DEADLINE_KINDS
 from incident.law.regimes import (
     NOTICE_ITEMS,
     RECIPIENT_PLACEHOLDERS,
+    REPORT_KEYS,
     ROLES,
     Condition,
     Deadline,
@@ -158,7 +159,7 @@ def _array(raw: Mapping[str, Any], key: str, c: _Collector) -> list[Mapping[str,
 
 
 _TOP = {"schema", "id", "name_ja", "name_en", "law", "version", "effective_from", "order", "applies",
-        "conditions", "exemptions", "obligations", "notes"}
+        "conditions", "exemptions", "obligations", "notes", "report"}
 _CONDITION = {"id", "ja", "en", "citation", "kind", "reason"}
 _EXEMPTION = {"id", "ja", "en", "citation", "kind", "reason", "note"}
 _OBLIGATION = {"id", "ja", "en", "recipient", "recipient_defaults", "citation", "role", "when", "deadline",
@@ -206,12 +207,33 @@ def parse_regime(raw: Mapping[str, Any], *, file: str = "", text: str = "") -> t
     if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
         c.add("expected a list of strings", key="notes")
         notes = []
+    report = _report(raw.get("report"), c)
     if c.errors or effective is None:
         return None, c.errors
     regime = Regime(rid, names["name_ja"], names["name_en"], names["law"], names["version"], effective, order,
                     MappingProxyType(applies), tuple(conditions), tuple(exemptions), tuple(obligations),
-                    source=file, notes=tuple(notes), condition_ids=known)
+                    source=file, notes=tuple(notes), condition_ids=known, report=MappingProxyType(report))
     return regime, []
+
+
+def _report(raw: Any, c: _Collector) -> dict[str, str]:
+    """The optional [report] table: every one of REPORT_KEYS as a non-empty string."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        c.add(f"expected a table [report] with {', '.join(REPORT_KEYS)}", key="report")
+        return {}
+    for key in raw:
+        if key not in REPORT_KEYS:
+            c.add(f"unknown key; valid keys here: {', '.join(REPORT_KEYS)}", table="report", key=key)
+    out: dict[str, str] = {}
+    for key in REPORT_KEYS:
+        value = raw.get(key)
+        if not isinstance(value, str) or not value.strip():
+            c.add(f"missing {key} (a non-empty string)", table="report", where=f"report.{key}")
+            continue
+        out[key] = value
+    return out
 
 
 def _effective(value: Any, c: _Collector) -> date | None:

@@ -42,6 +42,10 @@ NOTICE_ITEMS = ("overview", "items", "persons", "cause", "secondary-harm", "resp
 ROLES = ("controller", "entrustee", "any")
 #: placeholders a recipient may use, filled from the record and the organization's config
 RECIPIENT_PLACEHOLDERS = ("entruster", "regulator")
+#: the wording a regime gives its report to the regulator (`[report]`), so that a public body's report
+#: says 保有個人情報 and 施行規則第43条 and a business's 個人データ and 第7条: the document's title, the data
+#: term of items 2 and 3, and the heading of the conditions met (各号該当性)
+REPORT_KEYS = ("title", "data_term", "conditions_heading")
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,9 @@ class Regime:
     source: str = ""
     notes: tuple[str, ...] = ()
     condition_ids: frozenset[str] = field(default=frozenset())
+    #: the wording of this regime's report to the regulator (`[report]`: REPORT_KEYS); empty when the
+    #: regime has no such report
+    report: Mapping[str, str] = field(default_factory=dict)
 
 
 

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from incident.register.store import Store
 
 #: what the stored section keeps of each part (None values are left out: TOML has no null)
-_KEEP_CONDITION = ("id", "met", "reason", "citation", "exempted_by")
-_KEEP_OBLIGATION = ("id", "label", "recipient", "due", "soft", "items", "citation", "deadline", "days", "by")
+_KEEP_CONDITION = ("id", "label", "met", "reason", "citation", "exempted_by")
+_KEEP_OBLIGATION = ("id", "label", "recipient", "due", "soft", "items", "citation", "deadline", "days", "by",
+                    "due_text")
 
 
 def store_config(store: Store) -> AssessConfig:

@@ -98,8 +98,9 @@ _IND = ("individual-notice", "data-subjects")
 KINDS: Mapping[str, KindSpec] = {k.id: k for k in (
     KindSpec("regulator-preliminary", ("ja",), "regulator", "速報: the preliminary report to the PPC (規則第8条第1項)",
              ("regulator-preliminary",), items=("overview", "items", "persons"), partial=True),
-    KindSpec("regulator-final", ("ja",), "regulator", "確報: the final report to the PPC, all nine items (規則第8条第2項)",
-             ("regulator-final",), items=ALL_REPORT_ITEMS, full=True),
+    KindSpec("regulator-final", ("ja",), "regulator", "確報: the final report to the PPC, all nine items (規則第8条第2項); "
+             "also a guideline's report of a leak the rule does not require (guideline-report)",
+             ("regulator-final", "guideline-report"), items=ALL_REPORT_ITEMS, full=True),
     KindSpec("individual-letter", ("ja", "en"), "individual", "postal letter to an affected person (規則第10条)",
              _IND, items=INDIVIDUAL_ITEMS, always=("contact",), per_person=True),
     KindSpec("individual-email", ("ja", "en"), "individual", "e-mail to an affected person (規則第10条)",
@@ -177,18 +178,40 @@ class Plan:
     """`assessment` or `default`."""
     recipient: str = ""
     warnings: tuple[str, ...] = ()
+    regime: str = ""
+    """The regime whose obligation the notice fulfils (the first in the stored assessment, or the one asked
+    for); its playbook words a report to the regulator."""
+    obligation: Mapping[str, Any] | None = None
+    """That obligation as the stored assessment has it (id, label, citation, recipient, ...)."""
+    assessed: bool = False
+    """The record holds an assessment."""
+    regimes: tuple[str, ...] = ()
+    """Every regime of the stored assessment with an obligation this notice fulfils."""
 
 
-def plan_items(record: Record, spec: KindSpec) -> Plan:
-    """Required items: the stored assessment's obligation items when present, else the kind's default."""
-    found: list[Mapping[str, Any]] = []
+def plan_items(record: Record, spec: KindSpec, regime_id: str | None = None) -> Plan:
+    """Required items: the stored assessment's obligation items when present, else the kind's default.
+
+    With `regime_id`, only that regime's obligations count (a public body's My Number report beside its
+    APPI report); otherwise those of the first regime that has one.
+    """
+    by_regime: dict[str, list[Mapping[str, Any]]] = {}
     assessment = record.sections.get("assessment")
+    assessed = isinstance(assessment, Mapping)
     if isinstance(assessment, Mapping) and spec.obligations:
         for regime in assessment.get("assessments", []) or []:
             if not isinstance(regime, Mapping) or (spec.regimes and regime.get("regime") not in spec.regimes):
                 continue
-            found += [ob for ob in regime.get("obligations", []) or []
-                      if isinstance(ob, Mapping) and ob.get("id") in spec.obligations]
+            obs = [ob for ob in regime.get("obligations", []) or []
+                   if isinstance(ob, Mapping) and ob.get("id") in spec.obligations]
+            if obs:
+                by_regime[str(regime.get("regime", ""))] = obs
+    if regime_id is not None and regime_id not in by_regime:
+        listed = ", ".join(by_regime) or "none"
+        raise InputError(f"the stored assessment gives regime {regime_id!r} no obligation that {spec.id} fulfils "
+                         f"(regimes with one: {listed})", field="regime")
+    chosen = regime_id if regime_id is not None else next(iter(by_regime), "")
+    found: list[Mapping[str, Any]] = by_regime.get(chosen, [])
     warnings: list[str] = []
     if found:
         named: list[str] = []
@@ -201,9 +224,10 @@ def plan_items(record: Record, spec: KindSpec) -> Plan:
                                     f"(known: {', '.join(ITEMS)})")
         required = [i for i in ITEMS if (i in named and (not spec.partial or i in spec.items)) or i in spec.always]
         recipient = next((str(ob["recipient"]) for ob in found if ob.get("recipient")), "")
-        return Plan(tuple(required), "assessment", recipient, tuple(warnings))
+        return Plan(tuple(required), "assessment", recipient, tuple(warnings), chosen, found[0], True,
+                    tuple(by_regime))
     required = [i for i in ITEMS if i in spec.items or i in spec.always]
-    return Plan(tuple(required), "default", "", tuple(warnings))
+    return Plan(tuple(required), "default", "", tuple(warnings), assessed=assessed)
 
 
 def is_blank(value: Any) -> bool:

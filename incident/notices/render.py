@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import jinja2
 
 from incident.dates import era_date, to_local_date
-from incident.errors import InputError
+from incident.errors import InputError, RefusedError
 from incident.notices.items import (
     ITEMS,
     IncompleteNotice,
@@ -160,16 +160,18 @@ class Renderer:
 
     def __init__(self, settings: Settings, record: Record, kind: str, lang: str | None = None,
                  fmt: Format = "txt", *, draft: bool = False, now: datetime | None = None,
-                 dated: date | None = None, doc_number: str = "") -> None:
+                 dated: date | None = None, doc_number: str = "", regime: str | None = None) -> None:
         """`dated` is the date the notice bears (default: today); `doc_number` its 文書番号, where `{n}`
-        becomes the letter's number in a mail merge (1, 2, …)."""
+        becomes the letter's number in a mail merge (1, 2, …); `regime` the regime whose obligation a report
+        fulfils when several have one."""
         from incident.dates import now as current
 
         if fmt not in TEMPLATE_FORMATS:
             raise InputError(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}", field="format")
         self.spec, self.lang = kind_spec(kind, lang)
         self.settings, self.record, self.format, self.draft = settings, record, fmt, draft
-        self.plan = plan_items(record, self.spec)
+        self.plan = plan_items(record, self.spec, regime)
+        self._refuse_when_not_required()
         self.missing = tuple(find_missing(record, settings.config, self.spec, self.plan.required))
         if self.missing and not draft:
             raise IncompleteNotice(record.id, kind, self.missing)
@@ -190,6 +192,21 @@ class Renderer:
         self.doc_number = doc_number
         self.base = self._context()
         self._own_cache: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {}
+
+    def _refuse_when_not_required(self) -> None:
+        """A report to the regulator or the entruster that the stored assessment does not require is
+        refused unless it is a draft (which says so at the top); an entrustee's release by notice to the
+        entruster does not exist for a public body (法第68条 has no proviso)."""
+        if self.spec.audience not in ("regulator", "entruster"):
+            return
+        entity = str(self.record.get("entity") or self.settings.config.entity)
+        if self.spec.id == "entruster-notice" and entity == "public-body":
+            raise RefusedError("entruster-notice is for an entrustee of a business (法第26条第1項ただし書); a public "
+                               "body has no such release and reports to the PPC itself (法第68条第1項)", field="kind")
+        if self.plan.assessed and self.plan.source == "default" and not self.draft:
+            raise RefusedError(f"{self.record.id or 'the incident'} is not reportable: the stored assessment requires "
+                               f"no {' or '.join(self.spec.obligations)}; render a draft with --draft (it says so at "
+                               "the top), or re-assess after changing the facts", field="kind")
 
     # ------------------------------------------------------------------ the shared context
 
@@ -259,6 +276,7 @@ class Renderer:
         values["occurred_at"] = values.get("occurred_at") or ""
         assessment = record.sections.get("assessment")
         regimes = assessment.get("assessments", []) if isinstance(assessment, Mapping) else []
+        chosen = self.plan.regime
         return {
             "kind": self.spec.id, "lang": self.lang, "format": self.format, "draft": self.draft,
             "today": format_date(self.dated or self.now, self.lang, tz),
@@ -279,9 +297,12 @@ class Renderer:
             "timeline": [{"date": format_date(e.at, self.lang, tz), "text": e.text} for e in record.timeline],
             "recipient": self.plan.recipient,
             "conditions": [{"regime": str(r.get("regime", "")), "citation": str(c.get("citation", "")),
-                            "reason": str(c.get("reason", "")), "id": str(c.get("id", ""))}
-                           for r in regimes if isinstance(r, Mapping)
+                            "reason": str(c.get("reason", "")), "id": str(c.get("id", "")),
+                            "label": self._condition_label(r, c), "regime_name": str(r.get("name", "")),
+                            "text": f"{self._condition_label(r, c)}（{c.get('citation', '')}）"}
+                           for r in regimes if isinstance(r, Mapping) and (not chosen or r.get("regime") == chosen)
                            for c in r.get("conditions", []) or [] if isinstance(c, Mapping) and c.get("met")],
+            "report": self._report_wording(regimes),
             "assessed": bool(regimes),
             "reportable": bool(assessment.get("reportable")) if isinstance(assessment, Mapping) else False,
             "obligations": self._obligations(regimes),
@@ -296,6 +317,67 @@ class Renderer:
         return {"doc_number": doc_number, "sender_title": letter.sender_title, "sender_name": letter.sender_name,
                 "department": letter.department, "contact": letter.contact or self.settings.config.contact,
                 "seal_omitted": letter.seal == "omitted"}
+
+    def _report_wording(self, regimes: Sequence[Any]) -> dict[str, str]:
+        """How a report to the regulator is worded, from the regime playbook whose obligation it fulfils (or,
+        unassessed, the playbook of the record's entity): title, data term, conditions heading, the basis
+        (the obligation's citation) and whether the stored assessment requires it."""
+        if self.spec.audience != "regulator":
+            return {}
+        from incident.law.regimes import load_regimes
+
+        loaded = load_regimes(self.settings.playbook_dirs)
+        entity = str(self.record.get("entity") or self.settings.config.entity)
+        stored = {str(r.get("regime")): r for r in regimes if isinstance(r, Mapping)}
+        rid = self.plan.regime or next(
+            (r for r in loaded if loaded[r].report and entity in loaded[r].applies.get("entity", ())), "")
+        if not rid or rid not in loaded:
+            raise InputError(f"no regime playbook words a report to the regulator for entity {entity!r}", field="kind")
+        regime = self._regime_version(loaded, rid, stored.get(rid))
+        if not regime.report:
+            raise InputError(f"the regime playbook {rid} has no [report] wording (title, data_term, "
+                             "conditions_heading)", field="kind")
+        obligation = self.plan.obligation
+        wanted = (str(obligation.get("id")),) if obligation else self.spec.obligations
+        citation = (str(obligation.get("citation") or "") if obligation else "") or next(
+            (o.citation for o in regime.obligations if o.id in wanted and (not o.entities or entity in o.entities)),
+            "")
+        if obligation is None:
+            state = "unassessed" if not self.plan.assessed else "not-required"
+        else:
+            state = "guideline" if obligation.get("id") == "guideline-report" else "required"
+        basis = "、".join(part.strip() for part in citation.split(";") if part.strip())
+        return {**regime.report, "basis": basis, "state": state, "regime": regime.name_ja,
+                "obligation": str(obligation.get("label", "")) if obligation else ""}
+
+    def _condition_label(self, regime: Mapping[str, Any], condition: Mapping[str, Any]) -> str:
+        """A met condition's Japanese label: as stored, or (an assessment stored before labels were kept)
+        from the regime playbook; never its id."""
+        label = condition.get("label")
+        if isinstance(label, str) and label:
+            return label
+        from incident.law.regimes import load_regimes
+
+        loaded = load_regimes(self.settings.playbook_dirs)
+        rid, cid = str(regime.get("regime", "")), str(condition.get("id", ""))
+        if rid in loaded:
+            version = self._regime_version(loaded, rid, regime)
+            found = next((c.ja for c in version.conditions if c.id == cid), "")
+            if found:
+                return found
+        return "該当する事態"
+
+    def _regime_version(self, loaded: Any, rid: str, stored: Mapping[str, Any] | None) -> Any:
+        """The version the stored assessment used, else the one in force on the day of learning."""
+        versions = loaded.versions(rid)
+        if stored is not None:
+            for version in versions:
+                if version.effective_from.isoformat() == str(stored.get("effective_from")):
+                    return version
+        discovered = self.record.get("discovered_at")
+        if isinstance(discovered, datetime):
+            return loaded.in_force(rid, to_local_date(discovered, self.settings.tz))[0]
+        return versions[-1]
 
     def _type_label(self) -> str:
         from incident.law.taxonomy import load_taxonomy
@@ -317,7 +399,9 @@ class Renderer:
                 due = ob.get("due")
                 out.append({"regime": str(regime.get("regime", "")), "id": str(ob.get("id", "")),
                             "recipient": str(ob.get("recipient", "")), "soft": bool(ob.get("soft")),
-                            "due": self._due(due), "done": bool(ob.get("done"))})
+                            "due": self._due(due), "done": bool(ob.get("done")), "label": str(ob.get("label", "")),
+                            "regime_name": str(regime.get("name", "")),
+                            "due_text": str(ob.get("due_text", ""))})
         return out
 
     def _due(self, due: Any) -> str:
