@@ -49,8 +49,9 @@ def test_every_label_is_confirmed_by_a_source_or_says_why_it_is_inferred(form: s
 
 
 def test_the_business_form_in_order_with_counts(run: Callable[..., Result], org_store: Store) -> None:
+    # reportable (a report the assessment does not require is refused unless --draft): a suspected malicious act
     incident = make(org_store, department="総務課", medium="electronic", subject_category="customers",
-                    secondary_harm_status="no", persons_estimated=True)
+                    secondary_harm_status="no", persons_estimated=True, malicious="suspected")
     run(f"assess {incident}")
     text = run(f"notice {incident} --kind regulator-final --format form").stdout
     items = fields(run, incident)
