@@ -166,16 +166,18 @@ class ConditionEntry:
     reason: str
     citation: str
     exempted_by: str | None = None
+    label: str = ""
+    """The condition's Japanese label (what a report lists for a condition met)."""
 
     @classmethod
     def parse(cls, raw: Any, path: str, where: str | None = None) -> ConditionEntry:
-        t = _Table(raw, where, path, ("id", "met", "reason", "citation", "exempted_by"))
+        t = _Table(raw, where, path, ("id", "label", "met", "reason", "citation", "exempted_by"))
         return cls(id=t.text("id"), met=t.opt_flag("met"), reason=t.text("reason", ""),
-                   citation=t.text("citation", ""), exempted_by=t.opt_text("exempted_by"))
+                   citation=t.text("citation", ""), exempted_by=t.opt_text("exempted_by"), label=t.text("label", ""))
 
     def to_toml(self) -> dict[str, Any]:
-        return _drop_none({"id": self.id, "met": self.met, "reason": self.reason, "citation": self.citation,
-                           "exempted_by": self.exempted_by})
+        return _drop_none({"id": self.id, "label": self.label or None, "met": self.met, "reason": self.reason,
+                           "citation": self.citation, "exempted_by": self.exempted_by})
 
 
 @dataclass(frozen=True)
@@ -205,20 +207,23 @@ class ObligationEntry:
     due: str | None = None
     """An ISO date, or an instant for hour-counted deadlines; None where the law sets no date."""
     days: int | None = None
+    due_text: str = ""
+    """How the law words a deadline without a date (当該事態の状況に応じて速やかに)."""
 
     @classmethod
     def parse(cls, raw: Any, path: str, where: str | None = None) -> ObligationEntry:
         t = _Table(raw, where, path, ("id", "label", "recipient", "due", "soft", "items", "citation",
-                                      "deadline", "days", "by"))
+                                      "deadline", "days", "by", "due_text"))
         return cls(id=t.text("id"), label=t.text("label", ""), recipient=t.text("recipient", ""),
                    due=t.iso_text("due"), soft=t.flag("soft", False), items=t.strings("items"),
                    citation=t.text("citation", ""), deadline=t.text("deadline", ""), days=t.opt_number("days"),
-                   by=t.text("by", ""))
+                   by=t.text("by", ""), due_text=t.text("due_text", ""))
 
     def to_toml(self) -> dict[str, Any]:
         return _drop_none({"id": self.id, "label": self.label, "recipient": self.recipient, "due": self.due,
                            "soft": self.soft, "items": list(self.items), "citation": self.citation,
-                           "deadline": self.deadline, "days": self.days, "by": self.by})
+                           "deadline": self.deadline, "days": self.days, "by": self.by,
+                           "due_text": self.due_text or None})
 
 
 @dataclass(frozen=True)
