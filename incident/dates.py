@@ -99,6 +99,14 @@ def _make_date(year: int, month: int, day: int, text: str, field: str | None) ->
         raise InputError(f"no such date {text!r} ({exc})", field=field) from exc
 
 
+def era_by_key(key: str) -> Era:
+    """An era by its name or letter (令和, R, r)."""
+    era = _ERA_BY_KEY.get(key) or _ERA_BY_KEY.get(key.upper())
+    if era is None:
+        raise KeyError(key)
+    return era
+
+
 def era_of(d: date) -> Era:
     """The era a Gregorian date falls in; InputError before 明治6年1月1日 (1873-01-01)."""
     for era in reversed(ERAS):

@@ -180,18 +180,19 @@ def test_markdown_table_matches_the_seed_text_row_by_row(ward: Any, run: Callabl
 
 def test_csv_has_one_row_per_incident_with_its_group(ward: Any, run: Callable[..., Result]) -> None:
     out = run("report annual --fiscal-year 2023 --format csv").stdout
-    rows = list(csv.DictReader(io.StringIO(out)))
+    assert out.startswith("\ufeffNo.,種別コード,種別,")  # the BOM on standard output too
+    rows = list(csv.DictReader(io.StringIO(out.removeprefix("\ufeff"))))
     assert len(rows) == 17
-    assert rows[14] == {"no": "15", "group": "other", "label": "その他", "month": "【5年7月】", "handled_by": "委託事業者",
-                        "content": "園児の個人情報が記載された職員会議資料を園外に持ち出した際、盗難に遭い紛失(79名分)",
-                        "cause": DOCS, "department": "保育計画調整課", "incident": rows[14]["incident"], "type": "theft"}
+    assert rows[14] == {"No.": "15", "種別コード": "other", "種別": "その他", "発生月": "【5年7月】", "取扱者": "委託事業者",
+                        "内容": "園児の個人情報が記載された職員会議資料を園外に持ち出した際、盗難に遭い紛失(79名分)",
+                        "原因": DOCS, "所管": "保育計画調整課", "事案番号": rows[14]["事案番号"], "事案の種類": "theft"}
 
 
 def test_csv_file_gets_a_bom_for_excel(ward: Any, run: Callable[..., Result], tmp_path: Path) -> None:
     target = tmp_path / "r.csv"
     run(f"report annual --fiscal-year 2023 --format csv -o {target}")
     data = target.read_bytes()
-    assert data.startswith(b"\xef\xbb\xbfno,group,label,")
+    assert data.startswith("\ufeffNo.,種別コード,種別,".encode())
     assert data.count(b"\r\n") == 18
 
 
@@ -334,7 +335,7 @@ def test_done_obligations_and_reportable_are_totalled(store: Any, run: Callable[
     assert totals["reportable"] == 1
     assert totals["reports_filed"] == [{"regime": "appi-public", "obligation": "regulator-final", "label": "確報",
                                         "recipient": "個人情報保護委員会", "count": 1}]
-    assert "| appi-public | 確報 | 個人情報保護委員会 | 1 |" in run("report annual --fiscal-year 2023").stdout
+    assert "| 個人情報保護法（行政機関等） | 確報 | 個人情報保護委員会 | 1 |" in run("report annual --fiscal-year 2023").stdout  # the regime by its Japanese name, not its id
 
 
 # --------------------------------------------------------------------------- refusals
@@ -342,8 +343,8 @@ def test_done_obligations_and_reportable_are_totalled(store: Any, run: Callable[
 
 def test_needs_exactly_one_period(store: Any, run: Callable[..., Result]) -> None:
     both = run("report annual --fiscal-year 2023 --year 2023", expect=2)
-    assert both.stderr == ("error: field '--fiscal-year': give exactly one of --fiscal-year YEAR (April–March) "
-                           "or --year YEAR\n")
+    assert both.stderr == ("error: field '--fiscal-year': give exactly one of --fiscal-year YEAR (April–March), "
+                           "--year YEAR or --period PERIOD\n")
     assert run("report annual", expect=2).stderr == both.stderr
     assert "not a year this report covers" in run("report annual --year 99", expect=2).stderr
 

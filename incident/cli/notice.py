@@ -338,7 +338,7 @@ def _form(request: NoticeRequest) -> None:
     spec = load_form(form_for(renderer.record, store.extra_dirs("playbooks")), store.extra_dirs("playbooks"))
     filled = fill(spec, renderer)
     if request.fmt == "xlsx":
-        from incident.notices.sheets import form_sheet
+        from incident.notices.form import form_sheet
 
         assert request.output is not None
         digest = form_sheet(spec, filled, request.output)

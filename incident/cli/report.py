@@ -21,48 +21,94 @@ def report_group() -> None:
 
 
 @report_group.command("annual")
-@click.option("--fiscal-year", "fiscal_year", type=int, metavar="YEAR",
-              help="Japanese fiscal year (年度): 2023 is April 2023 – March 2024.")
+@click.option("--fiscal-year", "fiscal_year", metavar="YEAR",
+              help="Japanese fiscal year (年度): 2023, 令和5, 令和5年度 or R5 is April 2023 – March 2024.")
 @click.option("--year", type=int, metavar="YEAR", help="Calendar year (January – December).")
-@click.option("--format", "fmt", type=click.Choice(["md", "csv", "html", "json"]), default="md", show_default=True,
-              help="Output format.")
+@click.option("--period", metavar="PERIOD", help="A month (2024-04), a fiscal half (2024-H1: April–September, "
+              "2024-H2: October–March) or a fiscal year (2024, 令和6年度).")
+@click.option("--format", "fmt", type=click.Choice(["md", "csv", "html", "json", "xlsx"]), default="md",
+              show_default=True, help="Output format (xlsx needs -o FILE).")
+@click.option("--layout", type=click.Choice(["table5", "city"]), default="table5", show_default=True,
+              help="csv and xlsx columns: table5 (No., 種別, 内容, 原因, 所管) or city (報告日, 発生日（判明日）, "
+              "事案の概要, 人数, 担当課), as cities publish their monthly lists.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="Write to FILE instead of standard output (a CSV file gets a BOM for Excel).")
+              help="Write to FILE instead of standard output.")
 @store_options
-def annual_cmd(fiscal_year: int | None, year: int | None, fmt: str, output: str | None) -> None:
-    """The year's table of mishandling incidents (seed 002's 表5), grouped by type, with totals."""
+def annual_cmd(fiscal_year: str | None, year: int | None, period: str | None, fmt: str, layout: str,
+               output: str | None) -> None:
+    """The year's table of mishandling incidents (seed 002's 表5), grouped by type, with totals.
+
+    CSV has Japanese headers and a BOM (for Excel), also on standard output; a cell that a spreadsheet
+    would read as a formula is written as text.
+    """
+    from pathlib import Path
+
     from incident.errors import InputError
-    from incident.followup.reports import Format, Period, annual_report, render
+    from incident.followup.reports import (
+        CITY_COLUMNS,
+        TABLE5_COLUMNS,
+        Format,
+        Period,
+        annual_report,
+        city_rows,
+        csv_table,
+        parse_fiscal_year,
+        parse_period,
+        render,
+        table5_rows,
+    )
     from incident.law.taxonomy import load_taxonomy
 
-    if (fiscal_year is None) == (year is None):
-        raise InputError("give exactly one of --fiscal-year YEAR (April–March) or --year YEAR", field="--fiscal-year")
-    for flag, value in (("--fiscal-year", fiscal_year), ("--year", year)):
-        if value is not None and not 1873 <= value <= 9998:
-            raise InputError(f"{value} is not a year this report covers (1873–9998)", field=flag)
-    period = Period.fiscal_year(fiscal_year) if fiscal_year is not None else Period.calendar_year(cast(int, year))
+    if sum(x is not None for x in (fiscal_year, year, period)) != 1:
+        raise InputError("give exactly one of --fiscal-year YEAR (April–March), --year YEAR or --period PERIOD",
+                         field="--fiscal-year")
+    if year is not None and not 1873 <= year <= 9998:
+        raise InputError(f"{year} is not a year this report covers (1873–9998)", field="--year")
+    if fiscal_year is not None:
+        chosen = Period.fiscal_year(parse_fiscal_year(fiscal_year))
+    elif period is not None:
+        chosen = parse_period(period)
+    else:
+        chosen = Period.calendar_year(cast(int, year))
+    if fmt == "xlsx" and output is None:
+        raise InputError("xlsx is written to a file: give -o FILE.xlsx", field="--output")
+    if layout == "city" and fmt not in ("csv", "xlsx"):
+        raise InputError("--layout city is for csv and xlsx", field="--layout")
     if output is not None:
-        from pathlib import Path
-
         from incident.outputs import output_file
 
         output_file(Path(output), option="--output")
     env = get_env()
     store = env.store()
-    report = annual_report(store.records(), load_taxonomy(store.extra_dirs()), period, tz=store.tz)
-    text = render(report, cast(Format, fmt), organization=store.config.organization,
-                  extra_dirs=store.extra_dirs("templates"))
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    from pathlib import Path
+    report = annual_report(store.records(), load_taxonomy(store.extra_dirs()), chosen, tz=store.tz)
+    title = f"{store.config.organization} {chosen.label} 個人情報に係る事務処理ミス".strip()
+    columns, rows = (CITY_COLUMNS, city_rows(report)) if layout == "city" else (TABLE5_COLUMNS, table5_rows(report))
+    if fmt == "xlsx":
+        from incident.sheets import CITY_SHEET, TABLE5_SHEET, write_table
 
+        path = Path(cast(str, output))
+        write_table(path, title, CITY_SHEET if layout == "city" else TABLE5_SHEET, rows, sheet=chosen.label,
+                    subtitle=f"対象期間 {chosen.start.isoformat()}〜{chosen.end.isoformat()}（発生月による）")
+        info(f"Wrote the {chosen.label} report ({report.totals.incidents} incidents) to {path}.")
+        return
+    if fmt == "csv" and layout == "city":
+        text = csv_table(columns, rows)
+    else:
+        text = render(report, cast(Format, fmt), organization=store.config.organization,
+                      extra_dirs=store.extra_dirs("templates"))
+    data = ((b"\xef\xbb\xbf" if fmt == "csv" else b"") + text.encode("utf-8"))
+    if output is None:
+        import sys
+
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)  # the BOM too: Excel reads a redirected file right
+        sys.stdout.buffer.flush()
+        return
     from incident.fsutil import atomic_write_bytes
 
     path = Path(output)  # what click's path_type=Path would give
-    data = text.encode("utf-8")
-    atomic_write_bytes(path, (b"\xef\xbb\xbf" + data) if fmt == "csv" else data, mode=0o644)
-    info(f"Wrote the {period.label} report ({report.totals.incidents} incidents) to {path}.")
+    atomic_write_bytes(path, data, mode=0o644)
+    info(f"Wrote the {chosen.label} report ({report.totals.incidents} incidents) to {path}.")
 
 
 @click.command("purge")

@@ -50,6 +50,17 @@ def _list_row(r: rec.Record, tz: str) -> list[str]:
             str(s["title"]), str(s["department"]), "" if s["persons"] is None else f"{s['persons']:,}", reportable]
 
 
+def list_rows(records: list[rec.Record], tz: str) -> list[list[Any]]:
+    """The list's rows for a sheet or a CSV: the persons as a number, the rest as the table shows them."""
+    rows: list[list[Any]] = []
+    for record in records:
+        row: list[Any] = _list_row(record, tz)
+        persons = record.get("persons")
+        row[6] = persons if isinstance(persons, int) else None
+        rows.append(row)
+    return rows
+
+
 def print_list(console: Console, records: list[rec.Record], tz: str) -> None:
     if not records:
         console.print("No incidents match. Record one with `incident new` (or try `incident demo`).")

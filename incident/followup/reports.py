@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,10 +29,11 @@ from incident.safetext import csv_cell, md_text
 
 Format = Literal["md", "csv", "html", "json"]
 FORMATS: tuple[Format, ...] = get_args(Format)
+"""Text formats; the XLSX sheet (incident.sheets) is written by the command from table5_rows/city_rows."""
 DOUBLE_CHECK = "double-check"
 """The cause id whose share the report states (seed 002: most of the year's incidents)."""
-CSV_COLUMNS = ("no", "group", "label", "month", "handled_by", "content", "cause", "department", "incident",
-               "type")
+CSV_COLUMNS = ("No.", "種別コード", "種別", "発生月", "取扱者", "内容", "原因", "所管", "事案番号", "事案の種類")
+"""The CSV's Japanese headers (an office opens it in Excel): one row per incident."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,21 @@ class Period:
     def calendar_year(cls, year: int) -> Period:
         return cls(date(year, 1, 1), date(year, 12, 31), f"{year}年")
 
+    @classmethod
+    def month(cls, year: int, month: int) -> Period:
+        import calendar
+
+        start = date(year, month, 1)
+        return cls(start, date(year, month, calendar.monthrange(year, month)[1]), dates.era_year_month(start))
+
+    @classmethod
+    def half(cls, fy: int, second: bool) -> Period:
+        """A fiscal half: 上半期 April–September, 下半期 October–March."""
+        label = cls.fiscal_year(fy).label
+        if second:
+            return cls(date(fy, 10, 1), date(fy + 1, 3, 31), f"{label}下半期")
+        return cls(date(fy, 4, 1), date(fy, 9, 30), f"{label}上半期")
+
     def __contains__(self, day: object) -> bool:
         return isinstance(day, date) and self.start <= day <= self.end
 
@@ -75,6 +93,12 @@ class ReportRow:
     department: str
     type: str
     """The incident's own type (the group may differ, e.g. theft under その他)."""
+    occurred: date | None = None
+    discovered: date | None = None
+    persons: int | None = None
+    summary: str = ""
+    reported_on: date | None = None
+    """The first day a report or notice was marked done (else the 公表日), for a city's monthly list."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +187,55 @@ class AnnualReport:
         }
 
 
+# --------------------------------------------------------------------------- periods
+
+_FY = re.compile(r"(?:(?P<era>明治|大正|昭和|平成|令和|[MTSHR])\.?\s*(?P<ey>元|\d{1,2})|(?:FY)?(?P<year>\d{4}))"
+                 r"\s*(?:年度?)?", re.IGNORECASE)
+_MONTH = re.compile(r"(\d{4})-(\d{1,2})")
+_HALF = re.compile(r"(.+?)[-\s]?(H1|H2|上期|下期|上半期|下半期)", re.IGNORECASE)
+
+
+def parse_fiscal_year(text: str, *, field: str = "--fiscal-year") -> int:
+    """A fiscal year (年度) as 2023, FY2023, 令和5, 令和5年度, R5, R05, 令和元年度 or H30 (full-width digits too)."""
+    raw = unicodedata.normalize("NFKC", text).strip()
+    match = _FY.fullmatch(raw)
+    if match is None:
+        raise InputError(f"{text!r} is not a fiscal year; give 2023, 令和5, 令和5年度 or R5", field=field)
+    if match["year"]:
+        year = int(match["year"])
+    else:
+        era = dates.era_by_key(match["era"])
+        number = 1 if match["ey"] == "元" else int(match["ey"])
+        later = [e for e in dates.ERAS if e.start > era.start]
+        if number < 1 or (later and era.start.year + number - 1 > later[0].start.year):
+            raise InputError(f"{text!r}: {era.name} has no year {number}", field=field)
+        year = era.start.year + number - 1
+    if not 1873 <= year <= 9998:
+        raise InputError(f"{text!r} is not a year this report covers (1873–9998)", field=field)
+    return year
+
+
+def parse_period(text: str) -> Period:
+    """--period: a month (2024-04), a fiscal half (2024-H1, 令和6上期: April–September; H2: October–March)
+    or a fiscal year (2024, 令和6年度, R6)."""
+    raw = unicodedata.normalize("NFKC", text).strip()
+    month = _MONTH.fullmatch(raw)
+    if month:
+        year, number = int(month[1]), int(month[2])
+        if not 1 <= number <= 12 or not 1873 <= year <= 9998:
+            raise InputError(f"{text!r} is not a month; give YYYY-MM (2024-04)", field="--period")
+        return Period.month(year, number)
+    half = _HALF.fullmatch(raw)
+    if half:
+        fy = parse_fiscal_year(half[1], field="--period")
+        return Period.half(fy, half[2].upper() in ("H2", "下期", "下半期"))
+    try:
+        return Period.fiscal_year(parse_fiscal_year(raw, field="--period"))
+    except InputError:
+        raise InputError(f"{text!r} is not a period; give a month (2024-04), a fiscal half (2024-H1, 2024-H2) or "
+                         "a fiscal year (2024, 令和6年度, R6)", field="--period") from None
+
+
 # --------------------------------------------------------------------------- building
 
 
@@ -206,14 +279,60 @@ def annual_report(records: Iterable[rec.Record], taxonomy: Taxonomy, period: Per
         rows = []
         for day, record in members:
             number += 1
+            occurred = record.get("occurred_at")
+            persons = record.get("persons")
             rows.append(ReportRow(
                 no=number, incident=record.id, month=dates.era_month(day),
                 handled_by=record.get("handled_by", ""), content=content_of(record),
                 cause=_cause_text(record, taxonomy), department=record.get("department", ""),
                 type=record.get("type", ""),
+                occurred=dates.to_local_date(occurred, tz) if occurred is not None else None,
+                discovered=dates.to_local_date(record.discovered_at, tz),
+                persons=persons if isinstance(persons, int) else None,
+                summary=" ".join(str(record.get("summary") or record.get("title") or "").split()),
+                reported_on=reported_on(record, tz),
             ))
         groups.append(ReportGroup(type=group_id, label=taxonomy.types[group_id].ja, rows=tuple(rows)))
     return AnnualReport(period=period, groups=tuple(groups), totals=_totals([r for _d, r in chosen], taxonomy))
+
+
+def reported_on(record: rec.Record, tz: str) -> date | None:
+    """The first day an obligation (a report or notice) was marked done, else the day it was published."""
+    from datetime import datetime
+
+    days = []
+    done = record.sections.get("obligations")
+    if isinstance(done, dict):
+        for obligations in done.values():
+            for entry in (obligations or {}).values() if isinstance(obligations, dict) else ():
+                at = entry.get("done_at") if isinstance(entry, dict) else None
+                if isinstance(at, datetime):
+                    days.append(dates.to_local_date(at, tz))
+                elif isinstance(at, date):
+                    days.append(at)
+    published = record.get("published_on")
+    if not days and published is not None:
+        days.append(dates.to_local_date(published, tz))
+    return min(days) if days else None
+
+
+def city_rows(report: AnnualReport) -> list[list[Any]]:
+    """The columns several cities publish monthly: 報告日, 発生日（判明日）, 事案の概要, 人数, 担当課."""
+    def era(day: date | None) -> str:
+        return dates.era_date(day) if day is not None else ""
+
+    rows: list[list[Any]] = []
+    for group in report.groups:
+        for row in group.rows:
+            happened = era(row.occurred) or "不明"
+            if row.discovered is not None and row.discovered != row.occurred:
+                happened += f"（{era(row.discovered)}）"
+            rows.append([era(row.reported_on), happened, row.summary, row.persons, row.department])
+    return rows
+
+
+CITY_COLUMNS = ("報告日", "発生日（判明日）", "事案の概要", "人数", "担当課")
+TABLE5_COLUMNS = ("No.", "種別", "内容", "原因", "所管")
 
 
 def _group_of(record: rec.Record, taxonomy: Taxonomy) -> str:
@@ -310,6 +429,15 @@ def _render_json(report: AnnualReport, _organization: str, _extra: tuple[Path, .
     return json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n"
 
 
+def csv_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A CSV (CRLF) with the headers, every cell protected against formula injection."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(headers)
+    writer.writerows([csv_cell(v) for v in row] for row in rows)
+    return out.getvalue()
+
+
 def _render_csv(report: AnnualReport, _organization: str, _extra: tuple[Path, ...]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -319,6 +447,29 @@ def _render_csv(report: AnnualReport, _organization: str, _extra: tuple[Path, ..
             writer.writerow([csv_cell(v) for v in (row.no, group.type, group.label, row.month, row.handled_by,
                                                    row.content, row.cause, row.department, row.incident, row.type)])
     return out.getvalue()
+
+
+def contractor_marker(handled_by: str, content: str) -> str:
+    """The (委託事業者) marker of a row, or '' when there is none or the summary already starts with it."""
+    if not handled_by:
+        return ""
+    return "" if content.lstrip("(（【[ 　").startswith(handled_by) else handled_by
+
+
+def table5_rows(report: AnnualReport) -> list[list[Any]]:
+    """The 表5 rows as a sheet prints them: No., 種別 (with the group's count on its first row), 内容
+    (【5年6月】, the contractor marker once, the summary), 原因 (同上 under the same cause), 所管."""
+    rows: list[list[Any]] = []
+    previous = None
+    for group in report.groups:
+        for index, row in enumerate(group.rows):
+            marker = contractor_marker(row.handled_by, row.content)
+            content = f"{row.month} " + (f"({marker}) " if marker else "") + row.content
+            same = previous is not None and row.cause == previous and bool(row.cause)
+            rows.append([row.no, f"{group.label} ({group.count})" if index == 0 else "", content,
+                         "同上" if same else row.cause, row.department])
+            previous = row.cause
+    return rows
 
 
 def _render_md(report: AnnualReport, organization: str, extra: tuple[Path, ...]) -> str:
@@ -347,6 +498,7 @@ def view(report: AnnualReport, organization: str = "") -> dict[str, Any]:
     for group in data["groups"]:
         for index, row in enumerate(group["rows"]):
             row["first"] = index == 0
+            row["marker"] = contractor_marker(row["handled_by"], row["content"])
             row["same_cause"] = previous is not None and row["cause"] == previous and bool(row["cause"])
             previous = row["cause"]
     top = max((g["count"] for g in data["groups"]), default=0)
@@ -358,7 +510,17 @@ def view(report: AnnualReport, organization: str = "") -> dict[str, Any]:
     data["period"] |= {"label": report.period.label, "start_era": dates.era_date(report.period.start),
                        "end_era": dates.era_date(report.period.end)}
     data["organization"] = organization
+    names = regime_names()
+    for filed in totals["reports_filed"]:
+        filed["regime_name"] = names.get(filed["regime"], filed["regime"])
     return data
+
+
+def regime_names(extra_dirs: Sequence[Path] = ()) -> dict[str, str]:
+    """Each regime's Japanese name (個人情報保護法（個人情報取扱事業者）) by id, as the report shows it."""
+    from incident.law.regimes import load_regimes
+
+    return {regime_id: regime.name_ja for regime_id, regime in load_regimes(extra_dirs).items()}
 
 
 def render_template(name: str, context: Mapping[str, Any], *, extra_dirs: Sequence[Path] = ()) -> str:

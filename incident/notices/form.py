@@ -20,6 +20,7 @@ from typing import Any, Final
 from incident.errors import InputError
 from incident.notices.render import Renderer, format_date
 from incident.register.record import Record
+from incident.sheets import Column, write_table
 
 FORM_KINDS: Final = ("regulator-preliminary", "regulator-final")
 FORM_IDS: Final = ("ppc-business", "ppc-public", "ppc-mynumber")
@@ -413,3 +414,16 @@ def to_json(spec: FormSpec, filled: Sequence[FilledField]) -> dict[str, Any]:
         {"number": f.number, "id": f.field.id, "section": f.field.section, "label": f.field.label, "value": f.value,
          "chars": f.chars, "confirmed": f.field.confirmed or None, "inferred": f.field.inferred or None}
         for f in filled]}
+
+
+FORM_COLUMNS = (Column("項番", 6, number=True), Column("区分", 18, wrap=True), Column("欄", 40, wrap=True),
+                Column("値", 70, wrap=True), Column("文字数", 8, number=True), Column("欄名の出典", 24, wrap=True))
+
+
+def form_sheet(spec: FormSpec, filled: Sequence[FilledField], path: Path) -> str:
+    """The form's fields as a sheet (項番, 欄, 値, 文字数), in the form's order."""
+    rows = ([f.number, f.field.section, f.field.label, f.value, f.chars,
+             f.field.confirmed and spec.sources[f.field.confirmed].title or "推定: " + f.field.inferred]
+            for f in filled)
+    return write_table(path, spec.title, FORM_COLUMNS, rows, sheet="報告フォーム",
+                       subtitle=f"{spec.recipient}（{spec.law}）")

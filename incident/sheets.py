@@ -1,5 +1,6 @@
-"""Spreadsheets (XLSX, written with XlsxWriter): the PPC form's fields as a sheet, and tables that print
-on A4 landscape (Japanese headers, widths and wrapping set, header row repeated on every page).
+"""Spreadsheets (XLSX, written with XlsxWriter): tables that print on A4 landscape (Japanese headers,
+widths and wrapping set, the header row repeated on every page), for the PPC form's fields, the annual
+report and the incident list.
 
 Every cell is written as a string or a number, never as a formula: a value starting with `=` stays text.
 """
@@ -11,10 +12,7 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from incident.notices.form import FilledField, FormSpec
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -76,14 +74,9 @@ def write_table(path: Path, title: str, columns: Sequence[Column], rows: Iterabl
     return hashlib.sha256(data).hexdigest()
 
 
-FORM_COLUMNS = (Column("項番", 6, number=True), Column("区分", 18, wrap=True), Column("欄", 40, wrap=True),
-                Column("値", 70, wrap=True), Column("文字数", 8, number=True), Column("欄名の出典", 24, wrap=True))
-
-
-def form_sheet(spec: FormSpec, filled: Sequence[FilledField], path: Path) -> str:
-    """The form's fields as a sheet (項番, 欄, 値, 文字数), in the form's order."""
-    rows = ([f.number, f.field.section, f.field.label, f.value, f.chars,
-             f.field.confirmed and spec.sources[f.field.confirmed].title or "推定: " + f.field.inferred]
-            for f in filled)
-    return write_table(path, spec.title, FORM_COLUMNS, rows, sheet="報告フォーム",
-                       subtitle=f"{spec.recipient}（{spec.law}）")
+TABLE5_SHEET = (Column("No.", 6, number=True), Column("種別", 14, wrap=True), Column("内容", 70, wrap=True),
+                Column("原因", 30, wrap=True), Column("所管", 16, wrap=True))
+CITY_SHEET = (Column("報告日", 16), Column("発生日（判明日）", 30, wrap=True), Column("事案の概要", 70, wrap=True),
+              Column("人数", 8, number=True), Column("担当課", 18, wrap=True))
+LIST_SHEET = (Column("番号", 11), Column("状態", 10), Column("発覚日", 12), Column("種別", 18), Column("件名", 50, wrap=True),
+              Column("所管", 16, wrap=True), Column("本人の数", 10, number=True), Column("報告・通知", 12))
