@@ -260,6 +260,9 @@ def _test_sheet(output: Path | None, as_json: bool) -> None:
 
     if output is None:
         raise InputError("--test-sheet writes a PDF: give -o FILE.pdf", field="output")
+    from incident.outputs import output_file
+
+    output_file(output, option="--output")
     config = get_env().store().config
     digest = window_test_sheet(config.letter, config.pdf_font, output)
     window = config.letter.window
@@ -287,6 +290,9 @@ def _document(request: NoticeRequest) -> None:
     if request.check:
         raise InputError("--check reads text and e-mail notices back; a PDF print run is checked by its "
                          "page count and the recorded hash", field="check")
+    from incident.outputs import output_file
+
+    output_file(request.output, option="--output", personal=True)
     env = get_env()
     store = env.store()
     if request.roster and not KINDS[request.kind].per_person:
@@ -332,6 +338,10 @@ def _form(request: NoticeRequest) -> None:
                          field="format")
     if request.fmt == "xlsx" and request.output is None:
         raise InputError("xlsx is written to a file: give -o FILE.xlsx", field="output")
+    if request.output is not None:
+        from incident.outputs import output_file
+
+        output_file(request.output, option="--output")
     env = get_env()
     store = env.store()
     renderer = _renderer(store, request, "txt")

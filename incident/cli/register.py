@@ -234,6 +234,10 @@ def _export_list(records: list[Any], fmt: str, output: str | None, tz: str, orga
     from incident.errors import InputError
 
     headers = ("番号", "状態", "発覚日", "種別", "件名", "所管", "本人の数", "報告・通知")
+    if output is not None:
+        from incident.outputs import output_file
+
+        output_file(Path(output), option="--output")
     rows = list_rows(records, tz)
     if fmt == "xlsx":
         if output is None:
