@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from incident.i18n import _
+
 
 class IncidentError(Exception):
     """Base of every error the toolkit raises on purpose. Exit status 1."""
@@ -37,13 +39,14 @@ class IncidentError(Exception):
         parts: list[str] = []
         where = self.file or ""
         if self.line is not None:
-            where = f"{where}:{self.line}" if where else f"line {self.line}"
+            where = f"{where}:{self.line}" if where else _("line {line}").format(line=self.line)
         if self.row is not None:
-            where = f"{where}: row {self.row}" if where else f"row {self.row}"
+            row = _("row {row}").format(row=self.row)
+            where = f"{where}: {row}" if where else row
         if where:
             parts.append(where)
         if self.field:
-            parts.append(f"field '{self.field}'")
+            parts.append(_("field '{field}'").format(field=self.field))
         return ": ".join(parts)
 
     def __str__(self) -> str:
@@ -76,7 +79,8 @@ class MultipleErrors(InputError):
         self.errors = list(errors)
         first = self.errors[0] if self.errors else None
         super().__init__(
-            f"{len(self.errors)} problem(s); first: {first}" if first else "no problems", file=file
+            _("{count} problem(s); first: {first}").format(count=len(self.errors), first=first) if first
+            else _("no problems"), file=file
         )
 
     def __str__(self) -> str:

@@ -42,6 +42,12 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("INCIDENT_ACTOR", "tester")
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    # English unless a test asks for Japanese (INCIDENT_LANG=ja), whatever the machine's locale
+    monkeypatch.setenv("INCIDENT_LANG", "en")
+    monkeypatch.delenv("LANGUAGE", raising=False)
+    from incident import i18n
+
+    i18n.activate("en")
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ def test_top_level_help_lists_every_command_and_imports_no_command_module() -> N
     code = ("import sys\nfrom incident.cli import main\n"
             "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
             "print([m for m in sys.modules if m.startswith('incident.') and m not in "
-            "('incident.cli', 'incident.cli.group', 'incident.errors')], file=sys.stderr)")
+            "('incident.cli', 'incident.cli.group', 'incident.errors', 'incident.i18n')], file=sys.stderr)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stderr.strip() == "[]"
     listed = [line.split()[0] for line in out.stdout.split("Commands:")[1].splitlines() if line.strip()]

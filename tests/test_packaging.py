@@ -35,6 +35,7 @@ def test_wheel_carries_playbooks_and_templates(wheel: Path) -> None:
     missing = {b for b in bundled if f"incident/{b}" not in names}
     assert not missing, missing
     assert any(n.startswith("incident/templates/notices/") for n in names)
+    assert "incident/locale/ja/LC_MESSAGES/incident.mo" in names  # the compiled catalogue, no .po parsing
 
 
 def _site_dirs() -> list[str]:
@@ -135,6 +136,12 @@ def test_installed_command_runs_from_the_wheel(installed: Path, tmp_path: Path) 
     letter = incident("notice", "2024-0001", "--kind", "individual-letter", "--draft").stdout
     assert letter.startswith("個人情報の漏えいに関するお詫びとお知らせ") and "【未記入：報告者の名称】" in letter
     incident("show", "2024-9999", code=2)
+    # Japanese from the installed catalogue: our messages and click's own words
+    env["INCIDENT_LANG"] = "ja"
+    helped = incident("--help").stdout
+    assert helped.startswith("使い方: incident [オプション]") and "新しい事案を記録し、その番号を表示します。" in helped
+    assert "エラー: " in incident("show", "2024-9999", code=2).stderr
+    env["INCIDENT_LANG"] = "en"
     module = subprocess.run([str(installed / "bin" / "python"), "-m", "incident", "--version"], cwd=tmp_path,
                             env=env, capture_output=True, text=True, check=True)
     assert "incident" in module.stdout

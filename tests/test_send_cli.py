@@ -153,4 +153,4 @@ def test_the_command_module_loads_only_click_and_the_cli_common_module() -> None
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parent.parent).stdout
     assert out.strip() == str(["incident", "incident.cli", "incident.cli.common", "incident.cli.group",
-                               "incident.cli.send", "incident.errors"])
+                               "incident.cli.send", "incident.errors", "incident.i18n"])

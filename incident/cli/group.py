@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from incident.errors import IncidentError
+from incident import i18n
+from incident.errors import IncidentError, InputError
+from incident.i18n import N_, _
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -107,6 +109,21 @@ class IncidentGroup(click.Group):
         #: name -> ("module:attribute", one-line summary)
         self.lazy = lazy or {}
 
+    def main(self, args: Any = None, *pargs: Any, **kwargs: Any) -> Any:
+        """Run the command line in the run's language (chosen before anything is parsed or shown)."""
+        argv = list(sys.argv[1:] if args is None else args)
+        bad = i18n.bad_env_value()
+        if bad:
+            i18n.activate(i18n.locale_language())
+            click.echo(_safe(_("error: {exc}").format(exc=InputError(
+                _("{value!r} is not an interface language; expected ja or en").format(value=bad),
+                field=i18n.ENV_LANG))), err=True)
+            sys.exit(2)
+        language = i18n.check_language(os.environ.get(i18n.ENV_LANG, ""))
+        i18n.activate(language or i18n.resolve(i18n.store_dir_from_args(argv)))
+        localize(self)
+        return super().main(argv, *pargs, **kwargs)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy})
 
@@ -115,8 +132,9 @@ class IncidentGroup(click.Group):
             module, attr = self.lazy[cmd_name][0].split(":")
             command = getattr(importlib.import_module(module), attr)
             assert isinstance(command, click.Command)
-            return command
-        return super().get_command(ctx, cmd_name)
+            return localize(command)
+        command = super().get_command(ctx, cmd_name)
+        return localize(command) if command is not None else None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list from the registry's summaries: listing commands loads none of them."""
@@ -127,15 +145,17 @@ class IncidentGroup(click.Group):
         rows = []
         for name in names:
             if name in self.lazy:
-                # a bare Command carrying the summary: click shortens it exactly as for a loaded one
-                summary = click.Command(name, help=self.lazy[name][1]).get_short_help_str(limit)
+                # a bare Command carrying the summary: click shortens it exactly as for a loaded one (a
+                # translated summary is shown whole: click shortens at spaces, which Japanese has none of)
+                summary = (click.Command(name, help=self.lazy[name][1]).get_short_help_str(limit)
+                           if i18n.current() == "en" else _(self.lazy[name][1]))
             else:
                 command = super().get_command(ctx, name)
                 if command is None or command.hidden:
                     continue
                 summary = command.get_short_help_str(limit)
             rows.append((name, summary))
-        with formatter.section("Commands"):
+        with formatter.section(_("Commands")):
             formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -146,19 +166,19 @@ class IncidentGroup(click.Group):
         except IncidentError as exc:
             if _debug(ctx):
                 _print_traceback()
-            click.echo(_safe(f"error: {exc}"), err=True)
+            click.echo(_safe(_("error: {exc}").format(exc=exc)), err=True)
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+            click.echo(_("interrupted"), err=True)
             ctx.exit(130)
         except Exception as exc:  # noqa: BLE001 - the boundary: anything unexpected becomes a short message
             if _debug(ctx):
                 _print_traceback()
             else:
-                click.echo(_safe(f"error: unexpected failure: {type(exc).__name__}: {exc} "
-                                 "(run with --debug for the traceback)"), err=True)
+                click.echo(_safe(_("error: unexpected failure: {kind}: {exc} (run with --debug for the "
+                                   "traceback)").format(kind=type(exc).__name__, exc=exc)), err=True)
             ctx.exit(1)
 
 
@@ -189,3 +209,44 @@ def _print_traceback() -> None:
     import traceback  # only on the --debug error path
 
     traceback.print_exc()
+
+
+def localize(command: click.Command) -> click.Command:
+    """The command's help texts, option help and prompts in the run's language.
+
+    They are written in English in the code (the msgids of the catalogue); the English originals are kept
+    on the command, so a process may switch language between runs (tests do). Help is translated when the
+    command is reached, so the catalogue is loaded before any of it is shown."""
+    source: dict[str, Any] = command.__dict__.setdefault("_incident_source", {})
+    if not source:
+        source["help"] = command.help
+        source["short_help"] = command.short_help or (short_help_of(command.help) if command.help else None)
+        source["epilog"] = command.epilog
+        source["params"] = [(getattr(p, "help", None), getattr(p, "prompt", None)) for p in command.params]
+        source["options_metavar"] = command.options_metavar
+        source["subcommand_metavar"] = getattr(command, "subcommand_metavar", None)
+
+    def tr(text: str | None) -> str | None:
+        return _(text) if text else text
+
+    command.help = tr(source["help"])
+    command.short_help = tr(source["short_help"])
+    command.epilog = tr(source["epilog"])
+    command.options_metavar = tr(source["options_metavar"])
+    if isinstance(command, click.Group):
+        command.subcommand_metavar = _(source["subcommand_metavar"])
+    for param, (help_text, prompt) in zip(command.params, source["params"], strict=True):
+        if help_text:
+            param.help = _(help_text)
+        if isinstance(prompt, str) and prompt and isinstance(param, click.Option):
+            param.prompt = _(prompt)
+    return command
+
+
+#: the words click puts in a usage line without translating them (its defaults, as written there)
+USAGE_WORDS = (N_("[OPTIONS]"), N_("COMMAND [ARGS]..."))
+
+
+def short_help_of(help_text: str) -> str:
+    """The one-line summary click derives from a help text (its first sentence)."""
+    return click.Command("x", help=help_text).get_short_help_str(limit=10**6)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from incident.errors import InputError
+from incident.i18n import _
 from incident.register.record import ENTITIES
 
 if TYPE_CHECKING:
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
 SECURITY = ("starttls", "tls", "none")
 #: the longest retention period accepted (the law asks for years, not centuries)
 MAX_RETENTION_YEARS = 100
+#: the values of `language` ('' = the locale's language)
+LANGUAGES = ("", "en", "ja")
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,9 @@ class Config:
     #: the font of PDF letters: a TrueType/OpenType file or a family name (else the usual locations)
     pdf_font: str = ""
     letter: LetterConfig = field(default_factory=LetterConfig)
+    #: the interface language of commands run on this store, "ja" or "en" ('' = the locale's;
+    #: $INCIDENT_LANG overrides it)
+    language: str = ""
 
     def to_toml_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -102,7 +108,7 @@ _TYPES: dict[str, type] = {
     "organization": str, "entity": str, "contact": str, "regimes": list, "timezone": str, "actor": str,
     "key_file": str, "ordinance_special_care": list, "retention_years": int, "regulator": str, "smtp": dict,
     "people": dict,
-    "pdf_font": str, "letter": dict,
+    "pdf_font": str, "letter": dict, "language": str,
 }
 _SMTP_TYPES: dict[str, type] = {
     "host": str, "port": int, "security": str, "user": str, "from_addr": str, "from_name": str,
@@ -121,6 +127,9 @@ def parse_config(raw: dict[str, Any], *, file: Path | str | None = None) -> Conf
     if raw.get("entity", "business") not in ENTITIES:
         raise InputError(f"{raw['entity']!r} is not valid; expected one of: {', '.join(ENTITIES)}", file=file,
                          field="entity")
+    if raw.get("language", "") not in LANGUAGES:
+        raise InputError(_("{value!r} is not valid; expected ja, en or \"\" (the locale's language)").format(
+            value=raw["language"]), file=file, field="language")
     if smtp_raw.get("security", "starttls") not in SECURITY:
         raise InputError(f"expected one of: {', '.join(SECURITY)}", file=file, field="smtp.security")
     tz = raw.get("timezone", "Asia/Tokyo")

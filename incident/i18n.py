@@ -1,0 +1,153 @@
+"""The interface language: which language a run speaks, and the gettext catalogue that translates every
+message the toolkit prints.
+
+The language is chosen once per run, in this order: `$INCIDENT_LANG` (`ja` | `en`), else `language` in
+the store's config.toml, else the locale (`LC_ALL`, `LC_MESSAGES`, `LANG` starting with `ja`; on Windows
+the user's UI language), else English. Messages are written in English in the code, marked with `_()`
+(or `N_()` where the text is translated later, when shown), and looked up in the compiled catalogue
+`incident/locale/<lang>/LC_MESSAGES/incident.mo` through the standard library's gettext: no `.po` is
+parsed at run time. Click's own words (`Usage:`, `Error:` …) go through the same catalogue: click looks
+its messages up with `gettext.gettext`, so the `incident` domain is made the global one and the language
+is given to gettext in `$LANGUAGE` (the variable GNU gettext reads first, for messages only).
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+DOMAIN = "incident"
+#: the interface languages; English is the language of the code, Japanese comes from the catalogue
+LANGUAGES = ("en", "ja")
+ENV_LANG = "INCIDENT_LANG"
+LOCALE_DIR = Path(__file__).parent / "locale"
+
+_translation: _gettext.NullTranslations = _gettext.NullTranslations()
+_language = "en"
+
+
+def _(message: str) -> str:
+    """`message` in the run's language."""
+    return _translation.gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The form of a message for `n` things, in the run's language."""
+    return _translation.ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Mark `message` for the catalogue without translating it here (it is translated where it is shown)."""
+    return message
+
+
+def current() -> str:
+    """The language of this run: "en" or "ja"."""
+    return _language
+
+
+def is_japanese() -> bool:
+    return _language == "ja"
+
+
+def check_language(value: str) -> str:
+    """A language code as given in $INCIDENT_LANG or config (`ja`, `JA`, `ja_JP.UTF-8` → "ja"); '' when it is
+    none of the interface languages."""
+    code = value.strip().lower().replace("-", "_").split(".")[0].split("_")[0]
+    return code if code in LANGUAGES else ""
+
+
+def resolve(store_dir: Path | None, environ: Mapping[str, str] | None = None) -> str:
+    """The language of a run in the documented order (see the module's docstring).
+
+    A bad `$INCIDENT_LANG` is not guessed at: it is ignored here and reported by `activate_for` callers
+    through :func:`bad_env_value`. The store's config is read only when it names a language (a bad value
+    there is reported when the config is loaded)."""
+    env = os.environ if environ is None else environ
+    chosen = check_language(env.get(ENV_LANG, ""))
+    if chosen:
+        return chosen
+    if store_dir is not None:
+        configured = configured_language(store_dir / "config.toml")
+        if configured:
+            return configured
+    return locale_language(env)
+
+
+def bad_env_value(environ: Mapping[str, str] | None = None) -> str:
+    """The value of $INCIDENT_LANG when it is set to something that is not an interface language."""
+    env = os.environ if environ is None else environ
+    value = env.get(ENV_LANG, "")
+    return value if value.strip() and not check_language(value) else ""
+
+
+def configured_language(config_file: Path) -> str:
+    """`language` from a store's config.toml ('' when the file is missing, names none, or is unreadable:
+    the config's own loading reports a broken file in words the officer can act on)."""
+    try:
+        data = config_file.read_bytes()
+    except OSError:
+        return ""
+    if b"language" not in data:  # the common case costs no TOML parsing at start-up
+        return ""
+    import tomllib
+
+    try:
+        value = tomllib.loads(data.decode("utf-8")).get("language", "")
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return ""
+    return check_language(value) if isinstance(value, str) else ""
+
+
+def locale_language(environ: Mapping[str, str] | None = None) -> str:
+    """"ja" when the user's locale is Japanese (LC_ALL, else LC_MESSAGES, else LANG; on Windows the
+    user's UI language), else "en"."""
+    env = os.environ if environ is None else environ
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name, "")
+        if value:
+            return "ja" if value.lower().startswith("ja") else "en"
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        import ctypes
+
+        lang_id = ctypes.windll.kernel32.GetUserDefaultUILanguage()  # type: ignore[attr-defined]
+        return "ja" if lang_id & 0x3FF == 0x11 else "en"  # LANG_JAPANESE
+    return "en"
+
+
+def activate(language: str) -> None:
+    """Speak `language` ("en" or "ja") from now on, click's own words included."""
+    global _translation, _language
+    if language not in LANGUAGES:
+        raise ValueError(f"not an interface language: {language!r}")
+    _language = language
+    if language == "en":
+        _translation = _gettext.NullTranslations()
+    else:
+        _translation = _gettext.translation(DOMAIN, str(LOCALE_DIR), languages=[language])
+    # click calls gettext.gettext(): our domain becomes the global one, in the chosen language
+    _gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
+    _gettext.textdomain(DOMAIN)
+    os.environ["LANGUAGE"] = language
+
+
+def store_dir_from_args(args: Sequence[str], environ: Mapping[str, str] | None = None) -> Path | None:
+    """The store a command line will use, as far as the language needs it: `--store DIR` (or
+    `--store=DIR`) anywhere before `--`, else $INCIDENT_HOME, else the platform's user data directory."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--store" and i + 1 < len(args):
+            return Path(args[i + 1]).expanduser()
+        if arg.startswith("--store="):
+            return Path(arg.partition("=")[2]).expanduser()
+    env = os.environ if environ is None else environ
+    home = env.get("INCIDENT_HOME")
+    if home:
+        return Path(home).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("incident", appauthor=False))

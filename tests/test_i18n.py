@@ -1,0 +1,161 @@
+"""The interface language: chosen per run ($INCIDENT_LANG, the store's `language`, the locale), every
+message extracted and translated in the Japanese catalogue, click's own words included."""
+
+from __future__ import annotations
+
+import gettext
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from catalogue import MO, PO, extract, load_po, placeholders
+from click.testing import CliRunner
+
+from incident import i18n
+from incident.cli import COMMANDS, cli
+
+# --------------------------------------------------------------------------- choosing the language
+
+
+def test_incident_lang_comes_first(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('language = "en"\n', encoding="utf-8")
+    env = {"INCIDENT_LANG": "ja", "LANG": "en_US.UTF-8"}
+    assert i18n.resolve(tmp_path, env) == "ja"
+    assert i18n.resolve(tmp_path, {**env, "INCIDENT_LANG": "EN"}) == "en"
+
+
+def test_then_the_stores_language_then_the_locale(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('organization = "x"\nlanguage = "ja"\n', encoding="utf-8")
+    assert i18n.resolve(tmp_path, {"LANG": "C.UTF-8"}) == "ja"
+    (tmp_path / "config.toml").write_text('organization = "language"\n', encoding="utf-8")
+    assert i18n.resolve(tmp_path, {"LANG": "ja_JP.UTF-8"}) == "ja"
+    assert i18n.resolve(tmp_path, {"LANG": "C.UTF-8"}) == "en"
+    assert i18n.resolve(None, {}) == "en"
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"LC_ALL": "ja_JP.UTF-8", "LANG": "en_US.UTF-8"}, "ja"),
+    ({"LC_ALL": "en_US.UTF-8", "LANG": "ja_JP.UTF-8"}, "en"),
+    ({"LC_MESSAGES": "ja_JP.eucJP", "LANG": "C"}, "ja"),
+    ({"LANG": "ja_JP.UTF-8"}, "ja"),
+    ({"LANG": "de_DE.UTF-8"}, "en"),
+])
+def test_the_locale_in_posix_order(env: dict[str, str], expected: str) -> None:
+    assert i18n.locale_language(env) == expected
+
+
+def test_a_bad_incident_lang_is_refused_not_guessed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INCIDENT_LANG", "fr")
+    result = CliRunner().invoke(cli, ["list"])
+    assert result.exit_code == 2
+    assert "INCIDENT_LANG" in result.stderr and "'fr'" in result.stderr and "ja or en" in result.stderr
+
+
+def test_the_store_setting_chooses_japanese(run, store_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("INCIDENT_LANG")
+    monkeypatch.setenv("LANG", "C")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    result = run("config set language=fr", expect=2)
+    assert "'language'" in result.stderr and "ja, en" in result.stderr
+    run("config set language=ja")
+    assert "使い方:" in run("list --help").stdout
+    monkeypatch.setenv("INCIDENT_LANG", "en")
+    assert "Usage:" in run("list --help").stdout
+
+
+# --------------------------------------------------------------------------- the catalogue
+
+
+def test_every_message_has_a_japanese_translation_with_the_same_placeholders() -> None:
+    catalog = load_po()
+    translations = {m.id if isinstance(m.id, str) else tuple(m.id): m for m in catalog if m.id}  # type: ignore[attr-defined]
+    missing, fuzzy, broken = [], [], []
+    for message, where in extract().items():
+        entry = translations.get(message)
+        strings = (entry.string if isinstance(entry.string, tuple) else (entry.string,)) if entry else ()
+        if entry is None or not all(strings):
+            missing.append(f"{where[0]}: {message!r}")
+            continue
+        if entry.fuzzy:
+            fuzzy.append(f"{where[0]}: {message!r}")
+        source = message[-1] if isinstance(message, tuple) else message  # Japanese has one plural form
+        for text in strings:
+            if placeholders(text) != placeholders(source):
+                broken.append(f"{where[0]}: {message!r} -> {text!r}")
+    assert not missing, f"{len(missing)} without a translation (run `python tests/catalogue.py`):\n" + \
+        "\n".join(missing)
+    assert not fuzzy, "\n".join(fuzzy)
+    assert not broken, "placeholders differ:\n" + "\n".join(broken)
+
+
+def test_the_compiled_catalogue_is_the_po() -> None:
+    with MO.open("rb") as f:
+        compiled = gettext.GNUTranslations(f)
+    catalog = load_po()
+    for message in catalog:  # type: ignore[attr-defined]
+        if not message.id:
+            continue
+        if isinstance(message.id, tuple):
+            assert compiled.ngettext(*message.id, 2) == message.string[0], message.id
+        else:
+            assert compiled.gettext(message.id) == message.string, f"{message.id!r}: run tests/catalogue.py"
+    assert PO.stat().st_size > 0
+
+
+def test_placeholders_are_compared_exactly() -> None:
+    assert placeholders("{n} of {total!r} %(prog)s") == ["%(prog)s", "{n}", "{total!r}"]
+    assert placeholders("{total} {n}") != placeholders("{n} of {total!r}")
+
+
+# --------------------------------------------------------------------------- click's own words
+
+
+def _incident(*args: str, lang: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "INCIDENT_LANG": lang}
+    return subprocess.run([sys.executable, "-m", "incident", *args], capture_output=True, text=True, env=env,
+                          check=False)
+
+
+def test_top_level_help_in_japanese_with_clicks_words() -> None:
+    out = _incident("--help", lang="ja")
+    assert out.returncode == 0
+    assert out.stdout.startswith("使い方: incident [オプション] コマンド [引数]...")
+    for words in ("オプション:", "コマンド:", "このヘルプを表示して終了します。",
+                  "新しい事案を記録し、その番号を表示します。", "個人データの漏えい等事案を記録し"):
+        assert words in out.stdout, words
+    assert "Show this message and exit." not in out.stdout
+    assert "Record a new incident" not in out.stdout
+
+
+def test_clicks_errors_in_japanese() -> None:
+    out = _incident("nosuch", lang="ja")
+    assert out.returncode == 2
+    assert "エラー: コマンド 'nosuch' はありません。" in out.stderr
+    assert "'incident --help' でヘルプを表示できます。" in out.stderr
+    out = _incident("show", lang="ja")
+    assert "エラー: 引数が指定されていません 'ID'。" in out.stderr or "引数が指定されていません" in out.stderr
+    out = _incident("list", "--status", "nonsense", lang="ja")
+    assert "'--status' の値が不正です" in out.stderr
+    assert "Invalid value" not in out.stderr
+
+
+def test_english_stays_english() -> None:
+    out = _incident("nosuch", lang="en")
+    assert "Error: No such command 'nosuch'." in out.stderr
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_the_translated_summary_is_the_commands_translated_short_help(name: str) -> None:
+    i18n.activate("ja")
+    command = cli.get_command(click.Context(cli), name)
+    assert command is not None
+    summary = i18n._(COMMANDS[name][1])
+    assert summary != COMMANDS[name][1], "the summary has no Japanese translation"
+    assert summary == command.get_short_help_str(limit=10**6)
+    i18n.activate("en")
+    command = cli.get_command(click.Context(cli), name)
+    assert command is not None and command.get_short_help_str(limit=10**6) == COMMANDS[name][1]
