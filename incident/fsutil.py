@@ -1,8 +1,12 @@
-"""File-system primitives for a store that holds personal data: atomic writes, private modes, a lock."""
+"""File-system primitives for a store that holds personal data: atomic writes, private modes, a lock.
+
+Runs where officers work: the lock is the `filelock` library's (flock on POSIX, the Windows locking
+API on Windows, a lock file where neither exists), and private modes (0600/0700) are applied only
+where POSIX modes exist; elsewhere the user's profile directory is what keeps the files private.
+"""
 
 from __future__ import annotations
 
-import fcntl
 import os
 import tempfile
 from collections.abc import Iterator
@@ -15,15 +19,32 @@ FILE_MODE = 0o600
 DIR_MODE = 0o700
 
 
+#: whether the platform has POSIX permission bits (not on Windows, where ACLs decide)
+POSIX_MODES = os.name == "posix"
+
+
+class LockBusy(Exception):
+    """A lock asked for without waiting is held by another process."""
+
+
 def ensure_dir(path: Path) -> Path:
     """Create `path` (and parents) private to the user; tighten an existing one."""
     path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-    if path.stat().st_mode & 0o077:
+    if POSIX_MODES and path.stat().st_mode & 0o077:
         os.chmod(path, DIR_MODE)
     return path
 
 
+def set_private(fd: int, mode: int = FILE_MODE) -> None:
+    """Give an open file a private mode where POSIX modes exist (a no-op elsewhere)."""
+    if POSIX_MODES and hasattr(os, "fchmod"):
+        os.fchmod(fd, mode)
+
+
 def fsync_dir(path: Path) -> None:
+    """Make a rename or creation in `path` durable (directories cannot be opened for this on Windows)."""
+    if os.name == "nt":
+        return
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -40,7 +61,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = FILE_MODE) -> Non
     except (PermissionError, NotADirectoryError) as exc:
         raise InputError(f"cannot write there: {exc.strerror}", file=path) from None
     try:
-        os.fchmod(fd, mode)
+        set_private(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -60,12 +81,20 @@ def atomic_write_text(path: Path, text: str, *, mode: int = FILE_MODE) -> None:
 
 
 @contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive advisory lock (flock) held for the duration of the block; blocks until free."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+def file_lock(path: Path, *, wait: bool = True) -> Iterator[None]:
+    """An exclusive lock on `path` held for the block: the one lock helper of the toolkit.
+
+    Waits until the lock is free, or with `wait=False` raises LockBusy at once. A lock held by a
+    process that dies is released by the OS (flock, Windows locking).
+    """
+    import filelock  # only when something is written
+
+    lock = filelock.FileLock(str(path), timeout=-1 if wait else 0, mode=FILE_MODE, thread_local=False)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        lock.acquire()
+    except filelock.Timeout:
+        raise LockBusy(str(path)) from None
+    try:
         yield
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        lock.release()

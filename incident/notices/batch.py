@@ -34,7 +34,6 @@ The preparer cannot approve their own batch (ダブルチェック). Sending its
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -48,7 +47,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Final, Literal, NamedTuple, get_args
 
 from incident.errors import InputError, NotFoundError, RefusedError
-from incident.fsutil import fsync_dir
+from incident.fsutil import LockBusy, file_lock, fsync_dir
 from incident.notices import sealed
 from incident.notices.emailaddr import check_email
 from incident.register.actors import same_actor
@@ -193,15 +192,11 @@ def _batch_lock(batch_dir: Path) -> Iterator[None]:
     """An exclusive lock on the batch: one writer at a time (released by the OS if the process dies)."""
     if not batch_dir.is_dir():
         raise NotFoundError(f"no prepared batch in {batch_dir}; prepare one first")
-    fd = os.open(batch_dir / _LOCK, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise RefusedError(f"another prepare, approve or send is running on {batch_dir}") from None
-        yield
-    finally:
-        os.close(fd)
+        with file_lock(batch_dir / _LOCK, wait=False):
+            yield
+    except LockBusy:
+        raise RefusedError(f"another prepare, approve or send is running on {batch_dir}") from None
 
 
 def _file_sha256(f: BinaryIO) -> str:
