@@ -97,8 +97,12 @@ def main() -> None:
         from incident.register.store import Store
 
         store = Store.init(Path(tmp) / "store")
+        from incident.register import record as rec
+
         for n, record in enumerate(records):
-            store._write(record.with_facts(id=f"2024-{n + 1:05d}", status="open"))
+            incident_id = f"2024-{n + 1:05d}"
+            (store.incidents_dir / f"{incident_id}.toml").write_text(
+                rec.dumps(record.with_facts(id=incident_id, status="open")), encoding="utf-8")
         cold_start = time.perf_counter()
         collect_open(store)
         cold = time.perf_counter() - cold_start

@@ -160,7 +160,9 @@ def test_audit_log_records_and_verifies(run: Run, store_dir: Path) -> None:
     run(["set", incident_id, "persons=40"])
     run(["log", incident_id, "初動対応"])
     result = json.loads(run("audit verify --json").stdout)
-    assert result == {"ok": True, "entries": 3, "line": None, "problem": ""}
+    assert {k: result[k] for k in ("ok", "entries", "line", "problem", "keyed")} == {
+        "ok": True, "entries": 3, "line": None, "problem": "", "keyed": True}
+    assert result["head"] == json.loads((store_dir / "audit.head").read_text())["hash"]
     entries = json.loads(run(f"audit show --incident {incident_id} --json").stdout)
     assert [e["action"] for e in entries] == ["create", "set", "log"]
     assert entries[1]["changes"]["persons"] == [36, 40]

@@ -342,21 +342,48 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option("--anchor", metavar="HASH", help="Also check the log still contains this anchor "
+              "(printed earlier by `incident audit anchor`).")
 @json_option
 @store_options
-def audit_verify_cmd(as_json: bool) -> None:
-    """Check the hash chain; name the first bad line. Exit 1 when the log fails."""
+def audit_verify_cmd(anchor: str | None, as_json: bool) -> None:
+    """Check the chain, its key and every record against its last audited state. Exit 1 when it fails."""
     env = get_env()
     store = env.store()
-    result = store.audit.verify()
+    result = store.verify_audit(anchor=anchor.strip() if anchor else None)
     if as_json:
-        emit_json({"ok": result.ok, "entries": result.entries, "line": result.line, "problem": result.problem})
+        emit_json({"ok": result.ok, "entries": result.entries, "line": result.line, "problem": result.problem,
+                   "head": result.head, "keyed": result.keyed})
     elif result.ok:
-        click.echo(f"audit log OK: {result.entries} entries, chain intact ({store.audit.path})")
+        bound = "bound to the store's key" if result.keyed else "not yet bound to a key (bound at the next change)"
+        click.echo(f"audit log OK: {result.entries} entries, chain intact, {bound}, every record matches its "
+                   f"last audited state ({store.audit.path})")
     else:
-        click.echo(f"audit log FAILED at line {result.line}: {result.problem} ({store.audit.path})")
+        where = f"at line {result.line}" if result.line is not None else "in the records"
+        click.echo(f"audit log FAILED {where}: {result.problem} ({store.audit.path})")
     if not result.ok:
         raise click.exceptions.Exit(1)
+
+
+@audit_group.command("anchor")
+@json_option
+@store_options
+def audit_anchor_cmd(as_json: bool) -> None:
+    """Print the log's current head to file elsewhere (e-mail, paper); `audit verify --anchor` checks it."""
+    env = get_env()
+    store = env.store()
+    result = store.verify_audit()
+    if not result.ok:
+        click.echo(f"audit log FAILED: {result.problem}; no anchor is given for a log that does not verify",
+                   err=True)
+        raise click.exceptions.Exit(1)
+    anchor = f"{result.entries}:{result.head}"
+    if as_json:
+        emit_json({"anchor": anchor, "entries": result.entries, "hash": result.head})
+    else:
+        click.echo(anchor)
+        info(f"File this anchor outside the store; later, `incident audit verify --anchor {anchor}` shows the "
+             "log still holds it.")
 
 
 @audit_group.command("show")

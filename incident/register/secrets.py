@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -61,6 +62,45 @@ def load_or_create_key(store_dir: Path, *, key_file: Path | None) -> bytes:
     if key_file is not None:
         return _key_from_file(key_file)
     return _key_from_keyring(store_dir)
+
+
+def audit_key(store_dir: Path, *, key_file: Path | None, create: bool) -> tuple[bytes, bool] | None:
+    """The key that binds the store's audit chain: (key, created now), or None when it has none and
+    `create` is false.
+
+    One key per store, kept like the roster key: in the OS keyring (``audit-key:<store path>``) or, where
+    a key file is configured, in ``audit-<store digest>.key`` beside it (mode 0600).
+    """
+    digest = hashlib.sha256(str(store_dir.expanduser().resolve()).encode()).hexdigest()[:16]
+    if key_file is not None:
+        path = key_file.expanduser().parent / f"audit-{digest}.key"
+        if path.exists():
+            return _key_from_file(path), False
+        if not create:
+            return None
+        return _create_key_file(path), True
+    backend = _usable_backend()
+    if backend is None:
+        if not create:
+            return None
+        raise InputError(NO_KEYRING_HINT)
+    username = f"audit-key:{store_dir.expanduser().resolve()}"
+    try:
+        existing = backend.get_password(SERVICE, username)
+        if existing is not None:
+            return _decode_key(existing, origin=f"the keyring entry {SERVICE}/{username}"), False
+        if not create:
+            return None
+        key = os.urandom(KEY_BYTES)
+        backend.set_password(SERVICE, username, _encode_key(key))
+        stored = backend.get_password(SERVICE, username)
+    except InputError:
+        raise
+    except Exception as exc:  # any keyring failure: say so and name the key-file alternative
+        raise InputError(f"the OS keyring failed ({type(exc).__name__}: {exc}); {NO_KEYRING_HINT}") from exc
+    if stored != _encode_key(key):
+        raise InputError(f"the OS keyring did not keep the audit key; {NO_KEYRING_HINT}")
+    return key, True
 
 
 def get_secret(name: str, *, env_var: str) -> str | None:

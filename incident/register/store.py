@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from incident.errors import InputError, NotFoundError, StoreError
-from incident.fsutil import atomic_write_bytes, atomic_write_text, ensure_dir, file_lock
+from incident.fsutil import atomic_write_bytes, atomic_write_text, ensure_dir, file_lock, fsync_dir
 from incident.register import record as rec
-from incident.register.audit import AuditLog
+from incident.register.audit import AuditLog, VerifyResult, file_sha256
 from incident.register.config import Config, load_config
 from incident.register.sections import TOOL_WRITTEN
 
@@ -38,6 +38,8 @@ from incident.register.sections import TOOL_WRITTEN
 PERSONAL_DATA_DIRS = ("rosters", "batches", "notices")
 ID_RE = re.compile(r"^(\d{4})-(\d{4,})$")
 ENV_HOME = "INCIDENT_HOME"
+#: the audit entry of a record change in progress (see Store._write_logged)
+INTENT = "audit.intent"
 
 
 def default_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -76,6 +78,10 @@ def diff_records(old: rec.Record | None, new: rec.Record) -> dict[str, Any]:
     return out
 
 
+def _jsonable_str(value: Any) -> str:
+    return value.isoformat() if isinstance(value, (datetime, date)) else str(value)
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
@@ -88,7 +94,8 @@ class Store:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.incidents_dir = root / "incidents"
-        self.audit = AuditLog(root / "audit.log")
+        self.audit = AuditLog(root / "audit.log", key=self._audit_key, baseline=self.record_hashes)
+        self._audit_key_cache: tuple[bytes, bool] | None = None
         #: the incident files the last `records()` left out, each with its problem
         self.skipped: list[InputError] = []
 
@@ -155,10 +162,61 @@ class Store:
 
     # ------------------------------------------------------------------ locking and audit
 
+    def _audit_key(self, create: bool) -> tuple[bytes, bool] | None:
+        if self._audit_key_cache is None:
+            from incident.register.secrets import audit_key, key_file_from_env_or_config
+
+            self._audit_key_cache = audit_key(self.root, key_file=key_file_from_env_or_config(self.config.key_file),
+                                              create=create)
+        return self._audit_key_cache
+
+    def record_hashes(self) -> dict[str, str]:
+        """{incident: SHA-256 of its record file} for every incident file of the store."""
+        out: dict[str, str] = {}
+        if self.incidents_dir.is_dir():
+            for path in self.incidents_dir.glob("*.toml"):
+                if ID_RE.match(path.stem):
+                    digest = file_sha256(path)
+                    if digest is not None:
+                        out[path.stem] = digest
+        return out
+
+    def verify_audit(self, *, anchor: str | None = None) -> VerifyResult:
+        """The audit chain, its head, and every record against its last audited state (after reconciling
+        a change a crash left half-logged)."""
+        if (self.root / INTENT).exists():
+            with self.locked():
+                pass  # taking the lock reconciles
+        return self.audit.verify(self.record_hashes(), anchor=anchor)
+
     @contextmanager
     def locked(self) -> Iterator[None]:
+        """The store's lock; a change a crash left written but not logged is logged first."""
         with file_lock(self.root / ".lock"):
+            self._reconcile()
             yield
+
+    def _reconcile(self) -> None:
+        """Finish what a killed run started: the intent is written before the record, the entry after."""
+        path = self.root / INTENT
+        try:
+            intent = json.loads(path.read_bytes())
+        except FileNotFoundError:
+            return
+        except ValueError:
+            intent = None  # written atomically, so never torn; unreadable means nothing to finish
+        if isinstance(intent, dict):
+            last = self.audit.last()
+            logged = last is not None and last.get("incident") == intent.get("incident") and \
+                last.get("record_sha256") == intent.get("record_sha256") and last.get("action") == intent.get("action")
+            incident = str(intent.get("incident", ""))
+            on_disk = file_sha256(self.path_of(incident)) if ID_RE.match(incident) else None
+            if not logged and on_disk is not None and on_disk == intent.get("record_sha256"):
+                self.audit.append(actor=str(intent["actor"]), action=str(intent["action"]), incident=incident,
+                                  changes={**intent.get("changes", {}), "logged_after_interruption": True},
+                                  at=datetime.fromisoformat(str(intent["at"])), record_sha256=on_disk)
+        path.unlink()
+        fsync_dir(self.root)
 
     def log(self, actor: str, action: str, incident: str | None, changes: Mapping[str, Any],
             at: datetime | None = None) -> dict[str, Any]:
@@ -219,9 +277,7 @@ class Store:
             new = record.with_facts(id=incident_id, status=record.status or "open",
                                     created_at=moment.replace(microsecond=0), updated_at=None)
             new = self.validate(new, file=f"incident {incident_id}")
-            self._write(new)
-            self.audit.append(actor=actor, action="create", incident=incident_id,
-                              changes=diff_records(None, new), at=moment)
+            self._write_logged(new, actor=actor, action="create", changes=diff_records(None, new), at=moment)
         return new
 
     def update(self, incident_id: str, change: Callable[[rec.Record], rec.Record], *, actor: str,
@@ -239,9 +295,7 @@ class Store:
             if not changes and not extra:
                 return old
             new = new.with_facts(updated_at=moment.replace(microsecond=0))
-            self._write(new)
-            self.audit.append(actor=actor, action=action, incident=incident_id,
-                              changes={**changes, **(extra or {})}, at=moment)
+            self._write_logged(new, actor=actor, action=action, changes={**changes, **(extra or {})}, at=moment)
         return new
 
     def replace_text(self, incident_id: str, text: str, *, actor: str) -> rec.Record:
@@ -263,9 +317,22 @@ class Store:
 
         return self.update(incident_id, change, actor=actor, action="edit")
 
-    def _write(self, record: rec.Record) -> None:
+    def _write_logged(self, record: rec.Record, *, actor: str, action: str, changes: Mapping[str, Any],
+                      at: datetime) -> None:
+        """Write the record and its audit entry so that a crash anywhere leaves both or neither: the
+        intent (the entry to be) is made durable first, then the record, then the entry; the next run
+        that takes the lock finishes an intent whose record was written (`_reconcile`)."""
         ensure_dir(self.incidents_dir)
-        atomic_write_text(self.path_of(record.id), rec.dumps(record))
+        content = rec.dumps(record).encode("utf-8")
+        digest = hashlib.sha256(content).hexdigest()
+        intent = {"incident": record.id, "actor": actor, "action": action, "at": at.isoformat(),
+                  "changes": changes, "record_sha256": digest}
+        atomic_write_bytes(self.root / INTENT, json.dumps(intent, ensure_ascii=False, default=_jsonable_str)
+                           .encode("utf-8"))
+        atomic_write_bytes(self.path_of(record.id), content)
+        self.audit.append(actor=actor, action=action, incident=record.id, changes=changes, at=at,
+                          record_sha256=digest)
+        (self.root / INTENT).unlink()
 
     def _next_number(self, year: int) -> int:
         counters_path = self.root / "counters.json"
