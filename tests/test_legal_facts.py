@@ -199,7 +199,7 @@ def test_public_body_reports_my_number_leaks_the_rule_does_not_require() -> None
     m = regime(record, "mynumber")
     assert m["reportable"] is False
     report = next(o for o in m["obligations"] if o["id"] == "guideline-report")
-    assert "行政機関等編）別添2 3B" in report["citation"] and report["due"] is None
+    assert "行政機関等編）別添２ ３Ｂ" in report["citation"] and report["due"] is None
     # not for a business (a request to endeavour, kept as a note), not when every item is encrypted with
     # the key safe, not when nothing leaked
     business = regime(make(("my-number",), type="misdirected-mail", persons=2), "mynumber")

@@ -143,7 +143,7 @@ def test_the_my_number_report_of_a_public_body(tmp_path: Path) -> None:
     cli(store, ["assess", incident])
     text = cli(store, ["notice", incident, "--kind", "regulator-final", "--regime", "mynumber"]).stdout
     assert text.startswith("特定個人情報の漏えい等に関する報告書（確報）")
-    assert "特定個人情報ガイドライン（行政機関等編）別添2 3E" in text and "事業者編" not in text
+    assert "特定個人情報ガイドライン（行政機関等編）別添２ ３Ｅ" in text and "事業者編" not in text
     assert "報告規則第2条各号該当性" in text
     wrong = cli(store, ["notice", incident, "--kind", "regulator-final", "--regime", "gdpr"], expect=2)
     assert "regimes with one: appi-public, mynumber" in wrong.stderr
@@ -179,4 +179,4 @@ def test_a_guideline_report_says_why_it_is_made(tmp_path: Path) -> None:
                                 data=[{"item": "個人番号"}])
     cli(store, ["assess", incident])
     text = cli(store, ["notice", incident, "--kind", "regulator-final", "--regime", "mynumber"]).stdout
-    assert "【注意】報告対象事態には該当しないが、特定個人情報ガイドライン（行政機関等編）別添2 3B" in text
+    assert "【注意】報告対象事態には該当しないが、特定個人情報ガイドライン（行政機関等編）別添２ ３Ｂ" in text

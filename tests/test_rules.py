@@ -559,7 +559,7 @@ RANSOMWARE: dict[str, Any] = {"type": "ransomware", "malicious": "suspected", "p
                               "discovered_at": datetime(2024, 10, 3, 20, 0, tzinfo=UTC)}
 RANSOMWARE_ITEMS: tuple[Item, ...] = (("病歴", True), "credit-card-number")
 OBLIGATION_KEYS = ["id", "recipient", "due", "soft", "items", "label", "label_en", "citation", "deadline", "days",
-                   "hours", "day_n", "rolled_past", "learned_on", "note", "due_text", "due_text_en", "by"]
+                   "hours", "day_n", "rolled_past", "learned_on", "note", "due_text", "due_text_en", "by", "method"]
 
 
 def test_json_keys_come_in_contract_order() -> None:

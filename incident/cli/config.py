@@ -41,7 +41,7 @@ def config_set_cmd(assignments: tuple[str, ...]) -> None:
     """Change settings: `incident config set organization=サンプル株式会社 smtp.host=smtp.example.jp`.
 
     Keys: organization, entity, contact, regimes, timezone, actor, key_file, ordinance_special_care,
-    retention_years, regulator, language (ja or en), and smtp.host, smtp.port, smtp.security, smtp.user,
+    retention_years, regulator, sector (playbooks/sectors.toml), language (ja or en), and smtp.host, smtp.port, smtp.security, smtp.user,
     smtp.from_addr, smtp.from_name, and people.NAME (an address to remind; empty removes it). Lists are comma-separated. All are checked together before anything is written;
     passwords are refused (`incident secret set smtp`).
     """

@@ -106,6 +106,8 @@ class ObligationResult:
     due_text: str = ""
     due_text_en: str = ""
     by: str = ""
+    #: how the report is submitted (the playbook's, or the delegated sector's)
+    method: str = ""
 
     def to_json(self, learned_on: date | None) -> dict[str, Any]:
         return {"id": self.id, "recipient": self.recipient, "due": self.due, "soft": self.soft,
@@ -113,7 +115,7 @@ class ObligationResult:
                 "citation": self.citation, "deadline": self.deadline, "days": self.days, "hours": self.hours,
                 "day_n": self.day_n, "rolled_past": list(self.rolled_past),
                 "learned_on": learned_on.isoformat() if learned_on else None, "note": self.note,
-                "due_text": self.due_text, "due_text_en": self.due_text_en, "by": self.by}
+                "due_text": self.due_text, "due_text_en": self.due_text_en, "by": self.by, "method": self.method}
 
 
 @dataclass(frozen=True, slots=True)

@@ -163,7 +163,7 @@ _TOP = {"schema", "id", "name_ja", "name_en", "law", "version", "effective_from"
 _CONDITION = {"id", "ja", "en", "citation", "kind", "reason"}
 _EXEMPTION = {"id", "ja", "en", "citation", "kind", "reason", "note"}
 _OBLIGATION = {"id", "ja", "en", "recipient", "recipient_defaults", "citation", "role", "when", "deadline",
-               "items", "note", "by", "entity"}
+               "items", "note", "by", "entity", "method"}
 
 
 def parse_regime(raw: Mapping[str, Any], *, file: str = "", text: str = "") -> tuple[Regime | None,
@@ -364,13 +364,13 @@ def _obligation(t: Mapping[str, Any], i: int, c: _Collector, known: frozenset[st
         if item not in NOTICE_ITEMS:
             c.add(f"unknown notice item {item!r}; expected any of: {', '.join(NOTICE_ITEMS)}",
                   table="obligations", index=i, key="items")
-    note, by = t.get("note", ""), t.get("by", "")
-    for key, value in (("note", note), ("by", by)):
+    note, by, method = t.get("note", ""), t.get("by", ""), t.get("method", "")
+    for key, value in (("note", note), ("by", by), ("method", method)):
         if not isinstance(value, str):
             c.add("expected a string", table="obligations", index=i, key=key)
     return Obligation(oid, ja, en, recipient, MappingProxyType(dict(defaults)), citation, str(role), when, always,
                       deadline, tuple(items), note if isinstance(note, str) else "", by if isinstance(by, str) else "",
-                      tuple(entities), otherwise)
+                      entities=tuple(entities), otherwise=otherwise, method=method if isinstance(method, str) else "")
 
 
 def _deadline(raw: Any, c: _Collector, i: int, known: frozenset[str]) -> Deadline:

@@ -110,6 +110,8 @@ class Obligation:
     by: str = ""
     #: only for these entities (empty: any); two obligations may share an id for disjoint entities
     entities: tuple[str, ...] = ()
+    #: how the report is submitted (the PPC's web form ...); a delegated sector's method replaces it
+    method: str = ""
     #: arises when the regime applies and none of its conditions is met, while the incident is still a
     #: leak, loss or damage of unprotected data (no exemption took every item out): a guideline's report
     #: of incidents the rule does not require (`when = "otherwise"`)

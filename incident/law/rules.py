@@ -54,6 +54,9 @@ class AssessConfig:
     default_regimes: tuple[str, ...] = ()
     #: the regulator's name when reports go to a delegated minister (fills {regulator})
     regulator: str = ""
+    #: the organization's sector (playbooks/sectors.toml): its routing fills {regulator} and the method, and
+    #: its further obligations join the sector's regime
+    sector: str = ""
     #: the store's playbooks/ directories, searched before the bundled one
     playbook_dirs: tuple[Path, ...] = ()
 
@@ -62,7 +65,7 @@ class AssessConfig:
         """From incident.register.config.Config (timezone, ordinance_special_care, regimes, regulator)."""
         return cls(tz=config.timezone, ordinance_special_care=tuple(config.ordinance_special_care),
                    default_regimes=tuple(config.regimes), regulator=config.regulator,
-                   playbook_dirs=tuple(playbook_dirs))
+                   sector=getattr(config, "sector", ""), playbook_dirs=tuple(playbook_dirs))
 
 
 # --------------------------------------------------------------------------- the engine
@@ -102,7 +105,7 @@ class _Plan(NamedTuple):
     obligations: tuple[_ObligationStep, ...]
 
 
-def _make_plan(regime: Regime) -> _Plan:
+def _make_plan(regime: Regime, extra: tuple[Obligation, ...] = ()) -> _Plan:
     exemptions = tuple((ex, EXEMPTION_KINDS[ex.kind].view) for ex in regime.exemptions)
     conditions = tuple(
         _ConditionStep(c, CONDITION_KINDS[c.kind].evaluate, CONDITION_KINDS[c.kind].item_based,
@@ -110,7 +113,7 @@ def _make_plan(regime: Regime) -> _Plan:
         for c in regime.conditions)
     every = tuple(c.id for c in regime.conditions)
     obligations = []
-    for ob in regime.obligations:
+    for ob in (*regime.obligations, *extra):
         switch = ob.deadline.params.get("days_if")
         obligations.append(_ObligationStep(ob, ob.when or every, ob.deadline.kind != "none",
                                            "{entruster}" in ob.recipient, switch["condition"] if switch else None,
@@ -135,6 +138,9 @@ class Assessor:
         self._exemption_cache: dict[tuple[Any, ...], ExemptionResult] = {}
         self._plans: dict[int, tuple[_Plan, Regime]] = {}
         ordinance = frozenset(self._item(name, False, False).id for name in config.ordinance_special_care)
+        from incident.law.sectors import sector_of
+
+        self.sector = sector_of(config.sector, config.playbook_dirs)
         self._settings: Mapping[str, frozenset[str]] = {"ordinance_special_care": ordinance}
 
     def _item(self, name: str, encrypted: bool, key_compromised: bool, extra: tuple[str, ...] = ()) -> CaseItem:
@@ -231,7 +237,9 @@ class Assessor:
     def _plan(self, regime: Regime) -> _Plan:
         found = self._plans.get(id(regime))
         if found is None or found[1] is not regime:
-            found = (_make_plan(regime), regime)
+            sector = self.sector
+            extra = sector.obligations if sector is not None and sector.regime == regime.id else ()
+            found = (_make_plan(regime, extra), regime)
             self._plans[id(regime)] = found
         return found[0]
 
@@ -350,12 +358,18 @@ class Assessor:
         fill = dict(ob.recipient_defaults)
         if entruster:
             fill["entruster"] = entruster
+        method, citation = ob.method, ob.citation
         if self.config.regulator:
             fill["regulator"] = self.config.regulator
+        sector = self.sector
+        if sector is not None and "{regulator}" in ob.recipient:  # 法第150条: a delegated sector's recipient
+            fill["regulator"] = sector.recipient
+            method = sector.method
+            citation = f"{citation}; {sector.citation}" if sector.delegated else citation
         return ObligationResult(
-            ob.id, ob.ja, ob.en, ob.recipient.format_map(fill), due.due, due.soft, ob.items, ob.citation,
+            ob.id, ob.ja, ob.en, ob.recipient.format_map(fill), due.due, due.soft, ob.items, citation,
             deadline.kind, due.days, due.hours, due.day_n, due.rolled_past, ob.note, deadline.text,
-            deadline.text_en, ob.by)
+            deadline.text_en, ob.by, method)
 
 
 _ASSESSORS: dict[AssessConfig, Assessor] = {}

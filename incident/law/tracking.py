@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 #: what the stored section keeps of each part (None values are left out: TOML has no null)
 _KEEP_CONDITION = ("id", "label", "met", "reason", "citation", "exempted_by")
 _KEEP_OBLIGATION = ("id", "label", "recipient", "due", "soft", "items", "citation", "deadline", "days", "by",
-                    "due_text")
+                    "due_text", "method")
 
 
 def store_config(store: Store) -> AssessConfig:

@@ -223,6 +223,11 @@ def _organization(c: FormContext) -> str:
 
 
 def _delegated(c: FormContext) -> str:
+    from incident.law.sectors import sector_of
+
+    sector = sector_of(c.renderer.settings.config.sector, c.renderer.settings.playbook_dirs)
+    if sector is not None:
+        return f"はい（権限委任先: {sector.recipient}）" if sector.delegated else "いいえ"
     regulator = c.renderer.settings.config.regulator
     return f"はい（権限委任先: {regulator}）" if regulator else "いいえ"
 

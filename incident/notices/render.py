@@ -347,7 +347,10 @@ class Renderer:
         else:
             state = "guideline" if obligation.get("id") == "guideline-report" else "required"
         basis = "、".join(part.strip() for part in citation.split(";") if part.strip())
-        return {**regime.report, "basis": basis, "state": state, "regime": regime.name_ja,
+        method = (str(obligation.get("method") or "") if obligation else "") or next(
+            (o.method for o in regime.obligations if o.id in wanted and (not o.entities or entity in o.entities)),
+            "")
+        return {**regime.report, "basis": basis, "state": state, "regime": regime.name_ja, "method": method,
                 "obligation": str(obligation.get("label", "")) if obligation else ""}
 
     def _condition_label(self, regime: Mapping[str, Any], condition: Mapping[str, Any]) -> str:

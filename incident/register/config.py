@@ -83,8 +83,12 @@ class Config:
     ordinance_special_care: tuple[str, ...] = ()
     #: years after closing before `incident purge` removes personal data (seed 000: 5 years)
     retention_years: int = 5
-    #: the regulator's name when reports go to a delegated minister (権限委任先) instead of the PPC
+    #: the regulator's name when reports go to a delegated minister (権限委任先) instead of the PPC; only a
+    #: name (prefer `sector`, which also gives the method and the source)
     regulator: str = ""
+    #: the organization's sector (playbooks/sectors.toml): where its business reports go and any further
+    #: report a sector rule asks for
+    sector: str = ""
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     #: who is reminded of deadlines: a person, a department or `privacy-desk` -> an e-mail address
     #: (the addresses are checked where they are used: incident.followup.people)
@@ -106,7 +110,8 @@ class Config:
 
 _TYPES: dict[str, type] = {
     "organization": str, "entity": str, "contact": str, "regimes": list, "timezone": str, "actor": str,
-    "key_file": str, "ordinance_special_care": list, "retention_years": int, "regulator": str, "smtp": dict,
+    "key_file": str, "ordinance_special_care": list, "retention_years": int, "regulator": str, "sector": str,
+    "smtp": dict,
     "people": dict,
     "pdf_font": str, "letter": dict, "language": str,
 }

@@ -209,21 +209,23 @@ class ObligationEntry:
     days: int | None = None
     due_text: str = ""
     """How the law words a deadline without a date (当該事態の状況に応じて速やかに)."""
+    method: str = ""
+    """How the report is submitted (the PPC's web form, a delegated ministry's e-mail ...)."""
 
     @classmethod
     def parse(cls, raw: Any, path: str, where: str | None = None) -> ObligationEntry:
         t = _Table(raw, where, path, ("id", "label", "recipient", "due", "soft", "items", "citation",
-                                      "deadline", "days", "by", "due_text"))
+                                      "deadline", "days", "by", "due_text", "method"))
         return cls(id=t.text("id"), label=t.text("label", ""), recipient=t.text("recipient", ""),
                    due=t.iso_text("due"), soft=t.flag("soft", False), items=t.strings("items"),
                    citation=t.text("citation", ""), deadline=t.text("deadline", ""), days=t.opt_number("days"),
-                   by=t.text("by", ""), due_text=t.text("due_text", ""))
+                   by=t.text("by", ""), due_text=t.text("due_text", ""), method=t.text("method", ""))
 
     def to_toml(self) -> dict[str, Any]:
         return _drop_none({"id": self.id, "label": self.label, "recipient": self.recipient, "due": self.due,
                            "soft": self.soft, "items": list(self.items), "citation": self.citation,
                            "deadline": self.deadline, "days": self.days, "by": self.by,
-                           "due_text": self.due_text or None})
+                           "due_text": self.due_text or None, "method": self.method or None})
 
 
 @dataclass(frozen=True)
