@@ -94,9 +94,9 @@ def main() -> None:
 
         # The same incidents in a store, assessed as `incident deadlines` does (through the store's index).
         from incident.law.tracking import collect_open
-        from incident.register.store import Store
+        from incident.law.vocabulary import init_store, open_store
 
-        store = Store.init(Path(tmp) / "store")
+        store = init_store(Path(tmp) / "store")
         from incident.register import record as rec
 
         for n, record in enumerate(records):
@@ -109,7 +109,7 @@ def main() -> None:
         runs = []
         for _ in range(3):
             warm_start = time.perf_counter()
-            rows = collect_open(Store.open(store.root))
+            rows = collect_open(open_store(store.root))
             runs.append(time.perf_counter() - warm_start)
         warm = min(runs)
     total = done - start

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from incident.followup.reports import Period, annual_report, render
 from incident.law.taxonomy import load_taxonomy
+from incident.law.vocabulary import init_store, open_store
 from incident.register import record as rec
 from incident.register.store import Store
 
@@ -30,7 +31,7 @@ DEPARTMENTS = ("総務課", "保育課", "子育て支援課", "都市農業課"
 def build_store(root: Path, count: int, seed: int = 2023) -> Store:
     """A store with `count` incidents spread over fiscal years 2022–2024, written as files."""
     rng = random.Random(seed)
-    store = Store.init(root)
+    store = init_store(root)
     taxonomy = load_taxonomy()
     types, causes = list(taxonomy.types), list(taxonomy.causes)
     tz = ZoneInfo("Asia/Tokyo")
@@ -52,7 +53,7 @@ def build_store(root: Path, count: int, seed: int = 2023) -> Store:
         }
         record = rec.Record(facts=facts, data=(rec.DataEntry("name"), rec.DataEntry("email-address")))
         (store.incidents_dir / f"{facts['id']}.toml").write_text(rec.dumps(record), encoding="utf-8")
-    return Store.open(root)
+    return open_store(root)
 
 
 def run_report(store: Store) -> tuple[int, int]:
@@ -69,12 +70,12 @@ def main() -> None:
         store = build_store(Path(tmp) / "store", count)
         built = time.perf_counter() - began
         began = time.perf_counter()
-        run_report(Store.open(store.root))
+        run_report(open_store(store.root))
         cold = time.perf_counter() - began
         timings = []
         for _ in range(3):
             began = time.perf_counter()
-            rows, size = run_report(Store.open(store.root))
+            rows, size = run_report(open_store(store.root))
             timings.append(time.perf_counter() - began)
         warm = min(timings)
     print(f"stored incidents: {count:,} (written in {built:.2f} s)")

@@ -52,18 +52,18 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture
 def store_dir(tmp_path: Path) -> Path:
-    from incident.register.store import Store
+    from incident.law.vocabulary import init_store
 
     path = tmp_path / "store"
-    Store.init(path)
+    init_store(path)
     return path
 
 
 @pytest.fixture
 def store(store_dir: Path):  # type: ignore[no-untyped-def]
-    from incident.register.store import Store
+    from incident.law.vocabulary import open_store
 
-    return Store.open(store_dir)
+    return open_store(store_dir)
 
 
 @pytest.fixture

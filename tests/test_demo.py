@@ -46,7 +46,7 @@ def test_hints_name_no_store_for_the_default_one(tmp_path: object) -> None:
 def test_the_demo_shows_a_reminder_dry_run(tmp_path: object) -> None:
     from pathlib import Path
 
-    from incident.register.store import Store
+    from incident.law.vocabulary import open_store
 
     store = Path(str(tmp_path)) / "demo"
     result = CliRunner().invoke(cli, ["--store", str(store), "demo"], catch_exceptions=False)
@@ -54,4 +54,4 @@ def test_the_demo_shows_a_reminder_dry_run(tmp_path: object) -> None:
     text = result.stdout
     assert "incident remind --dry-run" in text and "nothing was sent" in text
     assert "To: privacy-desk <privacy@city.example.jp>" in text and "To: 保健給食課 <kyushoku@city.example.jp>" in text
-    assert not [e for e in Store.open(store).audit.entries() if e["action"] == "remind.sent"]
+    assert not [e for e in open_store(store).audit.entries() if e["action"] == "remind.sent"]

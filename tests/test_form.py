@@ -12,13 +12,14 @@ import pytest
 from click.testing import Result
 from test_notices import make, write_config
 
+from incident.law.vocabulary import open_store
 from incident.register.store import Store
 
 
 @pytest.fixture
 def org_store(store_dir: Path) -> Store:
     write_config(store_dir)
-    return Store.open(store_dir)
+    return open_store(store_dir)
 
 
 def fields(run: Callable[..., Result], incident: str, kind: str = "regulator-final") -> list[dict[str, object]]:

@@ -12,6 +12,7 @@ import pytest
 from click.testing import Result
 from test_notices import make, write_config
 
+from incident.law.vocabulary import open_store
 from incident.notices.render import Renderer, Settings
 from incident.notices.roster import Person
 from incident.register.store import Store
@@ -24,7 +25,7 @@ ADULT = Person("p000002", "佐藤 次郎", "", "大阪府大阪市北区梅田1-
 @pytest.fixture
 def store(store_dir: Path) -> Store:
     write_config(store_dir)
-    return Store.open(store_dir)
+    return open_store(store_dir)
 
 
 @pytest.mark.parametrize("kind", PERSON_KINDS)
@@ -63,7 +64,7 @@ def test_the_head_has_the_number_date_and_sender(store_dir: Path) -> None:
     (store_dir / "config.toml").write_text(
         'organization = "テスト市"\ncontact = "総務課"\n[letter]\nsender_title = "テスト市長"\n'
         'sender_name = "山本 一郎"\nseal = "omitted"\ndepartment = "総務部総務課"\n', encoding="utf-8")
-    store = Store.open(store_dir)
+    store = open_store(store_dir)
     renderer = Renderer(Settings(store.config), store.load(make(store)), "individual-letter", draft=True,
                         dated=date(2024, 6, 10), doc_number="総第12-{n}号")
     lines = renderer.render(ADULT, number=7).text.splitlines()
@@ -77,7 +78,7 @@ def test_the_head_has_the_number_date_and_sender(store_dir: Path) -> None:
 
 def test_the_mail_merge_numbers_each_letter(run: Callable[..., Result], store_dir: Path, tmp_path: Path) -> None:
     write_config(store_dir)
-    incident = make(Store.open(store_dir))
+    incident = make(open_store(store_dir))
     roster = tmp_path / "people.csv"
     roster.write_text("氏名,住所\n山田 太郎,東京都\n佐藤 花子,大阪府\n", encoding="utf-8")
     run(f"roster import {incident} {roster}")

@@ -13,10 +13,10 @@ import pytest
 from test_notices import make, write_config
 
 from incident.errors import InputError
+from incident.law.vocabulary import open_store
 from incident.notices.mailmerge import IdentityIndex, iter_mbox, mail_merge
 from incident.notices.render import Renderer, Settings, tidy
 from incident.notices.roster import Person
-from incident.register.store import Store
 
 PEOPLE = [
     ("山田 太郎", "taro@example.jp", "東京都千代田区千代田1-1", "100-0001"),
@@ -35,7 +35,7 @@ def write_csv(path: Path, people: list[tuple[str, str, str, str]] = PEOPLE, enco
 @pytest.fixture
 def incident(run: Any, store_dir: Path, tmp_path: Path) -> str:
     write_config(store_dir)
-    incident_id = make(Store.open(store_dir))
+    incident_id = make(open_store(store_dir))
     run(f"roster import {incident_id} {write_csv(tmp_path / 'roster.csv')}")
     return incident_id
 
@@ -58,15 +58,15 @@ def test_letters_one_per_person_from_a_cp932_roster(run: Any, incident: str, tmp
     assert "check: 4 notice(s) each name only their own person" in result.stderr
     assert "Rendered 4 individual-letter notice(s) (txt)" in result.stderr
     assert "warning: 1 people have no postal address" in result.stderr
-    (entry,) = Store.open(store_dir).load(incident).sections["notices"]
+    (entry,) = open_store(store_dir).load(incident).sections["notices"]
     assert entry["count"] == 4 and entry["format"] == "txt" and entry["path"] == str(out)
-    audit = [e for e in Store.open(store_dir).audit.entries() if e["action"] == "notice-check"]
+    audit = [e for e in open_store(store_dir).audit.entries() if e["action"] == "notice-check"]
     assert audit[0]["changes"] == {"kind": "individual-letter", "checked": 4, "failures": 0}
 
 
 def test_html_letters_escape_roster_fields(run: Any, store_dir: Path, tmp_path: Path) -> None:
     write_config(store_dir)
-    incident_id = make(Store.open(store_dir))
+    incident_id = make(open_store(store_dir))
     people = [("<b>O'Brien</b> Sean", "sean@example.jp", "東京都港区1-1", "105-0001"), ("田中 一", "ichi@example.jp", "", "")]
     run(f"roster import {incident_id} {write_csv(tmp_path / 'r.csv', people, 'utf-8-sig')}")
     out = tmp_path / "html"
@@ -135,15 +135,15 @@ def test_identity_index_own_name_inside_a_longer_name_and_homonyms() -> None:
 
 def test_more_people_than_persons_is_reported(run: Any, store_dir: Path, tmp_path: Path) -> None:
     write_config(store_dir)
-    incident_id = make(Store.open(store_dir), persons=2)
+    incident_id = make(open_store(store_dir), persons=2)
     result = run(f"roster import {incident_id} {write_csv(tmp_path / 'r.csv')}")
     assert "the roster has 4 people but the incident's persons (本人の数) is 2" in result.stderr
-    assert Store.open(store_dir).load(incident_id).get("persons") == 2  # never changed without asking
+    assert open_store(store_dir).load(incident_id).get("persons") == 2  # never changed without asking
 
 
 def test_each_person_is_told_only_their_own_items(run: Any, store_dir: Path, tmp_path: Path) -> None:
     write_config(store_dir)
-    incident_id = make(Store.open(store_dir), data=[{"item": "name"}, {"item": "email-address"},
+    incident_id = make(open_store(store_dir), data=[{"item": "name"}, {"item": "email-address"},
                                                      {"item": "health-check-results"}])
     src = tmp_path / "items.csv"
     src.write_text("氏名,メールアドレス,項目\n山田 太郎,taro@example.jp,氏名、メールアドレス\n"
@@ -168,7 +168,7 @@ def test_each_person_is_told_only_their_own_items(run: Any, store_dir: Path, tmp
 
 def _letters(store_dir: Path) -> Renderer:
     write_config(store_dir)
-    store = Store.open(store_dir)
+    store = open_store(store_dir)
     return Renderer(Settings(store.config), store.load(make(store)), "individual-letter")
 
 

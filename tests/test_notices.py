@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from incident.errors import InputError
+from incident.law.vocabulary import open_store
 from incident.notices.items import ITEMS, KINDS, IncompleteNotice
 from incident.notices.render import Renderer, Settings, format_date, template_origin
 from incident.register.changes import new_incident
@@ -54,7 +55,7 @@ def write_config(store_dir: Path, **extra: str) -> None:
 @pytest.fixture
 def org_store(store_dir: Path) -> Store:
     write_config(store_dir)
-    return Store.open(store_dir)
+    return open_store(store_dir)
 
 
 def make(store: Store, **changes: Any) -> str:
@@ -225,7 +226,7 @@ def test_council_notices_use_the_five_items_and_the_chair(run: Any, store_dir: P
                                                           signature: str) -> None:
     (store_dir / "config.toml").write_text(f'organization = "テスト市議会"\nentity = "council"\ncontact = "{CONTACT}"\n',
                                            encoding="utf-8")
-    incident = make(Store.open(store_dir), entity="council")
+    incident = make(open_store(store_dir), entity="council")
     out = run(f"notice {incident} --kind {kind}").stdout
     assert headings(out) == INDIVIDUAL_SECTIONS
     assert any(line.endswith("テスト" + signature) for line in out.splitlines())

@@ -14,7 +14,7 @@ from test_notices import make
 from test_send_cli import configure
 
 from incident import dates
-from incident.register.store import Store
+from incident.law.vocabulary import open_store
 
 WITH_EMAIL = [p for p in PEOPLE if p[1]]
 
@@ -23,7 +23,7 @@ WITH_EMAIL = [p for p in PEOPLE if p[1]]
 def reportable(store_dir: Path) -> str:
     """1,200 e-mail addresses leaked: the notice to individuals is due; response_to_individuals not written."""
     configure(store_dir, 25)
-    return make(Store.open(store_dir), persons=1200, response_to_individuals=None)
+    return make(open_store(store_dir), persons=1200, response_to_individuals=None)
 
 
 def send_all(run: Any, store_dir: Path, incident: str) -> dict[str, Any]:
@@ -37,7 +37,7 @@ def send_all(run: Any, store_dir: Path, incident: str) -> dict[str, Any]:
 
 
 def notice_entry(store_dir: Path, incident: str) -> dict[str, Any]:
-    return dict(Store.open(store_dir).load(incident).sections["obligations"]["appi-business"]["individual-notice"])
+    return dict(open_store(store_dir).load(incident).sections["obligations"]["appi-business"]["individual-notice"])
 
 
 def today_ja() -> str:
@@ -52,11 +52,11 @@ def test_sending_to_everyone_marks_the_notice_done(run: Any, store_dir: Path, tm
     entry = notice_entry(store_dir, reportable)
     assert {k: entry[k] for k in ("method", "count", "email", "letters", "source")} == {
         "method": "email", "count": 3, "email": 3, "letters": 0, "source": "send"}
-    record = Store.open(store_dir).load(reportable)
+    record = open_store(store_dir).load(reportable)
     assert record.get("response_to_individuals") == f"{today_ja()}までに、本人3名に電子メールで通知した。"
     assert "individual-notice" not in [r["obligation"] for r in json.loads(run("deadlines --json").stdout)
                                        if r["incident"] == reportable]
-    [entry_log] = [e for e in Store.open(store_dir).audit.entries() if e["action"] == "notice.complete"]
+    [entry_log] = [e for e in open_store(store_dir).audit.entries() if e["action"] == "notice.complete"]
     assert entry_log["changes"]["obligations"] == ["appi-business/individual-notice"]
     assert entry_log["actor"] == "alice"
 
@@ -66,7 +66,7 @@ def test_the_remainder_handed_to_letters_completes_it(run: Any, store_dir: Path,
     run(f"roster import {reportable} {write_csv(tmp_path / 'r.csv')}")
     sent = send_all(run, store_dir, reportable)
     assert "1 people without an e-mail address still need a letter" in sent["stderr"]
-    assert "obligations" not in Store.open(store_dir).load(reportable).sections
+    assert "obligations" not in open_store(store_dir).load(reportable).sections
     none = run(f"notice {reportable} --mark-mailed --at 2024-07-01", expect=2)
     assert "no letter print run of" in none.stderr
     run(f"notice {reportable} --kind individual-letter --roster --out {tmp_path / 'letters'}")
@@ -79,7 +79,7 @@ def test_the_remainder_handed_to_letters_completes_it(run: Any, store_dir: Path,
     entry = notice_entry(store_dir, reportable)
     assert {k: entry[k] for k in ("method", "count", "email", "letters", "source")} == {
         "method": "both", "count": 4, "email": 3, "letters": 4, "source": "mark-mailed"}
-    record = Store.open(store_dir).load(reportable)
+    record = open_store(store_dir).load(reportable)
     assert record.get("response_to_individuals") == f"{today_ja()}までに、本人4名に電子メール及び書面（郵送）で通知した。"
     again = run(f"notice {reportable} --mark-mailed --at {today}", expect=2)
     assert "was marked mailed on" in again.stderr
@@ -90,14 +90,14 @@ def test_the_officers_own_words_and_marks_are_kept(run: Any, store_dir: Path, tm
     run(f"set {reportable} response_to_individuals=電話と書面でお詫びした")
     run(f"roster import {reportable} {write_csv(tmp_path / 'r.csv', WITH_EMAIL)}")
     send_all(run, store_dir, reportable)
-    assert Store.open(store_dir).load(reportable).get("response_to_individuals") == "電話と書面でお詫びした"
+    assert open_store(store_dir).load(reportable).get("response_to_individuals") == "電話と書面でお詫びした"
     assert notice_entry(store_dir, reportable)["source"] == "send"
-    other = make(Store.open(store_dir), persons=1200, response_to_individuals=None)
+    other = make(open_store(store_dir), persons=1200, response_to_individuals=None)
     run(f"done {other} individual-notice --at 2024-06-05 --ref 手交")
     run(f"roster import {other} {write_csv(tmp_path / 'r.csv', WITH_EMAIL)}")
     send_all(run, store_dir, other)
     assert notice_entry(store_dir, other) == {"done_at": notice_entry(store_dir, other)["done_at"], "ref": "手交"}
-    assert Store.open(store_dir).load(other).get("response_to_individuals") is None
+    assert open_store(store_dir).load(other).get("response_to_individuals") is None
 
 
 def test_a_roster_notices_were_made_from_is_not_replaced_silently(run: Any, store_dir: Path, tmp_path: Path,
@@ -115,5 +115,5 @@ def test_a_roster_notices_were_made_from_is_not_replaced_silently(run: Any, stor
     assert run(f"roster import {reportable} {csv} --replace", expect=2).stderr.startswith(
         "error: field '--reason': --replace needs --reason TEXT")
     run(f"roster import {reportable} {csv} --replace --reason 住所の誤りを訂正")
-    last = [e for e in Store.open(store_dir).audit.entries() if e["action"] == "roster-import"][-1]
+    last = [e for e in open_store(store_dir).audit.entries() if e["action"] == "roster-import"][-1]
     assert (last["changes"]["replaced_sha256"], last["changes"]["reason"]) == (old, "住所の誤りを訂正")

@@ -13,8 +13,8 @@ from test_mailmerge import write_csv
 from test_notices import make, write_config
 
 from incident.errors import InputError
+from incident.law.vocabulary import open_store
 from incident.outputs import output_file, private_output_dir
-from incident.register.store import Store
 
 MISSING = "does not exist"
 
@@ -22,7 +22,7 @@ MISSING = "does not exist"
 @pytest.fixture
 def incident(run: Any, store_dir: Path, tmp_path: Path) -> str:
     write_config(store_dir)
-    incident_id = make(Store.open(store_dir))
+    incident_id = make(open_store(store_dir))
     run(f"roster import {incident_id} {write_csv(tmp_path / 'roster.csv')}")
     return incident_id
 

@@ -13,7 +13,7 @@ from click.testing import Result
 from pdfutil import require_japanese_font, text_lines
 from test_notices import CONTACT, ORG, make
 
-from incident.register.store import Store
+from incident.law.vocabulary import open_store
 
 pytest.importorskip("pypdf", reason="pypdf is in the test extra: pip install -e '.[test]'")
 pytest.importorskip("pdfminer", reason="pdfminer.six is in the test extra: pip install -e '.[test]'")
@@ -39,7 +39,7 @@ def _font() -> None:
 @pytest.fixture
 def incident(run: Callable[..., Result], store_dir: Path, tmp_path: Path) -> str:
     (store_dir / "config.toml").write_text(LETTER_CONFIG, encoding="utf-8")
-    incident_id = make(Store.open(store_dir))
+    incident_id = make(open_store(store_dir))
     roster = tmp_path / "people.csv"
     roster.write_text("氏名,住所,郵便番号,保護者\n" + "".join(f"{','.join(p)}\n" for p in PEOPLE), encoding="utf-8")
     run(f"roster import {incident_id} {roster}")
@@ -105,7 +105,7 @@ def test_the_window_comes_from_config(run: Callable[..., Result], incident: str,
 def test_a_long_address_wraps_inside_the_window(run: Callable[..., Result], store_dir: Path,
                                                 tmp_path: Path) -> None:
     (store_dir / "config.toml").write_text(LETTER_CONFIG, encoding="utf-8")
-    incident = make(Store.open(store_dir))
+    incident = make(open_store(store_dir))
     address = "神奈川県横浜市西区みなとみらい二丁目二番一号横浜ランドマークタワー七十階 株式会社サンプル 総務部 御中"
     roster = tmp_path / "people.csv"
     roster.write_text(f"氏名,住所,郵便番号\n山田 太郎,{address},220-0012\n", encoding="utf-8")
@@ -123,7 +123,7 @@ def test_the_run_is_recorded_and_purge_finds_it(run: Callable[..., Result], inci
 
     target = tmp_path / "letters.pdf"
     print_run(run, incident, target)
-    store = Store.open(store_dir)
+    store = open_store(store_dir)
     record = store.load(incident)
     (entry,) = record.sections["notices"]
     assert {k: entry[k] for k in ("kind", "format", "path", "count", "sha256")} == {

@@ -123,12 +123,12 @@ def test_on_a_terminal_it_asks(run: Callable[..., Result], closed: Any, store_di
 
 def test_retention_years_comes_from_the_config(run: Callable[..., Result], closed: Any, store_dir: Path,
                                                store: Any, clock: Callable[[str], None]) -> None:
-    from incident.register.store import Store
+    from incident.law.vocabulary import open_store
 
     config = store_dir / "config.toml"
     config.write_text(config.read_text().replace("retention_years = 5", "retention_years = 1"))
     clock("2025-07-02T09:00")
-    plan = plan_purge(Store.open(store_dir))
+    plan = plan_purge(open_store(store_dir))
     assert (plan.retention_years, [i.incident for i in plan.items]) == (1, [closed[0]])
 
 

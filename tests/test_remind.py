@@ -14,6 +14,7 @@ from click.testing import Result
 from conftest import INCIDENTS
 from smtp_server import SmtpTestServer
 
+from incident.law.vocabulary import open_store
 from incident.register.store import Store
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -79,7 +80,7 @@ def test_each_person_gets_one_message_and_never_the_same_reminder_twice(
     somu = got["somu@example.jp"][0]
     assert "本人への通知" in somu and "期限の定めなし（速やかに）" in somu and "初動対応" in somu
     assert "Sent 3 reminder message(s)" in result.stderr
-    logged = [e for e in Store.open(store_dir).audit.entries() if e["action"] == "remind.sent"]
+    logged = [e for e in open_store(store_dir).audit.entries() if e["action"] == "remind.sent"]
     assert sorted(e["changes"]["to"] for e in logged) == ["privacy-desk", "田中", "総務課"]
     with SmtpTestServer() as server:  # the same day again: nothing new
         configure(store_dir, server.port)
@@ -126,7 +127,7 @@ def test_a_dry_run_sends_and_records_nothing(run: Callable[..., Result], store_d
     action = data["messages"][1]["items"][0]
     assert {k: action[k] for k in ("kind", "incident", "ref", "due", "days_left", "threshold")} == {
         "kind": "action", "incident": register, "ref": "A1", "due": "2024-06-06", "days_left": 1, "threshold": "1"}
-    assert not [e for e in Store.open(store_dir).audit.entries() if e["action"] == "remind.sent"]
+    assert not [e for e in open_store(store_dir).audit.entries() if e["action"] == "remind.sent"]
     wide = json.loads(run("remind --json --days 60").stdout)
     assert "appi-business/regulator-final" in [i["ref"] for m in wide["messages"] for i in m["items"]]
     assert run("remind --days soon", expect=2).stderr.startswith("error: field '--days': expected days")

@@ -10,13 +10,13 @@ import pytest
 from test_mailmerge import PEOPLE, write_csv
 from test_notices import make, write_config
 
-from incident.register.store import Store
+from incident.law.vocabulary import open_store
 
 
 @pytest.fixture
 def incident(store_dir: Path) -> str:
     write_config(store_dir)
-    return make(Store.open(store_dir))
+    return make(open_store(store_dir))
 
 
 @pytest.mark.parametrize("encoding,shown", [("cp932", "cp932"), ("utf-8-sig", "utf-8-sig"), ("utf-8", "utf-8")])
@@ -26,7 +26,7 @@ def test_import_detects_the_encoding_and_records_no_personal_data(run: Any, inci
     report = json.loads(result.stdout)
     assert report["count"] == 4 and report["encoding"] == shown
     assert report["columns"] == ["name", "email", "address", "postal_code"]
-    section = Store.open(store_dir).load(incident).sections["roster"]
+    section = open_store(store_dir).load(incident).sections["roster"]
     assert {k: section[k] for k in ("count", "columns", "skipped", "duplicates")} == {
         "count": 4, "columns": ["name", "email", "address", "postal_code"], "skipped": 0, "duplicates": 0}
     stored = (store_dir / "rosters" / f"{incident}.roster").read_bytes()
@@ -62,10 +62,10 @@ def test_show_masks_and_reveal_is_logged(run: Any, incident: str, tmp_path: Path
     assert shown["count"] == 4 and shown["masked"] is True
     assert [(p["key"], p["name"], p["email"]) for p in shown["sample"][:2]] == [
         ("p000001", "山田 **", "t***@example.jp"), ("p000002", "佐藤 **", "h***@example.jp")]
-    assert not [e for e in Store.open(store_dir).audit.entries() if e["action"] == "roster-reveal"]
+    assert not [e for e in open_store(store_dir).audit.entries() if e["action"] == "roster-reveal"]
     revealed = json.loads(run(f"roster show {incident} --reveal -n 1 --json").stdout)
     assert [p["name"] for p in revealed["sample"]] == ["山田 太郎"]
-    (entry,) = [e for e in Store.open(store_dir).audit.entries() if e["action"] == "roster-reveal"]
+    (entry,) = [e for e in open_store(store_dir).audit.entries() if e["action"] == "roster-reveal"]
     assert entry["actor"] == "tester" and entry["changes"] == {"shown": 1}
     table = run(f"roster show {incident}").stdout
     assert "4 people" in table and "山田 **" in table and "山田 太郎" not in table

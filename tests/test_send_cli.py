@@ -14,7 +14,7 @@ from smtp_server import CapturingHandler, SmtpTestServer
 from test_mailmerge import PEOPLE, write_csv
 from test_notices import CONTACT, ORG, make
 
-from incident.register.store import Store
+from incident.law.vocabulary import open_store
 
 FROM = "privacy@example.jp"
 
@@ -29,7 +29,7 @@ def configure(store_dir: Path, port: int, **smtp: Any) -> None:
 @pytest.fixture
 def incident(run: Any, store_dir: Path, tmp_path: Path) -> str:
     configure(store_dir, 25)
-    incident_id = make(Store.open(store_dir))
+    incident_id = make(open_store(store_dir))
     run(f"roster import {incident_id} {write_csv(tmp_path / 'roster.csv')}")
     return incident_id
 
@@ -43,7 +43,7 @@ def plaintext_people(directory: Path) -> list[str]:
 
 
 def actions(store_dir: Path) -> list[tuple[str, str]]:
-    return [(e["action"], e["actor"]) for e in Store.open(store_dir).audit.entries()
+    return [(e["action"], e["actor"]) for e in open_store(store_dir).audit.entries()
             if e["action"].startswith("send")]
 
 
@@ -73,7 +73,7 @@ def test_prepare_approve_send_with_the_double_check(run: Any, incident: str, sto
         body = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
         names = [n for n, *_ in PEOPLE if n in body]
         assert len(names) == 1 and msg["To"].addresses[0].display_name == names[0]
-    sending = Store.open(store_dir).load(incident).sections["sending"]
+    sending = open_store(store_dir).load(incident).sections["sending"]
     assert {k: sending[k] for k in ("state", "count", "sent", "failed", "prepared_by", "approved_by")} == {
         "state": "sent", "count": 3, "sent": 3, "failed": 0, "prepared_by": "alice", "approved_by": "bob"}
     assert actions(store_dir) == [("send-prepare", "alice"), ("send-approve", "bob"), ("send-dry-run", "alice"),
@@ -94,7 +94,7 @@ def test_resume_after_a_failing_server_sends_only_the_rest(run: Any, incident: s
         first_received = [r.rcpt_tos[0] for r in failing.received]
     assert len(first_received) == 1
     assert "stopped:" in first.stderr and f"incident send {incident} --resume" in first.stderr
-    assert Store.open(store_dir).load(incident).sections["sending"]["state"] == "incomplete"
+    assert open_store(store_dir).load(incident).sections["sending"]["state"] == "incomplete"
     status = json.loads(run(f"send {incident} --status --json").stdout)
     assert status["sent"] == 1 and status["total"] == 3
     with SmtpTestServer() as healthy:
@@ -103,7 +103,7 @@ def test_resume_after_a_failing_server_sends_only_the_rest(run: Any, incident: s
         second_received = [r.rcpt_tos[0] for r in healthy.received]
     assert second["sent"] == 2 and second["already_sent"] == 1
     assert sorted(first_received + second_received) == ["hanako@example.jp", "jiro@example.jp", "taro@example.jp"]
-    assert Store.open(store_dir).load(incident).sections["sending"]["state"] == "sent"
+    assert open_store(store_dir).load(incident).sections["sending"]["state"] == "sent"
 
 
 def test_refused_recipients_are_listed_and_kept_for_retry(run: Any, incident: str, store_dir: Path) -> None:
@@ -132,7 +132,7 @@ def test_password_comes_from_the_environment_never_a_file(run: Any, incident: st
 
 def test_prepare_requires_a_complete_notice(run: Any, store_dir: Path, tmp_path: Path) -> None:
     configure(store_dir, 25)
-    incident_id = make(Store.open(store_dir), cause=None)
+    incident_id = make(open_store(store_dir), cause=None)
     run(f"roster import {incident_id} {write_csv(tmp_path / 'r.csv')}")
     result = run(f"send {incident_id} --prepare", expect=2)
     assert "「原因」が未記入 (cause)" in result.stderr

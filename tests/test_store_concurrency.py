@@ -11,15 +11,16 @@ from pathlib import Path
 
 from conftest import INCIDENTS, REPO
 
+from incident.law.vocabulary import open_store
 from incident.register.store import Store
 
 SETUP = f"""
 import sys, tomllib
 sys.path.insert(0, {str(REPO)!r})
 from pathlib import Path
-from incident.register.store import Store
+from incident.law.vocabulary import open_store
 from incident.register import changes as register
-store = Store.open(Path(sys.argv[1]))
+store = open_store(Path(sys.argv[1]))
 """
 
 ADD_EVENTS = SETUP + """
@@ -112,7 +113,7 @@ def test_sigkill_mid_stream_leaves_every_record_loadable(store: Store, store_dir
             proc.stderr.close()
         assert last == start + wanted
         reported_saves += wanted
-        record = Store.open(store_dir).load(incident_id)  # loads and validates
+        record = open_store(store_dir).load(incident_id)  # loads and validates
         # the last reported save is there; the one in flight is either complete or absent
         assert record.get("persons") in (last, last + 1)
         result = store.audit.verify()

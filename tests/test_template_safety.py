@@ -10,7 +10,7 @@ import jinja2
 import pytest
 from test_notices import make, write_config
 
-from incident.register.store import Store
+from incident.law.vocabulary import open_store
 from incident.templating import (
     BoundedSandbox,
     RenderLimit,
@@ -30,7 +30,7 @@ def own(store_dir: Path) -> Path:
 
 def test_a_symlinked_template_cannot_read_the_roster_key(run: Any, own: Path, store_dir: Path,
                                                          tmp_path: Path) -> None:
-    incident = make(Store.open(store_dir))
+    incident = make(open_store(store_dir))
     secret = tmp_path / "keys" / "secret.txt"
     secret.parent.mkdir(exist_ok=True)
     secret.write_text("SECRET-KEY-MATERIAL\n", encoding="utf-8")
@@ -49,7 +49,7 @@ def test_a_symlinked_template_cannot_read_the_roster_key(run: Any, own: Path, st
 
 def test_a_symlinked_templates_directory_is_refused(run: Any, store_dir: Path, tmp_path: Path) -> None:
     write_config(store_dir)
-    make(Store.open(store_dir))
+    make(open_store(store_dir))
     elsewhere = tmp_path / "elsewhere" / "reports"
     elsewhere.mkdir(parents=True)
     (elsewhere / "annual.md.j2").write_text("{{ totals.incidents }}\n", encoding="utf-8")
@@ -112,7 +112,7 @@ def test_an_endless_organization_notice_is_exit_2(run: Any, own: Path, store_dir
     import incident.templating
 
     monkeypatch.setattr(incident.templating, "MAX_RENDER_SECONDS", 0.05)
-    incident_id = make(Store.open(store_dir))
+    incident_id = make(open_store(store_dir))
     (own / "regulator-final.j2").write_text(
         "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}\n", encoding="utf-8")
     result = run(f"notice {incident_id} --kind regulator-final", expect=2)

@@ -67,17 +67,18 @@ def _load_samples(store: Any, actor: str) -> list[str]:
 @store_options
 def demo_cmd(as_json: bool) -> None:
     """Record sample incidents in a demo store and show the register, an incident and what the law asks."""
-    from incident.register.store import Store, demo_store_path
+    from incident.law.vocabulary import init_store, open_store
+    from incident.register.store import demo_store_path
 
     env = get_env()
     if env.store_opt:
         path = env.store_path
-        store = Store.open(path) if (path / "incidents").is_dir() else Store.init(path, _demo_config())
+        store = open_store(path) if (path / "incidents").is_dir() else init_store(path, _demo_config())
     else:
         path = demo_store_path()
         if path.exists():
             shutil.rmtree(path)
-        store = Store.init(path, _demo_config())
+        store = init_store(path, _demo_config())
     env.use_store(store)
     ids = _load_samples(store, env.actor())
     assessments = _assess_all(env, store, ids)

@@ -48,9 +48,9 @@ class Env:
     def store(self) -> Store:
         """The opened store (an error saying how to create it when it is missing)."""
         if self._store is None:
-            from incident.register.store import Store
+            from incident.law.vocabulary import open_store  # loaded only by commands that use a store
 
-            self._store = Store.open(self.store_path)
+            self._store = open_store(self.store_path)
         return self._store
 
     def used_store_path(self) -> Path:

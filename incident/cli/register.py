@@ -22,8 +22,8 @@ from incident.register.record import FIELDS, STATUSES, settable_fields
 @store_options
 def init_cmd(organization: str, entity: str, contact: str, timezone: str) -> None:
     """Create the store (config.toml, incidents/, audit log)."""
+    from incident.law.vocabulary import init_store
     from incident.register.config import Config, parse_config
-    from incident.register.store import Store
 
     env = get_env()
     path = env.store_path
@@ -32,7 +32,7 @@ def init_cmd(organization: str, entity: str, contact: str, timezone: str) -> Non
         return
     config = parse_config({"organization": organization, "entity": entity, "contact": contact,
                            "timezone": timezone})
-    store = Store.init(path, config if config != Config() else None)
+    store = init_store(path, config if config != Config() else None)
     store.log(env.actor(), "init", None, {"store": str(path)})
     info(f"Created the incident store at {path}")
     missing = [key for key in ("organization", "contact") if not getattr(config, key)]

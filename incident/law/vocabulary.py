@@ -6,10 +6,12 @@ regime playbooks; an organization's store may add its own of each.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from incident.register.config import Config
 from incident.register.record import Vocabulary
+from incident.register.store import Store
 
 
 def load_vocabulary(extra_dirs: Sequence[Path] = ()) -> Vocabulary:
@@ -26,4 +28,24 @@ def load_vocabulary(extra_dirs: Sequence[Path] = ()) -> Vocabulary:
         types=tuple(taxonomy.types),
         causes=tuple(taxonomy.causes),
         regimes=tuple(regimes),
+        default_events={tid: t.default_event for tid, t in taxonomy.types.items()},
     )
+
+
+def vocabulary_of(root: Path) -> Callable[[], Vocabulary]:
+    """The loader of a store's vocabulary: the bundled playbooks and the store's own playbooks/."""
+    def load() -> Vocabulary:
+        own = root / "playbooks"
+        return load_vocabulary((own,) if own.is_dir() else ())
+
+    return load
+
+
+def open_store(root: Path) -> Store:
+    """Open the store at `root`, validating its records against its playbooks' vocabulary."""
+    return Store.open(root, vocabulary_of(root))
+
+
+def init_store(root: Path, config: Config | None = None) -> Store:
+    """Create (or open) the store at `root`, validating its records against its playbooks' vocabulary."""
+    return Store.init(root, config, vocabulary_of(root))

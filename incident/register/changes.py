@@ -79,12 +79,9 @@ def new_incident(store: Store, raw: Mapping[str, Any], *, actor: str, at: dateti
     raw = dict(raw)
     raw.setdefault("entity", store.config.entity)
     if "type" in raw and "event" not in raw:
-        from incident.law.taxonomy import load_taxonomy
-
-        taxonomy = load_taxonomy(store.extra_dirs())
         type_id = raw["type"]
-        if isinstance(type_id, str) and type_id in taxonomy.types:
-            raw["event"] = taxonomy.types[type_id].default_event
+        if isinstance(type_id, str) and type_id in store.vocabulary.default_events:
+            raw["event"] = store.vocabulary.default_events[type_id]
     record = rec.from_mapping(raw, vocab=store.vocabulary, tz=store.tz, file=file)
     return store.create(record, actor=actor, at=at)
 

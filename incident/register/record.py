@@ -168,6 +168,8 @@ class Vocabulary:
     types: tuple[str, ...]
     causes: tuple[str, ...]
     regimes: tuple[str, ...]
+    default_events: Mapping[str, str] = field(default_factory=dict)
+    """type id -> the event a new record of that type has when it names none (誤送付 -> leak)."""
 
     def choices(self, vocab: str) -> tuple[str, ...]:
         return {"type": self.types, "cause": self.causes, "regime": self.regimes}[vocab]

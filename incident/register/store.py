@@ -89,10 +89,16 @@ def _jsonable(value: Any) -> Any:
 
 
 class Store:
-    """An opened store directory."""
+    """An opened store directory.
 
-    def __init__(self, root: Path) -> None:
+    The register depends on no stage: the vocabulary that records are validated against (data items,
+    types, causes, regimes, all from playbooks) is handed in as a loader, called the first time a record
+    is parsed. `incident.law.vocabulary.open_store` opens a store with the vocabulary of its playbooks.
+    """
+
+    def __init__(self, root: Path, vocabulary: Callable[[], rec.Vocabulary] | None = None) -> None:
         self.root = root
+        self._vocabulary_loader = vocabulary
         self.incidents_dir = root / "incidents"
         self.audit = AuditLog(root / "audit.log", key=self._audit_key, baseline=self.record_hashes)
         self._audit_key_cache: tuple[bytes, bool] | None = None
@@ -102,7 +108,8 @@ class Store:
     # ------------------------------------------------------------------ creation and opening
 
     @classmethod
-    def init(cls, root: Path, config: Config | None = None) -> Store:
+    def init(cls, root: Path, config: Config | None = None,
+             vocabulary: Callable[[], rec.Vocabulary] | None = None) -> Store:
         ensure_dir(root)
         for sub in ("incidents", "playbooks", "templates"):
             ensure_dir(root / sub)
@@ -111,14 +118,14 @@ class Store:
             import tomli_w
 
             atomic_write_text(cfg_path, tomli_w.dumps((config or Config()).to_toml_dict()))
-        return cls(root)
+        return cls(root, vocabulary)
 
     @classmethod
-    def open(cls, root: Path) -> Store:
+    def open(cls, root: Path, vocabulary: Callable[[], rec.Vocabulary] | None = None) -> Store:
         if not (root / "incidents").is_dir():
             raise StoreError(f"no incident store at {root}; create it with `incident init` "
                              f"(or name another with --store DIR or ${ENV_HOME})")
-        return cls(root)
+        return cls(root, vocabulary)
 
     @cached_property
     def config(self) -> Config:
@@ -135,9 +142,10 @@ class Store:
 
     @cached_property
     def vocabulary(self) -> rec.Vocabulary:
-        from incident.law.vocabulary import load_vocabulary
-
-        return load_vocabulary(self.extra_dirs())
+        if self._vocabulary_loader is None:
+            raise StoreError(f"the store at {self.root} was opened without a vocabulary to validate records; "
+                             "open it with incident.law.vocabulary.open_store")
+        return self._vocabulary_loader()
 
     def private_dir(self, name: str) -> Path:
         return ensure_dir(self.root / name)
