@@ -16,6 +16,7 @@ from click.testing import Result
 from incident.law.catalogue import load_catalogue
 from incident.law.regimes import load_regimes
 from incident.law.taxonomy import load_taxonomy
+from incident.law.vocabulary import init_store, open_store
 from incident.notices.items import KINDS
 from incident.register.changes import new_incident
 from incident.register.record import FIELDS
@@ -36,10 +37,10 @@ FACTS: dict[str, Any] = {
 
 def store_for(tmp_path: Path, entity: str, **facts: Any) -> tuple[Store, str]:
     path = tmp_path / entity
-    Store.init(path)
+    init_store(path)
     (path / "config.toml").write_text(f'organization = "練馬区"\nentity = "{entity}"\n'
                                       'contact = "区民相談課（電話〇三―〇〇〇〇―〇〇〇〇）"\n', encoding="utf-8")
-    store = Store.open(path)
+    store = open_store(path)
     raw = {**FACTS, "entity": entity, **facts}
     return store, new_incident(store, raw, actor="tester").id
 
