@@ -15,10 +15,9 @@ from click.testing import CliRunner, Result
 from incident.errors import InputError
 from incident.law.rules import AssessConfig, assess
 from incident.law.sectors import check_sectors_file, load_sectors
-from incident.law.vocabulary import load_vocabulary
+from incident.law.vocabulary import init_store, load_vocabulary, open_store
 from incident.register.changes import new_incident
 from incident.register.record import Record, from_mapping
-from incident.register.store import Store
 
 JST = timezone(timedelta(hours=9))
 VOCAB = load_vocabulary()
@@ -121,11 +120,11 @@ def test_a_sector_rule_must_cite(tmp_path: Path) -> None:
 
 
 def test_the_report_names_the_recipient_and_the_method(tmp_path: Path) -> None:
-    Store.init(tmp_path / "s")
+    init_store(tmp_path / "s")
     (tmp_path / "s" / "config.toml").write_text('organization = "サンプル協会"\nentity = "business"\n'
                                                 'contact = "窓口"\nsector = "installment-sales-association"\n',
                                                 encoding="utf-8")
-    store = Store.open(tmp_path / "s")
+    store = open_store(tmp_path / "s")
     raw = {"schema": 1, "title": "t", "entity": "business", "type": "misdirected-mail",
            "discovered_at": "2024-06-03T15:00:00+09:00", "persons": 3, "data": [{"item": "病歴"}],
            "summary": "誤送付"}
