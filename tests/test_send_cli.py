@@ -154,3 +154,23 @@ def test_the_command_module_loads_only_click_and_the_cli_common_module() -> None
                          cwd=Path(__file__).resolve().parent.parent).stdout
     assert out.strip() == str(["incident", "incident.cli", "incident.cli.common", "incident.cli.group",
                                "incident.cli.send", "incident.errors", "incident.i18n"])
+
+
+def test_a_hand_approved_manifest_sends_nothing(run: Any, incident: str, store_dir: Path) -> None:
+    run(f"send {incident} --prepare --actor alice")
+    manifest_path = store_dir / "batches" / incident / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest.update(approved_by="bob", approved_at=manifest["prepared_at"], approved_sha256=manifest["sha256"])
+    manifest_path.write_text(json.dumps(manifest))
+    with SmtpTestServer() as server:
+        configure(store_dir, server.port)
+        refused = run(f"send {incident} --actor alice", expect=2)
+        assert "the audit log has no approval of the batch" in refused.stderr
+        assert server.received == []
+
+
+@pytest.mark.parametrize("disguise", ["al\u200bice", "ALICE", "ａｌｉｃｅ", "al ice", "alice\u2060"])
+def test_the_preparer_in_disguise_cannot_approve(run: Any, incident: str, disguise: str) -> None:
+    run(f"send {incident} --prepare --actor alice")
+    refused = run(["send", incident, "--approve", "--actor", disguise], expect=2)
+    assert "cannot also approve it" in refused.stderr

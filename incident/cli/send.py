@@ -210,6 +210,18 @@ def _status(where: Path, as_json: bool) -> None:
         click.echo(f"  failed {key}: {error}")
 
 
+def _logged_approval(store: Store, incident_id: str, manifest: Any) -> None:
+    """Sending needs the double check in the audit log, and a log that verifies."""
+    from incident.errors import RefusedError
+    from incident.notices.batch import check_logged_approval
+
+    result = store.audit.verify()
+    if not result.ok:
+        raise RefusedError(f"the audit log does not verify ({result.problem}); nothing is sent until "
+                           "`incident audit verify` passes")
+    check_logged_approval(store.audit.entries(), incident_id, manifest)
+
+
 def _send(store: Store, incident_id: str, where: Path, *, resume: bool, dry_run: bool, rate: float | None,
           as_json: bool) -> None:
     from incident.cli.notice import progress_bar
@@ -228,7 +240,8 @@ def _send(store: Store, incident_id: str, where: Path, *, resume: bool, dry_run:
                   {"resume": resume, "count": manifest.count, "sha256": manifest.sha256})
     with progress_bar("sending", manifest.count) as progress:
         report = send_batch(where, settings, password, key=store.roster_key(), resume=resume, dry_run=dry_run,
-                            rate=rate, progress=(lambda done, _total: progress(done)) if progress else None)
+                            rate=rate, progress=(lambda done, _total: progress(done)) if progress else None,
+                            approval=lambda approved: _logged_approval(store, incident_id, approved))
     if dry_run:
         _report(report, incident_id, as_json)
         return

@@ -39,7 +39,7 @@ import json
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -197,6 +197,33 @@ def _batch_lock(batch_dir: Path) -> Iterator[None]:
             yield
     except LockBusy:
         raise RefusedError(f"another prepare, approve or send is running on {batch_dir}") from None
+
+
+def check_logged_approval(entries: Iterable[Mapping[str, Any]], incident_id: str, manifest: BatchManifest) -> None:
+    """The double check as the audit log records it, not as the manifest says: the batch with this hash
+    was prepared by one person and approved by another, each in an entry of the (verified) log.
+
+    RefusedError otherwise: a manifest edited by hand to look approved sends nothing.
+    """
+    preparers: set[str] = set()
+    approvers: list[str] = []
+    for entry in entries:
+        if entry.get("incident") != incident_id or not isinstance(entry.get("changes"), dict):
+            continue
+        if entry["changes"].get("sha256") != manifest.sha256:
+            continue
+        if entry.get("action") == "send-prepare":
+            preparers.add(str(entry.get("actor", "")))
+        elif entry.get("action") == "send-approve":
+            approvers.append(str(entry.get("actor", "")))
+    if not preparers:
+        raise RefusedError(f"the audit log has no preparation of the batch {manifest.sha256[:16]}… of "
+                           f"{incident_id}; prepare it again (`incident send {incident_id} --prepare`)")
+    second = [a for a in approvers if not any(same_actor(a, p) for p in preparers)]
+    if not second:
+        raise RefusedError(f"the audit log has no approval of the batch {manifest.sha256[:16]}… of {incident_id} "
+                           "by someone other than its preparer; a second person must run "
+                           f"`incident send {incident_id} --approve` (ダブルチェック)")
 
 
 def _file_sha256(f: BinaryIO) -> str:
@@ -424,7 +451,8 @@ class OpenBatch:
 
 
 @contextmanager
-def open_approved(batch_dir: Path, key: bytes, *, resume: bool, dry_run: bool) -> Iterator[OpenBatch]:
+def open_approved(batch_dir: Path, key: bytes, *, resume: bool, dry_run: bool,
+                  approval: Callable[[BatchManifest], None] | None = None) -> Iterator[OpenBatch]:
     """Lock an approved batch whose messages file still hashes to what was approved, for sending.
 
     Refused when it is not approved, when sending has started and `resume` is not set, or when the
@@ -436,6 +464,8 @@ def open_approved(batch_dir: Path, key: bytes, *, resume: bool, dry_run: bool) -
         if manifest.approved_by is None:
             raise RefusedError(f"the batch prepared by {manifest.prepared_by} is not approved; a second "
                                "person must approve it first (ダブルチェック)")
+        if approval is not None:
+            approval(manifest)
         journal = read_journal(batch_dir / JOURNAL, repair=not dry_run)
         if journal.entries and not resume:
             raise RefusedError(f"sending this batch has already started ({journal.entries} journal entries); "
