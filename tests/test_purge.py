@@ -105,7 +105,12 @@ def test_without_a_terminal_it_only_shows(run: Callable[..., Result], closed: An
     assert all((store_dir / p).exists() for p in paths)
     data = json.loads(run("purge --json").stdout)
     assert data == {"today": "2030-01-01", "retention_years": 5, "removed": False, "incidents": [
-        {"incident": incident, "closed_on": "2024-07-01", "paths": paths, "bytes": 146}]}
+        {"incident": incident, "closed_on": "2024-07-01", "paths": paths, "bytes": 146}],
+        "holdings": data["holdings"], "stray": []}
+    # what each incident still holds and from when it is due: this one past due, the open one not yet dated
+    assert data["holdings"][0] == {"incident": incident, "status": "closed", "closed_on": "2024-07-01",
+                                   "due_from": "2029-07-02", "paths": paths, "notes": []}
+    assert [(h["status"], h["due_from"]) for h in data["holdings"][1:]] == [("open", None)]
 
 
 def test_on_a_terminal_it_asks(run: Callable[..., Result], closed: Any, store_dir: Path,

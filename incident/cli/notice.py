@@ -246,6 +246,17 @@ def _renderer(store: Store, request: NoticeRequest, fmt: str) -> Renderer:
     return renderer
 
 
+def _record_intent(store: Store, renderer: Renderer, target: Path, count: int, fmt: str, actor: str) -> None:
+    """Record where people's data is about to be written, before the first byte (purge finds it even when
+    the run is killed); `_record` completes the entry when the writing is done."""
+    from incident.notices.render import append_notice, notice_entry
+
+    entry = {**notice_entry(renderer, sha256="", actor=actor, at=renderer.now, path=str(target.resolve()),
+                            count=count, fmt=fmt), "state": "writing"}
+    store.update(renderer.record.id, lambda r: append_notice(r, entry), actor=actor, action="notice-output",
+                 extra={"kind": entry["kind"], "path": entry["path"], "count": count, "state": "writing"})
+
+
 def _record(store: Store, renderer: Renderer, entry: dict[str, Any], actor: str) -> None:
     from incident.notices.render import append_notice
 
@@ -311,6 +322,8 @@ def _document(request: NoticeRequest) -> None:
         total = meta.count
     else:
         total = 1
+    if request.roster:
+        _record_intent(store, renderer, request.output, total, "pdf", env.actor())
     with progress_bar("printing", total) as progress:
         result = letters_pdf(renderer, people, request.output, progress=progress)
     entry = notice_entry(renderer, sha256=result.sha256, actor=env.actor(), at=renderer.now,
@@ -438,6 +451,9 @@ def _merge(request: NoticeRequest) -> None:
     key = store.roster_key()
     renderer = _renderer(store, request, "txt" if fmt == "eml" else fmt)
     check_persons(store, renderer.record, meta.count, env.actor())
+    target = request.mbox if request.mbox is not None else request.out_dir
+    assert target is not None
+    _record_intent(store, renderer, target, meta.count, fmt, env.actor())
     with progress_bar("rendering", meta.count) as progress:
         result = mail_merge(renderer, iter_people(path, key), out_dir=request.out_dir, mbox=request.mbox,
                             fmt=fmt, progress=progress)

@@ -128,8 +128,10 @@ def purge_cmd(dry_run: bool, yes: bool, as_json: bool) -> None:
     plan = plan_purge(store)
     if not as_json:
         print_plan(env.console, plan)
+        if dry_run:
+            print_holdings(env.console, plan)
     removed = False
-    if plan.items and not dry_run:
+    if (plan.items or plan.stray) and not dry_run:
         if yes or (is_interactive() and not as_json
                    and click.confirm(f"{len(plan.items)}件のインシデントの個人データを削除しますか? "
                                  f"Remove the personal data of {len(plan.items)} incident(s)?", default=False)):
@@ -143,6 +145,25 @@ def purge_cmd(dry_run: bool, yes: bool, as_json: bool) -> None:
             info("Nothing removed.")
     if as_json:
         emit_json({**plan.to_json(), "removed": removed})
+
+
+def print_holdings(console: Console, plan: PurgePlan) -> None:
+    """What every incident still holds of people's data, and from when purge removes it."""
+    from rich.table import Table
+
+    if plan.stray:
+        console.print("Temporary files a killed run left (removed by the next purge): "
+                      + ", ".join(p.as_posix() for p in plan.stray))
+    if not plan.holdings:
+        console.print("No incident holds personal data outside its record.")
+        return
+    table = Table(title="Personal data each incident still holds", title_justify="left")
+    for column in ("Incident", "Status", "Removed from", "Holds"):
+        table.add_column(column, overflow="fold")
+    for h in plan.holdings:
+        due = h.due_from.isoformat() if h.due_from else f"{plan.retention_years} years after closing"
+        table.add_row(h.incident, h.status, due, "\n".join([*(p.as_posix() for p in h.paths), *h.notes]))
+    console.print(table)
 
 
 def print_plan(console: Console, plan: PurgePlan) -> None:

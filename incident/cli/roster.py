@@ -113,8 +113,9 @@ def import_cmd(incident_id: str, file: Path, mapping: str | None, encoding: str 
     dest = store.roster_path(incident_id)
     replaced = _check_replace(record, dest, replace, reason)
     # bad rows raise one error that lists them by line (the first 20, then a count): nothing is written
-    result = import_csv(file, dest, store.roster_key(), encoding=encoding, mapping=_parse_map(mapping),
-                        skip_invalid=skip_invalid)
+    with store.roster_import(incident_id):  # one import at a time; a killed one's temporary file removed
+        result = import_csv(file, dest, store.roster_key(), encoding=encoding, mapping=_parse_map(mapping),
+                            skip_invalid=skip_invalid)
     section = {"count": result.count, "columns": list(result.columns), "encoding": result.encoding,
                "imported_at": _now(store), "skipped": result.skipped_rows, "duplicates": result.duplicate_count}
     store.update(incident_id, lambda r: r.with_section("roster", section), actor=env.actor(),

@@ -17,7 +17,7 @@ import re
 import shutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +41,28 @@ class PurgeItem:
 
 
 @dataclass(frozen=True)
+class Holding:
+    """What one incident still holds of people's data, and from when purge removes it."""
+
+    incident: str
+    status: str
+    closed_on: date | None
+    due_from: date | None
+    """The first day purge removes it (None while the incident is not closed)."""
+    paths: tuple[Path, ...]
+    """Store-relative inside the store, absolute outside."""
+    notes: tuple[str, ...] = ()
+    """Recorded output outside the store that is gone or no longer as written."""
+
+
+@dataclass(frozen=True)
 class PurgePlan:
     today: date
     retention_years: int
     items: tuple[PurgeItem, ...]
+    holdings: tuple[Holding, ...] = ()
+    stray: tuple[Path, ...] = ()
+    """Temporary files a killed run left (e.g. a roster import): removed by every purge."""
 
     @property
     def paths(self) -> int:
@@ -55,6 +73,11 @@ class PurgePlan:
             "today": self.today.isoformat(), "retention_years": self.retention_years,
             "incidents": [{"incident": i.incident, "closed_on": i.closed_on.isoformat(),
                            "paths": [p.as_posix() for p in i.paths], "bytes": i.size} for i in self.items],
+            "holdings": [{"incident": h.incident, "status": h.status,
+                          "closed_on": h.closed_on.isoformat() if h.closed_on else None,
+                          "due_from": h.due_from.isoformat() if h.due_from else None,
+                          "paths": [p.as_posix() for p in h.paths], "notes": list(h.notes)} for h in self.holdings],
+            "stray": [p.as_posix() for p in self.stray],
         }
 
 
@@ -102,7 +125,7 @@ def personal_data_paths(store: Store, incident_id: str) -> list[Path]:
         if not directory.is_dir():
             continue
         for entry in sorted(directory.iterdir()):
-            if _belongs(entry.name, incident_id):
+            if _belongs(entry.name, incident_id) and not entry.name.endswith(".lock"):
                 found.append(entry.relative_to(store.root))
     return found
 
@@ -129,8 +152,50 @@ def recorded_paths(store: Store, record: rec.Record) -> list[Path]:
     return sorted(set(found))
 
 
+def recorded_notes(store: Store, record: rec.Record) -> list[str]:
+    """Recorded output outside the store that is gone, or whose per-person files no longer number what was
+    written (purge says so rather than guess what became of it)."""
+    notes: list[str] = []
+    root = store.root.resolve()
+    for entry in record.sections.get("notices", []) or []:
+        if not isinstance(entry, Mapping) or "count" not in entry or not entry.get("path"):
+            continue
+        path = Path(str(entry["path"]))
+        if not path.is_absolute() or path.resolve().is_relative_to(root):
+            continue
+        if not path.exists():
+            notes.append(f"{path}: gone (recorded {entry.get('at')}, {entry['count']} people); not checked further")
+        elif path.is_dir() and not path.is_symlink() and entry.get("state") != "writing":
+            present = sum(1 for f in path.iterdir() if PER_PERSON_FILE.fullmatch(f.name))
+            if present != entry["count"]:
+                notes.append(f"{path}: changed since written ({present} of {entry['count']} per-person files)")
+    return notes
+
+
+def stray_temp_files(store: Store) -> list[Path]:
+    """Temporary files a killed run left in the personal-data directories (`.2024-0001.roster.*.tmp`),
+    store-relative; one that a running import is still writing (its lock held) is left alone."""
+    from incident.fsutil import LockBusy, file_lock
+
+    found: list[Path] = []
+    for name in PERSONAL_DATA_DIRS:
+        directory = store.root / name
+        if not directory.is_dir():
+            continue
+        for entry in sorted(directory.glob(".*.tmp")):
+            incident = entry.name[1:].split(".", 1)[0]
+            try:
+                with file_lock(directory / f".{incident}.import.lock", wait=False):
+                    found.append(entry.relative_to(store.root))
+            except LockBusy:
+                continue
+    return found
+
+
 def _belongs(name: str, incident_id: str) -> bool:
-    """`2023-0012`, `2023-0012.roster`, `2023-0012-x` belong to 2023-0012; `2023-00123` does not."""
+    """`2023-0012`, `2023-0012.roster`, `2023-0012-x` (and their hidden temporary files) belong to 2023-0012;
+    `2023-00123` does not."""
+    name = name.lstrip(".")
     if not name.startswith(incident_id):
         return False
     rest = name[len(incident_id):]
@@ -149,18 +214,23 @@ def plan_purge(store: Store, *, today: date | None = None, records: Iterable[rec
     day = today or dates.to_local_date(dates.now(store.tz), store.tz)
     from_log = closing_dates(store)
     items: list[PurgeItem] = []
+    holdings: list[Holding] = []
     for record in sorted(records if records is not None else store.records(fresh=True), key=lambda r: r.id):
-        closed = _closed_at(record, from_log)
-        if closed is None:
-            continue
-        closed_on = dates.to_local_date(closed, store.tz)
-        if day <= retention_ends(closed_on, years):
-            continue
         paths = personal_data_paths(store, record.id) + recorded_paths(store, record)
+        notes = recorded_notes(store, record)
+        closed = _closed_at(record, from_log)
+        closed_on = dates.to_local_date(closed, store.tz) if closed is not None else None
+        due_from = retention_ends(closed_on, years) + timedelta(days=1) if closed_on is not None else None
+        if paths or notes:
+            holdings.append(Holding(incident=record.id, status=record.status, closed_on=closed_on,
+                                    due_from=due_from, paths=tuple(paths), notes=tuple(notes)))
+        if closed_on is None or day <= retention_ends(closed_on, years):
+            continue
         if paths:
             items.append(PurgeItem(incident=record.id, closed_on=closed_on, paths=tuple(paths),
                                    size=sum(_size(store.root / p) for p in paths)))
-    return PurgePlan(today=day, retention_years=years, items=tuple(items))
+    return PurgePlan(today=day, retention_years=years, items=tuple(items), holdings=tuple(holdings),
+                     stray=tuple(stray_temp_files(store)))
 
 
 def execute_purge(store: Store, plan: PurgePlan, *, actor: str, at: datetime | None = None) -> list[PurgeItem]:
@@ -170,6 +240,9 @@ def execute_purge(store: Store, plan: PurgePlan, *, actor: str, at: datetime | N
     again finds nothing left to remove but still logs the removal it did.
     """
     moment = (at or dates.now(store.tz)).replace(microsecond=0)
+    stray = [p for p in plan.stray if _remove(store.root / p)]
+    if stray:
+        store.log(actor, "purge.stray", None, {"removed": [p.as_posix() for p in stray]}, at=moment)
     done: list[PurgeItem] = []
     for item in plan.items:
         removed = [p for p in item.paths if _remove(store.root / p)]

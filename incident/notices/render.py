@@ -494,5 +494,12 @@ def notice_entry(renderer: Renderer, *, sha256: str, actor: str, at: datetime, p
 
 
 def append_notice(record: Record, entry: Mapping[str, Any]) -> Record:
+    """The record with a rendering added; an output replaces the entry recorded before it was written
+    (same path, state `writing`: a run killed before it finished), and once finished is `written`."""
     notices = list(record.sections.get("notices", []))
+    if entry.get("path"):
+        for index in range(len(notices) - 1, -1, -1):
+            if notices[index].get("state") == "writing" and notices[index].get("path") == entry["path"]:
+                notices[index] = {**entry, "state": entry.get("state", "written")}  # a rerun, or its end
+                return record.with_section("notices", notices)
     return record.with_section("notices", [*notices, dict(entry)])

@@ -27,7 +27,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from incident.errors import InputError, NotFoundError, StoreError
+from incident.errors import InputError, NotFoundError, RefusedError, StoreError
 from incident.fsutil import atomic_write_bytes, atomic_write_text, ensure_dir, file_lock, fsync_dir
 from incident.register import record as rec
 from incident.register.audit import AuditLog, VerifyResult, file_sha256
@@ -156,6 +156,22 @@ class Store:
         """`rosters/<ID>.roster`: the incident's affected-person list, encrypted."""
         self.path_of(incident_id)  # validates the ID
         return self.private_dir("rosters") / f"{incident_id}.roster"
+
+    @contextmanager
+    def roster_import(self, incident_id: str) -> Iterator[Path]:
+        """Hold the incident's import lock while a roster is written (one import at a time), after removing
+        the temporary rosters a killed import left; yields the roster's path."""
+        from incident.fsutil import LockBusy
+
+        dest = self.roster_path(incident_id)
+        try:
+            with file_lock(dest.parent / f".{incident_id}.import.lock", wait=False):
+                for stale in dest.parent.glob(f".{dest.name}.*.tmp"):
+                    stale.unlink(missing_ok=True)
+                yield dest
+        except LockBusy:
+            raise RefusedError(f"another roster import for {incident_id} is running; wait for it to finish") \
+                from None
 
     def batch_dir(self, incident_id: str) -> Path:
         """`batches/<ID>/`: the incident's e-mail batch, encrypted, with its journal."""
