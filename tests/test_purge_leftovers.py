@@ -37,7 +37,7 @@ def test_a_killed_imports_temporary_roster_is_cleaned(run: Any, incident: str, s
 
 def test_mail_merge_output_is_recorded_before_it_is_written(run: Any, incident: str, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch, store: Store) -> None:
-    import incident.notices.mailmerge as mailmerge
+    from incident.notices import mailmerge
 
     out = tmp_path / "letters"
 
