@@ -10,13 +10,14 @@ import pytest
 from test_mailmerge import write_csv
 from test_notices import make, write_config
 
+from incident.law.vocabulary import open_store
 from incident.register.store import Store
 
 
 @pytest.fixture
 def incident(run: Any, store_dir: Path, tmp_path: Path) -> str:
     write_config(store_dir)
-    incident_id = make(Store.open(store_dir))
+    incident_id = make(open_store(store_dir))
     run(f"roster import {incident_id} {write_csv(tmp_path / 'roster.csv')}")
     return incident_id
 
@@ -32,7 +33,7 @@ def test_a_killed_imports_temporary_roster_is_cleaned(run: Any, incident: str, s
     left.write_bytes(b"encrypted people")
     run("purge --yes")  # the incident is open: only the leftover goes
     assert not left.exists() and (store_dir / "rosters" / f"{incident}.roster").exists()
-    assert [e["action"] for e in Store.open(store_dir).audit.entries()][-1] == "purge.stray"
+    assert [e["action"] for e in open_store(store_dir).audit.entries()][-1] == "purge.stray"
 
 
 def test_mail_merge_output_is_recorded_before_it_is_written(run: Any, incident: str, tmp_path: Path,
