@@ -37,3 +37,15 @@ def test_a_regime_file_reports_every_problem(run: Run, tmp_path: Path) -> None:
     result = run(["playbooks", "check", str(bad)], expect=2)
     assert "astrology" in result.stdout
     assert result.stdout.count("\n") >= 2
+
+
+def test_every_bundled_playbook_file_has_its_own_checker_and_checks_clean(run: Run) -> None:
+    """A playbook file that no checker knows would be read as a regime and fail: each top-level file of
+    playbooks/ is registered with its checker, and the bundled ones have no problem."""
+    from incident.cli.playbooks import CHECKERS
+    from incident.resources import builtin_dir
+
+    files = sorted(p.name for p in builtin_dir("playbooks").glob("*.toml"))
+    assert [name for name in files if name not in CHECKERS] == []
+    for name in files:
+        run(f"playbooks check {builtin_dir('playbooks') / name}")

@@ -21,6 +21,7 @@ from incident.followup.response import (
     load_response,
 )
 from incident.followup.steps import current_value, progress, record_step, settle, step_due, step_states
+from incident.followup.urgencies import check_urgencies_file, load_urgencies
 from incident.law.taxonomy import load_taxonomy
 from incident.register import record as rec
 
@@ -420,3 +421,53 @@ def test_skip_and_question_only_steps(store: Any) -> None:
     prog = progress(load_response("theft"), saved, "Asia/Tokyo")
     assert prog.next is not None and prog.next.step.id == "secure-scene"
     assert [v.status for v in prog.views][:4] == ["open", "done", "open", "skipped"]
+
+
+# --- urgencies are data (playbooks/urgencies.toml) ----------------------------------------------------
+
+
+def test_an_urgency_file_says_when_a_step_is_due(tmp_path: Path) -> None:
+    path = tmp_path / "urgencies.toml"
+    path.write_text("""
+[[urgency]]
+id = "within-4-hours"
+ja = "4時間以内"
+en = "within 4 hours"
+hours = 4
+
+[[urgency]]
+id = "two-days"
+ja = "2日以内"
+en = "within 2 days"
+days = 2
+
+[[urgency]]
+id = "before-report"
+ja = "報告まで"
+en = "before the report"
+before = ["regulator-final"]
+""", encoding="utf-8")
+    urgencies = load_urgencies(path)
+    assert [(u.id, u.rank, u.hours, u.days, u.before) for u in urgencies.values()] == [
+        ("within-4-hours", 0, 4, None, ()), ("two-days", 1, None, 2, ()),
+        ("before-report", 2, None, None, ("regulator-final",))]
+
+
+def test_the_urgency_checker_lists_every_problem_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "urgencies.toml"
+    path.write_text("""[[urgency]]
+id = "soon"
+ja = "すぐ"
+en = "soon"
+hours = 1
+days = 2
+
+[[urgency]]
+id = "later"
+ja = "後で"
+en = "later"
+before = ["regulator-finale"]
+""", encoding="utf-8")
+    problems = check_urgencies_file(path)
+    assert [(p.field, p.line) for p in problems] == [("urgency.days", 6), ("urgency.before", 12)]
+    assert "no regime playbook has as an obligation" in problems[1].message

@@ -139,6 +139,7 @@ CHECKERS: dict[str, str] = {
     "corrective-actions.toml": "incident.followup.contractor_report:check_actions_playbook",
     "calendar.toml": "incident.law.workdays:check_calendar_file",
     "sectors.toml": "incident.law.sectors:check_sectors_file",
+    "urgencies.toml": "incident.followup.urgencies:check_urgencies_file",
 }
 RESPONSE_CHECKER = "incident.followup.response:check_response_file"
 REGIME_CHECKER = "incident.law.regimes:check_regime_file"

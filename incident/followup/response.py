@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from incident.errors import InputError, NotFoundError
+from incident.followup.urgencies import Urgency, load_urgencies
 from incident.resources import builtin_dir
 from incident.tomlfile import ID_PATTERN, BlockProblems, check_header, raise_problems, read_toml
 
@@ -30,24 +31,8 @@ SUBDIR = "response"
 FALLBACK_TYPE = "other"
 
 
-@dataclass(frozen=True)
-class Urgency:
-    """How soon a step should be done; `rank` orders them."""
-
-    id: str
-    rank: int
-    ja: str
-    en: str
-
-
-#: The one list of urgencies a step may have (in order of urgency).
-URGENCIES: Mapping[str, Urgency] = {u.id: u for u in (
-    Urgency("within-1-hour", 0, "1時間以内", "within 1 hour"),
-    Urgency("today", 1, "当日中", "today"),
-    Urgency("within-3-days", 2, "3日以内", "within 3 days"),
-    Urgency("before-preliminary-report", 3, "速報まで", "before the preliminary report"),
-    Urgency("before-final-report", 4, "確報まで", "before the final report"),
-)}
+#: The urgencies a step may have, in order of urgency (playbooks/urgencies.toml).
+URGENCIES: Mapping[str, Urgency] = load_urgencies()
 
 #: Steps every complete playbook has: fix the number of persons and the data items, tell management.
 COMMON_STEPS: Mapping[str, str | None] = {"count-persons": "persons", "list-items": "items",

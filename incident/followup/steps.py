@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from incident.errors import InputError
-from incident.followup.response import FACT_KEYS, ResponsePlaybook, Step, load_response
+from incident.followup.response import FACT_KEYS, URGENCIES, ResponsePlaybook, Step, load_response
 from incident.register import record as rec
 
 if TYPE_CHECKING:
@@ -108,15 +108,13 @@ def step_due(step: Step, record: rec.Record, tz: str) -> date | datetime | None:
     date from the stored assessment (the earliest over the regimes; None when no report is due)."""
     from incident.dates import to_local_date
 
+    urgency = URGENCIES[step.urgency]
     discovered = record.discovered_at
-    if step.urgency == "within-1-hour":
-        return discovered + timedelta(hours=1)
-    if step.urgency == "today":
-        return to_local_date(discovered, tz)
-    if step.urgency == "within-3-days":
-        return to_local_date(discovered, tz) + timedelta(days=2)
-    wanted = {"before-preliminary-report": ("regulator-preliminary", "entruster-notice"),
-              "before-final-report": ("regulator-final",)}[step.urgency]
+    if urgency.hours is not None:
+        return discovered + timedelta(hours=urgency.hours)
+    if urgency.days is not None:
+        return to_local_date(discovered, tz) + timedelta(days=urgency.days - 1)
+    wanted = urgency.before
     assessment = record.sections.get("assessment")
     dues: list[date] = []
     if isinstance(assessment, dict):

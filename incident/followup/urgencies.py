@@ -1,0 +1,114 @@
+"""Urgencies of response steps (緊急度) as data: `playbooks/urgencies.toml` says, for each urgency, when a
+step of that urgency is due (hours after discovery, by the end of day N, or before an obligation's due
+date). `incident.followup.steps` computes a step's due time from it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from incident.errors import InputError
+from incident.resources import builtin_dir
+from incident.tomlfile import ID_PATTERN, BlockProblems, TomlLocator, check_header, raise_problems, read_toml
+
+_KEYS = ("id", "ja", "en", "hours", "days", "before")
+_WHEN = ("hours", "days", "before")
+
+
+@dataclass(frozen=True)
+class Urgency:
+    """How soon a step should be done; `rank` orders them (0 is the most urgent)."""
+
+    id: str
+    rank: int
+    ja: str
+    en: str
+    hours: int | None = None
+    """Due this many hours after discovery."""
+    days: int | None = None
+    """Due at the end of day N, the day of discovery being day 1."""
+    before: tuple[str, ...] = ()
+    """Due by the earliest due date of these obligations."""
+
+
+def _obligation_ids() -> frozenset[str]:
+    """Every obligation id of the bundled regimes (an urgency may wait for any of them)."""
+    from incident.law.regimes import load_regimes
+
+    regimes = load_regimes()
+    return frozenset(ob.id for rid in regimes for regime in regimes.versions(rid) for ob in regime.obligations)
+
+
+def _problems(data: Mapping[str, Any], path: Path, locator: TomlLocator) -> list[InputError]:
+    problems: list[InputError] = []
+    check_header(data, path, locator, problems)
+    top = BlockProblems(path, locator, None)
+    top.unknown_keys(data, ("schema", "version", "urgency"))
+    problems += top.found
+    blocks = data.get("urgency")
+    if not isinstance(blocks, list) or not blocks:
+        problems.append(InputError("at least one [[urgency]] table is required", file=path, field="urgency"))
+        return problems
+    seen: set[str] = set()
+    known: frozenset[str] | None = None
+    for index, raw in enumerate(blocks):
+        block = BlockProblems(path, locator, locator.block("urgency", index), prefix="urgency.")
+        if not isinstance(raw, dict):
+            block.fail("each urgency must be a [[urgency]] table", "urgency")
+            problems += block.found
+            continue
+        label = f"urgency {raw.get('id', index + 1)!r}"
+        block.unknown_keys(raw, _KEYS, label)
+        uid = raw.get("id")
+        if not isinstance(uid, str) or not ID_PATTERN.match(uid):
+            block.fail(f"{label}: id must be lower-case words joined by hyphens", "id")
+        elif uid in seen:
+            block.fail(f"{label}: the id is used twice", "id")
+        else:
+            seen.add(uid)
+        for key in ("ja", "en"):
+            if not isinstance(raw.get(key), str) or not raw[key].strip():
+                block.fail(f"{label}: {key} must be a non-empty string", key)
+        given = [k for k in _WHEN if k in raw]
+        if len(given) != 1:
+            block.fail(f"{label}: give exactly one of hours, days or before", given[1] if len(given) > 1 else "id")
+        for key in ("hours", "days"):
+            if key in raw and (type(raw[key]) is not int or not 1 <= raw[key] <= 366):
+                block.fail(f"{label}: {key} must be a whole number from 1 to 366", key)
+        if "before" in raw:
+            before = raw["before"]
+            if not isinstance(before, list) or not before or not all(isinstance(b, str) for b in before):
+                block.fail(f"{label}: before must be a list of obligation ids", "before")
+            else:
+                known = _obligation_ids() if known is None else known
+                for ob in before:
+                    if ob not in known:
+                        block.fail(f"{label}: before names {ob!r}, which no regime playbook has as an "
+                                   f"obligation; known: {', '.join(sorted(known))}", "before", needle=ob)
+        problems += block.found
+    return problems
+
+
+def check_urgencies_file(path: Path) -> list[InputError]:
+    """Every problem of an urgencies playbook, each with its line (for `incident playbooks check`)."""
+    data, locator, problems = read_toml(path)
+    if data is None:
+        return problems
+    return _problems(data, path, locator)
+
+
+@cache
+def load_urgencies(path: Path | None = None) -> Mapping[str, Urgency]:
+    """The urgencies of `path` (default: the bundled playbooks/urgencies.toml), in order of urgency."""
+    path = path or builtin_dir("playbooks") / "urgencies.toml"
+    data, locator, problems = read_toml(path)
+    if data is not None:
+        problems = _problems(data, path, locator)
+    raise_problems(problems, path)
+    assert data is not None
+    return {raw["id"]: Urgency(raw["id"], rank, raw["ja"], raw["en"], raw.get("hours"), raw.get("days"),
+                               tuple(raw.get("before", ())))
+            for rank, raw in enumerate(data["urgency"])}
