@@ -298,3 +298,15 @@ def test_a_damaged_actions_section_is_named(run: Callable[..., Result], clock: A
     assert [a["aid"] for a in json.loads(listed.stdout)] == [f"{other}/A1"]
     assert listed.stderr == (f"warning: left out: {path}: field 'actions[1].due': expected a date (YYYY-MM-DD) "
                              "(fix the file, e.g. with `incident edit`)\n")
+
+
+def test_assign_gives_an_open_action_a_new_owner_or_due_date(run: Callable[..., Result], clock: Any) -> None:
+    incident = new(run)
+    run(f"action add {incident} --measure 照合 --owner 鈴木 --due 2024-08-30")
+    aid = f"{incident}/A1"
+    assert run(f"action assign {aid}", expect=2).stderr == "error: field '--owner': give --owner NAME and/or --due DATE\n"
+    moved = json.loads(run(f"action assign {aid} --owner 佐藤 --due 令和6年9月30日 --json").stdout)
+    assert (moved["owner"], moved["due"]) == ("佐藤", "2024-09-30")
+    run(f"action done {aid} --evidence 実施")
+    assert run(f"action assign {aid} --owner 田中", expect=2).stderr == (
+        f"error: {aid} is already done; only an open action is reassigned\n")

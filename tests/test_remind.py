@@ -104,11 +104,9 @@ def test_a_reassigned_action_reminds_the_new_owner(run: Callable[..., Result], s
         run("remind --send")
         assert "tanaka@example.jp" in received(server)
 
-    def reassign(record: Any) -> Any:
-        actions = [{**a, "owner": "佐藤"} for a in record.sections["actions"]]
-        return record.with_section("actions", actions)
-
-    store.update(register, reassign, actor="課長")
+    run(f"--actor 課長 action assign {register}/A1 --owner 佐藤")
+    entry = [e for e in store.audit.entries() if e["action"] == "action.assign"][-1]
+    assert entry["changes"]["owner"] == ["田中", "佐藤"]
     with SmtpTestServer() as server:
         configure(store_dir, server.port)
         run("remind --send")

@@ -211,6 +211,25 @@ def print_actions(console: Console, actions: list[Action], today: date) -> None:
     console.print(table)
 
 
+@action_group.command("assign")
+@click.argument("aid", metavar="AID")
+@click.option("--owner", metavar="NAME", help="The new owner (a person or a department).")
+@click.option("--due", metavar="DATE", help="A new due date.")
+@json_option
+@store_options
+def assign_cmd(aid: str, owner: str | None, due: str | None, as_json: bool) -> None:
+    """Give an open action a new owner or due date (reminders go to the new owner)."""
+    from incident.followup.actions import reassign_action
+
+    env = get_env()
+    store = env.store()
+    action = reassign_action(store, aid, owner=owner, due=_parse_due(due) if due else None, actor=env.actor())
+    if as_json:
+        emit_json(action.to_json(_today(store)))
+    else:
+        info(f"{action.aid}: owner {action.owner}, due {action.due.isoformat()}.")
+
+
 @action_group.command("done")
 @click.argument("aid", metavar="AID")
 @click.option("--evidence", required=True, help="What shows the measure is in place (revised procedure, record …).")

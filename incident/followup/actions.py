@@ -286,6 +286,34 @@ def ensure_contractor(store: Store, incident_id: str, *, actor: str, at: datetim
     return result.get("action")
 
 
+def reassign_action(store: Store, aid: str, *, owner: str | None, due: date | None, actor: str) -> Action:
+    """`incident action assign AID --owner NAME [--due DATE]`: a new owner or due date for an open action.
+
+    Reminders (`incident remind`) then go to the new owner, even for a deadline the old one was reminded of.
+    """
+    incident_id, action_id = parse_aid(aid)
+    if owner is None and due is None:
+        raise InputError("give --owner NAME and/or --due DATE", field="--owner")
+    if owner is not None and (not owner.strip() or "\n" in owner):
+        raise InputError("the owner is empty or spans lines; name a person or a department", field="--owner")
+    audit: dict[str, Any] = {"action": action_id}
+
+    def change(old: rec.Record) -> rec.Record:
+        action = find_action(old, action_id)
+        if action.state != "open":
+            raise RefusedError(f"{action.aid} is already {action.state}; only an open action is reassigned")
+        new = replace(action, owner=owner.strip() if owner is not None else action.owner,
+                      due=due if due is not None else action.due)
+        if new.owner != action.owner:
+            audit["owner"] = [action.owner, new.owner]
+        if new.due != action.due:
+            audit["due"] = [action.due.isoformat(), new.due.isoformat()]
+        return _replaced(old, new)
+
+    record = store.update(incident_id, change, actor=actor, action="action.assign", extra=audit)
+    return find_action(record, action_id)
+
+
 def complete_action(store: Store, aid: str, evidence: str, *, actor: str, at: datetime | None = None) -> Action:
     """`incident action done AID --evidence TEXT`: open -> done."""
     incident_id, action_id = parse_aid(aid)
