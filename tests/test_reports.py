@@ -392,3 +392,23 @@ def test_rows_are_numbered_through_and_every_incident_in_the_period_is_counted_o
     assert [g.type for g in report.groups] == [t for t in order if any(g.type == t for g in report.groups)]
     assert all(g.count > 0 for g in report.groups)
     assert report.totals.persons == sum(r.get("persons", 0) for r in inside)
+
+
+def test_the_cause_whose_share_is_stated_is_the_one_flagged_in_the_causes_playbook(
+        store_dir: Path, tmp_path: Path) -> None:
+    """causes.toml flags the cause (annual_share = true); an organization's own file can move the flag,
+    and with no cause flagged the report states no share."""
+    from incident.law.taxonomy import load_taxonomy
+
+    assert load_taxonomy().annual_share_cause is not None
+    assert load_taxonomy().annual_share_cause.id == "double-check"  # type: ignore[union-attr]
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "causes.toml").write_text(
+        '[[cause]]\nid = "rush"\nja = "繁忙による確認不足"\nen = "Rushed work"\nannual_share = true\n',
+        encoding="utf-8")
+    assert load_taxonomy([own]).annual_share_cause.id == "rush"  # type: ignore[union-attr]
+    (own / "causes.toml").write_text(
+        '[[cause]]\nid = "double-check"\nja = "ダブルチェックが不十分"\nen = "Insufficient double-check"\n',
+        encoding="utf-8")
+    assert load_taxonomy([own]).annual_share_cause is None

@@ -268,7 +268,7 @@ def test_the_checker_infers_the_kind_from_the_content(tmp_path: Path) -> None:
     path = tmp_path / "my-causes.toml"
     path.write_text('[[cause]]\nid = "x"\nja = "X"\nen = "X"\ncheklist = []\n', encoding="utf-8")
     assert [(p.line, p.message) for p in check_taxonomy_file(path)] == [
-        (5, "cause 'x': unknown key 'cheklist'; did you mean 'checklist'? valid: id, ja, en, measures, checklist"),
+        (5, "cause 'x': unknown key 'cheklist'; did you mean 'checklist'? valid: id, ja, en, measures, checklist, annual_share"),
     ]
 
 

@@ -30,8 +30,6 @@ from incident.safetext import csv_cell, md_text
 Format = Literal["md", "csv", "html", "json"]
 FORMATS: tuple[Format, ...] = get_args(Format)
 """Text formats; the XLSX sheet (incident.sheets) is written by the command from table5_rows/city_rows."""
-DOUBLE_CHECK = "double-check"
-"""The cause id whose share the report states (seed 002: most of the year's incidents)."""
 CSV_COLUMNS = ("No.", "種別コード", "種別", "発生月", "取扱者", "内容", "原因", "所管", "事案番号", "事案の種類")
 """The CSV's Japanese headers (an office opens it in Excel): one row per incident."""
 
@@ -144,11 +142,15 @@ class Totals:
     persons: int
     persons_unknown: int
     """Incidents whose number of persons is not recorded."""
-    double_check: Tally
+    double_check: Tally | None
+    """The cause flagged `annual_share` in causes.toml (ダブルチェックが不十分 in the bundled one) and its count;
+    the JSON key keeps its name whichever cause is flagged."""
 
     @property
     def double_check_share(self) -> float:
-        return round(self.double_check.count / self.incidents, 4) if self.incidents else 0.0
+        if self.double_check is None or not self.incidents:
+            return 0.0
+        return round(self.double_check.count / self.incidents, 4)
 
 
 @dataclass(frozen=True)
@@ -182,7 +184,7 @@ class AnnualReport:
                 "persons": {"total": t.persons, "unknown": t.persons_unknown},
                 "double_check": {"cause": t.double_check.key, "label": t.double_check.label,
                                  "count": t.double_check.count, "total": t.incidents,
-                                 "share": t.double_check_share},
+                                 "share": t.double_check_share} if t.double_check else None,
             },
         }
 
@@ -371,14 +373,14 @@ def _totals(records: Sequence[rec.Record], taxonomy: Taxonomy) -> Totals:
         for key in _done_obligations(record):
             filed[key] += 1
     persons = [r.get("persons") for r in records]
-    double = taxonomy.causes.get(DOUBLE_CHECK)
+    share = taxonomy.annual_share_cause
     return Totals(
         incidents=len(records), by_type=by_type, by_cause=by_cause, by_department=by_department,
         filed=tuple(Filed(*key, count=n) for key, n in sorted(filed.items())),
         reportable=reportable,
         persons=sum(p for p in persons if isinstance(p, int)),
         persons_unknown=sum(1 for p in persons if not isinstance(p, int)),
-        double_check=Tally(DOUBLE_CHECK, double.ja if double else DOUBLE_CHECK, causes[DOUBLE_CHECK]),
+        double_check=Tally(share.id, share.ja, causes[share.id]) if share else None,
     )
 
 
@@ -506,7 +508,8 @@ def view(report: AnnualReport, organization: str = "") -> dict[str, Any]:
                       "width": round(CHART_WIDTH * g["count"] / top) if top else 0} for g in data["groups"]]
     data["chart_width"] = CHART_WIDTH
     totals = data["totals"]
-    totals["double_check"]["percent"] = f"{100 * totals['double_check']['share']:.1f}"
+    if totals["double_check"] is not None:
+        totals["double_check"]["percent"] = f"{100 * totals['double_check']['share']:.1f}"
     data["period"] |= {"label": report.period.label, "start_era": dates.era_date(report.period.start),
                        "end_era": dates.era_date(report.period.end)}
     data["organization"] = organization

@@ -40,7 +40,7 @@ _FILES: dict[Kind, str] = {"type": TYPES_FILE, "cause": CAUSES_FILE}
 _KEYS: dict[Kind, tuple[str, ...]] = {
     "type": ("id", "ja", "en", "default_event", "malicious_presumed", "report_group", "measures", "checklist",
              "citation", "asks"),
-    "cause": ("id", "ja", "en", "measures", "checklist"),
+    "cause": ("id", "ja", "en", "measures", "checklist", "annual_share"),
 }
 _CHECKLIST_KEYS = ("id", "ja", "en")
 
@@ -87,6 +87,8 @@ class Cause:
     en: str
     measures: tuple[str, ...] = ()
     checklist: tuple[ChecklistItem, ...] = ()
+    annual_share: bool = False
+    """The annual report states the share of the year's incidents with this cause."""
 
 
 Entry = IncidentType | Cause
@@ -115,6 +117,13 @@ class Taxonomy:
     causes: Mapping[str, Cause]
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """`type:<id>` or `cause:<id>` -> the file the entry was loaded from."""
+
+    @property
+    def annual_share_cause(self) -> Cause | None:
+        """The cause whose share the annual report states (the last flagged one, so an organization's
+        own causes.toml can move the flag), or None."""
+        flagged = [c for c in self.causes.values() if c.annual_share]
+        return flagged[-1] if flagged else None
 
     def __post_init__(self) -> None:
         for entry in self.types.values():
@@ -327,6 +336,8 @@ def _check_entry(raw: Mapping[str, Any], kind: Kind, index: int, block: BlockPro
         asks = raw.get("asks", [])
         if not isinstance(asks, list) or not all(isinstance(a, str) and a in ASKED_FACTS for a in asks):
             fail(f"{label}: asks must be a list of facts among: {', '.join(ASKED_FACTS)}", "asks")
+    if kind == "cause" and "annual_share" in raw and not isinstance(raw["annual_share"], bool):
+        fail(f"{label}: annual_share must be true or false, not {raw['annual_share']!r}", "annual_share")
     checklist = raw.get("checklist", [])
     if not isinstance(checklist, list) or not all(isinstance(c, dict) for c in checklist):
         fail(f"{label}: checklist must be [[{kind}.checklist]] tables with id, ja and en", "checklist")
@@ -359,7 +370,8 @@ def _build(raw: Mapping[str, Any], kind: Kind) -> Entry:
     checklist = tuple(ChecklistItem(id=q["id"], ja=q["ja"], en=q["en"]) for q in raw.get("checklist", []))
     measures = tuple(raw.get("measures", []))
     if kind == "cause":
-        return Cause(id=raw["id"], ja=raw["ja"], en=raw["en"], measures=measures, checklist=checklist)
+        return Cause(id=raw["id"], ja=raw["ja"], en=raw["en"], measures=measures, checklist=checklist,
+                     annual_share=raw.get("annual_share", False))
     return IncidentType(
         id=raw["id"], ja=raw["ja"], en=raw["en"], default_event=cast(Event, raw["default_event"]),
         malicious_presumed=raw.get("malicious_presumed", False), report_group=raw.get("report_group", raw["id"]),
