@@ -181,3 +181,18 @@ def test_a_guideline_report_says_why_it_is_made(tmp_path: Path) -> None:
     cli(store, ["assess", incident])
     text = cli(store, ["notice", incident, "--kind", "regulator-final", "--regime", "mynumber"]).stdout
     assert "【注意】報告対象事態には該当しないが、特定個人情報ガイドライン（行政機関等編）別添２ ３Ｂ" in text
+
+
+def test_the_report_states_the_facts_the_law_turned_on(tmp_path: Path) -> None:
+    store, incident = store_for(tmp_path, "business", type="unauthorized-access", being_acquired=True,
+                                persons=5000, data=[{"item": "クレジットカード番号"}])
+    cli(store, ["assess", incident])
+    text = cli(store, ["notice", incident, "--kind", "regulator-final"]).stdout
+    assert "取得しようとしていた個人情報：該当（個人データとして取り扱われることが予定されていたもの）" in text
+    assert "■ 2 漏えい等が発生し、又は発生したおそれがある個人データ（取得しようとしていた個人情報を含む）の項目" in text
+    assert "・不正の目的をもって行われたおそれがある行為による漏えい等（個人情報保護法施行規則第7条第3号）" in text
+    assert "第7条第2号" not in text and "第7条第4号" not in text and scan(text, "txt") == []
+    lost, lost_id = store_for(tmp_path / "b", "business", type="loss", event="loss", copy_exists=False,
+                              malicious="none", data=[{"item": "病歴"}])
+    cli(lost, ["assess", lost_id])
+    assert "同じ内容のデータの別保管：なし" in cli(lost, ["notice", lost_id, "--kind", "regulator-final"]).stdout
