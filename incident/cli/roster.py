@@ -87,6 +87,7 @@ def _check_replace(record: Record, dest: Path, replace: bool, reason: str) -> di
 @click.option("--encoding", metavar="NAME",
               help="The file's encoding when it is not UTF-8, UTF-16 with a BOM or Shift_JIS (cp932): "
                    "euc_jp, latin-1, ... (any Python codec name).")
+@click.option("--sheet", metavar="NAME", help="With an Excel workbook: the sheet to read (default: the first).")
 @click.option("--skip-invalid", is_flag=True, help="Import the valid rows and list the invalid ones "
               "(by default nothing is imported when any row is invalid).")
 @click.option("--replace", is_flag=True, help="Replace a roster that notices were already made from (needs "
@@ -94,17 +95,24 @@ def _check_replace(record: Record, dest: Path, replace: bool, reason: str) -> di
 @click.option("--reason", default="", help="With --replace: why (logged).")
 @json_option
 @store_options
-def import_cmd(incident_id: str, file: Path, mapping: str | None, encoding: str | None, skip_invalid: bool,
-               replace: bool, reason: str, as_json: bool) -> None:
+def import_cmd(incident_id: str, file: Path, mapping: str | None, encoding: str | None, sheet: str | None,
+               skip_invalid: bool, replace: bool, reason: str, as_json: bool) -> None:
     """Import the people of FILE for incident ID.
 
     FILE is a CSV (UTF-8 with or without BOM, Shift_JIS/cp932, or tab-separated UTF-16 with BOM as
-    Excel's 「Unicode テキスト」; --encoding for anything else). It needs a name column and an address or
+    Excel's 「Unicode テキスト」; --encoding for anything else), or an Excel workbook (.xlsx: the first
+    sheet or --sheet NAME; leading zeros of postal codes and telephone numbers kept). It needs a name column and an address or
     e-mail column. The import is all or nothing: a broken row (an unclosed quote, a wrong number of
     fields) or an invalid value imports nobody unless --skip-invalid leaves the invalid rows out."""
     from incident.errors import InputError
-    from incident.notices.roster import import_csv
+    from incident.notices.roster import import_csv, import_xlsx
+    from incident.notices.rosterxlsx import XLSX_SUFFIXES
 
+    excel = file.suffix.casefold() in XLSX_SUFFIXES
+    if sheet is not None and not excel:
+        raise InputError("--sheet is for an Excel workbook (.xlsx)", field="--sheet")
+    if encoding is not None and excel:
+        raise InputError("--encoding is for a CSV; a workbook says its own", field="--encoding")
     env = get_env()
     store = env.store()
     record = store.load(incident_id)
@@ -114,8 +122,12 @@ def import_cmd(incident_id: str, file: Path, mapping: str | None, encoding: str 
     replaced = _check_replace(record, dest, replace, reason)
     # bad rows raise one error that lists them by line (the first 20, then a count): nothing is written
     with store.roster_import(incident_id):  # one import at a time; a killed one's temporary file removed
-        result = import_csv(file, dest, store.roster_key(), encoding=encoding, mapping=_parse_map(mapping),
-                            skip_invalid=skip_invalid)
+        if excel:
+            result = import_xlsx(file, dest, store.roster_key(), sheet=sheet, mapping=_parse_map(mapping),
+                                 skip_invalid=skip_invalid)
+        else:
+            result = import_csv(file, dest, store.roster_key(), encoding=encoding, mapping=_parse_map(mapping),
+                                skip_invalid=skip_invalid)
     section = {"count": result.count, "columns": list(result.columns), "encoding": result.encoding,
                "imported_at": _now(store), "skipped": result.skipped_rows, "duplicates": result.duplicate_count}
     store.update(incident_id, lambda r: r.with_section("roster", section), actor=env.actor(),

@@ -144,6 +144,29 @@ def import_csv(
     return result
 
 
+def import_xlsx(
+    src: Path,
+    dest: Path,
+    key: bytes,
+    *,
+    sheet: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    skip_invalid: bool = False,
+    imported_at: datetime | None = None,
+) -> ImportResult:
+    """Import a sheet of the workbook `src` (the first, or `sheet`) as `import_rows` does."""
+    from incident.notices.rosterxlsx import XlsxTable
+
+    check_key(key)
+    table = XlsxTable(src, sheet, mapping)
+    try:
+        return import_rows(table.header, table.rows, dest, key, source=src, header_line=table.header_line,
+                           encoding=f"xlsx: {table.sheet.title}", mapping=mapping, skip_invalid=skip_invalid,
+                           imported_at=imported_at)
+    finally:
+        table.close()
+
+
 def import_rows(
     header: list[str],
     rows: Iterable[tuple[int, list[str]]],
