@@ -9,6 +9,10 @@
    Renderer, context and people, no layout), so the figure says what the layout and the PDF cost on
    top of the wording, whatever the machine's speed.
 
+2. `--letters` Word letters (individual-letter, one .docx per person from the bundled template with
+   docxtpl, written 0600 with fsync), as `incident notice --roster --format docx --out DIR` writes them
+   (target: under 60 s for 1,000), per letter and against the same text baseline.
+
 Each job is timed `--repeat` times, the order rotated each round; the best wall-clock and CPU time kept.
 """
 
@@ -67,6 +71,25 @@ def bench_pdf(work: Path, letters: int, repeat: int) -> None:
     report("PDF print run (target < 3 s)", letters, *best["pdf"], base=best["text"])
 
 
+def bench_docx(work: Path, letters: int, repeat: int) -> None:
+    from incident.notices.docx import letters_docx
+
+    rows = people(letters)
+    text, printed = renderer("txt"), renderer("print")
+    out = work / "docx"
+    out.mkdir()
+
+    def render_text() -> None:
+        for number, person in enumerate(rows, 1):
+            text.render(person, number=number)
+
+    best = best_of(repeat, {"text": render_text, "docx": lambda: letters_docx(printed, rows, out)}, lambda: None)
+    size = sum(f.stat().st_size for f in out.iterdir())
+    print(f"{letters:,} Word letters, best of {repeat}; {size / 1e6:.1f} MB in {letters:,} files")
+    report("baseline: render as text", letters, *best["text"])
+    report("Word letters (target < 60 s)", letters, *best["docx"], base=best["text"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--letters", type=int, default=1000)
@@ -74,6 +97,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         bench_pdf(Path(work), args.letters, args.repeat)
+        bench_docx(Path(work), args.letters, args.repeat)
 
 
 if __name__ == "__main__":

@@ -138,8 +138,10 @@ def test_the_run_is_recorded_and_purge_finds_it(run: Callable[..., Result], inci
 def test_a_single_notice_and_a_report_print_too(run: Callable[..., Result], incident: str,
                                                 tmp_path: Path) -> None:
     letter, report = tmp_path / "letter.pdf", tmp_path / "report.pdf"
+    run(["set", incident, "summary=宛先に<b>&「全員」</b>を入れた"])
     run(f"notice {incident} --kind individual-letter --format pdf -o {letter}")
-    assert "関係者各位" in "\n".join(line.text for line in text_lines(letter)[0])
+    text = "\n".join(line.text for line in text_lines(letter)[0])
+    assert "関係者各位" in text and "宛先に<b>&「全員」</b>を入れた" in text  # values are text, not markup
     run(f"notice {incident} --kind regulator-final --format pdf -o {report}")
     lines = [line.text for page in text_lines(report) for line in page]
     assert lines[0] == "個人情報の漏えい等に関する報告書（確報）"

@@ -61,7 +61,7 @@ def _formats() -> Iterable[str]:
     return (*FORMATS, "eml", *DOCUMENT_FORMATS, *FORM_FORMATS)
 
 
-DOCUMENT_FORMATS = ("pdf",)
+DOCUMENT_FORMATS = ("pdf", "docx")
 FORM_FORMATS = ("form", "xlsx")
 """The regulator report as the PPC web form's fields: as text blocks to paste, or as a sheet."""
 """Formats written to a file by their own writer (never to standard output)."""
@@ -167,6 +167,8 @@ def notice_cmd(incident_id: str | None, kind: str | None, lang: str | None, fmt:
                             dated, doc_number, regime)
     if fmt in FORM_FORMATS:
         _form(request)
+    elif fmt == "docx":
+        _word(request)
     elif fmt in DOCUMENT_FORMATS:
         _document(request)
     elif roster or out_dir or mbox:
@@ -338,6 +340,71 @@ def _document(request: NoticeRequest) -> None:
          f"{request.incident_id} to {request.output}; sha256 {result.sha256[:16]}…")
     if result.no_address and request.roster:
         info(f"warning: {result.no_address} people have no postal address")
+
+
+def _word(request: NoticeRequest) -> None:
+    """Word: one notice (-o FILE.docx), one letter per person (--roster --out DIR), or for a report to the
+    regulator the PPC form's fields as a table (for a ministry that takes a written form by e-mail)."""
+    from incident.errors import InputError
+    from incident.notices.docx import letters_docx, notice_docx
+    from incident.notices.form import FORM_KINDS
+    from incident.notices.items import KINDS
+    from incident.notices.render import notice_entry
+    from incident.outputs import output_file, private_output_dir
+
+    if request.mbox is not None or request.check:
+        raise InputError("Word letters go to a directory (--roster --out DIR) or one file (-o FILE.docx); "
+                         "--mbox and --check are for e-mails and text", field="format")
+    env = get_env()
+    store = env.store()
+    if request.roster:
+        if request.out_dir is None or request.output is not None:
+            raise InputError("with --roster, Word letters go one file per person into --out DIR", field="out")
+        if not KINDS[request.kind].per_person:
+            raise InputError(f"{request.kind} is not a notice to a person; per-person kinds: "
+                             f"{', '.join(k for k, s in KINDS.items() if s.per_person)}", field="kind")
+        private_output_dir(request.out_dir, option="--out", confirm=_ask if is_interactive() else None)
+    else:
+        if request.output is None or request.out_dir is not None:
+            raise InputError("docx is written to a file: give -o FILE.docx (or --roster --out DIR)", field="output")
+        output_file(request.output, option="--output", personal=True)
+    renderer = _renderer(store, request, "print")
+    if request.roster:
+        from incident.cli.roster import check_persons
+        from incident.notices.roster import iter_people
+        from incident.notices.rosterfile import roster_info
+
+        assert request.out_dir is not None
+        path = store.roster_path(request.incident_id)
+        meta = roster_info(path)
+        check_persons(store, renderer.record, meta.count, env.actor())
+        with progress_bar("writing", meta.count) as progress:
+            result = letters_docx(renderer, iter_people(path, store.roster_key()), request.out_dir,
+                                  progress=progress)
+        target: Path = request.out_dir
+    else:
+        assert request.output is not None
+        fields: list[Any] = []
+        if renderer.spec.id in FORM_KINDS:
+            from incident.notices.form import fill, form_for, load_form
+
+            dirs = store.extra_dirs("playbooks")
+            fields = fill(load_form(form_for(renderer.record, dirs), dirs), renderer)
+        result = notice_docx(renderer, request.output, fields=fields)
+        target = request.output
+    entry = notice_entry(renderer, sha256=result.sha256, actor=env.actor(), at=renderer.now,
+                         path=str(target.resolve()), count=result.count if request.roster else None, fmt="docx")
+    _record(store, renderer, entry, env.actor())
+    if request.as_json:
+        emit_json(entry)
+        return
+    what = f"{result.count} {renderer.spec.id} letter(s)" if request.roster else renderer.spec.id
+    info(f"Wrote {what} (docx) for {request.incident_id} to {target}; sha256 {result.sha256[:16]}…")
+    regulator = store.config.regulator
+    if renderer.spec.id in FORM_KINDS and regulator:
+        kind = "速" if renderer.spec.id == "regulator-preliminary" else "確"
+        info(f"for {regulator}: name the file as that ministry asks, e.g. METI's 「別記1_<事案の種類><{kind}>"
+             f"<通し番号><業の種類>{store.config.organization}」")
 
 
 def _form(request: NoticeRequest) -> None:

@@ -176,7 +176,7 @@ class Renderer:
         if self.missing and not draft:
             raise IncompleteNotice(record.id, kind, self.missing)
         paths, self.sandboxed = template_search_path(self.lang, settings.template_dirs)
-        env = environment(paths, escape=fmt != "txt", sandboxed=self.sandboxed,
+        env = environment(paths, escape=fmt in ("md", "html"), sandboxed=self.sandboxed,
                           confined=confined_dirs(self.lang, settings.template_dirs) if self.sandboxed else ())
         try:
             self.template = env.get_template(f"{kind}.j2")
