@@ -13,7 +13,7 @@ import pytest
 from click.testing import Result
 from test_notices import make, write_config
 
-from incident.register.store import Store
+from incident.law.vocabulary import open_store
 
 REPO = Path(__file__).resolve().parents[1]
 PEOPLE = [("山田 太郎", "東京都千代田区千代田１－１", "100-0001", ""), ("佐藤 花子", "大阪府大阪市北区梅田1-1", "530-0001", "佐藤 一郎")]
@@ -26,7 +26,7 @@ def texts(path: Path) -> list[str]:
 @pytest.fixture
 def incident(run: Callable[..., Result], store_dir: Path, tmp_path: Path) -> str:
     write_config(store_dir)
-    incident_id = make(Store.open(store_dir), summary="宛先に<b>&「全員」</b>を入れて送信した。")
+    incident_id = make(open_store(store_dir), summary="宛先に<b>&「全員」</b>を入れて送信した。")
     roster = tmp_path / "people.csv"
     roster.write_text("氏名,住所,郵便番号,保護者\n" + "".join(f"{','.join(p)}\n" for p in PEOPLE), encoding="utf-8")
     run(f"roster import {incident_id} {roster}")
@@ -47,7 +47,7 @@ def test_one_letter_per_person(run: Callable[..., Result], incident: str, store_
     assert not any("佐藤" in t for t in first) and not any("山田" in t for t in second)
     assert "宛先に<b>&「全員」</b>を入れて送信した。" in first  # values are text, not markup
     assert "個人情報の漏えいに関するお詫びとお知らせ" in first and first[-1] == "以上"
-    (entry,) = Store.open(store_dir).load(incident).sections["notices"]
+    (entry,) = open_store(store_dir).load(incident).sections["notices"]
     assert (entry["format"], entry["count"], entry["path"]) == ("docx", 2, str(out.resolve()))
 
 

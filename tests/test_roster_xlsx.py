@@ -14,7 +14,7 @@ from click.testing import Result
 from openpyxl import Workbook
 from test_notices import make, write_config
 
-from incident.register.store import Store
+from incident.law.vocabulary import open_store
 
 
 def workbook(path: Path, rows: list[list[Any]], *, formats: dict[str, str] | None = None,
@@ -37,7 +37,7 @@ def workbook(path: Path, rows: list[list[Any]], *, formats: dict[str, str] | Non
 @pytest.fixture
 def incident(store_dir: Path) -> str:
     write_config(store_dir)
-    return make(Store.open(store_dir))
+    return make(open_store(store_dir))
 
 
 def people(run: Callable[..., Result], incident: str) -> list[dict[str, Any]]:
