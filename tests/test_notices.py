@@ -71,9 +71,11 @@ def headings(text: str, mark: str = "■ ") -> list[str]:
 
 
 def test_items_cover_every_notice_item_the_regimes_name() -> None:
-    from incident.law.regimes import NOTICE_ITEMS
+    from incident.law.regimes import load_regimes
 
-    assert set(NOTICE_ITEMS) <= set(ITEMS)
+    regimes = load_regimes()
+    named = {i for rid in regimes for r in regimes.versions(rid) for ob in r.obligations for i in ob.items}
+    assert named <= set(ITEMS)
 
 
 def test_every_item_maps_to_real_record_keys() -> None:
@@ -386,3 +388,53 @@ def test_kind_choices_are_checked_when_parsing(run: Any, org_store: Store) -> No
     result = run(f"notice {make(org_store)} --kind nope", expect=2)
     assert "Invalid value for '--kind': 'nope' is not one of 'regulator-preliminary'," in result.stderr
     assert "'gdpr-data-subjects'." in result.stderr
+
+
+# --- items and kinds are data (playbooks/notices.toml) ----------------------------------------------
+
+
+def test_the_notices_checker_lists_every_problem_across_files(tmp_path: Path) -> None:
+    """Item keys must be record keys, sets must name items, kinds must name real obligations, regimes
+    and items: each problem at its line."""
+    from incident.notices.items import check_notices_file
+
+    path = tmp_path / "notices.toml"
+    path.write_text("""schema = 1
+
+[[item]]
+id = "overview"
+ja = "概要"
+en = "overview"
+keys = ["summary", "sumary"]
+source = "施行規則第8条第1項第1号"
+
+[sets]
+short = ["overview", "persons"]
+
+[[kind]]
+id = "note"
+langs = ["ja"]
+audience = "regulator"
+description = "a note"
+obligations = ["regulator-finale"]
+regimes = ["appi-busines"]
+items = ["@short", "@long", "cause"]
+partial = "yes"
+""", encoding="utf-8")
+    problems = check_notices_file(path)
+    assert [(p.field, p.line) for p in problems] == [
+        ("item.keys", 7), ("sets.short", 11), ("kind.obligations", 18), ("kind.regimes", 19),
+        ("kind.items", 20), ("kind.items", 20), ("kind.partial", 21)]
+    assert [p.message.split(", which")[0].split("names ")[1] for p in problems if p.field == "kind.items"] == [
+        "'@long'", "'cause'"]
+    assert "'sumary', which is not a key of the record" in problems[0].message
+    assert "'regulator-finale', which is not an obligation of any regime playbook" in problems[2].message
+
+
+def test_the_bundled_kinds_each_have_a_template_per_language() -> None:
+    from incident.notices.items import KINDS
+    from incident.resources import builtin_dir
+
+    for kind in KINDS.values():
+        for lang in kind.langs:
+            assert (builtin_dir("templates") / "notices" / lang / f"{kind.id}.j2").is_file()

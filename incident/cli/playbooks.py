@@ -140,6 +140,7 @@ CHECKERS: dict[str, str] = {
     "calendar.toml": "incident.law.workdays:check_calendar_file",
     "sectors.toml": "incident.law.sectors:check_sectors_file",
     "urgencies.toml": "incident.followup.urgencies:check_urgencies_file",
+    "notices.toml": "incident.notices.items:check_notices_file",
 }
 RESPONSE_CHECKER = "incident.followup.response:check_response_file"
 REGIME_CHECKER = "incident.law.regimes:check_regime_file"

@@ -21,7 +21,6 @@ from incident import tomlfile
 from incident.errors import InputError
 from incident.law.deadlines import DEADLINE_KINDS
 from incident.law.regimes import (
-    NOTICE_ITEMS,
     RECIPIENT_PLACEHOLDERS,
     REPORT_KEYS,
     ROLES,
@@ -31,6 +30,7 @@ from incident.law.regimes import (
     Obligation,
     Regime,
 )
+from incident.law.report_items import load_report_items
 from incident.law.rule_kinds import (
     APPLIES_KINDS,
     CONDITION_KINDS,
@@ -356,13 +356,15 @@ def _obligation(t: Mapping[str, Any], i: int, c: _Collector, known: frozenset[st
         entities = []
     deadline = _deadline(t.get("deadline"), c, i, known)
     items = t.get("items", [])
+    report_items = load_report_items().items
     if not isinstance(items, list) or not items or not all(isinstance(v, str) for v in items):
-        c.add(f"expected a non-empty list of notice items ({', '.join(NOTICE_ITEMS)})", table="obligations",
+        c.add(f"expected a non-empty list of notice items ({', '.join(report_items)})", table="obligations",
               index=i, key="items")
         items = []
     for item in items:
-        if item not in NOTICE_ITEMS:
-            c.add(f"unknown notice item {item!r}; expected any of: {', '.join(NOTICE_ITEMS)}",
+        if item not in report_items:
+            c.add(f"unknown notice item {item!r}; expected any of: {', '.join(report_items)} "
+                  "(playbooks/notices.toml)",
                   table="obligations", index=i, key="items")
     note, by, method = t.get("note", ""), t.get("by", ""), t.get("method", "")
     for key, value in (("note", note), ("by", by), ("method", method)):

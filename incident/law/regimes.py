@@ -23,7 +23,6 @@ from typing import Any
 from incident.errors import InputError, MultipleErrors
 
 __all__ = [
-    "NOTICE_ITEMS",
     "RECIPIENT_PLACEHOLDERS",
     "ROLES",
     "Condition",
@@ -36,9 +35,6 @@ __all__ = [
     "load_regimes",
 ]
 
-#: what a report or notice must contain (施行規則第8条第1項各号; `contact` for GDPR Art. 33(3)(b))
-NOTICE_ITEMS = ("overview", "items", "persons", "cause", "secondary-harm", "response-to-individuals",
-                "publication", "prevention", "other", "contact")
 ROLES = ("controller", "entrustee", "any")
 #: placeholders a recipient may use, filled from the record and the organization's config
 RECIPIENT_PLACEHOLDERS = ("entruster", "regulator")

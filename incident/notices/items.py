@@ -1,7 +1,8 @@
 """Notice items and kinds: what each notice must contain, and whether a record has it.
 
-The report items (施行規則第8条第1項各号) map to record keys in one table here, `ITEMS`; each notice
-kind (`KINDS`) names the obligation it fulfils, so the items it must contain come from the stored
+The report items (施行規則第8条第1項各号) and the notice kinds are data in `playbooks/notices.toml`:
+each item maps to record keys (`ITEMS`, loaded by `incident.law.report_items`); each notice kind
+(`KINDS`) names the obligation it fulfils, so the items it must contain come from the stored
 assessment's `obligations[].items` when there is one and from the kind's default otherwise
 (`plan_items`). `find_missing` lists the required items a record leaves empty; `IncompleteNotice` is
 raised when a final notice is asked for anyway. Rendering lives in `incident.notices.render`.
@@ -11,56 +12,33 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, get_args
 
 from incident.errors import InputError
+from incident.law.report_items import (
+    FILE,
+    ReportItem,
+    ReportItems,
+    check_items,
+    load_report_items,
+    parse_items,
+)
 from incident.register.config import Config
 from incident.register.record import FIELD_BY_NAME, Record
+from incident.resources import builtin_dir
+from incident.tomlfile import ID_PATTERN, BlockProblems, TomlLocator, check_header, raise_problems, read_toml
 
 LANGS = ("ja", "en")
 Audience = Literal["regulator", "individual", "public", "entruster", "internal", "authority"]
 
 
-# --------------------------------------------------------------------------- the one mapping
+# --------------------------------------------------------------------------- items and kinds, from playbooks/notices.toml
 
-
-@dataclass(frozen=True)
-class ItemSpec:
-    """A notice item and the record keys that fill it."""
-
-    id: str
-    ja: str
-    """The officer's term, used in messages and 【未記入：…】 markers."""
-    en: str
-    keys: tuple[str, ...]
-    """Record keys whose value is the item (the first non-empty wins); `data` is the data-item list."""
-    individual_keys: tuple[str, ...] = ()
-    """Keys used instead in a notice to the individuals (item 9 there means what they can do)."""
-    details: tuple[str, ...] = ()
-    """Further keys a full report (確報) must give for this item."""
-
-
-ITEMS: Mapping[str, ItemSpec] = {s.id: s for s in (
-    ItemSpec("overview", "概要", "overview", ("summary",), details=("occurred_at", "found_by")),
-    ItemSpec("items", "項目", "data items", ("data",)),
-    ItemSpec("persons", "本人の数", "number of people", ("persons",)),
-    ItemSpec("cause", "原因", "cause", ("cause",)),
-    ItemSpec("secondary-harm", "二次被害", "secondary harm", ("secondary_harm",)),
-    ItemSpec("response-to-individuals", "本人への対応の実施状況", "response to individuals",
-             ("response_to_individuals",)),
-    ItemSpec("publication", "公表の実施状況", "publication", ("publication",)),
-    ItemSpec("prevention", "再発防止のための措置", "measures against recurrence", ("prevention",)),
-    ItemSpec("other", "その他参考となる事項", "other useful matters", ("other",), individual_keys=("advice_to_individuals",)),
-    ItemSpec("contact", "問合せ窓口", "contact point", ("contact",)),
-    ItemSpec("entruster", "委託元", "entruster", ("entruster",)),
-)}
-"""Report item -> record keys: the only place this mapping is written down."""
-
-ALL_REPORT_ITEMS = ("overview", "items", "persons", "cause", "secondary-harm", "response-to-individuals",
-                    "publication", "prevention", "other")
-"""施行規則第8条第1項第1号～第9号, in order."""
-INDIVIDUAL_ITEMS = ("overview", "items", "cause", "secondary-harm", "other")
-"""施行規則第10条 (第8条第1項第1号・第2号・第4号・第5号・第9号); seed 004 Art. 5(2) lists the same five."""
+AUDIENCES: tuple[Audience, ...] = get_args(Audience)
+KIND_KEYS = ("id", "langs", "audience", "description", "obligations", "regimes", "items", "always", "full",
+             "partial", "email", "per_person")
+_FLAGS = ("full", "partial", "email", "per_person")
 
 
 @dataclass(frozen=True)
@@ -94,36 +72,130 @@ class KindSpec:
         return self.audience in ("individual", "public")
 
 
-_IND = ("individual-notice", "data-subjects")
-KINDS: Mapping[str, KindSpec] = {k.id: k for k in (
-    KindSpec("regulator-preliminary", ("ja",), "regulator", "速報: the preliminary report to the PPC (規則第8条第1項)",
-             ("regulator-preliminary",), items=("overview", "items", "persons"), partial=True),
-    KindSpec("regulator-final", ("ja",), "regulator", "確報: the final report to the PPC, all nine items (規則第8条第2項); "
-             "also a guideline's report of a leak the rule does not require (guideline-report)",
-             ("regulator-final", "guideline-report"), items=ALL_REPORT_ITEMS, full=True),
-    KindSpec("individual-letter", ("ja", "en"), "individual", "postal letter to an affected person (規則第10条)",
-             _IND, items=INDIVIDUAL_ITEMS, always=("contact",), per_person=True),
-    KindSpec("individual-email", ("ja", "en"), "individual", "e-mail to an affected person (規則第10条)",
-             _IND, items=INDIVIDUAL_ITEMS, always=("contact",), email=True, per_person=True),
-    KindSpec("public-announcement", ("ja",), "public", "公表文: the substitute when people cannot be reached",
-             ("individual-notice",), items=("overview", "items", "persons", "cause", "secondary-harm", "prevention"),
-             always=("contact",)),
-    KindSpec("entruster-notice", ("ja",), "entruster", "委託元への報告: an entrustee's report to the entruster",
-             ("entruster-notice",), items=("overview", "items", "persons"), always=("entruster",), partial=True),
-    KindSpec("internal-report", ("ja",), "internal", "to management: the facts, the assessment and the deadlines",
-             items=("overview",)),
-    KindSpec("council-letter", ("ja",), "individual", "議会: the chair's letter to a person (seed 004 Art. 5(2))",
-             ("individual-notice",), ("council",), items=INDIVIDUAL_ITEMS, always=("contact",), per_person=True),
-    KindSpec("council-email", ("ja",), "individual", "議会: the chair's e-mail to a person (seed 004 Art. 5(2), 6)",
-             ("individual-notice",), ("council",), items=INDIVIDUAL_ITEMS, always=("contact",), email=True,
-             per_person=True),
-    KindSpec("gdpr-supervisory-authority", ("en",), "authority", "GDPR Art. 33(3): to the supervisory authority",
-             ("supervisory-authority",), ("gdpr",),
-             items=("overview", "items", "persons", "contact", "secondary-harm", "prevention")),
-    KindSpec("gdpr-data-subjects", ("en",), "individual", "GDPR Art. 34: to the data subjects (high risk)",
-             ("data-subjects",), ("gdpr",), items=("overview", "contact", "secondary-harm", "prevention", "other"),
-             email=True, per_person=True),
-)}
+def _expand(names: list[str], sets: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """Item ids, with `@set-name` standing for a named list of [sets]."""
+    out: list[str] = []
+    for name in names:
+        out.extend(sets.get(name[1:], ()) if name.startswith("@") else (name,))
+    return tuple(out)
+
+
+def _obligation_and_regime_ids() -> tuple[frozenset[str], frozenset[str]]:
+    from incident.law.regimes import load_regimes
+
+    regimes = load_regimes()
+    obligations = frozenset(ob.id for rid in regimes for r in regimes.versions(rid) for ob in r.obligations)
+    return obligations, frozenset(regimes)
+
+
+def _check_kinds(data: Mapping[str, Any], path: Path, locator: TomlLocator,
+                 report: ReportItems) -> list[InputError]:
+    problems: list[InputError] = []
+    tables = data.get("kind")
+    if not isinstance(tables, list) or not tables:
+        return [InputError("at least one [[kind]] table is required", file=path, field="kind")]
+    obligations, regimes = _obligation_and_regime_ids()
+    templates = builtin_dir("templates") / "notices"
+    seen: set[str] = set()
+    for index, raw in enumerate(tables):
+        block = BlockProblems(path, locator, locator.block("kind", index), prefix="kind.")
+        if not isinstance(raw, dict):
+            block.fail("each kind must be a [[kind]] table", "kind")
+            problems += block.found
+            continue
+        label = f"kind {raw.get('id', index + 1)!r}"
+        block.unknown_keys(raw, KIND_KEYS, label)
+        kid = raw.get("id")
+        if not isinstance(kid, str) or not ID_PATTERN.match(kid):
+            block.fail(f"{label}: id must be lower-case words joined by hyphens", "id")
+            kid = None
+        elif kid in seen:
+            block.fail(f"{label}: the id is used twice", "id")
+        else:
+            seen.add(kid)
+        if raw.get("audience") not in AUDIENCES:
+            block.fail(f"{label}: audience must be one of {', '.join(AUDIENCES)}", "audience")
+        if not isinstance(raw.get("description"), str) or not raw["description"].strip():
+            block.fail(f"{label}: description must be a non-empty string", "description")
+        langs = raw.get("langs")
+        if not isinstance(langs, list) or not langs or any(lang not in LANGS for lang in langs):
+            block.fail(f"{label}: langs must be a non-empty list of {', '.join(LANGS)}", "langs")
+        elif kid is not None and path.parent == builtin_dir("playbooks"):
+            for lang in langs:
+                if not (templates / lang / f"{kid}.j2").is_file():
+                    block.fail(f"{label}: no template templates/notices/{lang}/{kid}.j2", "langs")
+        for key, known, what in (("obligations", obligations, "an obligation of any regime playbook"),
+                                 ("regimes", regimes, "a regime id")):
+            value = raw.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                block.fail(f"{label}: {key} must be a list of ids", key)
+                continue
+            for v in value:
+                if v not in known:
+                    block.fail(f"{label}: {key} names {v!r}, which is not {what}", key, needle=f'"{v}"')
+        for key in ("items", "always"):
+            value = raw.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                block.fail(f"{label}: {key} must be a list of item ids (or @set names)", key)
+                continue
+            for v in value:
+                if (v.startswith("@") and v[1:] not in report.sets) or (not v.startswith("@")
+                                                                       and v not in report.items):
+                    block.fail(f"{label}: {key} names {v!r}, which is no item or @set of this file", key,
+                               needle=f'"{v}"')
+        for key in _FLAGS:
+            if key in raw and not isinstance(raw[key], bool):
+                block.fail(f"{label}: {key} must be true or false", key)
+        problems += block.found
+    return problems
+
+
+def check_notices_file(path: Path) -> list[InputError]:
+    """Every problem of a notices playbook (items, sets, kinds), each with its line."""
+    data, locator, problems = read_toml(path)
+    if data is None:
+        return problems
+    problems = []
+    check_header(data, path, locator, problems)
+    top = BlockProblems(path, locator, None)
+    top.unknown_keys(data, ("schema", "version", "item", "sets", "kind"))
+    problems += top.found
+    item_problems = check_items(data, path, locator)
+    problems += item_problems
+    if item_problems:  # check the kinds against the ids the file does give
+        raw_items, raw_sets = data.get("item"), data.get("sets")
+        tables = raw_items if isinstance(raw_items, list) else []
+        ids = {t["id"]: ReportItem(t["id"], "", "", ()) for t in tables if isinstance(t, dict)
+               and isinstance(t.get("id"), str)}
+        sets = raw_sets if isinstance(raw_sets, dict) else {}
+        report = ReportItems(ids, {name: () for name in sets})
+    else:
+        report = parse_items(data)
+    return problems + _check_kinds(data, path, locator, report)
+
+
+def _load_kinds() -> Mapping[str, KindSpec]:
+    path = builtin_dir("playbooks") / FILE
+    data, _, problems = read_toml(path)
+    problems = problems or check_notices_file(path)
+    raise_problems(problems, path)
+    assert data is not None
+    sets = load_report_items().sets
+    return {raw["id"]: KindSpec(
+        id=raw["id"], langs=tuple(raw["langs"]), audience=raw["audience"], description=raw["description"],
+        obligations=tuple(raw.get("obligations", ())), regimes=tuple(raw.get("regimes", ())),
+        items=_expand(raw.get("items", []), sets), always=_expand(raw.get("always", []), sets),
+        **{flag: raw.get(flag, False) for flag in _FLAGS}) for raw in data["kind"]}
+
+
+ITEMS: Mapping[str, ReportItem] = load_report_items().items
+"""Report item -> record keys (playbooks/notices.toml)."""
+ALL_REPORT_ITEMS = load_report_items().sets["all-report-items"]
+"""施行規則第8条第1項第1号～第9号, in order."""
+INDIVIDUAL_ITEMS = load_report_items().sets["individual-items"]
+"""施行規則第10条 (第8条第1項第1号・第2号・第4号・第5号・第9号)."""
+KINDS: Mapping[str, KindSpec] = _load_kinds()
+"""The notice kinds (playbooks/notices.toml), each with a template per language."""
 
 
 def kind_spec(kind: str, lang: str | None = None) -> tuple[KindSpec, str]:
@@ -235,7 +307,7 @@ def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def item_keys(item: ItemSpec, spec: KindSpec) -> tuple[str, ...]:
+def item_keys(item: ReportItem, spec: KindSpec) -> tuple[str, ...]:
     """The record keys that fill an item in a notice of this kind."""
     return item.individual_keys if spec.for_individuals and item.individual_keys else item.keys
 

@@ -1,0 +1,130 @@
+"""The report items (報告事項) as data: what a report to the regulator or a notice to the people must contain
+(施行規則第8条第1項各号, 第10条), each with the record keys that fill it.
+
+`playbooks/notices.toml` holds them as `[[item]]` tables and named lists in `[sets]`; a regime playbook's
+obligation names the items it owes, so the regime checker validates those names against these ids. The
+notice kinds of the same file are read by `incident.notices.items`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from incident.errors import InputError
+from incident.register.record import FIELD_BY_NAME
+from incident.resources import builtin_dir
+from incident.tomlfile import ID_PATTERN, BlockProblems, TomlLocator, raise_problems, read_toml
+
+FILE = "notices.toml"
+ITEM_KEYS = ("id", "ja", "en", "keys", "individual_keys", "details", "source")
+#: the record's list of data items, which an item may name beside the record's fact keys
+DATA_KEY = "data"
+
+
+@dataclass(frozen=True)
+class ReportItem:
+    """A report item and the record keys that fill it."""
+
+    id: str
+    ja: str
+    """The officer's term, used in messages and 【未記入：…】 markers."""
+    en: str
+    keys: tuple[str, ...]
+    """Record keys whose value is the item (the first non-empty wins); `data` is the data-item list."""
+    individual_keys: tuple[str, ...] = ()
+    """Keys used instead in a notice to the individuals (item 9 there means what they can do)."""
+    details: tuple[str, ...] = ()
+    """Further keys a full report (確報) must give for this item."""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class ReportItems:
+    """The items in playbook order, and the named lists of them (`[sets]`)."""
+
+    items: Mapping[str, ReportItem]
+    sets: Mapping[str, tuple[str, ...]]
+
+
+def _record_key(key: str) -> bool:
+    return key == DATA_KEY or key in FIELD_BY_NAME
+
+
+def check_items(data: Mapping[str, Any], path: Path, locator: TomlLocator) -> list[InputError]:
+    """Every problem of the file's `[[item]]` tables and `[sets]`, each at its line."""
+    problems: list[InputError] = []
+    tables = data.get("item")
+    if not isinstance(tables, list) or not tables:
+        return [InputError("at least one [[item]] table is required", file=path, field="item")]
+    seen: set[str] = set()
+    for index, raw in enumerate(tables):
+        block = BlockProblems(path, locator, locator.block("item", index), prefix="item.")
+        if not isinstance(raw, dict):
+            block.fail("each item must be an [[item]] table", "item")
+            problems += block.found
+            continue
+        label = f"item {raw.get('id', index + 1)!r}"
+        block.unknown_keys(raw, ITEM_KEYS, label)
+        iid = raw.get("id")
+        if not isinstance(iid, str) or not ID_PATTERN.match(iid):
+            block.fail(f"{label}: id must be lower-case words joined by hyphens", "id")
+        elif iid in seen:
+            block.fail(f"{label}: the id is used twice", "id")
+        else:
+            seen.add(iid)
+        for key in ("ja", "en", "source"):
+            if not isinstance(raw.get(key), str) or not raw[key].strip():
+                block.fail(f"{label}: {key} must be a non-empty string", key)
+        for key in ("keys", "individual_keys", "details"):
+            value = raw.get(key, [] if key != "keys" else None)
+            if not isinstance(value, list) or (key == "keys" and not value) \
+                    or not all(isinstance(v, str) for v in value):
+                block.fail(f"{label}: {key} must be a list of record keys", key)
+                continue
+            for name in value:
+                if not _record_key(name):
+                    block.fail(f"{label}: {key} names {name!r}, which is not a key of the record", key,
+                               needle=f'"{name}"')
+        problems += block.found
+    sets = data.get("sets", {})
+    where = BlockProblems(path, locator, locator.block("sets", 0) if "sets" in data else None, prefix="sets.")
+    if not isinstance(sets, dict):
+        where.fail("[sets] must be a table of named item lists", "sets")
+    else:
+        for name, members in sets.items():
+            if not ID_PATTERN.match(name):
+                where.fail(f"set {name!r}: the name must be lower-case words joined by hyphens", name)
+            if not isinstance(members, list) or not members or not all(isinstance(m, str) for m in members):
+                where.fail(f"set {name!r} must be a non-empty list of item ids", name)
+                continue
+            for member in members:
+                if member not in seen:
+                    where.fail(f"set {name!r} names {member!r}, which is no [[item]]; items: "
+                               f"{', '.join(sorted(seen))}", name)
+    problems += where.found
+    return problems
+
+
+def parse_items(data: Mapping[str, Any]) -> ReportItems:
+    """The items of a checked file."""
+    items = {raw["id"]: ReportItem(raw["id"], raw["ja"], raw["en"], tuple(raw["keys"]),
+                                   tuple(raw.get("individual_keys", ())), tuple(raw.get("details", ())),
+                                   raw["source"]) for raw in data["item"]}
+    sets = {name: tuple(members) for name, members in data.get("sets", {}).items()}
+    return ReportItems(items, sets)
+
+
+@cache
+def load_report_items(path: Path | None = None) -> ReportItems:
+    """The report items of `path` (default: the bundled playbooks/notices.toml)."""
+    path = path or builtin_dir("playbooks") / FILE
+    data, locator, problems = read_toml(path)
+    if data is not None:
+        problems = check_items(data, path, locator)
+    raise_problems(problems, path)
+    assert data is not None
+    return parse_items(data)
