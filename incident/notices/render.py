@@ -32,6 +32,7 @@ from incident.notices.items import (
     plan_items,
     record_value,
 )
+from incident.notices.stamping import Stamper
 from incident.register.config import Config
 from incident.register.record import Record
 from incident.templating import BoundedSandbox, ConfinedLoader, bounded_render
@@ -160,10 +161,12 @@ class Renderer:
 
     def __init__(self, settings: Settings, record: Record, kind: str, lang: str | None = None,
                  fmt: Format = "txt", *, draft: bool = False, now: datetime | None = None,
-                 dated: date | None = None, doc_number: str = "", regime: str | None = None) -> None:
+                 dated: date | None = None, doc_number: str = "", regime: str | None = None,
+                 stamp: bool = True) -> None:
         """`dated` is the date the notice bears (default: today); `doc_number` its 文書番号, where `{n}`
         becomes the letter's number in a mail merge (1, 2, …); `regime` the regime whose obligation a report
-        fulfils when several have one."""
+        fulfils when several have one. `stamp`: a builtin plain-text notice to a person is stamped from one
+        render per shape (`incident.notices.stamping`)."""
         from incident.dates import now as current
 
         if fmt not in TEMPLATE_FORMATS:
@@ -192,6 +195,7 @@ class Renderer:
         self.doc_number = doc_number
         self.base = self._context()
         self._own_cache: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {}
+        self.stamper = Stamper() if stamp and not self.sandboxed and fmt == "txt" else None
 
     def _refuse_when_not_required(self) -> None:
         """A report to the regulator or the entruster that the stored assessment does not require is
@@ -428,13 +432,26 @@ class Renderer:
 
     def render(self, person: Person | None = None, number: int | None = None) -> Rendered:
         """One document; `number` is the letter's place in a mail merge (the `{n}` of the 文書番号)."""
+        numbered = number if number is not None and "{n}" in self.doc_number else None
+        own = self._own_items(person) if person is not None else None
+        if person is not None and self.stamper is not None and numbered is None:
+            text, subject = self.stamper.render(person_context(person), own[0] if own else None,
+                                                lambda fields: self._full(fields, own, None))
+        else:
+            text, subject = self._full(person_context(person) if person else None, own, numbered)
+        if self.format in ("txt", "md"):
+            text = tidy(text)
+        return Rendered(text.strip("\n") + "\n", " ".join(subject.split()) if subject else "")
+
+    def _full(self, fields: Mapping[str, str] | None, own: tuple[tuple[str, ...], dict[str, str]] | None,
+              number: int | None) -> tuple[str, str]:
+        """The template run for one person's `fields` (None: no person): (text, subject), untidied."""
         context = self.base
-        if person is not None:
-            context = {**self.base, "person": person_context(person)}
-            own = self._own_items(person)
+        if fields is not None:
+            context = {**self.base, "person": dict(fields)}
             if own is not None:
                 context["data_items"], context["v"] = own
-        if number is not None and "{n}" in self.doc_number:
+        if number is not None:
             context = {**context, "letter": self._letter(number)}
         try:
             if self.spec.email:
@@ -445,9 +462,7 @@ class Renderer:
                 text, subject = self._render_text(self.template, context), ""
         except Exception as exc:
             raise _template_error(exc, self.spec.id, self.lang) from exc
-        if self.format in ("txt", "md"):
-            text = tidy(text)
-        return Rendered(text.strip("\n") + "\n", " ".join(subject.split()) if subject else "")
+        return text, subject
 
 
 def _render_text_of(template: jinja2.Template, context: Mapping[str, Any], sandboxed: bool) -> str:
