@@ -37,6 +37,7 @@ Render = Callable[[Mapping[str, str]], tuple[str, str]]
 @dataclass
 class _Shape:
     text: str
+    """The render with placeholders, as a `str.format` pattern (``{0}`` for the first field …)."""
     subject: str
     stampable: bool
     verified: int = 0
@@ -53,10 +54,10 @@ class Stamper:
     def render(self, fields: Mapping[str, str], variant: Hashable, full: Render) -> tuple[str, str]:
         """(text, subject) for the person with `fields`; `variant` is whatever else of the person the
         template sees (their own data items); `full` renders a person's fields in full."""
-        values = list(fields.values())
-        if any(_MARKS.search(v) for v in values):
+        values = tuple(fields.values())
+        if _MARKS.search("".join(values)):
             return full(fields)  # a value that looks like a placeholder: never stamped
-        key = (variant, tuple(fields), tuple(bool(v) for v in values))
+        key = (variant, tuple(fields), tuple(map(bool, values)))
         shape = self._shapes.get(key)
         if shape is None:
             if len(self._shapes) >= MAX_SHAPES:
@@ -64,11 +65,7 @@ class Stamper:
             shape = self._shapes[key] = self._shape(fields, full)
         if not shape.stampable:
             return full(fields)
-
-        def value(match: re.Match[str]) -> str:
-            return values[int(match[1])]
-
-        stamped = _SLOT.sub(value, shape.text), _SLOT.sub(value, shape.subject)
+        stamped = shape.text.format(*values), shape.subject.format(*values)
         if shape.verified < VERIFY_PER_SHAPE:
             shape.verified += 1
             real = full(fields)
@@ -84,4 +81,9 @@ class Stamper:
         text, subject = full(placeholders)
         # every placeholder that came out must have come out whole
         intact = not _MARKS.search(_SLOT.sub("", text + subject))
-        return _Shape(text, subject, stampable=intact)
+        return _Shape(_pattern(text), _pattern(subject), stampable=intact)
+
+
+def _pattern(text: str) -> str:
+    """`text` as a `str.format` pattern: braces doubled, each placeholder ``{N}``."""
+    return _SLOT.sub(r"{\1}", text.replace("{", "{{").replace("}", "}}"))
