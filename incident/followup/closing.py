@@ -9,11 +9,15 @@ the post-incident review is answered. `--force --reason` overrides, and is logge
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from incident.errors import InputError
 from incident.register import record as rec
 from incident.register.changes import change_status
 from incident.register.store import Store
+
+if TYPE_CHECKING:
+    from incident.law.taxonomy import Taxonomy
 
 
 def close_blockers(store: Store) -> Callable[[rec.Record], list[str]]:
@@ -57,11 +61,9 @@ def _actions(record: rec.Record) -> list[str]:
     return [f"corrective action {a.aid} is {a.state}" for a in actions_of(record) if a.state == "open"]
 
 
-def _review(record: rec.Record, taxonomy: object) -> list[str]:
+def _review(record: rec.Record, taxonomy: Taxonomy) -> list[str]:
     from incident.followup.review import review_of
-    from incident.law.taxonomy import Taxonomy
 
-    assert isinstance(taxonomy, Taxonomy)
     if not record.get("type"):
         return ["the incident has no type, so its review cannot be made"]
     review = review_of(record, taxonomy)

@@ -126,6 +126,7 @@ def collect(store: Store, *, now: datetime, days: Sequence[int], skipped: list[s
     today = dates.to_local_date(now, store.tz)
     records = [r for r in store.records() if r.status != "closed"]
     department = {r.id: str(r.get("department", "")) for r in records}
+    titles = {r.id: str(r.get("title", "")) for r in records}
     regulator = _regulator_obligations()
     items: list[Item] = []
 
@@ -144,8 +145,7 @@ def collect(store: Store, *, now: datetime, days: Sequence[int], skipped: list[s
         left = (action.due - today).days
         reached = threshold(left, action.overdue(today), days)
         if reached is not None:
-            title = next((str(r.get("title", "")) for r in records if r.id == action.incident), "")
-            items.append(Item("action", action.incident, title, action.id, action.measure, action.due, left,
+            items.append(Item("action", action.incident, titles.get(action.incident, ""), action.id, action.measure, action.due, left,
                               action.overdue(today), action.owner, reached,
                               f"incident action done {action.aid} --evidence TEXT"))
     for late in overdue_steps(store, now):
