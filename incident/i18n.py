@@ -151,3 +151,9 @@ def store_dir_from_args(args: Sequence[str], environ: Mapping[str, str] | None =
     import platformdirs
 
     return Path(platformdirs.user_data_dir("incident", appauthor=False))
+
+
+def either(ja: str, en: str) -> str:
+    """Of a text the data holds in both languages (a playbook's `*_ja` and `*_en`), the run's one (the
+    Japanese when there is no English)."""
+    return ja if _language == "ja" or not en else en

@@ -6,8 +6,21 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
-from incident.cli.common import emit_json, get_env, info, is_interactive, json_option, store_options
+from incident import i18n
+from incident.cli.common import (
+    LabelledChoice,
+    emit_json,
+    get_env,
+    info,
+    is_interactive,
+    json_option,
+    store_options,
+)
 from incident.cli.group import IncidentGroup
+from incident.i18n import _, either
+
+#: the states of a corrective action, as the officer may type them
+ACTION_STATE_JA = {"open": "未完了", "done": "完了", "verified": "確認済み"}
 
 if TYPE_CHECKING:
     from datetime import date
@@ -38,8 +51,8 @@ def _parse_due(text: str) -> date:
 
 def _contractor_note(action: Action | None) -> None:
     if action is not None:
-        info(f"Added {action.aid}: {action.measure} (owner {action.owner}, due {action.due.isoformat()}; "
-             "a contractor handled the data).")
+        info(_("Added {aid}: {measure} (owner {owner}, due {isoformat}; a contractor handled the data).")
+             .format(aid=action.aid, measure=action.measure, owner=action.owner, isoformat=action.due.isoformat()))
 
 
 @click.group("action", cls=IncidentGroup)
@@ -92,12 +105,14 @@ def add_cmd(incident_id: str, measure: str | None, cause: str | None, owner: str
         return
     click.echo(result.action.aid)
     if result.created:
-        info(f"Added {result.action.aid}: {result.action.measure} (owner {result.action.owner}, "
-             f"due {result.action.due.isoformat()}).")
+        info(_("Added {aid}: {measure} (owner {owner}, due {isoformat}).")
+             .format(aid=result.action.aid, measure=result.action.measure, owner=result.action.owner, isoformat=result.action.due.isoformat()))
     elif from_review:
-        info(f"{result.action.aid} already tracks review item {from_review}; nothing added.")
+        info(_("{aid} already tracks review item {from_review}; nothing added.")
+             .format(aid=result.action.aid, from_review=from_review))
     else:
-        info(f"{result.action.aid} already tracks the contractor's improvement report; nothing added.")
+        info(_("{aid} already tracks the contractor's improvement report; nothing added.")
+             .format(aid=result.action.aid))
 
 
 def _add_contractor(store: Store, incident_id: str, others: tuple[str | None, ...], as_json: bool) -> None:
@@ -105,17 +120,18 @@ def _add_contractor(store: Store, incident_id: str, others: tuple[str | None, ..
     from incident.followup.actions import SOURCE_CONTRACTOR, actions_of, ensure_contractor
 
     if any(others):
-        raise InputError("--contractor-report adds the playbook's action as it is; leave out --measure, --cause, "
-                         "--owner, --due and --from-review", field="--contractor-report")
+        raise InputError(_("--contractor-report adds the playbook's action as it is; leave out --measure, --cause, "
+                         "--owner, --due and --from-review"), field="--contractor-report")
     action = ensure_contractor(store, incident_id, actor=get_env().actor())
     if action is None:
         record = store.load(incident_id)
         existing = [a for a in actions_of(record) if a.source == SOURCE_CONTRACTOR]
         if existing:
-            raise RefusedError(f"{existing[0].aid} already tracks the contractor's improvement report")
-        raise RefusedError(f"{incident_id} calls for no improvement report: handled_by is "
-                           f"{record.get('handled_by', '') or 'not a contractor'}"
-                           + (" and the incident is closed" if record.status == "closed" else ""))
+            raise RefusedError(_("{aid} already tracks the contractor's improvement report")
+                               .format(aid=existing[0].aid))
+        raise RefusedError(_("{incident_id} calls for no improvement report: handled_by is {handled_by}").format(
+            incident_id=incident_id, handled_by=record.get("handled_by", "") or _("not a contractor"))
+            + (_(" and the incident is closed") if record.status == "closed" else ""))
     if as_json:
         emit_json({**action.to_json(_today(store)), "created": True})
         return
@@ -133,34 +149,34 @@ def _build_spec(store: Store, record: Record, args: AddArgs) -> NewAction:
         answer = answers_of(record).get(args.from_review)
         if answer is None or answer.answer != "no":
             state = "unanswered" if answer is None else f"answered {answer.answer}"
-            raise InputError(f"review item {args.from_review!r} of {record.id} is {state}; only an item answered "
-                             "no becomes a corrective action", field="--from-review")
+            raise InputError(_("review item {from_review!r} of {id} is {state}; only an item answered no becomes a corrective action")
+                             .format(from_review=args.from_review, id=record.id, state=state), field="--from-review")
         source = f"{REVIEW_SOURCE_PREFIX}{args.from_review}"
         measure = measure or answer.note or None
     owner, due = args.owner, args.due
     if is_interactive():
         if not measure:
             measure = _choose_measure(recommended_measures(record, store.extra_dirs(), cause=args.cause))
-        owner = owner or click.prompt("担当 owner", default=record.get("department", "") or None)
-        due = due or click.prompt("期限 due (e.g. 2024-05-31)")
+        owner = owner or click.prompt(_("owner"), default=record.get("department", "") or None)
+        due = due or click.prompt(_("due (e.g. 2024-05-31)"))
     missing = [flag for flag, value in (("--measure", measure), ("--owner", owner), ("--due", due)) if not value]
     if missing:
-        raise InputError(f"missing {', '.join(missing)}; e.g. `incident action add {record.id} --measure TEXT "
-                         "--owner NAME --due 2024-05-31`", field=missing[0])
+        raise InputError(_("missing {join}; e.g. `incident action add {id} --measure TEXT --owner NAME --due 2024-05-31`")
+                         .format(join=', '.join(missing), id=record.id), field=missing[0])
     assert measure and owner and due
     return NewAction(measure=measure, owner=owner, due=_parse_due(due), cause=args.cause or "", source=source)
 
 
 def _choose_measure(measures: tuple[str, ...]) -> str:
     if measures:
-        click.echo("Recommended measures (playbook):")
+        click.echo(_("Recommended measures (playbook):"))
         for number, text in enumerate(measures, 1):
             click.echo(f"  {number}. {text}")
-        choice = click.prompt("措置 measure: a number, or your own text", default="1")
+        choice = click.prompt(_("measure: a number, or your own text"), default="1")
         if choice.strip().isdigit() and 1 <= int(choice) <= len(measures):
             return measures[int(choice) - 1]
         return str(choice)
-    return str(click.prompt("措置 measure"))
+    return str(click.prompt(_("measure")))
 
 
 # --------------------------------------------------------------------------- list, done, verify, suggest
@@ -169,7 +185,8 @@ def _choose_measure(measures: tuple[str, ...]) -> str:
 @action_group.command("list")
 @click.option("--overdue", is_flag=True, help="Only open actions past their due date.")
 @click.option("--owner", metavar="NAME", help="Only actions of this owner.")
-@click.option("--state", type=click.Choice(["open", "done", "verified"]), help="Only actions in this state.")
+@click.option("--state", type=LabelledChoice(("open", "done", "verified"), ACTION_STATE_JA),
+              help="Only actions in this state.")
 @click.option("--incident", "incident_id", metavar="ID", help="Only actions of this incident.")
 @json_option
 @store_options
@@ -195,17 +212,18 @@ def print_actions(console: Console, actions: list[Action], today: date) -> None:
     from rich.table import Table
 
     if not actions:
-        console.print("No corrective actions match. Add one with `incident action add ID --measure TEXT "
-                      "--owner NAME --due DATE`.")
+        console.print(_("No corrective actions match. Add one with `incident action add ID --measure TEXT "
+                      "--owner NAME --due DATE`."))
         return
-    table = Table(title=f"Corrective actions ({len(actions)})", title_justify="left")
-    for column in ("Action", "Measure", "Owner", "Due", "State"):
+    table = Table(title=_("Corrective actions ({count})").format(count=len(actions)), title_justify="left")
+    for column in (_("Action"), _("Measure"), _("Owner"), _("Due"), _("State")):
         table.add_column(column, overflow="fold")
     for a in actions:
         days = (a.due - today).days
         due = a.due.isoformat()
         if a.state == "open":
-            due += f" (overdue {-days}d)" if days < 0 else f" ({days}d left)"
+            due += (_(" (overdue {days}d)").format(days=-days) if days < 0
+                    else _(" ({days}d left)").format(days=days))
         table.add_row(escape(a.aid), escape(a.measure), escape(a.owner), f"[red]{due}[/]" if a.overdue(today) else due,
                       f"[{STATE_STYLE[a.state]}]{a.state} {STATE_JA[a.state]}[/]")
     console.print(table)
@@ -245,8 +263,8 @@ def done_cmd(aid: str, evidence: str, as_json: bool) -> None:
     if as_json:
         emit_json(action.to_json(_today(store)))
     else:
-        info(f"{action.aid} is done. Someone other than {action.owner} checks its effect with "
-             f"`incident action verify {action.aid}`.")
+        info(_("{aid} is done. Someone other than {owner} checks its effect with `incident action verify {aid}`.")
+             .format(aid=action.aid, owner=action.owner))
 
 
 @action_group.command("verify")
@@ -263,7 +281,7 @@ def verify_cmd(aid: str, as_json: bool) -> None:
     if as_json:
         emit_json(action.to_json(_today(store)))
     else:
-        info(f"{action.aid} verified by {action.verified_by}.")
+        info(_("{aid} verified by {verified_by}.").format(aid=action.aid, verified_by=action.verified_by))
 
 
 @action_group.command("suggest")
@@ -289,11 +307,11 @@ def suggest_cmd(incident_id: str, as_json: bool) -> None:
     for number, text in enumerate(measures, 1):
         click.echo(f"{number}. {text}")
     if measures:
-        info(f"Add one with `incident action add {incident_id} --measure TEXT --owner NAME --due DATE`.")
+        info(_("Add one with `incident action add {incident_id} --measure TEXT --owner NAME --due DATE`.")
+             .format(incident_id=incident_id))
     if contractor is not None:
-        info(f"A contractor handled the data: {contractor.measure} (owner {contractor.owner}, due "
-             f"{contractor.due.isoformat()}) is added with the next `incident action add`, or now with "
-             f"`incident action add {incident_id} --contractor-report`.")
+        info(_("A contractor handled the data: {measure} (owner {owner}, due {isoformat}) is added with the next `incident action add`, or now with `incident action add {incident_id} --contractor-report`.")
+             .format(measure=contractor.measure, owner=contractor.owner, isoformat=contractor.due.isoformat(), incident_id=incident_id))
 
 
 # --------------------------------------------------------------------------- review
@@ -326,7 +344,7 @@ def review_cmd(incident_id: str, answer_text: str | None, note: str, measure: st
     store = env.store()
     wants_action = bool(owner or due or measure)
     if answer_text is None and (note or wants_action):
-        raise InputError("--note, --measure, --owner and --due go with --answer ITEM=yes|no|na", field="--answer")
+        raise InputError(_("--note, --measure, --owner and --due go with --answer ITEM=yes|no|na"), field="--answer")
     if answer_text is not None:
         _answer_once(store, incident_id, answer_text, note, measure, owner, due, as_json)
         return
@@ -341,7 +359,8 @@ def review_cmd(incident_id: str, answer_text: str | None, note: str, measure: st
         print_review(env.console, review)
         nxt = review.next_item()
         if nxt is not None and not show:
-            info(f"Next: `incident review {incident_id} --answer {nxt.question.id}=yes|no|na [--note TEXT]`.")
+            info(_("Next: `incident review {incident_id} --answer {id}=yes|no|na [--note TEXT]`.")
+                 .format(incident_id=incident_id, id=nxt.question.id))
         return
     _walk(store, incident_id, review)
 
@@ -357,20 +376,21 @@ def _answer_once(store: Store, incident_id: str, answer_text: str, note: str, me
     spec = None
     if owner or due or measure:
         if not (owner and due):
-            raise InputError("a corrective action needs both --owner NAME and --due DATE", field="--owner")
+            raise InputError(_("a corrective action needs both --owner NAME and --due DATE"), field="--owner")
         text = measure or note
         if not text:
-            raise InputError("say what the corrective action is: --measure TEXT (or a --note)", field="--measure")
+            raise InputError(_("say what the corrective action is: --measure TEXT (or a --note)"), field="--measure")
         spec = NewAction(measure=text, owner=owner, due=_parse_due(due))
     result = record_answer(store, incident_id, item, answer, note=note, actor=env.actor(), action=spec)
     _contractor_note(result.contractor)
     if as_json:
         emit_json(result.review.to_json())
         return
-    info(f"{incident_id}: {item} = {answer} ({result.review.answered}/{len(result.review.items)} answered).")
+    info(_("{incident_id}: {item} = {answer} ({answered}/{count} answered).")
+         .format(incident_id=incident_id, item=item, answer=answer, answered=result.review.answered, count=len(result.review.items)))
     if result.action is not None:
-        verb = "Added" if result.action_created else "Already tracked by"
-        info(f"{verb} {result.action.aid}: {result.action.measure}")
+        info((_("Added {aid}: {measure}") if result.action_created else _("Already tracked by {aid}: {measure}"))
+             .format(aid=result.action.aid, measure=result.action.measure))
 
 
 def _walk(store: Store, incident_id: str, review: Review) -> None:
@@ -382,14 +402,16 @@ def _walk(store: Store, incident_id: str, review: Review) -> None:
     env = get_env()
     if review.complete:
         print_review(env.console, review)
-        info("Every item is answered. Change one with --answer ITEM=yes|no|na; export with --export md.")
+        info(_("Every item is answered. Change one with --answer ITEM=yes|no|na; export with --export md."))
         return
     if review.answered:
-        info(f"Resuming: {review.answered} of {len(review.items)} items already answered.")
+        info(_("Resuming: {answered} of {count} items already answered.")
+             .format(answered=review.answered, count=len(review.items)))
     pending = [item for item in review.items if item.answer is None]
     saved = review.answered
     for position, item in enumerate(pending, review.answered + 1):
-        env.console.print(f"\n[bold]{position}/{len(review.items)}[/] {item.question.ja}\n[dim]{item.question.en}[/]")
+        env.console.print(f"\n[bold]{position}/{len(review.items)}[/] "
+                          f"{either(item.question.ja, item.question.en)}")
         given: dict[str, str] = {}
         try:
             _ask_item(store, incident_id, item.question.id, given)
@@ -397,11 +419,12 @@ def _walk(store: Store, incident_id: str, review: Review) -> None:
             if "answer" in given:
                 _save_answer(store, incident_id, item.question.id, given, None)
                 saved += 1
-            info(f"\nInterrupted: {saved} of {len(review.items)} items answered and saved. "
-                 f"Resume with `incident review {incident_id}`.")
+            info(_("\nInterrupted: {saved} of {count} items answered and saved. Resume with `incident review {incident_id}`.")
+                 .format(saved=saved, count=len(review.items), incident_id=incident_id))
             raise click.exceptions.Exit(130) from None
         saved += 1
-    info(f"Review of {incident_id} complete. Minutes: `incident review {incident_id} --export md`.")
+    info(_("Review of {incident_id} complete. Minutes: `incident review {incident_id} --export md`.")
+         .format(incident_id=incident_id))
 
 
 def _ask_item(store: Store, incident_id: str, item_id: str, given: dict[str, str]) -> None:
@@ -411,16 +434,16 @@ def _ask_item(store: Store, incident_id: str, item_id: str, given: dict[str, str
     """
     from incident.followup.actions import NewAction
 
-    given["answer"] = click.prompt("はい / いいえ / 該当なし yes / no / na", value_proc=_answer_proc)
-    given["note"] = click.prompt("備考 note", default="", show_default=False)
+    given["answer"] = click.prompt(_("yes / no / na"), value_proc=_answer_proc)
+    given["note"] = click.prompt(_("note"), default="", show_default=False)
     spec = None
-    if given["answer"] == "no" and click.confirm("是正措置にしますか? Make it a corrective action now?",
+    if given["answer"] == "no" and click.confirm(_("Make it a corrective action now?"),
                                                  default=False):
         record = store.load(incident_id)
         spec = NewAction(
-            measure=click.prompt("措置 measure", default=given["note"] or None),
-            owner=click.prompt("担当 owner", default=record.get("department", "") or None),
-            due=_parse_due(click.prompt("期限 due (e.g. 2024-05-31)", value_proc=_due_proc)),
+            measure=click.prompt(_("measure"), default=given["note"] or None),
+            owner=click.prompt(_("owner"), default=record.get("department", "") or None),
+            due=_parse_due(click.prompt(_("due (e.g. 2024-05-31)"), value_proc=_due_proc)),
         )
     _save_answer(store, incident_id, item_id, given, spec)
 
@@ -433,7 +456,8 @@ def _save_answer(store: Store, incident_id: str, item_id: str, given: dict[str, 
                            actor=get_env().actor(), action=spec)
     _contractor_note(result.contractor)
     if result.action is not None:
-        info(f"{'Added' if result.action_created else 'Already tracked by'} {result.action.aid}.")
+        info((_("Added {aid}.") if result.action_created else _("Already tracked by {aid}."))
+             .format(aid=result.action.aid))
 
 
 def _due_proc(text: str) -> str:
@@ -460,20 +484,21 @@ def print_review(console: Console, review: Review) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"Review of {review.incident} ({review.answered}/{len(review.items)} answered)",
-                  title_justify="left")
-    for column in ("#", "Item", "Question", "Answer", "Note"):
+    table = Table(title=_("Review of {incident} ({answered}/{count} answered)").format(
+        incident=review.incident, answered=review.answered, count=len(review.items)), title_justify="left")
+    for column in ("#", _("Item"), _("Question"), _("Answer"), _("Note")):
         table.add_column(column, overflow="fold")
     for number, item in enumerate(review.items, 1):
         a = item.answer
-        shown = f"{a.answer} {ANSWER_JA[a.answer]}" if a else "[dim]—[/]"
+        shown = (ANSWER_JA[a.answer] if i18n.is_japanese() else a.answer) if a else "[dim]—[/]"
         if a and a.answer == "no":
             shown = f"[red]{shown}[/]"
         note = (a.note if a else "") + (f" → {item.action}" if item.action else "")
-        table.add_row(str(number), item.question.id, item.question.ja, shown, escape(note))
+        table.add_row(str(number), item.question.id, either(item.question.ja, item.question.en), shown,
+                      escape(note))
     console.print(table)
     if review.retired:
-        console.print("Answers to items no longer on the checklist: "
+        console.print(_("Answers to items no longer on the checklist: ")
                       + ", ".join(f"{a.item}={a.answer}" for a in review.retired))
 
 
@@ -494,4 +519,4 @@ def _export(store: Store, incident_id: str, review: Review, output: str | None) 
 
     path = Path(output)  # what click's path_type=Path would give
     atomic_write_text(path, text)
-    info(f"Wrote the minutes of {incident_id} to {path}.")
+    info(_("Wrote the minutes of {incident_id} to {path}.").format(incident_id=incident_id, path=path))

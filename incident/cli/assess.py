@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from incident.cli.common import command_hint, emit_json, get_env, info, json_option, store_options
+from incident.i18n import N_, _
 
 if TYPE_CHECKING:
     from datetime import date
@@ -27,10 +28,19 @@ if TYPE_CHECKING:
 
 WEEKDAYS = "月火水木金土日"
 VERDICT = {
-    True: ("bold red", "報告・通知の義務あり — must report / notify"),
-    False: ("bold green", "報告・通知の義務なし — not reportable"),
-    None: ("bold yellow", "判定不能 — undetermined: facts are missing"),
+    True: ("bold red", N_("Must report / notify")),
+    False: ("bold green", N_("Not reportable")),
+    None: ("bold yellow", N_("Undetermined: facts are missing")),
 }
+
+
+def pick(data: dict[str, Any], key: str) -> str:
+    """The Japanese text of `key` in a Japanese run, else its English twin (`key_en`) when there is one."""
+    from incident import i18n
+
+    if i18n.is_japanese():
+        return str(data.get(key) or "")
+    return str(data.get(f"{key}_en") or data.get(key) or "")
 MARK = {True: "[red]✓[/]", False: "[green]✗[/]", None: "[yellow]?[/]"}
 
 
@@ -43,9 +53,7 @@ def _due_text(ob: dict[str, Any], today: date, tz: str) -> str:
 
     due = ob.get("due")
     if due is None:
-        text = ob.get("due_text") or "期限の定めなし"
-        en = ob.get("due_text_en")
-        return escape(f"{text} ({en})" if en else text)
+        return escape(pick(ob, "due_text") or _("No deadline is set"))
     if "T" in due:
         moment = datetime.fromisoformat(due)
         day = to_local_date(moment, tz)
@@ -54,8 +62,9 @@ def _due_text(ob: dict[str, Any], today: date, tz: str) -> str:
         day = date.fromisoformat(due)
         shown = f"{due} ({WEEKDAYS[day.weekday()]})"
     left = (day - today).days
-    when = f"あと{left}日 {left} days left" if left >= 0 else f"[bold red]{-left}日超過 overdue {-left} days[/]"
-    target = " [yellow]目安 target[/]" if ob.get("soft") else ""
+    when = (_("{left} days left").format(left=left) if left >= 0
+            else "[bold red]" + _("overdue by {days} days").format(days=-left) + "[/]")
+    target = " [yellow]" + _("target") + "[/]" if ob.get("soft") else ""
     return f"{escape(shown)}{target} — {when}"
 
 
@@ -72,50 +81,52 @@ def print_assessment(console: Console, data: dict[str, Any], tz: str) -> None:
 
     today = now(tz).date()
     if not data["assessments"]:
-        console.print("No regime applies to this incident.")
+        console.print(_("No regime applies to this incident."))
     learned = data.get("learned_on")
     for a in data["assessments"]:
         style, verdict = VERDICT[a["reportable"]]
-        parts: list[Any] = [f"[{style}]{verdict}[/]",
-                            f"[dim]{escape(a.get('version', ''))} · 知った日 learned on {learned}[/]"]
+        parts: list[Any] = [f"[{style}]{_(verdict)}[/]",
+                            f"[dim]{escape(a.get('version', ''))} · "
+                            + _("learned on {date}").format(date=learned) + "[/]"]
         conds = Table(show_header=True, header_style="bold", expand=True, box=None, padding=(0, 1))
         conds.add_column("", no_wrap=True)
-        conds.add_column("事態 Condition", ratio=2, overflow="fold")
-        conds.add_column("理由 Reason", ratio=4, overflow="fold")
-        conds.add_column("根拠 Citation", ratio=2, overflow="fold")
+        conds.add_column(_("Condition"), ratio=2, overflow="fold")
+        conds.add_column(_("Reason"), ratio=4, overflow="fold")
+        conds.add_column(_("Citation"), ratio=2, overflow="fold")
         for c in a["conditions"]:
-            conds.add_row(MARK[c["met"]], escape(f"{c['id']}\n{c.get('label', '')}"), escape(c["reason"]),
+            conds.add_row(MARK[c["met"]], escape(f"{c['id']}\n{pick(c, 'label')}"), escape(pick(c, "reason")),
                           escape(c["citation"]))
         parts.append(conds)
         for e in a["exemptions"]:
-            flag = "[green]適用 applied[/]" if e["applied"] else "[dim]不適用 not applied[/]"
-            parts.append(f"除外 {escape(e['id'])}: {flag} — {escape(e['reason'])}")
+            flag = "[green]" + _("applied") + "[/]" if e["applied"] else "[dim]" + _("not applied") + "[/]"
+            parts.append(_("Exemption {id}: {flag} — {reason}").format(
+                id=escape(e["id"]), flag=flag, reason=escape(pick(e, "reason"))))
         if a["obligations"]:
             obs = Table(show_header=True, header_style="bold", expand=True, box=None, padding=(0, 1))
-            obs.add_column("義務 Obligation", ratio=2, overflow="fold")
-            obs.add_column("宛先 To", ratio=2, overflow="fold")
-            obs.add_column("期限 Due", ratio=3, overflow="fold")
-            obs.add_column("記載事項 Items", ratio=3, overflow="fold")
+            obs.add_column(_("Obligation"), ratio=2, overflow="fold")
+            obs.add_column(_("To"), ratio=2, overflow="fold")
+            obs.add_column(_("Due"), ratio=3, overflow="fold")
+            obs.add_column(_("Items"), ratio=3, overflow="fold")
             for o in a["obligations"]:
-                by = f" (通知者: {o['by']})" if o.get("by") else ""
-                obs.add_row(escape(f"{o['id']}\n{o.get('label', '')}"), escape(o["recipient"] + by),
+                by = _(" (notified by {by})").format(by=o["by"]) if o.get("by") else ""
+                obs.add_row(escape(f"{o['id']}\n{pick(o, 'label')}"), escape(o["recipient"] + by),
                             _due_text(o, today, tz), escape(", ".join(o["items"])))
             parts.append(obs)
             for o in a["obligations"]:
                 if o.get("note"):
                     parts.append(f"[dim]{escape(o['id'])}: {escape(o['note'])}[/]")
         else:
-            parts.append("義務なし No obligation arises.")
+            parts.append(_("No obligation arises."))
         if a["missing"]:
             names = ", ".join(f"{m} ({FIELD_BY_NAME[m].ja})" if m in FIELD_BY_NAME else m for m in a["missing"])
-            parts.append(f"[yellow]不足している事実 Missing facts:[/] {escape(names)} — `incident set ID KEY=VALUE`")
+            parts.append("[yellow]" + _("Missing facts:") + f"[/] {escape(names)} — `incident set ID KEY=VALUE`")
         for note in a.get("notes", []):
-            parts.append(f"[dim]注 {escape(note)}[/]")
+            parts.append("[dim]" + _("Note: {note}").format(note=escape(note)) + "[/]")
         parts = [Text.from_markup(p, overflow="fold") if isinstance(p, str) else p for p in parts]
         for part in parts:
             if isinstance(part, Text):
                 part.no_wrap = False
-        title = f"[bold]{escape(a.get('name', a['regime']))}[/] ({escape(a['regime'])})"
+        title = f"[bold]{escape(pick(a, 'name') or a['regime'])}[/] ({escape(a['regime'])})"
         console.print(Panel(Group(*parts), title=title, title_align="left"))
 
 
@@ -123,13 +134,13 @@ def print_changes(console: Console, changes: list[str], first: bool) -> None:
     from rich.markup import escape
 
     if first:
-        console.print("First assessment of this incident (saved).")
+        console.print(_("First assessment of this incident (saved)."))
     elif changes:
-        console.print("[bold]Changed since the last assessment:[/]")
+        console.print(_("[bold]Changed since the last assessment:[/]"))
         for line in changes:
             console.print(f"  • {escape(line)}")
     else:
-        console.print("No change since the last assessment.")
+        console.print(_("No change since the last assessment."))
 
 
 def print_stored_summary(console: Console, record: Record) -> None:
@@ -139,13 +150,13 @@ def print_stored_summary(console: Console, record: Record) -> None:
     section = record.sections.get("assessment")
     if not isinstance(section, dict):
         return
-    console.print(f"[bold]判定 Assessment[/] ({escape(str(section.get('assessed_at', '')))}): "
-                  f"`{escape(command_hint(f'assess {record.id}'))}` for details")
+    console.print(_("[bold]Assessment[/] ({assessed_at}): `{command}` for details").format(
+        assessed_at=escape(str(section.get("assessed_at", ""))), command=escape(command_hint(f"assess {record.id}"))))
     for a in section.get("assessments", []):
         style, verdict = VERDICT[a.get("reportable")]
         met = [c["id"] for c in a.get("conditions", []) if c.get("met") is True]
         dues = [f"{o['id']} {o['due']}" for o in a.get("obligations", []) if o.get("due")]
-        line = f"  {a.get('regime')}: [{style}]{verdict}[/]"
+        line = f"  {a.get('regime')}: [{style}]{_(verdict)}[/]"
         if met:
             line += f" — {escape(', '.join(met))}"
         if dues:
@@ -170,7 +181,7 @@ def assess_cmd(incident_id: str | None, facts_file: str | None, as_json: bool) -
 
     env = get_env()
     if (incident_id is None) == (facts_file is None):
-        raise InputError("give an incident ID or --facts FILE (one of them)", field="ID")
+        raise InputError(_("give an incident ID or --facts FILE (one of them)"), field="ID")
     if facts_file is not None:
         data, tz = _assess_file(env, Path(facts_file))
         if as_json:
@@ -213,7 +224,7 @@ def collect_open(store: Store) -> list[Any]:
     from incident.law import tracking
 
     return tracking.collect_open(store, on_skip=lambda incident_id, exc: info(
-        f"warning: {incident_id} cannot be assessed: {exc}"))
+        _("warning: {incident_id} cannot be assessed: {exc}").format(incident_id=incident_id, exc=exc)))
 
 
 def print_deadlines(console: Console, store: Store, rows: list[Any] | None = None) -> None:
@@ -224,18 +235,19 @@ def print_deadlines(console: Console, store: Store, rows: list[Any] | None = Non
 
     rows = collect_open(store) if rows is None else rows
     if not rows:
-        console.print("No open obligations.")
+        console.print(_("No open obligations."))
         return
-    table = Table(title=f"期限 Open obligations ({len(rows)})", title_justify="left")
-    for col in ("Due", "Left", "Incident", "Obligation", "To", "Title"):
-        table.add_column(col, overflow="fold", no_wrap=col in ("Due", "Left", "Incident"))
+    table = Table(title=_("Open obligations ({count})").format(count=len(rows)), title_justify="left")
+    for col in (_("Due"), _("Left"), _("Incident"), _("Obligation"), _("To"), _("Title")):
+        table.add_column(col, overflow="fold", no_wrap=col in (_("Due"), _("Left"), _("Incident")))
     for o in rows:
         if o.due is None:
-            due, left = "速やかに (promptly)", ""
+            due, left = _("promptly"), ""
         else:
             shown = o.due.strftime("%Y-%m-%d %H:%M %z") if isinstance(o.due, datetime) else o.due.isoformat()
-            due = f"{shown} ({WEEKDAYS[o.due_date.weekday()]})" + (" 目安" if o.soft else "")
-            left = f"{o.days_left}日" if not o.overdue else f"{-o.days_left}日超過 overdue"
+            due = f"{shown} ({WEEKDAYS[o.due_date.weekday()]})" + (" " + _("target") if o.soft else "")
+            left = (_("{days} days").format(days=o.days_left) if not o.overdue
+                    else _("overdue by {days} days").format(days=-o.days_left))
         style = "bold red" if o.overdue else ""
         table.add_row(escape(due), escape(left), o.incident, escape(f"{o.regime}/{o.id}\n{o.label}"),
                       escape(o.recipient), escape(o.title), style=style)
@@ -259,9 +271,9 @@ def print_overdue_steps(console: Console, store: Store, department: str | None =
             if department is None or same_name(department, s.department)]
     if not late:
         return
-    table = Table(title=f"初動対応 Overdue response steps ({len(late)})", title_justify="left")
-    for col in ("Target", "Incident", "Step", "Who"):
-        table.add_column(col, overflow="fold", no_wrap=col in ("Target", "Incident"))
+    table = Table(title=_("Overdue response steps ({count})").format(count=len(late)), title_justify="left")
+    for col in (_("Target"), _("Incident"), _("Step"), _("Who")):
+        table.add_column(col, overflow="fold", no_wrap=col in (_("Target"), _("Incident")))
     for item in late:
         due = item.view.due
         shown = due.astimezone(ZoneInfo(store.tz)).strftime("%Y-%m-%d %H:%M") if isinstance(due, datetime) \
@@ -303,7 +315,8 @@ def deadlines_cmd(ics_file: str | None, department: str | None, as_json: bool) -
         ics_path = Path(ics_file)  # what click's path_type=Path would give
         atomic_write_bytes(ics_path, to_ics(rows, name=f"incident deadlines — {department}" if department
                                             else None))
-        info(f"Wrote {sum(1 for r in rows if r.due is not None)} deadline(s) to {ics_path}")
+        info(_("Wrote {count} deadline(s) to {path}")
+             .format(count=sum(1 for r in rows if r.due is not None), path=ics_path))
     if as_json:
         emit_json([r.to_json() for r in rows])
     else:
@@ -318,8 +331,8 @@ def _of_department(store: Store, rows: list[Any], department: str) -> list[Any]:
     records = store.records()
     known = sorted({str(r.get("department")) for r in records if r.get("department")} | set(store.config.people))
     if not any(same_name(department, name) for name in known):
-        raise InputError(f"no incident or [people] entry names the department {department!r}; known: "
-                         f"{', '.join(known) or 'none'}", field="--department")
+        raise InputError(_("no incident or [people] entry names the department {department!r}; known: {known}")
+                         .format(department=department, known=", ".join(known) or _("none")), field="--department")
     ids = {r.id for r in records if same_name(department, str(r.get("department", "")))}
     return [row for row in rows if row.incident in ids]
 
@@ -345,8 +358,10 @@ def done_cmd(incident_id: str, obligation: str, at_text: str | None, ref: str, r
     try:
         key = mark_done(store, incident_id, obligation, at=at, ref=ref, actor=env.actor(), replace=replace)
     except RefusedError as exc:
-        if replace or not is_interactive() or not click.confirm(f"{exc.message}. 置き換えますか? Replace it?",
+        if replace or not is_interactive() or not click.confirm(_("{message}. Replace it?")
+                                                                .format(message=exc.message),
                                                                  default=False, err=True):
             raise
         key = mark_done(store, incident_id, obligation, at=at, ref=ref, actor=env.actor(), replace=True)
-    info(f"Marked {key} done on {incident_id} ({at.isoformat()}{', ref ' + ref if ref else ''}).")
+    info(_("Marked {key} done on {incident_id} ({at}{ref}).").format(
+        key=key, incident_id=incident_id, at=at.isoformat(), ref=_(", ref {ref}").format(ref=ref) if ref else ""))

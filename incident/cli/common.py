@@ -9,15 +9,41 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
 import click
 
 from incident.cli.group import Env
+from incident.i18n import N_
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class LabelledChoice(click.Choice):  # type: ignore[type-arg]
+    """A choice of ids that also takes each id's Japanese label (`--status 終結` for closed); the value
+    passed on is always the id."""
+
+    def __init__(self, choices: Sequence[str], labels: Mapping[str, str]) -> None:
+        super().__init__(list(choices))
+        self.labels = {label: key for key, label in labels.items()}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value.strip() in self.labels:
+            value = self.labels[value.strip()]
+        return super().convert(value, param, ctx)
+
+
+def split_list(text: str) -> list[str]:
+    """A list typed at a prompt: separated by commas, Japanese 、 or full-width ，; blanks dropped."""
+    import re
+
+    return [part.strip() for part in re.split(r"[,、，]", text) if part.strip()]
+
+
+#: how notices reached people, as the core names the method (email, letter or both)
+DELIVERY_METHODS = (N_("email"), N_("letter"), N_("both"))
 
 
 def get_env() -> Env:

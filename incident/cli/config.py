@@ -10,6 +10,7 @@ import click
 
 from incident.cli.common import emit_json, get_env, info, json_option, store_options
 from incident.cli.group import IncidentGroup
+from incident.i18n import _
 
 
 @click.group("config", cls=IncidentGroup)
@@ -30,7 +31,8 @@ def config_show_cmd(as_json: bool) -> None:
     if as_json:
         emit_json({"store": str(store.root), "config": values})
         return
-    info(f"Settings of the store at {store.root} (change one with `incident config set KEY=VALUE`):")
+    info(_("Settings of the store at {root} (change one with `incident config set KEY=VALUE`):")
+         .format(root=store.root))
     click.echo(tomli_w.dumps(values), nl=False)
 
 
@@ -51,7 +53,7 @@ def config_set_cmd(assignments: tuple[str, ...]) -> None:
     store = env.store()
     changes = save_settings(store, assignments, actor=env.actor())
     if not changes:
-        info("No change: the settings already have these values.")
+        info(_("No change: the settings already have these values."))
         return
     for key, (old, new) in changes.items():
         info(f"{key}: {old!r} → {new!r}")

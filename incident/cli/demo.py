@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from incident.cli.common import emit_json, get_env, info, json_option, store_options
+from incident.i18n import _
 
 SAMPLES: tuple[dict[str, Any], ...] = (
     {
@@ -90,7 +91,7 @@ def demo_cmd(as_json: bool) -> None:
         return
     from incident.cli.views import print_list, print_record
 
-    info(f"Demo store: {path} (use --store DIR to keep the samples elsewhere)")
+    info(_("Demo store: {path} (use --store DIR to keep the samples elsewhere)").format(path=path))
     print_list(env.console, store.records(), store.tz)
     for incident_id in ids:
         record = store.load(incident_id)
@@ -114,8 +115,8 @@ def _show_reminders(env: Any, store: Any) -> None:
     from incident.cli.remind import show_plan
     from incident.followup.remind import plan
 
-    env.console.print("\n[bold]incident remind --dry-run[/] (run `incident remind --send` daily from cron or "
-                      "Task Scheduler):")
+    env.console.print(_("\n[bold]incident remind --dry-run[/] (run `incident remind --send` daily from cron or "
+                      "Task Scheduler):"))
     show_plan(env.console, store, plan(store))
 
 

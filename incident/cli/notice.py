@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from incident.cli.common import emit_json, get_env, info, is_interactive, json_option, store_options
+from incident.i18n import _
 
 if TYPE_CHECKING:
     from incident.notices.mailmerge import CheckResult
@@ -149,20 +150,20 @@ def notice_cmd(incident_id: str | None, kind: str | None, lang: str | None, fmt:
         _test_sheet(output, as_json)
         return
     if incident_id is None:
-        raise InputError("give the incident ID (`incident list` shows them)", field="ID")
+        raise InputError(_("give the incident ID (`incident list` shows them)"), field="ID")
     if incident_id == "kinds":
         _list_kinds(as_json)
         return
     if mark_mailed or at_text:
         if kind or lang or fmt or output or draft or roster or out_dir or mbox or check or dated or doc_number:
-            raise InputError("--mark-mailed records a print run already made; it takes only --at DATE",
+            raise InputError(_("--mark-mailed records a print run already made; it takes only --at DATE"),
                              field="mark-mailed")
         if not (mark_mailed and at_text):
-            raise InputError("record posted letters with --mark-mailed --at DATE (both)", field="at")
+            raise InputError(_("record posted letters with --mark-mailed --at DATE (both)"), field="at")
         _mark_mailed(incident_id, at_text, as_json)
         return
     if kind is None:
-        raise InputError("--kind is required; `incident notice kinds` lists them", field="kind")
+        raise InputError(_("--kind is required; `incident notice kinds` lists them"), field="kind")
     request = NoticeRequest(incident_id, kind, lang, fmt, output, draft, roster, out_dir, mbox, check, as_json,
                             dated, doc_number, regime)
     if fmt in FORM_FORMATS:
@@ -173,11 +174,11 @@ def notice_cmd(incident_id: str | None, kind: str | None, lang: str | None, fmt:
         _document(request)
     elif roster or out_dir or mbox:
         if not roster:
-            raise InputError("--out and --mbox write one notice per person: add --roster", field="roster")
+            raise InputError(_("--out and --mbox write one notice per person: add --roster"), field="roster")
         _merge(request)
     else:
         if check:
-            raise InputError("--check proves a mail merge's output: use it with --roster", field="check")
+            raise InputError(_("--check proves a mail merge's output: use it with --roster"), field="check")
         _single(request)
 
 
@@ -195,10 +196,12 @@ def _mark_mailed(incident_id: str, at_text: str, as_json: bool) -> None:
                        "obligations": list(done.obligations), "method": done.method, "count": done.count,
                        "at": done.at, "filled_response": done.filled is not None}})
         return
-    info(f"Marked {run['count']} {run['kind']} letter(s) of {incident_id} mailed on {at.isoformat()}.")
+    info(_("Marked {count} {kind} letter(s) of {incident_id} mailed on {isoformat}.")
+         .format(count=run['count'], kind=run['kind'], incident_id=incident_id, isoformat=at.isoformat()))
     if done is not None:
-        info(f"Marked {', '.join(done.obligations)} done ({done.count} people by {done.method})"
-             + ("; response_to_individuals filled in." if done.filled else "."))
+        info(_("Marked {obligations} done ({count} people by {method})").format(
+            obligations=", ".join(done.obligations), count=done.count, method=_(done.method))
+             + (_("; response_to_individuals (本人への対応) filled in.") if done.filled else _(".")))
 
 
 def _list_kinds(as_json: bool) -> None:
@@ -242,7 +245,7 @@ def _renderer(store: Store, request: NoticeRequest, fmt: str) -> Renderer:
                         draft=request.draft, dated=dated, doc_number=request.doc_number,
                         regime=request.regime)
     for warning in renderer.plan.warnings:
-        info(f"warning: {warning}")
+        info(_("warning: {warning}").format(warning=warning))
     if renderer.missing:
         info("draft: " + "、".join(str(m) for m in renderer.missing))
     return renderer
@@ -272,7 +275,7 @@ def _test_sheet(output: Path | None, as_json: bool) -> None:
     from incident.notices.pdf import window_test_sheet
 
     if output is None:
-        raise InputError("--test-sheet writes a PDF: give -o FILE.pdf", field="output")
+        raise InputError(_("--test-sheet writes a PDF: give -o FILE.pdf"), field="output")
     from incident.outputs import output_file
 
     output_file(output, option="--output")
@@ -283,8 +286,8 @@ def _test_sheet(output: Path | None, as_json: bool) -> None:
         emit_json({"path": str(output), "sha256": digest, "window": {"top": window.top, "left": window.left,
                                                                     "width": window.width, "height": window.height}})
         return
-    info(f"Wrote the window test sheet to {output} (window {window.width} x {window.height} mm at "
-         f"{window.left} mm from the left, {window.top} mm from the top; [letter.window] in config.toml)")
+    info(_("Wrote the window test sheet to {output} (window {width} x {height} mm at {left} mm from the left, {top} mm from the top; [letter.window] in config.toml)")
+         .format(output=output, width=window.width, height=window.height, left=window.left, top=window.top))
 
 
 def _document(request: NoticeRequest) -> None:
@@ -296,21 +299,22 @@ def _document(request: NoticeRequest) -> None:
     from incident.notices.roster import iter_people
 
     if request.output is None:
-        raise InputError(f"{request.fmt} is written to a file: give -o FILE.{request.fmt}", field="output")
+        raise InputError(_("{fmt} is written to a file: give -o FILE.{fmt}").format(fmt=request.fmt), field="output")
     if request.out_dir is not None or request.mbox is not None:
-        raise InputError(f"a {request.fmt} print run is one file: use -o FILE.{request.fmt}, not --out or --mbox",
+        raise InputError(_("a {fmt} print run is one file: use -o FILE.{fmt}, not --out or --mbox")
+                         .format(fmt=request.fmt),
                          field="out")
     if request.check:
-        raise InputError("--check reads text and e-mail notices back; a PDF print run is checked by its "
-                         "page count and the recorded hash", field="check")
+        raise InputError(_("--check reads text and e-mail notices back; a PDF print run is checked by its "
+                         "page count and the recorded hash"), field="check")
     from incident.outputs import output_file
 
     output_file(request.output, option="--output", personal=True)
     env = get_env()
     store = env.store()
     if request.roster and not KINDS[request.kind].per_person:
-        raise InputError(f"{request.kind} is not a notice to a person; per-person kinds: "
-                         f"{', '.join(k for k, s in KINDS.items() if s.per_person)}", field="kind")
+        raise InputError(_("{kind} is not a notice to a person; per-person kinds: {join}")
+                         .format(kind=request.kind, join=', '.join(k for k, s in KINDS.items() if s.per_person)), field="kind")
     renderer = _renderer(store, request, "print")
     people: Any = [None]
     if request.roster:
@@ -336,10 +340,10 @@ def _document(request: NoticeRequest) -> None:
         emit_json({**entry, "pages": result.pages, "no_address": result.no_address})
         return
     what = f"{result.count} {renderer.spec.id} letter(s)" if request.roster else renderer.spec.id
-    info(f"Wrote {what} on {result.pages} page(s) (pdf) for "
-         f"{request.incident_id} to {request.output}; sha256 {result.sha256[:16]}…")
+    info(_("Wrote {what} on {pages} page(s) (pdf) for {incident_id} to {output}; sha256 {value}…")
+         .format(what=what, pages=result.pages, incident_id=request.incident_id, output=request.output, value=result.sha256[:16]))
     if result.no_address and request.roster:
-        info(f"warning: {result.no_address} people have no postal address")
+        info(_("warning: {no_address} people have no postal address").format(no_address=result.no_address))
 
 
 def _word(request: NoticeRequest) -> None:
@@ -414,10 +418,10 @@ def _form(request: NoticeRequest) -> None:
     from incident.notices.render import notice_entry, sha256_text
 
     if request.roster or request.out_dir or request.mbox:
-        raise InputError("the form is one report, not one per person: leave out --roster, --out and --mbox",
+        raise InputError(_("the form is one report, not one per person: leave out --roster, --out and --mbox"),
                          field="format")
     if request.fmt == "xlsx" and request.output is None:
-        raise InputError("xlsx is written to a file: give -o FILE.xlsx", field="output")
+        raise InputError(_("xlsx is written to a file: give -o FILE.xlsx"), field="output")
     if request.output is not None:
         from incident.outputs import output_file
 
@@ -460,7 +464,7 @@ def _single(request: NoticeRequest) -> None:
 
     fmt = request.fmt or "txt"
     if fmt == "eml":
-        raise InputError("eml is for one e-mail per person: use it with --roster --out DIR", field="format")
+        raise InputError(_("eml is for one e-mail per person: use it with --roster --out DIR"), field="format")
     if request.output is not None:
         from incident.outputs import output_file
 
@@ -495,13 +499,14 @@ def _merge(request: NoticeRequest) -> None:
     from incident.notices.rosterfile import roster_info
 
     if (request.out_dir is None) == (request.mbox is None):
-        raise InputError("--roster writes to a directory (--out DIR) or to one mbox file (--mbox FILE)",
+        raise InputError(_("--roster writes to a directory (--out DIR) or to one mbox file (--mbox FILE)"),
                          field="out")
     if request.output is not None:
-        raise InputError("-o is for one document; with --roster use --out DIR or --mbox FILE", field="output")
+        raise InputError(_("-o is for one document; with --roster use --out DIR or --mbox FILE"), field="output")
     fmt = request.fmt or ("eml" if request.mbox else "txt")
     if fmt not in MERGE_FORMATS:
-        raise InputError(f"with --roster the format is one of {', '.join(MERGE_FORMATS)}", field="format")
+        raise InputError(_("with --roster the format is one of {join}")
+                         .format(join=', '.join(MERGE_FORMATS)), field="format")
     from incident.outputs import output_file, private_output_dir
 
     if request.out_dir is not None:
@@ -511,8 +516,8 @@ def _merge(request: NoticeRequest) -> None:
     env = get_env()
     store = env.store()
     if not KINDS[request.kind].per_person:
-        raise InputError(f"{request.kind} is not a notice to a person; per-person kinds: "
-                         f"{', '.join(k for k, s in KINDS.items() if s.per_person)}", field="kind")
+        raise InputError(_("{kind} is not a notice to a person; per-person kinds: {join}")
+                         .format(kind=request.kind, join=', '.join(k for k, s in KINDS.items() if s.per_person)), field="kind")
     path = store.roster_path(request.incident_id)
     meta = roster_info(path)
     key = store.roster_key()
@@ -529,13 +534,14 @@ def _merge(request: NoticeRequest) -> None:
     _record(store, renderer, entry, env.actor())
     report: dict[str, Any] = {**entry, "no_email": result.skipped_no_email, "no_address": result.no_address}
     if not request.as_json:
-        info(f"Rendered {result.count} {renderer.spec.id} notice(s) ({fmt}) for {request.incident_id} into "
-             f"{result.target}; sha256 {result.sha256[:16]}…")
+        info(_("Rendered {count} {id} notice(s) ({fmt}) for {incident_id} into {target}; sha256 {value}…")
+             .format(count=result.count, id=renderer.spec.id, fmt=fmt, incident_id=request.incident_id, target=result.target, value=result.sha256[:16]))
         if result.skipped_no_email:
-            info(f"{result.skipped_no_email} people have no e-mail address and got no e-mail: "
-                 "send them a letter (--kind individual-letter)")
+            info(_("{skipped_no_email} people have no e-mail address and got no e-mail: send them a letter (--kind individual-letter)")
+                 .format(skipped_no_email=result.skipped_no_email))
         if result.no_address and renderer.spec.id.endswith("letter"):
-            info(f"warning: {result.no_address} people have no postal address")
+            info(_("warning: {no_address} people have no postal address")
+                 .format(no_address=result.no_address))
     failed = False
     if request.check:
         index = IdentityIndex.build(iter_people(path, key))
@@ -561,13 +567,14 @@ def _ask(question: str) -> bool:
 
 def _print_check(checked: CheckResult) -> None:
     if checked.ok:
-        info(f"check: {checked.checked} notice(s) each name only their own person")
+        info(_("check: {checked} notice(s) each name only their own person").format(checked=checked.checked))
     else:
-        info(f"check FAILED: {checked.failure_count} of {checked.checked} notice(s) name someone else or are "
-             "missing:")
+        info(_("check FAILED: {failure_count} of {checked} notice(s) name someone else or are missing:")
+             .format(failure_count=checked.failure_count, checked=checked.checked))
         for failure in checked.failures[:50]:
             others = f" ({', '.join(failure.others[:10])}{' …' if len(failure.others) > 10 else ''})" \
                 if failure.others else ""
             info(f"  {failure.path}: {failure.reason}{others}")
     if checked.unchecked_names:
-        info(f"note: {checked.unchecked_names} one-character name(s) cannot be searched for reliably")
+        info(_("note: {unchecked_names} one-character name(s) cannot be searched for reliably")
+             .format(unchecked_names=checked.unchecked_names))

@@ -11,6 +11,7 @@ import click
 
 from incident.cli.common import emit_json, get_env, info, json_option, store_options
 from incident.cli.group import IncidentGroup
+from incident.i18n import _, either
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -46,11 +47,11 @@ def playbooks_list_cmd(as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    table = Table(title="Regime playbooks", title_justify="left")
-    for col in ("ID", "Name", "From", "Version", "File"):
+    table = Table(title=_("Regime playbooks"), title_justify="left")
+    for col in (_("ID"), _("Name"), _("From"), _("Version"), _("File")):
         table.add_column(col, overflow="fold")
     for row in rows:
-        table.add_row(row["id"], escape(f"{row['name']}\n{row['name_en']}"), row["effective_from"],
+        table.add_row(row["id"], escape(either(row["name"], row["name_en"])), row["effective_from"],
                       escape(row["version"]), escape(Path(row["source"]).name))
     env.console.print(table)
 
@@ -70,7 +71,8 @@ def playbooks_show_cmd(regime_id: str, on_text: str | None, as_json: bool) -> No
     env = get_env()
     regimes = _regimes(env)
     if regime_id not in regimes:
-        raise NotFoundError(f"no regime {regime_id!r}; known: {', '.join(regimes)}", field="ID")
+        raise NotFoundError(_("no regime {regime_id!r}; known: {join}")
+                            .format(regime_id=regime_id, join=', '.join(regimes)), field="ID")
     r = regimes.in_force(regime_id, parse_date(on_text, field="--on"))[0] if on_text else regimes[regime_id]
     data = {"id": r.id, "name": r.name_ja, "name_en": r.name_en, "law": r.law, "version": r.version,
             "effective_from": r.effective_from.isoformat(), "source": r.source, "applies": {
@@ -89,21 +91,23 @@ def playbooks_show_cmd(regime_id: str, on_text: str | None, as_json: bool) -> No
         emit_json(data)
         return
     c = env.console
-    c.print(f"[bold]{escape(r.name_ja)}[/] / {escape(r.name_en)} ({r.id})")
-    c.print(f"法令 {escape(r.law)}\n版 {escape(r.version)} — from {r.effective_from} ({escape(r.source)})")
-    c.print(f"適用 applies: {escape(str(data['applies']))}")
-    c.print("[bold]事態 Conditions[/] (any one is enough)")
+    c.print(f"[bold]{escape(either(r.name_ja, r.name_en))}[/] ({r.id})")
+    c.print(_("Law: {law}\nVersion: {version} — from {effective_from} ({source})").format(
+        law=escape(r.law), version=escape(r.version), effective_from=r.effective_from, source=escape(r.source)))
+    c.print(_("Applies: {applies}").format(applies=escape(str(data["applies"]))))
+    c.print(_("[bold]Conditions[/] (any one is enough)"))
     for cond in data["conditions"]:
         params = {k: v for k, v in cond.items() if k not in ("id", "ja", "en", "citation", "kind")}
-        c.print(f"  {cond['id']}: {escape(cond['ja'])} — {cond['kind']} {escape(str(params))} "
-                f"[dim]({escape(cond['citation'])})[/]")
-    c.print("[bold]除外 Exemptions[/]")
+        c.print(f"  {cond['id']}: {escape(either(cond['ja'], cond.get('en', '')))} — {cond['kind']} "
+                f"{escape(str(params))} [dim]({escape(cond['citation'])})[/]")
+    c.print(_("[bold]Exemptions[/]"))
     for e in r.exemptions:
-        c.print(f"  {e.id}: {escape(e.ja)} — {e.kind} [dim]({escape(e.citation)})[/]")
-    c.print("[bold]義務 Obligations[/]")
+        c.print(f"  {e.id}: {escape(either(e.ja, e.en))} — {e.kind} [dim]({escape(e.citation)})[/]")
+    c.print(_("[bold]Obligations[/]"))
     for o in data["obligations"]:
-        c.print(f"  {o['id']} → {escape(o['recipient'])} {escape('[' + o['role'] + ']')} {escape(str(o['deadline']))} "
-                f"items: {', '.join(o['items'])} [dim]({escape(o['citation'])})[/]")
+        c.print("  " + _("{id} → {recipient} {role} {deadline} items: {items}").format(
+            id=o["id"], recipient=escape(o["recipient"]), role=escape("[" + o["role"] + "]"),
+            deadline=escape(str(o["deadline"])), items=", ".join(o["items"])) + f" [dim]({escape(o['citation'])})[/]")
 
 
 @playbooks_group.command("check")
@@ -123,9 +127,9 @@ def playbooks_check_cmd(path_text: str, as_json: bool) -> None:
         for p in problems:
             click.echo(str(p))
         if not problems:
-            click.echo(f"{path}: OK")
+            click.echo(_("{path}: OK").format(path=path))
         else:
-            info(f"{len(problems)} problem(s) in {path}")
+            info(_("{count} problem(s) in {path}").format(count=len(problems), path=path))
     if problems:
         raise click.exceptions.Exit(2)
 

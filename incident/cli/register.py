@@ -8,14 +8,25 @@ from typing import Any
 
 import click
 
-from incident.cli.common import emit_json, get_env, info, is_interactive, json_option, store_options
+from incident.cli.common import (
+    LabelledChoice,
+    emit_json,
+    get_env,
+    info,
+    is_interactive,
+    json_option,
+    split_list,
+    store_options,
+)
 from incident.cli.group import IncidentGroup
-from incident.register.record import FIELDS, STATUSES, settable_fields
+from incident.cli.views import field_label
+from incident.i18n import N_, _
+from incident.register.record import ENTITIES, ENUM_LABELS_JA, FIELDS, STATUSES, enum_label, settable_fields
 
 
 @click.command("init")
 @click.option("--organization", default="", help="The organization's name (報告者の名称).")
-@click.option("--entity", type=click.Choice(["business", "public-body", "council"]), default="business",
+@click.option("--entity", type=LabelledChoice(ENTITIES, ENUM_LABELS_JA["entity"]), default="business",
               show_default=True, help="business (個人情報取扱事業者), public-body (行政機関等) or council (地方議会).")
 @click.option("--contact", default="", help="Inquiry desk printed on notices (問合せ窓口).")
 @click.option("--timezone", default="Asia/Tokyo", show_default=True, help="The organization's timezone.")
@@ -28,19 +39,19 @@ def init_cmd(organization: str, entity: str, contact: str, timezone: str) -> Non
     env = get_env()
     path = env.store_path
     if (path / "incidents").is_dir():
-        info(f"The store already exists at {path}; nothing changed.")
+        info(_("The store already exists at {path}; nothing changed.").format(path=path))
         return
     config = parse_config({"organization": organization, "entity": entity, "contact": contact,
                            "timezone": timezone})
     store = init_store(path, config if config != Config() else None)
     store.log(env.actor(), "init", None, {"store": str(path)})
-    info(f"Created the incident store at {path}")
+    info(_("Created the incident store at {path}").format(path=path))
     missing = [key for key in ("organization", "contact") if not getattr(config, key)]
     if missing:
-        info(f"Set the organization's details with `incident config set {' '.join(k + '=…' for k in missing)}`; "
-             "record an incident with `incident new`.")
+        info(_("Set the organization's details with `incident config set {join}`; record an incident with `incident new`.")
+             .format(join=' '.join(k + '=…' for k in missing)))
     else:
-        info("Record an incident with `incident new`; `incident config show` lists the settings.")
+        info(_("Record an incident with `incident new`; `incident config show` lists the settings."))
 
 
 def _field_options(func: Any) -> Any:
@@ -89,7 +100,8 @@ def new_cmd(from_file: Path | None, items: tuple[str, ...], as_json: bool, **val
         emit_json({"id": record.id})
     else:
         click.echo(record.id)
-        info(f"Recorded {record.id}: {record.get('title')}. Next: `incident show {record.id}`.")
+        info(_("Recorded {id}: {title}. Next: `incident show {id}`.")
+             .format(id=record.id, title=record.get('title')))
 
 
 def _prompt_missing(store: Any, base: dict[str, Any], assignments: dict[str, str],
@@ -104,27 +116,29 @@ def _prompt_missing(store: Any, base: dict[str, Any], assignments: dict[str, str
         spec = spec_by_name[name]
         if name == "type":
             choices = list(taxonomy.types)
-            click.echo("Types: " + ", ".join(f"{t} ({taxonomy.types[t].ja})" for t in choices))
-            assignments[name] = click.prompt(f"{spec.ja} {name}", type=click.Choice(choices), show_choices=False)
+            click.echo(_("Types: ") + ", ".join(f"{t} ({taxonomy.types[t].ja})" for t in choices))
+            labels = {t: taxonomy.types[t].ja for t in choices}
+            assignments[name] = click.prompt(field_label(spec), type=LabelledChoice(choices, labels),
+                                             show_choices=False)
         elif name == "discovered_at":
-            assignments[name] = click.prompt(f"{spec.ja} {name} (e.g. 2024-06-03 15:00 or 令和6年6月3日)",
+            assignments[name] = click.prompt(_("{field} (e.g. 2024-06-03 15:00, 令和6年6月3日 午後3時)")
+                                             .format(field=field_label(spec)),
                                              value_proc=lambda text: _checked_date(text, store.tz))
         else:
-            value = click.prompt(f"{spec.ja} {name}", default="", show_default=False)
+            value = click.prompt(field_label(spec), default="", show_default=False)
             if value:
                 assignments[name] = value
     if not item_tables and "data" not in base:
-        value = click.prompt("項目 data items (comma-separated, e.g. 氏名,メールアドレス)", default="",
+        value = click.prompt(_("data items (separated by commas, e.g. 氏名、メールアドレス)"), default="",
                              show_default=False)
-        item_tables.extend({"item": v.strip()} for v in value.split(",") if v.strip())
+        item_tables.extend({"item": v} for v in split_list(value))
 
 
 _ASKED = {
-    "copy_exists": "同じ内容のデータが他に保管されていますか（滅失・毀損に当たるかを左右します） / Is an identical "
-                   "copy of the data kept elsewhere (it decides whether this is a loss or damage)? copy_exists",
-    "being_acquired": "取得しようとしていた個人情報（まだ個人データとして保有していない入力途中の情報等）ですか / "
-                      "Was it personal information still being collected, not yet held as personal data (such as "
-                      "a form being filled in)? being_acquired",
+    "copy_exists": N_("Is an identical copy of the data kept elsewhere (it decides whether this is a loss or "
+                      "damage)? copy_exists"),
+    "being_acquired": N_("Was it personal information still being collected, not yet held as personal data "
+                         "(such as a form being filled in)? being_acquired"),
 }
 
 
@@ -137,7 +151,7 @@ def _prompt_asked_facts(store: Any, base: dict[str, Any], assignments: dict[str,
     for name in getattr(entry, "asks", ()):
         if name in base or name in assignments:
             continue
-        assignments[name] = "true" if click.confirm(_ASKED[name], default=False) else "false"
+        assignments[name] = "true" if click.confirm(_(_ASKED[name]), default=False) else "false"
 
 
 def _settle_ambiguous_items(store: Any, base: dict[str, Any], item_tables: list[dict[str, Any]]) -> None:
@@ -151,10 +165,10 @@ def _settle_ambiguous_items(store: Any, base: dict[str, Any], item_tables: list[
         choices = catalogue.choices(name) if isinstance(name, str) else ()
         if not choices:
             continue
-        click.echo(f"「{name}」 may mean:")
+        click.echo(_("「{name}」 may mean:").format(name=name))
         for n, item in enumerate(choices, start=1):
             click.echo(f"  {n}. {item.id} — {item.ja}" + (f"（{item.note}）" if item.note else ""))
-        picked = click.prompt("どれですか Which one", type=click.IntRange(1, len(choices)))
+        picked = click.prompt(_("Which one?"), type=click.IntRange(1, len(choices)))
         table["item"] = choices[picked - 1].id
 
 
@@ -199,7 +213,8 @@ def _show_extras(env: Any, store: Any, record: Any) -> None:
 
 
 @click.command("list")
-@click.option("--status", type=click.Choice(STATUSES), help="Only incidents in this state.")
+@click.option("--status", type=LabelledChoice(STATUSES, ENUM_LABELS_JA["status"]),
+              help="Only incidents in this state.")
 @click.option("--year", type=int, help="Only incidents discovered in this calendar year.")
 @click.option("--type", "type_", metavar="TYPE", help="Only incidents of this type (e.g. misdirected-email).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "xlsx"]), default="table", show_default=True,
@@ -241,11 +256,11 @@ def _export_list(records: list[Any], fmt: str, output: str | None, tz: str, orga
     rows = list_rows(records, tz)
     if fmt == "xlsx":
         if output is None:
-            raise InputError("xlsx is written to a file: give -o FILE.xlsx", field="--output")
+            raise InputError(_("xlsx is written to a file: give -o FILE.xlsx"), field="--output")
         from incident.sheets import LIST_SHEET, write_table
 
         write_table(Path(output), f"{organization} 事案一覧".strip(), LIST_SHEET, rows, sheet="事案一覧")
-        info(f"Wrote {len(rows)} incident(s) to {output}.")
+        info(_("Wrote {count} incident(s) to {output}.").format(count=len(rows), output=output))
         return
     from incident.followup.reports import csv_table
 
@@ -258,7 +273,7 @@ def _export_list(records: list[Any], fmt: str, output: str | None, tz: str, orga
     from incident.fsutil import atomic_write_bytes
 
     atomic_write_bytes(Path(output), data, mode=0o644)
-    info(f"Wrote {len(rows)} incident(s) to {output}.")
+    info(_("Wrote {count} incident(s) to {output}.").format(count=len(rows), output=output))
 
 
 @click.command("edit")
@@ -276,17 +291,17 @@ def edit_cmd(incident_id: str) -> None:
     while True:
         edited = click.edit(text, extension=".toml", require_save=True)
         if edited is None or edited == current:
-            info("No changes.")
+            info(_("No changes."))
             return
         try:
             store.replace_text(incident_id, edited, actor=env.actor())
         except InputError as exc:
-            click.echo(f"error: {exc}", err=True)
-            if not is_interactive() or not click.confirm("もう一度編集しますか? Edit again?", default=True):
+            click.echo(_("error: {exc}").format(exc=exc), err=True)
+            if not is_interactive() or not click.confirm(_("Edit again?"), default=True):
                 raise
             text = edited
             continue
-        info(f"Saved {incident_id}.")
+        info(_("Saved {incident_id}.").format(incident_id=incident_id))
         return
 
 
@@ -301,7 +316,7 @@ def set_cmd(incident_id: str, assignments: tuple[str, ...]) -> None:
     env = get_env()
     pairs = dict(parse_assignment(a) for a in assignments)
     set_fields(env.store(), incident_id, pairs, actor=env.actor())
-    info(f"Updated {incident_id}: {', '.join(pairs)}.")
+    info(_("Updated {incident_id}: {join}.").format(incident_id=incident_id, join=', '.join(pairs)))
 
 
 @click.command("log")
@@ -318,12 +333,12 @@ def log_cmd(incident_id: str, text: str, at_text: str | None) -> None:
     store = env.store()
     at = parse_datetime(at_text, store.tz, field="--at") if at_text else None
     add_event(store, incident_id, text, actor=env.actor(), at=at)
-    info(f"Logged on {incident_id}.")
+    info(_("Logged on {incident_id}.").format(incident_id=incident_id))
 
 
 @click.command("status")
 @click.argument("incident_id", metavar="ID")
-@click.argument("status", type=click.Choice(STATUSES), metavar="STATUS")
+@click.argument("status", type=LabelledChoice(STATUSES, ENUM_LABELS_JA["status"]), metavar="STATUS")
 @click.option("--force", is_flag=True, help="Close (or move back) despite open items; needs --reason.")
 @click.option("--reason", default="", help="Why, when forcing (logged).")
 @store_options
@@ -333,7 +348,7 @@ def status_cmd(incident_id: str, status: str, force: bool, reason: str) -> None:
 
     env = get_env()
     set_status(env.store(), incident_id, status, actor=env.actor(), force=force, reason=reason)
-    info(f"{incident_id} is now {status}.")
+    info(_("{incident_id} is now {status}.").format(incident_id=incident_id, status=enum_label("status", status)))
 
 
 @click.group("audit", cls=IncidentGroup)
@@ -355,12 +370,15 @@ def audit_verify_cmd(anchor: str | None, as_json: bool) -> None:
         emit_json({"ok": result.ok, "entries": result.entries, "line": result.line, "problem": result.problem,
                    "head": result.head, "keyed": result.keyed})
     elif result.ok:
-        bound = "bound to the store's key" if result.keyed else "not yet bound to a key (bound at the next change)"
-        click.echo(f"audit log OK: {result.entries} entries, chain intact, {bound}, every record matches its "
-                   f"last audited state ({store.audit.path})")
+        bound = (_("bound to the store's key") if result.keyed
+                 else _("not yet bound to a key (bound at the next change)"))
+        click.echo(_("audit log OK: {entries} entries, chain intact, {bound}, every record matches its last "
+                     "audited state ({path})").format(entries=result.entries, bound=bound, path=store.audit.path))
     else:
-        where = f"at line {result.line}" if result.line is not None else "in the records"
-        click.echo(f"audit log FAILED {where}: {result.problem} ({store.audit.path})")
+        where = (_("at line {line}").format(line=result.line) if result.line is not None
+                 else _("in the records"))
+        click.echo(_("audit log FAILED {where}: {problem} ({path})")
+                   .format(where=where, problem=result.problem, path=store.audit.path))
     if not result.ok:
         raise click.exceptions.Exit(1)
 
@@ -403,8 +421,8 @@ def audit_show_cmd(incident_id: str | None, last: int, as_json: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"Audit log ({len(entries)})", title_justify="left")
-    for col in ("#", "When", "Actor", "Action", "Incident", "Changes"):
+    table = Table(title=_("Audit log ({count})").format(count=len(entries)), title_justify="left")
+    for col in ("#", _("When"), _("Actor"), _("Action"), _("Incident"), _("Changes")):
         table.add_column(col, overflow="fold")
     for e in entries:
         table.add_row(*(escape(str(v)) for v in (e["seq"], e["ts"][:19], e["actor"], e["action"],

@@ -14,6 +14,7 @@ import click
 
 from incident.cli.common import emit_json, get_env, info, json_option, store_options
 from incident.cli.group import IncidentGroup
+from incident.i18n import _
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -37,12 +38,12 @@ def remind_cmd(days_text: str, send_now: bool, dry_run: bool, as_json: bool) -> 
     from incident.followup.remind import parse_days, plan, send, unresolved
 
     if send_now and dry_run:
-        raise InputError("choose --send or --dry-run", field="--send")
+        raise InputError(_("choose --send or --dry-run"), field="--send")
     env = get_env()
     store = env.store()
     reminders = plan(store, days=parse_days(days_text))
     for problem in reminders.skipped:
-        info(f"warning: cannot be assessed, left out: {problem}")
+        info(_("warning: cannot be assessed, left out: {problem}").format(problem=problem))
     if not send_now:
         _show(env.console, store, reminders, as_json)
         return
@@ -55,16 +56,17 @@ def remind_cmd(days_text: str, send_now: bool, dry_run: bool, as_json: bool) -> 
         emit_json(_json(reminders, outcome, sent=True))
     else:
         sent = [m for m in outcome if m.sent]
-        info(f"Sent {len(sent)} reminder message(s) ({sum(len(m.items) for m in sent)} reminder(s)); "
-             f"{reminders.already} sent before.")
+        info(_("Sent {count} reminder message(s) ({sum} reminder(s)); {already} sent before.")
+             .format(count=len(sent), sum=sum(len(m.items) for m in sent), already=reminders.already))
         for message in failed:
-            info(f"not sent to {message.who}: {message.error or _no_address(message.who)}")
+            info(_("not sent to {who}: {value}")
+                 .format(who=message.who, value=message.error or _no_address(message.who)))
     if unresolved(outcome) or failed:
         raise click.exceptions.Exit(1)
 
 
 def _no_address(who: str) -> str:
-    return f"no address in [people] (`incident people set {who} ADDRESS`)"
+    return _("no address in [people] (`incident people set {who} ADDRESS`)").format(who=who)
 
 
 def _json(reminders: Plan, messages: tuple[Message, ...], *, sent: bool) -> dict[str, object]:
@@ -91,19 +93,21 @@ def show_plan(console: Console, store: Store, reminders: Plan) -> None:
     from incident.followup.remind import render
 
     if not reminders.messages:
-        console.print(f"No reminders due ({reminders.already} sent before).")
+        console.print(_("No reminders due ({already} sent before).").format(already=reminders.already))
         return
-    console.print(f"Dry run: {len(reminders.messages)} message(s) would be sent "
-                  f"({reminders.already} reminder(s) sent before are left out); nothing was sent.")
+    console.print(_("Dry run: {count} message(s) would be sent ({already} reminder(s) sent before are left out); nothing was sent.")
+                  .format(count=len(reminders.messages), already=reminders.already))
     for message in reminders.messages:
         to = f"{message.who} <{message.address}>" if message.address else \
-            f"{message.who} [red](no address: `incident people set {message.who} ADDRESS`)[/]"
+            f"{message.who} [red](" + _("no address: `incident people set {who} ADDRESS`").format(who=message.who) + ")[/]"
         subject, _body = render(store, message, reminders.today)
-        console.print(f"\n[bold]To:[/] {escape(to) if message.address else to}\n[bold]Subject:[/] {escape(subject)}")
+        console.print(_("\n[bold]To:[/] {to}\n[bold]Subject:[/] {subject}")
+                      .format(to=escape(to) if message.address else to, subject=escape(subject)))
         for item in message.items:
             due = item.due.astimezone(ZoneInfo(store.tz)).strftime("%Y-%m-%d %H:%M") \
-                if isinstance(item.due, datetime) else (item.due.isoformat() if item.due is not None else "速やかに")
-            mark = "[bold red]overdue[/]" if item.overdue else escape(f"threshold {item.threshold}")
+                if isinstance(item.due, datetime) else (item.due.isoformat() if item.due is not None else _("promptly"))
+            mark = ("[bold red]" + _("overdue") + "[/]" if item.overdue
+                    else escape(_("threshold {threshold}").format(threshold=item.threshold)))
             console.print(f"  [{item.incident}] {escape(item.what)} — {escape(due)} {mark}")
 
 
@@ -125,8 +129,8 @@ def people_list_cmd(as_json: bool) -> None:
         emit_json([{"name": name, "address": address} for name, address in table.items()])
         return
     if not table:
-        click.echo(f"No one listed. Add with `incident people set NAME ADDRESS` (a person, a department, or "
-                   f"{PRIVACY_DESK} for the reports to the regulator).")
+        click.echo(_("No one listed. Add with `incident people set NAME ADDRESS` (a person, a department, or {privacy_desk} for the reports to the regulator).")
+                   .format(privacy_desk=PRIVACY_DESK))
         return
     width = max(len(name) for name in table)
     for name, address in table.items():
@@ -144,6 +148,7 @@ def people_set_cmd(name: str, address: str) -> None:
     env = get_env()
     previous = set_person(env.store(), name, address, actor=env.actor())
     if address:
-        info(f"{name}: {address}" + (f" (was {previous})" if previous and previous != address else ""))
+        info(f"{name}: {address}" + (_(" (was {previous})").format(previous=previous)
+                                     if previous and previous != address else ""))
     else:
-        info(f"Removed {name}." if previous else f"{name} was not listed; nothing changed.")
+        info((_("Removed {name}.") if previous else _("{name} was not listed; nothing changed.")).format(name=name))

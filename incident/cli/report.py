@@ -8,6 +8,7 @@ import click
 
 from incident.cli.common import emit_json, get_env, info, is_interactive, json_option, store_options
 from incident.cli.group import IncidentGroup
+from incident.i18n import _
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -60,10 +61,10 @@ def annual_cmd(fiscal_year: str | None, year: int | None, period: str | None, fm
     from incident.law.taxonomy import load_taxonomy
 
     if sum(x is not None for x in (fiscal_year, year, period)) != 1:
-        raise InputError("give exactly one of --fiscal-year YEAR (April–March), --year YEAR or --period PERIOD",
+        raise InputError(_("give exactly one of --fiscal-year YEAR (April–March), --year YEAR or --period PERIOD"),
                          field="--fiscal-year")
     if year is not None and not 1873 <= year <= 9998:
-        raise InputError(f"{year} is not a year this report covers (1873–9998)", field="--year")
+        raise InputError(_("{year} is not a year this report covers (1873–9998)").format(year=year), field="--year")
     if fiscal_year is not None:
         chosen = Period.fiscal_year(parse_fiscal_year(fiscal_year))
     elif period is not None:
@@ -71,9 +72,9 @@ def annual_cmd(fiscal_year: str | None, year: int | None, period: str | None, fm
     else:
         chosen = Period.calendar_year(cast(int, year))
     if fmt == "xlsx" and output is None:
-        raise InputError("xlsx is written to a file: give -o FILE.xlsx", field="--output")
+        raise InputError(_("xlsx is written to a file: give -o FILE.xlsx"), field="--output")
     if layout == "city" and fmt not in ("csv", "xlsx"):
-        raise InputError("--layout city is for csv and xlsx", field="--layout")
+        raise InputError(_("--layout city is for csv and xlsx"), field="--layout")
     if output is not None:
         from incident.outputs import output_file
 
@@ -89,7 +90,8 @@ def annual_cmd(fiscal_year: str | None, year: int | None, period: str | None, fm
         path = Path(cast(str, output))
         write_table(path, title, CITY_SHEET if layout == "city" else TABLE5_SHEET, rows, sheet=chosen.label,
                     subtitle=f"対象期間 {chosen.start.isoformat()}〜{chosen.end.isoformat()}（発生月による）")
-        info(f"Wrote the {chosen.label} report ({report.totals.incidents} incidents) to {path}.")
+        info(_("Wrote the {label} report ({incidents} incidents) to {path}.")
+             .format(label=chosen.label, incidents=report.totals.incidents, path=path))
         return
     if fmt == "csv" and layout == "city":
         text = csv_table(columns, rows)
@@ -108,7 +110,8 @@ def annual_cmd(fiscal_year: str | None, year: int | None, period: str | None, fm
 
     path = Path(output)  # what click's path_type=Path would give
     atomic_write_bytes(path, data, mode=0o644)
-    info(f"Wrote the {chosen.label} report ({report.totals.incidents} incidents) to {path}.")
+    info(_("Wrote the {label} report ({incidents} incidents) to {path}.")
+         .format(label=chosen.label, incidents=report.totals.incidents, path=path))
 
 
 @click.command("purge")
@@ -133,16 +136,16 @@ def purge_cmd(dry_run: bool, yes: bool, as_json: bool) -> None:
     removed = False
     if (plan.items or plan.stray) and not dry_run:
         if yes or (is_interactive() and not as_json
-                   and click.confirm(f"{len(plan.items)}件のインシデントの個人データを削除しますか? "
-                                 f"Remove the personal data of {len(plan.items)} incident(s)?", default=False)):
+                   and click.confirm(_("Remove the personal data of {count} incident(s)?")
+                                     .format(count=len(plan.items)), default=False)):
             done = execute_purge(store, plan, actor=env.actor())
             removed = True
-            info(f"Removed the personal data of {len(done)} incident(s): {', '.join(i.incident for i in done)}. "
-                 "The records and the audit log remain.")
+            info(_("Removed the personal data of {count} incident(s): {join}. The records and the audit log remain.")
+                 .format(count=len(done), join=', '.join(i.incident for i in done)))
         elif not is_interactive() or as_json:
-            info("Nothing removed: run with --yes to remove it (or --dry-run to only look).")
+            info(_("Nothing removed: run with --yes to remove it (or --dry-run to only look)."))
         else:
-            info("Nothing removed.")
+            info(_("Nothing removed."))
     if as_json:
         emit_json({**plan.to_json(), "removed": removed})
 
@@ -170,12 +173,12 @@ def print_plan(console: Console, plan: PurgePlan) -> None:
     from rich.table import Table
 
     if not plan.items:
-        console.print(f"Nothing to remove: no incident closed more than {plan.retention_years} years before "
-                      f"{plan.today.isoformat()} still has personal data in the store.")
+        console.print(_("Nothing to remove: no incident closed more than {retention_years} years before {isoformat} still has personal data in the store.")
+                      .format(retention_years=plan.retention_years, isoformat=plan.today.isoformat()))
         return
-    table = Table(title=f"Personal data past the retention period ({plan.retention_years} years after closing)",
-                  title_justify="left")
-    for column in ("Incident", "Closed", "Remove", "Size"):
+    table = Table(title=_("Personal data past the retention period ({years} years after closing)").format(
+        years=plan.retention_years), title_justify="left")
+    for column in (_("Incident"), _("Closed"), _("Remove"), _("Size")):
         table.add_column(column, overflow="fold")
     for item in plan.items:
         table.add_row(item.incident, item.closed_on.isoformat(), "\n".join(p.as_posix() for p in item.paths),

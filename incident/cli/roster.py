@@ -12,8 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from incident.cli.common import emit_json, get_env, info, is_interactive, json_option, store_options
+from incident.cli.common import (
+    emit_json,
+    get_env,
+    info,
+    is_interactive,
+    json_option,
+    split_list,
+    store_options,
+)
 from incident.cli.group import IncidentGroup
+from incident.i18n import _
 
 if TYPE_CHECKING:
     from incident.register.record import Record
@@ -28,13 +37,14 @@ def check_persons(store: Store, record: Record, count: int, actor: str) -> None:
     persons = record.get("persons")
     if persons is not None and count <= persons:
         return
-    shown = "not recorded" if persons is None else f"{persons}"
-    info(f"warning: the roster has {count} people but the incident's persons (本人の数) is {shown}; "
-         f"the reports count every affected person (`incident set {record.id} persons={count}`)")
-    if is_interactive() and click.confirm(f"本人の数を{count}人に更新しますか? Update persons to {count}?", default=True, err=True):
+    shown = _("not recorded") if persons is None else f"{persons}"
+    info(_("warning: the roster has {count} people but the incident's persons (本人の数) is {shown}; the reports count every affected person (`incident set {id} persons={count}`)")
+         .format(count=count, shown=shown, id=record.id))
+    if is_interactive() and click.confirm(_("Update persons to {count}?")
+                                          .format(count=count), default=True, err=True):
         store.update(record.id, lambda r: r.with_facts(persons=count), actor=actor, action="set",
                      extra={"reason": "roster count"})
-        info(f"persons = {count}")
+        info(_("persons = {count}").format(count=count))
 
 
 def _parse_map(text: str | None) -> dict[str, str] | None:
@@ -43,13 +53,13 @@ def _parse_map(text: str | None) -> dict[str, str] | None:
     if not text:
         return None
     mapping: dict[str, str] = {}
-    for part in (p.strip() for p in text.split(",")):
+    for part in split_list(text):
         if not part:
             continue
         column, sep, field = part.partition("=")
         if not sep or not column.strip() or not field.strip():
-            raise InputError(f"--map expects COLUMN=FIELD pairs separated by commas (e.g. 氏名=name,Eメール=email), "
-                             f"not {part!r}", field="map")
+            raise InputError(_("--map expects COLUMN=FIELD pairs separated by commas (e.g. 氏名=name,Eメール=email), not {part!r}")
+                             .format(part=part), field="map")
         mapping[column.strip()] = field.strip()
     return mapping
 
@@ -67,13 +77,13 @@ def _check_replace(record: Record, dest: Path, replace: bool, reason: str) -> di
     from incident.followup.notification import roster_in_use
 
     if replace and not reason.strip():
-        raise InputError("--replace needs --reason TEXT (it is logged)", field="--reason")
+        raise InputError(_("--replace needs --reason TEXT (it is logged)"), field="--reason")
     if not dest.exists():
         return {}
     used = roster_in_use(record)
     if used and not replace:
-        raise RefusedError(f"{record.id} already has a roster and {used}; replace it with --replace --reason TEXT "
-                           "(the old roster's hash is logged)")
+        raise RefusedError(_("{id} already has a roster and {used}; replace it with --replace --reason TEXT (the old roster's hash is logged)")
+                           .format(id=record.id, used=used))
     old = {"replaced_sha256": hashlib.sha256(dest.read_bytes()).hexdigest()}
     return {**old, **({"reason": reason.strip()} if replace else {})}
 
@@ -117,7 +127,7 @@ def import_cmd(incident_id: str, file: Path, mapping: str | None, encoding: str 
     store = env.store()
     record = store.load(incident_id)
     if not file.is_file():
-        raise InputError("no such file", file=file)
+        raise InputError(_("no such file"), file=file)
     dest = store.roster_path(incident_id)
     replaced = _check_replace(record, dest, replace, reason)
     # bad rows raise one error that lists them by line (the first 20, then a count): nothing is written
@@ -137,14 +147,15 @@ def import_cmd(incident_id: str, file: Path, mapping: str | None, encoding: str 
                    "skipped_rows": [str(p) for p in result.skipped],
                    "duplicate_rows": [str(d) for d in result.duplicates]})
     else:
-        info(f"Imported {result.count:,} people of {result.data_lines:,} data lines for {incident_id} "
-             f"({result.encoding}; columns: {', '.join(result.columns)}); stored encrypted.")
+        info(_("Imported {count:,} people of {data_lines:,} data lines for {incident_id} ({encoding}; columns: {join}); stored encrypted.")
+             .format(count=result.count, data_lines=result.data_lines, incident_id=incident_id, encoding=result.encoding, join=', '.join(result.columns)))
         if result.skipped_rows:
-            info(f"Skipped {result.skipped_rows} invalid row(s):")
+            info(_("Skipped {skipped_rows} invalid row(s):").format(skipped_rows=result.skipped_rows))
             for problem in result.skipped[:MAX_SHOWN]:
                 info(f"  {problem}")
         if result.duplicate_count:
-            info(f"{result.duplicate_count} possible duplicate(s), imported:")
+            info(_("{duplicate_count} possible duplicate(s), imported:")
+                 .format(duplicate_count=result.duplicate_count))
             for dup in result.duplicates[:MAX_SHOWN]:
                 info(f"  {dup}")
     check_persons(store, record, result.count, env.actor())
@@ -186,10 +197,10 @@ def show_cmd(incident_id: str, reveal: bool, count: int, as_json: bool) -> None:
     from rich.table import Table
 
     console = env.console
-    console.print(f"{incident_id}: {meta.count} people, imported {meta.imported_at:%Y-%m-%d %H:%M} UTC; "
-                  f"columns: {', '.join(meta.columns)}")
-    table = Table("key", "name", "email", "address", "postal code", "phone",
-                  title="sample" + ("" if reveal else " (masked; --reveal to unmask, logged)"))
+    console.print(_("{incident_id}: {count} people, imported {imported_at:%Y-%m-%d %H:%M} UTC; columns: {join}")
+                  .format(incident_id=incident_id, count=meta.count, imported_at=meta.imported_at, join=', '.join(meta.columns)))
+    table = Table(_("key"), _("name"), _("email"), _("address"), _("postal code"), _("phone"),
+                  title=_("sample") + ("" if reveal else _(" (masked; --reveal to unmask, logged)")))
     from rich.markup import escape
 
     for p in people:  # the roster's text is shown, never read as markup

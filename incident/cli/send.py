@@ -16,6 +16,7 @@ import click
 
 from incident.cli.common import emit_json, get_env, info, is_interactive, json_option, store_options
 from incident.cli.group import IncidentGroup
+from incident.i18n import _
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -100,10 +101,10 @@ def send_cmd(incident_id: str, prepare: bool, approve: bool, resume: bool, dry_r
     chosen = [name for name, on in (("--prepare", prepare), ("--approve", approve), ("--status", show_status))
               if on]
     if len(chosen) > 1 or (chosen and (resume or dry_run or rate is not None)):
-        raise InputError(f"{' and '.join(chosen) or chosen[0]} cannot be combined with other steps; "
-                         "run one step at a time", field="send")
+        raise InputError(_("{value} cannot be combined with other steps; run one step at a time")
+                         .format(value=' and '.join(chosen) or chosen[0]), field="send")
     if (kind or lang) and not prepare:
-        raise InputError("--kind and --lang choose what --prepare renders", field="kind")
+        raise InputError(_("--kind and --lang choose what --prepare renders"), field="kind")
     env = get_env()
     store = env.store()
     record = store.load(incident_id)
@@ -121,10 +122,13 @@ def send_cmd(incident_id: str, prepare: bool, approve: bool, resume: bool, dry_r
 def _show_manifest(manifest: BatchManifest, sample: OutgoingMessage) -> None:
     from incident.notices.masking import mask_email
 
-    info(f"batch for {manifest.incident_id}: {manifest.count} message(s), sha256 {manifest.sha256}")
-    info(f"prepared by {manifest.prepared_by} at {manifest.prepared_at}"
-         + (f"; approved by {manifest.approved_by} at {manifest.approved_at}" if manifest.approved_by else ""))
-    info(f"sample: To: {mask_email(sample.to_addr)}  Subject: {sample.subject}")
+    info(_("batch for {incident_id}: {count} message(s), sha256 {sha256}")
+         .format(incident_id=manifest.incident_id, count=manifest.count, sha256=manifest.sha256))
+    info(_("prepared by {who} at {at}").format(who=manifest.prepared_by, at=manifest.prepared_at)
+         + (_("; approved by {who} at {at}").format(who=manifest.approved_by, at=manifest.approved_at)
+            if manifest.approved_by else ""))
+    info(_("sample: To: {mask_email}  Subject: {subject}")
+         .format(mask_email=mask_email(sample.to_addr), subject=sample.subject))
     for line in sample.body.splitlines()[:12]:
         info(f"  | {line}")
 
@@ -164,9 +168,10 @@ def _prepare(store: Store, record: Any, where: Path, kind: str | None, lang: str
         return
     _show_manifest(manifest, sample)
     if counts["no_email"]:
-        info(f"{counts['no_email']} people have no e-mail address and are not in the batch: send them a letter "
-             f"(`incident notice {record.id} --kind individual-letter --roster --out DIR`)")
-    info(f"Next: someone other than {actor} checks the sample and runs `incident send {record.id} --approve`.")
+        info(_("{no_email} people have no e-mail address and are not in the batch: send them a letter (`incident notice {id} --kind individual-letter --roster --out DIR`)")
+             .format(no_email=counts['no_email'], id=record.id))
+    info(_("Next: someone other than {actor} checks the sample and runs `incident send {id} --approve`.")
+         .format(actor=actor, id=record.id))
 
 
 def _counting(people: Iterator[Person], progress: Any) -> Iterator[Person]:
@@ -189,7 +194,8 @@ def _approve(store: Store, incident_id: str, where: Path, as_json: bool) -> None
                    "sha256": manifest.sha256, "prepared_by": manifest.prepared_by, "approved_by": actor})
         return
     _show_manifest(manifest, sample)
-    info(f"Approved by {actor}. Next: `incident send {incident_id}`.")
+    info(_("Approved by {actor}. Next: `incident send {incident_id}`.")
+         .format(actor=actor, incident_id=incident_id))
 
 
 def _status(where: Path, as_json: bool) -> None:
@@ -203,11 +209,12 @@ def _status(where: Path, as_json: bool) -> None:
     if as_json:
         emit_json(data)
         return
-    click.echo(f"{status.incident_id}: {status.sent}/{status.total} sent, {status.failed} failed, "
-               f"{status.pending} pending, {status.sending} interrupted; prepared by {status.prepared_by}, "
-               f"approved by {status.approved_by or '(not yet)'}")
+    click.echo(_("{incident_id}: {sent}/{total} sent, {failed} failed, {pending} pending, {sending} interrupted; prepared by {prepared_by}, approved by {approved_by}")
+               .format(incident_id=status.incident_id, sent=status.sent, total=status.total, failed=status.failed,
+                       pending=status.pending, sending=status.sending, prepared_by=status.prepared_by,
+                       approved_by=status.approved_by or _("(not yet)")))
     for key, error in status.failures:
-        click.echo(f"  failed {key}: {error}")
+        click.echo(_("  failed {key}: {error}").format(key=key, error=error))
 
 
 def _logged_approval(store: Store, incident_id: str, manifest: Any) -> None:
@@ -268,14 +275,14 @@ def _completion(store: Store, incident_id: str, actor: str, as_json: bool) -> No
     if as_json:
         return
     if done is not None:
-        info(f"Marked {', '.join(done.obligations)} done ({done.count} people by {done.method}, "
-             f"{done.at.isoformat()})" + ("; response_to_individuals filled in." if done.filled else "."))
+        info(_("Marked {obligations} done ({count} people by {method}, {at})").format(
+            obligations=", ".join(done.obligations), count=done.count, method=_(done.method), at=done.at.isoformat())
+             + (_("; response_to_individuals (本人への対応) filled in.") if done.filled else _(".")))
         return
     delivery = delivery_of(store.load(incident_id))
     if delivery.email_complete and delivery.no_email and delivery.letters_at is None:
-        info(f"{delivery.no_email} people without an e-mail address still need a letter: render it "
-             f"(`incident notice {incident_id} --kind individual-letter --roster --out DIR`) and, once "
-             f"posted, `incident notice {incident_id} --mark-mailed --at DATE`.")
+        info(_("{no_email} people without an e-mail address still need a letter: render it (`incident notice {incident_id} --kind individual-letter --roster --out DIR`) and, once posted, `incident notice {incident_id} --mark-mailed --at DATE`.")
+             .format(no_email=delivery.no_email, incident_id=incident_id))
 
 
 def _report(report: SendReport, incident_id: str, as_json: bool) -> None:
@@ -289,18 +296,20 @@ def _report(report: SendReport, incident_id: str, as_json: bool) -> None:
                    "resent_after_interruption": list(report.resent_after_interruption)})
         return
     if report.dry_run:
-        info(f"dry run: {report.would_send} message(s) would be sent, {report.skipped_already_sent} already sent; "
-             "nothing was sent")
+        info(_("dry run: {would_send} message(s) would be sent, {skipped_already_sent} already sent; nothing was sent")
+             .format(would_send=report.would_send, skipped_already_sent=report.skipped_already_sent))
         return
-    info(f"sent {report.sent} of {report.total} ({report.skipped_already_sent} already sent before)")
+    info(_("sent {sent} of {total} ({skipped_already_sent} already sent before)")
+         .format(sent=report.sent, total=report.total, skipped_already_sent=report.skipped_already_sent))
     if report.resent_after_interruption:
-        info(f"{len(report.resent_after_interruption)} message(s) whose earlier attempt was interrupted were sent "
-             "again with the same Message-ID")
+        info(_("{count} message(s) whose earlier attempt was interrupted were sent again with the same Message-ID")
+             .format(count=len(report.resent_after_interruption)))
     if report.stopped:
-        info(f"stopped: {report.stopped}; {report.not_attempted} not attempted. Run `incident send {incident_id} "
-             "--resume` to send the rest.")
+        info(_("stopped: {stopped}; {not_attempted} not attempted. Run `incident send {incident_id} --resume` to send the rest.")
+             .format(stopped=report.stopped, not_attempted=report.not_attempted, incident_id=incident_id))
     if report.failed:
-        info(f"{len(report.failed)} recipient(s) failed (kept for retry with --resume):")
+        info(_("{count} recipient(s) failed (kept for retry with --resume):")
+             .format(count=len(report.failed)))
         for failure in report.failed:
             info(f"  {failure.key} {mask_email(failure.addr)}: {failure.error}")
 
@@ -326,11 +335,11 @@ def secret_set_cmd(name: str, from_stdin: bool) -> None:
     elif is_interactive():
         value = click.prompt(f"{name} password", hide_input=True, confirmation_prompt=True, err=True)
     else:
-        raise InputError(f"no terminal to ask for the {name} password: pipe it with --stdin, or set {PASSWORD_ENV} "
-                         "in the environment", field="secret")
+        raise InputError(_("no terminal to ask for the {name} password: pipe it with --stdin, or set {password_env} in the environment")
+                         .format(name=name, password_env=PASSWORD_ENV), field="secret")
     set_secret(name, value, env_var=PASSWORD_ENV)
     _log_secret(name)
-    info(f"Stored the {name} password in the OS keyring.")
+    info(_("Stored the {name} password in the OS keyring.").format(name=name))
 
 
 def _log_secret(name: str) -> None:

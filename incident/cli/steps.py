@@ -21,6 +21,7 @@ from incident.cli.common import (
     store_options,
     to_jsonable,
 )
+from incident.i18n import N_, _, either
 
 if TYPE_CHECKING:
     from datetime import date, datetime
@@ -118,51 +119,56 @@ def print_steps(console: Console, prog: Progress, record: Record, tz: str) -> No
     nxt = prog.next
     moment = _now(tz)
     done = sum(1 for v in prog.views if v.status != "open")
-    note = f" — no playbook for {record.get('type')}; the general one" if prog.playbook.fallback else ""
-    table = Table(title=f"初動対応 Response steps: {record.id} {record.get('type')} "
-                        f"({done} of {len(prog.views)} done or skipped){note}", title_justify="left")
-    for col in ("", "Step", "Urgency 緊急度", "By 目安", "Who 担当", "State 状況"):
+    note = (_(" — no playbook for {type}; the general one").format(type=record.get("type"))
+            if prog.playbook.fallback else "")
+    table = Table(title=_("Response steps: {id} {type} ({done} of {count} done or skipped)").format(
+        id=record.id, type=record.get("type"), done=done, count=len(prog.views)) + note, title_justify="left")
+    for col in ("", _("Step"), _("Urgency"), _("By"), _("Who"), _("State")):
         table.add_column(col, overflow="fold")
     for view in prog.views:
         s, st = view.step, view.state
         is_next = nxt is not None and view.step.id == nxt.step.id
         mark = "[bold yellow]▶[/]" if is_next else _MARK[view.status]
-        title = f"{escape(s.title_ja)}\n{escape(s.title_en)}\n[dim]{s.id}[/]"
+        title = f"{escape(either(s.title_ja, s.title_en))}\n[dim]{s.id}[/]"
         if is_next:
             title = f"[bold]{title}[/]"
         if st is None:
-            state = "[bold yellow]next[/]" if is_next else "open"
+            state = "[bold yellow]" + _("next") + "[/]" if is_next else _("open")
             if view.overdue(moment, tz):
-                state += "\n[bold red]期限超過 overdue[/]"
+                state += "\n[bold red]" + _("overdue") + "[/]"
         elif st.state == "skipped":
-            state = f"skipped {_when(st.at, tz)} {escape(st.actor)}\nreason: {escape(st.reason)}"
+            state = _("skipped {when} {actor}\nreason: {reason}").format(
+                when=_when(st.at, tz), actor=escape(st.actor), reason=escape(st.reason))
         else:
-            state = f"[green]done[/] {_when(st.at, tz)} {escape(st.actor)}"
+            state = "[green]" + _("done") + f"[/] {_when(st.at, tz)} {escape(st.actor)}"
             if st.value is not None:
-                state += f"\n{s.sets or 'answer'} = {escape(_plain(st.value))}"
+                state += f"\n{s.sets or _('answer')} = {escape(_plain(st.value))}"
             if st.note:
-                state += f"\nnote: {escape(st.note)}"
+                state += "\n" + _("note: {note}").format(note=escape(st.note))
         urgency = URGENCIES[s.urgency]
-        table.add_row(mark, title, f"{urgency.ja}\n{urgency.en}", _when(view.due, tz), escape(s.who), state)
+        table.add_row(mark, title, either(urgency.ja, urgency.en), _when(view.due, tz), escape(s.who), state)
     console.print(table)
     for step_id, st in prog.orphans.items():
-        console.print(f"[dim]Recorded for a step not in this playbook: {step_id} {st.state} {_when(st.at, tz)}[/]")
+        console.print(_("[dim]Recorded for a step not in this playbook: {step_id} {state} {when}[/]")
+                      .format(step_id=step_id, state=st.state, when=_when(st.at, tz)))
     if nxt is not None:
         s = nxt.step
-        lines = [f"[bold yellow]▶ Next 次の手順: {s.id}[/] — [bold]{escape(s.title_ja)}[/] / {escape(s.title_en)}",
-                 f"  すること: {escape(s.do_ja)}", f"  To do: {escape(s.do_en)}",
-                 f"  [dim]なぜ: {escape(s.why_ja)}[/]", f"  [dim]Why: {escape(s.why_en)}[/]"]
+        lines = ["[bold yellow]▶ " + _("Next: {id}").format(id=s.id)
+                 + f"[/] — [bold]{escape(either(s.title_ja, s.title_en))}[/]",
+                 "  " + _("To do: {text}").format(text=escape(either(s.do_ja, s.do_en))),
+                 "  [dim]" + _("Why: {text}").format(text=escape(either(s.why_ja, s.why_en))) + "[/]"]
         command = f"incident step {record.id} {s.id} done"
         if s.asks:
             from incident.followup.steps import value_hint
 
-            lines += [f"  ? {escape(str(s.question_ja))}", f"  ? {escape(str(s.question_en))}"]
-            command += f" --value VALUE   ({value_hint(s.sets) if s.sets else 'text'})"
-        lines += [f"  Record it: {escape(command)}", f"  or: incident step {record.id} {s.id} skip --reason TEXT"]
+            lines += [f"  ? {escape(either(str(s.question_ja), str(s.question_en or '')))}"]
+            command += f" --value VALUE   ({value_hint(s.sets) if s.sets else _('text')})"
+        lines += ["  " + _("Record it: {command}").format(command=escape(command)),
+                  "  " + _("or: {command}").format(command=f"incident step {record.id} {s.id} skip --reason TEXT")]
         for line in lines:
             console.print(line)
     else:
-        console.print(f"Every step is done or skipped ({len(prog.views)}).")
+        console.print(_("Every step is done or skipped ({count}).").format(count=len(prog.views)))
 
 
 def print_open_steps(console: Console, store: Store, record: Record) -> None:
@@ -177,26 +183,28 @@ def print_open_steps(console: Console, store: Store, record: Record) -> None:
     try:
         prog = _progress(store, record)
     except InputError as exc:
-        console.print(f"[red]Response steps unavailable:[/] {escape(str(exc))}")
+        console.print(_("[red]Response steps unavailable:[/] {problem}").format(problem=escape(str(exc))))
         return
     open_views = prog.open
     if not open_views:
-        console.print(f"初動対応 Response steps: all {len(prog.views)} done or skipped.")
+        console.print(_("Response steps: all {count} done or skipped.").format(count=len(prog.views)))
         return
     moment = _now(store.tz)
     late = sum(1 for v in open_views if v.overdue(moment, store.tz))
-    console.print(f"初動対応 Open response steps ({len(open_views)} of {len(prog.views)}"
-                  + (f", [bold red]{late} overdue 期限超過[/]" if late else "")
-                  + f") — `{escape(command_hint(f'steps {record.id}'))}` for details:")
+    overdue_note = ("[bold red]" + _(", {count} overdue").format(count=late) + "[/]") if late else ""
+    console.print(_("Open response steps ({open} of {count}{overdue}) — `{command}` for details:").format(
+        open=len(open_views), count=len(prog.views), overdue=overdue_note,
+        command=escape(command_hint(f"steps {record.id}"))))
     for index, view in enumerate(open_views[:SHOWN_OPEN]):
         urgency = URGENCIES[view.step.urgency]
         mark = "[bold yellow]▶[/]" if index == 0 else " "
-        by = f", by {_when(view.due, store.tz)}" if view.due else ""
-        overdue = " [bold red]overdue 期限超過[/]" if view.overdue(moment, store.tz) else ""
-        console.print(f" {mark} {escape(f'[{urgency.ja}{by}]')} {escape(view.step.title_ja)} / {escape(view.step.title_en)} "
+        by = _(", by {when}").format(when=_when(view.due, store.tz)) if view.due else ""
+        overdue = " [bold red]" + _("overdue") + "[/]" if view.overdue(moment, store.tz) else ""
+        when = escape(f"[{either(urgency.ja, urgency.en)}{by}]")
+        console.print(f" {mark} {when} {escape(either(view.step.title_ja, view.step.title_en))} "
                       f"[dim]({view.step.id})[/]{overdue}")
     if len(open_views) > SHOWN_OPEN:
-        console.print(f"   … and {len(open_views) - SHOWN_OPEN} more")
+        console.print(_("   … and {count} more").format(count=len(open_views) - SHOWN_OPEN))
 
 
 @click.command("steps")
@@ -218,10 +226,13 @@ def steps_cmd(incident_id: str, as_json: bool) -> None:
 # --------------------------------------------------------------------------- incident step
 
 
+#: the states of a step as the officer reads them
+STEP_STATES = (N_("done"), N_("skipped"))
+
+
 def _conclusion(reportable: Any) -> str:
-    return {True: "a report or notice is required (報告・通知が必要)",
-            False: "no report is required (報告・通知は不要)"}.get(
-        reportable, "undetermined: facts are missing (判断に必要な事実が不足)")
+    return {True: _("a report or notice is required"), False: _("no report is required")}.get(
+        reportable, _("undetermined: facts are missing"))
 
 
 def reassess(store: Store, result: StepResult, actor: str) -> tuple[dict[str, Any], list[str]]:
@@ -257,14 +268,14 @@ def step_cmd(incident_id: str, step_id: str, action: str, note: str, at_text: st
     env = get_env()
     store = env.store()
     if action == "done" and reason.strip():
-        raise InputError("--reason is for skip; use --note for a remark on a done step", field="--reason")
+        raise InputError(_("--reason is for skip; use --note for a remark on a done step"), field="--reason")
     record = store.load(incident_id)
     step = load_response(str(record.get("type")), store.extra_dirs("playbooks")).step(step_id)
     at = parse_datetime(at_text, store.tz, field="--at") if at_text else None
     if action == "done" and value is None and step.asks and is_interactive():
-        hint = value_hint(step.sets) if step.sets else "text"
+        hint = value_hint(step.sets) if step.sets else _("text")
         current = current_value(record, step.sets) if step.sets else None
-        value = click.prompt(f"{step.question_ja}\n{step.question_en} [{hint}]",
+        value = click.prompt(f"{either(str(step.question_ja), str(step.question_en or ''))} [{hint}]",
                              default=_plain(current) if current is not None else None)
     result = record_step(store, incident_id, step_id, "done" if action == "done" else "skipped",
                          actor=env.actor(), at=at, note=note, reason=reason, value=value)
@@ -280,18 +291,20 @@ def step_cmd(incident_id: str, step_id: str, action: str, note: str, at_text: st
                    "reportable": new.get("reportable") if new else None,
                    "next": nxt.step.id if nxt else None})
         return
-    info(f"Recorded on {incident_id}: {step_id} {result.state.state}.")
+    info(_("Recorded on {incident_id}: {step_id} {state}.")
+         .format(incident_id=incident_id, step_id=step_id, state=_(result.state.state)))
     if result.settled and step.sets:
         click.echo(f"{step.sets}: {_plain(current_value(result.before, step.sets))} → "
                    f"{_plain(current_value(result.after, step.sets))}")
         if changes:
-            click.echo("The assessment changed:")
+            click.echo(_("The assessment changed:"))
             for line in changes:
                 click.echo(f"  - {line}")
         else:
-            click.echo("The assessment did not change.")
-        click.echo(f"Now: {_conclusion(new.get('reportable') if new else None)}.")
+            click.echo(_("The assessment did not change."))
+        click.echo(_("Now: {conclusion}.")
+                   .format(conclusion=_conclusion(new.get('reportable') if new else None)))
     if nxt is not None:
-        info(f"Next: {nxt.step.id} — {nxt.step.title_ja} / {nxt.step.title_en}")
+        info(_("Next: {id} — {title}").format(id=nxt.step.id, title=either(nxt.step.title_ja, nxt.step.title_en)))
     else:
-        info("Every response step is done or skipped.")
+        info(_("Every response step is done or skipped."))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from unicodedata import east_asian_width as _east_asian_width
 
+from incident import i18n
+from incident.i18n import N_, _
 from incident.register import record as rec
 
 if TYPE_CHECKING:
@@ -37,16 +39,23 @@ def summary_json(record: rec.Record) -> dict[str, Any]:
 
 #: above this many rows a terminal gets the plain table too (rich tables grow slow with thousands of rows)
 RICH_TABLE_MAX_ROWS = 200
-LIST_COLUMNS = ("ID", "Status", "Discovered", "Type", "Title", "Dept.", "Persons", "Report?")
+LIST_COLUMNS = (N_("ID"), N_("Status"), N_("Discovered"), N_("Type"), N_("Title"), N_("Dept."), N_("Persons"),
+                N_("Report?"))
+
+
+def list_columns() -> tuple[str, ...]:
+    """The list's column headers in the run's language."""
+    return tuple(_(c) for c in LIST_COLUMNS)
 
 
 def _list_row(r: rec.Record, tz: str) -> list[str]:
     from incident.dates import to_local_date
 
     s = summary_json(r)
-    reportable = {True: "yes", False: "no", None: "?"}.get(s["reportable"], "-") if "assessment" in r.sections \
-        else "-"
-    return [s["id"], s["status"], to_local_date(r.discovered_at, tz).isoformat(), str(s["type"]),
+    reportable = {True: _("yes"), False: _("no"), None: "?"}.get(s["reportable"], "-") \
+        if "assessment" in r.sections else "-"
+    return [s["id"], rec.enum_label("status", s["status"]), to_local_date(r.discovered_at, tz).isoformat(),
+            type_label(str(s["type"])),
             str(s["title"]), str(s["department"]), "" if s["persons"] is None else f"{s['persons']:,}", reportable]
 
 
@@ -63,7 +72,7 @@ def list_rows(records: list[rec.Record], tz: str) -> list[list[Any]]:
 
 def print_list(console: Console, records: list[rec.Record], tz: str) -> None:
     if not records:
-        console.print("No incidents match. Record one with `incident new` (or try `incident demo`).")
+        console.print(_("No incidents match. Record one with `incident new` (or try `incident demo`)."))
         return
     if not console.is_terminal or len(records) > RICH_TABLE_MAX_ROWS:
         console.file.write(plain_list(records, tz))
@@ -71,19 +80,20 @@ def print_list(console: Console, records: list[rec.Record], tz: str) -> None:
     rows = [_list_row(r, tz) for r in records]
     from rich.table import Table
 
-    table = Table(title=f"Incidents ({len(records)})", title_justify="left")
-    for col in ("ID", "Status", "Discovered", "Type"):
+    table = Table(title=_("Incidents ({count})").format(count=len(records)), title_justify="left")
+    headers = list_columns()
+    for col in headers[:4]:
         table.add_column(col, no_wrap=True)
-    for col in ("Title", "Dept."):
+    for col in headers[4:6]:
         table.add_column(col, overflow="fold")
-    table.add_column("Persons", justify="right", no_wrap=True)
-    table.add_column("Report?", no_wrap=True)
+    table.add_column(headers[6], justify="right", no_wrap=True)
+    table.add_column(headers[7], no_wrap=True)
     from rich.markup import escape
 
-    for row in rows:
+    for record, row in zip(records, rows, strict=True):
         row[:] = [escape(cell) for cell in row]  # stored text is shown, never read as markup
-        row[1] = f"[{STATUS_STYLE.get(row[1], '')}]{row[1]}[/]"
-        row[7] = "[bold red]yes[/]" if row[7] == "yes" else row[7]
+        row[1] = f"[{STATUS_STYLE.get(record.status, '')}]{row[1]}[/]"
+        row[7] = f"[bold red]{row[7]}[/]" if row[7] == _("yes") else row[7]
         table.add_row(*row)
     console.print(table)
 
@@ -91,11 +101,11 @@ def print_list(console: Console, records: list[rec.Record], tz: str) -> None:
 def plain_list(records: list[rec.Record], tz: str) -> str:
     """The list as aligned text (pipes, long lists)."""
     if not records:
-        return "No incidents match. Record one with `incident new` (or try `incident demo`).\n"
+        return _("No incidents match. Record one with `incident new` (or try `incident demo`).") + "\n"
     from incident.safetext import terminal_safe
 
     # stored text is shown, never sent to the terminal as control characters
-    return plain_table(LIST_COLUMNS, [[terminal_safe(c) for c in _list_row(r, tz)] for r in records])
+    return plain_table(list_columns(), [[terminal_safe(c) for c in _list_row(r, tz)] for r in records])
 
 
 def cell_width(text: str) -> int:
@@ -154,34 +164,55 @@ def print_record(console: Console, record: rec.Record, tz: str) -> None:
 
             types = load_taxonomy().types
             shown = f"{types[value].ja} ({value})" if value in types else str(value)
+        elif spec.kind == "enum" and isinstance(value, str):
+            label = rec.ENUM_LABELS_JA.get(spec.name, {}).get(value)
+            shown = f"{label} ({value})" if label else value
         elif isinstance(value, bool):
-            shown = "yes" if value else "no"
+            shown = _("yes") if value else _("no")
         elif isinstance(value, list):
             shown = ", ".join(value)
         elif isinstance(value, int):
             shown = f"{value:,}"
         else:
             shown = str(value)
-        grid.add_row(f"{spec.ja} {spec.name}", escape(shown))  # stored text is shown, never read as markup
+        grid.add_row(field_label(spec), escape(shown))  # stored text is shown, never read as markup
     if record.data:
         from incident.law.catalogue import load_catalogue
 
         catalogue = load_catalogue()
-        grid.add_row("項目 data", escape("、".join(
+        grid.add_row(_("Data items"), escape("、".join(
             (f"{item.ja} ({d.item})" if (item := catalogue.get(d.item)) and not item.free else d.item)
-            + (" 暗号化" if d.encrypted else "") + (" 鍵も漏えい" if d.key_compromised else "")
+            + (" " + _("encrypted") if d.encrypted else "")
+            + (" " + _("key also leaked") if d.key_compromised else "")
             for d in record.data)))
     status = record.status
     console.print(Panel(grid, title=f"[bold]{escape(record.id)}[/] {escape(str(record.get('title', '')))}",
-                        subtitle=f"[{STATUS_STYLE.get(status, '')}]{status}[/]", title_align="left"))
+                        subtitle=f"[{STATUS_STYLE.get(status, '')}]{rec.enum_label('status', status)}[/]",
+                        title_align="left"))
     if record.timeline:
-        events = Table(title="Timeline 経過", title_justify="left")
-        events.add_column("When")
-        events.add_column("What", overflow="fold")
-        events.add_column("Who")
+        events = Table(title=_("Timeline"), title_justify="left")
+        events.add_column(_("When"))
+        events.add_column(_("What"), overflow="fold")
+        events.add_column(_("Who"))
         for e in record.timeline:
             events.add_row(e.at.astimezone(_zone(tz)).strftime("%Y-%m-%d %H:%M"), escape(e.text), escape(e.actor))
         console.print(events)
+
+
+def field_label(spec: rec.FieldSpec) -> str:
+    """A record key as a row label: the Japanese term in a Japanese run (the key the officer types
+    beside it), else the key with the Japanese term."""
+    return f"{spec.ja}（{spec.name}）" if i18n.is_japanese() else f"{spec.name} ({spec.ja})"
+
+
+def type_label(type_id: str) -> str:
+    """An incident type as listed: its Japanese name in a Japanese run, else the id."""
+    if not i18n.is_japanese():
+        return type_id
+    from incident.law.taxonomy import load_taxonomy
+
+    entry = load_taxonomy().types.get(type_id)
+    return entry.ja if entry is not None else type_id
 
 
 def _zone(tz: str) -> Any:

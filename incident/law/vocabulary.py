@@ -29,6 +29,8 @@ def load_vocabulary(extra_dirs: Sequence[Path] = ()) -> Vocabulary:
         causes=tuple(taxonomy.causes),
         regimes=tuple(regimes),
         default_events={tid: t.default_event for tid, t in taxonomy.types.items()},
+        labels={"type": {t.ja: t.id for t in taxonomy.types.values()},
+                "cause": {c.ja: c.id for c in taxonomy.causes.values()}},
     )
 
 

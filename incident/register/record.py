@@ -37,6 +37,44 @@ SUBJECT_CATEGORIES = ("customers", "employees", "residents", "other")
 PUBLICATION_METHODS = ("website", "press", "notice-board", "other")
 HARM_STATUSES = ("yes", "no", "unknown")
 
+#: the Japanese label of each enumeration value: shown in Japanese output, accepted as input beside the id
+#: (`--event 漏えい`, `--status 終結`); JSON and the stored record keep the ids
+ENUM_LABELS_JA: Mapping[str, Mapping[str, str]] = {
+    "entity": {"business": "個人情報取扱事業者", "public-body": "行政機関等", "council": "地方議会"},
+    "role": {"controller": "個人情報取扱事業者本人", "entrustee": "委託を受けた者"},
+    "event": {"leak": "漏えい", "loss": "滅失", "damage": "毀損"},
+    "certainty": {"confirmed": "確定", "suspected": "発生したおそれ"},
+    "malicious": {"none": "なし", "suspected": "おそれあり", "confirmed": "あり"},
+    "risk_level": {"unlikely": "低い", "risk": "リスクあり", "high": "高い"},
+    "status": {"open": "対応中", "contained": "封じ込め済み", "reported": "報告済み", "closed": "終結"},
+    "medium": {"paper": "紙", "electronic": "電子", "both": "紙と電子"},
+    "subject_category": {"customers": "顧客", "employees": "従業員", "residents": "住民", "other": "その他"},
+    "publication_method": {"website": "ホームページ", "press": "記者発表", "notice-board": "掲示", "other": "その他"},
+    "secondary_harm_status": {"yes": "あり", "no": "なし", "unknown": "不明"},
+}
+
+
+def enum_label(field: str, value: str) -> str:
+    """An enumeration value as the officer reads it: its Japanese label in a Japanese run, else the id."""
+    from incident import i18n
+
+    if i18n.is_japanese():
+        return ENUM_LABELS_JA.get(field, {}).get(value, value)
+    return value
+
+
+def enum_from_label(field: str, text: str) -> str:
+    """The id of an enumeration value given by its id or its Japanese label ('' = not one of them)."""
+    choices = ENUM_CHOICES.get(field, ())
+    value = text.strip()
+    if value in choices:
+        return value
+    for key, label in ENUM_LABELS_JA.get(field, {}).items():
+        if value == label:
+            return key
+    return ""
+
+
 Kind = Literal["str", "text", "int", "bool", "datetime", "enum", "list", "vocab", "url"]
 
 
@@ -111,6 +149,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("publication_url", "url", "公表先URL", "the address of the public announcement (https://…)"),
 )
 FIELD_BY_NAME: Mapping[str, FieldSpec] = {f.name: f for f in FIELDS}
+ENUM_CHOICES: Mapping[str, tuple[str, ...]] = {f.name: f.choices for f in FIELDS if f.kind == "enum"}
 LIST_VOCAB_FIELDS = {"regimes"}
 
 #: legal flags a free item (`other:LABEL`) may carry; a catalogue item's flags come from the catalogue
@@ -170,6 +209,8 @@ class Vocabulary:
     regimes: tuple[str, ...]
     default_events: Mapping[str, str] = field(default_factory=dict)
     """type id -> the event a new record of that type has when it names none (誤送付 -> leak)."""
+    #: vocab -> a label as typed (the playbook's Japanese name, e.g. 誤送付) -> the id it names
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def choices(self, vocab: str) -> tuple[str, ...]:
         return {"type": self.types, "cause": self.causes, "regime": self.regimes}[vocab]
@@ -281,8 +322,14 @@ def coerce(spec: FieldSpec, value: Any, *, tz: str, file: str | None, vocab: Voc
             raise bad(f"expected true or false, got {type(value).__name__}")
         return value
     if spec.kind == "enum":
+        if isinstance(value, str) and value not in spec.choices:
+            value = enum_from_label(spec.name, value) or value  # the Japanese label (漏えい) names the id
         if not isinstance(value, str) or value not in spec.choices:
-            shown = ", ".join(repr(c) if c == "" else c for c in spec.choices)
+            from incident import i18n
+
+            labels = ENUM_LABELS_JA.get(spec.name, {}) if i18n.is_japanese() else {}
+            shown = ", ".join((repr(c) if c == "" else c) + (f" ({labels[c]})" if c in labels else "")
+                              for c in spec.choices)
             raise bad(f"{value!r} is not valid; expected one of: {shown}")
         return value
     if spec.kind == "datetime":
@@ -320,6 +367,8 @@ def _check_vocab(spec: FieldSpec, value: str, vocab: Vocabulary | None, file: st
     if vocab is None:
         return value
     choices = vocab.choices(spec.vocab)
+    if value not in choices:
+        value = vocab.labels.get(spec.vocab, {}).get(value.strip(), value)  # 誤送付 names its id
     if value not in choices:
         raise InputError(f"{value!r} is not valid; expected one of: {', '.join(choices)}", file=file,
                          field=spec.name)
