@@ -86,11 +86,14 @@ def test_recommended_measures_are_offered_on_a_terminal(run: Callable[..., Resul
     result = run(f"action add {incident}", input="2\n\n2024-09-30\n")
     assert "Recommended measures (playbook):\n" + "".join(f"  {n}. {m}\n" for n, m in enumerate(offered, 1)) \
         in result.stdout
-    assert "担当 owner [総務課]: " in result.stdout
+    assert "owner [総務課]: " in result.stdout
     [action] = actions(run)
     assert (action["measure"], action["owner"], action["due"]) == (offered[1], "総務課", "2024-09-30")
     run(f"action add {incident}", input="独自の措置\n課長\n2024-10-01\n")
     assert actions(run)[1]["measure"] == "独自の措置"
+    ja = run(f"action add {incident}", input="2\n\n2024-09-30\n", env={"INCIDENT_LANG": "ja"}).stdout
+    assert "推奨される措置（プレイブック）:" in ja and "措置: 番号、または自由記述 [1]: " in ja
+    assert "担当 [総務課]: " in ja and "期限（例: 2024-05-31、令和6年5月31日）: " in ja
 
 
 def test_contractor_improvement_report_is_added_once(run: Callable[..., Result], clock: Any) -> None:

@@ -259,7 +259,7 @@ def test_playbooks_list_and_show(run: Any) -> None:
     shown = json.loads(run("playbooks show appi-business --on 2024-03-31 --json").stdout)
     assert shown["effective_from"] == "2022-04-01"
     assert [c["more_than"] for c in shown["conditions"] if c["kind"] == "headcount"] == [1000]
-    text = run("playbooks show council").stdout
+    text = run("playbooks show council", env={"INCIDENT_LANG": "ja"}).stdout
     assert "headcount: 保有個人情報に係る本人の数が100人を超える漏えい等" in text
     assert run("playbooks show nope", expect=2).stderr.startswith("error: field 'ID': no regime 'nope'")
 

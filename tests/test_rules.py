@@ -733,8 +733,9 @@ def test_assess_id_saves_and_reports_changes(run: Any, store: Any) -> None:
 
     incident_id = _cli_new(run, INCIDENTS / "email-cc-36.toml")
     first = run(["assess", incident_id])
-    assert "報告・通知の義務なし — not reportable" in first.stdout
+    assert "Not reportable" in first.stdout
     assert "First assessment of this incident (saved)." in first.stdout
+    assert "報告・通知の義務" not in first.stdout
     section = store.load(incident_id).sections["assessment"]
     assert section["reportable"] is False
     assert section["playbooks"]["appi-business"]["effective_from"] == "2024-04-01"
@@ -755,9 +756,15 @@ def test_assess_id_saves_and_reports_changes(run: Any, store: Any) -> None:
     assert entries[-1]["changes"]["playbooks"]["appi-business"]["effective_from"] == "2024-04-01"
     third = run(["assess", incident_id])
     assert "No change since the last assessment." in third.stdout
-    assert "2024-07-02 (火)" in third.stdout and "目安 target" in third.stdout
+    assert "2024-07-02 (火)" in third.stdout and " target — " in third.stdout
     shown = run(["show", incident_id])
-    assert "appi-business: 報告・通知の義務あり" in shown.stdout
+    assert "appi-business: Must report / notify" in shown.stdout
+    ja = run(["assess", incident_id], env={"INCIDENT_LANG": "ja"}).stdout
+    assert "報告・通知の義務あり" in ja and "前回の判定から変更はありません。" in ja
+    for words in ("事態", "理由", "根拠", "義務", "宛先", "期限", "記載事項", "知った日 2024-06-03", "2024-07-02 (火)"):
+        assert words in ja, words
+    assert "Condition" not in ja and "Reason" not in ja and "must report" not in ja
+    assert "appi-business: 報告・通知の義務あり" in run(["show", incident_id], env={"INCIDENT_LANG": "ja"}).stdout
 
 
 def test_assess_undetermined_names_missing_facts(run: Any, tmp_path: Any) -> None:
@@ -765,8 +772,10 @@ def test_assess_undetermined_names_missing_facts(run: Any, tmp_path: Any) -> Non
     path.write_text('schema = 1\ntitle = "t"\nentity = "business"\ntype = "loss"\n'
                     'discovered_at = 2024-06-03T15:00:00+09:00\n[[data]]\nitem = "氏名"\n', encoding="utf-8")
     out = run(["assess", "--facts", str(path)]).stdout
-    assert "判定不能 — undetermined" in out
+    assert "Undetermined: facts are missing" in out
     assert "persons (本人の数)" in out
+    ja = run(["assess", "--facts", str(path)], env={"INCIDENT_LANG": "ja"}).stdout
+    assert "判定不能: 判断に必要な事実が不足しています" in ja and "不足している事実:" in ja
 
 
 def test_assess_needs_exactly_one_of_id_and_facts(run: Any) -> None:

@@ -35,10 +35,10 @@ def test_confirmed_retrieval_of_health_check_letters_means_no_report(run: Run) -
     assert "  - reportable: true → false" in lines
     assert "  - appi-business: special-care: now not met" in lines
     assert "  - appi-business: regulator-final: no longer required" in lines
-    assert lines[-1] == "Now: no report is required (報告・通知は不要)."
+    assert lines[-1] == "Now: no report is required."
     assert result.stderr.splitlines() == [
         f"Recorded on {incident_id}: confirm-unopened done.",
-        "Next: identify-mail — 誤送付の範囲を特定する / Find out what went to whom",
+        "Next: identify-mail — Find out what went to whom",
     ]
     record = _show(run, incident_id)
     assert record["recovered"] is True
@@ -62,7 +62,10 @@ def test_more_people_makes_a_plain_email_leak_reportable(run: Run) -> None:
     # the same value again changes nothing in the assessment
     again = run(f"step {incident_id} count-persons done --value 1001")
     assert again.stdout.splitlines() == ["persons: 1001 → 1001", "The assessment did not change.",
-                                         "Now: a report or notice is required (報告・通知が必要)."]
+                                         "Now: a report or notice is required."]
+    ja = run(f"step {incident_id} count-persons done --value 1001", env={"INCIDENT_LANG": "ja"})
+    assert ja.stdout.splitlines() == ["persons: 1001 → 1001", "判定は変わりません。", "現在: 報告・通知が必要です。"]
+    assert ja.stderr.splitlines()[0] == f"{incident_id} に記録しました: count-persons 完了。"
 
 
 def test_key_left_with_an_encrypted_laptop_makes_it_reportable(run: Run) -> None:
@@ -99,18 +102,24 @@ def test_steps_shows_states_and_the_next_step(run: Run) -> None:
     assert (third["state"], third["urgency"], third["urgency_ja"], third["due"]) == (
         "open", "within-1-hour", "1時間以内", "2024-06-03T16:00:00+09:00")
     text = run(f"steps {incident_id}").stdout
-    assert f"初動対応 Response steps: {incident_id} misdirected-email (2 of 10 done or skipped)" in text
-    assert "▶ Next 次の手順: ask-deletion — 受信者に削除を依頼する / Ask each recipient to delete it" in text
+    assert f"Response steps: {incident_id} misdirected-email (2 of 10 done or skipped)" in text
+    assert "▶ Next: ask-deletion — Ask each recipient to delete it" in text
     assert f"  Record it: incident step {incident_id} ask-deletion done" in text
     assert "reason: 取消し不可" in text
+    ja = run(f"steps {incident_id}", env={"INCIDENT_LANG": "ja"}).stdout
+    assert f"初動対応: {incident_id} misdirected-email（10手順中2手順が完了または省略）" in ja
+    assert "▶ 次の手順: ask-deletion — 受信者に削除を依頼する" in ja
+    assert f"  記録: incident step {incident_id} ask-deletion done" in ja
+    assert "理由: 取消し不可" in ja and "Ask each recipient" not in ja
 
 
 def test_the_next_step_shows_its_question_and_value_form(run: Run) -> None:
     incident_id = _new(run, "email-cc-36")
     for step in ("identify-recipients", "recall-message", "ask-deletion", "inform-management"):
         run(f"step {incident_id} {step} done")
-    text = run(f"steps {incident_id}").stdout
+    text = run(f"steps {incident_id}", env={"INCIDENT_LANG": "ja"}).stdout
     assert "  ? 含まれていた個人データの項目は何ですか（カンマ区切り。例: 氏名,メールアドレス）" in text
+    text = run(f"steps {incident_id}").stdout
     assert (f"  Record it: incident step {incident_id} list-items done --value VALUE   "
             "(data items, comma-separated, e.g. 氏名,メールアドレス)") in text
 
@@ -140,11 +149,13 @@ def test_on_a_terminal_the_step_asks_for_its_value(run: Run, monkeypatch: pytest
 
     incident_id = _new(run, "health-check-3")
     monkeypatch.setattr(steps_cli, "is_interactive", lambda: True)
-    result = run(f"step {incident_id} count-persons done", input="1200\n")
+    result = run(f"step {incident_id} count-persons done", input="1200\n", env={"INCIDENT_LANG": "ja"})
     assert "影響を受けた本人は何人ですか（不確かなら、おそれのある最大の数）" in result.stdout
-    assert "How many people are affected (if uncertain, the largest number that may be)? [a whole number] [3]: 1200" \
+    assert "How many" not in result.stdout and "persons: 3 → 1200" in result.stdout
+    result = run(f"step {incident_id} count-persons done", input="1200\n")
+    assert "How many people are affected (if uncertain, the largest number that may be)? [a whole number] [1200]: 1200" \
         in result.stdout
-    assert "persons: 3 → 1200" in result.stdout
+    assert "persons: 1200 → 1200" in result.stdout
     assert _show(run, incident_id)["persons"] == 1200
 
 
@@ -152,12 +163,16 @@ def test_show_lists_the_open_steps_until_closed(run: Run, store_dir: Path) -> No
     incident_id = _new(run, "ransomware-500")
     text = run(f"show {incident_id}").stdout
     # the hint names the store given with --store, so it works as printed
-    assert (f"初動対応 Open response steps (15 of 15, 14 overdue 期限超過) — `incident --store {store_dir} steps "
+    assert (f"Open response steps (15 of 15, 14 overdue) — `incident --store {store_dir} steps "
             f"{incident_id}` for details:") in text
-    assert "(call-experts) overdue 期限超過" in text
-    assert " ▶ [1時間以内, by " in text
-    assert "感染した機器とバックアップをネットワークから切り離す / Take the infected machines and the backups off " \
-           "the network (isolate)" in text
+    assert "(call-experts) overdue" in text
+    assert " ▶ [within 1 hour, by " in text
+    assert "Take the infected machines and the backups off the network (isolate)" in text
+    ja = run(f"show {incident_id}", env={"INCIDENT_LANG": "ja"}).stdout
+    assert (f"未了の初動対応（15手順中15手順、14件が期限超過）— 詳細は `incident --store {store_dir} steps "
+            f"{incident_id}`:") in ja
+    assert "(call-experts) 期限超過" in ja and " ▶ [1時間以内、" in ja
+    assert "感染した機器とバックアップをネットワークから切り離す (isolate)" in ja
     assert "   … and 10 more" in text
     run(f"status {incident_id} closed --force --reason テスト")
     assert "response steps" not in run(f"show {incident_id}").stdout
@@ -203,7 +218,8 @@ after = "identify-mail"
 
 def test_demo_shows_the_open_steps(run: Run) -> None:
     text = run("demo").stdout
-    assert text.count("初動対応 Open response steps") == 2
+    assert text.count("Open response steps") == 2
+    assert run("demo", env={"INCIDENT_LANG": "ja"}).stdout.count("未了の初動対応") == 2
 
 
 def test_steps_recorded_before_a_change_of_type_are_still_shown(run: Run) -> None:
