@@ -1,0 +1,101 @@
+"""Benchmark of `incident roster import` from an Excel workbook; prints the figures (not part of the suite).
+
+    python bench/roster_xlsx.py [--rows 100000]
+
+A workbook of `--rows` people (postal codes and telephone numbers stored as numbers, as Excel keeps
+them when typed; text in the shared-strings table, as Excel saves it, or inline with `--inline`) is
+imported into an encrypted roster in a fresh process, which reports its peak RSS. openpyxl's read-only
+mode streams the rows, but it holds the workbook's shared-strings table (every distinct text of the
+file, once) in memory: with Excel's own files memory grows with the distinct names and addresses,
+while the rows themselves stay flat (compare `--inline`). The same people as a CSV are imported too,
+as the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+KEY = bytes(range(32))
+
+
+def write_files(work: Path, rows: int, inline: bool) -> tuple[Path, Path]:
+    import xlsxwriter
+
+    xlsx, csv_path = work / "people.xlsx", work / "people.csv"
+    book = xlsxwriter.Workbook(str(xlsx), {"constant_memory": inline})
+    sheet = book.add_worksheet("名簿")
+    header = ["氏名", "郵便番号", "住所", "電話番号"]
+    sheet.write_row(0, 0, header)
+    with open(csv_path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for i in range(rows):
+            row = [f"山田 太郎{i}", 600001 + i % 900000, f"北海道札幌市中央区北{i % 30 + 1}条西{i % 20 + 1}丁目{i}",
+                   9012345678 + i]
+            sheet.write_row(i + 1, 0, row)
+            writer.writerow([row[0], f"{row[1]:07d}", row[2], f"0{row[3]}"])
+    book.close()
+    return xlsx, csv_path
+
+
+def child(path: str, dest: str) -> None:
+    from incident.notices.roster import import_csv, import_xlsx
+
+    start = time.perf_counter()
+    src = Path(path)
+    if src.suffix == ".xlsx":
+        result = import_xlsx(src, Path(dest), KEY)
+    else:
+        result = import_csv(src, Path(dest), KEY)
+    elapsed = time.perf_counter() - start
+    print(result.count, f"{elapsed:.2f}", f"{peak_mb():.0f}")
+
+
+def peak_mb() -> float:
+    """This process's peak RSS: VmHWM (reset by exec, unlike ru_maxrss, which a child started from a
+    large parent may inherit), else ru_maxrss."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(src: Path, work: Path) -> tuple[int, float, float]:
+    out = subprocess.run([sys.executable, __file__, "--child", str(src), str(work / f"{src.stem}.roster")],
+                         check=True, capture_output=True, text=True).stdout.split()
+    return int(out[0]), float(out[1]), float(out[2])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--inline", action="store_true", help="inline strings (no shared-strings table)")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        xlsx, csv_path = write_files(work, args.rows, args.inline)
+        for label, src in (("CSV (baseline)", csv_path), ("Excel workbook", xlsx)):
+            count, elapsed, peak = measure(src, work)
+            print(f"{label:<16} {count:>9,} people in {elapsed:7.2f} s ({count / elapsed:,.0f} rows/s); "
+                  f"peak RSS {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
