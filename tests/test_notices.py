@@ -265,8 +265,9 @@ def test_internal_report_shows_the_deadlines_in_era_form(run: Any, org_store: St
                          "soft": True, "items": ["overview"]}]}]}
     org_store.update(incident, lambda r: r.with_section("assessment", assessment), actor="tester")
     out = run(f"notice {incident} --kind internal-report").stdout
-    assert "個人情報保護委員会への確報（個人情報保護委員会）：令和6年7月2日" in out.splitlines()
-    assert "個人情報保護委員会への速報（個人情報保護委員会）：令和6年6月7日（目安）" in out.splitlines()
+    # an assessment stored without labels: each obligation is named as its regime playbook names it
+    assert "個人情報保護委員会への報告（確報）（個人情報保護委員会）：令和6年7月2日" in out.splitlines()
+    assert "個人情報保護委員会への報告（速報）（個人情報保護委員会）：令和6年6月7日（目安）" in out.splitlines()
     assert "報告・通知の義務：あり" in out.splitlines()
 
 

@@ -376,6 +376,23 @@ class Renderer:
                 return found
         return "該当する事態"
 
+    def _obligation_label(self, regime: Mapping[str, Any], obligation: Mapping[str, Any]) -> str:
+        """An obligation's label in the notice's language: as stored, or (an assessment stored before labels
+        were kept) from the regime playbook; never its id."""
+        label = obligation.get("label")
+        if self.lang == "ja" and isinstance(label, str) and label:
+            return label
+        from incident.law.regimes import load_regimes
+
+        loaded = load_regimes(self.settings.playbook_dirs)
+        rid, oid = str(regime.get("regime", "")), str(obligation.get("id", ""))
+        if rid in loaded:
+            version = self._regime_version(loaded, rid, regime)
+            found = next((o for o in version.obligations if o.id == oid), None)
+            if found is not None:
+                return str(found.ja if self.lang == "ja" else found.en)
+        return label if isinstance(label, str) and label else ("義務" if self.lang == "ja" else "obligation")
+
     def _regime_version(self, loaded: Any, rid: str, stored: Mapping[str, Any] | None) -> Any:
         """The version the stored assessment used, else the one in force on the day of learning."""
         versions = loaded.versions(rid)
@@ -408,7 +425,8 @@ class Renderer:
                 due = ob.get("due")
                 out.append({"regime": str(regime.get("regime", "")), "id": str(ob.get("id", "")),
                             "recipient": str(ob.get("recipient", "")), "soft": bool(ob.get("soft")),
-                            "due": self._due(due), "done": bool(ob.get("done")), "label": str(ob.get("label", "")),
+                            "due": self._due(due), "done": bool(ob.get("done")),
+                            "label": self._obligation_label(regime, ob),
                             "regime_name": str(regime.get("name", "")),
                             "due_text": str(ob.get("due_text", ""))})
         return out
