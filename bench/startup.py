@@ -52,13 +52,13 @@ def timings(cmd: list[str], runs: int, env: dict[str, str]) -> tuple[float, floa
 def build_store(root: Path, count: int) -> None:
     sys.path.insert(0, str(REPO))
     from incident.law.vocabulary import init_store
-    from incident.register.record import from_mapping
+    from incident.register.record import dumps, from_mapping
 
     store = init_store(root)
     base = from_mapping(tomllib.loads(SAMPLE), vocab=store.vocabulary)
     for n in range(count):
         record = base.with_facts(id=f"2024-{n + 1:04d}", status="open", title=f"サンプル {n}", persons=n)
-        store._write(record)
+        (store.incidents_dir / f"{record.id}.toml").write_text(dumps(record), encoding="utf-8")
 
 
 def main() -> None:

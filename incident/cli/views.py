@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 from unicodedata import east_asian_width as _east_asian_width
 
 from incident import i18n
+from incident.dates import to_local_date
 from incident.i18n import N_, _
 from incident.register import record as rec
 
@@ -49,8 +50,6 @@ def list_columns() -> tuple[str, ...]:
 
 
 def _list_row(r: rec.Record, tz: str) -> list[str]:
-    from incident.dates import to_local_date
-
     s = summary_json(r)
     reportable = {True: _("yes"), False: _("no"), None: "?"}.get(s["reportable"], "-") \
         if "assessment" in r.sections else "-"
