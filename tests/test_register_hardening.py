@@ -224,3 +224,17 @@ def test_one_comparison_of_actors_sees_through_disguises(variant: str) -> None:
     assert same_actor(variant, original)
     assert same_person(variant, original) and _same_person(variant, original)
     assert not same_actor("山田太郎", "山田次郎")
+
+
+def test_deadlines_in_a_pipe_are_plain_text_and_long_step_lists_summarised(run: Run) -> None:
+    first = new(run, "--persons 1001")
+    for _ in range(30):
+        new(run)
+    out = run("deadlines").stdout
+    lines = out.splitlines()
+    assert lines[0].startswith("Open obligations (") and lines[1].split() == [
+        "Due", "Left", "Incident", "Obligation", "To", "Title"]
+    assert any(first in line and "regulator-final" in line for line in lines)
+    assert "\x1b[" not in out and "┃" not in out and "│" not in out  # no rich layout in a pipe
+    summary = next(line for line in lines if line.startswith("Overdue response steps"))
+    assert summary.endswith("of 31 incidents (the earliest of each; `incident steps ID` lists them)")

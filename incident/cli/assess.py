@@ -219,65 +219,130 @@ def _assess_file(env: Any, path: Path) -> tuple[dict[str, Any], str]:
 # --------------------------------------------------------------------------- deadlines and done
 
 
-def collect_open(store: Store) -> list[Any]:
+def collect_open(store: Store, records: list[Any] | None = None) -> list[Any]:
     """The open obligations across the store; incidents that cannot be assessed are named on stderr."""
     from incident.law import tracking
 
     return tracking.collect_open(store, on_skip=lambda incident_id, exc: info(
-        _("warning: {incident_id} cannot be assessed: {exc}").format(incident_id=incident_id, exc=exc)))
+        _("warning: {incident_id} cannot be assessed: {exc}").format(incident_id=incident_id, exc=exc)),
+        records=records)
+
+
+def _due_cells(o: Any) -> tuple[str, str]:
+    """The Due and Left cells of an open obligation."""
+    from datetime import datetime
+
+    if o.due is None:
+        return _("promptly"), ""
+    shown = o.due.strftime("%Y-%m-%d %H:%M %z") if isinstance(o.due, datetime) else o.due.isoformat()
+    due = f"{shown} ({WEEKDAYS[o.due_date.weekday()]})" + (" " + _("target") if o.soft else "")
+    left = (_("{days} days").format(days=o.days_left) if not o.overdue
+            else _("overdue by {days} days").format(days=-o.days_left))
+    return due, left
+
+
+def _deadline_columns() -> tuple[str, ...]:
+    return (_("Due"), _("Left"), _("Incident"), _("Obligation"), _("To"), _("Title"))
 
 
 def print_deadlines(console: Console, store: Store, rows: list[Any] | None = None) -> None:
-    from datetime import datetime
-
     from rich.markup import escape
     from rich.table import Table
+
+    from incident.cli.views import RICH_TABLE_MAX_ROWS
 
     rows = collect_open(store) if rows is None else rows
     if not rows:
         console.print(_("No open obligations."))
         return
+    if not console.is_terminal or len(rows) > RICH_TABLE_MAX_ROWS:
+        console.file.write(plain_deadlines(rows))  # pipes and long lists: aligned text, no rich layout
+        return
     table = Table(title=_("Open obligations ({count})").format(count=len(rows)), title_justify="left")
-    for col in (_("Due"), _("Left"), _("Incident"), _("Obligation"), _("To"), _("Title")):
-        table.add_column(col, overflow="fold", no_wrap=col in (_("Due"), _("Left"), _("Incident")))
+    columns = _deadline_columns()
+    for col in columns:
+        table.add_column(col, overflow="fold", no_wrap=col in columns[:3])
     for o in rows:
-        if o.due is None:
-            due, left = _("promptly"), ""
-        else:
-            shown = o.due.strftime("%Y-%m-%d %H:%M %z") if isinstance(o.due, datetime) else o.due.isoformat()
-            due = f"{shown} ({WEEKDAYS[o.due_date.weekday()]})" + (" " + _("target") if o.soft else "")
-            left = (_("{days} days").format(days=o.days_left) if not o.overdue
-                    else _("overdue by {days} days").format(days=-o.days_left))
+        due, left = _due_cells(o)
         style = "bold red" if o.overdue else ""
         table.add_row(escape(due), escape(left), o.incident, escape(f"{o.regime}/{o.id}\n{o.label}"),
                       escape(o.recipient), escape(o.title), style=style)
     console.print(table)
 
 
-def print_overdue_steps(console: Console, store: Store, department: str | None = None) -> None:
-    """The open response steps past their target across the register (below the obligations)."""
+def plain_deadlines(rows: list[Any]) -> str:
+    """The open obligations as aligned text (the same columns as the table; overdue ones say so)."""
+    from incident.cli.views import plain_table
+    from incident.safetext import terminal_safe
+
+    cells = []
+    for o in rows:
+        due, left = _due_cells(o)
+        cells.append([due, left, o.incident, f"{o.regime}/{o.id} {o.label}", terminal_safe(o.recipient),
+                      terminal_safe(o.title)])
+    return (_("Open obligations ({count})").format(count=len(rows)) + "\n"
+            + plain_table(_deadline_columns(), cells, max_width=60))
+
+
+def _step_target(due: Any, tz: str) -> str:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
+    return due.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") if isinstance(due, datetime) else str(due)
+
+
+def plain_overdue_steps(late: list[Any], tz: str) -> str:
+    """Overdue response steps as aligned text: each step, or for a long list one line per incident (its
+    earliest overdue step and how many are overdue; `incident steps ID` lists them all)."""
+    from incident.cli.views import RICH_TABLE_MAX_ROWS, plain_table
+    from incident.followup.response import URGENCIES
+    from incident.safetext import terminal_safe
+
+    def target(item: Any) -> str:
+        return _step_target(item.view.due, tz) + " " + URGENCIES[item.view.step.urgency].ja
+
+    if len(late) <= RICH_TABLE_MAX_ROWS:
+        cells = [[target(item), item.incident, f"{item.view.step.title_ja} {item.view.step.id}",
+                  terminal_safe(item.view.step.who)] for item in late]
+        return (_("Overdue response steps ({count})").format(count=len(late)) + "\n"
+                + plain_table((_("Target"), _("Incident"), _("Step"), _("Who")), cells, max_width=60))
+    first: dict[str, Any] = {}
+    count: dict[str, int] = {}
+    for item in late:  # earliest first already
+        first.setdefault(item.incident, item)
+        count[item.incident] = count.get(item.incident, 0) + 1
+    cells = [[target(item), incident, str(count[incident]), f"{item.view.step.title_ja} {item.view.step.id}"]
+             for incident, item in first.items()]
+    title = _("Overdue response steps: {count} of {incidents} incidents (the earliest of each; "
+              "`incident steps ID` lists them)").format(count=len(late), incidents=len(first))
+    return title + "\n" + plain_table((_("Target"), _("Incident"), _("Overdue"), _("Earliest step")), cells,
+                                      max_width=60)
+
+
+def print_overdue_steps(console: Console, store: Store, department: str | None = None,
+                        records: list[Any] | None = None) -> None:
+    """The open response steps past their target across the register (below the obligations)."""
     from rich.markup import escape
     from rich.table import Table
 
+    from incident.cli.views import RICH_TABLE_MAX_ROWS
     from incident.dates import now
     from incident.followup.people import same_name
     from incident.followup.response import URGENCIES
     from incident.followup.steps import overdue_steps
 
-    late = [s for s in overdue_steps(store, now(store.tz))
+    late = [s for s in overdue_steps(store, now(store.tz), records)
             if department is None or same_name(department, s.department)]
     if not late:
+        return
+    if not console.is_terminal or len(late) > RICH_TABLE_MAX_ROWS:
+        console.file.write(plain_overdue_steps(late, store.tz))
         return
     table = Table(title=_("Overdue response steps ({count})").format(count=len(late)), title_justify="left")
     for col in (_("Target"), _("Incident"), _("Step"), _("Who")):
         table.add_column(col, overflow="fold", no_wrap=col in (_("Target"), _("Incident")))
     for item in late:
-        due = item.view.due
-        shown = due.astimezone(ZoneInfo(store.tz)).strftime("%Y-%m-%d %H:%M") if isinstance(due, datetime) \
-            else str(due)
+        shown = _step_target(item.view.due, store.tz)
         urgency = URGENCIES[item.view.step.urgency].ja
         table.add_row(escape(f"{shown} {urgency}"), item.incident,
                       escape(f"{item.view.step.title_ja}\n{item.view.step.id}"), escape(item.view.step.who),
@@ -308,7 +373,8 @@ def deadlines_cmd(ics_file: str | None, department: str | None, as_json: bool) -
         output_file(Path(ics_file), option="--ics")
     env = get_env()
     store = env.store()
-    rows = collect_open(store)
+    records = store.records()  # read once for the obligations and the overdue steps
+    rows = collect_open(store, records)
     if department is not None:
         rows = _of_department(store, rows, department)
     if ics_file is not None:
@@ -321,7 +387,7 @@ def deadlines_cmd(ics_file: str | None, department: str | None, as_json: bool) -
         emit_json([r.to_json() for r in rows])
     else:
         print_deadlines(env.console, store, rows)
-        print_overdue_steps(env.console, store, department)
+        print_overdue_steps(env.console, store, department, records)
 
 
 def _of_department(store: Store, rows: list[Any], department: str) -> list[Any]:

@@ -119,7 +119,16 @@ def plain_table(headers: tuple[str, ...], rows: list[list[str]], max_width: int 
 
     Each cell's width is measured once (a 1,000-row list has 8,000 cells)."""
 
+    seen: dict[str, tuple[str, int]] = {}  # the same text (a department, a step title) is measured once
+
     def measured(text: str) -> tuple[str, int]:
+        known = seen.get(text)
+        if known is not None:
+            return known
+        seen[text] = result = _measure(text)
+        return result
+
+    def _measure(text: str) -> tuple[str, int]:
         text = text.replace("\n", " ")
         width = cell_width(text)
         if width <= max_width:

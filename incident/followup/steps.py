@@ -8,7 +8,7 @@ store update; re-assessment after a fact changes is the caller's (the CLI's) bus
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -99,13 +99,17 @@ def step_states(record: rec.Record) -> dict[str, StepState]:
 def progress(playbook: ResponsePlaybook, record: rec.Record, tz: str) -> Progress:
     states = step_states(record)
     ids = {s.id for s in playbook.steps}
-    views = tuple(StepView(s, states.get(s.id), step_due(s, record, tz)) for s in playbook.steps)
+    from incident.dates import to_local_date
+
+    day = to_local_date(record.discovered_at, tz)  # once per record, not once per step
+    views = tuple(StepView(s, states.get(s.id), step_due(s, record, tz, day)) for s in playbook.steps)
     return Progress(playbook=playbook, views=views, orphans={k: v for k, v in states.items() if k not in ids})
 
 
-def step_due(step: Step, record: rec.Record, tz: str) -> date | datetime | None:
+def step_due(step: Step, record: rec.Record, tz: str, discovered_on: date | None = None) -> date | datetime | None:
     """When the step is due: counted from discovery (the day of discovery is day 1), or the report's due
-    date from the stored assessment (the earliest over the regimes; None when no report is due)."""
+    date from the stored assessment (the earliest over the regimes; None when no report is due).
+    `discovered_on`: the local day of discovery, when the caller has it already."""
     from incident.dates import to_local_date
 
     urgency = URGENCIES[step.urgency]
@@ -113,7 +117,8 @@ def step_due(step: Step, record: rec.Record, tz: str) -> date | datetime | None:
     if urgency.hours is not None:
         return discovered + timedelta(hours=urgency.hours)
     if urgency.days is not None:
-        return to_local_date(discovered, tz) + timedelta(days=urgency.days - 1)
+        day = discovered_on if discovered_on is not None else to_local_date(discovered, tz)
+        return day + timedelta(days=urgency.days - 1)
     wanted = urgency.before
     assessment = record.sections.get("assessment")
     dues: list[date] = []
@@ -138,27 +143,44 @@ class OverdueStep:
     view: StepView
 
 
-def overdue_steps(store: Store, now: datetime) -> list[OverdueStep]:
+def overdue_steps(store: Store, now: datetime, records: Sequence[rec.Record] | None = None) -> list[OverdueStep]:
     """Every open response step past its target across the register, earliest target first.
 
     An incident whose playbook cannot be loaded is left out (`incident steps ID` names the problem).
     """
+    from incident.dates import to_local_date
     from incident.followup.response import load_response
 
-    found: list[tuple[datetime, OverdueStep]] = []
-    for record in store.records():
+    today = to_local_date(now, store.tz)
+    found: list[tuple[float, str, OverdueStep]] = []
+    playbooks: dict[str, ResponsePlaybook | InputError] = {}  # one load per type, not per incident
+    extra = store.extra_dirs("playbooks")
+    for record in store.records() if records is None else records:
         if record.status == "closed" or not record.get("type"):
             continue
+        type_id = str(record.get("type"))
+        if type_id not in playbooks:
+            try:
+                playbooks[type_id] = load_response(type_id, extra)
+            except InputError as exc:
+                playbooks[type_id] = exc
+        playbook = playbooks[type_id]
+        if isinstance(playbook, InputError):
+            continue
         try:
-            prog = progress(load_response(str(record.get("type")), store.extra_dirs("playbooks")), record, store.tz)
+            prog = progress(playbook, record, store.tz)
         except InputError:
             continue
         for view in prog.views:
-            if view.overdue(now, store.tz):
-                found.append((_sort_key(view.due, now), OverdueStep(record.id, str(record.get("title", "")),
-                                                                   str(record.get("department", "")), view)))
-    found.sort(key=lambda pair: (pair[0], pair[1].incident))
-    return [item for _, item in found]
+            due = view.due
+            if view.state is not None or due is None:
+                continue
+            if now > due if isinstance(due, datetime) else due < today:  # as StepView.overdue, today once
+                found.append((_sort_key(due, now).timestamp(), record.id,
+                              OverdueStep(record.id, str(record.get("title", "")), str(record.get("department", "")),
+                                          view)))
+    found.sort(key=lambda item: (item[0], item[1]))
+    return [item for _, _, item in found]
 
 
 def _sort_key(due: date | datetime | None, now: datetime) -> datetime:

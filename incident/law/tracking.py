@@ -8,7 +8,7 @@ these; they print nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +76,8 @@ def assess_and_save(store: Store, incident_id: str, *, actor: str) -> dict[str, 
     return {**data, "changes": changes}
 
 
-def collect_open(store: Store, *, on_skip: Callable[[str, InputError], None] | None = None) -> list[OpenObligation]:
+def collect_open(store: Store, *, on_skip: Callable[[str, InputError], None] | None = None,
+                 records: Sequence[Record] | None = None) -> list[OpenObligation]:
     """Every open obligation of the incidents that are not closed, assessed afresh, soonest first.
 
     An incident that cannot be assessed is passed to `on_skip` and left out.
@@ -87,14 +88,15 @@ def collect_open(store: Store, *, on_skip: Callable[[str, InputError], None] | N
 
     moment = now(store.tz)
     assessor = prepare(store_config(store))
-    return open_obligations(_assessed(store, assessor, on_skip), moment.date(), moment)
+    return open_obligations(_assessed(store, assessor, on_skip, records), moment.date(), moment)
 
 
 def _assessed(store: Store, assessor: Assessor, on_skip: Callable[[str, InputError], None] | None,
+              records: Sequence[Record] | None,
               ) -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
     """(id, title, obligations JSON, done section) per open incident, one at a time: each assessment is
     dropped once its obligations are read, so 10,000 of them never accumulate."""
-    for record in store.records():
+    for record in store.records() if records is None else records:
         if record.status == "closed":
             continue
         try:
