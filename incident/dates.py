@@ -34,7 +34,8 @@ __all__ = [
 ]
 
 ACCEPTED_FORMS = (
-    "2023-06-12, 2023-06-12T09:30[:00][+09:00|Z], 2023年6月12日[ 9時30分|9:30], "
+    "2023-06-12, 2023-06-12T09:30[:00][+09:00|Z], 2023年6月12日[ 9時30分|9時半|午後3時|15:30], "
+    "a time alone for today (午後3時, 15:30), "
     "令和5年6月12日 (元年 for year 1), R5.6.12, R5/6/12, 2023/6/12 or 2023.6.12"
 )
 
@@ -65,7 +66,7 @@ ERAS: tuple[Era, ...] = (
 _ERA_BY_KEY: dict[str, Era] = {e.name: e for e in ERAS} | {e.letter: e for e in ERAS}
 
 _TIME = (
-    r"(?:\s*(?:(?P<kh>\d{1,2})時(?:(?P<km>\d{1,2})分(?:(?P<ks>\d{1,2})秒)?)?"
+    r"(?:\s*(?P<ampm>午前|午後)?\s*(?:(?P<kh>\d{1,2})時(?:(?P<half>半)|(?P<km>\d{1,2})分(?:(?P<ks>\d{1,2})秒)?)?"
     r"|(?P<ch>\d{1,2}):(?P<cm>\d{2})(?::(?P<cs>\d{2}))?))?"
 )
 _ERA_KANJI = re.compile(
@@ -77,6 +78,12 @@ _ERA_LETTER = re.compile(
 _WESTERN_KANJI = re.compile(r"(?P<y>\d{4})年(?P<m>\d{1,2})月(?P<d>\d{1,2})日" + _TIME)
 _WESTERN_SEP = re.compile(r"(?P<y>\d{4})(?P<sep>[./])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})" + _TIME)
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ].+)?")
+#: an ISO date with a time written the Japanese way (2024-06-03 午後3時, 2024-06-03 15時30分)
+_BARE_TIME = re.compile(
+    r"(?P<ampm>午前|午後)?\s*(?:(?P<kh>\d{1,2})時(?:(?P<half>半)|(?P<km>\d{1,2})分(?:(?P<ks>\d{1,2})秒)?)?"
+    r"|(?P<ch>\d{1,2}):(?P<cm>\d{2})(?::(?P<cs>\d{2}))?)"
+)
+_ISO_DATE_JA_TIME = re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})" + _TIME)
 
 
 def _zone(tz: str) -> ZoneInfo:
@@ -150,8 +157,17 @@ def _time_of(m: re.Match[str], text: str, field: str | None) -> time | None:
     hour, minute, second = (m["kh"], m["km"], m["ks"]) if m["kh"] is not None else (m["ch"], m["cm"], m["cs"])
     if hour is None:
         return None
+    if m["kh"] is not None and m["half"]:
+        minute = "30"  # 3時半
+    h = int(hour)
+    if m["ampm"]:
+        # 午前0時 is midnight and 午後0時 noon; 午前/午後12時 are read both ways in Japan, so they are refused
+        if h >= 12:
+            raise InputError(f"{m['ampm']}{h}時 in {text!r} is ambiguous or impossible; write the hour from 0 to "
+                             f"23 without {m['ampm']} (e.g. 0時 or 12時)", field=field)
+        h += 12 if m["ampm"] == "午後" else 0
     try:
-        return time(int(hour), int(minute or 0), int(second or 0))
+        return time(h, int(minute or 0), int(second or 0))
     except ValueError as exc:
         raise InputError(f"no such time in {text!r} ({exc})", field=field) from exc
 
@@ -159,6 +175,10 @@ def _time_of(m: re.Match[str], text: str, field: str | None) -> time | None:
 def _parse(text: str, field: str | None) -> tuple[date, time | None, tzinfo | None]:
     """Split text into (date, time or None, fixed offset or None). The offset is only set for ISO input."""
     s = unicodedata.normalize("NFKC", text).strip()
+    ja_time = _ISO_DATE_JA_TIME.fullmatch(s) if ("時" in s or "午" in s) else None
+    if ja_time:
+        return (_make_date(int(ja_time["y"]), int(ja_time["m"]), int(ja_time["d"]), text, field),
+                _time_of(ja_time, text, field), None)
     if _ISO.fullmatch(s):
         try:
             parsed: datetime = isoparse(s)
@@ -194,6 +214,11 @@ def parse_datetime(
     an ISO offset or Z is kept as written.
     """
     zone = _zone(tz)
+    bare = _BARE_TIME.fullmatch(unicodedata.normalize("NFKC", text).strip())
+    if bare:  # a time alone (午後3時, 15時30分, 15:30) is today's, in tz
+        t = _time_of(bare, text, field)
+        assert t is not None
+        return datetime.combine(now(tz).date(), t, tzinfo=zone)
     d, t, offset = _parse(text, field)
     if t is None:
         t = time(23, 59, 59) if end_of_day else time(0, 0)

@@ -333,3 +333,43 @@ def test_era_date_parses_back(d: date) -> None:
     assert parse_date(era_date(d)) == d
     assert era_year_month(d) + f"{d.day}日" == era_date(d)
     assert era_month(d) == "【" + era_year_month(d).removeprefix(era_of(d).name) + "】"
+
+
+# --------------------------------------------------------------------------- times written the Japanese way
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("令和6年6月3日 午後3時", "2024-06-03T15:00:00+09:00"),
+    ("2024年6月3日15時30分", "2024-06-03T15:30:00+09:00"),
+    ("2024-06-03 午後3時", "2024-06-03T15:00:00+09:00"),
+    ("2024-06-03 15時30分", "2024-06-03T15:30:00+09:00"),
+    ("R6.6.3 午前9時半", "2024-06-03T09:30:00+09:00"),
+    ("2024/6/3 午後0時", "2024-06-03T12:00:00+09:00"),
+    ("令和6年6月3日 午前0時", "2024-06-03T00:00:00+09:00"),
+    ("２０２４年６月３日　午後３時", "2024-06-03T15:00:00+09:00"),
+])
+def test_japanese_times(text: str, expected: str) -> None:
+    from incident.dates import parse_datetime
+
+    assert parse_datetime(text, "Asia/Tokyo").isoformat() == expected
+
+
+@pytest.mark.parametrize("text", ["2024-06-03 午後12時", "2024-06-03 午前12時", "2024-06-03 午後13時"])
+def test_an_ambiguous_or_impossible_half_day_hour_is_refused(text: str) -> None:
+    from incident.dates import parse_datetime
+    from incident.errors import InputError
+
+    with pytest.raises(InputError, match="ambiguous or impossible"):
+        parse_datetime(text, "Asia/Tokyo")
+
+
+def test_a_time_alone_is_today(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from incident import dates
+
+    monkeypatch.setattr(dates, "now", lambda tz="Asia/Tokyo": datetime(2024, 6, 3, 18, 0, tzinfo=ZoneInfo(tz)))
+    assert dates.parse_datetime("午後3時").isoformat() == "2024-06-03T15:00:00+09:00"
+    assert dates.parse_datetime("15時30分").isoformat() == "2024-06-03T15:30:00+09:00"
+    assert dates.parse_datetime("9:05").isoformat() == "2024-06-03T09:05:00+09:00"
