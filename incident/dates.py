@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil.parser import isoparse  # type: ignore[import-untyped]  # no stubs installed
 
 from incident.errors import InputError
+from incident.i18n import _
 
 __all__ = [
     "ACCEPTED_FORMS",
@@ -91,19 +92,20 @@ def _zone(tz: str) -> ZoneInfo:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise InputError(
-            f"unknown time zone {tz!r}; use an IANA name such as Asia/Tokyo", field="tz"
+            _("unknown time zone {tz!r}; use an IANA name such as Asia/Tokyo").format(tz=tz), field="tz"
         ) from exc
 
 
 def _bad(text: str, field: str | None) -> InputError:
-    return InputError(f"cannot read {text!r} as a date; accepted forms: {ACCEPTED_FORMS}", field=field)
+    return InputError(_("cannot read {text!r} as a date; accepted forms: {accepted_forms}")
+                      .format(text=text, accepted_forms=ACCEPTED_FORMS), field=field)
 
 
 def _make_date(year: int, month: int, day: int, text: str, field: str | None) -> date:
     try:
         return date(year, month, day)
     except ValueError as exc:
-        raise InputError(f"no such date {text!r} ({exc})", field=field) from exc
+        raise InputError(_("no such date {text!r} ({exc})").format(text=text, exc=exc), field=field) from exc
 
 
 def era_by_key(key: str) -> Era:
@@ -120,7 +122,8 @@ def era_of(d: date) -> Era:
         if d >= era.first_supported:
             return era
     raise InputError(
-        f"{d.isoformat()} is before 1873-01-01 (明治6年1月1日), when Japan adopted the Gregorian calendar"
+        _("{isoformat} is before 1873-01-01 (明治6年1月1日), when Japan adopted the Gregorian calendar")
+        .format(isoformat=d.isoformat())
     )
 
 
@@ -133,7 +136,7 @@ def _from_era(m: re.Match[str], text: str, field: str | None) -> date:
     era = _ERA_BY_KEY[m["era"]]
     era_year = 1 if m["y"] == "元" else int(m["y"])
     if era_year < 1:
-        raise InputError(f"no such date {text!r} (era years start at 元年 = 1)", field=field)
+        raise InputError(_("no such date {text!r} (era years start at 元年 = 1)").format(text=text), field=field)
     d = _make_date(era.start.year + era_year - 1, int(m["m"]), int(m["d"]), text, field)
     end = _era_end(era)
     if d < era.first_supported or (end is not None and d > end):
@@ -144,11 +147,13 @@ def _from_era(m: re.Match[str], text: str, field: str | None) -> date:
         )
         if d < ERAS[0].first_supported:
             raise InputError(
-                f"{text!r} is before 明治6年1月1日 (1873-01-01); earlier dates used the lunisolar calendar",
+                _("{text!r} is before 明治6年1月1日 (1873-01-01); earlier dates used the lunisolar calendar")
+                .format(text=text),
                 field=field,
             )
         raise InputError(
-            f"{text!r} is outside {era.name} ({span}); {d.isoformat()} is {era_date(d)}", field=field
+            _("{text!r} is outside {name} ({span}); {isoformat} is {era_date}")
+            .format(text=text, name=era.name, span=span, isoformat=d.isoformat(), era_date=era_date(d)), field=field
         )
     return d
 
@@ -163,13 +168,13 @@ def _time_of(m: re.Match[str], text: str, field: str | None) -> time | None:
     if m["ampm"]:
         # 午前0時 is midnight and 午後0時 noon; 午前/午後12時 are read both ways in Japan, so they are refused
         if h >= 12:
-            raise InputError(f"{m['ampm']}{h}時 in {text!r} is ambiguous or impossible; write the hour from 0 to "
-                             f"23 without {m['ampm']} (e.g. 0時 or 12時)", field=field)
+            raise InputError(_("{ampm}{h}時 in {text!r} is ambiguous or impossible; write the hour from 0 to 23 without {ampm} (e.g. 0時 or 12時)")
+                             .format(ampm=m['ampm'], h=h, text=text), field=field)
         h += 12 if m["ampm"] == "午後" else 0
     try:
         return time(h, int(minute or 0), int(second or 0))
     except ValueError as exc:
-        raise InputError(f"no such time in {text!r} ({exc})", field=field) from exc
+        raise InputError(_("no such time in {text!r} ({exc})").format(text=text, exc=exc), field=field) from exc
 
 
 def _parse(text: str, field: str | None) -> tuple[date, time | None, tzinfo | None]:
@@ -184,7 +189,8 @@ def _parse(text: str, field: str | None) -> tuple[date, time | None, tzinfo | No
             parsed: datetime = isoparse(s)
         except (ValueError, OverflowError) as exc:
             raise InputError(
-                f"no such date {text!r} ({exc}); accepted forms: {ACCEPTED_FORMS}", field=field
+                _("no such date {text!r} ({exc}); accepted forms: {accepted_forms}")
+                .format(text=text, exc=exc, accepted_forms=ACCEPTED_FORMS), field=field
             ) from exc
         offset = parsed.utcoffset()
         zone = None if offset is None else (UTC if offset == timedelta(0) else timezone(offset))
@@ -258,7 +264,7 @@ def era_year_month(d: date) -> str:
 
 def era_month(d: date) -> str:
     """The short form of a city's annual-report table, era name left out: 【5年6月】, 【元年5月】."""
-    _, year = _era_year(d)
+    _unused, year = _era_year(d)
     return f"【{year}年{d.month}月】"
 
 

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from incident.errors import InputError
+from incident.i18n import _
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -57,9 +58,10 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = FILE_MODE) -> Non
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except FileNotFoundError:
-        raise InputError(f"the directory {path.parent} does not exist; create it first", file=path) from None
+        raise InputError(_("the directory {parent} does not exist; create it first")
+                         .format(parent=path.parent), file=path) from None
     except (PermissionError, NotADirectoryError) as exc:
-        raise InputError(f"cannot write there: {exc.strerror}", file=path) from None
+        raise InputError(_("cannot write there: {strerror}").format(strerror=exc.strerror), file=path) from None
     try:
         set_private(fd, mode)
         with os.fdopen(fd, "wb") as fh:

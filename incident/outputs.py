@@ -18,6 +18,7 @@ from pathlib import Path
 
 from incident.errors import InputError
 from incident.fsutil import DIR_MODE
+from incident.i18n import _
 
 
 def output_file(path: Path, *, option: str, personal: bool = False) -> Path:
@@ -26,10 +27,11 @@ def output_file(path: Path, *, option: str, personal: bool = False) -> Path:
     `personal`: the file holds personal data, so a symbolic link at `path` is refused too.
     """
     if personal and path.is_symlink():
-        raise InputError(f"{path} is a symbolic link; personal data is never written through one: "
-                         "give the real path", field=option)
+        raise InputError(_("{path} is a symbolic link; personal data is never written through one: give the real path")
+                         .format(path=path), field=option)
     if path.is_dir():
-        raise InputError(f"{path} is a directory; {option} takes a file name", field=option)
+        raise InputError(_("{path} is a directory; {option} takes a file name")
+                         .format(path=path, option=option), field=option)
     _parent_exists(path, option)
     return path
 
@@ -39,32 +41,33 @@ def private_output_dir(path: Path, *, option: str, confirm: Callable[[str], bool
     exist); an existing one must not be a symbolic link and must be private, else InputError (exit 2)
     unless `confirm` (a question asked on a terminal) agrees to make it private."""
     if path.is_symlink():
-        raise InputError(f"{path} is a symbolic link; personal data is never written through one: "
-                         "give the real path", field=option)
+        raise InputError(_("{path} is a symbolic link; personal data is never written through one: give the real path")
+                         .format(path=path), field=option)
     if path.exists() and not path.is_dir():
-        raise InputError(f"{path} exists and is not a directory; {option} takes a directory", field=option)
+        raise InputError(_("{path} exists and is not a directory; {option} takes a directory")
+                         .format(path=path, option=option), field=option)
     if not path.exists():
         _parent_exists(path, option)
         try:
             path.mkdir(mode=DIR_MODE)
             os.chmod(path, DIR_MODE)  # whatever the umask
         except OSError as exc:
-            raise InputError(f"cannot create the directory: {exc.strerror or exc}", file=path,
+            raise InputError(_("cannot create the directory: {value}").format(value=exc.strerror or exc), file=path,
                              field=option) from None
         return path
     info = path.stat()
     mode = stat.S_IMODE(info.st_mode)
     foreign = hasattr(os, "getuid") and info.st_uid != os.getuid()
     if foreign:
-        raise InputError(f"{path} belongs to another user; personal data goes into a directory of your own",
+        raise InputError(_("{path} belongs to another user; personal data goes into a directory of your own")
+                         .format(path=path),
                          field=option)
     if os.name == "posix" and mode & 0o077:
         question = (f"{path} can be read by other users (mode {mode:04o}). Make it private (0700) and write "
                     "the personal data there?")
         if confirm is None or not confirm(question):
-            raise InputError(f"{path} can be read by other users (mode {mode:04o}); personal data goes only into "
-                             "a private directory: choose a new directory (it is created 0700) or "
-                             f"`chmod 700 {path}`", field=option)
+            raise InputError(_("{path} can be read by other users (mode {mode:04o}); personal data goes only into a private directory: choose a new directory (it is created 0700) or `chmod 700 {path}`")
+                             .format(path=path, mode=mode), field=option)
         os.chmod(path, DIR_MODE)
     return path
 
@@ -72,7 +75,7 @@ def private_output_dir(path: Path, *, option: str, confirm: Callable[[str], bool
 def _parent_exists(path: Path, option: str) -> None:
     parent = path.parent
     if not parent.exists():
-        raise InputError(f"the directory {parent} does not exist (for {path}); create it first or give "
-                         "another path", field=option)
+        raise InputError(_("the directory {parent} does not exist (for {path}); create it first or give another path")
+                         .format(parent=parent, path=path), field=option)
     if not parent.is_dir():
-        raise InputError(f"{parent} is not a directory (for {path})", field=option)
+        raise InputError(_("{parent} is not a directory (for {path})").format(parent=parent, path=path), field=option)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from incident.errors import IncidentError
+from incident.i18n import _
 
 Bundle = Literal["playbooks", "templates"]
 
@@ -25,4 +26,5 @@ def builtin_dir(name: Bundle) -> Path:
     checkout = Path(__file__).resolve().parent.parent / name
     if checkout.is_dir():
         return checkout
-    raise IncidentError(f"the bundled {name}/ directory is missing from this installation; reinstall incident")
+    raise IncidentError(_("the bundled {name}/ directory is missing from this installation; reinstall incident")
+                        .format(name=name))

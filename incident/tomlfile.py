@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from incident.errors import InputError, MultipleErrors
+from incident.i18n import _
 
 #: the form of every id in the playbooks: lower-case words joined by hyphens
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -28,9 +29,9 @@ def parse(text: str, *, file: str | Path | None = None) -> dict[str, Any]:
         line = int(found.group(1)) if found else None
         if found:
             message = _AT_LINE.sub(f"(column {found.group(2)})", message)
-        raise InputError(f"not valid TOML: {message}", file=file, line=line) from None
+        raise InputError(_("not valid TOML: {message}").format(message=message), file=file, line=line) from None
     except RecursionError:
-        raise InputError("not valid here: tables or arrays nested too deeply", file=file) from None
+        raise InputError(_("not valid here: tables or arrays nested too deeply"), file=file) from None
 
 
 def read_text(path: Path, *, hint: str = "") -> str:
@@ -38,9 +39,9 @@ def read_text(path: Path, *, hint: str = "") -> str:
     try:
         return path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise InputError("no such file", file=path) from None
+        raise InputError(_("no such file"), file=path) from None
     except OSError as exc:
-        raise InputError(f"cannot read the file: {exc.strerror}", file=path) from None
+        raise InputError(_("cannot read the file: {strerror}").format(strerror=exc.strerror), file=path) from None
     except UnicodeDecodeError:
         raise InputError("not UTF-8 text" + (f"; {hint}" if hint else ""), file=path) from None
 
@@ -91,7 +92,7 @@ class TomlLocator:
 
     def _span(self, header: int | None) -> range:
         start = header or 0
-        end = next((n for n, _ in self._headers if n > start), len(self._lines) + 1)
+        end = next((n for n, _unused in self._headers if n > start), len(self._lines) + 1)
         return range(start + 1, end)
 
     def key_line(self, header: int | None, key: str) -> int | None:
@@ -178,10 +179,10 @@ def read_toml(path: Path) -> tuple[dict[str, Any] | None, TomlLocator, list[Inpu
 def check_header(data: Mapping[str, Any], path: Path, locator: TomlLocator, problems: list[InputError]) -> None:
     """Check the optional top-level `schema = 1` and `version = "…"`."""
     if "schema" in data and data["schema"] != 1:
-        problems.append(InputError(f"schema must be 1, not {data['schema']!r}", file=path, field="schema",
+        problems.append(InputError(_("schema must be 1, not {schema!r}").format(schema=data['schema']), file=path, field="schema",
                                    line=locator.key_line(None, "schema")))
     if "version" in data and not isinstance(data["version"], str):
-        problems.append(InputError("version must be a string, e.g. \"2024-04-01\"", file=path, field="version",
+        problems.append(InputError(_("version must be a string, e.g. \"2024-04-01\""), file=path, field="version",
                                    line=locator.key_line(None, "version")))
 
 

@@ -21,6 +21,7 @@ from typing import Any, Literal, get_args
 from incident import dates
 from incident.errors import InputError, NotFoundError, RefusedError
 from incident.followup.contractor_report import ContractorReport, load_contractor_report
+from incident.i18n import _
 from incident.register import record as rec
 from incident.register import sections
 from incident.register.actors import same_actor
@@ -108,8 +109,8 @@ def parse_aid(text: str) -> tuple[str, str]:
     """`2023-0012/A1` -> ("2023-0012", "A1")."""
     match = _AID.match(unicodedata.normalize("NFKC", text).strip())
     if match is None:
-        raise InputError(f"{text!r} is not an action; actions are named INCIDENT/ACTION, e.g. 2023-0012/A1 "
-                         "(`incident action list` shows them)", field="AID")
+        raise InputError(_("{text!r} is not an action; actions are named INCIDENT/ACTION, e.g. 2023-0012/A1 (`incident action list` shows them)")
+                         .format(text=text), field="AID")
     return match["incident"], match["action"]
 
 
@@ -140,7 +141,8 @@ def find_action(record: rec.Record, action_id: str) -> Action:
         if action.id == action_id:
             return action
     known = ", ".join(a.id for a in actions_of(record)) or "none yet"
-    raise NotFoundError(f"{record.id} has no action {action_id} (its actions: {known})", field="AID")
+    raise NotFoundError(_("{id} has no action {action_id} (its actions: {known})")
+                        .format(id=record.id, action_id=action_id, known=known), field="AID")
 
 
 def contractor_action(record: rec.Record, playbook: ContractorReport, *, actor: str,
@@ -201,14 +203,15 @@ def build_action(record: rec.Record, spec: NewAction, *, actor: str, at: datetim
     """Validate `spec` against the record and give it the next id."""
     measure, owner = spec.measure.strip(), spec.owner.strip()
     if not measure:
-        raise InputError("the measure is empty; say what will be done", field="--measure")
+        raise InputError(_("the measure is empty; say what will be done"), field="--measure")
     if not owner:
-        raise InputError("the owner is empty; name a person or a department", field="--owner")
+        raise InputError(_("the owner is empty; name a person or a department"), field="--owner")
     if "\n" in owner:
-        raise InputError("must be a single line", field="--owner")
+        raise InputError(_("must be a single line"), field="--owner")
     cause = spec.cause.strip() or record.get("cause_category", "")
     if cause and cause not in cause_ids:
-        raise InputError(f"unknown cause {cause!r}; valid: {', '.join(cause_ids)}", field="--cause")
+        raise InputError(_("unknown cause {cause!r}; valid: {join}")
+                         .format(cause=cause, join=', '.join(cause_ids)), field="--cause")
     return Action(incident=record.id, id=next_action_id(actions_of(record)), measure=measure, owner=owner,
                   due=spec.due, state="open", created_by=actor, created_at=at.replace(microsecond=0),
                   cause=cause, source=spec.source)
@@ -293,15 +296,16 @@ def reassign_action(store: Store, aid: str, *, owner: str | None, due: date | No
     """
     incident_id, action_id = parse_aid(aid)
     if owner is None and due is None:
-        raise InputError("give --owner NAME and/or --due DATE", field="--owner")
+        raise InputError(_("give --owner NAME and/or --due DATE"), field="--owner")
     if owner is not None and (not owner.strip() or "\n" in owner):
-        raise InputError("the owner is empty or spans lines; name a person or a department", field="--owner")
+        raise InputError(_("the owner is empty or spans lines; name a person or a department"), field="--owner")
     audit: dict[str, Any] = {"action": action_id}
 
     def change(old: rec.Record) -> rec.Record:
         action = find_action(old, action_id)
         if action.state != "open":
-            raise RefusedError(f"{action.aid} is already {action.state}; only an open action is reassigned")
+            raise RefusedError(_("{aid} is already {state}; only an open action is reassigned")
+                               .format(aid=action.aid, state=action.state))
         new = replace(action, owner=owner.strip() if owner is not None else action.owner,
                       due=due if due is not None else action.due)
         if new.owner != action.owner:
@@ -318,8 +322,8 @@ def complete_action(store: Store, aid: str, evidence: str, *, actor: str, at: da
     """`incident action done AID --evidence TEXT`: open -> done."""
     incident_id, action_id = parse_aid(aid)
     if not evidence.strip():
-        raise InputError("the evidence is empty; say what shows the measure is in place "
-                         "(a revised procedure, a training record …)", field="--evidence")
+        raise InputError(_("the evidence is empty; say what shows the measure is in place "
+                         "(a revised procedure, a training record …)"), field="--evidence")
     moment = (at or dates.now(store.tz)).replace(microsecond=0)
 
     def change(old: rec.Record) -> rec.Record:
@@ -343,14 +347,15 @@ def verify_action(store: Store, aid: str, *, actor: str, at: datetime | None = N
     def change(old: rec.Record) -> rec.Record:
         action = find_action(old, action_id)
         if action.state == "open":
-            raise RefusedError(f"{action.aid} is not done yet; record it first with "
-                               f"`incident action done {action.aid} --evidence TEXT`")
+            raise RefusedError(_("{aid} is not done yet; record it first with `incident action done {aid} --evidence TEXT`")
+                               .format(aid=action.aid))
         if action.state == "verified":
-            raise RefusedError(f"{action.aid} was already verified by {action.verified_by}")
+            raise RefusedError(_("{aid} was already verified by {verified_by}")
+                               .format(aid=action.aid, verified_by=action.verified_by))
         conflict = verifier_conflict(actor, action)
         if conflict:
-            raise RefusedError(f"{action.aid} {conflict}; the effectiveness check must be made by someone else "
-                               "(--actor NAME)")
+            raise RefusedError(_("{aid} {conflict}; the effectiveness check must be made by someone else (--actor NAME)")
+                               .format(aid=action.aid, conflict=conflict))
         return _replaced(old, replace(action, state="verified", verified_by=actor, verified_at=moment))
 
     record = store.update(incident_id, change, actor=actor, action="action.verify", at=moment,

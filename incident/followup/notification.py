@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from incident import dates
 from incident.errors import InputError, NotFoundError, RefusedError
+from incident.i18n import _
 from incident.register import record as rec
 from incident.register.store import Store
 
@@ -164,7 +165,8 @@ def mark_mailed(store: Store, incident_id: str, *, at: datetime, actor: str) -> 
     Returns the print run's entry and the completion it brought, if any.
     """
     if at > dates.now(store.tz) + rec.FUTURE_SKEW:
-        raise InputError(f"{at.isoformat()} is in the future; mark the letters mailed once they are posted",
+        raise InputError(_("{isoformat} is in the future; mark the letters mailed once they are posted")
+                         .format(isoformat=at.isoformat()),
                          field="--at")
     found: dict[str, Any] = {}
     audit: dict[str, Any] = {}
@@ -174,14 +176,13 @@ def mark_mailed(store: Store, incident_id: str, *, at: datetime, actor: str) -> 
         runs = [i for i, n in enumerate(notices) if _letter_kind(n.get("kind")) and n.get("count")
                 and not n.get("draft")]
         if not runs:
-            raise NotFoundError(f"no letter print run of {incident_id} is recorded; render the letters first "
-                                f"(`incident notice {incident_id} --kind individual-letter --roster --out DIR`)",
+            raise NotFoundError(_("no letter print run of {incident_id} is recorded; render the letters first (`incident notice {incident_id} --kind individual-letter --roster --out DIR`)")
+                                .format(incident_id=incident_id),
                                 field="--mark-mailed")
         last = notices[runs[-1]]
         if last.get("mailed_at"):
-            raise RefusedError(f"the print run of {last['at'].isoformat() if isinstance(last['at'], datetime) else last['at']} "
-                               f"({last['count']} letters) was marked mailed on {last['mailed_at'].isoformat()}; "
-                               "render a new print run for more letters")
+            raise RefusedError(_("the print run of {value} ({count} letters) was marked mailed on {isoformat}; render a new print run for more letters")
+                               .format(value=last['at'].isoformat() if isinstance(last['at'], datetime) else last['at'], count=last['count'], isoformat=last['mailed_at'].isoformat()))
         last.update(mailed_at=at.replace(microsecond=0), mailed_by=actor)
         found.update(last)
         audit.update({"kind": last["kind"], "count": last["count"], "sha256": last.get("sha256", ""),

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Mapping
 
 from incident.errors import InputError
+from incident.i18n import _
 from incident.register.store import Store
 
 PRIVACY_DESK = "privacy-desk"
@@ -39,8 +40,8 @@ def check_address(address: str, name: str, *, file: str | None = None) -> str:
     try:
         check_one(address, f"people.{name}", "address")
     except InputError as exc:
-        raise InputError(f"{address!r} is not one e-mail address (expected local-part@domain in ASCII, "
-                         "one address per name)", file=file, field=f"people.{name}") from exc
+        raise InputError(_("{address!r} is not one e-mail address (expected local-part@domain in ASCII, one address per name)")
+                         .format(address=address), file=file, field=f"people.{name}") from exc
     return address
 
 
@@ -51,10 +52,10 @@ def people(store: Store) -> dict[str, str]:
     seen: dict[str, str] = {}
     for name in table:
         if not name.strip():
-            raise InputError("an empty name", file=file, field="people")
+            raise InputError(_("an empty name"), file=file, field="people")
         other = seen.get(name_key(name))
         if other is not None:
-            raise InputError(f"{name!r} and {other!r} are the same name", file=file, field=f"people.{name}")
+            raise InputError(_("{name!r} and {other!r} are the same name").format(name=name, other=other), file=file, field=f"people.{name}")
         seen[name_key(name)] = name
     return {name: check_address(address, name, file=file) for name, address in table.items()}
 
@@ -77,8 +78,8 @@ def set_person(store: Store, name: str, address: str, *, actor: str) -> str | No
 
     name = unicodedata.normalize("NFKC", name).strip()
     if not name or "\n" in name or "=" in name:
-        raise InputError("the name is empty, spans lines or holds '='; give a person, a department or "
-                         f"{PRIVACY_DESK}", field="NAME")
+        raise InputError(_("the name is empty, spans lines or holds '='; give a person, a department or {privacy_desk}")
+                         .format(privacy_desk=PRIVACY_DESK), field="NAME")
     if address.strip():
         address = check_address(address, name)
     existing = next((k for k in store.config.people if same_name(k, name)), None)

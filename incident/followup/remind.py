@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from incident import dates
 from incident.errors import InputError
 from incident.followup.people import PRIVACY_DESK, address_of, name_key, people
+from incident.i18n import _
 from incident.register.store import Store
 
 ItemKind = Literal["obligation", "action", "step"]
@@ -94,7 +95,8 @@ def parse_days(text: str) -> tuple[int, ...]:
     for part in text.split(","):
         part = part.strip()
         if not part.isdigit():
-            raise InputError(f"expected days before the deadline as whole numbers, e.g. 7,1; got {text!r}",
+            raise InputError(_("expected days before the deadline as whole numbers, e.g. 7,1; got {text!r}")
+                             .format(text=text),
                              field="--days")
         values.append(int(part))
     return tuple(sorted(set(values), reverse=True))
@@ -217,9 +219,9 @@ def render(store: Store, message: Message, today: date) -> tuple[str, str]:
                    "hint": i.hint, **when(i)} for i in message.items],
     }
     text = render_template("reminder.txt.j2", context, extra_dirs=store.extra_dirs("templates"))
-    first, _, body = text.partition("\n")
+    first, _unused, body = text.partition("\n")
     if not first.startswith("件名:"):
-        raise InputError("the reminder template must start with a line 件名: SUBJECT", file="reminder.txt.j2")
+        raise InputError(_("the reminder template must start with a line 件名: SUBJECT"), file="reminder.txt.j2")
     return first.removeprefix("件名:").strip(), body.lstrip("\n")
 
 

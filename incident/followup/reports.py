@@ -22,6 +22,7 @@ from typing import Any, Literal, get_args
 
 from incident import dates
 from incident.errors import InputError
+from incident.i18n import _
 from incident.law.taxonomy import Taxonomy
 from incident.register import record as rec
 from incident.resources import builtin_dir
@@ -202,7 +203,7 @@ def parse_fiscal_year(text: str, *, field: str = "--fiscal-year") -> int:
     raw = unicodedata.normalize("NFKC", text).strip()
     match = _FY.fullmatch(raw)
     if match is None:
-        raise InputError(f"{text!r} is not a fiscal year; give 2023, 令和5, 令和5年度 or R5", field=field)
+        raise InputError(_("{text!r} is not a fiscal year; give 2023, 令和5, 令和5年度 or R5").format(text=text), field=field)
     if match["year"]:
         year = int(match["year"])
     else:
@@ -210,10 +211,11 @@ def parse_fiscal_year(text: str, *, field: str = "--fiscal-year") -> int:
         number = 1 if match["ey"] == "元" else int(match["ey"])
         later = [e for e in dates.ERAS if e.start > era.start]
         if number < 1 or (later and era.start.year + number - 1 > later[0].start.year):
-            raise InputError(f"{text!r}: {era.name} has no year {number}", field=field)
+            raise InputError(_("{text!r}: {name} has no year {number}")
+                             .format(text=text, name=era.name, number=number), field=field)
         year = era.start.year + number - 1
     if not 1873 <= year <= 9998:
-        raise InputError(f"{text!r} is not a year this report covers (1873–9998)", field=field)
+        raise InputError(_("{text!r} is not a year this report covers (1873–9998)").format(text=text), field=field)
     return year
 
 
@@ -225,7 +227,7 @@ def parse_period(text: str) -> Period:
     if month:
         year, number = int(month[1]), int(month[2])
         if not 1 <= number <= 12 or not 1873 <= year <= 9998:
-            raise InputError(f"{text!r} is not a month; give YYYY-MM (2024-04)", field="--period")
+            raise InputError(_("{text!r} is not a month; give YYYY-MM (2024-04)").format(text=text), field="--period")
         return Period.month(year, number)
     half = _HALF.fullmatch(raw)
     if half:
@@ -234,8 +236,8 @@ def parse_period(text: str) -> Period:
     try:
         return Period.fiscal_year(parse_fiscal_year(raw, field="--period"))
     except InputError:
-        raise InputError(f"{text!r} is not a period; give a month (2024-04), a fiscal half (2024-H1, 2024-H2) or "
-                         "a fiscal year (2024, 令和6年度, R6)", field="--period") from None
+        raise InputError(_("{text!r} is not a period; give a month (2024-04), a fiscal half (2024-H1, 2024-H2) or a fiscal year (2024, 令和6年度, R6)")
+                         .format(text=text), field="--period") from None
 
 
 # --------------------------------------------------------------------------- building
@@ -340,7 +342,8 @@ TABLE5_COLUMNS = ("No.", "種別", "内容", "原因", "所管")
 def _group_of(record: rec.Record, taxonomy: Taxonomy) -> str:
     entry = taxonomy.types.get(record.get("type", ""))
     if entry is None:
-        raise InputError(f"unknown incident type {record.get('type')!r}; valid: {', '.join(taxonomy.types)}",
+        raise InputError(_("unknown incident type {type!r}; valid: {join}")
+                         .format(type=record.get('type'), join=', '.join(taxonomy.types)),
                          file=f"incident {record.id}", field="type")
     return entry.report_group
 
@@ -421,7 +424,7 @@ def render(report: AnnualReport, fmt: Format, *, organization: str = "", extra_d
     """The report in one of FORMATS."""
     renderer = RENDERERS.get(fmt)
     if renderer is None:
-        raise InputError(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}", field="--format")
+        raise InputError(_("unknown format {fmt!r}; valid: {join}").format(fmt=fmt, join=', '.join(FORMATS)), field="--format")
     return renderer(report, organization, tuple(extra_dirs))
 
 
@@ -539,7 +542,7 @@ def render_template(name: str, context: Mapping[str, Any], *, extra_dirs: Sequen
     from incident.templating import BoundedSandbox, ConfinedLoader, bounded_render
 
     own = [(Path(d) / "reports", Path(d)) for d in extra_dirs]
-    search = [str(p) for p, _ in own] + [str(builtin_dir("templates") / "reports")]
+    search = [str(p) for p, _unused in own] + [str(builtin_dir("templates") / "reports")]
     env = BoundedSandbox(
         loader=ConfinedLoader([Path(p) for p in search], dict(own)), undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False),
@@ -551,13 +554,13 @@ def render_template(name: str, context: Mapping[str, Any], *, extra_dirs: Sequen
         text = str(bounded_render(env.get_template(name), context))
         return text if text.endswith("\n") else text + "\n"
     except jinja2.TemplateNotFound:
-        raise InputError(f"template {name} not found in {', '.join(search)}", field="template") from None
+        raise InputError(_("template {name} not found in {join}").format(name=name, join=', '.join(search)), field="template") from None
     except jinja2.TemplateSyntaxError as exc:
-        raise InputError(f"template error: {exc.message}", file=exc.filename or name, line=exc.lineno) from None
+        raise InputError(_("template error: {message}").format(message=exc.message), file=exc.filename or name, line=exc.lineno) from None
     except jinja2.UndefinedError as exc:
-        raise InputError(f"template uses an unknown value: {exc.message}", file=name) from None
+        raise InputError(_("template uses an unknown value: {message}").format(message=exc.message), file=name) from None
     except SecurityError as exc:
-        raise InputError(f"template does something a template may not: {exc}", file=name) from None
+        raise InputError(_("template does something a template may not: {exc}").format(exc=exc), file=name) from None
 
 
 def _md_value(value: object) -> object:

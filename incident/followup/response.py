@@ -24,6 +24,7 @@ from typing import Any
 
 from incident.errors import InputError, NotFoundError
 from incident.followup.urgencies import Urgency, load_urgencies
+from incident.i18n import _
 from incident.resources import builtin_dir
 from incident.tomlfile import ID_PATTERN, BlockProblems, check_header, raise_problems, read_toml
 
@@ -96,8 +97,8 @@ class ResponsePlaybook:
         for step in self.steps:
             if step.id == step_id:
                 return step
-        raise NotFoundError(f"no step {step_id!r} in the {self.type} response playbook; "
-                            f"steps: {', '.join(s.id for s in self.steps)}", field="STEP")
+        raise NotFoundError(_("no step {step_id!r} in the {type} response playbook; steps: {join}")
+                            .format(step_id=step_id, type=self.type, join=', '.join(s.id for s in self.steps)), field="STEP")
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,8 @@ def load_response(type_id: str, extra_dirs: Sequence[Path] = ()) -> ResponsePlay
                                                   for d in reversed(tuple(extra_dirs)))) if p.is_file()]
     if not paths:
         if type_id == FALLBACK_TYPE:
-            raise InputError(f"no response playbook for {FALLBACK_TYPE!r}; reinstall incident",
+            raise InputError(_("no response playbook for {fallback_type!r}; reinstall incident")
+                             .format(fallback_type=FALLBACK_TYPE),
                              file=builtin_path(type_id))
         return replace(load_response(FALLBACK_TYPE, extra_dirs), fallback=True)
     stamps = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
@@ -161,7 +163,7 @@ def _merge(merged: dict[str, dict[str, Any]], parsed: _File, path: Path) -> list
     problems: list[InputError] = []
     for patch in parsed.patches:
         def fail(message: str, key: str, patch: _Patch = patch) -> None:
-            problems.append(InputError(f"step {patch.id!r}: {message}", file=path, field=key, line=patch.line))
+            problems.append(InputError(_("step {id!r}: {message}").format(id=patch.id, message=message), file=path, field=key, line=patch.line))
 
         values = {k: v for k, v in patch.values.items() if k != "after"}
         if patch.id in merged:
@@ -181,7 +183,7 @@ def _merge(merged: dict[str, dict[str, Any]], parsed: _File, path: Path) -> list
                      f"{', '.join(k for k in merged if k != patch.id)}", "after")
                 continue
             items = [(k, v) for k, v in merged.items() if k != patch.id]
-            items.insert([k for k, _ in items].index(after) + 1, (patch.id, merged[patch.id]))
+            items.insert([k for k, _unused in items].index(after) + 1, (patch.id, merged[patch.id]))
             merged.clear()
             merged.update(items)
     return problems
@@ -212,10 +214,12 @@ def check_response_file(path: str | Path) -> list[InputError]:
         for step_id, sets in COMMON_STEPS.items():
             if step_id not in merged:
                 what = f" (sets = {sets!r})" if sets else ""
-                problems.append(InputError(f"a complete playbook needs the step {step_id!r}{what}", file=path,
+                problems.append(InputError(_("a complete playbook needs the step {step_id!r}{what}")
+                                           .format(step_id=step_id, what=what), file=path,
                                            field="steps"))
             elif merged[step_id].get("sets") != sets and sets is not None:
-                problems.append(InputError(f"step {step_id!r} must have sets = {sets!r}", file=path,
+                problems.append(InputError(_("step {step_id!r} must have sets = {sets!r}")
+                                           .format(step_id=step_id, sets=sets), file=path,
                                            field="sets", line=next((p.line for p in parsed.patches
                                                                     if p.id == step_id), None)))
     return sorted(problems, key=_by_line)

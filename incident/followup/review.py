@@ -27,6 +27,7 @@ from incident.followup.actions import (
     with_actions,
 )
 from incident.followup.contractor_report import load_contractor_report
+from incident.i18n import _
 from incident.law.taxonomy import ChecklistItem, Taxonomy, load_taxonomy
 from incident.register import record as rec
 from incident.register.store import Store
@@ -46,7 +47,8 @@ def parse_answer(text: str, *, field: str = "--answer") -> Answer:
     """yes | no | na (also y, n, n/a, はい, いいえ, 該当なし)."""
     found = _ALIASES.get(unicodedata.normalize("NFKC", text).strip().casefold())
     if found is None:
-        raise InputError(f"{text!r} is not an answer; expected yes, no or na (not applicable)", field=field)
+        raise InputError(_("{text!r} is not an answer; expected yes, no or na (not applicable)")
+                         .format(text=text), field=field)
     return found
 
 
@@ -54,7 +56,7 @@ def parse_item_answer(text: str) -> tuple[str, Answer]:
     """`ITEM=yes` from `--answer`."""
     item, sep, value = text.partition("=")
     if not sep or not item.strip():
-        raise InputError(f"expected ITEM=yes|no|na, got {text!r}", field="--answer")
+        raise InputError(_("expected ITEM=yes|no|na, got {text!r}").format(text=text), field="--answer")
     return item.strip(), parse_answer(value)
 
 
@@ -132,33 +134,33 @@ def answers_of(record: rec.Record) -> dict[str, ReviewAnswer]:
     section = record.sections.get("review", {})
     where = f"incident {record.id}"
     if not isinstance(section, dict):
-        raise InputError("expected a table", file=where, field="review")
+        raise InputError(_("expected a table"), file=where, field="review")
     for key in section:
         if key not in _SECTION_KEYS:
-            raise InputError(f"unknown key; valid keys: {', '.join(_SECTION_KEYS)}", file=where,
+            raise InputError(_("unknown key; valid keys: {join}").format(join=', '.join(_SECTION_KEYS)), file=where,
                              field=f"review.{key}")
     for key in ("started_at", "completed_at"):
         if key in section and not isinstance(section[key], datetime):
-            raise InputError("expected a date and time", file=where, field=f"review.{key}")
+            raise InputError(_("expected a date and time"), file=where, field=f"review.{key}")
     raw = section.get("answers", {})
     if not isinstance(raw, dict):
-        raise InputError("expected a table of checklist items", file=where, field="review.answers")
+        raise InputError(_("expected a table of checklist items"), file=where, field="review.answers")
     out: dict[str, ReviewAnswer] = {}
     for item, table in raw.items():
         label = f"review.answers.{item}"
         if not isinstance(table, dict):
-            raise InputError("expected a table with answer, note, at and actor", file=where, field=label)
+            raise InputError(_("expected a table with answer, note, at and actor"), file=where, field=label)
         for key in table:
             if key not in _ANSWER_KEYS:
-                raise InputError(f"unknown key; valid keys: {', '.join(_ANSWER_KEYS)}", file=where,
+                raise InputError(_("unknown key; valid keys: {join}").format(join=', '.join(_ANSWER_KEYS)), file=where,
                                  field=f"{label}.{key}")
         if table.get("answer") not in ANSWERS:
-            raise InputError(f"expected one of: {', '.join(ANSWERS)}", file=where, field=f"{label}.answer")
+            raise InputError(_("expected one of: {join}").format(join=', '.join(ANSWERS)), file=where, field=f"{label}.answer")
         if not isinstance(table.get("at"), datetime):
-            raise InputError("expected a date and time", file=where, field=f"{label}.at")
+            raise InputError(_("expected a date and time"), file=where, field=f"{label}.at")
         for key in ("note", "actor"):
             if not isinstance(table.get(key, ""), str):
-                raise InputError("expected a string", file=where, field=f"{label}.{key}")
+                raise InputError(_("expected a string"), file=where, field=f"{label}.{key}")
         out[item] = ReviewAnswer(item=item, answer=cast(Answer, table["answer"]), note=table.get("note", ""),
                                  at=table["at"], actor=table.get("actor", ""))
     return out
@@ -168,7 +170,8 @@ def checklist_for(record: rec.Record, taxonomy: Taxonomy) -> tuple[ChecklistItem
     """The type's questions, then the cause's."""
     type_id = record.get("type", "")
     if not type_id:
-        raise InputError(f"{record.id} has no type; set it first (`incident set {record.id} type=…`)",
+        raise InputError(_("{id} has no type; set it first (`incident set {id} type=…`)")
+                         .format(id=record.id),
                          field="type")
     return taxonomy.checklist(type_id, record.get("cause_category") or None)
 
@@ -209,10 +212,11 @@ def record_answer(store: Store, incident_id: str, item_id: str, answer: Answer, 
                   actor: str, at: datetime | None = None, action: NewAction | None = None) -> AnswerResult:
     """Save one answer (and, for a "no", optionally its corrective action) in one locked update."""
     if action is not None and answer != "no":
-        raise InputError(f"only an item answered no becomes a corrective action (this one is {answer})",
+        raise InputError(_("only an item answered no becomes a corrective action (this one is {answer})")
+                         .format(answer=answer),
                          field="--answer")
     if "\n" in item_id:
-        raise InputError("must be a single checklist item id", field="--answer")
+        raise InputError(_("must be a single checklist item id"), field="--answer")
     moment = (at or dates.now(store.tz)).replace(microsecond=0)
     taxonomy = load_taxonomy(store.extra_dirs())
     playbook = load_contractor_report(store.extra_dirs())
@@ -227,9 +231,8 @@ def record_answer(store: Store, incident_id: str, item_id: str, answer: Answer, 
         checklist = checklist_for(record, taxonomy)
         if item_id not in {q.id for q in checklist}:
             valid = ", ".join(q.id for q in checklist)
-            raise InputError(f"{item_id!r} is not on the checklist of {record.id} "
-                             f"({record.get('type')}{'/' + record.get('cause_category') if record.get('cause_category') else ''}); "
-                             f"valid: {valid}", field="--answer")
+            raise InputError(_("{item_id!r} is not on the checklist of {id} ({type}{value}); valid: {valid}")
+                             .format(item_id=item_id, id=record.id, type=record.get('type'), value='/' + record.get('cause_category') if record.get('cause_category') else '', valid=valid), field="--answer")
         answers = answers_of(record)
         answers[item_id] = ReviewAnswer(item=item_id, answer=answer, note=note.strip(), at=moment, actor=actor)
         section = dict(record.sections.get("review", {}))

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from incident.errors import InputError
 from incident.followup.response import FACT_KEYS, URGENCIES, ResponsePlaybook, Step, load_response
+from incident.i18n import _
 from incident.register import record as rec
 
 if TYPE_CHECKING:
@@ -82,14 +83,15 @@ def step_states(record: rec.Record) -> dict[str, StepState]:
     where = f"incident {record.id}" if record.id else None
     for step_id, entry in section.items():
         if not isinstance(entry, dict) or entry.get("state") not in STATES:
-            raise InputError(f"expected a table with state = {' or '.join(STATES)}", file=where,
+            raise InputError(_("expected a table with state = {join}").format(join=' or '.join(STATES)), file=where,
                              field=f"steps.{step_id}")
         unknown = sorted(set(entry) - set(_STATE_KEYS))
         if unknown:
-            raise InputError(f"unknown key {unknown[0]!r}; valid: {', '.join(_STATE_KEYS)}", file=where,
+            raise InputError(_("unknown key {value!r}; valid: {join}")
+                             .format(value=unknown[0], join=', '.join(_STATE_KEYS)), file=where,
                              field=f"steps.{step_id}")
         if not isinstance(entry.get("at"), datetime):
-            raise InputError("at must be a date and time", file=where, field=f"steps.{step_id}.at")
+            raise InputError(_("at must be a date and time"), file=where, field=f"steps.{step_id}.at")
         out[step_id] = StepState(state=entry["state"], at=entry["at"], actor=str(entry.get("actor", "")),
                                  note=str(entry.get("note", "")), reason=str(entry.get("reason", "")),
                                  value=entry.get("value"))
@@ -180,7 +182,7 @@ def overdue_steps(store: Store, now: datetime, records: Sequence[rec.Record] | N
                               OverdueStep(record.id, str(record.get("title", "")), str(record.get("department", "")),
                                           view)))
     found.sort(key=lambda item: (item[0], item[1]))
-    return [item for _, _, item in found]
+    return [item for _unused, _key, item in found]
 
 
 def _sort_key(due: date | datetime | None, now: datetime) -> datetime:
@@ -237,7 +239,8 @@ def settle(record: rec.Record, key: str, raw: Any, *, vocab: rec.Vocabulary | No
            tz: str) -> tuple[rec.Record, Any]:
     """Apply a step's answer to the record: (the new record, the value as stored on the step)."""
     def bad(message: str) -> InputError:
-        return InputError(f"{key}: {message}; expected {value_hint(key)}", field="--value")
+        return InputError(_("{key}: {message}; expected {value_hint}")
+                          .format(key=key, message=message, value_hint=value_hint(key)), field="--value")
 
     if key in FACT_KEYS:
         try:
@@ -248,7 +251,8 @@ def settle(record: rec.Record, key: str, raw: Any, *, vocab: rec.Vocabulary | No
     flag = str(raw).strip().lower() if isinstance(raw, (str, bool)) else ""
     if key != "items" and (isinstance(raw, bool) or flag in ("true", "false", "yes", "no", "はい", "いいえ")):
         if not record.data:
-            raise InputError(f"{key}: the record lists no data items yet; settle them first (step list-items)",
+            raise InputError(_("{key}: the record lists no data items yet; settle them first (step list-items)")
+                             .format(key=key),
                              field="--value")
         on = raw if isinstance(raw, bool) else flag in ("true", "yes", "はい")
         return replace(record, data=tuple(_flag(d, key, on) for d in record.data)), on
@@ -306,19 +310,20 @@ def record_step(store: Store, incident_id: str, step_id: str, state: str, *, act
     from incident.dates import now
 
     if state not in STATES:
-        raise InputError(f"{state!r} is not valid; expected one of: {', '.join(STATES)}", field="STATE")
+        raise InputError(_("{state!r} is not valid; expected one of: {join}")
+                         .format(state=state, join=', '.join(STATES)), field="STATE")
     loaded = store.load(incident_id)
     step = load_response(str(loaded.get("type")), store.extra_dirs("playbooks")).step(step_id)
     if state == "skipped":
         if not reason.strip():
-            raise InputError("skipping a step needs --reason TEXT (why it does not apply)", field="--reason")
+            raise InputError(_("skipping a step needs --reason TEXT (why it does not apply)"), field="--reason")
         if value is not None:
-            raise InputError("a skipped step settles nothing; leave out --value", field="--value")
+            raise InputError(_("a skipped step settles nothing; leave out --value"), field="--value")
     elif value is None and step.asks:
-        raise InputError(f"step {step_id!r} asks: {step.question_en} Give the answer with --value "
-                         f"({value_hint(step.sets) if step.sets else 'text'})", field="--value")
+        raise InputError(_("step {step_id!r} asks: {question_en} Give the answer with --value ({value})")
+                         .format(step_id=step_id, question_en=step.question_en, value=value_hint(step.sets) if step.sets else 'text'), field="--value")
     elif value is not None and not step.asks:
-        raise InputError(f"step {step_id!r} records no value; leave out --value", field="--value")
+        raise InputError(_("step {step_id!r} records no value; leave out --value").format(step_id=step_id), field="--value")
     moment = (at or now(store.tz)).replace(microsecond=0)
     seen: dict[str, Any] = {}
 
@@ -329,7 +334,7 @@ def record_step(store: Store, incident_id: str, step_id: str, state: str, *, act
         elif state == "done" and value is not None:
             stored = str(value).strip()
             if not stored:
-                raise InputError(f"step {step_id!r}: the answer is empty", field="--value")
+                raise InputError(_("step {step_id!r}: the answer is empty").format(step_id=step_id), field="--value")
         entry: dict[str, Any] = {"state": state, "at": moment, "actor": actor}
         for name, text in (("note", note.strip()), ("reason", reason.strip())):
             if text:

@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from incident.errors import InputError
+from incident.i18n import _
 from incident.resources import builtin_dir
 from incident.tomlfile import ID_PATTERN, BlockProblems, check_header, raise_problems, read_toml
 
@@ -128,8 +129,8 @@ def _build_index(
             if other is not None and other != item.id:
                 where = f" ({sources[other]})" if other in sources else ""
                 raise InputError(
-                    f"the name {name!r} of item {item.id!r} is already a name of item {other!r}{where}; "
-                    "every id and alias must belong to one item",
+                    _("the name {name!r} of item {id!r} is already a name of item {other!r}{where}; every id and alias must belong to one item")
+                    .format(name=name, id=item.id, other=other, where=where),
                     file=sources.get(item.id),
                     field="aliases",
                 )
@@ -154,11 +155,12 @@ class Catalogue:
         index, spelled = _build_index(self.items, self.sources)
         for key, entry in self.ambiguous.items():
             if key in index:
-                raise InputError(f"the ambiguous name {entry.name!r} is also a name of item {index[key]!r}; "
-                                 "remove it from that item's aliases", field="ambiguous")
+                raise InputError(_("the ambiguous name {name!r} is also a name of item {value!r}; remove it from that item's aliases")
+                                 .format(name=entry.name, value=index[key]), field="ambiguous")
             unknown = [i for i in entry.items if i not in self.items]
             if unknown:
-                raise InputError(f"the ambiguous name {entry.name!r} lists unknown item {unknown[0]!r}",
+                raise InputError(_("the ambiguous name {name!r} lists unknown item {value!r}")
+                                 .format(name=entry.name, value=unknown[0]),
                                  field="ambiguous")
         object.__setattr__(self, "_index", MappingProxyType(index))
         object.__setattr__(self, "_spelled", MappingProxyType(spelled))
@@ -191,7 +193,7 @@ class Catalogue:
         """
         if not isinstance(name, str):
             raise InputError(
-                f"a data item must be given as text (an id or alias), not {name!r}",
+                _("a data item must be given as text (an id or alias), not {name!r}").format(name=name),
                 file=file, field=field, line=line, row=row,
             )
         item = self.get(name)
@@ -201,7 +203,8 @@ class Catalogue:
                 raise AmbiguousItem(name, self.choices(name), entry.note, file=file, field=field, line=line,
                                     row=row)
             if free_label(name) == "":
-                raise InputError(f"the free item {name!r} has no label; write other:LABEL, e.g. other:保育料の額",
+                raise InputError(_("the free item {name!r} has no label; write other:LABEL, e.g. other:保育料の額")
+                                 .format(name=name),
                                  file=file, field=field, line=line, row=row)
             raise InputError(self._unknown(name), file=file, field=field, line=line, row=row)
         return item
@@ -252,7 +255,8 @@ def load_catalogue(extra_dirs: Sequence[Path] = ()) -> Catalogue:
         except FileNotFoundError:
             continue
         except OSError as exc:
-            raise InputError(f"cannot read the data-item catalogue: {exc.strerror}", file=path) from exc
+            raise InputError(_("cannot read the data-item catalogue: {strerror}")
+                             .format(strerror=exc.strerror), file=path) from exc
         stamps.append((str(path), stat.st_mtime_ns, stat.st_size))
     if not stamps:
         return _builtin_catalogue()
@@ -313,7 +317,7 @@ def _parse_ambiguous(data: Mapping[str, Any], path: Path, locator: Any, names: M
     """The [[ambiguous]] tables: a name that is no item's own and the item ids it may mean."""
     raw = data.get("ambiguous", [])
     if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
-        problems.append(InputError("expected [[ambiguous]] tables with name and items", file=path,
+        problems.append(InputError(_("expected [[ambiguous]] tables with name and items"), file=path,
                                    field="ambiguous", line=locator.key_line(None, "ambiguous")))
         return []
     out: list[Ambiguous] = []
@@ -351,7 +355,7 @@ def _parse_file(path: Path, base: Catalogue | None = None) -> tuple[list[DataIte
     raw_items = data.get("item")
     if not isinstance(raw_items, list) or not all(isinstance(r, dict) for r in raw_items):
         line = locator.key_line(None, "item")
-        problems.append(InputError("expected one or more [[item]] tables", file=path, field="item", line=line))
+        problems.append(InputError(_("expected one or more [[item]] tables"), file=path, field="item", line=line))
         return [], [], problems
     items: list[DataItem] = []
     first_line: dict[str, int | None] = {}

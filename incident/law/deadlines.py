@@ -15,6 +15,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
+from incident.i18n import _
 from incident.law.rule_kinds import ParamSpec
 from incident.law.workdays import closed_day_reason, day_n, deadline_day_count
 
@@ -140,7 +141,8 @@ def compute_due(kind: str, params: Mapping[str, Any], *, met: Mapping[str, bool 
     """The due date of a deadline of this kind; an unknown kind is a clear error."""
     spec = DEADLINE_KINDS.get(kind)
     if spec is None:
-        raise KeyError(f"unknown deadline kind {kind!r}; expected one of: {', '.join(DEADLINE_KINDS)}")
+        raise KeyError(_("unknown deadline kind {kind!r}; expected one of: {join}")
+                       .format(kind=kind, join=', '.join(DEADLINE_KINDS)))
     return spec.compute(params, met, learned, discovered)
 
 
@@ -223,7 +225,7 @@ def open_obligations(items: Iterable[tuple[str, str, Mapping[str, Any], Mapping[
                                                   ob.get("recipient", ""), due, bool(ob.get("soft")), days_left,
                                                   overdue)))
     keyed.sort(key=itemgetter(0))
-    return [o for _, o in keyed]
+    return [o for _unused, o in keyed]
 
 
 # --------------------------------------------------------------------------- iCalendar

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from incident.errors import InputError, MultipleErrors
+from incident.i18n import _
 
 __all__ = [
     "RECIPIENT_PLACEHOLDERS",
@@ -210,15 +211,15 @@ def _load(stamp: tuple[tuple[str, int], ...]) -> RegimeSet:
 
     regimes: list[Regime] = []
     seen: dict[tuple[str, date], str] = {}
-    for name, _ in stamp:
+    for name, _unused in stamp:
         regime, errors = read_regime(Path(name))
         if errors:
             raise MultipleErrors(errors, file=name) if len(errors) > 1 else errors[0]
         assert regime is not None
         key = (regime.id, regime.effective_from)
         if key in seen:
-            raise InputError(f"two versions of {regime.id} take effect on {regime.effective_from} "
-                             f"(also in {seen[key]}); give one a later effective_from", file=name,
+            raise InputError(_("two versions of {id} take effect on {effective_from} (also in {value}); give one a later effective_from")
+                             .format(id=regime.id, effective_from=regime.effective_from, value=seen[key]), file=name,
                              field="effective_from")
         seen[key] = name
         regimes.append(regime)

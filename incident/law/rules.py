@@ -14,6 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from incident.i18n import _
 from incident.law.assessment import (
     Assessment,
     ConditionResult,
@@ -183,8 +184,8 @@ class Assessor:
             if not case.entity:
                 from incident.errors import InputError
 
-                raise InputError("missing; the assessment needs the entity (business, public-body or council) "
-                                 "or an explicit regimes list", field="entity")
+                raise InputError(_("missing; the assessment needs the entity (business, public-body or council) "
+                                 "or an explicit regimes list"), field="entity")
             key = (epoch, case.entity, case.flags, case.countries)
         chosen = self._chosen.get(key)
         if chosen is None:
@@ -206,7 +207,8 @@ class Assessor:
             source = "regimes (config)"
         for rid in ids:
             if rid not in self.regimes:
-                raise InputError(f"unknown regime {rid!r}; known regimes: {', '.join(self.regimes)}", field=source)
+                raise InputError(_("unknown regime {rid!r}; known regimes: {join}")
+                                 .format(rid=rid, join=', '.join(self.regimes)), field=source)
         return sorted((versions[rid] for rid in ids), key=lambda pair: (pair[0].order, pair[0].id))
 
     def _versions(self, on: date | None) -> tuple[tuple[int, ...], dict[str, tuple[Regime, bool]]]:
@@ -247,12 +249,12 @@ class Assessor:
                 discovered: datetime | None, views: dict[ViewFn, ExemptionView]) -> RegimeAssessment:
         plan = self._plan(regime)
         seen: list[ExemptionView] = []
-        for _, view_fn in plan.exemptions:  # what each exemption makes of this incident: once per incident
+        for _unused, view_fn in plan.exemptions:  # what each exemption makes of this incident: once per incident
             view = views.get(view_fn)
             if view is None:
                 view = views[view_fn] = view_fn(_NO_PARAMS, case)
             seen.append(view)
-        removed: list[list[str]] = [[] for _ in seen]
+        removed: list[list[str]] = [[] for _unused in seen]
         conditions: list[ConditionResult] = []
         met: dict[str, bool | None] = {}
         missing: list[str] = []
@@ -294,7 +296,7 @@ class Assessor:
             if fact not in missing:
                 missing.append(fact)
         exemption_results = tuple(self._exemption(ex, view, tuple(gone_ids), plan.labels)
-                                  for (ex, _), view, gone_ids in zip(plan.exemptions, seen, removed, strict=True))
+                                  for (ex, _unused), view, gone_ids in zip(plan.exemptions, seen, removed, strict=True))
         reportable = combine(met.values())
         cleared = any(view.holds and (view.remaining is None or (not view.remaining and bool(items)))
                       for view in seen)

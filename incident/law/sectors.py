@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from incident.errors import InputError
+from incident.i18n import _
 from incident.law.regimes import Obligation
 from incident.resources import builtin_dir
 from incident.tomlfile import ID_PATTERN, BlockProblems, check_header, raise_problems, read_toml
@@ -67,8 +68,8 @@ def sector_of(sector_id: str, extra_dirs: Sequence[Path] = ()) -> Sector | None:
     sectors = load_sectors(extra_dirs)
     found = sectors.get(sector_id)
     if found is None:
-        raise InputError(f"unknown sector {sector_id!r}; known sectors: {', '.join(sectors)} "
-                         f"(playbooks/{FILENAME})", field="sector")
+        raise InputError(_("unknown sector {sector_id!r}; known sectors: {join} (playbooks/{filename})")
+                         .format(sector_id=sector_id, join=', '.join(sectors), filename=FILENAME), field="sector")
     return found
 
 
@@ -97,7 +98,7 @@ def _parse(path: Path) -> tuple[list[Sector], list[InputError]]:
     check_header(data, path, locator, problems)
     raw = data.get("sector", [])
     if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
-        problems.append(InputError("expected [[sector]] tables", file=path, field="sector"))
+        problems.append(InputError(_("expected [[sector]] tables"), file=path, field="sector"))
         return [], problems
     sectors: list[Sector] = []
     seen: set[str] = set()

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any, Literal, cast
 
 from incident.errors import InputError
+from incident.i18n import _
 from incident.law.catalogue import normalize_name
 from incident.resources import builtin_dir
 from incident.tomlfile import (
@@ -129,8 +130,8 @@ class Taxonomy:
         for entry in self.types.values():
             if entry.report_group not in self.types:
                 raise InputError(
-                    f"type {entry.id!r}: report_group {entry.report_group!r} is not a type id; "
-                    f"valid: {', '.join(self.types)}",
+                    _("type {id!r}: report_group {report_group!r} is not a type id; valid: {join}")
+                    .format(id=entry.id, report_group=entry.report_group, join=', '.join(self.types)),
                     file=self.sources.get(f"type:{entry.id}"), field="report_group",
                 )
 
@@ -187,7 +188,7 @@ def load_taxonomy(extra_dirs: Sequence[Path] = ()) -> Taxonomy:
             except FileNotFoundError:
                 continue
             except OSError as exc:
-                raise InputError(f"cannot read the playbook: {exc.strerror}", file=path) from exc
+                raise InputError(_("cannot read the playbook: {strerror}").format(strerror=exc.strerror), file=path) from exc
             stamps.append((kind, str(path), stat.st_mtime_ns, stat.st_size))
     if not stamps:
         return _builtin_taxonomy()
@@ -269,7 +270,8 @@ def _parse_file(
         guess = by_name or by_content
         if not guess:
             problems.append(InputError(
-                f"expected [[type]] tables (an {TYPES_FILE}) or [[cause]] tables (a {CAUSES_FILE})", file=path))
+                _("expected [[type]] tables (an {types_file}) or [[cause]] tables (a {causes_file})")
+                .format(types_file=TYPES_FILE, causes_file=CAUSES_FILE), file=path))
             return None, [], problems, locator
         kind = guess[0]
     top = BlockProblems(path, locator, None)
@@ -278,7 +280,7 @@ def _parse_file(
     check_header(data, path, locator, problems)
     tables = data.get(kind)
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-        problems.append(InputError(f"expected one or more [[{kind}]] tables", file=path, field=kind,
+        problems.append(InputError(_("expected one or more [[{kind}]] tables").format(kind=kind), file=path, field=kind,
                                    line=locator.key_line(None, kind)))
         return kind, [], problems, locator
     entries: list[tuple[int, Entry]] = []

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from incident.errors import InputError, NotFoundError, RefusedError
+from incident.i18n import _
 
 if TYPE_CHECKING:
     from incident.law.deadlines import OpenObligation
@@ -137,15 +138,17 @@ def mark_done(store: Store, incident_id: str, obligation: str, *, at: datetime, 
 
     check_range(at, file=None, field="--at")
     if at > now(store.tz) + FUTURE_SKEW:
-        raise InputError(f"{at.isoformat()} is in the future; record an obligation when it is done",
+        raise InputError(_("{isoformat} is in the future; record an obligation when it is done")
+                         .format(isoformat=at.isoformat()),
                          field="--at")
     keys = obligation_keys(store, incident_id)
     found = [k for k in keys if obligation in (k, k.split("/", 1)[1])]
     if not found:
-        raise NotFoundError(f"{incident_id} has no obligation {obligation!r}; its obligations: "
-                            f"{', '.join(keys) or 'none'}", field="OBLIGATION")
+        raise NotFoundError(_("{incident_id} has no obligation {obligation!r}; its obligations: {value}")
+                            .format(incident_id=incident_id, obligation=obligation, value=', '.join(keys) or 'none'), field="OBLIGATION")
     if len(found) > 1:
-        raise InputError(f"{obligation!r} is ambiguous; name one of: {', '.join(found)}", field="OBLIGATION")
+        raise InputError(_("{obligation!r} is ambiguous; name one of: {join}")
+                         .format(obligation=obligation, join=', '.join(found)), field="OBLIGATION")
     regime, ob_id = found[0].split("/", 1)
     extra: dict[str, Any] = {"obligation": found[0], "done_at": at.isoformat(), "ref": ref}
     if replace:

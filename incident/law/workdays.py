@@ -18,6 +18,7 @@ import jpholiday
 
 from incident import tomlfile
 from incident.errors import InputError
+from incident.i18n import _
 from incident.resources import builtin_dir
 
 __all__ = [
@@ -93,11 +94,11 @@ class Calendar:
 
     def next_open_day(self, d: date) -> date:
         """d itself if open, else the first later day that is not closed (Art. 2)."""
-        for _ in range(366):
+        for _unused in range(366):
             if not self.is_closed_day(d):
                 return d
             d += timedelta(days=1)
-        raise InputError("the calendar closes every day of a year; check calendar.toml", field="closure")
+        raise InputError(_("the calendar closes every day of a year; check calendar.toml"), field="closure")
 
 
 @cache
@@ -209,7 +210,7 @@ def next_open_day(d: date) -> date:
 def day_n(start: date, n: int) -> date:
     """Day n counting start as day 1: day_n(d, 30) == d + 29 days."""
     if n < 1:
-        raise InputError(f"a day count must be 1 or more, got {n}", field="days")
+        raise InputError(_("a day count must be 1 or more, got {n}").format(n=n), field="days")
     return start + timedelta(days=n - 1)
 
 

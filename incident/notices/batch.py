@@ -49,6 +49,7 @@ from typing import Any, BinaryIO, Final, Literal, NamedTuple, get_args
 
 from incident.errors import InputError, NotFoundError, RefusedError
 from incident.fsutil import LockBusy, file_lock, fsync_dir
+from incident.i18n import _
 from incident.notices import sealed
 from incident.notices.emailaddr import check_email
 from incident.register.actors import same_actor
@@ -140,8 +141,8 @@ def check_header_text(value: str, who: str, field: str) -> None:
     found = _HEADER_BREAKING.search(value)
     if found is not None:
         raise InputError(
-            f"{who}: {field} contains a line break or control character "
-            f"(U+{ord(found[0]):04X}); header fields must be a single line", field=field)
+            _("{who}: {field} contains a line break or control character (U+{ord:04X}); header fields must be a single line")
+            .format(who=who, field=field, ord=ord(found[0])), field=field)
 
 
 def check_address(addr: str, who: str, field: str) -> None:
@@ -154,7 +155,7 @@ def check_address(addr: str, who: str, field: str) -> None:
 def validate_message(msg: OutgoingMessage) -> None:
     """Refuse anything that could add a recipient or a header (InputError naming key and field)."""
     if not msg.recipient_key.strip():
-        raise InputError("a message has an empty recipient_key", field="recipient_key")
+        raise InputError(_("a message has an empty recipient_key"), field="recipient_key")
     who = f"recipient {msg.recipient_key}"
     check_header_text(msg.recipient_key, who, "recipient_key")
     check_address(msg.to_addr, who, "to_addr")
@@ -168,7 +169,7 @@ def _now() -> str:
 
 def _actor(actor: str) -> str:
     if not actor.strip():
-        raise InputError("an actor (who is doing this) is required", field="actor")
+        raise InputError(_("an actor (who is doing this) is required"), field="actor")
     return actor.strip()
 
 
@@ -197,12 +198,14 @@ def _atomic_open(path: Path) -> Iterator[BinaryIO]:
 def _batch_lock(batch_dir: Path) -> Iterator[None]:
     """An exclusive lock on the batch: one writer at a time (released by the OS if the process dies)."""
     if not batch_dir.is_dir():
-        raise NotFoundError(f"no prepared batch in {batch_dir}; prepare one first")
+        raise NotFoundError(_("no prepared batch in {batch_dir}; prepare one first")
+                            .format(batch_dir=batch_dir))
     try:
         with file_lock(batch_dir / _LOCK, wait=False):
             yield
     except LockBusy:
-        raise RefusedError(f"another prepare, approve or send is running on {batch_dir}") from None
+        raise RefusedError(_("another prepare, approve or send is running on {batch_dir}")
+                           .format(batch_dir=batch_dir)) from None
 
 
 def check_logged_approval(entries: Iterable[Mapping[str, Any]], incident_id: str, manifest: BatchManifest) -> None:
@@ -223,13 +226,12 @@ def check_logged_approval(entries: Iterable[Mapping[str, Any]], incident_id: str
         elif entry.get("action") == "send-approve":
             approvers.append(str(entry.get("actor", "")))
     if not preparers:
-        raise RefusedError(f"the audit log has no preparation of the batch {manifest.sha256[:16]}… of "
-                           f"{incident_id}; prepare it again (`incident send {incident_id} --prepare`)")
+        raise RefusedError(_("the audit log has no preparation of the batch {value}… of {incident_id}; prepare it again (`incident send {incident_id} --prepare`)")
+                           .format(value=manifest.sha256[:16], incident_id=incident_id))
     second = [a for a in approvers if not any(same_actor(a, p) for p in preparers)]
     if not second:
-        raise RefusedError(f"the audit log has no approval of the batch {manifest.sha256[:16]}… of {incident_id} "
-                           "by someone other than its preparer; a second person must run "
-                           f"`incident send {incident_id} --approve` (ダブルチェック)")
+        raise RefusedError(_("the audit log has no approval of the batch {value}… of {incident_id} by someone other than its preparer; a second person must run `incident send {incident_id} --approve` (ダブルチェック)")
+                           .format(value=manifest.sha256[:16], incident_id=incident_id))
 
 
 def _file_sha256(f: BinaryIO) -> str:
@@ -251,12 +253,14 @@ def load_manifest(batch_dir: Path) -> BatchManifest:
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         if data.pop("format") != _MANIFEST_FORMAT:
-            raise InputError("unsupported batch manifest format; prepare the batch again", file=path)
+            raise InputError(_("unsupported batch manifest format; prepare the batch again"), file=path)
         return BatchManifest(**data)
     except FileNotFoundError:
-        raise NotFoundError(f"no prepared batch in {batch_dir}; prepare one first") from None
+        raise NotFoundError(_("no prepared batch in {batch_dir}; prepare one first")
+                            .format(batch_dir=batch_dir)) from None
     except (ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"the batch manifest is unreadable ({exc}); prepare the batch again",
+        raise InputError(_("the batch manifest is unreadable ({exc}); prepare the batch again")
+                         .format(exc=exc),
                          file=path) from None
 
 
@@ -280,7 +284,7 @@ def read_journal(path: Path, *, repair: bool) -> Journal:
     with open(path, "rb") as f:
         for number, raw in enumerate(f, 1):
             if bad_line is not None:
-                raise InputError("the send journal is corrupt (a line that is not the last one is unreadable)",
+                raise InputError(_("the send journal is corrupt (a line that is not the last one is unreadable)"),
                                  file=path, line=bad_line)
             try:
                 entry = json.loads(raw) if raw.endswith(b"\n") else None
@@ -366,7 +370,8 @@ def read_sample(batch_dir: Path, key: bytes) -> OutgoingMessage:
         with open(batch_dir / MESSAGES, "rb") as f:
             return next(iter(_unsealed(f, key, batch_dir / MESSAGES)))
     except FileNotFoundError:
-        raise NotFoundError(f"no prepared batch in {batch_dir}; prepare one first") from None
+        raise NotFoundError(_("no prepared batch in {batch_dir}; prepare one first")
+                            .format(batch_dir=batch_dir)) from None
 
 
 # -- prepare, approve, status, send ------------------------------------------------------------------------
@@ -386,8 +391,8 @@ def prepare_batch(
     batch_dir.chmod(0o700)
     with _batch_lock(batch_dir):
         if read_journal(batch_dir / JOURNAL, repair=False).entries:
-            raise RefusedError(f"sending of the batch in {batch_dir} has already started; "
-                               "finish it with --resume instead of preparing it again")
+            raise RefusedError(_("sending of the batch in {batch_dir} has already started; finish it with --resume instead of preparing it again")
+                               .format(batch_dir=batch_dir))
         (batch_dir / JOURNAL).unlink(missing_ok=True)
         keys: set[str] = set()
         with _atomic_open(batch_dir / MESSAGES) as out:
@@ -396,13 +401,14 @@ def prepare_batch(
             for msg in messages:
                 validate_message(msg)
                 if msg.recipient_key in keys:
-                    raise InputError(f"recipient {msg.recipient_key} appears twice in the batch",
+                    raise InputError(_("recipient {recipient_key} appears twice in the batch")
+                                     .format(recipient_key=msg.recipient_key),
                                      field="recipient_key")
                 keys.add(msg.recipient_key)
                 writer.add([msg.recipient_key, msg.to_addr, msg.to_name, msg.subject, msg.body],
                            len(msg.body) + len(msg.subject) + len(msg.to_name) + len(msg.to_addr))
             if not keys:
-                raise InputError("nothing to send: the batch has no messages")
+                raise InputError(_("nothing to send: the batch has no messages"))
             writer.finish()
             sha256 = hashing.digest.hexdigest()
         (batch_dir / _LEGACY_MESSAGES).unlink(missing_ok=True)
@@ -418,14 +424,15 @@ def approve_batch(batch_dir: Path, actor: str) -> BatchManifest:
     with _batch_lock(batch_dir):
         manifest = load_manifest(batch_dir)
         if _same_person(actor, manifest.prepared_by):
-            raise RefusedError(f"{actor} prepared this batch and cannot also approve it: the double check "
-                               "(ダブルチェック) needs a second person")
+            raise RefusedError(_("{actor} prepared this batch and cannot also approve it: the double check (ダブルチェック) needs a second person")
+                               .format(actor=actor))
         if manifest.approved_by is not None:
-            raise RefusedError(f"the batch was already approved by {manifest.approved_by} "
-                               f"at {manifest.approved_at}")
+            raise RefusedError(_("the batch was already approved by {approved_by} at {approved_at}")
+                               .format(approved_by=manifest.approved_by, approved_at=manifest.approved_at))
         with open(batch_dir / MESSAGES, "rb") as f:
             if _file_sha256(f) != manifest.sha256:
-                raise RefusedError(f"{batch_dir / MESSAGES} changed after it was prepared; prepare it again")
+                raise RefusedError(_("{value} changed after it was prepared; prepare it again")
+                                   .format(value=batch_dir / MESSAGES))
         approved = replace(manifest, approved_by=actor, approved_at=_now(), approved_sha256=manifest.sha256)
         _write_manifest(batch_dir, approved)
     return approved
@@ -435,7 +442,7 @@ def batch_status(batch_dir: Path) -> BatchStatus:
     """Counts per state (the last journal entry of each recipient); read-only, needs no key."""
     manifest = load_manifest(batch_dir)
     journal = read_journal(batch_dir / JOURNAL, repair=False)
-    states = [state for state, _ in journal.last.values()]
+    states = [state for state, _unused in journal.last.values()]
     failures = tuple((key, error or "") for key, (state, error) in journal.last.items() if state == "failed")
     return BatchStatus(
         incident_id=manifest.incident_id, total=manifest.count, pending=manifest.count - len(states),
@@ -468,18 +475,18 @@ def open_approved(batch_dir: Path, key: bytes, *, resume: bool, dry_run: bool,
     with _batch_lock(batch_dir):
         manifest = load_manifest(batch_dir)
         if manifest.approved_by is None:
-            raise RefusedError(f"the batch prepared by {manifest.prepared_by} is not approved; a second "
-                               "person must approve it first (ダブルチェック)")
+            raise RefusedError(_("the batch prepared by {prepared_by} is not approved; a second person must approve it first (ダブルチェック)")
+                               .format(prepared_by=manifest.prepared_by))
         if approval is not None:
             approval(manifest)
         journal = read_journal(batch_dir / JOURNAL, repair=not dry_run)
         if journal.entries and not resume:
-            raise RefusedError(f"sending this batch has already started ({journal.entries} journal entries); "
-                               "use --resume to send only what was not sent")
+            raise RefusedError(_("sending this batch has already started ({entries} journal entries); use --resume to send only what was not sent")
+                               .format(entries=journal.entries))
         with open(batch_dir / MESSAGES, "rb") as f:
             if not _file_sha256(f) == manifest.sha256 == manifest.approved_sha256:
-                raise RefusedError(f"{batch_dir / MESSAGES} changed since it was approved; "
-                                   "prepare and approve it again")
+                raise RefusedError(_("{value} changed since it was approved; prepare and approve it again")
+                                   .format(value=batch_dir / MESSAGES))
             f.seek(0)
             sealed.SealedReader(f, key, FORMAT, batch_dir / MESSAGES).verify(manifest.count)
             f.seek(0)

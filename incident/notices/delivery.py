@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NamedTuple, get_args
 
 from incident.errors import InputError
+from incident.i18n import _
 from incident.notices.batch import (
     BatchManifest,
     Journal,
@@ -74,13 +75,14 @@ class SmtpSettings:
 
     def __post_init__(self) -> None:
         if self.security not in get_args(Security):
-            raise InputError(f"SMTP security must be starttls, tls or none, not {self.security!r}",
+            raise InputError(_("SMTP security must be starttls, tls or none, not {security!r}")
+                             .format(security=self.security),
                              field="security")
         if not 0 < self.port < 65536:
-            raise InputError(f"SMTP port must be 1-65535, not {self.port}", field="port")
+            raise InputError(_("SMTP port must be 1-65535, not {port}").format(port=self.port), field="port")
         if self.security == "none" and self.user:
-            raise InputError("refusing to send an SMTP password over an unencrypted connection; "
-                             "use security starttls or tls", field="security")
+            raise InputError(_("refusing to send an SMTP password over an unencrypted connection; "
+                             "use security starttls or tls"), field="security")
         check_address(self.from_addr, "SMTP settings", "from_addr")
         check_header_text(self.from_name, "SMTP settings", "from_name")
 
@@ -88,8 +90,8 @@ class SmtpSettings:
     def from_config(cls, smtp: SmtpConfig, *, file: Path | None = None) -> SmtpSettings:
         """The `[smtp]` table of config.toml as delivery settings (the password is never there)."""
         if not smtp.host or not smtp.from_addr:
-            raise InputError("set [smtp] host and from_addr in the store's config.toml (and port, security, "
-                             "user, from_name) before sending", file=file, field="smtp")
+            raise InputError(_("set [smtp] host and from_addr in the store's config.toml (and port, security, "
+                             "user, from_name) before sending"), file=file, field="smtp")
         return cls(host=smtp.host, port=smtp.port, security=smtp.security,  # type: ignore[arg-type]
                    user=smtp.user or None, from_addr=smtp.from_addr, from_name=smtp.from_name)
 
@@ -323,10 +325,11 @@ def send_batch(
     under the batch's lock, that the approval is on record beyond the manifest (the store's audit log).
     """
     if rate is not None and not rate > 0:
-        raise InputError(f"the rate must be a positive number of messages per second, not {rate}",
+        raise InputError(_("the rate must be a positive number of messages per second, not {rate}")
+                         .format(rate=rate),
                          field="rate")
     if settings.user and password is None:
-        raise InputError("no SMTP password: set it with `incident secret set smtp` or in INCIDENT_SMTP_PASSWORD")
+        raise InputError(_("no SMTP password: set it with `incident secret set smtp` or in INCIDENT_SMTP_PASSWORD"))
     with open_approved(batch_dir, key, resume=resume, dry_run=dry_run, approval=approval) as batch:
         run = _Run(batch.manifest, settings, batch.journal, progress)
         conn = _Connection(settings, password, tls_context)
@@ -348,7 +351,7 @@ def send_each(settings: SmtpSettings, password: str | None, messages: Iterable[t
     `messages` are (a name for the Message-ID, the message). A dropped connection is tried once more.
     """
     if settings.user and password is None:
-        raise InputError("no SMTP password: set it with `incident secret set smtp` or in INCIDENT_SMTP_PASSWORD")
+        raise InputError(_("no SMTP password: set it with `incident secret set smtp` or in INCIDENT_SMTP_PASSWORD"))
     conn = _Connection(settings, password, tls_context)
     results: list[str | None] = []
     try:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from incident.errors import InputError
+from incident.i18n import _
 from incident.notices.layout import Document, document
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ class WordTemplate:
         try:
             self.data = self.path.read_bytes()
         except OSError as exc:
-            raise InputError(f"cannot read the Word template: {exc.strerror or exc}", file=self.path) from None
+            raise InputError(_("cannot read the Word template: {value}").format(value=exc.strerror or exc), file=self.path) from None
         self._env: Any = None
 
     def render(self, values: dict[str, Any]) -> bytes:
@@ -91,12 +92,14 @@ class WordTemplate:
             out = io.BytesIO()
             template.save(out)
         except jinja2.exceptions.SecurityError as exc:
-            raise InputError(f"the Word template attempted an unsafe operation and was stopped: {exc}",
+            raise InputError(_("the Word template attempted an unsafe operation and was stopped: {exc}")
+                             .format(exc=exc),
                              file=self.path) from None
         except jinja2.TemplateError as exc:
-            raise InputError(f"the Word template failed: {exc}", file=self.path) from None
+            raise InputError(_("the Word template failed: {exc}").format(exc=exc), file=self.path) from None
         except Exception as exc:  # noqa: BLE001  a file that is not a Word document (zip, XML, docx errors)
-            raise InputError(f"not a usable Word template: {type(exc).__name__}: {exc}", file=self.path) from None
+            raise InputError(_("not a usable Word template: {name}: {exc}")
+                             .format(name=type(exc).__name__, exc=exc), file=self.path) from None
         return out.getvalue()
 
 
@@ -150,6 +153,6 @@ def letters_docx(renderer: Renderer, people: Iterable[Person], out_dir: Path, *,
         if progress is not None and count % 100 == 0:
             progress(count)
     if count == 0:
-        raise InputError("nobody to write a letter to: the roster is empty", field="roster")
+        raise InputError(_("nobody to write a letter to: the roster is empty"), field="roster")
     return DocxResult(count, digest.hexdigest(), str(out_dir))
 

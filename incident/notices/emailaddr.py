@@ -14,6 +14,7 @@ import re
 from typing import Final
 
 from incident.errors import InputError
+from incident.i18n import _
 
 MAX_LENGTH: Final = 254
 MAX_LOCAL: Final = 64
@@ -61,14 +62,15 @@ def check_email(addr: str, who: str, field: str) -> None:
     """InputError naming `who` and `field` unless `addr` is one sendable address."""
     problem = email_problem(addr)
     if problem is not None:
-        raise InputError(f"{who}: {field} {addr!r} is not one e-mail address that can be sent to ({problem})",
+        raise InputError(_("{who}: {field} {addr!r} is not one e-mail address that can be sent to ({problem})")
+                         .format(who=who, field=field, addr=addr, problem=problem),
                          field=field)
 
 
 def smtp_address(addr: str) -> str:
     """`addr` as written in ``RCPT TO`` and the ``To`` header: the local part quoted when it is not an
     RFC 5321 Dot-string (leading, trailing or consecutive dots). `addr` must pass `email_problem`."""
-    local, _, domain = addr.rpartition("@")
+    local, _unused, domain = addr.rpartition("@")
     if _DOT_ATOM.fullmatch(local):
         return addr
     return f'"{local}"@{domain}'

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from incident.errors import InputError
+from incident.i18n import _
 from incident.notices.render import Renderer, format_date
 from incident.register.record import Record
 from incident.sheets import Column, write_table
@@ -89,7 +90,7 @@ def form_path(form_id: str, playbook_dirs: Sequence[Path] = ()) -> Path:
         candidate = directory / "forms" / f"{form_id}.toml"
         if candidate.is_file():
             return candidate
-    raise InputError(f"no form {form_id}; known: {', '.join(FORM_IDS)}", field="form")
+    raise InputError(_("no form {form_id}; known: {join}").format(form_id=form_id, join=', '.join(FORM_IDS)), field="form")
 
 
 @lru_cache(maxsize=16)
@@ -381,8 +382,8 @@ VALUES: Final[Mapping[str, Value]] = {
 def fill(spec: FormSpec, renderer: Renderer) -> list[FilledField]:
     """The form's fields with this incident's values, numbered in the form's order."""
     if renderer.spec.id not in FORM_KINDS:
-        raise InputError(f"the form is for the reports to the regulator ({', '.join(FORM_KINDS)}), not "
-                         f"{renderer.spec.id}", field="kind")
+        raise InputError(_("the form is for the reports to the regulator ({join}), not {id}")
+                         .format(join=', '.join(FORM_KINDS), id=renderer.spec.id), field="kind")
     filled = []
     for number, field in enumerate(spec.fields, 1):
         value = VALUES[field.value](FormContext(renderer, spec, field)).strip()

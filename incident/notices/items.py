@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from incident.errors import InputError
+from incident.i18n import _
 from incident.law.report_items import (
     FILE,
     ReportItem,
@@ -93,7 +94,7 @@ def _check_kinds(data: Mapping[str, Any], path: Path, locator: TomlLocator,
     problems: list[InputError] = []
     tables = data.get("kind")
     if not isinstance(tables, list) or not tables:
-        return [InputError("at least one [[kind]] table is required", file=path, field="kind")]
+        return [InputError(_("at least one [[kind]] table is required"), file=path, field="kind")]
     obligations, regimes = _obligation_and_regime_ids()
     templates = builtin_dir("templates") / "notices"
     seen: set[str] = set()
@@ -176,7 +177,7 @@ def check_notices_file(path: Path) -> list[InputError]:
 
 def _load_kinds() -> Mapping[str, KindSpec]:
     path = builtin_dir("playbooks") / FILE
-    data, _, problems = read_toml(path)
+    data, _unused, problems = read_toml(path)
     problems = problems or check_notices_file(path)
     raise_problems(problems, path)
     assert data is not None
@@ -202,12 +203,14 @@ def kind_spec(kind: str, lang: str | None = None) -> tuple[KindSpec, str]:
     """The kind and the language to render it in (its first language when none is given)."""
     spec = KINDS.get(kind)
     if spec is None:
-        raise InputError(f"unknown notice kind {kind!r}; valid: {', '.join(KINDS)} (`incident notice kinds`)",
+        raise InputError(_("unknown notice kind {kind!r}; valid: {join} (`incident notice kinds`)")
+                         .format(kind=kind, join=', '.join(KINDS)),
                          field="kind")
     if lang is None:
         return spec, spec.langs[0]
     if lang not in spec.langs:
-        raise InputError(f"the kind {kind} exists in {', '.join(spec.langs)}, not {lang!r}", field="lang")
+        raise InputError(_("the kind {kind} exists in {join}, not {lang!r}")
+                         .format(kind=kind, join=', '.join(spec.langs), lang=lang), field="lang")
     return spec, lang
 
 
@@ -280,8 +283,8 @@ def plan_items(record: Record, spec: KindSpec, regime_id: str | None = None) -> 
                 by_regime[str(regime.get("regime", ""))] = obs
     if regime_id is not None and regime_id not in by_regime:
         listed = ", ".join(by_regime) or "none"
-        raise InputError(f"the stored assessment gives regime {regime_id!r} no obligation that {spec.id} fulfils "
-                         f"(regimes with one: {listed})", field="regime")
+        raise InputError(_("the stored assessment gives regime {regime_id!r} no obligation that {id} fulfils (regimes with one: {listed})")
+                         .format(regime_id=regime_id, id=spec.id, listed=listed), field="regime")
     chosen = regime_id if regime_id is not None else next(iter(by_regime), "")
     found: list[Mapping[str, Any]] = by_regime.get(chosen, [])
     warnings: list[str] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from incident.i18n import _
 from incident.notices.render import BLOCK_START, ITEM_SEPARATOR
 
 HEAD_KINDS: Final = frozenset({"title", "dateline", "addressee", "sender"})
@@ -45,7 +46,7 @@ def parse_blocks(text: str) -> list[Block]:
     for chunk in text.split(BLOCK_START)[1:]:
         kind, *lines = chunk.rstrip("\n").split(ITEM_SEPARATOR)
         if kind not in HEAD_KINDS and kind not in BODY_KINDS:
-            raise InputError(f"the print template produced an unknown block {kind!r}", field="template")
+            raise InputError(_("the print template produced an unknown block {kind!r}").format(kind=kind), field="template")
         if lines:
             lines[-1] = lines[-1].rstrip("\n")
         blocks.append(Block(kind, tuple(lines)))

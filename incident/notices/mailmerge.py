@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal, Self
 
 from incident.errors import InputError
+from incident.i18n import _
 from incident.notices.render import Rendered, Renderer
 from incident.notices.roster import Person
 from incident.register.config import Config
@@ -38,7 +39,7 @@ _SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 def safe_key(key: str) -> str:
     """A roster key usable as a file name (never a person's name)."""
     if not _SAFE_KEY.match(key):
-        raise InputError(f"roster key {key!r} cannot be used as a file name", field="key")
+        raise InputError(_("roster key {key!r} cannot be used as a file name").format(key=key), field="key")
     return key
 
 
@@ -86,7 +87,7 @@ class _Sink:
                 os.fchmod(fd, 0o600)  # an existing file keeps its mode otherwise
         except OSError as exc:
             self.close()
-            raise InputError(f"cannot write the notices: {exc.strerror}", file=self.where) from None
+            raise InputError(_("cannot write the notices: {strerror}").format(strerror=exc.strerror), file=self.where) from None
         self.stamp = b"From incident@localhost " + now.strftime("%a %b %d %H:%M:%S %Y").encode() + b"\n"
 
     def put(self, name: str, data: bytes) -> None:
@@ -107,7 +108,8 @@ class _Sink:
             finally:
                 os.close(fd)
         except OSError as exc:
-            raise InputError(f"cannot write the notice {name}: {exc.strerror}", file=self.where) from None
+            raise InputError(_("cannot write the notice {name}: {strerror}")
+                             .format(name=name, strerror=exc.strerror), file=self.where) from None
 
     def finish(self) -> None:
         """Make the whole output durable: one fsync of the directory, or of the mbox."""
@@ -118,7 +120,7 @@ class _Sink:
             if self.dir_fd is not None:
                 os.fsync(self.dir_fd)
         except OSError as exc:
-            raise InputError(f"cannot write the notices: {exc.strerror}", file=self.where) from None
+            raise InputError(_("cannot write the notices: {strerror}").format(strerror=exc.strerror), file=self.where) from None
 
     def close(self) -> None:
         if self.mbox is not None:
@@ -161,12 +163,14 @@ def mail_merge(renderer: Renderer, people: Iterable[Person], *, out_dir: Path | 
     E-mail outputs (`eml`, `mbox`) leave out people without an address and count them.
     """
     if (out_dir is None) == (mbox is None):
-        raise InputError("give either an output directory (--out) or an mbox file (--mbox)", field="out")
+        raise InputError(_("give either an output directory (--out) or an mbox file (--mbox)"), field="out")
     if fmt not in MERGE_FORMATS:
-        raise InputError(f"unknown merge format {fmt!r}; valid: {', '.join(MERGE_FORMATS)}", field="format")
+        raise InputError(_("unknown merge format {fmt!r}; valid: {join}")
+                         .format(fmt=fmt, join=', '.join(MERGE_FORMATS)), field="format")
     emails = mbox is not None or fmt == "eml"
     if emails and not renderer.spec.email:
-        raise InputError(f"{renderer.spec.id} is not an e-mail notice; use individual-email for .eml or --mbox",
+        raise InputError(_("{id} is not an e-mail notice; use individual-email for .eml or --mbox")
+                         .format(id=renderer.spec.id),
                          field="format")
     digest = hashlib.sha256()
     count = no_email = no_address = 0
@@ -221,7 +225,7 @@ def email_messages(renderer: Renderer, people: Iterable[Person],
             continue
         rendered = renderer.render(person)
         if not rendered.subject:
-            raise InputError(f"the template of {renderer.spec.id} sets no subject", field="template")
+            raise InputError(_("the template of {id} sets no subject").format(id=renderer.spec.id), field="template")
         yield OutgoingMessage(person.key, person.email, person.name, rendered.subject, rendered.text)
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from incident.i18n import _
 from incident.notices.layout import Block, Document, document
 from incident.register.config import LetterConfig, WindowConfig
 
@@ -107,8 +108,8 @@ def fit_window(lines: tuple[str, ...], font: str, window: WindowConfig) -> tuple
                    for part in _wrap(line, font, size * (NAME_SCALE if index == len(lines) - 1 else 1), width)]
         if sum(line_size for _text, line_size in wrapped) * LINE_SPACING + size * 0.4 <= height:
             return size, wrapped
-    raise InputError(f"the addressee ({len(lines)} lines) does not fit the {window.width} x {window.height} mm "
-                     "window even at 7 pt; widen [letter.window] in config", field="letter.window")
+    raise InputError(_("the addressee ({count} lines) does not fit the {width} x {height} mm window even at 7 pt; widen [letter.window] in config")
+                     .format(count=len(lines), width=window.width, height=window.height), field="letter.window")
 
 
 class Painter:
@@ -323,7 +324,7 @@ def letters_pdf(renderer: Renderer, people: Iterable[Person | None], path: Path,
         if progress is not None and count % 100 == 0:
             progress(count)
     if not count:
-        raise InputError("nobody to write a letter to: the roster is empty", field="roster")
+        raise InputError(_("nobody to write a letter to: the roster is empty"), field="roster")
     pages = canvas.getPageNumber()
     canvas.showPage()
     canvas.save()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Final
 
 from incident.errors import InputError
+from incident.i18n import _
 
 INSTALL_HINT: Final = ("install a Japanese font (Debian/Ubuntu: apt-get install fonts-ipaexfont) or set "
                        "pdf_font in the store's config.toml to a .ttf/.otf/.ttc file or a font family name")
@@ -94,17 +95,20 @@ def locate(setting: str) -> Path:
         candidate = Path(os.path.expanduser(setting))
         if candidate.suffix.casefold() in _SUFFIXES or os.sep in setting or "/" in setting:
             if not candidate.is_file():
-                raise InputError(f"font file {setting} not found; {INSTALL_HINT}", field="pdf_font")
+                raise InputError(_("font file {setting} not found; {install_hint}")
+                                 .format(setting=setting, install_hint=INSTALL_HINT), field="pdf_font")
             return candidate
         found = _by_family(setting)
         if found is None:
-            raise InputError(f"font family {setting!r} is not installed; {INSTALL_HINT}", field="pdf_font")
+            raise InputError(_("font family {setting!r} is not installed; {install_hint}")
+                             .format(setting=setting, install_hint=INSTALL_HINT), field="pdf_font")
         return found
     for files in KNOWN_FAMILIES.values():
         found = _find_file(files)
         if found:
             return found
-    raise InputError(f"no Japanese font found for PDF letters: {INSTALL_HINT}", field="pdf_font")
+    raise InputError(_("no Japanese font found for PDF letters: {install_hint}")
+                     .format(install_hint=INSTALL_HINT), field="pdf_font")
 
 
 @lru_cache(maxsize=8)
@@ -117,8 +121,8 @@ def register(path: Path) -> PdfFont:
     try:
         font = TTFont(name, str(path), subfontIndex=0) if path.suffix.casefold() == ".ttc" else TTFont(name, str(path))
     except TTFError as exc:
-        raise InputError(f"font {path} cannot be embedded ({exc}); it needs TrueType outlines — "
-                         f"{INSTALL_HINT}", field="pdf_font") from None
+        raise InputError(_("font {path} cannot be embedded ({exc}); it needs TrueType outlines — {install_hint}")
+                         .format(path=path, exc=exc, install_hint=INSTALL_HINT), field="pdf_font") from None
     pdfmetrics.registerFont(font)
     return PdfFont(name, path)
 

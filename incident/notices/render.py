@@ -22,6 +22,7 @@ import jinja2
 
 from incident.dates import era_date, to_local_date
 from incident.errors import InputError, RefusedError
+from incident.i18n import _
 from incident.notices.items import (
     ITEMS,
     IncompleteNotice,
@@ -100,24 +101,28 @@ def environment(paths: tuple[Path, ...], *, escape: bool, sandboxed: bool,
 
 def template_origin(kind: str, lang: str, extra: Sequence[Path]) -> Path:
     """The file a kind renders from (the organization's when it has one)."""
-    paths, _ = template_search_path(lang, extra)
+    paths, _unused = template_search_path(lang, extra)
     for directory in paths:
         if (directory / f"{kind}.j2").is_file():
             return directory / f"{kind}.j2"
-    raise InputError(f"no template {kind}.j2 for language {lang} (looked in {', '.join(map(str, paths))})",
+    raise InputError(_("no template {kind}.j2 for language {lang} (looked in {join})")
+                     .format(kind=kind, lang=lang, join=', '.join(map(str, paths))),
                      field="kind")
 
 
 def _template_error(exc: Exception, kind: str, lang: str) -> InputError:
     if isinstance(exc, jinja2.exceptions.SecurityError):
-        return InputError(f"the template of {kind} ({lang}) attempted an unsafe operation and was stopped: {exc}",
+        return InputError(_("the template of {kind} ({lang}) attempted an unsafe operation and was stopped: {exc}")
+                          .format(kind=kind, lang=lang, exc=exc),
                           field="template")
     if isinstance(exc, jinja2.TemplateSyntaxError):
-        return InputError(f"template syntax error: {exc.message}", file=exc.filename or exc.name, line=exc.lineno)
+        return InputError(_("template syntax error: {message}").format(message=exc.message), file=exc.filename or exc.name, line=exc.lineno)
     if isinstance(exc, jinja2.UndefinedError):
-        return InputError(f"the template of {kind} ({lang}) uses an undefined value: {exc.message}",
+        return InputError(_("the template of {kind} ({lang}) uses an undefined value: {message}")
+                          .format(kind=kind, lang=lang, message=exc.message),
                           field="template")
-    return InputError(f"the template of {kind} ({lang}) failed: {type(exc).__name__}: {exc}", field="template")
+    return InputError(_("the template of {kind} ({lang}) failed: {name}: {exc}")
+                      .format(kind=kind, lang=lang, name=type(exc).__name__, exc=exc), field="template")
 
 
 # --------------------------------------------------------------------------- rendering
@@ -170,7 +175,8 @@ class Renderer:
         from incident.dates import now as current
 
         if fmt not in TEMPLATE_FORMATS:
-            raise InputError(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}", field="format")
+            raise InputError(_("unknown format {fmt!r}; valid: {join}")
+                             .format(fmt=fmt, join=', '.join(FORMATS)), field="format")
         self.spec, self.lang = kind_spec(kind, lang)
         self.settings, self.record, self.format, self.draft = settings, record, fmt, draft
         self.plan = plan_items(record, self.spec, regime)
@@ -187,7 +193,8 @@ class Renderer:
             self._markers = {m.key: self._render_text(marker, {"label": m.label if self.lang == "ja" else m.label_en})
                              .strip() for m in self.missing}
         except jinja2.TemplateNotFound as exc:
-            raise InputError(f"no template {exc.name} for language {self.lang}", field="kind") from None
+            raise InputError(_("no template {name} for language {lang}")
+                             .format(name=exc.name, lang=self.lang), field="kind") from None
         except Exception as exc:
             raise _template_error(exc, kind, self.lang) from exc
         self.now = now or current(settings.tz)
@@ -205,12 +212,11 @@ class Renderer:
             return
         entity = str(self.record.get("entity") or self.settings.config.entity)
         if self.spec.id == "entruster-notice" and entity == "public-body":
-            raise RefusedError("entruster-notice is for an entrustee of a business (法第26条第1項ただし書); a public "
-                               "body has no such release and reports to the PPC itself (法第68条第1項)", field="kind")
+            raise RefusedError(_("entruster-notice is for an entrustee of a business (法第26条第1項ただし書); a public "
+                               "body has no such release and reports to the PPC itself (法第68条第1項)"), field="kind")
         if self.plan.assessed and self.plan.source == "default" and not self.draft:
-            raise RefusedError(f"{self.record.id or 'the incident'} is not reportable: the stored assessment requires "
-                               f"no {' or '.join(self.spec.obligations)}; render a draft with --draft (it says so at "
-                               "the top), or re-assess after changing the facts", field="kind")
+            raise RefusedError(_("{value} is not reportable: the stored assessment requires no {join}; render a draft with --draft (it says so at the top), or re-assess after changing the facts")
+                               .format(value=self.record.id or 'the incident', join=' or '.join(self.spec.obligations)), field="kind")
 
     # ------------------------------------------------------------------ the shared context
 
@@ -338,11 +344,12 @@ class Renderer:
         rid = self.plan.regime or next(
             (r for r in loaded if loaded[r].report and entity in loaded[r].applies.get("entity", ())), "")
         if not rid or rid not in loaded:
-            raise InputError(f"no regime playbook words a report to the regulator for entity {entity!r}", field="kind")
+            raise InputError(_("no regime playbook words a report to the regulator for entity {entity!r}")
+                             .format(entity=entity), field="kind")
         regime = self._regime_version(loaded, rid, stored.get(rid))
         if not regime.report:
-            raise InputError(f"the regime playbook {rid} has no [report] wording (title, data_term, "
-                             "conditions_heading)", field="kind")
+            raise InputError(_("the regime playbook {rid} has no [report] wording (title, data_term, conditions_heading)")
+                             .format(rid=rid), field="kind")
         obligation = self.plan.obligation
         wanted = (str(obligation.get("id")),) if obligation else self.spec.obligations
         citation = (str(obligation.get("citation") or "") if obligation else "") or next(

@@ -22,6 +22,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from incident.errors import InputError
+from incident.i18n import _
 from incident.notices.emailaddr import email_problem
 from incident.notices.masking import mask_person
 from incident.notices.rostercsv import open_csv
@@ -198,7 +199,7 @@ def import_rows(
     duplicate_total = 0
     seen = _DigestTable()
     count = 0
-    with RosterWriter(dest, key, tuple(h for _, h in layout.extras)) as writer:
+    with RosterWriter(dest, key, tuple(h for _unused, h in layout.extras)) as writer:
         for line, row in rows:
             read += 1
             record, row_problems = _parse_row(row, layout, line)
@@ -219,14 +220,16 @@ def import_rows(
             writer.add(person_key, line, record)
         expected = data_lines() if data_lines is not None else read
         if expected != read:
-            raise InputError(f"read {read} rows but the file holds {expected} data rows; nothing imported",
+            raise InputError(_("read {read} rows but the file holds {expected} data rows; nothing imported")
+                             .format(read=read, expected=expected),
                              file=source)
         if problem_total and (not skip_invalid or count == 0):
             raise _rows_error(source, problems, problem_total, none_valid=count == 0 and skip_invalid)
         if count == 0:
-            raise InputError("the file has a header but no rows of people", file=source)
+            raise InputError(_("the file has a header but no rows of people"), file=source)
         if count + bad_rows != read:  # every row read is either imported or listed
-            raise InputError(f"imported {count} and skipped {bad_rows} of {read} rows; nothing imported",
+            raise InputError(_("imported {count} and skipped {bad_rows} of {read} rows; nothing imported")
+                             .format(count=count, bad_rows=bad_rows, read=read),
                              file=source)
         when = (imported_at or datetime.now(UTC)).astimezone(UTC)
         writer.finish(layout.columns, when)
@@ -262,7 +265,7 @@ def _parse_row(row: list[str], layout: Layout, line: int) -> tuple[list[str], li
             return [], problems
     name, kana, address, postal, email, phone = layout.pick(cells)
     address = _one_newline(address)
-    extras = [_one_newline(cells[i]) for i, _ in layout.extras]
+    extras = [_one_newline(cells[i]) for i, _unused in layout.extras]
     if _CONTROL.search(name + kana + phone) or _CONTROL_MULTILINE.search(address + "".join(extras)):
         problems.extend(_control_problems(layout, line, name, kana, phone, address, extras))
     if email:
@@ -296,7 +299,7 @@ def _control_problems(
         if _CONTROL.search(value):
             yield RowProblem(line, f"{label} '{_show(value)}': contains a line break or control character; "
                                    "it must be one line")  # fmt: skip
-    for label, value in (("address", address), *zip((h for _, h in layout.extras), extras, strict=True)):
+    for label, value in (("address", address), *zip((h for _unused, h in layout.extras), extras, strict=True)):
         if _CONTROL_MULTILINE.search(value):
             yield RowProblem(line, f"{label} '{_show(value)}': contains a control character")
 
@@ -357,7 +360,7 @@ _EMAIL_DOMAIN: Final = 0x9E37_79B9_7F4A_7C15  # XORed into email digests so they
 
 
 def _duplicate_of(seen: _DigestTable, record: list[str], number: int) -> tuple[int, str] | None:
-    name, _, address, _, email, _ = record[:6]
+    name, _unused, address, _unused, email, _unused = record[:6]
     found: tuple[int, str] | None = None
     if email:
         first = seen.setdefault(hash(email.casefold()) ^ _EMAIL_DOMAIN, number)

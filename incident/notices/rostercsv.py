@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Final
 
 from incident.errors import InputError
+from incident.i18n import _
 
 MAX_STRUCTURE_PROBLEMS: Final = 20
 """Structural problems (spanning quotes, wrong field counts) listed before the import gives up reading."""
@@ -53,7 +54,7 @@ def _blocks(src: Path) -> Iterator[bytes]:
             if rest:
                 yield rest
     except OSError as exc:
-        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=src) from exc
+        raise InputError(_("cannot read the file: {value}").format(value=exc.strerror or exc), file=src) from exc
 
 
 def _decode_error(src: Path, encoding: str) -> str | None:
@@ -135,13 +136,15 @@ def detect_encoding(src: Path, requested: str | None = None) -> str:
         try:
             name = codecs.lookup(requested).name
         except LookupError:
-            raise InputError(f"unknown encoding {requested!r} (e.g. utf-8, cp932, euc_jp, latin-1, utf-16)",
+            raise InputError(_("unknown encoding {requested!r} (e.g. utf-8, cp932, euc_jp, latin-1, utf-16)")
+                             .format(requested=requested),
                              field="encoding") from None
         if name in ("utf-8", "utf-16") and _starts_with_bom(src):
             name = {"utf-8": "utf-8-sig", "utf-16": "utf-16"}[name]
         failure = _decode_error(src, name)
         if failure:
-            raise InputError(f"not {requested} text (first bad {failure}); check --encoding", file=src)
+            raise InputError(_("not {requested} text (first bad {failure}); check --encoding")
+                             .format(requested=requested, failure=failure), file=src)
         return name
     head = _head(src)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -164,9 +167,8 @@ def detect_encoding(src: Path, requested: str | None = None) -> str:
         if lookalike is None:
             return "cp932"
         raise InputError(
-            f"the file decodes as Shift_JIS (cp932) but reads like {lookalike} text decoded wrongly "
-            "(the names would be printed as mojibake); give its encoding with --encoding NAME "
-            "(e.g. --encoding euc_jp, --encoding latin-1), or --encoding cp932 if it really is Shift_JIS",
+            _("the file decodes as Shift_JIS (cp932) but reads like {lookalike} text decoded wrongly (the names would be printed as mojibake); give its encoding with --encoding NAME (e.g. --encoding euc_jp, --encoding latin-1), or --encoding cp932 if it really is Shift_JIS")
+            .format(lookalike=lookalike),
             file=src,
         )
     raise InputError(f"neither UTF-8 nor Shift_JIS (cp932) text (first bad {utf8_failure}); "
@@ -178,7 +180,7 @@ def _head(src: Path) -> bytes:
         with open(src, "rb") as fh:
             return fh.read(4)
     except OSError as exc:
-        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=src) from exc
+        raise InputError(_("cannot read the file: {value}").format(value=exc.strerror or exc), file=src) from exc
 
 
 def _starts_with_bom(src: Path) -> bool:
@@ -244,7 +246,7 @@ def open_csv(src: Path, encoding: str | None = None) -> Iterator[CsvTable]:
     try:
         fh: IO[str] = open(src, encoding="utf-8-sig" if name == "utf-8" else name, newline="")  # noqa: SIM115
     except OSError as exc:
-        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=src) from exc
+        raise InputError(_("cannot read the file: {value}").format(value=exc.strerror or exc), file=src) from exc
     with fh:
         try:
             before: list[str] = []
@@ -253,7 +255,8 @@ def open_csv(src: Path, encoding: str | None = None) -> Iterator[CsvTable]:
                 if line.strip():
                     break
         except UnicodeDecodeError as exc:
-            raise InputError(f"not {name} text: {exc.reason}; check --encoding", file=src) from exc
+            raise InputError(_("not {name} text: {reason}; check --encoding")
+                             .format(name=name, reason=exc.reason), file=src) from exc
         header_text = before[-1] if before else ""
         delimiter = "\t" if name == "utf-16" or ("\t" in header_text and "," not in header_text) else ","
         lines = _Lines(chain(before, fh), delimiter)
@@ -270,14 +273,14 @@ def _read_header(reader: Iterator[list[str]], lines: _Lines, src: Path) -> tuple
         for row in reader:
             if not _blank(row, lines.delimiter):
                 if lines.content != 1 or any("\n" in c or "\r" in c for c in row):
-                    raise InputError("the header row spans lines (a quoted heading with a line break, "
-                                     "or an unclosed quote)", file=src, line=lines.number)
+                    raise InputError(_("the header row spans lines (a quoted heading with a line break, "
+                                     "or an unclosed quote)"), file=src, line=lines.number)
                 return row, lines.number
     except csv.Error as exc:
-        raise InputError(f"not valid CSV: {exc}", file=src, line=lines.number) from exc
+        raise InputError(_("not valid CSV: {exc}").format(exc=exc), file=src, line=lines.number) from exc
     except UnicodeDecodeError as exc:
-        raise InputError(f"cannot be decoded: {exc.reason}; check --encoding", file=src) from exc
-    raise InputError("the file is empty; expected a header row such as 氏名,メールアドレス,住所", file=src)
+        raise InputError(_("cannot be decoded: {reason}; check --encoding").format(reason=exc.reason), file=src) from exc
+    raise InputError(_("the file is empty; expected a header row such as 氏名,メールアドレス,住所"), file=src)
 
 
 def _rows(reader: Iterator[list[str]], lines: _Lines, table: CsvTable) -> Iterator[tuple[int, list[str]]]:
@@ -295,7 +298,8 @@ def _rows(reader: Iterator[list[str]], lines: _Lines, table: CsvTable) -> Iterat
             except StopIteration:
                 break
             except csv.Error as exc:
-                raise InputError(f"line {start}: not valid CSV: {exc} (nothing imported)", file=src) from exc
+                raise InputError(_("line {start}: not valid CSV: {exc} (nothing imported)")
+                                 .format(start=start, exc=exc), file=src) from exc
             if _blank(row, table.delimiter):
                 continue
             if lines.number > start:
@@ -311,13 +315,13 @@ def _rows(reader: Iterator[list[str]], lines: _Lines, table: CsvTable) -> Iterat
             yielded += 1
             yield start, row
     except UnicodeDecodeError as exc:
-        raise InputError(f"line {lines.number + 1}: cannot be decoded as {table.encoding}: {exc.reason}; "
-                         "check --encoding (nothing imported)", file=src) from exc
+        raise InputError(_("line {value}: cannot be decoded as {encoding}: {reason}; check --encoding (nothing imported)")
+                         .format(value=lines.number + 1, encoding=table.encoding, reason=exc.reason), file=src) from exc
     if problems:
         more = " (and possibly more)" if len(problems) >= MAX_STRUCTURE_PROBLEMS else ""
         raise InputError("; ".join(problems) + more + " (the file's structure is broken: nothing imported; "
                          "--skip-invalid does not skip these)", file=src)
     table.data_lines = lines.content - start_content
     if yielded != table.data_lines:
-        raise InputError(f"read {yielded} rows but the file has {table.data_lines} data lines after the header; "
-                         "nothing imported", file=src)
+        raise InputError(_("read {yielded} rows but the file has {data_lines} data lines after the header; nothing imported")
+                         .format(yielded=yielded, data_lines=table.data_lines), file=src)

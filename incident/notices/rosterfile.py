@@ -24,6 +24,7 @@ from typing import IO, Any, Final, Self, TypeVar
 
 from incident.errors import InputError
 from incident.fsutil import fsync_dir
+from incident.i18n import _
 from incident.notices import sealed
 from incident.register.secrets import ensure_private_dir
 
@@ -117,14 +118,14 @@ def roster_info(path: Path) -> RosterInfo:
     try:
         with open(path, "rb") as fh:
             if fh.read(len(MAGIC)) != MAGIC:
-                raise InputError("not a roster file (wrong magic number)", file=path)
+                raise InputError(_("not a roster file (wrong magic number)"), file=path)
             size = fh.seek(0, os.SEEK_END)
             if size < sealed.HEADER.size + _TAIL.size:
-                raise InputError("the roster file is truncated", file=path)
+                raise InputError(_("the roster file is truncated"), file=path)
             fh.seek(size - _TAIL.size)
             length, tail = _TAIL.unpack(fh.read(_TAIL.size))
             if tail != TAIL_MAGIC or length > size - sealed.HEADER.size - _TAIL.size:
-                raise InputError("the roster file is truncated or damaged (no trailer)", file=path)
+                raise InputError(_("the roster file is truncated or damaged (no trailer)"), file=path)
             fh.seek(size - _TAIL.size - length)
             info = json.loads(fh.read(length))
         return RosterInfo(
@@ -133,9 +134,9 @@ def roster_info(path: Path) -> RosterInfo:
             imported_at=datetime.fromisoformat(info["imported_at"]),
         )
     except FileNotFoundError as exc:
-        raise InputError("no roster has been imported (file not found)", file=path) from exc
+        raise InputError(_("no roster has been imported (file not found)"), file=path) from exc
     except (ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"the roster file's trailer is damaged: {exc}", file=path) from exc
+        raise InputError(_("the roster file's trailer is damaged: {exc}").format(exc=exc), file=path) from exc
 
 
 def read_rows(
@@ -151,7 +152,7 @@ def read_rows(
         with open(path, "rb") as fh:
             sealed.SealedReader(fh, key, FORMAT, path)
     except FileNotFoundError as exc:
-        raise InputError("no roster has been imported (file not found)", file=path) from exc
+        raise InputError(_("no roster has been imported (file not found)"), file=path) from exc
     return _rows(path, key, make)
 
 

@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Final
 
 from incident.errors import InputError
+from incident.i18n import _
 
 FIELDS: Final = ("name", "kana", "address", "postal_code", "email", "phone")
 """The roster fields the toolkit understands; any other column is kept as an extra."""
@@ -83,7 +84,8 @@ def column_layout(
     roster has no name column or neither an address nor an e-mail column.
     """
     if len(header) > MAX_COLUMNS:
-        raise InputError(f"the header has {len(header)} columns (at most {MAX_COLUMNS}); is this a roster?",
+        raise InputError(_("the header has {count} columns (at most {max_columns}); is this a roster?")
+                         .format(count=len(header), max_columns=MAX_COLUMNS),
                          file=src, line=header_line)
     names = [h.strip() or f"column{i + 1}" for i, h in enumerate(header)]
     explicit = _explicit(mapping, names, src)
@@ -97,13 +99,14 @@ def column_layout(
             if target in explicit.values():
                 target = None  # an explicit --map for this field wins over a recognized header
         if target is None:
-            if name in (h for _, h in extras):
-                raise InputError(f"column '{name}' appears twice in the header", file=src, line=header_line)
+            if name in (h for _unused, h in extras):
+                raise InputError(_("column '{name}' appears twice in the header").format(name=name), file=src, line=header_line)
             extras.append((index, name))
             columns.append(name)
         elif target in known:
             raise InputError(
-                f"columns '{known[target][1]}' and '{name}' both give {target}; choose one with --map",
+                _("columns '{value}' and '{name}' both give {target}; choose one with --map")
+                .format(value=known[target][1], name=name, target=target),
                 file=src,
             )
         else:
@@ -125,11 +128,14 @@ def _explicit(mapping: Mapping[str, str] | None, names: list[str], src: Path) ->
         if column_name not in names:  # also accept the NFKC spelling of a full-width header
             column_name = next((n for n in names if header_key(n) == header_key(column)), column_name)
         if wanted not in FIELDS:
-            raise InputError(f"--map {column}={wanted}: unknown field '{wanted}'; valid: {', '.join(FIELDS)}")
+            raise InputError(_("--map {column}={wanted}: unknown field '{wanted}'; valid: {join}")
+                             .format(column=column, wanted=wanted, join=', '.join(FIELDS)))
         if column_name not in names:
-            raise InputError(f"--map {column}={wanted}: no column '{column}' in the header", file=src)
+            raise InputError(_("--map {column}={wanted}: no column '{column}' in the header")
+                             .format(column=column, wanted=wanted), file=src)
         if wanted in explicit.values():
-            raise InputError(f"--map gives {wanted} twice; map one column to each field")
+            raise InputError(_("--map gives {wanted} twice; map one column to each field")
+                             .format(wanted=wanted))
         explicit[column_name] = wanted
     return explicit
 
@@ -142,7 +148,7 @@ def _require_fields(fields: Collection[str], names: list[str], src: Path) -> Non
         missing.append("neither an address (住所) nor an e-mail (メールアドレス) column")
     if missing:
         raise InputError(
-            f"{' and '.join(missing)} among the columns {', '.join(names)}; "
-            "name them with --map COLUMN=name,COLUMN=address (or =email)",
+            _("{join} among the columns {join2}; name them with --map COLUMN=name,COLUMN=address (or =email)")
+            .format(join=' and '.join(missing), join2=', '.join(names)),
             file=src,
         )

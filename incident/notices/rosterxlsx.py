@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from incident.errors import InputError
+from incident.i18n import _
 
 XLSX_SUFFIXES: Final = (".xlsx", ".xlsm")
 _ZEROS: Final = re.compile(r"0+")
@@ -35,7 +36,7 @@ def _open(src: Path) -> Any:
     try:
         return load_workbook(src, read_only=True, data_only=False)
     except (BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise InputError(f"not a readable Excel workbook (.xlsx): {exc}", file=src) from None
+        raise InputError(_("not a readable Excel workbook (.xlsx): {exc}").format(exc=exc), file=src) from None
 
 
 def cell_text(cell: Any, field: str | None) -> str:
@@ -46,7 +47,7 @@ def cell_text(cell: Any, field: str | None) -> str:
         return ""
     if isinstance(value, str):
         if value.startswith("=") and getattr(cell, "data_type", "") == "f":
-            raise ValueError("a formula, not a value")
+            raise ValueError(_("a formula, not a value"))
         return value
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
@@ -81,7 +82,8 @@ class XlsxTable:
         elif sheet in names:
             self.sheet = self.book[sheet]
         else:
-            raise InputError(f"no sheet {sheet!r}; the workbook has: {', '.join(names)}", file=src, field="--sheet")
+            raise InputError(_("no sheet {sheet!r}; the workbook has: {join}")
+                             .format(sheet=sheet, join=', '.join(names)), file=src, field="--sheet")
         self._rows = self.sheet.iter_rows()
         self.header, self.header_line = self._header()
         self.fields = self._fields(mapping)
@@ -93,7 +95,7 @@ class XlsxTable:
                 while cells and not cells[-1]:
                     cells.pop()
                 return cells, int(row[0].row) if row and hasattr(row[0], "row") else 1
-        raise InputError("the sheet is empty: no header row", file=self.src)
+        raise InputError(_("the sheet is empty: no header row"), file=self.src)
 
     def _fields(self, mapping: Mapping[str, str] | None) -> list[str | None]:
         from incident.notices.rostertable import field_of
@@ -110,15 +112,16 @@ class XlsxTable:
             try:
                 values = [cell_text(c, self.fields[i] if i < width else None) for i, c in enumerate(cells)]
             except ValueError as exc:
-                raise InputError(f"row {number}: {exc}; save the sheet with values (コピーして値の貼り付け)",
+                raise InputError(_("row {number}: {exc}; save the sheet with values (コピーして値の貼り付け)")
+                                 .format(number=number, exc=exc),
                                  file=self.src) from None
             while len(values) > width and not values[-1]:
                 values.pop()
             if not any(v.strip() for v in values):
                 continue  # a blank row (Excel keeps formatted empty rows)
             if len(values) > width:
-                raise InputError(f"row {number} has {len(values)} cells but the header {width}: a value "
-                                 "without a column heading", file=self.src)
+                raise InputError(_("row {number} has {count} cells but the header {width}: a value without a column heading")
+                                 .format(number=number, count=len(values), width=width), file=self.src)
             yield number, values + [""] * (width - len(values))
 
     def close(self) -> None:

@@ -33,6 +33,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from incident.errors import InputError
+from incident.i18n import _
 from incident.register.secrets import KEY_BYTES
 
 CHUNK_ROWS: Final = 1000
@@ -84,7 +85,8 @@ class SealedFormat:
 def check_key(key: bytes, fmt: SealedFormat) -> AESGCM:
     """The cipher for `key`; InputError unless it is an AES-256 key."""
     if len(key) != KEY_BYTES:
-        raise InputError(f"a {fmt.key_noun} key is {KEY_BYTES} bytes; this one is {len(key)}")
+        raise InputError(_("a {key_noun} key is {key_bytes} bytes; this one is {count}")
+                         .format(key_noun=fmt.key_noun, key_bytes=KEY_BYTES, count=len(key)))
     return AESGCM(key)
 
 
@@ -103,7 +105,8 @@ class SealedWriter:
 
     def __init__(self, out: Sink, key: bytes, fmt: SealedFormat, meta: Mapping[str, Any] | None = None) -> None:
         if fmt.meta != (meta is not None):
-            raise ValueError(f"format {fmt.magic!r} {'needs' if fmt.meta else 'has no'} META frame")
+            raise ValueError(_("format {magic!r} {value} META frame")
+                             .format(magic=fmt.magic, value='needs' if fmt.meta else 'has no'))
         self._out, self._aead = out, check_key(key, fmt)
         self._compress = fmt.compress
         self._file_id, self._index = os.urandom(16), 0
@@ -156,7 +159,7 @@ class SealedReader:
         raw = fh.read(HEADER.size)
         if len(raw) < HEADER.size or not raw.startswith(fmt.magic):
             raise InputError(fmt.not_sealed, file=path)
-        _, self._file_id, nonce, check = HEADER.unpack(raw)
+        _unused, self._file_id, nonce, check = HEADER.unpack(raw)
         try:
             self._aead.decrypt(nonce, check, fmt.magic + self._file_id)
         except InvalidTag:

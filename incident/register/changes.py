@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from incident.errors import InputError, RefusedError
+from incident.i18n import _
 from incident.register import record as rec
 from incident.register.sections import TOOL_WRITTEN
 from incident.register.store import Store
@@ -24,7 +25,7 @@ def parse_assignment(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise InputError(f"expected KEY=VALUE, got {text!r}", field="KEY=VALUE")
+        raise InputError(_("expected KEY=VALUE, got {text!r}").format(text=text), field="KEY=VALUE")
     return key, value
 
 
@@ -41,8 +42,8 @@ def parse_item_spec(text: str) -> dict[str, Any]:
         elif normalized in ("key-compromised", "鍵漏えい"):
             table["key_compromised"] = True
         else:
-            raise InputError(f"unknown flag {flag!r} in {text!r}; use NAME, NAME:encrypted or "
-                             "NAME:encrypted:key-compromised", field="--item")
+            raise InputError(_("unknown flag {flag!r} in {text!r}; use NAME, NAME:encrypted or NAME:encrypted:key-compromised")
+                             .format(flag=flag, text=text), field="--item")
     return table
 
 
@@ -53,10 +54,11 @@ def build_raw(base: Mapping[str, Any], assignments: Mapping[str, Any],
     for key, value in assignments.items():
         spec = rec.FIELD_BY_NAME.get(key)
         if spec is None:
-            raise InputError(f"unknown key; valid keys: {', '.join(f.name for f in rec.settable_fields())}",
+            raise InputError(_("unknown key; valid keys: {join}")
+                             .format(join=', '.join(f.name for f in rec.settable_fields())),
                              field=key)
         if spec.managed:
-            raise InputError("is managed by the store and cannot be set", field=key)
+            raise InputError(_("is managed by the store and cannot be set"), field=key)
         raw[key] = value
     if items:
         raw["data"] = [*raw.get("data", []), *items]
@@ -68,14 +70,14 @@ def new_incident(store: Store, raw: Mapping[str, Any], *, actor: str, at: dateti
     """Record a new incident from a record table (a file's content plus flags); `file` names it in errors."""
     for key in ("id", "created_at", "updated_at"):
         if key in raw:
-            raise InputError("is assigned by the store; leave it out", file=file, field=key)
+            raise InputError(_("is assigned by the store; leave it out"), file=file, field=key)
     if raw.get("status", "open") != "open":
-        raise InputError("a new incident starts open; leave status out and move it with `incident status`",
+        raise InputError(_("a new incident starts open; leave status out and move it with `incident status`"),
                          file=file, field="status")
     for name in TOOL_WRITTEN:
         if name in raw:
-            raise InputError(f"[{name}] is written by the toolkit as the incident is handled; leave it out of "
-                             "a new record", file=file, field=name)
+            raise InputError(_("[{name}] is written by the toolkit as the incident is handled; leave it out of a new record")
+                             .format(name=name), file=file, field=name)
     raw = dict(raw)
     raw.setdefault("entity", store.config.entity)
     if "type" in raw and "event" not in raw:
@@ -94,13 +96,14 @@ def set_fields(store: Store, incident_id: str, assignments: Mapping[str, str], *
             spec = rec.FIELD_BY_NAME.get(key)
             if spec is None:
                 raise InputError(
-                    f"unknown key; valid keys: {', '.join(f.name for f in rec.settable_fields())}", field=key)
+                    _("unknown key; valid keys: {join}")
+                    .format(join=', '.join(f.name for f in rec.settable_fields())), field=key)
             if spec.managed:
                 how = "use `incident status`" if key == "status" else "it is managed by the store"
-                raise InputError(f"cannot be set here; {how}", field=key)
+                raise InputError(_("cannot be set here; {how}").format(how=how), field=key)
             if value == "" and spec.kind not in ("str", "text"):
                 if spec.required:
-                    raise InputError("is required and cannot be cleared", field=key)
+                    raise InputError(_("is required and cannot be cleared"), field=key)
                 updates[key] = None
                 continue
             updates[key] = rec.coerce(spec, value, tz=store.tz, file=None, vocab=store.vocabulary)
@@ -115,7 +118,7 @@ def add_event(store: Store, incident_id: str, text: str, *, actor: str, at: date
     from incident.dates import now
 
     if not text.strip():
-        raise InputError("the event text is empty", field="TEXT")
+        raise InputError(_("the event text is empty"), field="TEXT")
     moment = at or now(store.tz)
     event = rec.Event(at=moment, text=text.strip(), actor=actor, kind=kind)
     return store.update(incident_id, lambda r: r.with_event(event), actor=actor, action="log",
@@ -127,16 +130,19 @@ def change_status(store: Store, incident_id: str, status: str, *, actor: str, fo
     """open → contained → reported → closed; closing is refused while `close_blockers` names anything
     (they are the follow-up stage's to say: incident.followup.closing), unless forced."""
     if status not in rec.STATUSES:
-        raise InputError(f"{status!r} is not valid; expected one of: {', '.join(rec.STATUSES)}", field="STATUS")
+        raise InputError(_("{status!r} is not valid; expected one of: {join}")
+                         .format(status=status, join=', '.join(rec.STATUSES)), field="STATUS")
     if force and not reason.strip():
-        raise InputError("--force needs --reason TEXT (it is logged)", field="--reason")
+        raise InputError(_("--force needs --reason TEXT (it is logged)"), field="--reason")
 
     def change(old: rec.Record) -> rec.Record:
         current = old.status
         if status == current:
-            raise RefusedError(f"{incident_id} is already {status}")
+            raise RefusedError(_("{incident_id} is already {status}")
+                               .format(incident_id=incident_id, status=status))
         if STATUS_ORDER[status] < STATUS_ORDER[current] and not force:
-            raise RefusedError(f"{incident_id} is {current}; moving back to {status} needs --force --reason TEXT")
+            raise RefusedError(_("{incident_id} is {current}; moving back to {status} needs --force --reason TEXT")
+                               .format(incident_id=incident_id, current=current, status=status))
         if status == "closed" and not force:
             blockers = close_blockers(old)
             if blockers:

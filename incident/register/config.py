@@ -130,41 +130,44 @@ def parse_config(raw: dict[str, Any], *, file: Path | str | None = None) -> Conf
     smtp_raw = raw.get("smtp", {})
     _check_types(smtp_raw, _SMTP_TYPES, file, prefix="smtp.")
     if raw.get("entity", "business") not in ENTITIES:
-        raise InputError(f"{raw['entity']!r} is not valid; expected one of: {', '.join(ENTITIES)}", file=file,
+        raise InputError(_("{entity!r} is not valid; expected one of: {join}")
+                         .format(entity=raw['entity'], join=', '.join(ENTITIES)), file=file,
                          field="entity")
     if raw.get("language", "") not in LANGUAGES:
         raise InputError(_("{value!r} is not valid; expected ja, en or \"\" (the locale's language)").format(
             value=raw["language"]), file=file, field="language")
     if smtp_raw.get("security", "starttls") not in SECURITY:
-        raise InputError(f"expected one of: {', '.join(SECURITY)}", file=file, field="smtp.security")
+        raise InputError(_("expected one of: {join}").format(join=', '.join(SECURITY)), file=file, field="smtp.security")
     tz = raw.get("timezone", "Asia/Tokyo")
     try:
         from zoneinfo import ZoneInfo
 
         ZoneInfo(tz)
     except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
-        raise InputError(f"unknown timezone {tz!r}; use an IANA name such as Asia/Tokyo", file=file,
+        raise InputError(_("unknown timezone {tz!r}; use an IANA name such as Asia/Tokyo").format(tz=tz), file=file,
                          field="timezone") from None
     if raw.get("retention_years", 5) < 0:
-        raise InputError("must not be negative", file=file, field="retention_years")
+        raise InputError(_("must not be negative"), file=file, field="retention_years")
     if raw.get("retention_years", 5) > MAX_RETENTION_YEARS:
-        raise InputError(f"expected at most {MAX_RETENTION_YEARS} years", file=file, field="retention_years")
+        raise InputError(_("expected at most {max_retention_years} years")
+                         .format(max_retention_years=MAX_RETENTION_YEARS), file=file, field="retention_years")
     if not 1 <= smtp_raw.get("port", 587) <= 65535:
-        raise InputError("expected a port number from 1 to 65535", file=file, field="smtp.port")
+        raise InputError(_("expected a port number from 1 to 65535"), file=file, field="smtp.port")
     for key, value in [*raw.items(), *smtp_raw.items()]:
         if isinstance(value, str) and len(value) > 10_000:
-            raise InputError("longer than 10,000 characters", file=file, field=key)
+            raise InputError(_("longer than 10,000 characters"), file=file, field=key)
     people = raw.get("people", {})
     for name, address in people.items():
         if not isinstance(address, str):
-            raise InputError(f"expected an e-mail address (a string), got {type(address).__name__}", file=file,
+            raise InputError(_("expected an e-mail address (a string), got {name}")
+                             .format(name=type(address).__name__), file=file,
                              field=f"people.{name}")
     letter = _parse_letter(raw.get("letter", {}), file)
     values = {k: v for k, v in raw.items() if k not in ("smtp", "people", "letter")}
     for key in ("regimes", "ordinance_special_care"):
         if key in values:
             if not all(isinstance(v, str) for v in values[key]):
-                raise InputError("expected a list of strings", file=file, field=key)
+                raise InputError(_("expected a list of strings"), file=file, field=key)
             values[key] = tuple(values[key])
     return Config(**values, smtp=SmtpConfig(**smtp_raw), people=dict(people), letter=letter)
 
@@ -175,7 +178,7 @@ A4_MM = (210.0, 297.0)
 def _parse_letter(raw: Any, file: Path | str | None) -> LetterConfig:
     _check_types(raw, _LETTER_TYPES, file, prefix="letter.")
     if raw.get("seal", "") not in SEALS:
-        raise InputError('expected "omitted" (prints 「（公印省略）」) or ""', file=file, field="letter.seal")
+        raise InputError(_('expected "omitted" (prints 「（公印省略）」) or ""'), file=file, field="letter.seal")
     window_raw = {k: (float(v) if isinstance(v, int) and not isinstance(v, bool) else v)
                   for k, v in raw.get("window", {}).items()} if isinstance(raw.get("window", {}), dict) else None
     _check_types(window_raw, _WINDOW_TYPES, file, prefix="letter.window.")
@@ -183,24 +186,26 @@ def _parse_letter(raw: Any, file: Path | str | None) -> LetterConfig:
     window = WindowConfig(**window_raw)
     for key in ("top", "left", "width", "height"):
         if getattr(window, key) < 0 or (key in ("width", "height") and getattr(window, key) == 0):
-            raise InputError("must be a positive length in mm", file=file, field=f"letter.window.{key}")
+            raise InputError(_("must be a positive length in mm"), file=file, field=f"letter.window.{key}")
     if window.left + window.width > A4_MM[0] or window.top + window.height > A4_MM[1] / 3:
-        raise InputError(f"the window ({window.left}+{window.width} mm across, {window.top}+{window.height} mm "
-                         f"down) must lie within the top third of an A4 sheet (210 x 99 mm)", file=file,
+        raise InputError(_("the window ({left}+{width} mm across, {top}+{height} mm down) must lie within the top third of an A4 sheet (210 x 99 mm)")
+                         .format(left=window.left, width=window.width, top=window.top, height=window.height), file=file,
                          field="letter.window")
     return LetterConfig(**{k: v for k, v in raw.items() if k != "window"}, window=window)
 
 
 def _check_types(raw: Any, types: dict[str, type], file: Path | str | None, prefix: str) -> None:
     if not isinstance(raw, dict):
-        raise InputError("expected a table", file=file, field=prefix.rstrip(".") or None)
+        raise InputError(_("expected a table"), file=file, field=prefix.rstrip(".") or None)
     for key, value in raw.items():
         expected = types.get(key)
         if expected is None:
-            raise InputError(f"unknown key; valid keys: {', '.join(prefix + k for k in types)}", file=file,
+            raise InputError(_("unknown key; valid keys: {join}")
+                             .format(join=', '.join(prefix + k for k in types)), file=file,
                              field=prefix + key)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise InputError(f"expected {expected.__name__}, got {type(value).__name__}", file=file,
+            raise InputError(_("expected {name}, got {name2}")
+                             .format(name=expected.__name__, name2=type(value).__name__), file=file,
                              field=prefix + key)
 
 
@@ -242,7 +247,8 @@ def apply_settings(raw: dict[str, Any], assignments: Sequence[str], *,
         key, sep, text = assignment.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise InputError(f"expected KEY=VALUE, got {assignment!r}; keys: {', '.join(settable_keys())}")
+            raise InputError(_("expected KEY=VALUE, got {assignment!r}; keys: {join}")
+                             .format(assignment=assignment, join=', '.join(settable_keys())))
         if any(word in key.lower() for word in SECRET_WORDS):
             raise InputError(SECRET_HINT, field=key)
         section, _dot, name = key.partition(".") if "." in key else ("", "", key)
@@ -257,12 +263,12 @@ def apply_settings(raw: dict[str, Any], assignments: Sequence[str], *,
                 changes[key] = [old, text]
             continue
         if key not in settable_keys():
-            raise InputError(f"unknown key; valid keys: {', '.join(settable_keys())}", file=file, field=key)
+            raise InputError(_("unknown key; valid keys: {join}").format(join=', '.join(settable_keys())), file=file, field=key)
         expected = (_SMTP_TYPES if section == "smtp" else _TYPES)[name]
         value = _convert(text, expected, key, file)
         table = new.setdefault("smtp", {}) if section == "smtp" else new
         if not isinstance(table, dict):
-            raise InputError("expected a table", file=file, field="smtp")
+            raise InputError(_("expected a table"), file=file, field="smtp")
         old = table.get(name, (defaults["smtp"] if section == "smtp" else defaults)[name])
         table[name] = value
         if old != value:
@@ -275,7 +281,7 @@ def _convert(text: str, expected: type, key: str, file: Path | str | None) -> An
         try:
             return int(text.strip())
         except ValueError:
-            raise InputError(f"expected a whole number, got {text!r}", file=file, field=key) from None
+            raise InputError(_("expected a whole number, got {text!r}").format(text=text), file=file, field=key) from None
     if expected is list:
         return [part.strip() for part in text.split(",") if part.strip()]
     return text

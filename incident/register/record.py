@@ -20,6 +20,7 @@ from typing import Any, Literal
 import tomli_w
 
 from incident.errors import InputError
+from incident.i18n import _
 from incident.register.sections import normalize as normalize_section
 
 SCHEMA_VERSION = 1
@@ -351,7 +352,7 @@ def coerce(spec: FieldSpec, value: Any, *, tz: str, file: str | None, vocab: Voc
         if not isinstance(value, str):
             raise bad(f"expected a string, got {type(value).__name__}")
         return _check_vocab(spec, value, vocab, file)
-    raise AssertionError(f"unhandled field kind {spec.kind}")
+    raise AssertionError(_("unhandled field kind {kind}").format(kind=spec.kind))
 
 
 def _as_list(value: Any, bad: Callable[[str], InputError]) -> list[str]:
@@ -370,7 +371,8 @@ def _check_vocab(spec: FieldSpec, value: str, vocab: Vocabulary | None, file: st
     if value not in choices:
         value = vocab.labels.get(spec.vocab, {}).get(value.strip(), value)  # 誤送付 names its id
     if value not in choices:
-        raise InputError(f"{value!r} is not valid; expected one of: {', '.join(choices)}", file=file,
+        raise InputError(_("{value!r} is not valid; expected one of: {join}")
+                         .format(value=value, join=', '.join(choices)), file=file,
                          field=spec.name)
     return value
 
@@ -392,7 +394,7 @@ def coerce_datetime(value: Any, *, tz: str, file: str | None, field: str) -> dat
             exc.file = file
             raise
     else:
-        raise InputError(f"expected a date and time, got {type(value).__name__}", file=file, field=field)
+        raise InputError(_("expected a date and time, got {name}").format(name=type(value).__name__), file=file, field=field)
     return check_range(moment, file=file, field=field)
 
 
@@ -406,9 +408,9 @@ def check_range(moment: datetime, *, file: str | None, field: str) -> datetime:
         inside = False
     if not inside:
         if moment.year >= LATEST.year:
-            raise InputError(f"{moment.date().isoformat()} is in the future", file=file, field=field)
-        raise InputError(f"{moment.date().isoformat()} is not a plausible date; dates of the register run "
-                         f"from {EARLIEST.date().isoformat()} to today", file=file, field=field)
+            raise InputError(_("{isoformat} is in the future").format(isoformat=moment.date().isoformat()), file=file, field=field)
+        raise InputError(_("{isoformat} is not a plausible date; dates of the register run from {isoformat2} to today")
+                         .format(isoformat=moment.date().isoformat(), isoformat2=EARLIEST.date().isoformat()), file=file, field=field)
     return moment
 
 
@@ -428,7 +430,8 @@ def from_mapping(
     fname = str(file) if file is not None else None
     schema = raw.get("schema", SCHEMA_VERSION)
     if schema != SCHEMA_VERSION:
-        raise InputError(f"unsupported schema {schema!r}; this version reads schema = {SCHEMA_VERSION}",
+        raise InputError(_("unsupported schema {schema!r}; this version reads schema = {schema_version}")
+                         .format(schema=schema, schema_version=SCHEMA_VERSION),
                          file=fname, field="schema")
     facts: dict[str, Any] = {}
     for key, value in raw.items():
@@ -436,12 +439,12 @@ def from_mapping(
             continue
         spec = FIELD_BY_NAME.get(key)
         if spec is None:
-            raise InputError(f"unknown key; valid keys: {', '.join(known_keys())}", file=fname, field=key)
+            raise InputError(_("unknown key; valid keys: {join}").format(join=', '.join(known_keys())), file=fname, field=key)
         facts[key] = coerce(spec, value, tz=tz, file=fname, vocab=vocab)
     if require:
         for spec in FIELDS:
             if spec.required and facts.get(spec.name) in (None, ""):
-                raise InputError(f"missing; {spec.help}", file=fname, field=spec.name)
+                raise InputError(_("missing; {help}").format(help=spec.help), file=fname, field=spec.name)
     data = _data_entries(raw.get("data", []), vocab, fname)
     timeline = _timeline(raw.get("timeline", []), tz, fname)
     sections: dict[str, Any] = {}
@@ -478,21 +481,22 @@ def known_keys() -> list[str]:
 
 def _data_entries(raw: Any, vocab: Vocabulary | None, file: str | None) -> tuple[DataEntry, ...]:
     if not isinstance(raw, list):
-        raise InputError("expected an array of tables ([[data]])", file=file, field="data")
+        raise InputError(_("expected an array of tables ([[data]])"), file=file, field="data")
     if len(raw) > MAX_DATA_ITEMS:
-        raise InputError(f"more than {MAX_DATA_ITEMS:,} data items", file=file, field="data")
+        raise InputError(_("more than {max_data_items:,} data items").format(max_data_items=MAX_DATA_ITEMS), file=file, field="data")
     entries: list[DataEntry] = []
     for i, table in enumerate(raw, start=1):
         where = f"data[{i}]"
         if not isinstance(table, dict):
-            raise InputError("expected a table with item = ...", file=file, field=where)
+            raise InputError(_("expected a table with item = ..."), file=file, field=where)
         for key in table:
             if key not in DATA_ITEM_KEYS:
-                raise InputError(f"unknown key {key!r}; valid keys: {', '.join(DATA_ITEM_KEYS)}", file=file,
+                raise InputError(_("unknown key {key!r}; valid keys: {join}")
+                                 .format(key=key, join=', '.join(DATA_ITEM_KEYS)), file=file,
                                  field=where)
         item = table.get("item")
         if not isinstance(item, str) or not item.strip():
-            raise InputError("item is missing; name a data item by id or alias (e.g. name, 氏名)", file=file,
+            raise InputError(_("item is missing; name a data item by id or alias (e.g. name, 氏名)"), file=file,
                              field=f"{where}.item")
         item = _free_form(item, table.get("label"), file, where)
         if vocab is not None:
@@ -504,12 +508,12 @@ def _data_entries(raw: Any, vocab: Vocabulary | None, file: str | None) -> tuple
         for key in ("encrypted", "key_compromised", *DATA_FLAGS):
             value = table.get(key, False)
             if not isinstance(value, bool):
-                raise InputError("expected true or false", file=file, field=f"{where}.{key}")
+                raise InputError(_("expected true or false"), file=file, field=f"{where}.{key}")
             flags[key] = value
         legal = tuple(f for f in DATA_FLAGS if flags.pop(f))
         if legal and not item.startswith(FREE_ITEM + ":"):
-            raise InputError(f"{legal[0]} can be set only on a free item (other:LABEL); a catalogue item's flags "
-                             "come from the catalogue (name the fitting catalogue item instead, e.g. 病歴)",
+            raise InputError(_("{value} can be set only on a free item (other:LABEL); a catalogue item's flags come from the catalogue (name the fitting catalogue item instead, e.g. 病歴)")
+                             .format(value=legal[0]),
                              file=file, field=f"{where}.{legal[0]}")
         entries.append(DataEntry(item=item, encrypted=flags["encrypted"], key_compromised=flags["key_compromised"],
                                  flags=legal))
@@ -521,33 +525,36 @@ def _free_form(item: str, label: Any, file: str | None, where: str) -> str:
     if label is None:
         return item
     if not isinstance(label, str) or not " ".join(label.split()):
-        raise InputError("expected the free item's name as text, e.g. label = \"保育料の額\"", file=file,
+        raise InputError(_("expected the free item's name as text, e.g. label = \"保育料の額\""), file=file,
                          field=f"{where}.label")
     if _nfkc(item).casefold() != FREE_ITEM:
-        raise InputError(f"label goes with item = \"{FREE_ITEM}\" (a free item); for {item!r} leave label out",
+        raise InputError(_('label goes with item = "{free_item}" (a free item); for {item!r} leave label out')
+                         .format(free_item=FREE_ITEM, item=item),
                          file=file, field=f"{where}.label")
     return f"{FREE_ITEM}:{' '.join(label.split())}"
 
 
 def _timeline(raw: Any, tz: str, file: str | None) -> tuple[Event, ...]:
     if not isinstance(raw, list):
-        raise InputError("expected an array of tables ([[timeline]])", file=file, field="timeline")
+        raise InputError(_("expected an array of tables ([[timeline]])"), file=file, field="timeline")
     if len(raw) > MAX_EVENTS:
-        raise InputError(f"more than {MAX_EVENTS:,} events", file=file, field="timeline")
+        raise InputError(_("more than {max_events:,} events").format(max_events=MAX_EVENTS), file=file, field="timeline")
     events: list[Event] = []
     for i, table in enumerate(raw, start=1):
         where = f"timeline[{i}]"
         if not isinstance(table, dict) or not isinstance(table.get("text"), str) or "at" not in table:
-            raise InputError("expected a table with at = DATETIME and text = \"...\"", file=file, field=where)
+            raise InputError(_("expected a table with at = DATETIME and text = \"...\""), file=file, field=where)
         unknown = set(table) - {"at", "text", "actor", "kind"}
         if unknown:
-            raise InputError(f"unknown key {min(unknown)!r}; valid keys: at, text, actor, kind", file=file,
+            raise InputError(_("unknown key {min!r}; valid keys: at, text, actor, kind")
+                             .format(min=min(unknown)), file=file,
                              field=where)
         at = coerce_datetime(table["at"], tz=tz, file=file, field=f"{where}.at")
         for key in ("text", "actor", "kind"):
             value = table.get(key, "")
             if not isinstance(value, str) or len(value) > MAX_TEXT:
-                raise InputError(f"expected a string of at most {MAX_TEXT:,} characters", file=file,
+                raise InputError(_("expected a string of at most {max_text:,} characters")
+                                 .format(max_text=MAX_TEXT), file=file,
                                  field=f"{where}.{key}")
         events.append(Event(at=at, text=table["text"], actor=table.get("actor", ""),
                             kind=table.get("kind", "note")))
@@ -568,14 +575,15 @@ def check_consistency(record: Record, *, file: str | None = None, now: datetime 
     for name in ("occurred_at", "discovered_at"):
         value = record.facts.get(name)
         if isinstance(value, datetime) and value > moment + FUTURE_SKEW:
-            raise InputError(f"{value.isoformat()} is in the future", file=file, field=name)
+            raise InputError(_("{isoformat} is in the future").format(isoformat=value.isoformat()), file=file, field=name)
     if isinstance(occurred, datetime) and isinstance(discovered, datetime) and discovered < occurred:
         raise InputError(
-            f"discovered ({discovered.isoformat()}) before it occurred ({occurred.isoformat()}); "
-            "discovered_at must be on or after occurred_at", file=file, field="discovered_at")
+            _("discovered ({isoformat}) before it occurred ({isoformat2}); discovered_at must be on or after occurred_at")
+            .format(isoformat=discovered.isoformat(), isoformat2=occurred.isoformat()), file=file, field="discovered_at")
     for event in record.timeline:
         if event.at > moment + FUTURE_SKEW:
-            raise InputError(f"event at {event.at.isoformat()} is in the future", file=file, field="timeline")
+            raise InputError(_("event at {isoformat} is in the future")
+                             .format(isoformat=event.at.isoformat()), file=file, field="timeline")
 
 
 # --------------------------------------------------------------------------- TOML

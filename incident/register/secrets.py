@@ -23,6 +23,7 @@ import keyring.backends.fail
 import keyring.backends.null
 
 from incident.errors import InputError
+from incident.i18n import _
 
 SERVICE = "incident"
 """The keyring service name under which every entry is stored."""
@@ -97,9 +98,11 @@ def audit_key(store_dir: Path, *, key_file: Path | None, create: bool) -> tuple[
     except InputError:
         raise
     except Exception as exc:  # any keyring failure: say so and name the key-file alternative
-        raise InputError(f"the OS keyring failed ({type(exc).__name__}: {exc}); {NO_KEYRING_HINT}") from exc
+        raise InputError(_("the OS keyring failed ({name}: {exc}); {no_keyring_hint}")
+                         .format(name=type(exc).__name__, exc=exc, no_keyring_hint=NO_KEYRING_HINT)) from exc
     if stored != _encode_key(key):
-        raise InputError(f"the OS keyring did not keep the audit key; {NO_KEYRING_HINT}")
+        raise InputError(_("the OS keyring did not keep the audit key; {no_keyring_hint}")
+                         .format(no_keyring_hint=NO_KEYRING_HINT))
     return key, True
 
 
@@ -120,18 +123,21 @@ def get_secret(name: str, *, env_var: str) -> str | None:
 def set_secret(name: str, value: str, *, env_var: str | None = None) -> None:
     """Store the secret `name` in the OS keyring; InputError when there is no keyring (use `env_var`)."""
     if not value:
-        raise InputError(f"the secret '{name}' is empty; give a non-empty value")
+        raise InputError(_("the secret '{name}' is empty; give a non-empty value").format(name=name))
     alternative = f"; set {env_var} in the environment instead" if env_var else ""
     backend = _usable_backend()
     if backend is None:
-        raise InputError(f"no OS keyring is available here to store the secret '{name}'{alternative}")
+        raise InputError(_("no OS keyring is available here to store the secret '{name}'{alternative}")
+                         .format(name=name, alternative=alternative))
     try:
         backend.set_password(SERVICE, _secret_username(name), value)
         stored = backend.get_password(SERVICE, _secret_username(name))
     except Exception as exc:  # keyring backends raise many types (dbus, OS, keyring.errors)
-        raise InputError(f"the OS keyring failed to store the secret '{name}': {exc}{alternative}") from exc
+        raise InputError(_("the OS keyring failed to store the secret '{name}': {exc}{alternative}")
+                         .format(name=name, exc=exc, alternative=alternative)) from exc
     if stored != value:
-        raise InputError(f"the OS keyring did not keep the secret '{name}'{alternative}")
+        raise InputError(_("the OS keyring did not keep the secret '{name}'{alternative}")
+                         .format(name=name, alternative=alternative))
 
 
 # -- the roster key in a file -------------------------------------------------------------------------
@@ -142,17 +148,18 @@ def _key_from_file(path: Path) -> bytes:
     if not path.exists():
         return _create_key_file(path)
     if not path.is_file():
-        raise InputError(f"the key file {path} is not a regular file", file=path)
+        raise InputError(_("the key file {path} is not a regular file").format(path=path), file=path)
     mode = stat.S_IMODE(path.stat().st_mode)
     if os.name != "nt" and mode & 0o077:
         raise InputError(
-            f"the key file {path} is readable by group or others (mode {mode:04o}); run: chmod 600 {path}",
+            _("the key file {path} is readable by group or others (mode {mode:04o}); run: chmod 600 {path}")
+            .format(path=path, mode=mode),
             file=path,
         )
     try:
         text = path.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the key file {path}: {exc}", file=path) from exc
+        raise InputError(_("cannot read the key file {path}: {exc}").format(path=path, exc=exc), file=path) from exc
     return _decode_key(text, origin=f"the key file {path}", file=path)
 
 
@@ -165,7 +172,7 @@ def _create_key_file(path: Path) -> bytes:
     except FileExistsError:
         return _key_from_file(path)  # created by a concurrent run: use theirs
     except OSError as exc:
-        raise InputError(f"cannot create the key file {path}: {exc}", file=path) from exc
+        raise InputError(_("cannot create the key file {path}: {exc}").format(path=path, exc=exc), file=path) from exc
     try:
         os.write(fd, _encode_key(key).encode("ascii") + b"\n")
         os.fsync(fd)
@@ -187,7 +194,7 @@ def ensure_private_dir(directory: Path) -> None:
         except FileExistsError:
             pass
         except OSError as exc:
-            raise InputError(f"cannot create the directory {d}: {exc}", file=d) from exc
+            raise InputError(_("cannot create the directory {d}: {exc}").format(d=d, exc=exc), file=d) from exc
 
 
 # -- the roster key in the keyring ----------------------------------------------------------------------
@@ -212,9 +219,11 @@ def _key_from_keyring(store_dir: Path) -> bytes:
     except InputError:
         raise
     except Exception as exc:  # any keyring failure: say so and name the key-file alternative
-        raise InputError(f"the OS keyring failed ({type(exc).__name__}: {exc}); {NO_KEYRING_HINT}") from exc
+        raise InputError(_("the OS keyring failed ({name}: {exc}); {no_keyring_hint}")
+                         .format(name=type(exc).__name__, exc=exc, no_keyring_hint=NO_KEYRING_HINT)) from exc
     if stored != _encode_key(key):
-        raise InputError(f"the OS keyring did not keep the roster key; {NO_KEYRING_HINT}")
+        raise InputError(_("the OS keyring did not keep the roster key; {no_keyring_hint}")
+                         .format(no_keyring_hint=NO_KEYRING_HINT))
     return key
 
 
@@ -232,7 +241,8 @@ def _usable_backend() -> keyring.backend.KeyringBackend | None:
 
 def _secret_username(name: str) -> str:
     if not name or ":" in name:
-        raise InputError(f"invalid secret name {name!r}; use a plain word such as 'smtp'")
+        raise InputError(_("invalid secret name {name!r}; use a plain word such as 'smtp'")
+                         .format(name=name))
     return f"secret:{name}"
 
 
@@ -250,7 +260,8 @@ def _decode_key(text: str, *, origin: str, file: Path | None = None) -> bytes:
         key = b""
     if len(key) != KEY_BYTES:
         raise InputError(
-            f"{origin} does not hold a valid roster key (expected {KEY_BYTES} bytes in URL-safe base64)",
+            _("{origin} does not hold a valid roster key (expected {key_bytes} bytes in URL-safe base64)")
+            .format(origin=origin, key_bytes=KEY_BYTES),
             file=file,
         )
     return key

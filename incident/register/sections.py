@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from incident.errors import InputError
+from incident.i18n import _
 
 #: the span of dates the register accepts anywhere (facts are checked against the clock as well)
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
@@ -133,9 +134,10 @@ class _Table:
 def check_moment(value: datetime, *, where: str | None, field: str) -> datetime:
     """A stored date and time within the register's span (1990 to 2199), with its offset."""
     if value.tzinfo is None or value.utcoffset() is None:
-        raise InputError("expected a date and time with its offset (e.g. +09:00)", file=where, field=field)
+        raise InputError(_("expected a date and time with its offset (e.g. +09:00)"), file=where, field=field)
     if not EARLIEST <= value < LATEST:
-        raise InputError(f"{value.isoformat()} is out of range ({EARLIEST.year} to {LATEST.year - 1})",
+        raise InputError(_("{isoformat} is out of range ({year} to {value})")
+                         .format(isoformat=value.isoformat(), year=EARLIEST.year, value=LATEST.year - 1),
                          file=where, field=field)
     return value
 
@@ -143,12 +145,12 @@ def check_moment(value: datetime, *, where: str | None, field: str) -> datetime:
 def _keyed(raw: Any, where: str | None, path: str) -> dict[str, Any]:
     """A table whose keys are ids (steps, obligations, review answers): keys checked, values untouched."""
     if not isinstance(raw, dict):
-        raise InputError("expected a table", file=where, field=path)
+        raise InputError(_("expected a table"), file=where, field=path)
     if len(raw) > MAX_ENTRIES:
-        raise InputError(f"more than {MAX_ENTRIES:,} entries", file=where, field=path)
+        raise InputError(_("more than {max_entries:,} entries").format(max_entries=MAX_ENTRIES), file=where, field=path)
     for key in raw:
         if not key or len(key) > 200 or any(c.isspace() or c in "/\"'\\" for c in key):
-            raise InputError(f"{key[:40]!r} is not a valid id", file=where, field=path)
+            raise InputError(_("{value!r} is not a valid id").format(value=key[:40]), file=where, field=path)
     return raw
 
 
@@ -444,14 +446,14 @@ class ActionEntry:
 
 def parse_actions(raw: Any, where: str | None = None) -> tuple[ActionEntry, ...]:
     if not isinstance(raw, list):
-        raise InputError("expected an array of tables ([[actions]])", file=where, field="actions")
+        raise InputError(_("expected an array of tables ([[actions]])"), file=where, field="actions")
     if len(raw) > MAX_ENTRIES:
-        raise InputError(f"more than {MAX_ENTRIES:,} entries", file=where, field="actions")
+        raise InputError(_("more than {max_entries:,} entries").format(max_entries=MAX_ENTRIES), file=where, field="actions")
     entries = tuple(ActionEntry.parse(item, f"actions[{i}]", where) for i, item in enumerate(raw, start=1))
     seen: set[str] = set()
     for i, entry in enumerate(entries, start=1):
         if entry.id in seen:
-            raise InputError(f"duplicate action id {entry.id!r}", file=where, field=f"actions[{i}].id")
+            raise InputError(_("duplicate action id {id!r}").format(id=entry.id), file=where, field=f"actions[{i}].id")
         seen.add(entry.id)
     return entries
 
@@ -627,9 +629,9 @@ class RosterSection:
 
 def _parse_notices(raw: Any, where: str | None) -> tuple[NoticeEntry, ...]:
     if not isinstance(raw, list):
-        raise InputError("expected an array of tables ([[notices]])", file=where, field="notices")
+        raise InputError(_("expected an array of tables ([[notices]])"), file=where, field="notices")
     if len(raw) > MAX_ENTRIES:
-        raise InputError(f"more than {MAX_ENTRIES:,} entries", file=where, field="notices")
+        raise InputError(_("more than {max_entries:,} entries").format(max_entries=MAX_ENTRIES), file=where, field="notices")
     return tuple(NoticeEntry.parse(item, f"notices[{i}]", where) for i, item in enumerate(raw, start=1))
 
 

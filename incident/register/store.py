@@ -29,6 +29,7 @@ from typing import Any
 
 from incident.errors import InputError, NotFoundError, RefusedError, StoreError
 from incident.fsutil import atomic_write_bytes, atomic_write_text, ensure_dir, file_lock, fsync_dir
+from incident.i18n import _
 from incident.register import record as rec
 from incident.register.audit import AuditLog, VerifyResult, file_sha256
 from incident.register.config import Config, load_config
@@ -123,8 +124,8 @@ class Store:
     @classmethod
     def open(cls, root: Path, vocabulary: Callable[[], rec.Vocabulary] | None = None) -> Store:
         if not (root / "incidents").is_dir():
-            raise StoreError(f"no incident store at {root}; create it with `incident init` "
-                             f"(or name another with --store DIR or ${ENV_HOME})")
+            raise StoreError(_("no incident store at {root}; create it with `incident init` (or name another with --store DIR or ${env_home})")
+                             .format(root=root, env_home=ENV_HOME))
         return cls(root, vocabulary)
 
     @cached_property
@@ -143,8 +144,8 @@ class Store:
     @cached_property
     def vocabulary(self) -> rec.Vocabulary:
         if self._vocabulary_loader is None:
-            raise StoreError(f"the store at {self.root} was opened without a vocabulary to validate records; "
-                             "open it with incident.law.vocabulary.open_store")
+            raise StoreError(_("the store at {root} was opened without a vocabulary to validate records; open it with incident.law.vocabulary.open_store")
+                             .format(root=self.root))
         return self._vocabulary_loader()
 
     def private_dir(self, name: str) -> Path:
@@ -170,7 +171,8 @@ class Store:
                     stale.unlink(missing_ok=True)
                 yield dest
         except LockBusy:
-            raise RefusedError(f"another roster import for {incident_id} is running; wait for it to finish") \
+            raise RefusedError(_("another roster import for {incident_id} is running; wait for it to finish")
+                               .format(incident_id=incident_id)) \
                 from None
 
     def batch_dir(self, incident_id: str) -> Path:
@@ -255,13 +257,15 @@ class Store:
 
     def path_of(self, incident_id: str) -> Path:
         if not ID_RE.match(incident_id):
-            raise InputError(f"{incident_id!r} is not an incident ID; IDs look like 2024-0007", field="ID")
+            raise InputError(_("{incident_id!r} is not an incident ID; IDs look like 2024-0007")
+                             .format(incident_id=incident_id), field="ID")
         return self.incidents_dir / f"{incident_id}.toml"
 
     def load(self, incident_id: str) -> rec.Record:
         path = self.path_of(incident_id)
         if not path.exists():
-            raise NotFoundError(f"no incident {incident_id} in {self.root}; `incident list` shows them")
+            raise NotFoundError(_("no incident {incident_id} in {root}; `incident list` shows them")
+                                .format(incident_id=incident_id, root=self.root))
         return self.load_path(path)
 
     def load_path(self, path: Path) -> rec.Record:
@@ -274,7 +278,7 @@ class Store:
         try:
             text = content.decode("utf-8")
         except UnicodeDecodeError:
-            raise InputError("not UTF-8 text; save the record as UTF-8", file=path) from None
+            raise InputError(_("not UTF-8 text; save the record as UTF-8"), file=path) from None
         record = rec.loads(text, vocab=self.vocabulary, tz=self.tz, file=path, now=_FAR_FUTURE)
         self._check_name(record, path)
         return record
@@ -282,7 +286,8 @@ class Store:
     @staticmethod
     def _check_name(record: rec.Record, path: Path) -> None:
         if record.id != path.stem:
-            raise InputError(f"the file holds incident {record.id or '(no id)'}, not {path.stem}", file=path,
+            raise InputError(_("the file holds incident {value}, not {stem}")
+                             .format(value=record.id or '(no id)', stem=path.stem), file=path,
                              field="id")
 
     def validate(self, record: rec.Record, *, file: str | None = None) -> rec.Record:
@@ -327,16 +332,17 @@ class Store:
         path = self.path_of(incident_id)
         parsed = rec.loads(text, vocab=self.vocabulary, tz=self.tz, file=path)
         if parsed.id and parsed.id != incident_id:
-            raise InputError(f"the ID cannot be changed (it is {incident_id})", file=path, field="id")
+            raise InputError(_("the ID cannot be changed (it is {incident_id})")
+                             .format(incident_id=incident_id), file=path, field="id")
 
         def change(old: rec.Record) -> rec.Record:
             if parsed.facts.get("status", old.status) != old.status:
-                raise InputError(f"is {old.status}; change it with `incident status {incident_id} STATUS` "
-                                 "(closing checks what is still open)", file=path, field="status")
+                raise InputError(_("is {status}; change it with `incident status {incident_id} STATUS` (closing checks what is still open)")
+                                 .format(status=old.status, incident_id=incident_id), file=path, field="status")
             for name in TOOL_WRITTEN:
                 if parsed.sections.get(name) != old.sections.get(name):
-                    raise InputError(f"[{name}] is written by the toolkit (and audited by the command that "
-                                     "writes it); edit the facts, data and timeline only", file=path, field=name)
+                    raise InputError(_("[{name}] is written by the toolkit (and audited by the command that writes it); edit the facts, data and timeline only")
+                                     .format(name=name), file=path, field=name)
             return parsed.with_facts(id=incident_id, status=old.status, created_at=old.get("created_at"))
 
         return self.update(incident_id, change, actor=actor, action="edit")
@@ -419,7 +425,7 @@ def _tag(value: Any) -> Any:
         return {_TAG: value.isoformat()}
     if isinstance(value, date):
         return {"__d__": value.isoformat()}
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+    raise TypeError(_("{name} is not JSON serializable").format(name=type(value).__name__))
 
 
 def _revive(obj: dict[str, Any]) -> Any:
@@ -474,7 +480,8 @@ class _Index:
                 content = path.read_bytes()
             except OSError as exc:
                 if on_skip is not None:
-                    on_skip(path, InputError(f"cannot read the file: {exc.strerror}", file=path))
+                    on_skip(path, InputError(_("cannot read the file: {strerror}")
+                                             .format(strerror=exc.strerror), file=path))
                 continue
             key = hashlib.sha256(content).hexdigest()
             hit = cached.get(entry.name)
