@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from incident.errors import InputError
@@ -173,15 +174,18 @@ def overdue_steps(store: Store, now: datetime, records: Sequence[rec.Record] | N
             prog = progress(playbook, record, store.tz)
         except InputError:
             continue
+        incident, title, department = record.id, str(record.get("title", "")), str(record.get("department", ""))
         for view in prog.views:
             due = view.due
             if view.state is not None or due is None:
                 continue
-            if now > due if isinstance(due, datetime) else due < today:  # as StepView.overdue, today once
-                found.append((_sort_key(due, now).timestamp(), record.id,
-                              OverdueStep(record.id, str(record.get("title", "")), str(record.get("department", "")),
-                                          view)))
-    found.sort(key=lambda item: (item[0], item[1]))
+            if isinstance(due, datetime):
+                if now > due:
+                    found.append((due.timestamp(), incident, OverdueStep(incident, title, department, view)))
+            elif due < today:  # as StepView.overdue, with today computed once
+                found.append((_sort_key(due, now).timestamp(), incident,
+                              OverdueStep(incident, title, department, view)))
+    found.sort(key=itemgetter(0, 1))
     return [item for _unused, _key, item in found]
 
 
