@@ -14,6 +14,7 @@ from test_notices import make, write_config
 
 from incident.errors import InputError
 from incident.law.vocabulary import open_store
+from incident.notices.delivery import build_email, recipient_of
 from incident.notices.mailmerge import IdentityIndex, iter_mbox, mail_merge
 from incident.notices.render import Renderer, Settings, tidy
 from incident.notices.roster import Person
@@ -32,9 +33,18 @@ def write_csv(path: Path, people: list[tuple[str, str, str, str]] = PEOPLE, enco
     return path
 
 
+SENDER = '\n[smtp]\nfrom_addr = "notices@example.jp"\nfrom_name = "サンプル株式会社"\n'
+
+
+def write_config_with_sender(store_dir: Path) -> None:
+    write_config(store_dir)
+    with (store_dir / "config.toml").open("a", encoding="utf-8") as config:
+        config.write(SENDER)
+
+
 @pytest.fixture
 def incident(run: Any, store_dir: Path, tmp_path: Path) -> str:
-    write_config(store_dir)
+    write_config_with_sender(store_dir)
     incident_id = make(open_store(store_dir))
     run(f"roster import {incident_id} {write_csv(tmp_path / 'roster.csv')}")
     return incident_id
@@ -82,14 +92,15 @@ def test_emails_to_eml_and_mbox_one_recipient_each(run: Any, incident: str, tmp_
     assert "1 people have no e-mail address" in result.stderr
     msg = message_from_bytes((out / "p000002.eml").read_bytes(), policy=policy.default)
     assert msg.get_all("To") == ["佐藤 花子 <hanako@example.jp>"] and msg["Cc"] is None and msg["Bcc"] is None
-    assert msg["X-Incident-Recipient"] == "p000002"
+    assert recipient_of(str(msg["Message-ID"])) == "p000002"
+    assert msg["From"] == "サンプル株式会社 <notices@example.jp>"
     assert "佐藤 花子 様" in msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     mbox = tmp_path / "all.mbox"
     result = run(f"notice {incident} --kind individual-email --roster --mbox {mbox} --check --json")
     report = json.loads(result.stdout)
     assert report["count"] == 3 and report["no_email"] == 1 and report["check"]["failures"] == 0
     messages = [message_from_bytes(m, policy=policy.default) for m in iter_mbox(mbox)]
-    assert [m["X-Incident-Recipient"] for m in messages] == ["p000001", "p000002", "p000004"]
+    assert [recipient_of(str(m["Message-ID"])) for m in messages] == ["p000001", "p000002", "p000004"]
     assert [len(m.get_all("To")) for m in messages] == [1, 1, 1]
 
 
@@ -213,3 +224,37 @@ def test_a_rerun_replaces_the_files_privately_and_never_writes_through_a_symlink
 ])
 def test_tidy_removes_trailing_blanks_and_blank_runs(raw: str, tidied: str) -> None:
     assert tidy(raw) == tidied
+
+
+def test_the_eml_preview_is_the_message_that_will_be_sent(run: Any, incident: str, tmp_path: Path,
+                                                          store_dir: Path) -> None:
+    """One builder: the .eml written by the merge has the bytes `send` builds for the same person (only the
+    Date header, the time of writing, differs)."""
+    out = tmp_path / "eml"
+    run(f"notice {incident} --kind individual-email --roster --out {out} --format eml")
+    preview = (out / "p000002.eml").read_bytes()
+    from incident.notices.delivery import SmtpSettings
+    from incident.notices.mailmerge import email_messages
+    from incident.notices.roster import iter_people
+
+    store = open_store(store_dir)
+    renderer = Renderer(Settings(store.config), store.load(incident), "individual-email", None, "txt")
+    people = [p for p in iter_people(store.roster_path(incident), store.roster_key()) if p.key == "p000002"]
+    (message,) = list(email_messages(renderer, people, {"no_email": 0}))
+    settings = SmtpSettings("smtp.example.jp", 587, "starttls", None, "notices@example.jp", "サンプル株式会社")
+    sent = build_email(message, settings, incident)
+
+    def without_date(data: bytes) -> list[bytes]:
+        return [line for line in data.split(b"\r\n") if not line.startswith(b"Date: ")]
+
+    assert without_date(preview) == without_date(sent)
+
+
+def test_writing_e_mails_needs_the_sender_address(run: Any, store_dir: Path, tmp_path: Path) -> None:
+    write_config(store_dir)
+    incident_id = make(open_store(store_dir))
+    run(f"roster import {incident_id} {write_csv(tmp_path / 'roster.csv')}")
+    result = run(f"notice {incident_id} --kind individual-email --roster --out {tmp_path / 'e'} --format eml",
+                 expect=2)
+    assert "incident config set smtp.from_addr=" in result.stderr
+    assert not (tmp_path / "e").exists()

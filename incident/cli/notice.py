@@ -507,14 +507,17 @@ def _merge(request: NoticeRequest) -> None:
     if fmt not in MERGE_FORMATS:
         raise InputError(_("with --roster the format is one of {join}")
                          .format(join=', '.join(MERGE_FORMATS)), field="format")
+    from incident.notices.mailmerge import require_sender
     from incident.outputs import output_file, private_output_dir
 
+    env = get_env()
+    store = env.store()
+    if fmt == "eml":
+        require_sender(store.config)
     if request.out_dir is not None:
         private_output_dir(request.out_dir, option="--out", confirm=_ask if is_interactive() else None)
     if request.mbox is not None:
         output_file(request.mbox, option="--mbox", personal=True)
-    env = get_env()
-    store = env.store()
     if not KINDS[request.kind].per_person:
         raise InputError(_("{kind} is not a notice to a person; per-person kinds: {join}")
                          .format(kind=request.kind, join=', '.join(k for k, s in KINDS.items() if s.per_person)), field="kind")

@@ -25,7 +25,7 @@ from email.header import Header
 from email.utils import format_datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, NamedTuple, get_args
+from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, get_args
 
 from incident.errors import InputError
 from incident.i18n import _
@@ -131,11 +131,34 @@ def message_id(incident_id: str, recipient_key: str, from_addr: str) -> str:
     return f"<{safe(incident_id)}.{safe(recipient_key)}.{digest}@{from_addr.rsplit('@', 1)[1]}>"
 
 
+def recipient_of(message_id_header: str) -> str | None:
+    """The roster key a Message-ID of `message_id` names, or None when it is not one of ours (its digest
+    is checked, so a hand-made id naming another person is not believed)."""
+    local = message_id_header.strip().removeprefix("<").split("@", 1)[0]
+    parts = local.split(".")
+    if len(parts) != 3:
+        return None
+    incident_id, key, digest = parts
+    wanted = hashlib.sha256(f"{incident_id}\x1f{key}".encode()).hexdigest()[:12]
+    return key if digest == wanted else None
+
+
+class Sender(Protocol):
+    """Whom an e-mail is from: the SMTP settings when sending, the store's [smtp] table for a preview."""
+
+    @property
+    def from_addr(self) -> str: ...
+
+    @property
+    def from_name(self) -> str: ...
+
+
 def build_email(
-    msg: OutgoingMessage, settings: SmtpSettings, incident_id: str, *, date: datetime | None = None
+    msg: OutgoingMessage, settings: Sender, incident_id: str, *, date: datetime | None = None
 ) -> bytes:
     """The message for one person, as sent: exactly one address in To, no Cc or Bcc, a deterministic
-    Message-ID, CRLF line ends.
+    Message-ID, CRLF line ends. The one builder of e-mails: a mail merge's .eml and mbox previews are
+    these bytes too (only Date, the time of writing, differs from a later send).
 
     Display names and the subject are always RFC 2047 encoded words (`email.header.Header`), so
     nothing in them can be read as an address or a header; edge white space is stripped. The body is base64 (7bit when it is ASCII in lines of at most 78).

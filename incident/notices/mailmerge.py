@@ -15,20 +15,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Literal, Self
+from typing import BinaryIO, Literal, Self
 
 from incident.errors import InputError
 from incident.i18n import _
-from incident.notices.render import Rendered, Renderer
+from incident.notices.batch import OutgoingMessage
+from incident.notices.delivery import build_email, recipient_of
+from incident.notices.render import Renderer
 from incident.notices.roster import Person
 from incident.register.config import Config
-
-if TYPE_CHECKING:
-    from incident.notices.batch import OutgoingMessage
 
 MergeFormat = Literal["txt", "html", "eml"]
 MERGE_FORMATS: tuple[MergeFormat, ...] = ("txt", "html", "eml")
@@ -36,30 +32,18 @@ MERGE_FORMATS: tuple[MergeFormat, ...] = ("txt", "html", "eml")
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
+def require_sender(config: Config) -> None:
+    """E-mails are written as they will be sent, so the store's sender address must be set first."""
+    if not config.smtp.from_addr:
+        raise InputError("e-mails are written as they will be sent, from the store's sender address: set it "
+                         "with `incident config set smtp.from_addr=…` (and smtp.from_name)", field="smtp.from_addr")
+
+
 def safe_key(key: str) -> str:
     """A roster key usable as a file name (never a person's name)."""
     if not _SAFE_KEY.match(key):
         raise InputError(_("roster key {key!r} cannot be used as a file name").format(key=key), field="key")
     return key
-
-
-def build_eml(rendered: Rendered, person: Person, config: Config, incident_id: str, now: datetime) -> EmailMessage:
-    """The e-mail for one person as a file: one To, the person's key in X-Incident-Recipient."""
-    from incident.notices.batch import OutgoingMessage, validate_message
-    from incident.notices.delivery import message_id
-    from incident.notices.emailaddr import smtp_address
-
-    validate_message(OutgoingMessage(person.key, person.email, person.name, rendered.subject, rendered.text))
-    msg = EmailMessage(policy=policy.SMTP)
-    if config.smtp.from_addr:
-        msg["From"] = Address(display_name=config.smtp.from_name, addr_spec=smtp_address(config.smtp.from_addr))
-        msg["Message-ID"] = message_id(incident_id, person.key, config.smtp.from_addr)
-    msg["To"] = Address(display_name=person.name, addr_spec=smtp_address(person.email))
-    msg["Subject"] = rendered.subject
-    msg["Date"] = format_datetime(now)
-    msg["X-Incident-Recipient"] = person.key
-    msg.set_content(rendered.text, charset="utf-8", cte="base64")
-    return msg
 
 
 _FROM_LINE = re.compile(rb"^(>*From )", re.MULTILINE)
@@ -172,6 +156,8 @@ def mail_merge(renderer: Renderer, people: Iterable[Person], *, out_dir: Path | 
         raise InputError(_("{id} is not an e-mail notice; use individual-email for .eml or --mbox")
                          .format(id=renderer.spec.id),
                          field="format")
+    if emails:
+        require_sender(renderer.settings.config)
     digest = hashlib.sha256()
     count = no_email = no_address = 0
     from incident.outputs import output_file, private_output_dir
@@ -192,7 +178,8 @@ def mail_merge(renderer: Renderer, people: Iterable[Person], *, out_dir: Path | 
                 no_address += 1
             rendered = render(person, number=count + 1)
             if emails:
-                data = build_eml(rendered, person, config, incident_id, now).as_bytes()
+                data = build_email(OutgoingMessage(person.key, person.email, person.name, rendered.subject,
+                                                   rendered.text), config.smtp, incident_id, date=now)
             else:
                 data = rendered.text.encode("utf-8")
             digest.update(key.encode() + b"\0" + hashlib.sha256(data).digest())
@@ -217,8 +204,6 @@ def email_messages(renderer: Renderer, people: Iterable[Person],
                    counts: dict[str, int]) -> Iterator[OutgoingMessage]:
     """One e-mail per person with an address, each rendered for that person alone (for a sending batch);
     people without an address are counted in `counts["no_email"]`."""
-    from incident.notices.batch import OutgoingMessage
-
     for person in people:
         if not person.email:
             counts["no_email"] = counts.get("no_email", 0) + 1
@@ -364,7 +349,7 @@ def check_outputs(index: IdentityIndex, *, out_dir: Path | None = None, mbox: Pa
         for number, data in enumerate(iter_mbox(mbox), 1):
             from email import message_from_bytes
 
-            key = str(message_from_bytes(data, policy=policy.default).get("X-Incident-Recipient", ""))
+            key = recipient_of(str(message_from_bytes(data, policy=policy.default).get("Message-ID", ""))) or ""
             checked += 1
             where = f"{mbox}#{number}"
             if key not in index.owners:
