@@ -22,6 +22,8 @@ MISSING = "does not exist"
 @pytest.fixture
 def incident(run: Any, store_dir: Path, tmp_path: Path) -> str:
     write_config(store_dir)
+    with (store_dir / "config.toml").open("a", encoding="utf-8") as config:  # e-mails need a sender
+        config.write('\n[smtp]\nfrom_addr = "notices@example.jp"\n')
     incident_id = make(open_store(store_dir))
     run(f"roster import {incident_id} {write_csv(tmp_path / 'roster.csv')}")
     return incident_id
