@@ -55,3 +55,27 @@ def test_the_demo_shows_a_reminder_dry_run(tmp_path: object) -> None:
     assert "incident remind --dry-run" in text and "nothing was sent" in text
     assert "To: privacy-desk <privacy@city.example.jp>" in text and "To: 保健給食課 <kyushoku@city.example.jp>" in text
     assert not [e for e in open_store(store).audit.entries() if e["action"] == "remind.sent"]
+
+
+def test_the_demo_runs_where_there_is_no_keyring_and_no_key_file(monkeypatch: object, tmp_path: object) -> None:
+    """`pip install . && incident demo` on a fresh headless machine: the demo keeps its keys in a key file
+    beside the demo store (mode 0600), and its hints run as printed. A real store still asks for a key file."""
+    import os
+    from pathlib import Path
+
+    import pytest
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    monkeypatch.delenv("INCIDENT_KEY_FILE", raising=False)
+    runner = CliRunner()
+    demo = runner.invoke(cli, ["demo"], catch_exceptions=False)
+    assert demo.exit_code == 0, demo.output
+    store = re.search(r"Demo store: (\S+)", demo.stderr)
+    assert store is not None, demo.stderr
+    keys = sorted(Path(store.group(1)).parent.glob("*.key"))  # the audit key, beside the demo store
+    assert keys and all((k.stat().st_mode & 0o777) == 0o600 for k in keys), keys
+    for hint in HINT.findall(demo.stdout):
+        assert runner.invoke(cli, shlex.split(hint)[1:], catch_exceptions=False).exit_code == 0, hint
+    real = runner.invoke(cli, ["--store", str(Path(str(tmp_path)) / "real"), "init"])
+    assert real.exit_code == 2 and "INCIDENT_KEY_FILE" in real.output, real.output
+    assert os.environ.get("INCIDENT_KEY_FILE") is None

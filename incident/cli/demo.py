@@ -7,8 +7,10 @@ register is never touched.
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import click
@@ -74,12 +76,12 @@ def demo_cmd(as_json: bool) -> None:
     env = get_env()
     if env.store_opt:
         path = env.store_path
-        store = open_store(path) if (path / "incidents").is_dir() else init_store(path, _demo_config())
+        store = open_store(path) if (path / "incidents").is_dir() else init_store(path, _demo_config(path))
     else:
         path = demo_store_path()
         if path.exists():
             shutil.rmtree(path)
-        store = init_store(path, _demo_config())
+        store = init_store(path, _demo_config(path))
     env.use_store(store)
     ids = _load_samples(store, env.actor())
     assessments = _assess_all(env, store, ids)
@@ -101,10 +103,15 @@ def demo_cmd(as_json: bool) -> None:
     _show_reminders(env, store)
 
 
-def _demo_config() -> Any:
+def _demo_config(path: Path) -> Any:
+    """The demo store's settings. Where there is no OS keyring and no key file is named, the demo keeps
+    its keys in a key file beside the demo store (mode 0600; the people in it are made up), so that
+    `incident demo` runs on a fresh headless machine; a real store still needs INCIDENT_KEY_FILE there."""
     from incident.register.config import Config
+    from incident.register.secrets import KEY_FILE_ENV, keyring_available
 
-    return Config(organization="サンプル市（デモ）", entity="public-body",
+    key_file = "" if keyring_available() or os.environ.get(KEY_FILE_ENV) else str(path.parent / f"{path.name}.key")
+    return Config(key_file=key_file, organization="サンプル市（デモ）", entity="public-body",
                   contact="サンプル市 総務部情報公開課 電話 03-0000-0000（平日9時〜17時）", actor="demo",
                   people={"privacy-desk": "privacy@city.example.jp", "都市農業課": "toshinogyo@city.example.jp",
                           "保健給食課": "kyushoku@city.example.jp"})
