@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +161,36 @@ class BlockProblems:
                 hint = f"did you mean {close[0]!r}? " if close else ""
                 what = f"{owner}: unknown key" if owner else "unknown top-level key"
                 self.fail(f"{what} {key!r}; {hint}valid: {', '.join(valid)}", key)
+
+
+def id_blocks(tables: Sequence[Any], name: str, path: Path, locator: TomlLocator, keys: Sequence[str],
+              problems: list[InputError], *, texts: Sequence[str] = ()
+              ) -> Iterator[tuple[dict[str, Any], BlockProblems, str]]:
+    """Each `[[name]]` table with its problem collector and label, once the checks every such table shares
+    are done: it is a table, has no unknown key, an id of lower-case words used once, and a non-empty
+    string for each of `texts`. The caller adds its own checks to the collector; its problems go into
+    `problems` when the caller moves on to the next table."""
+    seen: set[str] = set()
+    for index, raw in enumerate(tables):
+        block = BlockProblems(path, locator, locator.block(name, index), prefix=f"{name}.")
+        if not isinstance(raw, dict):
+            block.fail(f"each {name} must be a [[{name}]] table", name)
+            problems += block.found
+            continue
+        label = f"{name} {raw.get('id', index + 1)!r}"
+        block.unknown_keys(raw, keys, label)
+        given = raw.get("id")
+        if not isinstance(given, str) or not ID_PATTERN.match(given):
+            block.fail(f"{label}: id must be lower-case words joined by hyphens", "id")
+        elif given in seen:
+            block.fail(f"{label}: the id is used twice", "id")
+        else:
+            seen.add(given)
+        for key in texts:
+            if not isinstance(raw.get(key), str) or not raw[key].strip():
+                block.fail(f"{label}: {key} must be a non-empty string", key)
+        yield raw, block, label
+        problems += block.found
 
 
 def read_toml(path: Path) -> tuple[dict[str, Any] | None, TomlLocator, list[InputError]]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from incident.errors import InputError
 from incident.resources import builtin_dir
-from incident.tomlfile import ID_PATTERN, BlockProblems, TomlLocator, check_header, raise_problems, read_toml
+from incident.tomlfile import BlockProblems, TomlLocator, check_header, id_blocks, raise_problems, read_toml
 
 _KEYS = ("id", "ja", "en", "hours", "days", "before")
 _WHEN = ("hours", "days", "before")
@@ -52,26 +52,8 @@ def _problems(data: Mapping[str, Any], path: Path, locator: TomlLocator) -> list
     if not isinstance(blocks, list) or not blocks:
         problems.append(InputError("at least one [[urgency]] table is required", file=path, field="urgency"))
         return problems
-    seen: set[str] = set()
     known: frozenset[str] | None = None
-    for index, raw in enumerate(blocks):
-        block = BlockProblems(path, locator, locator.block("urgency", index), prefix="urgency.")
-        if not isinstance(raw, dict):
-            block.fail("each urgency must be a [[urgency]] table", "urgency")
-            problems += block.found
-            continue
-        label = f"urgency {raw.get('id', index + 1)!r}"
-        block.unknown_keys(raw, _KEYS, label)
-        uid = raw.get("id")
-        if not isinstance(uid, str) or not ID_PATTERN.match(uid):
-            block.fail(f"{label}: id must be lower-case words joined by hyphens", "id")
-        elif uid in seen:
-            block.fail(f"{label}: the id is used twice", "id")
-        else:
-            seen.add(uid)
-        for key in ("ja", "en"):
-            if not isinstance(raw.get(key), str) or not raw[key].strip():
-                block.fail(f"{label}: {key} must be a non-empty string", key)
+    for raw, block, label in id_blocks(blocks, "urgency", path, locator, _KEYS, problems, texts=("ja", "en")):
         given = [k for k in _WHEN if k in raw]
         if len(given) != 1:
             block.fail(f"{label}: give exactly one of hours, days or before", given[1] if len(given) > 1 else "id")
@@ -88,7 +70,6 @@ def _problems(data: Mapping[str, Any], path: Path, locator: TomlLocator) -> list
                     if ob not in known:
                         block.fail(f"{label}: before names {ob!r}, which no regime playbook has as an "
                                    f"obligation; known: {', '.join(sorted(known))}", "before", needle=ob)
-        problems += block.found
     return problems
 
 

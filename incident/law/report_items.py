@@ -17,7 +17,7 @@ from typing import Any
 from incident.errors import InputError
 from incident.register.record import FIELD_BY_NAME
 from incident.resources import builtin_dir
-from incident.tomlfile import ID_PATTERN, BlockProblems, TomlLocator, raise_problems, read_toml
+from incident.tomlfile import ID_PATTERN, BlockProblems, TomlLocator, id_blocks, raise_problems, read_toml
 
 FILE = "notices.toml"
 ITEM_KEYS = ("id", "ja", "en", "keys", "individual_keys", "details", "source")
@@ -60,25 +60,8 @@ def check_items(data: Mapping[str, Any], path: Path, locator: TomlLocator) -> li
     tables = data.get("item")
     if not isinstance(tables, list) or not tables:
         return [InputError("at least one [[item]] table is required", file=path, field="item")]
-    seen: set[str] = set()
-    for index, raw in enumerate(tables):
-        block = BlockProblems(path, locator, locator.block("item", index), prefix="item.")
-        if not isinstance(raw, dict):
-            block.fail("each item must be an [[item]] table", "item")
-            problems += block.found
-            continue
-        label = f"item {raw.get('id', index + 1)!r}"
-        block.unknown_keys(raw, ITEM_KEYS, label)
-        iid = raw.get("id")
-        if not isinstance(iid, str) or not ID_PATTERN.match(iid):
-            block.fail(f"{label}: id must be lower-case words joined by hyphens", "id")
-        elif iid in seen:
-            block.fail(f"{label}: the id is used twice", "id")
-        else:
-            seen.add(iid)
-        for key in ("ja", "en", "source"):
-            if not isinstance(raw.get(key), str) or not raw[key].strip():
-                block.fail(f"{label}: {key} must be a non-empty string", key)
+    for raw, block, label in id_blocks(tables, "item", path, locator, ITEM_KEYS, problems,
+                                       texts=("ja", "en", "source")):
         for key in ("keys", "individual_keys", "details"):
             value = raw.get(key, [] if key != "keys" else None)
             if not isinstance(value, list) or (key == "keys" and not value) \
@@ -89,7 +72,7 @@ def check_items(data: Mapping[str, Any], path: Path, locator: TomlLocator) -> li
                 if not _record_key(name):
                     block.fail(f"{label}: {key} names {name!r}, which is not a key of the record", key,
                                needle=f'"{name}"')
-        problems += block.found
+    seen = {raw["id"] for raw in tables if isinstance(raw, dict) and isinstance(raw.get("id"), str)}
     sets = data.get("sets", {})
     where = BlockProblems(path, locator, locator.block("sets", 0) if "sets" in data else None, prefix="sets.")
     if not isinstance(sets, dict):

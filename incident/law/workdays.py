@@ -133,30 +133,14 @@ def _problems(data: Mapping[str, Any], path: Path, locator: tomlfile.TomlLocator
         top.fail("closure must be an array of [[closure]] tables", "closure")
         closures = []
     problems.extend(top.found)
-    seen: set[str] = set()
-    for index, block in enumerate(closures):
-        where = tomlfile.BlockProblems(path, locator, locator.block("closure", index), prefix="closure.")
-        if not isinstance(block, dict):
-            where.fail("each closure must be a [[closure]] table", "closure")
-            continue
-        owner = f"closure {block.get('id', index + 1)!r}"
-        where.unknown_keys(block, _CLOSURE_KEYS, owner)
-        cid = block.get("id")
-        if not isinstance(cid, str) or not tomlfile.ID_PATTERN.match(cid):
-            where.fail(f"{owner}: id must be lower-case words joined by hyphens", "id")
-        elif cid in seen:
-            where.fail(f"{owner}: the id is used twice", "id")
-        else:
-            seen.add(cid)
-        for key in ("name", "source"):
-            if not isinstance(block.get(key), str) or not block[key].strip():
-                where.fail(f"{owner}: {key} must be a non-empty string (the source is the law or ordinance "
-                           "that closes these days)" if key == "source" else f"{owner}: {key} is required",
-                           key)
+    for block, where, owner in tomlfile.id_blocks(closures, "closure", path, locator, _CLOSURE_KEYS, problems,
+                                         texts=("name",)):
+        if not isinstance(block.get("source"), str) or not block["source"].strip():
+            where.fail(f"{owner}: source must be a non-empty string (the law or ordinance that closes these "
+                       "days)", "source")
         for key in ("from", "to"):
             if _month_day(block.get(key)) is None:
                 where.fail(f"{owner}: {key} must be a month-day such as \"12-29\"", key)
-        problems.extend(where.found)
     return problems
 
 

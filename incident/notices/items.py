@@ -28,7 +28,15 @@ from incident.law.report_items import (
 from incident.register.config import Config
 from incident.register.record import FIELD_BY_NAME, Record
 from incident.resources import builtin_dir
-from incident.tomlfile import ID_PATTERN, BlockProblems, TomlLocator, check_header, raise_problems, read_toml
+from incident.tomlfile import (
+    ID_PATTERN,
+    BlockProblems,
+    TomlLocator,
+    check_header,
+    id_blocks,
+    raise_problems,
+    read_toml,
+)
 
 LANGS = ("ja", "en")
 Audience = Literal["regulator", "individual", "public", "entruster", "internal", "authority"]
@@ -97,27 +105,11 @@ def _check_kinds(data: Mapping[str, Any], path: Path, locator: TomlLocator,
         return [InputError(_("at least one [[kind]] table is required"), file=path, field="kind")]
     obligations, regimes = _obligation_and_regime_ids()
     templates = builtin_dir("templates") / "notices"
-    seen: set[str] = set()
-    for index, raw in enumerate(tables):
-        block = BlockProblems(path, locator, locator.block("kind", index), prefix="kind.")
-        if not isinstance(raw, dict):
-            block.fail("each kind must be a [[kind]] table", "kind")
-            problems += block.found
-            continue
-        label = f"kind {raw.get('id', index + 1)!r}"
-        block.unknown_keys(raw, KIND_KEYS, label)
-        kid = raw.get("id")
-        if not isinstance(kid, str) or not ID_PATTERN.match(kid):
-            block.fail(f"{label}: id must be lower-case words joined by hyphens", "id")
-            kid = None
-        elif kid in seen:
-            block.fail(f"{label}: the id is used twice", "id")
-        else:
-            seen.add(kid)
+    for raw, block, label in id_blocks(tables, "kind", path, locator, KIND_KEYS, problems,
+                                       texts=("description",)):
+        kid = raw["id"] if isinstance(raw.get("id"), str) and ID_PATTERN.match(raw["id"]) else None
         if raw.get("audience") not in AUDIENCES:
             block.fail(f"{label}: audience must be one of {', '.join(AUDIENCES)}", "audience")
-        if not isinstance(raw.get("description"), str) or not raw["description"].strip():
-            block.fail(f"{label}: description must be a non-empty string", "description")
         langs = raw.get("langs")
         if not isinstance(langs, list) or not langs or any(lang not in LANGS for lang in langs):
             block.fail(f"{label}: langs must be a non-empty list of {', '.join(LANGS)}", "langs")
@@ -147,7 +139,6 @@ def _check_kinds(data: Mapping[str, Any], path: Path, locator: TomlLocator,
         for key in _FLAGS:
             if key in raw and not isinstance(raw[key], bool):
                 block.fail(f"{label}: {key} must be true or false", key)
-        problems += block.found
     return problems
 
 
