@@ -29,15 +29,15 @@ if TYPE_CHECKING:
 
     from incident.followup.actions import Action, NewAction
     from incident.followup.review import Review
+    from incident.register.backend import RegisterStore
     from incident.register.record import Record
-    from incident.register.store import Store
 
 STATE_STYLE = {"open": "bold red", "done": "yellow", "verified": "green"}
 STATE_JA = {"open": "未完了", "done": "実施済み", "verified": "効果確認済み"}
 ANSWER_JA = {"yes": "はい", "no": "いいえ", "na": "該当なし"}
 
 
-def _today(store: Store) -> date:
+def _today(store: RegisterStore) -> date:
     from incident import dates
 
     return dates.to_local_date(dates.now(store.tz), store.tz)
@@ -115,7 +115,7 @@ def add_cmd(incident_id: str, measure: str | None, cause: str | None, owner: str
              .format(aid=result.action.aid))
 
 
-def _add_contractor(store: Store, incident_id: str, others: tuple[str | None, ...], as_json: bool) -> None:
+def _add_contractor(store: RegisterStore, incident_id: str, others: tuple[str | None, ...], as_json: bool) -> None:
     from incident.errors import InputError, RefusedError
     from incident.followup.actions import SOURCE_CONTRACTOR, actions_of, ensure_contractor
 
@@ -139,7 +139,7 @@ def _add_contractor(store: Store, incident_id: str, others: tuple[str | None, ..
     _contractor_note(action)
 
 
-def _build_spec(store: Store, record: Record, args: AddArgs) -> NewAction:
+def _build_spec(store: RegisterStore, record: Record, args: AddArgs) -> NewAction:
     from incident.errors import InputError
     from incident.followup.actions import REVIEW_SOURCE_PREFIX, SOURCE_MANUAL, NewAction, recommended_measures
     from incident.followup.review import answers_of
@@ -365,7 +365,7 @@ def review_cmd(incident_id: str, answer_text: str | None, note: str, measure: st
     _walk(store, incident_id, review)
 
 
-def _answer_once(store: Store, incident_id: str, answer_text: str, note: str, measure: str | None,
+def _answer_once(store: RegisterStore, incident_id: str, answer_text: str, note: str, measure: str | None,
                  owner: str | None, due: str | None, as_json: bool) -> None:
     from incident.errors import InputError
     from incident.followup.actions import NewAction
@@ -393,7 +393,7 @@ def _answer_once(store: Store, incident_id: str, answer_text: str, note: str, me
              .format(aid=result.action.aid, measure=result.action.measure))
 
 
-def _walk(store: Store, incident_id: str, review: Review) -> None:
+def _walk(store: RegisterStore, incident_id: str, review: Review) -> None:
     """One item at a time, from the first unanswered one; each answer is saved before the next.
 
     A bad answer (or due date) is asked again. Ctrl-C saves the item being answered when its answer was
@@ -427,7 +427,7 @@ def _walk(store: Store, incident_id: str, review: Review) -> None:
          .format(incident_id=incident_id))
 
 
-def _ask_item(store: Store, incident_id: str, item_id: str, given: dict[str, str]) -> None:
+def _ask_item(store: RegisterStore, incident_id: str, item_id: str, given: dict[str, str]) -> None:
     """Ask one item (answer, note, and for a no an optional corrective action) and save it.
 
     `given` collects what was typed, so an interruption can save the answer already given.
@@ -448,7 +448,7 @@ def _ask_item(store: Store, incident_id: str, item_id: str, given: dict[str, str
     _save_answer(store, incident_id, item_id, given, spec)
 
 
-def _save_answer(store: Store, incident_id: str, item_id: str, given: dict[str, str],
+def _save_answer(store: RegisterStore, incident_id: str, item_id: str, given: dict[str, str],
                  spec: NewAction | None) -> None:
     from incident.followup.review import parse_answer, record_answer
 
@@ -502,7 +502,7 @@ def print_review(console: Console, review: Review) -> None:
                       + ", ".join(f"{a.item}={a.answer}" for a in review.retired))
 
 
-def _export(store: Store, incident_id: str, review: Review, output: str | None) -> None:
+def _export(store: RegisterStore, incident_id: str, review: Review, output: str | None) -> None:
     from pathlib import Path
 
     from incident.followup.review import export_markdown

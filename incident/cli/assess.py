@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
+    from incident.register.backend import RegisterStore
     from incident.register.record import Record
-    from incident.register.store import Store
 
 WEEKDAYS = "月火水木金土日"
 VERDICT = {
@@ -219,7 +219,7 @@ def _assess_file(env: Any, path: Path) -> tuple[dict[str, Any], str]:
 # --------------------------------------------------------------------------- deadlines and done
 
 
-def collect_open(store: Store, records: list[Any] | None = None) -> list[Any]:
+def collect_open(store: RegisterStore, records: list[Any] | None = None) -> list[Any]:
     """The open obligations across the store; incidents that cannot be assessed are named on stderr."""
     from incident.law import tracking
 
@@ -245,7 +245,7 @@ def _deadline_columns() -> tuple[str, ...]:
     return (_("Due"), _("Left"), _("Incident"), _("Obligation"), _("To"), _("Title"))
 
 
-def print_deadlines(console: Console, store: Store, rows: list[Any] | None = None) -> None:
+def print_deadlines(console: Console, store: RegisterStore, rows: list[Any] | None = None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
@@ -319,7 +319,7 @@ def plain_overdue_steps(late: list[Any], tz: str) -> str:
                                       max_width=60)
 
 
-def print_overdue_steps(console: Console, store: Store, department: str | None = None,
+def print_overdue_steps(console: Console, store: RegisterStore, department: str | None = None,
                         records: list[Any] | None = None) -> None:
     """The open response steps past their target across the register (below the obligations)."""
     from rich.markup import escape
@@ -390,7 +390,7 @@ def deadlines_cmd(ics_file: str | None, department: str | None, as_json: bool) -
         print_overdue_steps(env.console, store, department, records)
 
 
-def _of_department(store: Store, rows: list[Any], department: str) -> list[Any]:
+def _of_department(store: RegisterStore, rows: list[Any], department: str) -> list[Any]:
     from incident.errors import InputError
     from incident.followup.people import same_name
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from incident.register.store import Store
+    from incident.register.backend import RegisterStore
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Env:
     store_opt: str | None = None
     actor_opt: str | None = None
     debug: bool = False
-    _store: Store | None = field(default=None, repr=False)
+    _store: RegisterStore | None = field(default=None, repr=False)
     _console: Console | None = field(default=None, repr=False)
     _err: Console | None = field(default=None, repr=False)
 
@@ -45,7 +45,7 @@ class Env:
 
         return default_store_path(self.store_opt)
 
-    def store(self) -> Store:
+    def store(self) -> RegisterStore:
         """The opened store (an error saying how to create it when it is missing)."""
         if self._store is None:
             from incident.law.vocabulary import open_store  # loaded only by commands that use a store
@@ -57,7 +57,7 @@ class Env:
         """The directory of the store this invocation uses (opened or about to be)."""
         return self._store.root if self._store is not None else self.store_path
 
-    def use_store(self, store: Store) -> None:
+    def use_store(self, store: RegisterStore) -> None:
         self._store = store
 
     def actor(self) -> str:

@@ -21,7 +21,7 @@ from incident.i18n import _
 if TYPE_CHECKING:
     from incident.notices.mailmerge import CheckResult
     from incident.notices.render import Renderer, Settings
-    from incident.register.store import Store
+    from incident.register.backend import RegisterStore
 
 
 class LazyChoice(click.Choice[str]):
@@ -86,7 +86,7 @@ class NoticeRequest:
     regime: str | None = None
 
 
-def settings_of(store: Store) -> Settings:
+def settings_of(store: RegisterStore) -> Settings:
     from incident.notices.render import Settings
 
     return Settings(store.config, store.extra_dirs("templates"), store.extra_dirs("playbooks"))
@@ -232,7 +232,7 @@ def _list_kinds(as_json: bool) -> None:
     env.console.print(table)
 
 
-def _renderer(store: Store, request: NoticeRequest, fmt: str) -> Renderer:
+def _renderer(store: RegisterStore, request: NoticeRequest, fmt: str) -> Renderer:
     from incident.notices.render import Renderer
 
     record = store.load(request.incident_id)
@@ -251,7 +251,7 @@ def _renderer(store: Store, request: NoticeRequest, fmt: str) -> Renderer:
     return renderer
 
 
-def _record_intent(store: Store, renderer: Renderer, target: Path, count: int, fmt: str, actor: str) -> None:
+def _record_intent(store: RegisterStore, renderer: Renderer, target: Path, count: int, fmt: str, actor: str) -> None:
     """Record where people's data is about to be written, before the first byte (purge finds it even when
     the run is killed); `_record` completes the entry when the writing is done."""
     from incident.notices.render import append_notice, notice_entry
@@ -262,7 +262,7 @@ def _record_intent(store: Store, renderer: Renderer, target: Path, count: int, f
                  extra={"kind": entry["kind"], "path": entry["path"], "count": count, "state": "writing"})
 
 
-def _record(store: Store, renderer: Renderer, entry: dict[str, Any], actor: str) -> None:
+def _record(store: RegisterStore, renderer: Renderer, entry: dict[str, Any], actor: str) -> None:
     from incident.notices.render import append_notice
 
     store.update(renderer.record.id, lambda r: append_notice(r, entry), actor=actor, action="notice",

@@ -373,12 +373,12 @@ def audit_verify_cmd(anchor: str | None, as_json: bool) -> None:
         bound = (_("bound to the store's key") if result.keyed
                  else _("not yet bound to a key (bound at the next change)"))
         click.echo(_("audit log OK: {entries} entries, chain intact, {bound}, every record matches its last "
-                     "audited state ({path})").format(entries=result.entries, bound=bound, path=store.audit.path))
+                     "audited state ({path})").format(entries=result.entries, bound=bound, path=store.audit_location))
     else:
         where = (_("at line {line}").format(line=result.line) if result.line is not None
                  else _("in the records"))
         click.echo(_("audit log FAILED {where}: {problem} ({path})")
-                   .format(where=where, problem=result.problem, path=store.audit.path))
+                   .format(where=where, problem=result.problem, path=store.audit_location))
     if not result.ok:
         raise click.exceptions.Exit(1)
 
@@ -412,7 +412,7 @@ def audit_anchor_cmd(as_json: bool) -> None:
 def audit_show_cmd(incident_id: str | None, last: int, as_json: bool) -> None:
     """List audit entries (who did what, when)."""
     env = get_env()
-    entries = [e for e in env.store().audit.entries() if not incident_id or e.get("incident") == incident_id]
+    entries = [e for e in env.store().audit_entries() if not incident_id or e.get("incident") == incident_id]
     if last:
         entries = entries[-last:]
     if as_json:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from incident.followup.remind import Message, Plan
-    from incident.register.store import Store
+    from incident.register.backend import RegisterStore
 
 PASSWORD_ENV = "INCIDENT_SMTP_PASSWORD"
 
@@ -76,14 +76,14 @@ def _json(reminders: Plan, messages: tuple[Message, ...], *, sent: bool) -> dict
                           "items": [i.to_json() for i in m.items]} for m in messages]}
 
 
-def _show(console: Console, store: Store, reminders: Plan, as_json: bool) -> None:
+def _show(console: Console, store: RegisterStore, reminders: Plan, as_json: bool) -> None:
     if as_json:
         emit_json(_json(reminders, reminders.messages, sent=False))
         return
     show_plan(console, store, reminders)
 
 
-def show_plan(console: Console, store: Store, reminders: Plan) -> None:
+def show_plan(console: Console, store: RegisterStore, reminders: Plan) -> None:
     """The messages a run would send, per person (the dry run; `incident demo` shows it too)."""
     from datetime import datetime
     from zoneinfo import ZoneInfo

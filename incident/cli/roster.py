@@ -25,14 +25,14 @@ from incident.cli.group import IncidentGroup
 from incident.i18n import _
 
 if TYPE_CHECKING:
+    from incident.register.backend import RegisterStore
     from incident.register.record import Record
-    from incident.register.store import Store
 
 SAMPLE_SIZE = 5
 MAX_SHOWN = 20
 
 
-def check_persons(store: Store, record: Record, count: int, actor: str) -> None:
+def check_persons(store: RegisterStore, record: Record, count: int, actor: str) -> None:
     """Say so when the roster has more people than `persons`; on a terminal offer to update it."""
     persons = record.get("persons")
     if persons is not None and count <= persons:
@@ -161,7 +161,7 @@ def import_cmd(incident_id: str, file: Path, mapping: str | None, encoding: str 
     check_persons(store, record, result.count, env.actor())
 
 
-def _now(store: Store) -> Any:
+def _now(store: RegisterStore) -> Any:
     from incident.dates import now
 
     return now(store.tz).replace(microsecond=0)

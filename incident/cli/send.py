@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from incident.notices.batch import BatchManifest, OutgoingMessage
     from incident.notices.delivery import SendReport
     from incident.notices.roster import Person
-    from incident.register.store import Store
+    from incident.register.backend import RegisterStore
 
 PASSWORD_ENV = "INCIDENT_SMTP_PASSWORD"
 
@@ -68,7 +68,7 @@ class _LazyChoice(click.ParamType):  # type: ignore[type-arg]  # (generic from c
         return self._choice().shell_complete(ctx, param, incomplete)
 
 
-def _section(store: Store, incident_id: str, changes: dict[str, Any], actor: str, action: str,
+def _section(store: RegisterStore, incident_id: str, changes: dict[str, Any], actor: str, action: str,
              extra: dict[str, Any], *, fresh: bool = False) -> None:
     """Update the `sending` section (a fresh one for a new batch) and log the step."""
 
@@ -133,7 +133,7 @@ def _show_manifest(manifest: BatchManifest, sample: OutgoingMessage) -> None:
         info(f"  | {line}")
 
 
-def _prepare(store: Store, record: Any, where: Path, kind: str | None, lang: str | None, as_json: bool) -> None:
+def _prepare(store: RegisterStore, record: Any, where: Path, kind: str | None, lang: str | None, as_json: bool) -> None:
     from incident.cli.notice import progress_bar, settings_of
     from incident.cli.roster import check_persons
     from incident.notices.batch import prepare_batch, read_sample
@@ -180,7 +180,7 @@ def _counting(people: Iterator[Person], progress: Any) -> Iterator[Person]:
         yield person
 
 
-def _approve(store: Store, incident_id: str, where: Path, as_json: bool) -> None:
+def _approve(store: RegisterStore, incident_id: str, where: Path, as_json: bool) -> None:
     from incident.notices.batch import approve_batch, read_sample
 
     actor = get_env().actor()
@@ -217,19 +217,19 @@ def _status(where: Path, as_json: bool) -> None:
         click.echo(_("  failed {key}: {error}").format(key=key, error=error))
 
 
-def _logged_approval(store: Store, incident_id: str, manifest: Any) -> None:
+def _logged_approval(store: RegisterStore, incident_id: str, manifest: Any) -> None:
     """Sending needs the double check in the audit log, and a log that verifies."""
     from incident.errors import RefusedError
     from incident.notices.batch import check_logged_approval
 
-    result = store.audit.verify()
+    result = store.verify_audit(records=False)
     if not result.ok:
         raise RefusedError(f"the audit log does not verify ({result.problem}); nothing is sent until "
                            "`incident audit verify` passes")
-    check_logged_approval(store.audit.entries(), incident_id, manifest)
+    check_logged_approval(store.audit_entries(), incident_id, manifest)
 
 
-def _send(store: Store, incident_id: str, where: Path, *, resume: bool, dry_run: bool, rate: float | None,
+def _send(store: RegisterStore, incident_id: str, where: Path, *, resume: bool, dry_run: bool, rate: float | None,
           as_json: bool) -> None:
     from incident.cli.notice import progress_bar
     from incident.notices.batch import batch_status, load_manifest
@@ -267,7 +267,7 @@ def _send(store: Store, incident_id: str, where: Path, *, resume: bool, dry_run:
         raise click.exceptions.Exit(1)
 
 
-def _completion(store: Store, incident_id: str, actor: str, as_json: bool) -> None:
+def _completion(store: RegisterStore, incident_id: str, actor: str, as_json: bool) -> None:
     """Record the notice obligations done when the batch reached everyone (incident.followup.notification)."""
     from incident.followup.notification import after_send, delivery_of
 

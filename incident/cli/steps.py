@@ -29,15 +29,15 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from incident.followup.steps import Progress, StepResult
+    from incident.register.backend import RegisterStore
     from incident.register.record import Record
-    from incident.register.store import Store
 
 #: how many open steps `incident show` lists before "… and N more"
 SHOWN_OPEN = 5
 _MARK = {"done": "[green]✓[/]", "skipped": "[dim]–[/]", "open": "·"}
 
 
-def _progress(store: Store, record: Record) -> Progress:
+def _progress(store: RegisterStore, record: Record) -> Progress:
     from incident.followup.response import load_response
     from incident.followup.steps import progress
 
@@ -171,7 +171,7 @@ def print_steps(console: Console, prog: Progress, record: Record, tz: str) -> No
         console.print(_("Every step is done or skipped ({count}).").format(count=len(prog.views)))
 
 
-def print_open_steps(console: Console, store: Store, record: Record) -> None:
+def print_open_steps(console: Console, store: RegisterStore, record: Record) -> None:
     """The open steps in a few lines (for `incident show` and `incident demo`); nothing once closed."""
     from rich.markup import escape
 
@@ -235,7 +235,7 @@ def _conclusion(reportable: Any) -> str:
         reportable, _("undetermined: facts are missing"))
 
 
-def reassess(store: Store, result: StepResult, actor: str) -> tuple[dict[str, Any], list[str]]:
+def reassess(store: RegisterStore, result: StepResult, actor: str) -> tuple[dict[str, Any], list[str]]:
     """Save a new assessment as `incident assess` does; what the step changed (before vs. after it)."""
     from incident.law.assessment import diff_assessments
     from incident.law.rules import assess

@@ -25,7 +25,7 @@ from incident.i18n import _
 from incident.register import record as rec
 from incident.register import sections
 from incident.register.actors import same_actor
-from incident.register.store import Store
+from incident.register.backend import RegisterStore
 
 State = Literal["open", "done", "verified"]
 STATES: tuple[State, ...] = get_args(State)
@@ -217,7 +217,7 @@ def build_action(record: rec.Record, spec: NewAction, *, actor: str, at: datetim
                   cause=cause, source=spec.source)
 
 
-def add_action(store: Store, incident_id: str, spec: NewAction, *, actor: str,
+def add_action(store: RegisterStore, incident_id: str, spec: NewAction, *, actor: str,
                at: datetime | None = None) -> AddResult:
     """`incident action add`: the action, plus the contractor's improvement-report action when due.
 
@@ -262,14 +262,14 @@ def _is_contractor_measure(record: rec.Record, playbook: ContractorReport, measu
     return bool(handled_by) and key(measure) == key(playbook.measure.format(handled_by=handled_by))
 
 
-def pending_contractor(store: Store, incident_id: str, *, actor: str, at: datetime | None = None) -> Action | None:
+def pending_contractor(store: RegisterStore, incident_id: str, *, actor: str, at: datetime | None = None) -> Action | None:
     """The improvement-report action the incident calls for and does not have yet (nothing is saved)."""
     moment = at or dates.now(store.tz)
     playbook = load_contractor_report(store.extra_dirs())
     return contractor_action(store.load(incident_id), playbook, actor=actor, at=moment, tz=store.tz)
 
 
-def ensure_contractor(store: Store, incident_id: str, *, actor: str, at: datetime | None = None) -> Action | None:
+def ensure_contractor(store: RegisterStore, incident_id: str, *, actor: str, at: datetime | None = None) -> Action | None:
     """`incident action add --contractor-report`: add the improvement-report action if the record calls for it
     and does not have it yet (never a second one)."""
     moment = at or dates.now(store.tz)
@@ -289,7 +289,7 @@ def ensure_contractor(store: Store, incident_id: str, *, actor: str, at: datetim
     return result.get("action")
 
 
-def reassign_action(store: Store, aid: str, *, owner: str | None, due: date | None, actor: str) -> Action:
+def reassign_action(store: RegisterStore, aid: str, *, owner: str | None, due: date | None, actor: str) -> Action:
     """`incident action assign AID --owner NAME [--due DATE]`: a new owner or due date for an open action.
 
     Reminders (`incident remind`) then go to the new owner, even for a deadline the old one was reminded of.
@@ -318,7 +318,7 @@ def reassign_action(store: Store, aid: str, *, owner: str | None, due: date | No
     return find_action(record, action_id)
 
 
-def complete_action(store: Store, aid: str, evidence: str, *, actor: str, at: datetime | None = None) -> Action:
+def complete_action(store: RegisterStore, aid: str, evidence: str, *, actor: str, at: datetime | None = None) -> Action:
     """`incident action done AID --evidence TEXT`: open -> done."""
     incident_id, action_id = parse_aid(aid)
     if not evidence.strip():
@@ -339,7 +339,7 @@ def complete_action(store: Store, aid: str, evidence: str, *, actor: str, at: da
     return find_action(record, action_id)
 
 
-def verify_action(store: Store, aid: str, *, actor: str, at: datetime | None = None) -> Action:
+def verify_action(store: RegisterStore, aid: str, *, actor: str, at: datetime | None = None) -> Action:
     """`incident action verify AID`: the effectiveness check; done -> verified, never by the owner."""
     incident_id, action_id = parse_aid(aid)
     moment = (at or dates.now(store.tz)).replace(microsecond=0)

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING
 
 from incident.errors import InputError
 from incident.register import record as rec
+from incident.register.backend import RegisterStore
 from incident.register.changes import change_status
-from incident.register.store import Store
 
 if TYPE_CHECKING:
     from incident.law.taxonomy import Taxonomy
 
 
-def close_blockers(store: Store) -> Callable[[rec.Record], list[str]]:
+def close_blockers(store: RegisterStore) -> Callable[[rec.Record], list[str]]:
     """The check `change_status` runs on the record as it is under the lock."""
     from incident.law.taxonomy import load_taxonomy
 
@@ -32,7 +32,7 @@ def close_blockers(store: Store) -> Callable[[rec.Record], list[str]]:
     return blockers
 
 
-def _obligations(store: Store, record: rec.Record) -> list[str]:
+def _obligations(store: RegisterStore, record: rec.Record) -> list[str]:
     from incident.law.deadlines import is_done
     from incident.law.rules import assess
     from incident.law.tracking import store_config
@@ -74,7 +74,7 @@ def _review(record: rec.Record, taxonomy: Taxonomy) -> list[str]:
              f"(`incident review {record.id}`)")]
 
 
-def set_status(store: Store, incident_id: str, status: str, *, actor: str, force: bool = False,
+def set_status(store: RegisterStore, incident_id: str, status: str, *, actor: str, force: bool = False,
                reason: str = "") -> rec.Record:
     """`incident status ID STATUS`: the register's state change with the follow-up's closing checks."""
     return change_status(store, incident_id, status, actor=actor, force=force, reason=reason,

@@ -21,7 +21,7 @@ from incident import dates
 from incident.errors import InputError, NotFoundError, RefusedError
 from incident.i18n import _
 from incident.register import record as rec
-from incident.register.store import Store
+from incident.register.backend import RegisterStore
 
 Method = Literal["email", "letter", "both"]
 METHOD_JA: Mapping[Method, str] = {"email": "電子メール", "letter": "書面（郵送）", "both": "電子メール及び書面（郵送）"}
@@ -84,7 +84,7 @@ def delivery_of(record: rec.Record) -> Delivery:
         letters_at=letters_at, letter_kinds=tuple(dict.fromkeys(str(n["kind"]) for n in mailed)))
 
 
-def _obligations(store: Store, record: rec.Record, kinds: tuple[str, ...]) -> list[str]:
+def _obligations(store: RegisterStore, record: rec.Record, kinds: tuple[str, ...]) -> list[str]:
     """`regime/obligation` of the incident's obligations (assessed afresh) that these notice kinds fulfil."""
     from incident.law.rules import assess
     from incident.law.tracking import store_config
@@ -101,7 +101,7 @@ def _obligations(store: Store, record: rec.Record, kinds: tuple[str, ...]) -> li
     return list(dict.fromkeys(found))
 
 
-def _completed(store: Store, record: rec.Record, source: str) -> tuple[rec.Record, Completion | None]:
+def _completed(store: RegisterStore, record: rec.Record, source: str) -> tuple[rec.Record, Completion | None]:
     """The record with its notice obligations marked done when everyone is covered (else unchanged)."""
     from incident.law.tracking import done_entry
 
@@ -143,7 +143,7 @@ def _completed(store: Store, record: rec.Record, source: str) -> tuple[rec.Recor
                               letters=delivery.letters, filled=filled)
 
 
-def after_send(store: Store, incident_id: str, *, actor: str) -> Completion | None:
+def after_send(store: RegisterStore, incident_id: str, *, actor: str) -> Completion | None:
     """After a send run: mark the notice obligations done when the batch reached everyone."""
     result: dict[str, Completion | None] = {"done": None}
     audit: dict[str, Any] = {}
@@ -158,7 +158,7 @@ def after_send(store: Store, incident_id: str, *, actor: str) -> Completion | No
     return result["done"]
 
 
-def mark_mailed(store: Store, incident_id: str, *, at: datetime, actor: str) -> tuple[dict[str, Any], Completion | None]:
+def mark_mailed(store: RegisterStore, incident_id: str, *, at: datetime, actor: str) -> tuple[dict[str, Any], Completion | None]:
     """`incident notice ID --mark-mailed --at DATE`: the latest letter print run was posted.
 
     Refused for a date in the future, when no print run is recorded, or when it was marked already.

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from incident.errors import InputError
 from incident.i18n import _
-from incident.register.store import Store
+from incident.register.backend import RegisterStore
 
 PRIVACY_DESK = "privacy-desk"
 """The name of the privacy office (個人情報保護の担当部署): reminded of the reports to the regulator."""
@@ -45,7 +45,7 @@ def check_address(address: str, name: str, *, file: str | None = None) -> str:
     return address
 
 
-def people(store: Store) -> dict[str, str]:
+def people(store: RegisterStore) -> dict[str, str]:
     """The `[people]` table, every address checked (InputError naming config.toml and the entry)."""
     file = str(store.root / "config.toml")
     table = store.config.people
@@ -68,7 +68,7 @@ def address_of(table: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-def set_person(store: Store, name: str, address: str, *, actor: str) -> str | None:
+def set_person(store: RegisterStore, name: str, address: str, *, actor: str) -> str | None:
     """Add or change `name`'s address (an empty address removes it), checked first; the previous address.
 
     A name already listed in another spelling (全角, spaces) is changed in place. The file is written by
@@ -85,5 +85,5 @@ def set_person(store: Store, name: str, address: str, *, actor: str) -> str | No
     existing = next((k for k in store.config.people if same_name(k, name)), None)
     previous = store.config.people.get(existing) if existing is not None else None
     save_settings(store, [f"people.{existing or name}={address.strip()}"], actor=actor)
-    store.__dict__.pop("config", None)  # the cached config is stale
+    store.reload_config()  # the cached config is stale
     return previous

@@ -23,7 +23,8 @@ from typing import Any
 
 from incident import dates
 from incident.register import record as rec
-from incident.register.store import PERSONAL_DATA_DIRS, Store
+from incident.register.backend import RegisterStore
+from incident.register.store import PERSONAL_DATA_DIRS
 
 """The store directories that hold an incident's personal data, one entry (or more) per incident."""
 
@@ -94,10 +95,10 @@ def retention_ends(closed_on: date, years: int) -> date:
     return add_years(closed_on, years)
 
 
-def closing_dates(store: Store) -> dict[str, datetime]:
+def closing_dates(store: RegisterStore) -> dict[str, datetime]:
     """When each incident was last closed, from the audit log (a status change or edit to `closed`)."""
     closed: dict[str, datetime] = {}
-    for entry in store.audit.entries():
+    for entry in store.audit_entries():
         incident = entry.get("incident")
         change = entry.get("changes", {}).get("status") if isinstance(entry.get("changes"), dict) else None
         if incident and isinstance(change, list) and len(change) == 2 and change[1] == "closed":
@@ -117,24 +118,16 @@ def _closed_at(record: rec.Record, from_log: Mapping[str, datetime]) -> datetime
     return updated if isinstance(updated, datetime) else None
 
 
-def personal_data_paths(store: Store, incident_id: str) -> list[Path]:
+def personal_data_paths(store: RegisterStore, incident_id: str) -> list[Path]:
     """Entries of the personal-data directories named after the incident (store-relative)."""
-    found: list[Path] = []
-    for name in PERSONAL_DATA_DIRS:
-        directory = store.root / name
-        if not directory.is_dir():
-            continue
-        for entry in sorted(directory.iterdir()):
-            if _belongs(entry.name, incident_id) and not entry.name.endswith(".lock"):
-                found.append(entry.relative_to(store.root))
-    return found
+    return store.personal_data_paths(incident_id)
 
 
 PER_PERSON_FILE = re.compile(r"p[0-9]{6}\.(?:txt|html|eml|docx|pdf)")
 """The name a mail merge gives each person's file (roster key and format)."""
 
 
-def recorded_paths(store: Store, record: rec.Record) -> list[Path]:
+def recorded_paths(store: RegisterStore, record: rec.Record) -> list[Path]:
     """Files outside the store that the record says hold people's data: the `path` of each `notices`
     entry that counts people (a print run, an mbox, a mail-merge directory's per-person files)."""
     found: list[Path] = []
@@ -152,7 +145,7 @@ def recorded_paths(store: Store, record: rec.Record) -> list[Path]:
     return sorted(set(found))
 
 
-def recorded_notes(store: Store, record: rec.Record) -> list[str]:
+def recorded_notes(store: RegisterStore, record: rec.Record) -> list[str]:
     """Recorded output outside the store that is gone, or whose per-person files no longer number what was
     written (purge says so rather than guess what became of it)."""
     notes: list[str] = []
@@ -172,7 +165,7 @@ def recorded_notes(store: Store, record: rec.Record) -> list[str]:
     return notes
 
 
-def stray_temp_files(store: Store) -> list[Path]:
+def stray_temp_files(store: RegisterStore) -> list[Path]:
     """Temporary files a killed run left in the personal-data directories (`.2024-0001.roster.*.tmp`),
     store-relative; one that a running import is still writing (its lock held) is left alone."""
     from incident.fsutil import LockBusy, file_lock
@@ -192,23 +185,13 @@ def stray_temp_files(store: Store) -> list[Path]:
     return found
 
 
-def _belongs(name: str, incident_id: str) -> bool:
-    """`2023-0012`, `2023-0012.roster`, `2023-0012-x` (and their hidden temporary files) belong to 2023-0012;
-    `2023-00123` does not."""
-    name = name.lstrip(".")
-    if not name.startswith(incident_id):
-        return False
-    rest = name[len(incident_id):]
-    return rest == "" or not rest[0].isdigit()
-
-
 def _size(path: Path) -> int:
     if path.is_symlink() or not path.is_dir():
         return path.lstat().st_size
     return sum(p.lstat().st_size for p in path.rglob("*"))
 
 
-def plan_purge(store: Store, *, today: date | None = None, records: Iterable[rec.Record] | None = None) -> PurgePlan:
+def plan_purge(store: RegisterStore, *, today: date | None = None, records: Iterable[rec.Record] | None = None) -> PurgePlan:
     """What `incident purge` would remove today; nothing is changed."""
     years = store.config.retention_years
     day = today or dates.to_local_date(dates.now(store.tz), store.tz)
@@ -233,7 +216,7 @@ def plan_purge(store: Store, *, today: date | None = None, records: Iterable[rec
                      stray=tuple(stray_temp_files(store)))
 
 
-def execute_purge(store: Store, plan: PurgePlan, *, actor: str, at: datetime | None = None) -> list[PurgeItem]:
+def execute_purge(store: RegisterStore, plan: PurgePlan, *, actor: str, at: datetime | None = None) -> list[PurgeItem]:
     """Remove what the plan lists, then record it on each incident (timeline event and audit entry).
 
     The files are removed before the record is updated: should the update fail, running the purge

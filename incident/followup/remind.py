@@ -26,7 +26,7 @@ from incident import dates
 from incident.errors import InputError
 from incident.followup.people import PRIVACY_DESK, address_of, name_key, people
 from incident.i18n import _
-from incident.register.store import Store
+from incident.register.backend import RegisterStore
 
 ItemKind = Literal["obligation", "action", "step"]
 DEFAULT_DAYS = (7, 1)
@@ -119,7 +119,7 @@ def _regulator_obligations() -> frozenset[str]:
                      for ob in spec.obligations)
 
 
-def collect(store: Store, *, now: datetime, days: Sequence[int], skipped: list[str] | None = None) -> list[Item]:
+def collect(store: RegisterStore, *, now: datetime, days: Sequence[int], skipped: list[str] | None = None) -> list[Item]:
     """Every item of the register that has reached a threshold, soonest first."""
     from incident.followup.actions import list_actions
     from incident.followup.steps import overdue_steps
@@ -158,16 +158,16 @@ def collect(store: Store, *, now: datetime, days: Sequence[int], skipped: list[s
     return items
 
 
-def sent_keys(store: Store) -> set[str]:
+def sent_keys(store: RegisterStore) -> set[str]:
     """The keys of every reminder sent before (from the audit log)."""
     keys: set[str] = set()
-    for entry in store.audit.entries():
+    for entry in store.audit_entries():
         if entry.get("action") == AUDIT_ACTION:
             keys.update(str(k) for k in entry.get("changes", {}).get("keys", []))
     return keys
 
 
-def plan(store: Store, *, days: Sequence[int] = DEFAULT_DAYS, now: datetime | None = None) -> Plan:
+def plan(store: RegisterStore, *, days: Sequence[int] = DEFAULT_DAYS, now: datetime | None = None) -> Plan:
     """What a run would send: the new reminders grouped per person (nothing is sent or written)."""
     moment = now or dates.now(store.tz)
     skipped: list[str] = []
@@ -195,7 +195,7 @@ def _when(due: date | datetime | None, now: datetime) -> datetime:
     return datetime.max.replace(tzinfo=now.tzinfo)
 
 
-def render(store: Store, message: Message, today: date) -> tuple[str, str]:
+def render(store: RegisterStore, message: Message, today: date) -> tuple[str, str]:
     """(subject, body) of a reminder message, from templates/reports/reminder.txt.j2."""
     from incident.followup.reports import render_template
 
@@ -225,7 +225,7 @@ def render(store: Store, message: Message, today: date) -> tuple[str, str]:
     return first.removeprefix("件名:").strip(), body.lstrip("\n")
 
 
-def send(store: Store, reminders: Plan, *, actor: str, password: str | None,
+def send(store: RegisterStore, reminders: Plan, *, actor: str, password: str | None,
          tls_context: Any = None) -> tuple[Message, ...]:
     """Send each person's message (one recipient per message) and log it; the messages with their outcome.
 

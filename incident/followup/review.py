@@ -30,7 +30,7 @@ from incident.followup.contractor_report import load_contractor_report
 from incident.i18n import _
 from incident.law.taxonomy import ChecklistItem, Taxonomy, load_taxonomy
 from incident.register import record as rec
-from incident.register.store import Store
+from incident.register.backend import RegisterStore
 
 Answer = Literal["yes", "no", "na"]
 ANSWERS: tuple[Answer, ...] = get_args(Answer)
@@ -191,7 +191,7 @@ def review_of(record: rec.Record, taxonomy: Taxonomy) -> Review:
     )
 
 
-def load_review(store: Store, incident_id: str) -> Review:
+def load_review(store: RegisterStore, incident_id: str) -> Review:
     return review_of(store.load(incident_id), load_taxonomy(store.extra_dirs()))
 
 
@@ -208,7 +208,7 @@ class AnswerResult:
     """The improvement-report action added along the way, if any."""
 
 
-def record_answer(store: Store, incident_id: str, item_id: str, answer: Answer, *, note: str = "",
+def record_answer(store: RegisterStore, incident_id: str, item_id: str, answer: Answer, *, note: str = "",
                   actor: str, at: datetime | None = None, action: NewAction | None = None) -> AnswerResult:
     """Save one answer (and, for a "no", optionally its corrective action) in one locked update."""
     if action is not None and answer != "no":

@@ -20,7 +20,7 @@ from incident.i18n import _
 from incident.register import record as rec
 
 if TYPE_CHECKING:
-    from incident.register.store import Store
+    from incident.register.backend import RegisterStore
 
 STATES = ("done", "skipped")
 _STATE_KEYS = ("state", "at", "actor", "note", "reason", "value")
@@ -146,7 +146,7 @@ class OverdueStep:
     view: StepView
 
 
-def overdue_steps(store: Store, now: datetime, records: Sequence[rec.Record] | None = None) -> list[OverdueStep]:
+def overdue_steps(store: RegisterStore, now: datetime, records: Sequence[rec.Record] | None = None) -> list[OverdueStep]:
     """Every open response step past its target across the register, earliest target first.
 
     An incident whose playbook cannot be loaded is left out (`incident steps ID` names the problem).
@@ -308,7 +308,7 @@ class StepResult:
         return self.step.sets is not None and self.state.state == "done"
 
 
-def record_step(store: Store, incident_id: str, step_id: str, state: str, *, actor: str,
+def record_step(store: RegisterStore, incident_id: str, step_id: str, state: str, *, actor: str,
                 at: datetime | None = None, note: str = "", reason: str = "", value: Any = None) -> StepResult:
     """Record a step as done or skipped, with its timeline event and any fact it settles, in one update."""
     from incident.dates import now

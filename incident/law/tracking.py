@@ -18,8 +18,8 @@ from incident.i18n import _
 if TYPE_CHECKING:
     from incident.law.deadlines import OpenObligation
     from incident.law.rules import AssessConfig, Assessor
+    from incident.register.backend import RegisterStore
     from incident.register.record import Record
-    from incident.register.store import Store
 
 #: what the stored section keeps of each part (None values are left out: TOML has no null)
 _KEEP_CONDITION = ("id", "label", "met", "reason", "citation", "exempted_by")
@@ -27,7 +27,7 @@ _KEEP_OBLIGATION = ("id", "label", "recipient", "due", "soft", "items", "citatio
                     "due_text", "method")
 
 
-def store_config(store: Store) -> AssessConfig:
+def store_config(store: RegisterStore) -> AssessConfig:
     """The assessment settings of a store: its config and its own playbooks."""
     from incident.law.rules import AssessConfig
 
@@ -59,7 +59,7 @@ def _toml_safe(value: Any) -> Any:
     return value
 
 
-def assess_and_save(store: Store, incident_id: str, *, actor: str) -> dict[str, Any]:
+def assess_and_save(store: RegisterStore, incident_id: str, *, actor: str) -> dict[str, Any]:
     """Assess a stored incident, save the result on it and in the audit log; the JSON with `changes`."""
     from incident.dates import now
     from incident.law.assessment import diff_assessments
@@ -77,7 +77,7 @@ def assess_and_save(store: Store, incident_id: str, *, actor: str) -> dict[str, 
     return {**data, "changes": changes}
 
 
-def collect_open(store: Store, *, on_skip: Callable[[str, InputError], None] | None = None,
+def collect_open(store: RegisterStore, *, on_skip: Callable[[str, InputError], None] | None = None,
                  records: Sequence[Record] | None = None) -> list[OpenObligation]:
     """Every open obligation of the incidents that are not closed, assessed afresh, soonest first.
 
@@ -92,7 +92,7 @@ def collect_open(store: Store, *, on_skip: Callable[[str, InputError], None] | N
     return open_obligations(_assessed(store, assessor, on_skip, records), moment.date(), moment)
 
 
-def _assessed(store: Store, assessor: Assessor, on_skip: Callable[[str, InputError], None] | None,
+def _assessed(store: RegisterStore, assessor: Assessor, on_skip: Callable[[str, InputError], None] | None,
               records: Sequence[Record] | None,
               ) -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
     """(id, title, obligations JSON, done section) per open incident, one at a time: each assessment is
@@ -110,7 +110,7 @@ def _assessed(store: Store, assessor: Assessor, on_skip: Callable[[str, InputErr
         yield record.id, str(record.get("title", "")), data, done if isinstance(done, dict) else {}
 
 
-def obligation_keys(store: Store, incident_id: str) -> list[str]:
+def obligation_keys(store: RegisterStore, incident_id: str) -> list[str]:
     """`regime/obligation` of every obligation of the incident, assessed afresh."""
     from incident.law.rules import assess
 
@@ -126,7 +126,7 @@ def done_entry(record: Record, key: str) -> dict[str, Any] | None:
     return dict(entry) if isinstance(entry, dict) else None
 
 
-def mark_done(store: Store, incident_id: str, obligation: str, *, at: datetime, ref: str, actor: str,
+def mark_done(store: RegisterStore, incident_id: str, obligation: str, *, at: datetime, ref: str, actor: str,
               replace: bool = False) -> str:
     """Mark one obligation of the incident done (by `id`, or `regime/id` when two regimes share it).
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from incident.register.backend import RegisterStore, init_register, open_register
 from incident.register.config import Config
 from incident.register.record import Vocabulary
-from incident.register.store import Store
 
 
 def load_vocabulary(extra_dirs: Sequence[Path] = ()) -> Vocabulary:
@@ -43,11 +43,11 @@ def vocabulary_of(root: Path) -> Callable[[], Vocabulary]:
     return load
 
 
-def open_store(root: Path) -> Store:
+def open_store(root: Path) -> RegisterStore:
     """Open the store at `root`, validating its records against its playbooks' vocabulary."""
-    return Store.open(root, vocabulary_of(root))
+    return open_register(root, vocabulary_of(root))
 
 
-def init_store(root: Path, config: Config | None = None) -> Store:
+def init_store(root: Path, config: Config | None = None) -> RegisterStore:
     """Create (or open) the store at `root`, validating its records against its playbooks' vocabulary."""
-    return Store.init(root, config, vocabulary_of(root))
+    return init_register(root, config, vocabulary_of(root))

@@ -14,8 +14,8 @@ from typing import Any
 from incident.errors import InputError, RefusedError
 from incident.i18n import _
 from incident.register import record as rec
+from incident.register.backend import RegisterStore
 from incident.register.sections import TOOL_WRITTEN
-from incident.register.store import Store
 
 STATUS_ORDER = {s: i for i, s in enumerate(rec.STATUSES)}
 
@@ -65,7 +65,7 @@ def build_raw(base: Mapping[str, Any], assignments: Mapping[str, Any],
     return raw
 
 
-def new_incident(store: Store, raw: Mapping[str, Any], *, actor: str, at: datetime | None = None,
+def new_incident(store: RegisterStore, raw: Mapping[str, Any], *, actor: str, at: datetime | None = None,
                  file: str | None = None) -> rec.Record:
     """Record a new incident from a record table (a file's content plus flags); `file` names it in errors."""
     for key in ("id", "created_at", "updated_at"):
@@ -88,7 +88,7 @@ def new_incident(store: Store, raw: Mapping[str, Any], *, actor: str, at: dateti
     return store.create(record, actor=actor, at=at)
 
 
-def set_fields(store: Store, incident_id: str, assignments: Mapping[str, str], *, actor: str) -> rec.Record:
+def set_fields(store: RegisterStore, incident_id: str, assignments: Mapping[str, str], *, actor: str) -> rec.Record:
     """`incident set ID KEY=VALUE…`: each value coerced by the field's type; `KEY=` clears an optional key."""
     def change(old: rec.Record) -> rec.Record:
         updates: dict[str, Any] = {}
@@ -112,7 +112,7 @@ def set_fields(store: Store, incident_id: str, assignments: Mapping[str, str], *
     return store.update(incident_id, change, actor=actor, action="set")
 
 
-def add_event(store: Store, incident_id: str, text: str, *, actor: str, at: datetime | None = None,
+def add_event(store: RegisterStore, incident_id: str, text: str, *, actor: str, at: datetime | None = None,
               kind: str = "note") -> rec.Record:
     """`incident log ID TEXT [--at]`: a dated event on the timeline."""
     from incident.dates import now
@@ -125,7 +125,7 @@ def add_event(store: Store, incident_id: str, text: str, *, actor: str, at: date
                         extra={"event": {"at": moment.isoformat(), "text": event.text, "kind": kind}})
 
 
-def change_status(store: Store, incident_id: str, status: str, *, actor: str, force: bool = False,
+def change_status(store: RegisterStore, incident_id: str, status: str, *, actor: str, force: bool = False,
                   reason: str = "", close_blockers: Callable[[rec.Record], list[str]]) -> rec.Record:
     """open → contained → reported → closed; closing is refused while `close_blockers` names anything
     (they are the follow-up stage's to say: incident.followup.closing), unless forced."""

@@ -12,7 +12,7 @@ from incident.i18n import _
 from incident.register.record import ENTITIES
 
 if TYPE_CHECKING:
-    from incident.register.store import Store
+    from incident.register.backend import RegisterStore
 
 SECURITY = ("starttls", "tls", "none")
 #: the longest retention period accepted (the law asks for years, not centuries)
@@ -287,7 +287,7 @@ def _convert(text: str, expected: type, key: str, file: Path | str | None) -> An
     return text
 
 
-def save_settings(store: Store, assignments: Sequence[str], *, actor: str) -> dict[str, list[Any]]:
+def save_settings(store: RegisterStore, assignments: Sequence[str], *, actor: str) -> dict[str, list[Any]]:
     """Apply `KEY=VALUE` assignments to the store's config.toml under the store lock: validated as a whole,
     written atomically, the change logged in the audit log. Returns what changed (nothing is written when
     nothing changed). The file is rewritten from its values (comments are not kept)."""
@@ -303,6 +303,6 @@ def save_settings(store: Store, assignments: Sequence[str], *, actor: str) -> di
         new, _config, changes = apply_settings(raw, assignments, file=path)
         if changes:
             atomic_write_text(path, tomli_w.dumps(new))
-            store.audit.append(actor=actor, action="config.set", incident=None, changes=changes,
+            store.append_audit(actor=actor, action="config.set", incident=None, changes=changes,
                                at=now(store.tz))
     return changes

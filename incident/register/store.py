@@ -132,6 +132,9 @@ class Store:
     def config(self) -> Config:
         return load_config(self.root / "config.toml")
 
+    def reload_config(self) -> None:
+        self.__dict__.pop("config", None)
+
     @property
     def tz(self) -> str:
         return self.config.timezone
@@ -180,6 +183,18 @@ class Store:
         self.path_of(incident_id)
         return self.private_dir("batches") / incident_id
 
+    def personal_data_paths(self, incident_id: str) -> list[Path]:
+        """Entries of the personal-data directories named after the incident (store-relative)."""
+        found: list[Path] = []
+        for name in PERSONAL_DATA_DIRS:
+            directory = self.root / name
+            if not directory.is_dir():
+                continue
+            for entry in sorted(directory.iterdir()):
+                if belongs(entry.name, incident_id) and not entry.name.endswith(".lock"):
+                    found.append(entry.relative_to(self.root))
+        return found
+
     def roster_key(self) -> bytes:
         """The key of rosters and batches: the key file when one is configured, else the OS keyring."""
         from incident.register.secrets import key_file_from_env_or_config, load_or_create_key
@@ -207,13 +222,13 @@ class Store:
                         out[path.stem] = digest
         return out
 
-    def verify_audit(self, *, anchor: str | None = None) -> VerifyResult:
-        """The audit chain, its head, and every record against its last audited state (after reconciling
-        a change a crash left half-logged)."""
+    def verify_audit(self, *, anchor: str | None = None, records: bool = True) -> VerifyResult:
+        """The audit chain, its head, and (with `records`) every record against its last audited state,
+        after reconciling a change a crash left half-logged."""
         if (self.root / INTENT).exists():
             with self.locked():
                 pass  # taking the lock reconciles
-        return self.audit.verify(self.record_hashes(), anchor=anchor)
+        return self.audit.verify(self.record_hashes() if records else None, anchor=anchor)
 
     @contextmanager
     def locked(self) -> Iterator[None]:
@@ -243,6 +258,18 @@ class Store:
                                   at=datetime.fromisoformat(str(intent["at"])), record_sha256=on_disk)
         path.unlink()
         fsync_dir(self.root)
+
+    def append_audit(self, *, actor: str, action: str, incident: str | None, changes: Mapping[str, Any],
+                     at: datetime) -> dict[str, Any]:
+        """Append an audit entry (the caller holds `locked()`)."""
+        return self.audit.append(actor=actor, action=action, incident=incident, changes=changes, at=at)
+
+    def audit_entries(self) -> Iterator[dict[str, Any]]:
+        return self.audit.entries()
+
+    @property
+    def audit_location(self) -> str:
+        return str(self.audit.path)
 
     def log(self, actor: str, action: str, incident: str | None, changes: Mapping[str, Any],
             at: datetime | None = None) -> dict[str, Any]:
@@ -412,6 +439,16 @@ class Store:
 
     def _index(self) -> _Index:
         return _Index(self)
+
+
+def belongs(name: str, incident_id: str) -> bool:
+    """`2023-0012`, `2023-0012.roster`, `2023-0012-x` (and their hidden temporary files) belong to 2023-0012;
+    `2023-00123` does not."""
+    name = name.lstrip(".")
+    if not name.startswith(incident_id):
+        return False
+    rest = name[len(incident_id):]
+    return rest == "" or not rest[0].isdigit()
 
 
 #: stored records were checked against the clock when saved; loading does not judge "in the future" again
