@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from incident.cli.common import command_hint, emit_json, get_env, info, json_option, store_options
-from incident.i18n import N_, _
+from incident.i18n import N_, _, either
 
 if TYPE_CHECKING:
     from datetime import date
@@ -110,7 +110,7 @@ def print_assessment(console: Console, data: dict[str, Any], tz: str) -> None:
             for o in a["obligations"]:
                 by = _(" (notified by {by})").format(by=o["by"]) if o.get("by") else ""
                 obs.add_row(escape(f"{o['id']}\n{pick(o, 'label')}"), escape(o["recipient"] + by),
-                            _due_text(o, today, tz), escape(", ".join(o["items"])))
+                            _due_text(o, today, tz), escape(item_names(o["items"])))
             parts.append(obs)
             for o in a["obligations"]:
                 if o.get("note"):
@@ -128,6 +128,18 @@ def print_assessment(console: Console, data: dict[str, Any], tz: str) -> None:
                 part.no_wrap = False
         title = f"[bold]{escape(pick(a, 'name') or a['regime'])}[/] ({escape(a['regime'])})"
         console.print(Panel(Group(*parts), title=title, title_align="left"))
+
+
+def item_names(ids: list[str]) -> str:
+    """The items a report must hold: their ids, or in a Japanese run their names (概要, 項目 …)."""
+    from incident import i18n
+
+    if not i18n.is_japanese():
+        return ", ".join(ids)
+    from incident.law.report_items import load_report_items
+
+    items = load_report_items().items
+    return "、".join(items[i].ja if i in items else i for i in ids)
 
 
 def print_changes(console: Console, changes: list[str], first: bool) -> None:
@@ -294,16 +306,21 @@ def _step_target(due: Any, tz: str) -> str:
 def plain_overdue_steps(late: list[Any], tz: str) -> str:
     """Overdue response steps as aligned text: each step, or for a long list one line per incident (its
     earliest overdue step and how many are overdue; `incident steps ID` lists them all)."""
+    from incident.cli.steps import who_label
     from incident.cli.views import RICH_TABLE_MAX_ROWS, plain_table
     from incident.followup.response import URGENCIES
     from incident.safetext import terminal_safe
 
+    def step_title(item: Any) -> str:
+        return either(item.view.step.title_ja, item.view.step.title_en)
+
     def target(item: Any) -> str:
-        return _step_target(item.view.due, tz) + " " + URGENCIES[item.view.step.urgency].ja
+        urgency = URGENCIES[item.view.step.urgency]
+        return _step_target(item.view.due, tz) + " " + either(urgency.ja, urgency.en)
 
     if len(late) <= RICH_TABLE_MAX_ROWS:
-        cells = [[target(item), item.incident, f"{item.view.step.title_ja} {item.view.step.id}",
-                  terminal_safe(item.view.step.who)] for item in late]
+        cells = [[target(item), item.incident, f"{step_title(item)} {item.view.step.id}",
+                  terminal_safe(who_label(item.view.step.who))] for item in late]
         return (_("Overdue response steps ({count})").format(count=len(late)) + "\n"
                 + plain_table((_("Target"), _("Incident"), _("Step"), _("Who")), cells, max_width=60))
     first: dict[str, Any] = {}
@@ -311,7 +328,7 @@ def plain_overdue_steps(late: list[Any], tz: str) -> str:
     for item in late:  # earliest first already
         first.setdefault(item.incident, item)
         count[item.incident] = count.get(item.incident, 0) + 1
-    cells = [[target(item), incident, str(count[incident]), f"{item.view.step.title_ja} {item.view.step.id}"]
+    cells = [[target(item), incident, str(count[incident]), f"{step_title(item)} {item.view.step.id}"]
              for incident, item in first.items()]
     title = _("Overdue response steps: {count} of {incidents} incidents (the earliest of each; "
               "`incident steps ID` lists them)").format(count=len(late), incidents=len(first))
@@ -325,6 +342,7 @@ def print_overdue_steps(console: Console, store: RegisterStore, department: str 
     from rich.markup import escape
     from rich.table import Table
 
+    from incident.cli.steps import who_label
     from incident.cli.views import RICH_TABLE_MAX_ROWS
     from incident.dates import now
     from incident.followup.people import same_name
@@ -343,9 +361,10 @@ def print_overdue_steps(console: Console, store: RegisterStore, department: str 
         table.add_column(col, overflow="fold", no_wrap=col in (_("Target"), _("Incident")))
     for item in late:
         shown = _step_target(item.view.due, store.tz)
-        urgency = URGENCIES[item.view.step.urgency].ja
+        urgency = either(URGENCIES[item.view.step.urgency].ja, URGENCIES[item.view.step.urgency].en)
         table.add_row(escape(f"{shown} {urgency}"), item.incident,
-                      escape(f"{item.view.step.title_ja}\n{item.view.step.id}"), escape(item.view.step.who),
+                      escape(f"{either(item.view.step.title_ja, item.view.step.title_en)}\n{item.view.step.id}"),
+                      escape(who_label(item.view.step.who)),
                       style="bold red")
     console.print(table)
 

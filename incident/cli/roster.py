@@ -32,6 +32,20 @@ SAMPLE_SIZE = 5
 MAX_SHOWN = 20
 
 
+#: the roster's fields as the officer reads them in a Japanese run
+COLUMN_JA = {"name": "氏名", "kana": "かな", "address": "住所", "postal_code": "郵便番号", "email": "メールアドレス",
+             "phone": "電話番号"}
+
+
+def column_names(columns: Any) -> str:
+    """The roster's columns: their field ids, or in a Japanese run their Japanese names."""
+    from incident import i18n
+
+    if i18n.is_japanese():
+        return "、".join(COLUMN_JA.get(c, c) for c in columns)
+    return ", ".join(columns)
+
+
 def check_persons(store: RegisterStore, record: Record, count: int, actor: str) -> None:
     """Say so when the roster has more people than `persons`; on a terminal offer to update it."""
     persons = record.get("persons")
@@ -148,7 +162,7 @@ def import_cmd(incident_id: str, file: Path, mapping: str | None, encoding: str 
                    "duplicate_rows": [str(d) for d in result.duplicates]})
     else:
         info(_("Imported {count:,} people of {data_lines:,} data lines for {incident_id} ({encoding}; columns: {join}); stored encrypted.")
-             .format(count=result.count, data_lines=result.data_lines, incident_id=incident_id, encoding=result.encoding, join=', '.join(result.columns)))
+             .format(count=result.count, data_lines=result.data_lines, incident_id=incident_id, encoding=result.encoding, join=column_names(result.columns)))
         if result.skipped_rows:
             info(_("Skipped {skipped_rows} invalid row(s):").format(skipped_rows=result.skipped_rows))
             for problem in result.skipped[:MAX_SHOWN]:
@@ -198,7 +212,7 @@ def show_cmd(incident_id: str, reveal: bool, count: int, as_json: bool) -> None:
 
     console = env.console
     console.print(_("{incident_id}: {count} people, imported {imported_at:%Y-%m-%d %H:%M} UTC; columns: {join}")
-                  .format(incident_id=incident_id, count=meta.count, imported_at=meta.imported_at, join=', '.join(meta.columns)))
+                  .format(incident_id=incident_id, count=meta.count, imported_at=meta.imported_at, join=column_names(meta.columns)))
     table = Table(_("key"), _("name"), _("email"), _("address"), _("postal code"), _("phone"),
                   title=_("sample") + ("" if reveal else _(" (masked; --reveal to unmask, logged)")))
     from rich.markup import escape

@@ -146,7 +146,7 @@ def print_steps(console: Console, prog: Progress, record: Record, tz: str) -> No
             if st.note:
                 state += "\n" + _("note: {note}").format(note=escape(st.note))
         urgency = URGENCIES[s.urgency]
-        table.add_row(mark, title, either(urgency.ja, urgency.en), _when(view.due, tz), escape(s.who), state)
+        table.add_row(mark, title, either(urgency.ja, urgency.en), _when(view.due, tz), escape(who_label(s.who)), state)
     console.print(table)
     for step_id, st in prog.orphans.items():
         console.print(_("[dim]Recorded for a step not in this playbook: {step_id} {state} {when}[/]")
@@ -228,6 +228,12 @@ def steps_cmd(incident_id: str, as_json: bool) -> None:
 
 #: the states of a step as the officer reads them
 STEP_STATES = (N_("done"), N_("skipped"))
+
+
+def who_label(who: str) -> str:
+    """A step's `who` as the playbooks write it ("所管課 / department in charge"): the run's language."""
+    ja, sep, en = who.partition(" / ")
+    return either(ja.strip(), en.strip()) if sep else who
 
 
 def _conclusion(reportable: Any) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from incident.errors import InputError
+from incident.i18n import _
 from incident.register import record as rec
 from incident.register.backend import RegisterStore
 from incident.register.changes import change_status
@@ -40,38 +41,40 @@ def _obligations(store: RegisterStore, record: rec.Record) -> list[str]:
     try:
         data = assess(record, config=store_config(store)).to_json(record.id)
     except InputError as exc:
-        return [f"the incident cannot be assessed ({exc})"]
+        return [_("the incident cannot be assessed ({exc})").format(exc=exc)]
     found: list[str] = []
     done = record.sections.get("obligations") or {}
     for regime in data["assessments"]:
         if regime["reportable"] is None:
-            missing = ", ".join(regime["missing"]) or "facts"
-            found.append(f"under {regime['regime']} it is undetermined whether a report is due (missing: {missing}; "
-                         f"`incident set {record.id} KEY=VALUE`)")
+            missing = ", ".join(regime["missing"]) or _("facts")
+            found.append(_("under {regime} it is undetermined whether a report is due (missing: {missing}; "
+                           "`incident set {id} KEY=VALUE`)").format(regime=regime["regime"], missing=missing,
+                                                                    id=record.id))
         for ob in regime["obligations"]:
             if not is_done(done, regime["regime"], ob["id"]):
-                found.append(f"obligation {regime['regime']}/{ob['id']} is not done "
-                             f"(`incident done {record.id} {ob['id']}`)")
+                found.append(_("obligation {regime}/{obligation} is not done (`incident done {id} {obligation}`)")
+                             .format(regime=regime["regime"], obligation=ob["id"], id=record.id))
     return found
 
 
 def _actions(record: rec.Record) -> list[str]:
     from incident.followup.actions import actions_of
 
-    return [f"corrective action {a.aid} is {a.state}" for a in actions_of(record) if a.state == "open"]
+    return [_("corrective action {aid} is {state}").format(aid=a.aid, state=_(a.state))
+            for a in actions_of(record) if a.state == "open"]
 
 
 def _review(record: rec.Record, taxonomy: Taxonomy) -> list[str]:
     from incident.followup.review import review_of
 
     if not record.get("type"):
-        return ["the incident has no type, so its review cannot be made"]
+        return [_("the incident has no type, so its review cannot be made")]
     review = review_of(record, taxonomy)
     left = len(review.items) - review.answered
     if not left:
         return []
-    return [(f"the post-incident review has {left} unanswered item(s) of {len(review.items)} "
-             f"(`incident review {record.id}`)")]
+    return [_("the post-incident review has {left} unanswered item(s) of {count} (`incident review {id}`)")
+            .format(left=left, count=len(review.items), id=record.id)]
 
 
 def set_status(store: RegisterStore, incident_id: str, status: str, *, actor: str, force: bool = False,

@@ -212,13 +212,14 @@ class Catalogue:
     def _unknown(self, name: str) -> str:
         if not normalize_name(name):
             return self._unknown_text(name)
-        return self._unknown_text(name) + (f"; or, for an item outside the catalogue, write it as a free item: "
-                                           f"other:{name.strip()}")
+        return self._unknown_text(name) + _("; or, for an item outside the catalogue, write it as a free item: "
+                                            "other:{name}").format(name=name.strip())
 
     def _unknown_text(self, name: str) -> str:
         key = normalize_name(name)
         if not key:
-            return f"empty data item name {name!r}; give an id such as 'name' or an alias such as '氏名'"
+            return _("empty data item name {name!r}; give an id such as 'name' or an alias such as '氏名'").format(
+                name=name)
         suggestions: list[str] = []
         seen: set[str] = set()
         for match in difflib.get_close_matches(key, list(self._spelled), n=12, cutoff=0.6):
@@ -231,11 +232,10 @@ class Catalogue:
             if len(suggestions) == 3:
                 break
         if suggestions:
-            return f"unknown data item {name!r}; did you mean: {', '.join(suggestions)}?"
-        return (
-            f"unknown data item {name!r}; no similar name among the {len(self.items)} known items "
-            f"(ids and aliases are listed in playbooks/{FILENAME})"
-        )
+            return _("unknown data item {name!r}; did you mean: {suggestions}?").format(
+                name=name, suggestions=", ".join(suggestions))
+        return _("unknown data item {name!r}; no similar name among the {count} known items (ids and aliases are "
+                 "listed in playbooks/{file})").format(name=name, count=len(self.items), file=FILENAME)
 
 
 # --- loading -----------------------------------------------------------------------------------

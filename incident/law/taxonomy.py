@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any, Literal, cast
 
 from incident.errors import InputError
-from incident.i18n import _
+from incident.i18n import N_, _
 from incident.law.catalogue import normalize_name
 from incident.resources import builtin_dir
 from incident.tomlfile import (
@@ -104,10 +104,11 @@ def _unknown(what: str, value: object, entries: Mapping[str, Entry]) -> str:
         labelled = [e for e in entries.values() if key in (normalize_name(e.ja), normalize_name(e.en))]
         close = difflib.get_close_matches(value.strip().lower(), list(entries), n=1, cutoff=0.6)
         if labelled:
-            hint = f"use the id {labelled[0].id!r} ({labelled[0].ja}); "
+            hint = _("use the id {id!r} ({label}); ").format(id=labelled[0].id, label=labelled[0].ja)
         elif close:
-            hint = f"did you mean {close[0]!r} ({entries[close[0]].ja})? "
-    return f"unknown {what} {value!r}; {hint}valid: {valid}"
+            hint = _("did you mean {id!r} ({label})? ").format(id=close[0], label=entries[close[0]].ja)
+    return _("unknown {what} {value!r}; {hint}valid: {valid}").format(what=_(what), value=value, hint=hint,
+                                                                       valid=valid)
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,14 +140,14 @@ class Taxonomy:
         """The incident type with this id; InputError listing the valid ids otherwise."""
         found = self.types.get(type_id) if isinstance(type_id, str) else None
         if found is None:
-            raise InputError(_unknown("incident type", type_id, self.types), file=file, field=field)
+            raise InputError(_unknown(N_("incident type"), type_id, self.types), file=file, field=field)
         return found
 
     def cause(self, cause_id: str, *, file: str | Path | None = None, field: str | None = None) -> Cause:
         """The cause with this id; InputError listing the valid ids otherwise."""
         found = self.causes.get(cause_id) if isinstance(cause_id, str) else None
         if found is None:
-            raise InputError(_unknown("cause", cause_id, self.causes), file=file, field=field)
+            raise InputError(_unknown(N_("cause"), cause_id, self.causes), file=file, field=field)
         return found
 
     def checklist(self, type_id: str, cause_id: str | None = None) -> tuple[ChecklistItem, ...]:

@@ -218,7 +218,7 @@ class MissingItem:
     label_en: str = ""
 
     def __str__(self) -> str:
-        return f"「{self.label}」が未記入 ({self.key})"
+        return _("「{label}」 is missing ({key})").format(label=self.label, key=self.key)
 
 
 class IncompleteNotice(InputError):
@@ -228,10 +228,11 @@ class IncompleteNotice(InputError):
         self.missing = tuple(missing)
         listed = "、".join(str(m) for m in self.missing)
         keys = [m.key for m in self.missing if m.key != "organization"]
-        how = f"record them with `incident set {incident_id} {keys[0]}=...`" if keys else ""
+        how = _("record them with `incident set {id} {key}=...`").format(id=incident_id, key=keys[0]) if keys else ""
         if len(keys) < len(self.missing):
-            how += (" and " if how else "") + "set organization in the store's config.toml"
-        super().__init__(f"{kind} cannot be completed: {listed}; {how}, or render a draft with --draft",
+            how += (_(" and ") if how else "") + _("set organization in the store's config.toml")
+        super().__init__(_("{kind} cannot be completed: {listed}; {how}, or render a draft with --draft")
+                         .format(kind=kind, listed=listed, how=how),
                          field="kind")
 
 

@@ -146,8 +146,8 @@ def change_status(store: RegisterStore, incident_id: str, status: str, *, actor:
         if status == "closed" and not force:
             blockers = close_blockers(old)
             if blockers:
-                raise RefusedError(f"{incident_id} cannot be closed: " + "; ".join(blockers)
-                                   + " (or close anyway with --force --reason TEXT)")
+                raise RefusedError(_("{incident_id} cannot be closed: {blockers} (or close anyway with --force "
+                                     "--reason TEXT)").format(incident_id=incident_id, blockers="; ".join(blockers)))
         from incident.dates import now
 
         note = f"状態を {current} から {status} に変更" + (f"（理由: {reason.strip()}）" if reason.strip() else "")

@@ -287,29 +287,31 @@ def coerce(spec: FieldSpec, value: Any, *, tz: str, file: str | None, vocab: Voc
 
     if spec.kind in ("str", "text"):
         if not isinstance(value, str):
-            raise bad(f"expected a string, got {type(value).__name__}")
+            raise bad(_("expected a string, got {name}").format(name=type(value).__name__))
         if len(value) > MAX_TEXT:
-            raise bad(f"longer than {MAX_TEXT:,} characters")
+            raise bad(_("longer than {max_text:,} characters").format(max_text=MAX_TEXT))
         if spec.kind == "str" and ("\n" in value or "\r" in value):
-            raise bad("must be a single line")
+            raise bad(_("must be a single line"))
         return value
     if spec.kind == "int":
         if isinstance(value, bool):
-            raise bad("expected a whole number, got true/false")
+            raise bad(_("expected a whole number, got true/false"))
         if isinstance(value, str):
             text = _nfkc(value).replace(",", "").removesuffix("人").removesuffix("名")
             digits = text.removeprefix("-")
             # only 0-9 (full-width digits become these under NFKC); other scripts' digits are refused
             if not digits or not digits.isascii() or not digits.isdigit() or len(digits) > 15:
                 shown = value if len(value) <= 40 else value[:40] + "…"
-                raise bad(f"expected a whole number written with the digits 0-9, got {shown!r}")
+                raise bad(_("expected a whole number written with the digits 0-9, got {shown!r}")
+                          .format(shown=shown))
             value = int(text)
         if not isinstance(value, int):
-            raise bad(f"expected a whole number, got {type(value).__name__}")
+            raise bad(_("expected a whole number, got {name}").format(name=type(value).__name__))
         if value < 0:
-            raise bad(f"must not be negative (got {value})")
+            raise bad(_("must not be negative (got {value})").format(value=value))
         if value > MAX_COUNT:
-            raise bad(f"{value:,} is not a plausible number (at most {MAX_COUNT:,})")
+            raise bad(_("{value:,} is not a plausible number (at most {max_count:,})")
+                      .format(value=value, max_count=MAX_COUNT))
         return value
     if spec.kind == "bool":
         if isinstance(value, str):
@@ -318,9 +320,9 @@ def coerce(spec: FieldSpec, value: Any, *, tz: str, file: str | None, vocab: Voc
                 return True
             if text in _FALSE:
                 return False
-            raise bad(f"expected true or false, got {value!r}")
+            raise bad(_("expected true or false, got {value!r}").format(value=value))
         if not isinstance(value, bool):
-            raise bad(f"expected true or false, got {type(value).__name__}")
+            raise bad(_("expected true or false, got {name}").format(name=type(value).__name__))
         return value
     if spec.kind == "enum":
         if isinstance(value, str) and value not in spec.choices:
@@ -331,7 +333,7 @@ def coerce(spec: FieldSpec, value: Any, *, tz: str, file: str | None, vocab: Voc
             labels = ENUM_LABELS_JA.get(spec.name, {}) if i18n.is_japanese() else {}
             shown = ", ".join((repr(c) if c == "" else c) + (f" ({labels[c]})" if c in labels else "")
                               for c in spec.choices)
-            raise bad(f"{value!r} is not valid; expected one of: {shown}")
+            raise bad(_("{value!r} is not valid; expected one of: {shown}").format(value=value, shown=shown))
         return value
     if spec.kind == "datetime":
         return coerce_datetime(value, tz=tz, file=file, field=spec.name)
@@ -340,17 +342,17 @@ def coerce(spec: FieldSpec, value: Any, *, tz: str, file: str | None, vocab: Voc
         return [_nfkc(v).upper() for v in items]
     if spec.kind == "url":
         if not isinstance(value, str):
-            raise bad(f"expected a string, got {type(value).__name__}")
+            raise bad(_("expected a string, got {name}").format(name=type(value).__name__))
         text = value.strip()
         if not _URL.fullmatch(text):
-            raise bad(f"expected an http:// or https:// address, got {value!r}")
+            raise bad(_("expected an http:// or https:// address, got {value!r}").format(value=value))
         return text
     if spec.kind == "vocab":
         if spec.name in LIST_VOCAB_FIELDS:
             items = _as_list(value, bad)
             return [_check_vocab(spec, v, vocab, file) for v in items]
         if not isinstance(value, str):
-            raise bad(f"expected a string, got {type(value).__name__}")
+            raise bad(_("expected a string, got {name}").format(name=type(value).__name__))
         return _check_vocab(spec, value, vocab, file)
     raise AssertionError(_("unhandled field kind {kind}").format(kind=spec.kind))
 
@@ -359,7 +361,7 @@ def _as_list(value: Any, bad: Callable[[str], InputError]) -> list[str]:
     if isinstance(value, str):
         value = [v for v in (p.strip() for p in value.split(",")) if v]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise bad("expected a list of strings")
+        raise bad(_("expected a list of strings"))
     return list(value)
 
 

@@ -1,0 +1,116 @@
+"""The main commands in Japanese (INCIDENT_LANG=ja): what they print is Japanese, no English sentence
+leaks into it (ids, file paths, commands in backquotes and numbers are allowed), the JSON stays English,
+and Japanese input is accepted where an officer would type it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import INCIDENTS
+from test_mailmerge import write_csv
+from test_send_cli import configure
+
+JA = {"INCIDENT_LANG": "ja"}
+#: three English words in a row: a sentence (or a fragment of one) in English
+ENGLISH = re.compile(r"\b[A-Za-z]{2,}(?:[ ,]+[A-Za-z]{2,}){2,}\b")
+#: what may stay as written: commands in backquotes, paths, e-mail addresses, option names
+ALLOWED = re.compile(r"`[^`]*`|\S*/\S*|\S+@\S+|--[a-z-]+(?: [A-Z]+)?|\bincident(?: [a-z-]+)+")
+
+
+def english_sentences(text: str) -> list[str]:
+    """The English word runs left in `text` once the allowed parts are taken out."""
+    return [m.group(0) for line in text.splitlines() for m in ENGLISH.finditer(ALLOWED.sub(" ", line))]
+
+
+def test_the_detector_finds_english_and_allows_ids() -> None:
+    assert english_sentences("Recorded 2024-0001: 件名. Next: `incident show 2024-0001`.") == []
+    assert english_sentences("エラー: the roster is empty") == ["the roster is empty"]
+    assert english_sentences("appi-business/regulator-final 個人情報保護委員会 /tmp/x/y.pdf a@b.jp") == []
+    assert english_sentences("記録: incident step 2024-0001 list-items skip --reason TEXT") == []
+
+
+@pytest.fixture
+def incident(run: Any, store_dir: Path, tmp_path: Path) -> str:
+    configure(store_dir, 25)
+    result = run(["new", "--from", str(INCIDENTS / "health-check-3.toml")], env=JA)
+    incident_id = result.stdout.strip()
+    assert english_sentences(result.stderr) == [], result.stderr
+    assert result.stderr.startswith(f"{incident_id} を記録しました: ")
+    run(["set", incident_id, "found_by=受取人", "response_to_individuals=電話で説明", "publication=予定なし",
+         "prevention=二人で照合", "other=なし", "advice_to_individuals=ご注意ください", "cause=封入の誤り"])
+    run(f"roster import {incident_id} {write_csv(tmp_path / 'roster.csv')}", env=JA)
+    return incident_id
+
+
+COMMANDS = [
+    "assess {id}",
+    "deadlines",
+    "steps {id}",
+    "show {id}",
+    "list",
+    "notice {id} --kind individual-letter",
+    "roster show {id}",
+    "send {id} --prepare --actor 佐藤",
+    "action add {id} --measure 封入時に二人で照合する --owner 田中 --due 令和6年7月31日",
+    "action list",
+    "review {id} --show",
+    "report annual --fiscal-year 令和6",
+    "status {id} 封じ込め済み",
+    "log {id} 受取人から回収 --at 午前0時",
+    "step {id} confirm-unopened done --value いいえ",
+]
+
+
+def test_no_english_sentence_leaks_into_japanese_output(run: Any, incident: str) -> None:
+    for line in COMMANDS:
+        command = line.format(id=incident)
+        result = run(command, env=JA)
+        leaked = english_sentences(result.stdout + "\n" + result.stderr)
+        assert leaked == [], f"incident {command}: {leaked}\n{result.stdout}\n{result.stderr}"
+
+
+def test_japanese_words_in_the_main_outputs(run: Any, incident: str) -> None:
+    assessed = run(f"assess {incident}", env=JA).stdout
+    for words in ("報告・通知の義務あり", "事態", "理由", "根拠", "義務", "宛先", "期限", "記載事項", "知った日"):
+        assert words in assessed, words
+    listed = run("list", env=JA).stdout
+    assert listed.splitlines()[0].split() == ["ID", "状態", "発覚日", "種別", "件名", "所管", "本人の数", "報告・通知"]
+    assert "対応中" in listed and "誤送付" in listed
+    assert "未了の義務（" in run("deadlines", env=JA).stdout
+    prepared = run(f"send {incident} --prepare --actor 佐藤", env=JA).stderr
+    assert f"{incident} の送信バッチ: " in prepared and "次: 佐藤 以外の者が見本を確認し" in prepared
+    refused = run(f"send {incident} --approve --actor 佐藤", expect=2, env=JA).stderr
+    assert refused.startswith("エラー: 佐藤 はこの送信バッチを準備したため承認できません")
+    shown = run(f"roster show {incident}", env=JA).stdout
+    assert "人、取り込み" in shown and "伏せ字" in shown
+
+
+def test_json_stays_english_in_a_japanese_run(run: Any, incident: str) -> None:
+    data = json.loads(run(f"assess {incident} --json", env=JA).stdout)
+    assert set(data) >= {"incident", "reportable", "assessments"}
+    listed = json.loads(run("list --json", env=JA).stdout)
+    assert listed[0]["status"] == "open" and listed[0]["type"] == "misdirected-mail"
+    run(f"status {incident} 封じ込め済み", env=JA)
+    assert json.loads(run("list --json", env=JA).stdout)[0]["status"] == "contained"
+
+
+def test_japanese_input(run: Any, store_dir: Path) -> None:
+    made = run(["new", "--title", "会員向けメールをCCで一斉送信", "--type", "誤送信", "--event", "漏えい",
+                "--discovered-at", "令和6年6月3日 午後3時", "--persons", "1001", "--item", "氏名、メールアドレス",
+                "--json"], env=JA)
+    incident_id = json.loads(made.stdout)["id"]
+    shown = json.loads(run(f"show {incident_id} --json").stdout)
+    assert (shown["type"], shown["event"], shown["discovered_at"]) == (
+        "misdirected-email", "leak", "2024-06-03T15:00:00+09:00")
+    assert [d["item"] for d in shown["data"]] == ["name", "email-address"]
+    assert json.loads(run("list --status 対応中 --json").stdout)[0]["id"] == incident_id
+    assert json.loads(run("list --status closed --json").stdout) == []
+    bad = run("list --status 未定義", expect=2, env=JA).stderr
+    assert "'--status' の値が不正です" in bad
+    event = run(["new", "--title", "t", "--type", "誤送信", "--event", "漏洩した", "--discovered-at", "2024-06-03"],
+                expect=2, env=JA).stderr
+    assert event.startswith("エラー: 項目 '--event': '漏洩した' は使えません。") and "leak (漏えい)" in event
