@@ -98,9 +98,12 @@ def test_missing_items_stop_the_notice_naming_them(run: Any, org_store: Store) -
     incident = make(org_store, cause=None, prevention=None)
     result = run(f"notice {incident} --kind regulator-final", expect=2)
     assert result.stdout == ""
-    assert "「原因」が未記入 (cause)" in result.stderr
-    assert "「再発防止のための措置」が未記入 (prevention)" in result.stderr
+    assert "「原因」 is missing (cause)" in result.stderr
+    assert "「再発防止のための措置」 is missing (prevention)" in result.stderr
     assert "--draft" in result.stderr
+    ja = run(f"notice {incident} --kind regulator-final", expect=2, env={"INCIDENT_LANG": "ja"}).stderr
+    assert "「原因」が未記入 (cause)、「再発防止のための措置」が未記入 (prevention)" in ja
+    assert "--draft で下書きを作成してください" in ja
     assert "notices" not in org_store.load(incident).sections
 
 
@@ -117,7 +120,7 @@ def test_draft_renders_visible_markers_and_is_recorded_as_draft(run: Any, org_st
 def test_missing_organization_is_named(run: Any, store_dir: Path, store: Store) -> None:
     incident = make(store)
     result = run(f"notice {incident} --kind individual-letter", expect=2)
-    assert "「報告者の名称」が未記入 (organization)" in result.stderr
+    assert "「報告者の名称」 is missing (organization)" in result.stderr
     assert "config.toml" in result.stderr
 
 
@@ -143,7 +146,7 @@ def test_assessment_items_decide_what_is_required(run: Any, org_store: Store) ->
     _assess(org_store, incident, [{"id": "individual-notice", "recipient": "本人", "soft": False,
                                    "items": ["overview", "items", "cause", "bogus"]}])
     result = run(f"notice {incident} --kind individual-letter", expect=2)
-    assert "「原因」が未記入 (cause)" in result.stderr and "二次被害" not in result.stderr
+    assert "「原因」 is missing (cause)" in result.stderr and "二次被害" not in result.stderr
     draft = run(f"notice {incident} --kind individual-letter --draft")
     assert "unknown notice item 'bogus'" in draft.stderr
     after = draft.stdout.split("■ 4 二次被害又はそのおそれの有無及びその内容\n", 1)[1]
@@ -163,7 +166,7 @@ def test_preliminary_reports_what_is_known_whatever_the_assessment_lists(run: An
     assert "規則第7条各号該当性：個人情報保護法施行規則第7条第4号" in out
     assert "・本人の数が千人を超える漏えい等（個人情報保護法施行規則第7条第4号）" in out
     assert "報告の種類：速報（個人情報保護法第26条第1項、同法施行規則第8条第1項" in out and "【注意】" not in out
-    assert "「原因」が未記入" in run(f"notice {incident} --kind regulator-final", expect=2).stderr
+    assert "「原因」 is missing" in run(f"notice {incident} --kind regulator-final", expect=2).stderr
 
 
 def test_renderer_raises_incomplete_with_the_items(org_store: Store) -> None:
@@ -242,7 +245,7 @@ def test_public_announcement_entruster_and_internal(run: Any, org_store: Store) 
                                 "3 対象となる方の人数", "4 原因", "5 二次被害又はそのおそれの有無及びその内容",
                                 "6 再発防止のための措置", "7 その他", "お問い合わせ窓口"]
     result = run(f"notice {incident} --kind entruster-notice", expect=2)
-    assert "「委託元」が未記入 (entruster)" in result.stderr
+    assert "「委託元」 is missing (entruster)" in result.stderr
     run(f"set {incident} role=entrustee entruster=株式会社委託元")
     entruster = run(f"notice {incident} --kind entruster-notice").stdout
     assert entruster.splitlines()[2] == "株式会社委託元　御中"

@@ -135,7 +135,7 @@ def test_prepare_requires_a_complete_notice(run: Any, store_dir: Path, tmp_path:
     incident_id = make(open_store(store_dir), cause=None)
     run(f"roster import {incident_id} {write_csv(tmp_path / 'r.csv')}")
     result = run(f"send {incident_id} --prepare", expect=2)
-    assert "「原因」が未記入 (cause)" in result.stderr
+    assert "「原因」 is missing (cause)" in result.stderr
     assert not (store_dir / "batches" / incident_id / "manifest.json").exists()
 
 
