@@ -159,3 +159,18 @@ def test_the_translated_summary_is_the_commands_translated_short_help(name: str)
     i18n.activate("en")
     command = cli.get_command(click.Context(cli), name)
     assert command is not None and command.get_short_help_str(limit=10**6) == COMMANDS[name][1]
+
+
+def test_no_internal_source_names_reach_the_officer() -> None:
+    """The sources are named as the officer knows them (練馬区の公表例, the ordinance's name), never by the
+    project's internal numbering: not in help texts, playbook values or the READMEs."""
+    from conftest import REPO
+
+    messages = [m if isinstance(m, str) else " ".join(m) for m in extract()]
+    assert not [m for m in messages if "seed 0" in m]
+    for readme in ("README.md", "README.ja.md"):
+        path = REPO / readme
+        assert not path.exists() or "seed 0" not in path.read_text(encoding="utf-8"), readme
+    for toml in (REPO / "playbooks").rglob("*.toml"):
+        values = [line for line in toml.read_text(encoding="utf-8").splitlines() if not line.lstrip().startswith("#")]
+        assert not [line for line in values if "seed 0" in line.split("#")[0]], toml

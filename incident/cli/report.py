@@ -37,7 +37,7 @@ def report_group() -> None:
 @store_options
 def annual_cmd(fiscal_year: str | None, year: int | None, period: str | None, fmt: str, layout: str,
                output: str | None) -> None:
-    """The year's table of mishandling incidents (seed 002's 表5), grouped by type, with totals.
+    """The year's table of mishandling incidents (表5 as 練馬区 publishes it), grouped by type, with totals.
 
     CSV has Japanese headers and a BOM (for Excel), also on standard output; a cell that a spreadsheet
     would read as a formula is written as text.
