@@ -27,10 +27,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from conftest import REPO
 from smtp_server import SmtpTestServer
 
 README = REPO / "README.md"
+#: the tour in Japanese (INCIDENT_LANG=ja), run by the same test
+README_JA = REPO / "README.ja.md"
 BLOCK = re.compile(r"^```console\n(.*?)^```", re.DOTALL | re.MULTILINE)
 EXIT = re.compile(r"^\[exit (\d+)\]$")
 ID_ONLY = re.compile(r"^\d{4}-\d{4}(/A\d+)?$")
@@ -116,7 +119,8 @@ def test_the_tour_parses_into_steps() -> None:
     assert tour_steps("```console\n$ incident x\n[exit 2]\n```\n")[0].expected_exit == 2
 
 
-def test_the_readme_tour_runs_as_written(tmp_path: Path) -> None:
+@pytest.mark.parametrize("readme", [README, README_JA], ids=["en", "ja"])
+def test_the_readme_tour_runs_as_written(tmp_path: Path, readme: Path) -> None:
     home = tmp_path / "home"
     work = tmp_path / "work"
     bin_dir = tmp_path / "bin"
@@ -131,12 +135,12 @@ def test_the_readme_tour_runs_as_written(tmp_path: Path) -> None:
     exports: list[str] = []
     sent_any = False
     with SmtpTestServer() as server:
-        for step in tour_steps(README.read_text(encoding="utf-8")):
+        for step in tour_steps(readme.read_text(encoding="utf-8")):
             command = local_smtp(step.command, server.port)
             script = "\n".join([*exports, command])
             done = subprocess.run(["bash", "-c", script], cwd=work, env=env, stdin=subprocess.DEVNULL,
                                   capture_output=True, text=True, timeout=300, check=False)
-            where = f"README.md:{step.line}: $ {step.command}"
+            where = f"{readme.name}:{step.line}: $ {step.command}"
             assert done.returncode == step.expected_exit, (
                 f"{where}\nexit {done.returncode}, shown {step.expected_exit}\nstdout:\n{done.stdout}\n"
                 f"stderr:\n{done.stderr}")
