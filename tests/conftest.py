@@ -12,6 +12,7 @@ import keyring.backends.fail
 import pytest
 from click.testing import CliRunner, Result
 from hypothesis import settings
+from pgserver import pg_database, pg_url  # noqa: F401 - fixtures
 
 # One profile for the whole suite: no deadline (a loaded machine must not fail a property test; speed is
 # measured in bench/, never asserted). CI runs the property tests with a fixed seed, so a landing never
@@ -50,12 +51,32 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     i18n.activate("en")
 
 
+#: test modules that run on both backends (the store fixture is parametrized over files and postgresql)
+BOTH_BACKENDS = {"test_register_cli", "test_assessments", "test_tracking"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store_dir" in metafunc.fixturenames and metafunc.module.__name__.rsplit(".", 1)[-1] in BOTH_BACKENDS:
+        both = metafunc.definition.get_closest_marker("files_only") is None
+        metafunc.parametrize("backend", ["files", "postgresql"] if both else ["files"], indirect=True)
+
+
 @pytest.fixture
-def store_dir(tmp_path: Path) -> Path:
+def backend(request: pytest.FixtureRequest) -> str:
+    """Where the fixture store keeps its register: "files" unless a module runs on both backends."""
+    return str(getattr(request, "param", "files"))
+
+
+@pytest.fixture
+def store_dir(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Path:
     from incident.law.vocabulary import init_store
+    from incident.register.config import Config
 
     path = tmp_path / "store"
-    init_store(path)
+    if backend == "postgresql":
+        init_store(path, Config(database_url=request.getfixturevalue("pg_url")))
+    else:
+        init_store(path)
     return path
 
 

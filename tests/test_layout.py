@@ -81,13 +81,9 @@ def test_the_layer_check_sees_a_violation() -> None:
     assert layer_of("incident.dates") == "base"
 
 
-#: what a module outside the register may import from the file store's module (paths, not the class)
-STORE_MODULE_NAMES = {"default_store_path", "demo_store_path", "PERSONAL_DATA_DIRS"}
-
-
 def test_outside_the_register_stores_are_reached_through_the_protocol() -> None:
     """The stages and the command line type against incident.register.backend.RegisterStore: none of them
-    imports a backend's class, so a second backend needs no change outside the register."""
+    imports a backend's class (functions such as the database's migrations are fine), so a second backend needs no change outside the register."""
     wrong = []
     for path in sorted(PACKAGE.rglob("*.py")):
         if layer_of(module_name(path)) == "register":
@@ -95,7 +91,7 @@ def test_outside_the_register_stores_are_reached_through_the_protocol() -> None:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module in ("incident.register.store",
                                                                      "incident.register.pgstore"):
-                names = {a.name for a in node.names} - STORE_MODULE_NAMES
+                names = {a.name for a in node.names if a.name[0].isupper() and not a.name.isupper()}
                 if names:
                     wrong.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: imports {sorted(names)}")
             elif isinstance(node, ast.Attribute) and node.attr == "audit" and \

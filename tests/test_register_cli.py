@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 from conftest import INCIDENTS, answer_review
 
@@ -46,6 +47,7 @@ def test_missing_store_says_how_to_create_it(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
+@pytest.mark.files_only  # reads the store's files
 def test_new_assigns_yearly_ids_and_show_round_trips(run: Run, store_dir: Path) -> None:
     first, second = new(run), new(run, HEALTH)
     assert (first, second) == ("2024-0001", "2024-0002")
@@ -125,6 +127,7 @@ def test_timeline_in_time_order(run: Run) -> None:
     assert "--at" in run(["log", incident_id, "x", "--at", "someday"], expect=2).stderr
 
 
+@pytest.mark.files_only  # reads the store's files
 def test_status_moves_forward_and_logs(run: Run, store_dir: Path) -> None:
     incident_id = new(run)
     run(["status", incident_id, "contained"])
@@ -139,6 +142,7 @@ def test_status_moves_forward_and_logs(run: Run, store_dir: Path) -> None:
     assert forced and forced[0]["changes"]["reason"] == "新たな事実が判明"
 
 
+@pytest.mark.files_only  # reads the store's files
 def test_edit_refuses_an_invalid_save_and_keeps_the_file(run: Run, store_dir: Path, tmp_path: Path) -> None:
     incident_id = new(run)
     path = store_dir / "incidents" / f"{incident_id}.toml"
@@ -155,6 +159,7 @@ def test_edit_refuses_an_invalid_save_and_keeps_the_file(run: Run, store_dir: Pa
     assert json.loads(run(f"show {incident_id} --json").stdout)["persons"] == 40
 
 
+@pytest.mark.files_only  # reads the store's files
 def test_audit_log_records_and_verifies(run: Run, store_dir: Path) -> None:
     incident_id = new(run)
     run(["set", incident_id, "persons=40"])
@@ -169,6 +174,7 @@ def test_audit_log_records_and_verifies(run: Run, store_dir: Path) -> None:
     assert all(e["actor"] == "tester" for e in entries)
 
 
+@pytest.mark.files_only  # reads the store's files
 def test_audit_verify_names_the_first_bad_line(run: Run, store_dir: Path) -> None:
     incident_id = new(run)
     for n in range(4):

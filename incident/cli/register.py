@@ -30,19 +30,26 @@ from incident.register.record import ENTITIES, ENUM_LABELS_JA, FIELDS, STATUSES,
               show_default=True, help="business (個人情報取扱事業者), public-body (行政機関等) or council (地方議会).")
 @click.option("--contact", default="", help="Inquiry desk printed on notices (問合せ窓口).")
 @click.option("--timezone", default="Asia/Tokyo", show_default=True, help="The organization's timezone.")
+@click.option("--database", metavar="URL", default=None,
+              help="Keep the register in this PostgreSQL database (postgresql://USER@HOST:PORT/DBNAME, no "
+                   "password: PGPASSFILE or PGPASSWORD); the schema is created or upgraded.")
 @store_options
-def init_cmd(organization: str, entity: str, contact: str, timezone: str) -> None:
+def init_cmd(organization: str, entity: str, contact: str, timezone: str, database: str | None) -> None:
     """Create the store (config.toml, incidents/, audit log)."""
     from incident.law.vocabulary import init_store
     from incident.register.config import Config, parse_config
 
     env = get_env()
     path = env.store_path
-    if (path / "incidents").is_dir():
+    if (path / "incidents").is_dir() or (database is not None and (path / "config.toml").is_file()):
         info(_("The store already exists at {path}; nothing changed.").format(path=path))
         return
-    config = parse_config({"organization": organization, "entity": entity, "contact": contact,
-                           "timezone": timezone})
+    raw = {"organization": organization, "entity": entity, "contact": contact, "timezone": timezone}
+    if database is not None:
+        from incident.register.pgstore import check_url
+
+        raw["database_url"] = check_url(database)
+    config = parse_config(raw)
     store = init_store(path, config if config != Config() else None)
     store.log(env.actor(), "init", None, {"store": str(path)})
     info(_("Created the incident store at {path}").format(path=path))

@@ -23,7 +23,7 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -113,16 +113,8 @@ class AuditLog:
 
     def _write(self, seq: int, prev: str, key: bytes | None, *, actor: str, action: str, incident: str | None,
                changes: Mapping[str, Any], at: datetime, record_sha256: str | None = None) -> dict[str, Any]:
-        entry: dict[str, Any] = {
-            "seq": seq, "ts": at.isoformat(), "actor": actor, "action": action, "incident": incident,
-            "changes": dict(changes), "prev": prev,
-        }
-        if record_sha256 is not None:
-            entry["record_sha256"] = record_sha256
-        if key is not None:
-            entry["v"] = VERSION
-        entry["hash"] = entry_hash(entry, key)
-        line = json.dumps(entry, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+        entry, line = make_entry(seq, prev, key, actor=actor, action=action, incident=incident, changes=changes,
+                                 at=at, record_sha256=record_sha256)
         new = not self.path.exists()
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
@@ -132,10 +124,7 @@ class AuditLog:
             os.close(fd)
         if new:
             fsync_dir(self.path.parent)
-        head: dict[str, Any] = {"seq": seq, "hash": entry["hash"]}
-        if key is not None:
-            head["mac"] = _head_mac(key, seq, entry["hash"])
-        atomic_write_bytes(self.head_path, json.dumps(head).encode())
+        atomic_write_bytes(self.head_path, json.dumps(make_head(seq, entry["hash"], key)).encode())
         return entry
 
     def _repair_and_tail(self, *, actor: str, at: datetime, key: bytes | None) -> tuple[int, str, bool]:
@@ -217,27 +206,60 @@ class AuditLog:
     def verify(self, records: Mapping[str, str] | None = None, *, anchor: str | None = None) -> VerifyResult:
         """Check the chain, the head and, given {incident: SHA-256 of its file}, every record's content."""
         found = self._key(False)
-        key = found[0] if found else None
-        state = _ChainState(key)
-        lineno = 0
-        if self.path.exists():
-            with open(self.path, "rb") as fh:
-                for raw in fh:
-                    lineno += 1
-                    problem = state.feed(raw)
-                    if problem:
-                        return VerifyResult(False, state.seq, lineno, problem, state.prev, state.keyed)
-        problem = state.finish(self._read_head(), self.head_path.exists())
+        if not self.path.exists():
+            return verify_lines((), self._read_head(), self.head_path.exists(), found[0] if found else None,
+                                records, anchor=anchor)
+        with open(self.path, "rb") as fh:
+            return verify_lines(fh, self._read_head(), self.head_path.exists(), found[0] if found else None,
+                                records, anchor=anchor)
+
+
+def make_entry(seq: int, prev: str, key: bytes | None, *, actor: str, action: str, incident: str | None,
+               changes: Mapping[str, Any], at: datetime,
+               record_sha256: str | None = None) -> tuple[dict[str, Any], str]:
+    """The entry that follows `prev` as `seq`, and its line (canonical JSON, without the newline)."""
+    entry: dict[str, Any] = {
+        "seq": seq, "ts": at.isoformat(), "actor": actor, "action": action, "incident": incident,
+        "changes": dict(changes), "prev": prev,
+    }
+    if record_sha256 is not None:
+        entry["record_sha256"] = record_sha256
+    if key is not None:
+        entry["v"] = VERSION
+    entry["hash"] = entry_hash(entry, key)
+    return entry, json.dumps(entry, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def make_head(seq: int, last_hash: str, key: bytes | None) -> dict[str, Any]:
+    """The head after entry `seq` (signed under the key)."""
+    head: dict[str, Any] = {"seq": seq, "hash": last_hash}
+    if key is not None:
+        head["mac"] = _head_mac(key, seq, last_hash)
+    return head
+
+
+def verify_lines(lines: Iterable[bytes], head: dict[str, Any] | None, head_exists: bool, key: bytes | None,
+                 records: Mapping[str, str] | None = None, *, anchor: str | None = None) -> VerifyResult:
+    """Check a log given as its lines (each with its newline), its head, and, given {incident: SHA-256 of its
+    record}, every record's content; the same checks whichever backend keeps the lines."""
+    state = _ChainState(key)
+    lineno = 0
+    for raw in lines:
+        lineno += 1
+        problem = state.feed(raw)
         if problem:
-            return VerifyResult(False, state.seq, lineno + 1 if state.seq else 1, problem, state.prev, state.keyed)
-        if records is not None:
-            problem = state.check_records(records)
-            if problem:
-                return VerifyResult(False, state.seq, None, problem, state.prev, state.keyed)
-        if anchor is not None and anchor.split(":")[-1] not in state.hashes:
-            return VerifyResult(False, state.seq, None, f"the anchor {anchor} is not in the log (the log was "
-                                "rewritten or cut before it)", state.prev, state.keyed)
-        return VerifyResult(True, state.seq, head=state.prev, keyed=state.keyed)
+            return VerifyResult(False, state.seq, lineno, problem, state.prev, state.keyed)
+    problem = state.finish(head, head_exists)
+    if problem:
+        return VerifyResult(False, state.seq, lineno + 1 if state.seq else 1, problem, state.prev, state.keyed)
+    if records is not None:
+        problem = state.check_records(records)
+        if problem:
+            return VerifyResult(False, state.seq, None, problem, state.prev, state.keyed)
+    if anchor is not None and anchor.split(":")[-1] not in state.hashes:
+        return VerifyResult(False, state.seq, None, f"the anchor {anchor} is not in the log (the log was "
+                            "rewritten or cut before it)", state.prev, state.keyed)
+    return VerifyResult(True, state.seq, head=state.prev, keyed=state.keyed)
 
 
 class _ChainState:

@@ -105,17 +105,46 @@ class RegisterStore(Protocol):
 
     def roster_key(self) -> bytes: ...
 
+    def close(self) -> None:
+        """Release what the store holds open (a database connection)."""
+
 
 def open_register(root: Path, vocabulary: Callable[[], rec.Vocabulary] | None = None) -> RegisterStore:
-    """Open the store whose local directory is `root` (an error saying how to create it when missing)."""
+    """Open the store whose local directory is `root` (an error saying how to create it when missing): on
+    PostgreSQL when `$INCIDENT_DATABASE_URL` or the config's `database_url` names a database, else in files."""
     from incident.register.store import Store
 
+    url = _database_url(root)
+    if url:
+        from incident.register.pgstore import PgStore
+
+        return PgStore.open_url(root, url, vocabulary)
     return Store.open(root, vocabulary)
+
+
+def _database_url(root: Path) -> str:
+    import os
+
+    from incident.register.config import load_config
+
+    if not os.environ.get("INCIDENT_DATABASE_URL", "").strip() and not (root / "config.toml").is_file():
+        return ""
+    configured = load_config(root / "config.toml").database_url if (root / "config.toml").is_file() else ""
+    if not configured and not os.environ.get("INCIDENT_DATABASE_URL", "").strip():
+        return ""
+    from incident.register.pgstore import database_url
+
+    return database_url(root, configured)
 
 
 def init_register(root: Path, config: Config | None = None,
                   vocabulary: Callable[[], rec.Vocabulary] | None = None) -> RegisterStore:
-    """Create (or open) the store whose local directory is `root`."""
+    """Create (or open) the store whose local directory is `root`; with the config's `database_url`, the
+    local directory and the database's schema (created or upgraded)."""
     from incident.register.store import Store
 
+    if config is not None and config.database_url:
+        from incident.register.pgstore import PgStore
+
+        return PgStore.init(root, config, vocabulary)
     return Store.init(root, config, vocabulary)

@@ -99,9 +99,13 @@ class Config:
     #: the interface language of commands run on this store, "ja" or "en" ('' = the locale's;
     #: $INCIDENT_LANG overrides it)
     language: str = ""
+    #: the register's PostgreSQL database (postgresql://USER@HOST:PORT/DBNAME, no password); '' = files
+    database_url: str = ""
 
     def to_toml_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        if not self.database_url:
+            del data["database_url"]  # a store in files says nothing of databases
         data["regimes"] = list(self.regimes)
         data["ordinance_special_care"] = list(self.ordinance_special_care)
         data["people"] = dict(self.people)
@@ -113,7 +117,7 @@ _TYPES: dict[str, type] = {
     "key_file": str, "ordinance_special_care": list, "retention_years": int, "regulator": str, "sector": str,
     "smtp": dict,
     "people": dict,
-    "pdf_font": str, "letter": dict, "language": str,
+    "pdf_font": str, "letter": dict, "language": str, "database_url": str,
 }
 _SMTP_TYPES: dict[str, type] = {
     "host": str, "port": int, "security": str, "user": str, "from_addr": str, "from_name": str,

@@ -65,14 +65,17 @@ def load_or_create_key(store_dir: Path, *, key_file: Path | None) -> bytes:
     return _key_from_keyring(store_dir)
 
 
-def audit_key(store_dir: Path, *, key_file: Path | None, create: bool) -> tuple[bytes, bool] | None:
+def audit_key(store_dir: Path, *, key_file: Path | None, create: bool,
+              identity: str | None = None) -> tuple[bytes, bool] | None:
     """The key that binds the store's audit chain: (key, created now), or None when it has none and
     `create` is false.
 
     One key per store, kept like the roster key: in the OS keyring (``audit-key:<store path>``) or, where
-    a key file is configured, in ``audit-<store digest>.key`` beside it (mode 0600).
+    a key file is configured, in ``audit-<store digest>.key`` beside it (mode 0600). A register kept in a
+    database names its key after the database (`identity`), so every officer's copy finds the same key.
     """
-    digest = hashlib.sha256(str(store_dir.expanduser().resolve()).encode()).hexdigest()[:16]
+    name = identity if identity is not None else str(store_dir.expanduser().resolve())
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
     if key_file is not None:
         path = key_file.expanduser().parent / f"audit-{digest}.key"
         if path.exists():
@@ -85,7 +88,7 @@ def audit_key(store_dir: Path, *, key_file: Path | None, create: bool) -> tuple[
         if not create:
             return None
         raise InputError(NO_KEYRING_HINT)
-    username = f"audit-key:{store_dir.expanduser().resolve()}"
+    username = f"audit-key:{name}"
     try:
         existing = backend.get_password(SERVICE, username)
         if existing is not None:

@@ -89,8 +89,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-class Store:
-    """An opened store directory.
+class LocalStore:
+    """What every backend keeps in the local store directory: config.toml, the organization's playbooks/
+    and templates/, the sealed personal data of individual incidents; and the record checks they share.
 
     The register depends on no stage: the vocabulary that records are validated against (data items,
     types, causes, regimes, all from playbooks) is handed in as a loader, called the first time a record
@@ -100,33 +101,8 @@ class Store:
     def __init__(self, root: Path, vocabulary: Callable[[], rec.Vocabulary] | None = None) -> None:
         self.root = root
         self._vocabulary_loader = vocabulary
-        self.incidents_dir = root / "incidents"
-        self.audit = AuditLog(root / "audit.log", key=self._audit_key, baseline=self.record_hashes)
-        self._audit_key_cache: tuple[bytes, bool] | None = None
-        #: the incident files the last `records()` left out, each with its problem
+        #: the incidents the last `records()` left out, each with its problem
         self.skipped: list[InputError] = []
-
-    # ------------------------------------------------------------------ creation and opening
-
-    @classmethod
-    def init(cls, root: Path, config: Config | None = None,
-             vocabulary: Callable[[], rec.Vocabulary] | None = None) -> Store:
-        ensure_dir(root)
-        for sub in ("incidents", "playbooks", "templates"):
-            ensure_dir(root / sub)
-        cfg_path = root / "config.toml"
-        if not cfg_path.exists():
-            import tomli_w
-
-            atomic_write_text(cfg_path, tomli_w.dumps((config or Config()).to_toml_dict()))
-        return cls(root, vocabulary)
-
-    @classmethod
-    def open(cls, root: Path, vocabulary: Callable[[], rec.Vocabulary] | None = None) -> Store:
-        if not (root / "incidents").is_dir():
-            raise StoreError(_("no incident store at {root}; create it with `incident init` (or name another with --store DIR or ${env_home})")
-                             .format(root=root, env_home=ENV_HOME))
-        return cls(root, vocabulary)
 
     @cached_property
     def config(self) -> Config:
@@ -158,7 +134,7 @@ class Store:
 
     def roster_path(self, incident_id: str) -> Path:
         """`rosters/<ID>.roster`: the incident's affected-person list, encrypted."""
-        self.path_of(incident_id)  # validates the ID
+        self.check_id(incident_id)
         return self.private_dir("rosters") / f"{incident_id}.roster"
 
     @contextmanager
@@ -180,7 +156,7 @@ class Store:
 
     def batch_dir(self, incident_id: str) -> Path:
         """`batches/<ID>/`: the incident's e-mail batch, encrypted, with its journal."""
-        self.path_of(incident_id)
+        self.check_id(incident_id)
         return self.private_dir("batches") / incident_id
 
     def personal_data_paths(self, incident_id: str) -> list[Path]:
@@ -200,6 +176,83 @@ class Store:
         from incident.register.secrets import key_file_from_env_or_config, load_or_create_key
 
         return load_or_create_key(self.root, key_file=key_file_from_env_or_config(self.config.key_file))
+
+    def close(self) -> None:
+        """Nothing held open here (a database backend closes its connection)."""
+
+    # ------------------------------------------------------------------ records
+
+    @staticmethod
+    def check_id(incident_id: str) -> None:
+        if not ID_RE.match(incident_id):
+            raise InputError(f"{incident_id!r} is not an incident ID; IDs look like 2024-0007", field="ID")
+
+    def record_file(self, incident_id: str) -> Path | str:
+        """How errors name the record of an incident."""
+        self.check_id(incident_id)
+        return f"incident {incident_id}"
+
+    def update(self, incident_id: str, change: Callable[[rec.Record], rec.Record], *, actor: str,
+               action: str = "update", extra: Mapping[str, Any] | None = None,
+               at: datetime | None = None) -> rec.Record:
+        raise NotImplementedError  # each backend saves in its own way
+
+    def validate(self, record: rec.Record, *, file: str | None = None) -> rec.Record:
+        """Re-run the full validation on a record built in memory (e.g. after `incident set`)."""
+        return rec.from_mapping(rec.to_toml_dict(record), vocab=self.vocabulary, tz=self.tz, file=file)
+
+    def replace_text(self, incident_id: str, text: str, *, actor: str) -> rec.Record:
+        """Save an edited TOML text (from `incident edit`) after full validation."""
+        path = self.record_file(incident_id)
+        parsed = rec.loads(text, vocab=self.vocabulary, tz=self.tz, file=path)
+        if parsed.id and parsed.id != incident_id:
+            raise InputError(_("the ID cannot be changed (it is {incident_id})")
+                             .format(incident_id=incident_id), file=path, field="id")
+
+        def change(old: rec.Record) -> rec.Record:
+            if parsed.facts.get("status", old.status) != old.status:
+                raise InputError(_("is {status}; change it with `incident status {incident_id} STATUS` (closing checks what is still open)")
+                                 .format(status=old.status, incident_id=incident_id), file=path, field="status")
+            for name in TOOL_WRITTEN:
+                if parsed.sections.get(name) != old.sections.get(name):
+                    raise InputError(_("[{name}] is written by the toolkit (and audited by the command that writes it); edit the facts, data and timeline only")
+                                     .format(name=name), file=path, field=name)
+            return parsed.with_facts(id=incident_id, status=old.status, created_at=old.get("created_at"))
+
+        return self.update(incident_id, change, actor=actor, action="edit")
+
+
+
+class Store(LocalStore):
+    """An opened store directory (the embedded backend)."""
+
+    def __init__(self, root: Path, vocabulary: Callable[[], rec.Vocabulary] | None = None) -> None:
+        super().__init__(root, vocabulary)
+        self.incidents_dir = root / "incidents"
+        self.audit = AuditLog(root / "audit.log", key=self._audit_key, baseline=self.record_hashes)
+        self._audit_key_cache: tuple[bytes, bool] | None = None
+
+    # ------------------------------------------------------------------ creation and opening
+
+    @classmethod
+    def init(cls, root: Path, config: Config | None = None,
+             vocabulary: Callable[[], rec.Vocabulary] | None = None) -> Store:
+        ensure_dir(root)
+        for sub in ("incidents", "playbooks", "templates"):
+            ensure_dir(root / sub)
+        cfg_path = root / "config.toml"
+        if not cfg_path.exists():
+            import tomli_w
+
+            atomic_write_text(cfg_path, tomli_w.dumps((config or Config()).to_toml_dict()))
+        return cls(root, vocabulary)
+
+    @classmethod
+    def open(cls, root: Path, vocabulary: Callable[[], rec.Vocabulary] | None = None) -> Store:
+        if not (root / "incidents").is_dir():
+            raise StoreError(_("no incident store at {root}; create it with `incident init` (or name another with --store DIR or ${env_home})")
+                             .format(root=root, env_home=ENV_HOME))
+        return cls(root, vocabulary)
 
     # ------------------------------------------------------------------ locking and audit
 
@@ -317,10 +370,6 @@ class Store:
                              .format(value=record.id or '(no id)', stem=path.stem), file=path,
                              field="id")
 
-    def validate(self, record: rec.Record, *, file: str | None = None) -> rec.Record:
-        """Re-run the full validation on a record built in memory (e.g. after `incident set`)."""
-        return rec.from_mapping(rec.to_toml_dict(record), vocab=self.vocabulary, tz=self.tz, file=file)
-
     def create(self, record: rec.Record, *, actor: str, at: datetime | None = None) -> rec.Record:
         """Assign the next ID for the year of discovery, save, and log the creation."""
         from incident.dates import now, to_local_date
@@ -353,26 +402,6 @@ class Store:
             new = new.with_facts(updated_at=moment.replace(microsecond=0))
             self._write_logged(new, actor=actor, action=action, changes={**changes, **(extra or {})}, at=moment)
         return new
-
-    def replace_text(self, incident_id: str, text: str, *, actor: str) -> rec.Record:
-        """Save an edited TOML text (from `incident edit`) after full validation."""
-        path = self.path_of(incident_id)
-        parsed = rec.loads(text, vocab=self.vocabulary, tz=self.tz, file=path)
-        if parsed.id and parsed.id != incident_id:
-            raise InputError(_("the ID cannot be changed (it is {incident_id})")
-                             .format(incident_id=incident_id), file=path, field="id")
-
-        def change(old: rec.Record) -> rec.Record:
-            if parsed.facts.get("status", old.status) != old.status:
-                raise InputError(_("is {status}; change it with `incident status {incident_id} STATUS` (closing checks what is still open)")
-                                 .format(status=old.status, incident_id=incident_id), file=path, field="status")
-            for name in TOOL_WRITTEN:
-                if parsed.sections.get(name) != old.sections.get(name):
-                    raise InputError(_("[{name}] is written by the toolkit (and audited by the command that writes it); edit the facts, data and timeline only")
-                                     .format(name=name), file=path, field=name)
-            return parsed.with_facts(id=incident_id, status=old.status, created_at=old.get("created_at"))
-
-        return self.update(incident_id, change, actor=actor, action="edit")
 
     def _write_logged(self, record: rec.Record, *, actor: str, action: str, changes: Mapping[str, Any],
                       at: datetime) -> None:

@@ -1,0 +1,429 @@
+"""The shared register on PostgreSQL: the same records, ids, audit chain and checks as the file store.
+
+Chosen by `incident init --database URL`, `database_url` in config.toml or `$INCIDENT_DATABASE_URL`
+(which wins). The local store directory keeps config.toml, the organization's playbooks/ and templates/
+and the sealed personal data of individual incidents (rosters/, batches/); the database keeps:
+
+- `incidents`: each record as the TOML text the file store would write (its SHA-256 is what the audit
+  names), the validated record as JSON for listing, and the columns lists filter on;
+- `id_counters`: the last number issued per year, taken under a row lock (`SELECT … FOR UPDATE`);
+- `audit_log`: one row per entry, the line exactly as in the file store's audit.log, hash-chained and
+  bound to the audit key, insert-only (a trigger refuses UPDATE, DELETE and TRUNCATE); `audit_head`: the
+  signed head.
+
+Every change is one transaction: the record's row locked (`SELECT … FOR UPDATE`), changed, validated,
+written, and its audit entry appended under the head's row lock, committed together or not at all.
+The connection comes from the URL (host, port, dbname, user, sslmode …); the password from libpq's
+`PGPASSFILE` / `PGPASSWORD` (never from the URL, never from a file of ours). Migrations are plain SQL
+files shipped in the package (`incident/register/migrations/NNNN_name.sql`), applied in order in one
+transaction under an advisory lock and recorded in `incident_migrations` with their SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from incident.errors import InputError, NotFoundError, StoreError
+from incident.register import record as rec
+from incident.register.audit import GENESIS, VerifyResult, make_entry, make_head, verify_lines
+from incident.register.config import Config
+from incident.register.store import (
+    _FAR_FUTURE,
+    LocalStore,
+    _jsonable_str,
+    _revive,
+    _tag,
+    diff_records,
+)
+
+if TYPE_CHECKING:
+    import psycopg
+
+ENV_DATABASE_URL = "INCIDENT_DATABASE_URL"
+MIGRATION_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+#: the advisory lock that serializes migrations (any constant; "incident" in ASCII)
+_MIGRATION_LOCK = 0x696E636964656E74
+
+
+def check_url(url: str, *, field: str = "--database") -> str:
+    """A PostgreSQL connection URL without a password in it (InputError otherwise)."""
+    url = url.strip()
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise InputError(f"{url!r} is not a PostgreSQL URL; expected postgresql://USER@HOST:PORT/DBNAME",
+                         field=field)
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(url)
+    except Exception as exc:  # noqa: BLE001 - psycopg.ProgrammingError and others: an invalid URL
+        raise InputError(f"not a valid connection URL ({exc})", field=field) from None
+    if params.get("password"):
+        raise InputError("the URL holds a password; leave it out and give it in PGPASSFILE (~/.pgpass) or "
+                         "PGPASSWORD", field=field)
+    return url
+
+
+def shown_url(url: str) -> str:
+    """The URL as shown to the officer: host, port and database (never a password)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(url)
+    host = params.get("host", "localhost")
+    port = f":{params['port']}" if params.get("port") else ""
+    user = f"{params['user']}@" if params.get("user") else ""
+    return f"postgresql://{user}{host}{port}/{params.get('dbname', '')}"
+
+
+def database_url(root: Path, configured: str) -> str:
+    """`$INCIDENT_DATABASE_URL`, else the config's `database_url`, else '' (the file store)."""
+    env = os.environ.get(ENV_DATABASE_URL, "").strip()
+    if env:
+        return check_url(env, field=ENV_DATABASE_URL)
+    if configured.strip():
+        return check_url(configured, field="database_url")
+    return ""
+
+
+def connect(url: str) -> psycopg.Connection[Any]:
+    import psycopg
+
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=10, application_name="incident")
+    except psycopg.OperationalError as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StoreError(f"cannot connect to the register at {shown_url(url)}: {message}") from None
+
+
+# ---------------------------------------------------------------------- migrations
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.sql.encode("utf-8")).hexdigest()
+
+
+def migrations() -> list[Migration]:
+    """The migrations shipped in the package, in order."""
+    found: list[Migration] = []
+    for entry in resources.files("incident.register").joinpath("migrations").iterdir():
+        match = MIGRATION_RE.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), match.group(2), entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    return found
+
+
+@dataclass(frozen=True)
+class MigrationState:
+    version: int
+    name: str
+    applied_at: datetime | None
+    #: the shipped file differs from the one applied (never edit an applied migration)
+    changed: bool = False
+
+
+_LEDGER = """CREATE TABLE IF NOT EXISTS incident_migrations (
+    version    integer PRIMARY KEY,
+    name       text NOT NULL,
+    sha256     text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    applied_by name NOT NULL DEFAULT current_user
+)"""
+
+
+def migration_status(conn: psycopg.Connection[Any]) -> list[MigrationState]:
+    """Every shipped migration with when it was applied (None: pending)."""
+    exists = conn.execute("SELECT to_regclass('incident_migrations') IS NOT NULL").fetchone()
+    applied: dict[int, tuple[str, datetime]] = {}
+    if exists and exists[0]:
+        for version, sha, at in conn.execute("SELECT version, sha256, applied_at FROM incident_migrations"):
+            applied[int(version)] = (str(sha), at)
+    shipped = {m.version: m for m in migrations()}
+    unknown = sorted(set(applied) - set(shipped))
+    if unknown:
+        raise StoreError(f"the database has migration {unknown[-1]}, newer than this version of the toolkit "
+                         "knows; upgrade the toolkit")
+    return [MigrationState(m.version, m.name, applied[m.version][1] if m.version in applied else None,
+                           changed=m.version in applied and applied[m.version][0] != m.sha256)
+            for m in shipped.values()]
+
+
+def upgrade(conn: psycopg.Connection[Any]) -> list[Migration]:
+    """Apply the pending migrations in order, in one transaction; the ones applied."""
+    done: list[Migration] = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        conn.execute(_LEDGER)
+        states = {s.version: s for s in migration_status(conn)}
+        changed = [s for s in states.values() if s.changed]
+        if changed:
+            raise StoreError(f"migration {changed[0].version:04d}_{changed[0].name} differs from the one applied "
+                             "to the database; applied migrations are never edited")
+        for migration in migrations():
+            if states[migration.version].applied_at is not None:
+                continue
+            conn.execute(migration.sql.encode("utf-8"))
+            conn.execute("INSERT INTO incident_migrations (version, name, sha256) VALUES (%s, %s, %s)",
+                         (migration.version, migration.name, migration.sha256))
+            done.append(migration)
+    return done
+
+
+# ---------------------------------------------------------------------- the store
+
+
+class PgStore(LocalStore):
+    """A register whose records and audit log are in a PostgreSQL database (see the module docstring)."""
+
+    def __init__(self, root: Path, url: str, vocabulary: Callable[[], rec.Vocabulary] | None = None) -> None:
+        super().__init__(root, vocabulary)
+        self.url = url
+        self._conn: psycopg.Connection[Any] | None = None
+        self._audit_key_cache: tuple[bytes, bool] | None = None
+
+    @classmethod
+    def init(cls, root: Path, config: Config, vocabulary: Callable[[], rec.Vocabulary] | None = None) -> PgStore:
+        """The local directory (config.toml naming the database, playbooks/, templates/) and the schema."""
+        from incident.fsutil import atomic_write_text, ensure_dir
+
+        url = check_url(config.database_url)
+        with connect(url) as conn:
+            upgrade(conn)
+        ensure_dir(root)
+        for sub in ("playbooks", "templates"):
+            ensure_dir(root / sub)
+        if not (root / "config.toml").exists():
+            import tomli_w
+
+            atomic_write_text(root / "config.toml", tomli_w.dumps(config.to_toml_dict()))
+        return cls(root, url, vocabulary)
+
+    @classmethod
+    def open_url(cls, root: Path, url: str, vocabulary: Callable[[], rec.Vocabulary] | None = None) -> PgStore:
+        if not (root / "config.toml").is_file():
+            raise StoreError(f"no incident store at {root}; create it with `incident init --database URL`")
+        return cls(root, url, vocabulary)
+
+    @property
+    def conn(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            conn = connect(self.url)
+            pending = [s for s in migration_status(conn) if s.applied_at is None]
+            if pending:
+                conn.close()
+                raise StoreError(f"the register at {shown_url(self.url)} needs migration "
+                                 f"{pending[0].version:04d}_{pending[0].name}; run `incident db upgrade`")
+            self._conn = conn
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @property
+    def where(self) -> str:
+        return shown_url(self.url)
+
+    # ------------------------------------------------------------------ audit
+
+    def _audit_key(self, create: bool) -> tuple[bytes, bool] | None:
+        """One key per register, named after the database (every officer's key file or keyring holds it)."""
+        if self._audit_key_cache is None:
+            from incident.register.secrets import audit_key, key_file_from_env_or_config
+
+            found = audit_key(self.root, key_file=key_file_from_env_or_config(self.config.key_file), create=create,
+                              identity=self.where)
+            if found is None:
+                return None
+            self._audit_key_cache = found
+        return self._audit_key_cache
+
+    def _append(self, cur: psycopg.Cursor[Any], *, actor: str, action: str, incident: str | None,
+                changes: Mapping[str, Any], at: datetime, record_sha256: str | None = None) -> dict[str, Any]:
+        """Append an entry in the caller's transaction, under the head's row lock."""
+        found = self._audit_key(True)
+        key = found[0] if found else None
+        row = cur.execute("SELECT seq, hash FROM audit_head FOR UPDATE").fetchone()
+        seq, prev = (int(row[0]), str(row[1])) if row else (0, GENESIS)
+        entry, line = make_entry(seq + 1, prev, key, actor=actor, action=action, incident=incident,
+                                 changes=changes,
+                                 at=at, record_sha256=record_sha256)
+        cur.execute("INSERT INTO audit_log (seq, line, hash, incident, actor, action) VALUES (%s, %s, %s, %s, %s, %s)",
+                    (entry["seq"], line, entry["hash"], incident, actor, action))
+        head = make_head(int(entry["seq"]), str(entry["hash"]), key)
+        cur.execute("UPDATE audit_head SET seq = %s, hash = %s, mac = %s", (head["seq"], head["hash"],
+                                                                            head.get("mac", "")))
+        return entry
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """One transaction holding the audit head's row lock (changes outside the records, e.g. config)."""
+        with self.conn.transaction():
+            self.conn.execute("SELECT seq FROM audit_head FOR UPDATE")
+            yield
+
+    def append_audit(self, *, actor: str, action: str, incident: str | None, changes: Mapping[str, Any],
+                     at: datetime) -> dict[str, Any]:
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            return self._append(cur, actor=actor, action=action, incident=incident, changes=changes, at=at)
+
+    def log(self, actor: str, action: str, incident: str | None, changes: Mapping[str, Any],
+            at: datetime | None = None) -> dict[str, Any]:
+        from incident.dates import now
+
+        return self.append_audit(actor=actor, action=action, incident=incident, changes=changes,
+                                 at=at or now(self.tz))
+
+    def audit_entries(self) -> Iterator[dict[str, Any]]:
+        with self.conn.cursor() as cur:
+            for (line,) in cur.execute("SELECT line FROM audit_log ORDER BY seq"):
+                yield json.loads(line)
+
+    @property
+    def audit_location(self) -> str:
+        return f"the audit_log table of {self.where}"
+
+    def record_hashes(self) -> dict[str, str]:
+        return {str(i): str(h) for i, h in self.conn.execute("SELECT id, sha256 FROM incidents")}
+
+    def verify_audit(self, *, anchor: str | None = None, records: bool = True) -> VerifyResult:
+        found = self._audit_key(False)
+        with self.conn.transaction():  # one snapshot of the log, its head and the records
+            self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            head_row = self.conn.execute("SELECT seq, hash, mac FROM audit_head").fetchone()
+            head = None if head_row is None else {"seq": int(head_row[0]), "hash": str(head_row[1]),
+                                                  **({"mac": str(head_row[2])} if head_row[2] else {})}
+            lines = [(str(line) + "\n").encode("utf-8")
+                     for (line,) in self.conn.execute("SELECT line FROM audit_log ORDER BY seq")]
+            hashes = self.record_hashes() if records else None
+        return verify_lines(lines, head, head_row is not None, found[0] if found else None, hashes, anchor=anchor)
+
+    # ------------------------------------------------------------------ records
+
+    def _parse(self, incident_id: str, content: str) -> rec.Record:
+        record = rec.loads(content, vocab=self.vocabulary, tz=self.tz, file=f"incident {incident_id}",
+                           now=_FAR_FUTURE)
+        if record.id != incident_id:
+            raise InputError(f"the row holds incident {record.id or '(no id)'}, not {incident_id}",
+                             file=f"incident {incident_id}", field="id")
+        return record
+
+    def load(self, incident_id: str) -> rec.Record:
+        self.check_id(incident_id)
+        row = self.conn.execute("SELECT content FROM incidents WHERE id = %s", (incident_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no incident {incident_id} in {self.where}; `incident list` shows them")
+        return self._parse(incident_id, str(row[0]))
+
+    def records(self, *, fresh: bool = False) -> list[rec.Record]:
+        self.skipped = []
+        out: list[rec.Record] = []
+        with self.conn.cursor() as cur:
+            for incident_id, content, sha, cached in cur.execute(
+                    "SELECT id, content, sha256, cached FROM incidents"):
+                record = None
+                if not fresh and hashlib.sha256(content.encode("utf-8")).hexdigest() == sha:
+                    record = _from_cached(cached, incident_id)
+                if record is None:
+                    try:
+                        record = self._parse(incident_id, content)
+                    except InputError as exc:
+                        self.skipped.append(exc)
+                        continue
+                out.append(record)
+        out.sort(key=lambda r: (r.discovered_at, r.id), reverse=True)
+        return out
+
+    def _write(self, cur: psycopg.Cursor[Any], record: rec.Record, *, insert: bool) -> str:
+        content = rec.dumps(record)
+        digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
+        table = rec.to_toml_dict(record)
+        cached = json.dumps({"key": digest, "record": table}, ensure_ascii=False, default=_tag)
+        data = json.dumps(table, ensure_ascii=False, default=_jsonable_str)
+        created, updated = record.get("created_at"), record.get("updated_at")
+        values = (content, digest, cached, data, record.status, str(record.get("department") or ""),
+                  record.discovered_at, created if isinstance(created, datetime) else None,
+                  updated if isinstance(updated, datetime) else None, record.id)
+        if insert:
+            cur.execute("INSERT INTO incidents (content, sha256, cached, data, status, department, discovered_at, "
+                        "created_at, updated_at, id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", values)
+        else:
+            cur.execute("UPDATE incidents SET content = %s, sha256 = %s, cached = %s, data = %s, status = %s, "
+                        "department = %s, discovered_at = %s, created_at = %s, updated_at = %s WHERE id = %s",
+                        values)
+        return digest
+
+    def create(self, record: rec.Record, *, actor: str, at: datetime | None = None) -> rec.Record:
+        from incident.dates import now, to_local_date
+
+        moment = at or now(self.tz)
+        year = to_local_date(record.discovered_at, self.tz).year
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.execute("INSERT INTO id_counters (year, last) VALUES (%s, 0) ON CONFLICT (year) DO NOTHING", (year,))
+            row = cur.execute("SELECT last FROM id_counters WHERE year = %s FOR UPDATE", (year,)).fetchone()
+            highest = int(row[0]) if row else 0
+            top = cur.execute("SELECT max(split_part(id, '-', 2)::integer) FROM incidents WHERE id LIKE %s",
+                              (f"{year}-%",)).fetchone()
+            if top and top[0] is not None:
+                highest = max(highest, int(top[0]))  # e.g. incidents imported with their numbers
+            number = highest + 1
+            cur.execute("UPDATE id_counters SET last = %s WHERE year = %s", (number, year))
+            incident_id = f"{year}-{number:04d}"
+            new = record.with_facts(id=incident_id, status=record.status or "open",
+                                    created_at=moment.replace(microsecond=0), updated_at=None)
+            new = self.validate(new, file=f"incident {incident_id}")
+            digest = self._write(cur, new, insert=True)
+            self._append(cur, actor=actor, action="create", incident=incident_id,
+                         changes=diff_records(None, new), at=moment, record_sha256=digest)
+        return new
+
+    def update(self, incident_id: str, change: Callable[[rec.Record], rec.Record], *, actor: str,
+               action: str = "update", extra: Mapping[str, Any] | None = None,
+               at: datetime | None = None) -> rec.Record:
+        from incident.dates import now
+
+        self.check_id(incident_id)
+        moment = at or now(self.tz)
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            row = cur.execute("SELECT content FROM incidents WHERE id = %s FOR UPDATE", (incident_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no incident {incident_id} in {self.where}; `incident list` shows them")
+            old = self._parse(incident_id, str(row[0]))
+            new = change(old)
+            new = self.validate(new.with_facts(id=incident_id), file=f"incident {incident_id}")
+            changes = diff_records(old, new)
+            if not changes and not extra:
+                return old
+            new = new.with_facts(updated_at=moment.replace(microsecond=0))
+            digest = self._write(cur, new, insert=False)
+            self._append(cur, actor=actor, action=action, incident=incident_id,
+                         changes={**changes, **(extra or {})}, at=moment, record_sha256=digest)
+        return new
+
+
+def _from_cached(cached: str, incident_id: str) -> rec.Record | None:
+    try:
+        hit = json.loads(cached, object_hook=_revive)
+        record = rec.from_trusted(hit["record"])
+        if record.id != incident_id or not isinstance(record.facts.get("discovered_at"), datetime):
+            return None
+        return record
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
