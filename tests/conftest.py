@@ -52,7 +52,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 #: test modules that run on both backends (the store fixture is parametrized over files and postgresql)
-BOTH_BACKENDS = {"test_register_cli", "test_assessments", "test_tracking"}
+BOTH_BACKENDS = {"test_register_cli", "test_assessments", "test_tracking", "test_notices", "test_actions",
+                 "test_review", "test_reports", "test_purge", "test_send_cli"}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -104,6 +105,16 @@ def run(store_dir: Path) -> Callable[..., Result]:
         return result
 
     return _run
+
+
+def rewrite_config(store_dir: Path, text: str) -> None:
+    """Replace the fixture store's config.toml with `text`, keeping the database it names (a store whose
+    register is on PostgreSQL stays there)."""
+    import tomllib
+
+    path = store_dir / "config.toml"
+    url = tomllib.loads(path.read_text(encoding="utf-8")).get("database_url") if path.exists() else None
+    path.write_text((f'database_url = "{url}"\n' if url else "") + text, encoding="utf-8")
 
 
 def answer_review(run: Callable[..., Result], incident: str, skip: int = 0) -> None:

@@ -113,6 +113,7 @@ def test_contractor_improvement_report_is_added_once(run: Callable[..., Result],
     ]
 
 
+@pytest.mark.files_only  # reads or damages the record's file
 def test_suggest_only_suggests(run: Callable[..., Result], clock: Any, store_dir: Path) -> None:
     from incident.law.taxonomy import load_taxonomy
 
@@ -286,6 +287,7 @@ def test_an_incident_never_assessed_cannot_jump_to_closed(run: Callable[..., Res
         f"status {undetermined} closed", expect=2).stderr
 
 
+@pytest.mark.files_only  # reads or damages the record's file
 def test_a_damaged_actions_section_is_named(run: Callable[..., Result], clock: Any, store: Any) -> None:
     incident = new(run)
     bad = [{"id": "A1", "measure": "m", "owner": "o", "due": "2024-08-01", "state": "open"}]

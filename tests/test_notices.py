@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import rewrite_config
 
 from incident.errors import InputError
 from incident.law.vocabulary import open_store
@@ -49,7 +50,7 @@ BASE: dict[str, Any] = {
 def write_config(store_dir: Path, **extra: str) -> None:
     lines = [f'organization = "{ORG}"', f'contact = "{CONTACT}"']
     lines += [f'{k} = "{v}"' for k, v in extra.items()]
-    (store_dir / "config.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rewrite_config(store_dir, "\n".join(lines) + "\n")
 
 
 @pytest.fixture
@@ -229,8 +230,7 @@ def test_individual_email_has_a_subject(org_store: Store) -> None:
 @pytest.mark.parametrize("kind,signature", [("council-letter", "市議会議長"), ("council-email", "市議会議長")])
 def test_council_notices_use_the_five_items_and_the_chair(run: Any, store_dir: Path, kind: str,
                                                           signature: str) -> None:
-    (store_dir / "config.toml").write_text(f'organization = "テスト市議会"\nentity = "council"\ncontact = "{CONTACT}"\n',
-                                           encoding="utf-8")
+    rewrite_config(store_dir, f'organization = "テスト市議会"\nentity = "council"\ncontact = "{CONTACT}"\n')
     incident = make(open_store(store_dir), entity="council")
     out = run(f"notice {incident} --kind {kind}").stdout
     assert headings(out) == INDIVIDUAL_SECTIONS
@@ -355,7 +355,7 @@ def test_rendering_is_recorded_with_its_hash(run: Any, org_store: Store, tmp_pat
     assert {k: entry[k] for k in ("kind", "lang", "format", "sha256", "actor", "draft", "path")} == {
         "kind": "regulator-final", "lang": "ja", "format": "html", "sha256": digest, "actor": "佐藤",
         "draft": False, "path": str(target)}
-    audit = [e for e in org_store.audit.entries() if e["action"] == "notice"]
+    audit = [e for e in org_store.audit_entries() if e["action"] == "notice"]
     assert len(audit) == 1 and audit[0]["actor"] == "佐藤" and audit[0]["changes"]["sha256"] == digest
     assert audit[0]["changes"]["kind"] == "regulator-final"
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import Result
-from conftest import REPO
+from conftest import REPO, rewrite_config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -221,7 +221,7 @@ def test_html_escapes_record_text(store: Any, run: Callable[..., Result]) -> Non
 def test_markdown_never_carries_raw_html(store: Any, run: Callable[..., Result], store_dir: Path) -> None:
     from incident.register.changes import new_incident
 
-    (store_dir / "config.toml").write_text('organization = "<img src=x onerror=alert(1)>"\n', encoding="utf-8")
+    rewrite_config(store_dir, 'organization = "<img src=x onerror=alert(1)>"\n')
     new_incident(store, raw_incident("other", "2023-05-01", "", "<script>alert(1)</script>", 2,
                                      "<iframe>", "", "<b>課</b>"), actor="t")
     md = run("report annual --fiscal-year 2023 --format md").stdout

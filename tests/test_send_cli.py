@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import rewrite_config
 from smtp_server import CapturingHandler, SmtpTestServer
 from test_mailmerge import PEOPLE, write_csv
 from test_notices import CONTACT, ORG, make
@@ -22,8 +23,7 @@ FROM = "privacy@example.jp"
 def configure(store_dir: Path, port: int, **smtp: Any) -> None:
     settings = {"host": "127.0.0.1", "port": port, "security": "none", "from_addr": FROM, "from_name": ORG, **smtp}
     table = "\n".join(f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in settings.items())
-    (store_dir / "config.toml").write_text(
-        f'organization = "{ORG}"\ncontact = "{CONTACT}"\n\n[smtp]\n{table}\n', encoding="utf-8")
+    rewrite_config(store_dir, f'organization = "{ORG}"\ncontact = "{CONTACT}"\n\n[smtp]\n{table}\n')
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def plaintext_people(directory: Path) -> list[str]:
 
 
 def actions(store_dir: Path) -> list[tuple[str, str]]:
-    return [(e["action"], e["actor"]) for e in open_store(store_dir).audit.entries()
+    return [(e["action"], e["actor"]) for e in open_store(store_dir).audit_entries()
             if e["action"].startswith("send")]
 
 
