@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -89,7 +90,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-class LocalStore:
+class LocalStore(ABC):
     """What every backend keeps in the local store directory: config.toml, the organization's playbooks/
     and templates/, the sealed personal data of individual incidents; and the record checks they share.
 
@@ -192,10 +193,12 @@ class LocalStore:
         self.check_id(incident_id)
         return f"incident {incident_id}"
 
+    @abstractmethod
     def update(self, incident_id: str, change: Callable[[rec.Record], rec.Record], *, actor: str,
                action: str = "update", extra: Mapping[str, Any] | None = None,
                at: datetime | None = None) -> rec.Record:
-        raise NotImplementedError  # each backend saves in its own way
+        """Apply `change` to the stored record under the lock and save it with its audit entry; each
+        backend saves in its own way."""
 
     def validate(self, record: rec.Record, *, file: str | None = None) -> rec.Record:
         """Re-run the full validation on a record built in memory (e.g. after `incident set`)."""
