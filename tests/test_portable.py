@@ -79,3 +79,29 @@ def test_a_held_lock_is_reported_busy_without_waiting(tmp_path: Path) -> None:
         holder.wait(timeout=30)
     with file_lock(path, wait=False):
         pass  # free again once the holder is gone
+
+
+def test_a_mail_merge_runs_without_the_posix_only_open_flags(tmp_path: Path) -> None:
+    """Windows has no O_NOFOLLOW, O_DIRECTORY, O_CLOEXEC, fchmod or dir_fd: the merge module imports and
+    writes one private file per person by path there (checked here by removing them from `os`)."""
+    result = _without_fcntl("""
+        import os
+        for name in ("O_NOFOLLOW", "O_DIRECTORY", "O_CLOEXEC", "fchmod"):
+            if hasattr(os, name):
+                delattr(os, name)
+        os.supports_dir_fd = set()
+        from pathlib import Path
+        from datetime import datetime, UTC
+        from incident.notices import mailmerge
+        assert not mailmerge._DIR_FD
+        out = Path("letters")
+        out.mkdir(mode=0o700)
+        with mailmerge._Sink(out, None, datetime.now(UTC)) as sink:
+            sink.put("p000001.txt", "山田 太郎 様".encode())
+            sink.put("p000002.txt", b"second")
+            sink.put("p000001.txt", "山田 太郎 様 (again)".encode())
+            sink.finish()
+        print(sorted(p.name for p in out.iterdir()), (out / "p000001.txt").read_text(encoding="utf-8"))
+        """, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['p000001.txt', 'p000002.txt'] 山田 太郎 様 (again)"

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO, Literal, Self
 
 from incident.errors import InputError
+from incident.fsutil import fsync_dir, set_private
 from incident.i18n import _
 from incident.notices.batch import OutgoingMessage
 from incident.notices.delivery import build_email, recipient_of
@@ -60,15 +61,16 @@ class _Sink:
 
     def __init__(self, out_dir: Path | None, mbox: Path | None, now: datetime) -> None:
         self.where = out_dir or mbox
+        self.out_dir = out_dir
         self.dir_fd: int | None = None
         self.mbox: BinaryIO | None = None
         try:
-            if out_dir is not None:
-                self.dir_fd = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW)
+            if out_dir is not None and _DIR_FD:
+                self.dir_fd = os.open(out_dir, os.O_RDONLY | _DIRECTORY | _NOFOLLOW)
             if mbox is not None:
-                fd = os.open(mbox, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW | os.O_CLOEXEC, 0o600)
+                fd = os.open(mbox, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW | _CLOEXEC | _BINARY, 0o600)
                 self.mbox = os.fdopen(fd, "wb")
-                os.fchmod(fd, 0o600)  # an existing file keeps its mode otherwise
+                set_private(fd)  # an existing file keeps its mode otherwise
         except OSError as exc:
             self.close()
             raise InputError(_("cannot write the notices: {strerror}").format(strerror=exc.strerror), file=self.where) from None
@@ -80,11 +82,13 @@ class _Sink:
                 body = _FROM_LINE.sub(rb">\1", data.replace(b"\r\n", b"\n"))
                 self.mbox.write(self.stamp + body.rstrip(b"\n") + b"\n\n")
                 return
+            # relative to the opened directory where the platform can (no symlink swapped in between)
+            target: str | Path = name if self.dir_fd is not None else (self.out_dir or Path()) / name
             try:
-                fd = os.open(name, _CREATE, 0o600, dir_fd=self.dir_fd)
+                fd = os.open(target, _CREATE, 0o600, dir_fd=self.dir_fd)
             except FileExistsError:  # a re-run into the same directory: replace it, and make it private
-                fd = os.open(name, _REPLACE, 0o600, dir_fd=self.dir_fd)
-                os.fchmod(fd, 0o600)
+                fd = os.open(target, _REPLACE, 0o600, dir_fd=self.dir_fd)
+                set_private(fd)
             try:
                 view = memoryview(data)
                 while view:
@@ -103,6 +107,8 @@ class _Sink:
                 os.fsync(self.mbox.fileno())
             if self.dir_fd is not None:
                 os.fsync(self.dir_fd)
+            elif self.out_dir is not None:
+                fsync_dir(self.out_dir)
         except OSError as exc:
             raise InputError(_("cannot write the notices: {strerror}").format(strerror=exc.strerror), file=self.where) from None
 
@@ -119,9 +125,15 @@ class _Sink:
         self.close()
 
 
+# flags that only some platforms have (Windows has no O_NOFOLLOW, O_DIRECTORY, O_CLOEXEC or dir_fd, and
+# needs O_BINARY): each is 0 where it does not exist
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-_REPLACE = os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_BINARY = getattr(os, "O_BINARY", 0)
+_DIR_FD = bool(_DIRECTORY) and os.open in os.supports_dir_fd
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC | _BINARY
+_REPLACE = os.O_WRONLY | os.O_TRUNC | _NOFOLLOW | _CLOEXEC | _BINARY
 
 
 @dataclass(frozen=True)
