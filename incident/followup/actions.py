@@ -73,17 +73,9 @@ class Action:
         return self.state == "open" and self.due < today
 
     def to_table(self) -> dict[str, Any]:
-        """The TOML table stored in the record (absent values left out)."""
-        table: dict[str, Any] = {"id": self.id, "measure": self.measure}
-        if self.cause:
-            table["cause"] = self.cause
-        table |= {"owner": self.owner, "due": self.due, "state": self.state}
-        for key in ("evidence", "done_at", "done_by", "verified_by", "verified_at", "created_by", "created_at"):
-            value = getattr(self, key)
-            if value:
-                table[key] = value
-        table["source"] = self.source
-        return table
+        """The TOML table stored in the record: the section's own serializer writes it."""
+        entry = sections.ActionEntry(**{f.name: getattr(self, f.name) for f in fields(sections.ActionEntry)})
+        return entry.to_toml()
 
     def to_json(self, today: date | None = None) -> dict[str, Any]:
         """The action for `--json` (dates as ISO strings, absent values null)."""
