@@ -88,25 +88,8 @@ def audit_key(store_dir: Path, *, key_file: Path | None, create: bool,
         if not create:
             return None
         raise InputError(NO_KEYRING_HINT)
-    username = f"audit-key:{name}"
-    try:
-        existing = backend.get_password(SERVICE, username)
-        if existing is not None:
-            return _decode_key(existing, origin=f"the keyring entry {SERVICE}/{username}"), False
-        if not create:
-            return None
-        key = os.urandom(KEY_BYTES)
-        backend.set_password(SERVICE, username, _encode_key(key))
-        stored = backend.get_password(SERVICE, username)
-    except InputError:
-        raise
-    except Exception as exc:  # any keyring failure: say so and name the key-file alternative
-        raise InputError(_("the OS keyring failed ({name}: {exc}); {no_keyring_hint}")
-                         .format(name=type(exc).__name__, exc=exc, no_keyring_hint=NO_KEYRING_HINT)) from exc
-    if stored != _encode_key(key):
-        raise InputError(_("the OS keyring did not keep the audit key; {no_keyring_hint}")
-                         .format(no_keyring_hint=NO_KEYRING_HINT))
-    return key, True
+    return _keyring_key(backend, f"audit-key:{name}", create=create,
+                        lost=_("the OS keyring did not keep the audit key; {no_keyring_hint}"))
 
 
 def get_secret(name: str, *, env_var: str) -> str | None:
@@ -211,11 +194,23 @@ def _key_from_keyring(store_dir: Path) -> bytes:
     backend = _usable_backend()
     if backend is None:
         raise InputError(NO_KEYRING_HINT)
-    username = _key_username(store_dir)
+    found = _keyring_key(backend, _key_username(store_dir), create=True,
+                         lost=_("the OS keyring did not keep the roster key; {no_keyring_hint}"))
+    assert found is not None  # created when missing
+    return found[0]
+
+
+def _keyring_key(backend: keyring.backend.KeyringBackend, username: str, *, create: bool,
+                 lost: str) -> tuple[bytes, bool] | None:
+    """The key kept in the OS keyring under `username`, and whether it was created now; None when it is
+    missing and `create` is false. A keyring that fails, or does not keep what it was given (`lost`, the
+    message), is an error that names the key-file alternative."""
     try:
         existing = backend.get_password(SERVICE, username)
         if existing is not None:
-            return _decode_key(existing, origin=f"the keyring entry {SERVICE}/{username}")
+            return _decode_key(existing, origin=f"the keyring entry {SERVICE}/{username}"), False
+        if not create:
+            return None
         key = os.urandom(KEY_BYTES)
         backend.set_password(SERVICE, username, _encode_key(key))
         stored = backend.get_password(SERVICE, username)
@@ -225,9 +220,8 @@ def _key_from_keyring(store_dir: Path) -> bytes:
         raise InputError(_("the OS keyring failed ({name}: {exc}); {no_keyring_hint}")
                          .format(name=type(exc).__name__, exc=exc, no_keyring_hint=NO_KEYRING_HINT)) from exc
     if stored != _encode_key(key):
-        raise InputError(_("the OS keyring did not keep the roster key; {no_keyring_hint}")
-                         .format(no_keyring_hint=NO_KEYRING_HINT))
-    return key
+        raise InputError(lost.format(no_keyring_hint=NO_KEYRING_HINT))
+    return key, True
 
 
 def _usable_backend() -> keyring.backend.KeyringBackend | None:
