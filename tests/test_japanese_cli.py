@@ -110,7 +110,60 @@ def test_japanese_input(run: Any, store_dir: Path) -> None:
     assert json.loads(run("list --status 対応中 --json").stdout)[0]["id"] == incident_id
     assert json.loads(run("list --status closed --json").stdout) == []
     bad = run("list --status 未定義", expect=2, env=JA).stderr
-    assert "'--status' の値が不正です" in bad
+    assert bad.startswith("エラー: 項目 '--status': '未定義' は使えません。") and "closed (終結)" in bad
     event = run(["new", "--title", "t", "--type", "誤送信", "--event", "漏洩した", "--discovered-at", "2024-06-03"],
                 expect=2, env=JA).stderr
     assert event.startswith("エラー: 項目 '--event': '漏洩した' は使えません。") and "leak (漏えい)" in event
+
+
+#: a bad value for each choice an officer types, and an id and Japanese label the error must list
+BAD_CHOICES = [
+    ("new --title t --type 何か --discovered-at 2024-06-03", "--type", "misdirected-mail (誤送付)"),
+    ("new --title t --type misdirected-mail --event 何か --discovered-at 2024-06-03", "--event", "leak (漏えい)"),
+    ("list --status 何か", "--status", "closed (終結)"),
+    ("status {id} 何か", "STATUS", "contained (封じ込め済み)"),
+    ("init --entity 何か", "--entity", "public-body (行政機関等)"),
+    ("action list --state 何か", "--state", "verified (確認済み)"),
+    ("notice {id} --kind 何か", "--kind", "individual-letter"),
+    ("notice {id} --lang 何か", "--lang", "ja (日本語)"),
+    ("notice {id} --format 何か", "--format", "pdf"),
+    ("send {id} --prepare --kind 何か", "--kind", "individual-email"),
+    ("send {id} --prepare --lang 何か", "--lang", "en (英語)"),
+]
+
+
+@pytest.mark.parametrize(("command", "option", "listed"), BAD_CHOICES)
+def test_a_bad_choice_is_one_japanese_line_listing_the_labels(run: Any, store_dir: Path, command: str, option: str,
+                                                              listed: str) -> None:
+    made = run(["new", "--title", "t", "--type", "misdirected-mail", "--discovered-at", "2024-06-03"])
+    refused = run(command.format(id=made.stdout.strip()), expect=2, env=JA)
+    assert refused.stdout == ""
+    assert refused.stderr.startswith(f"エラー: 項目 '{option}': '何か' は使えません。次のいずれかを指定してください: ")
+    assert listed in refused.stderr and refused.stderr.count("\n") == 1, refused.stderr
+
+
+def test_a_choice_takes_the_japanese_label_and_english_runs_keep_clicks_words(run: Any, store_dir: Path) -> None:
+    made = run(["new", "--title", "t", "--type", "misdirected-mail", "--discovered-at", "2024-06-03"])
+    assert run(f"notice {made.stdout.strip()} --kind individual-letter --lang 英語 --draft", env=JA).stdout.count("Dear") == 1
+    english = run("list --status 何か", expect=2).stderr
+    assert "Invalid value for '--status': '何か' is not one of 'open', 'contained', 'reported', 'closed'." in english
+
+
+def test_a_bad_choice_at_a_prompt_is_asked_again_in_japanese(ja: None) -> None:
+    import click
+
+    from incident.cli.common import LabelledChoice
+
+    choice = LabelledChoice(["open", "closed"], {"open": "対応中", "closed": "終結"})
+    assert choice.convert("終結", None, None) == "closed"
+    with pytest.raises(click.BadParameter, match=r"'何か' は使えません。次のいずれかを指定してください: open \(対応中\), closed \(終結\)"):
+        choice.convert("何か", None, None)
+
+
+@pytest.fixture
+def ja() -> Any:
+    from incident import i18n
+
+    i18n.activate("ja")
+    yield
+    i18n.activate("en")

@@ -9,30 +9,93 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
 import click
 
 from incident.cli.group import Env
-from incident.i18n import N_
+from incident.i18n import N_, _
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class LabelledChoice(click.Choice):  # type: ignore[type-arg]
+class LabelledChoice(click.Choice[str]):
     """A choice of ids that also takes each id's Japanese label (`--status 終結` for closed); the value
-    passed on is always the id."""
+    passed on is always the id.
 
-    def __init__(self, choices: Sequence[str], labels: Mapping[str, str]) -> None:
-        super().__init__(list(choices))
-        self.labels = {label: key for key, label in labels.items()}
+    The ids and labels may be given as functions, called on first use (parsing, --help, completion), so
+    that importing a command module (as `incident --help` does) loads no playbook. In a Japanese run a bad
+    value is refused in one line naming the option and every valid id with its Japanese label beside it
+    (exit 2); at a prompt the same words are shown and the question asked again."""
+
+    def __init__(self, choices: Sequence[str] | Callable[[], Iterable[str]],
+                 labels: Mapping[str, str] | Callable[[], Mapping[str, str]] | None = None) -> None:
+        self._load_choices = choices if callable(choices) else _constant(tuple(choices))
+        self._load_labels = labels if callable(labels) else _constant(dict(labels or {}))
+        self._choices: tuple[str, ...] | None = None
+        self._labels: dict[str, str] | None = None
+        self.case_sensitive = True
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        if self._choices is None:
+            self._choices = tuple(self._load_choices())
+        return self._choices
+
+    @choices.setter
+    def choices(self, value: Sequence[str]) -> None:
+        self._choices = tuple(value)
+
+    @property
+    def id_labels(self) -> dict[str, str]:
+        """id -> its Japanese label (ids without one are left out)."""
+        if self._labels is None:
+            self._labels = dict(self._load_labels())
+        return self._labels
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Japanese label -> the id it names."""
+        return {label: key for key, label in self.id_labels.items()}
+
+    def shown(self) -> str:
+        """The valid values as listed in a Japanese error: `open (対応中), contained (封じ込め済み)`."""
+        labels = self.id_labels
+        return ", ".join(f"{key} ({labels[key]})" if key in labels else key for key in self.choices)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and value.strip() in self.labels:
             value = self.labels[value.strip()]
-        return super().convert(value, param, ctx)
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            from incident import i18n
+
+            if not i18n.is_japanese():
+                raise
+            message = _("{value!r} is not valid; expected one of: {shown}").format(value=value, shown=self.shown())
+            if param is None:  # a prompt: click shows the message and asks again
+                self.fail(message, param, ctx)
+            from incident.errors import InputError
+
+            raise InputError(message, field=_param_name(param)) from None
+
+
+def _constant(value: Any) -> Callable[[], Any]:
+    return lambda: value
+
+
+def _param_name(param: click.Parameter) -> str:
+    """An option as the officer typed it (`--status`), an argument by its metavar (`STATUS`)."""
+    if isinstance(param, click.Option) and param.opts:
+        return max(param.opts, key=len)
+    return param.metavar or (param.name or "").upper()
+
+
+#: the languages of notices, as an officer may name them
+LANGUAGE_LABELS = {"ja": "日本語", "en": "英語"}
 
 
 def split_list(text: str) -> list[str]:

@@ -7,7 +7,7 @@ in the incident's `notices` section and the audit log (kind, SHA-256, when, by w
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,33 +15,22 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from incident.cli.common import emit_json, get_env, info, is_interactive, json_option, store_options
+from incident.cli.common import (
+    LANGUAGE_LABELS,
+    LabelledChoice,
+    emit_json,
+    get_env,
+    info,
+    is_interactive,
+    json_option,
+    store_options,
+)
 from incident.i18n import _
 
 if TYPE_CHECKING:
     from incident.notices.mailmerge import CheckResult
     from incident.notices.render import Renderer, Settings
     from incident.register.backend import RegisterStore
-
-
-class LazyChoice(click.Choice[str]):
-    """A click.Choice whose values come from the core on first use (parsing, --help, completion), so
-    importing this module (as `incident --help` does) loads neither jinja2 nor the notices module."""
-
-    def __init__(self, load: Callable[[], Iterable[str]]) -> None:
-        self._load = load
-        self._choices: tuple[str, ...] | None = None
-        self.case_sensitive = True
-
-    @property
-    def choices(self) -> tuple[str, ...]:
-        if self._choices is None:
-            self._choices = tuple(self._load())
-        return self._choices
-
-    @choices.setter
-    def choices(self, value: Sequence[str]) -> None:
-        self._choices = tuple(value)
 
 
 def _kinds() -> Iterable[str]:
@@ -108,9 +97,9 @@ def progress_bar(label: str, total: int) -> Iterator[Callable[[int], None] | Non
 
 @click.command("notice")
 @click.argument("incident_id", metavar="ID", required=False)
-@click.option("--kind", type=LazyChoice(_kinds), help="What to render (`incident notice kinds`).")
-@click.option("--lang", type=LazyChoice(_langs), help="Language (default: the kind's first).")
-@click.option("--format", "fmt", type=LazyChoice(_formats),
+@click.option("--kind", type=LabelledChoice(_kinds), help="What to render (`incident notice kinds`).")
+@click.option("--lang", type=LabelledChoice(_langs, LANGUAGE_LABELS), help="Language (default: the kind's first).")
+@click.option("--format", "fmt", type=LabelledChoice(_formats),
               help="txt (default), md or html; with --roster: txt, html or eml; pdf (-o FILE.pdf, with --roster "
               "one letter per person for window envelopes).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (default stdout).")

@@ -14,15 +14,22 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from incident.cli.common import emit_json, get_env, info, is_interactive, json_option, store_options
+from incident.cli.common import (
+    LANGUAGE_LABELS,
+    LabelledChoice,
+    emit_json,
+    get_env,
+    info,
+    is_interactive,
+    json_option,
+    store_options,
+)
 from incident.cli.group import IncidentGroup
 from incident.i18n import _
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Iterator
     from pathlib import Path
-
-    from click.shell_completion import CompletionItem
 
     from incident.notices.batch import BatchManifest, OutgoingMessage
     from incident.notices.delivery import SendReport
@@ -45,29 +52,6 @@ def _langs() -> list[str]:
     return list(LANGS)
 
 
-class _LazyChoice(click.ParamType):  # type: ignore[type-arg]  # (generic from click 8.2)
-    """A click.Choice whose values are loaded when the option is parsed, completed or its help shown,
-    so that listing the commands (`incident --help`) does not import the notices machinery."""
-
-    name = "choice"
-
-    def __init__(self, load: Callable[[], Sequence[str]]) -> None:
-        self._load = load
-
-    def _choice(self) -> click.Choice[str]:
-        return click.Choice(self._load())
-
-    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str | None:
-        return self._choice().get_metavar(param, ctx)
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        return self._choice().convert(value, param, ctx)
-
-    def shell_complete(self, ctx: click.Context, param: click.Parameter,
-                       incomplete: str) -> list[CompletionItem]:
-        return self._choice().shell_complete(ctx, param, incomplete)
-
-
 def _section(store: RegisterStore, incident_id: str, changes: dict[str, Any], actor: str, action: str,
              extra: dict[str, Any], *, fresh: bool = False) -> None:
     """Update the `sending` section (a fresh one for a new batch) and log the step."""
@@ -88,9 +72,9 @@ def _section(store: RegisterStore, incident_id: str, changes: dict[str, Any], ac
 @click.option("--dry-run", is_flag=True, help="Check the approved batch and count what would be sent; send nothing.")
 @click.option("--rate", type=float, metavar="N", help="At most N messages per second.")
 @click.option("--status", "show_status", is_flag=True, help="Show the batch's state and stop.")
-@click.option("--kind", type=_LazyChoice(email_kinds), help="With --prepare: the notice (default: "
+@click.option("--kind", type=LabelledChoice(email_kinds), help="With --prepare: the notice (default: "
               "individual-email, council-email for a council).")
-@click.option("--lang", type=_LazyChoice(_langs), help="With --prepare: the language.")
+@click.option("--lang", type=LabelledChoice(_langs, LANGUAGE_LABELS), help="With --prepare: the language.")
 @json_option
 @store_options
 def send_cmd(incident_id: str, prepare: bool, approve: bool, resume: bool, dry_run: bool, rate: float | None,

@@ -373,8 +373,15 @@ def _check_vocab(spec: FieldSpec, value: str, vocab: Vocabulary | None, file: st
     if value not in choices:
         value = vocab.labels.get(spec.vocab, {}).get(value.strip(), value)  # 誤送付 names its id
     if value not in choices:
+        from incident import i18n
+
+        named: dict[str, str] = {}
+        if i18n.is_japanese():  # each id with its Japanese name beside it: either may be typed
+            for label, key in vocab.labels.get(spec.vocab, {}).items():
+                named.setdefault(key, label)
         raise InputError(_("{value!r} is not valid; expected one of: {join}")
-                         .format(value=value, join=', '.join(choices)), file=file,
+                         .format(value=value, join=', '.join(f"{c} ({named[c]})" if c in named else c
+                                                              for c in choices)), file=file,
                          field=spec.name)
     return value
 
