@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import click
 
-from incident.cli.common import emit_json, get_env, info, json_option, store_options
+from incident.cli.common import get_env, info, json_option, store_options
 from incident.cli.group import IncidentGroup
+from incident.cli.reporting import reporter
 from incident.i18n import _
 
 
@@ -28,12 +29,11 @@ def config_show_cmd(as_json: bool) -> None:
     env = get_env()
     store = env.store()
     values = store.config.to_toml_dict()
-    if as_json:
-        emit_json({"store": str(store.root), "config": values})
-        return
-    info(_("Settings of the store at {root} (change one with `incident config set KEY=VALUE`):")
-         .format(root=store.root))
-    click.echo(tomli_w.dumps(values), nl=False)
+    rep = reporter(as_json)
+    rep.result({"store": str(store.root), "config": values})
+    rep.info(_("Settings of the store at {root} (change one with `incident config set KEY=VALUE`):")
+             .format(root=store.root))
+    rep.echo(tomli_w.dumps(values), nl=False)
 
 
 @config_group.command("set")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from incident.cli.common import emit_json, get_env, info, json_option, store_options
+from incident.cli.common import get_env, json_option, store_options
 from incident.cli.group import IncidentGroup
+from incident.cli.reporting import reporter
 
 
 @click.group("db", cls=IncidentGroup)
@@ -39,13 +40,12 @@ def db_upgrade_cmd(as_json: bool) -> None:
     url = _url()
     with connect(url) as conn:
         done = upgrade(conn)
-    if as_json:
-        emit_json({"database": shown_url(url), "applied": [f"{m.version:04d}_{m.name}" for m in done]})
-    elif done:
-        for migration in done:
-            click.echo(f"applied {migration.version:04d}_{migration.name}")
-    else:
-        info(f"The register at {shown_url(url)} is up to date.")
+    rep = reporter(as_json)
+    rep.result({"database": shown_url(url), "applied": [f"{m.version:04d}_{m.name}" for m in done]})
+    for migration in done:
+        rep.echo(f"applied {migration.version:04d}_{migration.name}")
+    if not done:
+        rep.info(f"The register at {shown_url(url)} is up to date.")
 
 
 @db_group.command("status")
@@ -58,15 +58,14 @@ def db_status_cmd(as_json: bool) -> None:
     url = _url()
     with connect(url) as conn:
         states = migration_status(conn)
-    if as_json:
-        emit_json({"database": shown_url(url),
-                   "migrations": [{"version": s.version, "name": s.name, "changed": s.changed,
-                                   "applied_at": s.applied_at.isoformat() if s.applied_at else None}
-                                  for s in states]})
-    else:
-        click.echo(f"database {shown_url(url)}")
-        for s in states:
-            when = s.applied_at.isoformat(timespec="seconds") if s.applied_at else "pending"
-            click.echo(f"  {s.version:04d}_{s.name}: {when}" + (" (changed since applied)" if s.changed else ""))
+    rep = reporter(as_json)
+    rep.result({"database": shown_url(url),
+                "migrations": [{"version": s.version, "name": s.name, "changed": s.changed,
+                                "applied_at": s.applied_at.isoformat() if s.applied_at else None}
+                               for s in states]})
+    rep.echo(f"database {shown_url(url)}")
+    for s in states:
+        when = s.applied_at.isoformat(timespec="seconds") if s.applied_at else "pending"
+        rep.echo(f"  {s.version:04d}_{s.name}: {when}" + (" (changed since applied)" if s.changed else ""))
     if any(s.applied_at is None or s.changed for s in states):
         raise click.exceptions.Exit(1)
