@@ -155,3 +155,21 @@ def test_people_set_checks_addresses_and_keeps_one_spelling(run: Callable[..., R
     assert json.loads(run("people list --json").stdout) == []
     (store_dir / "config.toml").write_text('[people]\n"総務課" = "not-an-address"\n', encoding="utf-8")
     assert "field 'people.総務課'" in run("people list", expect=2).stderr
+
+
+def test_a_reminder_speaks_one_language_per_run(run: Callable[..., Result], store_dir: Path, register: str) -> None:
+    from incident.followup.response import load_response
+
+    steps = load_response("ransomware").steps
+    ja = run("remind --dry-run", env={"INCIDENT_LANG": "ja"}).stdout
+    en = run("remind --dry-run").stdout
+    shown = [s for s in steps if s.title_ja in ja]
+    assert shown and all(s.title_en in en for s in shown)
+    assert not [s.title_en for s in steps if s.title_en in ja] and not [s.title_ja for s in steps if s.title_ja in en]
+    assert "期限7日前のお知らせ" in ja and "期限の定めなし" in ja and "undated" not in ja
+    assert "threshold 7" in en and "threshold undated" in en
+    data = json.loads(run("remind --json", env={"INCIDENT_LANG": "ja"}).stdout)
+    step_items = [i for m in data["messages"] for i in m["items"] if i["kind"] == "step"]
+    by_id = {s.id: s for s in steps}
+    assert step_items and all((i["what"], i["what_en"]) == (by_id[i["ref"]].title_ja, by_id[i["ref"]].title_en)
+                              for i in step_items)

@@ -70,7 +70,8 @@ def test_bundled_playbook_is_sound(type_id: str) -> None:
         assert (step.question_ja is None) == (step.question_en is None)
         if step.sets is not None:
             assert step.question_ja and step.question_en
-        for text in (step.title_ja, step.title_en, step.do_ja, step.do_en, step.why_ja, step.why_en, step.who):
+        for text in (step.title_ja, step.title_en, step.do_ja, step.do_en, step.why_ja, step.why_en,
+                     step.who_ja, step.who_en):
             assert text.strip() == text and text
     # the playbook starts with what cannot wait
     assert playbook.steps[0].urgency == "within-1-hour"
@@ -155,7 +156,8 @@ do_ja = "内線1234に電話する。"
 do_en = "Call extension 1234."
 why_ja = "窓口が記録を始める。"
 why_en = "The desk starts the log."
-who = "所管課"
+who_ja = "所管課"
+who_en = "department in charge"
 urgency = "within-1-hour"
 after = "ask-deletion"
 """)
@@ -234,7 +236,7 @@ question_en = "How many?"
         (14, "question_en", "step 'retrieve': give both question_ja and question_en, or neither"),
         (15, "id", "step 'retrieve': duplicate id (first at line 5)"),
         (18, "title_en", ("step 'brand-new': a new step (none of that id to change) needs title_en, do_ja, do_en, "
-                         "why_ja, why_en, who, urgency")),
+                         "why_ja, why_en, who_ja, who_en, urgency")),
         (26, "question_ja", "step 'confirm-deletion': question_ja must be a non-empty string"),
     ]
     assert all(e.file == str(path) for e in problems)
@@ -258,7 +260,8 @@ do_ja = "数える。"
 do_en = "Count."
 why_ja = "報告に要る。"
 why_en = "The report needs it."
-who = "所管課"
+who_ja = "所管課"
+who_en = "department in charge"
 urgency = "today"
 sets = "recovered"
 question_ja = "回収?"

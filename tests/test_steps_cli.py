@@ -196,7 +196,8 @@ do_ja = "配達前なら取戻しを請求する。"
 do_en = "Ask for the letter back if not yet delivered."
 why_ja = "配達前なら止められる。"
 why_en = "It can be stopped before delivery."
-who = "所管課"
+who_ja = "所管課"
+who_en = "department in charge"
 urgency = "within-1-hour"
 after = "identify-mail"
 """, encoding="utf-8")
@@ -266,3 +267,30 @@ def test_the_steps_actions_and_report_commands_load_nothing_but_click_and_common
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=Path(__file__).resolve().parents[1]).stdout
     assert loaded == "['incident.cli.actions', 'incident.cli.report', 'incident.cli.steps']\n"
+
+
+def test_who_does_a_step_is_shown_in_the_runs_language(run: Run) -> None:
+    from incident.followup.response import load_response
+
+    incident_id = _new(run, "health-check-3")
+    steps = load_response("misdirected-mail").steps
+    ja = run(f"steps {incident_id}", env={"INCIDENT_LANG": "ja"}).stdout
+    en = run(f"steps {incident_id}").stdout
+    assert {s.who_ja for s in steps} <= set(ja.split()) and not [s.who_en for s in steps if s.who_en in ja]
+    assert not [s.who_ja for s in steps if s.who_ja in en]
+    assert [s.who_en for s in steps if s.who_en in en]
+    data = json.loads(run(f"steps {incident_id} --json", env={"INCIDENT_LANG": "ja"}).stdout)
+    assert [(s["who_ja"], s["who_en"], s["who"]) for s in data["steps"]] == [
+        (s.who_ja, s.who_en, f"{s.who_ja} / {s.who_en}") for s in steps]
+
+
+def test_a_playbook_gives_who_in_each_language(tmp_path: Path) -> None:
+    from incident.followup.response import check_response_file
+
+    path = tmp_path / "response" / "misdirected-mail.toml"
+    path.parent.mkdir()
+    path.write_text('type = "misdirected-mail"\nversion = "1"\n\n[[steps]]\nid = "ask-return"\n'
+                    'who = "所管課 / department in charge"\n', encoding="utf-8")
+    assert [(e.line, e.field, e.message) for e in check_response_file(path)] == [
+        (6, "who", ("step 'ask-return': who is given in each language: who_ja = \"所管課\" and who_en = "
+                    "\"department in charge\""))]

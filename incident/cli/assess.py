@@ -320,7 +320,7 @@ def plain_overdue_steps(late: list[Any], tz: str) -> str:
 
     if len(late) <= RICH_TABLE_MAX_ROWS:
         cells = [[target(item), item.incident, f"{step_title(item)} {item.view.step.id}",
-                  terminal_safe(who_label(item.view.step.who))] for item in late]
+                  terminal_safe(who_label(item.view.step))] for item in late]
         return (_("Overdue response steps ({count})").format(count=len(late)) + "\n"
                 + plain_table((_("Target"), _("Incident"), _("Step"), _("Who")), cells, max_width=60))
     first: dict[str, Any] = {}
@@ -364,7 +364,7 @@ def print_overdue_steps(console: Console, store: RegisterStore, department: str 
         urgency = either(URGENCIES[item.view.step.urgency].ja, URGENCIES[item.view.step.urgency].en)
         table.add_row(escape(f"{shown} {urgency}"), item.incident,
                       escape(f"{either(item.view.step.title_ja, item.view.step.title_en)}\n{item.view.step.id}"),
-                      escape(who_label(item.view.step.who)),
+                      escape(who_label(item.view.step)),
                       style="bold red")
     console.print(table)
 

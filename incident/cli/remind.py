@@ -14,7 +14,7 @@ import click
 
 from incident.cli.common import emit_json, get_env, info, json_option, store_options
 from incident.cli.group import IncidentGroup
-from incident.i18n import _
+from incident.i18n import _, either
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -107,8 +107,9 @@ def show_plan(console: Console, store: RegisterStore, reminders: Plan) -> None:
             due = item.due.astimezone(ZoneInfo(store.tz)).strftime("%Y-%m-%d %H:%M") \
                 if isinstance(item.due, datetime) else (item.due.isoformat() if item.due is not None else _("promptly"))
             mark = ("[bold red]" + _("overdue") + "[/]" if item.overdue
+                    else escape(_("threshold undated")) if item.threshold == "undated"
                     else escape(_("threshold {threshold}").format(threshold=item.threshold)))
-            console.print(f"  [{item.incident}] {escape(item.what)} — {escape(due)} {mark}")
+            console.print(f"  [{item.incident}] {escape(either(item.what, item.what_en))} — {escape(due)} {mark}")
 
 
 @click.group("people", cls=IncidentGroup)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
+    from incident.followup.response import Step
     from incident.followup.steps import Progress, StepResult
     from incident.register.backend import RegisterStore
     from incident.register.record import Record
@@ -88,7 +89,8 @@ def progress_json(prog: Progress, record: Record, tz: str = "Asia/Tokyo") -> dic
         s, st = view.step, view.state
         steps.append({
             "id": s.id, "title_ja": s.title_ja, "title_en": s.title_en, "do_ja": s.do_ja, "do_en": s.do_en,
-            "why_ja": s.why_ja, "why_en": s.why_en, "who": s.who, "urgency": s.urgency,
+            "why_ja": s.why_ja, "why_en": s.why_en, "who": f"{s.who_ja} / {s.who_en}", "who_ja": s.who_ja,
+            "who_en": s.who_en, "urgency": s.urgency,
             "urgency_ja": URGENCIES[s.urgency].ja, "urgency_en": URGENCIES[s.urgency].en, "due": view.due,
             "sets": s.sets, "question_ja": s.question_ja, "question_en": s.question_en, "state": view.status,
             "overdue": view.overdue(moment, tz),
@@ -146,7 +148,7 @@ def print_steps(console: Console, prog: Progress, record: Record, tz: str) -> No
             if st.note:
                 state += "\n" + _("note: {note}").format(note=escape(st.note))
         urgency = URGENCIES[s.urgency]
-        table.add_row(mark, title, either(urgency.ja, urgency.en), _when(view.due, tz), escape(who_label(s.who)), state)
+        table.add_row(mark, title, either(urgency.ja, urgency.en), _when(view.due, tz), escape(who_label(s)), state)
     console.print(table)
     for step_id, st in prog.orphans.items():
         console.print(_("[dim]Recorded for a step not in this playbook: {step_id} {state} {when}[/]")
@@ -230,10 +232,9 @@ def steps_cmd(incident_id: str, as_json: bool) -> None:
 STEP_STATES = (N_("done"), N_("skipped"))
 
 
-def who_label(who: str) -> str:
-    """A step's `who` as the playbooks write it ("所管課 / department in charge"): the run's language."""
-    ja, sep, en = who.partition(" / ")
-    return either(ja.strip(), en.strip()) if sep else who
+def who_label(step: Step) -> str:
+    """Who usually does a step (its `who_ja` or `who_en`), in the run's language."""
+    return either(step.who_ja, step.who_en)
 
 
 def _conclusion(reportable: Any) -> str:

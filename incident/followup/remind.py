@@ -53,6 +53,8 @@ class Item:
     """The threshold reached: a number of days, `overdue`, or `undated` (no date in law)."""
     hint: str
     """The command that records it done."""
+    what_en: str = ""
+    """`what` in English where the playbook gives it (a response step's title); `what` is Japanese."""
 
     @property
     def key(self) -> str:
@@ -61,7 +63,7 @@ class Item:
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "incident": self.incident, "title": self.title, "ref": self.ref,
-                "what": self.what, "due": self.due.isoformat() if self.due is not None else None,
+                "what": self.what, "what_en": self.what_en or None, "due": self.due.isoformat() if self.due is not None else None,
                 "days_left": self.days_left, "overdue": self.overdue, "who": self.who, "threshold": self.threshold,
                 "key": self.key}
 
@@ -152,9 +154,9 @@ def collect(store: RegisterStore, *, now: datetime, days: Sequence[int], skipped
                               f"incident action done {action.aid} --evidence TEXT"))
     for late in overdue_steps(store, now):
         step = late.view.step
-        items.append(Item("step", late.incident, late.title, step.id, f"{step.title_ja} / {step.title_en}",
+        items.append(Item("step", late.incident, late.title, step.id, step.title_ja,
                           late.view.due, None, True, late.department or PRIVACY_DESK, "overdue",
-                          f"incident step {late.incident} {step.id} done"))
+                          f"incident step {late.incident} {step.id} done", what_en=step.title_en))
     return items
 
 

@@ -48,7 +48,7 @@ FACT_KEYS = ("recovered", "malicious", "persons", "published", "mynumber_system"
              "secondary_harm", "cause", "response_to_individuals", "publication")
 SETTABLE: tuple[str, ...] = (*ITEM_KEYS, *FACT_KEYS)
 
-_TEXT_KEYS = ("title_ja", "title_en", "do_ja", "do_en", "why_ja", "why_en", "who")
+_TEXT_KEYS = ("title_ja", "title_en", "do_ja", "do_en", "why_ja", "why_en", "who_ja", "who_en")
 _REQUIRED = (*_TEXT_KEYS, "urgency")
 _STEP_KEYS = ("id", *_REQUIRED, "sets", "question_ja", "question_en", "after")
 _TOP_KEYS = ("schema", "type", "version", "steps")
@@ -65,8 +65,10 @@ class Step:
     do_en: str
     why_ja: str
     why_en: str
-    who: str
+    who_ja: str
     """Who usually does it (所管課, 情報システム担当 …)."""
+    who_en: str
+    """The same in English (department in charge, IT team …)."""
     urgency: str
     """A key of URGENCIES."""
     sets: str | None = None
@@ -282,7 +284,10 @@ def _check_step(raw: Mapping[str, Any], index: int, block: BlockProblems,
                 first: dict[str, int | None]) -> list[InputError]:
     step_id = raw.get("id")
     label = f"step {step_id!r}" if isinstance(step_id, str) else f"step #{index + 1}"
-    block.unknown_keys(raw, _STEP_KEYS, label)
+    if "who" in raw:  # the one-string form of earlier playbooks ("所管課 / department in charge")
+        block.fail(f"{label}: who is given in each language: who_ja = \"所管課\" and who_en = \"department in "
+                   "charge\"", "who")
+    block.unknown_keys({k: v for k, v in raw.items() if k != "who"}, _STEP_KEYS, label)
     if not isinstance(step_id, str) or not ID_PATTERN.match(step_id):
         block.fail(f"{label}: id must be lower-case words joined by hyphens, e.g. 'ask-deletion'", "id")
     elif step_id in first:
