@@ -1,14 +1,14 @@
 """Benchmark of `incident roster import` from an Excel workbook; prints the figures (not part of the suite).
 
-    python bench/roster_xlsx.py [--rows 100000]
+    python bench/roster_xlsx.py [--rows 100000 1000000] [--openpyxl]
 
-A workbook of `--rows` people (postal codes and telephone numbers stored as numbers, as Excel keeps
-them when typed; text in the shared-strings table, as Excel saves it, or inline with `--inline`) is
-imported into an encrypted roster in a fresh process, which reports its peak RSS. openpyxl's read-only
-mode streams the rows, but it holds the workbook's shared-strings table (every distinct text of the
-file, once) in memory: with Excel's own files memory grows with the distinct names and addresses,
-while the rows themselves stay flat (compare `--inline`). The same people as a CSV are imported too,
-as the baseline.
+For each `--rows` count, a workbook of that many people (postal codes and telephone numbers stored as
+numbers, as Excel keeps them when typed; every name and address distinct) is written twice: with its
+text in the shared-strings table, as Excel saves it, and with inline strings. Each is imported into an
+encrypted roster in a fresh process, which reports its peak RSS; the same people as a CSV are imported
+too, as the baseline. `--openpyxl` also reads each workbook with openpyxl's read-only mode (rows only,
+no import), the reader the import used before: it streams the rows but holds the whole shared-strings
+table (every distinct text of the file) in memory.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ KEY = bytes(range(32))
 def write_files(work: Path, rows: int, inline: bool) -> tuple[Path, Path]:
     import xlsxwriter
 
-    xlsx, csv_path = work / "people.xlsx", work / "people.csv"
+    xlsx, csv_path = work / f"people-{'inline' if inline else 'shared'}.xlsx", work / "people.csv"
     book = xlsxwriter.Workbook(str(xlsx), {"constant_memory": inline})
     sheet = book.add_worksheet("名簿")
     header = ["氏名", "郵便番号", "住所", "電話番号"]
@@ -53,6 +53,14 @@ def child(path: str, dest: str) -> None:
 
     start = time.perf_counter()
     src = Path(path)
+    if dest == "openpyxl":
+        from openpyxl import load_workbook
+
+        book = load_workbook(src, read_only=True)
+        count = sum(1 for _row in book.worksheets[0].iter_rows()) - 1
+        book.close()
+        print(count, f"{time.perf_counter() - start:.2f}", f"{peak_mb():.0f}")
+        return
     if src.suffix == ".xlsx":
         result = import_xlsx(src, Path(dest), KEY)
     else:
@@ -73,28 +81,35 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(src: Path, work: Path) -> tuple[int, float, float]:
-    out = subprocess.run([sys.executable, __file__, "--child", str(src), str(work / f"{src.stem}.roster")],
+def measure(src: Path, work: Path, dest: str = "") -> tuple[int, float, float]:
+    out = subprocess.run([sys.executable, __file__, "--child", str(src), dest or str(work / f"{src.stem}.roster")],
                          check=True, capture_output=True, text=True).stdout.split()
     return int(out[0]), float(out[1]), float(out[2])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--inline", action="store_true", help="inline strings (no shared-strings table)")
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--openpyxl", action="store_true", help="also read each workbook with openpyxl")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        xlsx, csv_path = write_files(work, args.rows, args.inline)
-        for label, src in (("CSV (baseline)", csv_path), ("Excel workbook", xlsx)):
-            count, elapsed, peak = measure(src, work)
-            print(f"{label:<16} {count:>9,} people in {elapsed:7.2f} s ({count / elapsed:,.0f} rows/s); "
-                  f"peak RSS {peak:.0f} MB")
+    for rows in args.rows:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            shared, csv_path = write_files(work, rows, inline=False)
+            inline, _csv = write_files(work, rows, inline=True)
+            runs = [("CSV (baseline)", csv_path, ""), ("xlsx shared", shared, ""), ("xlsx inline", inline, "")]
+            if args.openpyxl:
+                runs += [("openpyxl shared", shared, "openpyxl"), ("openpyxl inline", inline, "openpyxl")]
+            base = 0.0
+            for label, src, dest in runs:
+                count, elapsed, peak = measure(src, work, dest)
+                base = base or peak
+                print(f"{label:<16} {count:>9,} rows in {elapsed:7.2f} s ({count / elapsed:>7,.0f} rows/s); "
+                      f"peak RSS {peak:4.0f} MB ({peak / base:.2f} x CSV)", flush=True)
 
 
 if __name__ == "__main__":

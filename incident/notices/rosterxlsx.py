@@ -1,6 +1,6 @@
-"""A roster in an Excel workbook (.xlsx, .xlsm): its header and rows, read with openpyxl in read-only mode
-(streaming: memory stays bounded whatever the number of rows), then validated as any roster
-(`incident.notices.roster.import_rows`).
+"""A roster in an Excel workbook (.xlsx, .xlsm): the header and rows of one sheet, read as a stream by
+`incident.notices.xlsxbook` (memory stays flat whatever the number of rows and of distinct names and
+addresses), then validated as any roster (`incident.notices.roster.import_rows`).
 
 Cells become text as the sheet shows them. Leading zeros that Excel dropped are put back where the
 column says what the value is: a postal code stored as a number (600001) is seven digits (0600001), a
@@ -15,40 +15,34 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from incident.errors import InputError
 from incident.i18n import _
+from incident.notices.xlsxbook import Cell, CellError, Formula, Sheet, Value, Workbook, column_letters
 
 XLSX_SUFFIXES: Final = (".xlsx", ".xlsm")
 _ZEROS: Final = re.compile(r"0+")
 
 
+def _formula_refused() -> str:
+    return _("a formula, not a value; save the sheet with values (コピーして値の貼り付け)")
+
+
 def sheet_names(src: Path) -> list[str]:
-    return list(_open(src).sheetnames)
+    with Workbook(src) as book:
+        return [s.title for s in book.sheets]
 
 
-def _open(src: Path) -> Any:
-    from zipfile import BadZipFile
-
-    from openpyxl import load_workbook
-
-    try:
-        return load_workbook(src, read_only=True, data_only=False)
-    except (BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise InputError(_("not a readable Excel workbook (.xlsx): {exc}").format(exc=exc), file=src) from None
-
-
-def cell_text(cell: Any, field: str | None) -> str:
+def cell_text(value: Value | Formula, number_format: str, field: str | None) -> str:
     """A cell as the roster keeps it: text as written; numbers as the sheet shows them, leading zeros of
-    postal codes and telephone numbers put back; dates as ISO dates."""
-    value = cell.value
+    postal codes and telephone numbers put back; dates as ISO dates. ValueError for a formula."""
     if value is None:
         return ""
     if isinstance(value, str):
-        if value.startswith("=") and getattr(cell, "data_type", "") == "f":
-            raise ValueError(_("a formula, not a value"))
         return value
+    if isinstance(value, Formula):
+        raise ValueError(_formula_refused())  # noqa: TRY004 (a bad cell, reported with its row and column)
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, datetime):
@@ -60,7 +54,6 @@ def cell_text(cell: Any, field: str | None) -> str:
     if not isinstance(value, int):
         return str(value)
     text = str(value)
-    number_format = str(getattr(cell, "number_format", "") or "")
     if _ZEROS.fullmatch(number_format):
         text = text.zfill(len(number_format))
     if field == "postal_code" and len(text) < 7:
@@ -71,30 +64,50 @@ def cell_text(cell: Any, field: str | None) -> str:
 
 
 class XlsxTable:
-    """The header and the data rows (with their row numbers) of one sheet."""
+    """The header and the data rows (with their row numbers) of one sheet; `close` ends the reading."""
 
     def __init__(self, src: Path, sheet: str | None, mapping: Mapping[str, str] | None) -> None:
         self.src = src
-        self.book = _open(src)
-        names = list(self.book.sheetnames)
+        self.book = Workbook(src)
+        try:
+            self.sheet = self._choose(sheet)
+            self._rows = self._read(self.book.rows(self.sheet))
+            self.header, self.header_line = self._header()
+            self.fields = self._fields(mapping)
+        except BaseException:
+            self.book.close()
+            raise
+
+    def _choose(self, sheet: str | None) -> Sheet:
+        names = [s.title for s in self.book.sheets]
         if sheet is None:
-            self.sheet = self.book[names[0]]
-        elif sheet in names:
-            self.sheet = self.book[sheet]
-        else:
-            raise InputError(_("no sheet {sheet!r}; the workbook has: {join}")
-                             .format(sheet=sheet, join=', '.join(names)), file=src, field="--sheet")
-        self._rows = self.sheet.iter_rows()
-        self.header, self.header_line = self._header()
-        self.fields = self._fields(mapping)
+            return self.book.sheets[0]
+        if sheet in names:
+            return self.book.sheets[names.index(sheet)]
+        raise InputError(_("no sheet {sheet!r}; the workbook has: {join}")
+                         .format(sheet=sheet, join=', '.join(names)), file=self.src, field="--sheet")
+
+    def _read(self, rows: Iterator[tuple[int, list[Cell]]]) -> Iterator[tuple[int, list[Cell]]]:
+        try:
+            yield from rows
+        except CellError as exc:
+            raise self._cell_error(exc.row, exc.column, str(exc)) from None
+
+    def _cell_error(self, row: int, column: int, reason: str) -> InputError:
+        return InputError(_("row {number}, column {column}: {exc}")
+                          .format(number=row, column=column_letters(column), exc=reason), file=self.src)
 
     def _header(self) -> tuple[list[str], int]:
-        for row in self._rows:
-            cells = [str(c.value).strip() if c.value is not None else "" for c in row]
+        for number, row in self._rows:
+            cells = [""] * max((c.column for c in row), default=0)
+            for cell in row:
+                if isinstance(cell.value, Formula):
+                    raise self._cell_error(number, cell.column, _formula_refused())
+                cells[cell.column - 1] = str(cell.value).strip() if cell.value is not None else ""
             if any(cells):
                 while cells and not cells[-1]:
                     cells.pop()
-                return cells, int(row[0].row) if row and hasattr(row[0], "row") else 1
+                return cells, number
         raise InputError(_("the sheet is empty: no header row"), file=self.src)
 
     def _fields(self, mapping: Mapping[str, str] | None) -> list[str | None]:
@@ -106,15 +119,15 @@ class XlsxTable:
     @property
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         width = len(self.header)
-        for row in self._rows:
-            cells = list(row)
-            number = next((int(c.row) for c in cells if getattr(c, "row", None)), 0)
-            try:
-                values = [cell_text(c, self.fields[i] if i < width else None) for i, c in enumerate(cells)]
-            except ValueError as exc:
-                raise InputError(_("row {number}: {exc}; save the sheet with values (コピーして値の貼り付け)")
-                                 .format(number=number, exc=exc),
-                                 file=self.src) from None
+        fields = self.fields
+        for number, row in self._rows:
+            values = [""] * max(width, max((c.column for c in row), default=0))
+            for cell in row:
+                index = cell.column - 1
+                try:
+                    values[index] = cell_text(cell.value, cell.number_format, fields[index] if index < width else None)
+                except ValueError as exc:
+                    raise self._cell_error(number, cell.column, str(exc)) from None
             while len(values) > width and not values[-1]:
                 values.pop()
             if not any(v.strip() for v in values):
@@ -122,7 +135,7 @@ class XlsxTable:
             if len(values) > width:
                 raise InputError(_("row {number} has {count} cells but the header {width}: a value without a column heading")
                                  .format(number=number, count=len(values), width=width), file=self.src)
-            yield number, values + [""] * (width - len(values))
+            yield number, values
 
     def close(self) -> None:
         self.book.close()
