@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,14 +41,33 @@ item = "email-address"
 """
 
 
-def timings(cmd: list[str], runs: int, env: dict[str, str]) -> tuple[float, float]:
-    """(best, median) wall time of `runs` runs."""
-    times = []
+def timings(cmds: dict[str, tuple[list[str], dict[str, str]]], runs: int) -> dict[str, tuple[float, float]]:
+    """(best, median) wall time of `runs` runs of each command, the commands taking turns in each round so
+    that a change in the machine's load touches them all alike."""
+    times: dict[str, list[float]] = {name: [] for name in cmds}
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        times.append(time.perf_counter() - start)
-    return min(times), statistics.median(times)
+        for name, (cmd, env) in cmds.items():
+            start = time.perf_counter()
+            subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            times[name].append(time.perf_counter() - start)
+    return {name: (min(t), statistics.median(t)) for name, t in times.items()}
+
+
+def instructions(cmd: list[str], env: dict[str, str]) -> int:
+    """Instructions executed by one run of `cmd` (callgrind)."""
+    out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True).stderr
+    match = re.search(r"Collected : (\d+)", out)
+    if match is None:
+        raise SystemExit(f"no instruction count in valgrind's output:\n{out}")
+    return int(match.group(1))
+
+
+def verdict(ratio: float, target: float | None) -> str:
+    """`1.21x (target <= 1.25x: met)`."""
+    if target is None:
+        return f"{ratio:5.2f}x"
+    return f"{ratio:5.2f}x (target <= {target:.2f}x: {'met' if ratio <= target else 'NOT MET'})"
 
 
 def build_store(root: Path, count: int) -> None:
@@ -63,33 +84,60 @@ def build_store(root: Path, count: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=20, help="rounds of wall-clock runs (each command once a round)")
     parser.add_argument("--incidents", type=int, default=1000)
+    parser.add_argument("--callgrind", action=argparse.BooleanOptionalAction, default=None,
+                        help="also count instructions with valgrind (default: when valgrind is installed)")
     args = parser.parse_args()
+    use_callgrind = shutil.which("valgrind") is not None if args.callgrind is None else args.callgrind
     py = sys.executable
+    click_cmd = [py, "-c", "import click"]
+    help_cmd = [py, "-m", "incident", "--help"]
+    list_cmd = [py, "-m", "incident", "list"]
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "store"
         build_store(store, args.incidents)
         env = {**os.environ, "INCIDENT_HOME": str(store), "PYTHONPATH": str(REPO)}
         # measure what an installed copy does: byte-code cached (a wheel install compiles it)
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-        subprocess.run([py, "-m", "incident", "--help"], env=env, stdout=subprocess.DEVNULL, check=True)
-        subprocess.run([py, "-m", "incident", "list"], env=env, stdout=subprocess.DEVNULL, check=True)  # warm index
-        click_only = timings([py, "-c", "import click"], args.runs, env)
-        helps = timings([py, "-m", "incident", "--help"], args.runs, env)
+        env.pop("INCIDENT_LANG", None)
         env_ja = {**env, "INCIDENT_LANG": "ja"}
-        helps_ja = timings([py, "-m", "incident", "--help"], args.runs, env_ja)
-        lists = timings([py, "-m", "incident", "list"], max(5, args.runs // 3), env)
+        for warm_env in (env, env_ja):  # byte-code written, index built
+            subprocess.run(help_cmd, env=warm_env, stdout=subprocess.DEVNULL, check=True)
+            subprocess.run(list_cmd, env=warm_env, stdout=subprocess.DEVNULL, check=True)
+        walls = timings({"click": (click_cmd, env), "help": (help_cmd, env), "help_ja": (help_cmd, env_ja),
+                         "list": (list_cmd, env), "list_ja": (list_cmd, env_ja)}, args.runs)
+        click_only, helps, helps_ja, lists, lists_ja = (walls[k] for k in ("click", "help", "help_ja", "list",
+                                                                            "list_ja"))
+        counts: dict[str, int] = {}
+        if use_callgrind:
+            counts = {"click": instructions(click_cmd, env), "help": instructions(help_cmd, env),
+                      "help_ja": instructions(help_cmd, env_ja), "list": instructions(list_cmd, env),
+                      "list_ja": instructions(list_cmd, env_ja)}
         (store / "index.json").unlink()
-        cold = timings([py, "-m", "incident", "list"], 1, env)
+        cold = timings({"list": (list_cmd, env)}, 1)["list"]
     ms = lambda t: f"{t[0] * 1000:7.1f} ms (median {t[1] * 1000:6.1f})"
-    print(f"python -c 'import click'   {ms(click_only)}")
-    print(f"incident --help            {ms(helps)}   {helps[0] / click_only[0]:5.2f}x import click "
-          "(target <= 1.25x)")
-    print(f"incident --help (ja)       {ms(helps_ja)}   {helps_ja[0] / click_only[0]:5.2f}x import click")
-    print(f"incident list ({args.incidents} inc.)  {ms(lists)}   {lists[0] / helps[0]:5.2f}x incident --help "
-          "(target <= 1.5x)")
-    print(f"incident list, no index    {cold[0] * 1000:7.1f} ms   (first run after the index is removed)")
+    n = args.incidents
+    print(f"wall clock, best of {args.runs} rounds:")
+    print(f"  python -c 'import click'   {ms(click_only)}")
+    print(f"  incident --help            {ms(helps)}   {verdict(helps[0] / click_only[0], 1.25)} of import click")
+    print(f"  incident --help (ja)       {ms(helps_ja)}   {verdict(helps_ja[0] / click_only[0], 1.25)} of import click")
+    print(f"  incident list ({n} inc.)  {ms(lists)}   {verdict(lists[0] / helps[0], 1.5)} of --help")
+    print(f"  incident list (ja)         {ms(lists_ja)}   {verdict(lists_ja[0] / helps_ja[0], 1.5)} of --help (ja)")
+    print(f"  incident list, no index    {cold[0] * 1000:7.1f} ms   (first run after the index is removed)")
+    if counts:
+        mi = lambda key: f"{counts[key] / 1e6:7.1f} M instructions"
+        print("instructions executed (callgrind, one run each):")
+        print(f"  python -c 'import click'   {mi('click')}")
+        print(f"  incident --help            {mi('help')}   {verdict(counts['help'] / counts['click'], 1.25)} "
+              "of import click")
+        print(f"  incident --help (ja)       {mi('help_ja')}   "
+              f"{verdict(counts['help_ja'] / counts['click'], 1.25)} of import click")
+        print(f"  incident list ({n} inc.)  {mi('list')}   {verdict(counts['list'] / counts['help'], 1.5)} "
+              "of --help")
+        print(f"  incident list (ja)         {mi('list_ja')}   "
+              f"{verdict(counts['list_ja'] / counts['help_ja'], 1.5)} of --help (ja)")
+
 
 if __name__ == "__main__":
     main()

@@ -7,10 +7,13 @@ Every domain error derives from :class:`IncidentError` and carries where it came
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from incident.i18n import _
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
 
 
 class IncidentError(Exception):

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import gettext as _gettext
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 DOMAIN = "incident"
 #: the interface languages; English is the language of the code, Japanese comes from the catalogue
 LANGUAGES = ("en", "ja")
 ENV_LANG = "INCIDENT_LANG"
-LOCALE_DIR = Path(__file__).parent / "locale"
+#: a plain string: choosing the language is on the path of `incident --help`, which imports no pathlib
+LOCALE_DIR = os.path.join(os.path.dirname(__file__), "locale")
 
 _translation: _gettext.NullTranslations = _gettext.NullTranslations()
 _language = "en"
@@ -60,7 +61,7 @@ def check_language(value: str) -> str:
     return code if code in LANGUAGES else ""
 
 
-def resolve(store_dir: Path | None, environ: Mapping[str, str] | None = None) -> str:
+def resolve(store_dir: str | os.PathLike[str] | None, environ: Mapping[str, str] | None = None) -> str:
     """The language of a run in the documented order (see the module's docstring).
 
     A bad `$INCIDENT_LANG` is not guessed at: it is ignored here and reported by `activate_for` callers
@@ -71,7 +72,7 @@ def resolve(store_dir: Path | None, environ: Mapping[str, str] | None = None) ->
     if chosen:
         return chosen
     if store_dir is not None:
-        configured = configured_language(store_dir / "config.toml")
+        configured = configured_language(os.path.join(store_dir, "config.toml"))
         if configured:
             return configured
     return locale_language(env)
@@ -84,14 +85,15 @@ def bad_env_value(environ: Mapping[str, str] | None = None) -> str:
     return value if value.strip() and not check_language(value) else ""
 
 
-def configured_language(config_file: Path) -> str:
+def configured_language(config_file: str | os.PathLike[str]) -> str:
     """`language` from a store's config.toml ('' when the file is missing, names none, or is unreadable:
     the config's own loading reports a broken file in words the officer can act on)."""
     try:
-        data = config_file.read_bytes()
+        with open(config_file, "rb") as f:
+            data = f.read()
     except OSError:
         return ""
-    if b"language" not in data:  # the common case costs no TOML parsing at start-up
+    if not _may_name_language(data):  # the common cases cost no TOML parsing at start-up
         return ""
     import tomllib
 
@@ -100,6 +102,20 @@ def configured_language(config_file: Path) -> str:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError):
         return ""
     return check_language(value) if isinstance(value, str) else ""
+
+
+def _may_name_language(data: bytes) -> bool:
+    """False when the config's text cannot give `language` a value: the word is absent, or every line it
+    is on is a bare `language = ""` (what `incident init` writes), which sets it to nothing wherever it
+    stands. Anything else (a value, a quoted or dotted key, a comment) is left to the TOML parser."""
+    if b"language" not in data:
+        return False
+    return any(b"language" in line and _EMPTY_LANGUAGE.fullmatch(line) is None
+               for line in data.splitlines())
+
+
+#: a line setting `language` to the empty string, as `incident init` writes it
+_EMPTY_LANGUAGE = re.compile(rb'[ \t]*language[ \t]*=[ \t]*(?:""|\'\')[ \t]*')
 
 
 def locale_language(environ: Mapping[str, str] | None = None) -> str:
@@ -127,30 +143,30 @@ def activate(language: str) -> None:
     if language == "en":
         _translation = _gettext.NullTranslations()
     else:
-        _translation = _gettext.translation(DOMAIN, str(LOCALE_DIR), languages=[language])
+        _translation = _gettext.translation(DOMAIN, LOCALE_DIR, languages=[language])
     # click calls gettext.gettext(): our domain becomes the global one, in the chosen language
-    _gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
+    _gettext.bindtextdomain(DOMAIN, LOCALE_DIR)
     _gettext.textdomain(DOMAIN)
     os.environ["LANGUAGE"] = language
 
 
-def store_dir_from_args(args: Sequence[str], environ: Mapping[str, str] | None = None) -> Path | None:
+def store_dir_from_args(args: Sequence[str], environ: Mapping[str, str] | None = None) -> str | None:
     """The store a command line will use, as far as the language needs it: `--store DIR` (or
     `--store=DIR`) anywhere before `--`, else $INCIDENT_HOME, else the platform's user data directory."""
     for i, arg in enumerate(args):
         if arg == "--":
             break
         if arg == "--store" and i + 1 < len(args):
-            return Path(args[i + 1]).expanduser()
+            return os.path.expanduser(args[i + 1])
         if arg.startswith("--store="):
-            return Path(arg.partition("=")[2]).expanduser()
+            return os.path.expanduser(arg.partition("=")[2])
     env = os.environ if environ is None else environ
     home = env.get("INCIDENT_HOME")
     if home:
-        return Path(home).expanduser()
+        return os.path.expanduser(home)
     import platformdirs
 
-    return Path(platformdirs.user_data_dir("incident", appauthor=False))
+    return str(platformdirs.user_data_dir("incident", appauthor=False))
 
 
 def either(ja: str, en: str) -> str:

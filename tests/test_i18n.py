@@ -36,6 +36,23 @@ def test_then_the_stores_language_then_the_locale(tmp_path: Path) -> None:
     assert i18n.resolve(None, {}) == "en"
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ('language = ""\n', ""),  # what `incident init` writes: read without the TOML parser
+    ("organization = 'x'\n  language  =  ''  \n", ""),
+    ('language = "ja"  # 日本語\n', "ja"),
+    ('language = ""\n[smtp]\nhost = "language"\n', ""),
+    ('[smtp]\nlanguage = "ja"\n', ""),  # not the store's setting
+    ('"language" = "ja"\n', "ja"),
+    ('language = """\nlanguage = ""\n"""\n', ""),  # not a language, and bad TOML: left to the config
+    ('language = ""\r\nlanguage = "ja"\r\n', ""),  # a key twice: bad TOML, reported by the config
+    ('note = """\nlanguage = ""\n"""\nlanguage = "ja"\n', "ja"),
+])
+def test_the_stores_language_as_toml_reads_it(tmp_path: Path, text: str, expected: str) -> None:
+    (tmp_path / "config.toml").write_text(text, encoding="utf-8", newline="")
+    assert i18n.configured_language(tmp_path / "config.toml") == expected
+    assert i18n.configured_language(str(tmp_path / "config.toml")) == expected
+
+
 @pytest.mark.parametrize(("env", "expected"), [
     ({"LC_ALL": "ja_JP.UTF-8", "LANG": "en_US.UTF-8"}, "ja"),
     ({"LC_ALL": "en_US.UTF-8", "LANG": "ja_JP.UTF-8"}, "en"),

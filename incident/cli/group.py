@@ -7,7 +7,6 @@ rich are loaded only by the commands that use them.
 
 from __future__ import annotations
 
-import getpass
 import importlib
 import os
 import sys
@@ -74,6 +73,8 @@ class Env:
                 configured = ""
             if configured:
                 return configured
+        import getpass  # the last resort only: `--help` and most runs never need it
+
         try:
             return getpass.getuser()
         except (KeyError, OSError):
