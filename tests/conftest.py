@@ -12,7 +12,7 @@ import keyring.backends.fail
 import pytest
 from click.testing import CliRunner, Result
 from hypothesis import settings
-from pgserver import pg_database, pg_url  # noqa: F401 - fixtures
+from pgserver import as_role, pg_database, pg_roles, pg_url  # noqa: F401 - fixtures
 
 # One profile for the whole suite: no deadline (a loaded machine must not fail a property test; speed is
 # measured in bench/, never asserted). CI runs the property tests with a fixed seed, so a landing never
@@ -88,14 +88,35 @@ def store(store_dir: Path):  # type: ignore[no-untyped-def]
     return open_store(store_dir)
 
 
+def _actor_arg(args: list[str]) -> str | None:
+    for n, arg in enumerate(args):
+        if arg == "--actor" and n + 1 < len(args):
+            return args[n + 1]
+        if arg.startswith("--actor="):
+            return arg.split("=", 1)[1]
+    return None
+
+
 @pytest.fixture
-def run(store_dir: Path) -> Callable[..., Result]:
-    """`run("new --from x.toml --json")`: the CLI against the fixture store; exceptions propagate."""
+def run(store_dir: Path, backend: str, request: pytest.FixtureRequest) -> Callable[..., Result]:
+    """`run("new --from x.toml --json")`: the CLI against the fixture store; exceptions propagate.
+
+    On PostgreSQL, where the authenticated role is who acts, each person named with `--actor` connects as
+    a database role of their own (a member of the central desk, made for the run)."""
     from incident.cli import cli
 
     def _run(line: str | list[str], *, input: str | None = None, expect: int | None = 0,
              env: dict[str, str] | None = None) -> Result:
         args = shlex.split(line) if isinstance(line, str) else line
+        actor = _actor_arg(args)
+        if backend == "postgresql" and actor is not None and not (env or {}).get("INCIDENT_DATABASE_URL"):
+            import tomllib
+
+            from incident.register.actors import actor_key
+
+            url = tomllib.loads((store_dir / "config.toml").read_text(encoding="utf-8"))["database_url"]
+            role = request.getfixturevalue("pg_roles").member(url, actor_key(actor))
+            env = {**(env or {}), "INCIDENT_DATABASE_URL": as_role(url, role)}
         runner = CliRunner()
         result = runner.invoke(cli, ["--store", str(store_dir), *args], input=input, env=env,
                                catch_exceptions=False)

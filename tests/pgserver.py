@@ -60,3 +60,65 @@ def pg_url(pg_database: str) -> str:
     with psycopg.connect(pg_database, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}".encode())
     return f"{pg_database}?options={quote(f'-csearch_path={schema}')}"
+
+
+class Roles:
+    """Login roles made for this run (roles are cluster-wide: unique names, dropped at the end of the run)."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.made: list[str] = []
+        self._tag = f"incident_t{os.getpid()}_{secrets.token_hex(3)}"
+        #: (database URL, name a test gave) -> the role made for it
+        self._for: dict[tuple[str, str], str] = {}
+
+    def create(self, label: str = "r") -> str:
+        """A new login role (no privileges until granted)."""
+        import psycopg
+
+        role = f"{self._tag}_{len(self.made) + 1}_{label}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE ROLE "{role}" LOGIN'.encode())
+        self.made.append(role)
+        return role
+
+    def member(self, url: str, name: str, *, department: str = "", central: bool = True) -> str:
+        """The role that acts as the person `name` on the register at `url` (made and granted once)."""
+        import psycopg
+
+        from incident.register.pgstore import grant
+
+        key = (url, name)
+        if key not in self._for:
+            role = self.create(f"m{len(self._for) + 1}")
+            with psycopg.connect(url, autocommit=True) as conn:
+                grant(conn, role, department=department, central=central and not department)
+            self._for[key] = role
+        return self._for[key]
+
+
+def as_role(url: str, role: str) -> str:
+    """`url` (its database and options kept) connecting as `role` (trust authentication on the test server)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{quote(role)}@{host}"))
+
+
+@pytest.fixture(scope="session")
+def pg_roles(pg_database: str) -> Iterator[Roles]:
+    """Make login roles for the run; at its end their privileges in the run's database and the roles go."""
+    import psycopg
+
+    roles = Roles(os.environ[ENV_URL].strip())
+    try:
+        yield roles
+    finally:
+        if roles.made:
+            names = ", ".join(f'"{r}"' for r in roles.made)
+            with psycopg.connect(pg_database, autocommit=True) as conn:
+                conn.execute(f"DROP OWNED BY {names}".encode())
+            with psycopg.connect(roles.admin_url, autocommit=True) as conn:
+                for role in roles.made:
+                    conn.execute(f'DROP ROLE IF EXISTS "{role}"'.encode())

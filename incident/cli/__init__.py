@@ -31,7 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("incident.cli.register:status_cmd",
              N_('Move an incident: open → contained → reported → closed.')),
     "audit": ("incident.cli.register:audit_group", N_('The tamper-evident audit log.')),
-    "db": ("incident.cli.db:db_group", N_("The register's PostgreSQL database: schema migrations.")),
+    "db": ("incident.cli.db:db_group", N_("The register's PostgreSQL database: schema migrations and who may see what.")),
     "config": ("incident.cli.config:config_group", N_('Show or change the store\'s settings (config.toml).')),
     "demo": ("incident.cli.demo:demo_cmd",
              N_('Record sample incidents in a demo store and show the register, an incident and what the law asks.')),

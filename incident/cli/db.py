@@ -1,17 +1,20 @@
-"""Database commands: db upgrade, db status (a register on PostgreSQL)."""
+"""Database commands: db upgrade, db status, db grant, db revoke, db roles (a register on PostgreSQL)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import click
 
 from incident.cli.common import get_env, json_option, store_options
 from incident.cli.group import IncidentGroup
 from incident.cli.reporting import reporter
+from incident.i18n import _
 
 
 @click.group("db", cls=IncidentGroup)
 def db_group() -> None:
-    """The register's PostgreSQL database: schema migrations."""
+    """The register's PostgreSQL database: schema migrations and who may see what."""
 
 
 def _url() -> str:
@@ -69,3 +72,63 @@ def db_status_cmd(as_json: bool) -> None:
         rep.echo(f"  {s.version:04d}_{s.name}: {when}" + (" (changed since applied)" if s.changed else ""))
     if any(s.applied_at is None or s.changed for s in states):
         raise click.exceptions.Exit(1)
+
+
+def _member_json(member: Any) -> dict[str, object]:
+    return {"role": member.role, "department": member.department, "central": member.central,
+            "granted_by": member.granted_by, "granted_at": member.granted_at.isoformat()}
+
+
+@db_group.command("grant")
+@click.argument("role")
+@click.option("--department", default="", metavar="NAME", help="The department (所管課) whose incidents the role sees and changes.")
+@click.option("--central", is_flag=True, help="The central privacy desk: the role sees and changes every incident.")
+@json_option
+@store_options
+def db_grant_cmd(role: str, department: str, central: bool, as_json: bool) -> None:
+    """Let a database role see and change one department's incidents (or all, with --central). Run as the owner of the register's tables."""
+    from incident.register.pgstore import connect, grant
+
+    with connect(_url()) as conn:
+        member = grant(conn, role, department=department, central=central)
+    rep = reporter(as_json)
+    rep.result(_member_json(member))
+    if member.central:
+        rep.info(_("{role} is a member of the central desk: it sees and changes every incident.").format(role=role))
+    else:
+        rep.info(_("{role} sees and changes the incidents of {department}.").format(role=role,
+                                                                                     department=member.department))
+
+
+@db_group.command("revoke")
+@click.argument("role")
+@json_option
+@store_options
+def db_revoke_cmd(role: str, as_json: bool) -> None:
+    """Take away a database role's membership: it sees no incident any more. Run as the owner."""
+    from incident.errors import NotFoundError
+    from incident.register.pgstore import connect, revoke
+
+    with connect(_url()) as conn:
+        was = revoke(conn, role)
+    if not was:
+        raise NotFoundError(_("{role} is not a member of the register; `incident db roles` lists them").format(role=role))
+    rep = reporter(as_json)
+    rep.result({"role": role, "revoked": True})
+    rep.info(_("{role} sees no incident any more.").format(role=role))
+
+
+@db_group.command("roles")
+@json_option
+@store_options
+def db_roles_cmd(as_json: bool) -> None:
+    """List the database roles that may use the register and the department each sees."""
+    from incident.register.pgstore import connect, members
+
+    with connect(_url()) as conn:
+        found = members(conn)
+    rep = reporter(as_json)
+    rep.result([_member_json(m) for m in found])
+    for member in found:
+        where = _("every department (central desk)") if member.central else member.department
+        rep.echo(f"{member.role}\t{where}")

@@ -214,24 +214,33 @@ def check_logged_approval(entries: Iterable[Mapping[str, Any]], incident_id: str
 
     RefusedError otherwise: a manifest edited by hand to look approved sends nothing.
     """
-    preparers: set[str] = set()
-    approvers: list[str] = []
+    preparers: list[Mapping[str, Any]] = []
+    approvers: list[Mapping[str, Any]] = []
     for entry in entries:
         if entry.get("incident") != incident_id or not isinstance(entry.get("changes"), dict):
             continue
         if entry["changes"].get("sha256") != manifest.sha256:
             continue
         if entry.get("action") == "send-prepare":
-            preparers.add(str(entry.get("actor", "")))
+            preparers.append(entry)
         elif entry.get("action") == "send-approve":
-            approvers.append(str(entry.get("actor", "")))
+            approvers.append(entry)
     if not preparers:
         raise RefusedError(_("the audit log has no preparation of the batch {value}… of {incident_id}; prepare it again (`incident send {incident_id} --prepare`)")
                            .format(value=manifest.sha256[:16], incident_id=incident_id))
-    second = [a for a in approvers if not any(same_actor(a, p) for p in preparers)]
+    second = [a for a in approvers if not any(_same_author(a, p) for p in preparers)]
     if not second:
         raise RefusedError(_("the audit log has no approval of the batch {value}… of {incident_id} by someone other than its preparer; a second person must run `incident send {incident_id} --approve` (ダブルチェック)")
                            .format(value=manifest.sha256[:16], incident_id=incident_id))
+
+
+def _same_author(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Whether two audit entries have the same author: by the authenticated identity the store recorded
+    (`role`: the database role on a shared register), else by the names people gave."""
+    role_a, role_b = a.get("role"), b.get("role")
+    if isinstance(role_a, str) and role_a and isinstance(role_b, str) and role_b:
+        return role_a == role_b
+    return same_actor(str(a.get("actor", "")), str(b.get("actor", "")))
 
 
 def _file_sha256(f: BinaryIO) -> str:

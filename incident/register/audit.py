@@ -215,13 +215,17 @@ class AuditLog:
 
 
 def make_entry(seq: int, prev: str, key: bytes | None, *, actor: str, action: str, incident: str | None,
-               changes: Mapping[str, Any], at: datetime,
-               record_sha256: str | None = None) -> tuple[dict[str, Any], str]:
-    """The entry that follows `prev` as `seq`, and its line (canonical JSON, without the newline)."""
+               changes: Mapping[str, Any], at: datetime, record_sha256: str | None = None,
+               role: str | None = None) -> tuple[dict[str, Any], str]:
+    """The entry that follows `prev` as `seq`, and its line (canonical JSON, without the newline). `role`: the
+    authenticated identity of its author where the backend has one (a database role); `actor` is then the
+    name the person gave, recorded for display."""
     entry: dict[str, Any] = {
         "seq": seq, "ts": at.isoformat(), "actor": actor, "action": action, "incident": incident,
         "changes": dict(changes), "prev": prev,
     }
+    if role is not None:
+        entry["role"] = role
     if record_sha256 is not None:
         entry["record_sha256"] = record_sha256
     if key is not None:
@@ -238,7 +242,17 @@ def make_head(seq: int, last_hash: str, key: bytes | None) -> dict[str, Any]:
     return head
 
 
-def verify_lines(lines: Iterable[bytes], head: dict[str, Any] | None, head_exists: bool, key: bytes | None,
+@dataclass(frozen=True)
+class Link:
+    """An entry the verifier may not read (another department's, on a shared register): only its place in
+    the chain, which is checked; its content is checked by whoever may read it."""
+
+    seq: int
+    hash: str
+    prev: str
+
+
+def verify_lines(lines: Iterable[bytes | Link], head: dict[str, Any] | None, head_exists: bool, key: bytes | None,
                  records: Mapping[str, str] | None = None, *, anchor: str | None = None) -> VerifyResult:
     """Check a log given as its lines (each with its newline), its head, and, given {incident: SHA-256 of its
     record}, every record's content; the same checks whichever backend keeps the lines."""
@@ -246,7 +260,7 @@ def verify_lines(lines: Iterable[bytes], head: dict[str, Any] | None, head_exist
     lineno = 0
     for raw in lines:
         lineno += 1
-        problem = state.feed(raw)
+        problem = state.feed_link(raw) if isinstance(raw, Link) else state.feed(raw)
         if problem:
             return VerifyResult(False, state.seq, lineno, problem, state.prev, state.keyed)
     problem = state.finish(head, head_exists)
@@ -303,6 +317,18 @@ class _ChainState:
             return problem
         self.before_last, self.prev = self.prev, entry["hash"]
         self.hashes.add(entry["hash"])
+        self.seq += 1
+        return ""
+
+    def feed_link(self, link: Link) -> str:
+        if link.prev != self.prev:
+            return "does not follow the entry before it (an entry removed or reordered)"
+        if link.seq != self.seq + 1:
+            return f"sequence {link.seq} where {self.seq + 1} was expected"
+        if self.key is not None:
+            self.keyed = True  # entries written on a shared register are all keyed
+        self.before_last, self.prev = self.prev, link.hash
+        self.hashes.add(link.hash)
         self.seq += 1
         return ""
 

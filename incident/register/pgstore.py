@@ -11,6 +11,13 @@ and the sealed personal data of individual incidents (rosters/, batches/); the d
   bound to the audit key, insert-only (a trigger refuses UPDATE, DELETE and TRUNCATE); `audit_head`: the
   signed head.
 
+Who may see what (migration 0002): each person connects as their own role; `incident_members` maps a role
+to one department or to the central desk (`grant`, `revoke`, run by the tables' owner); FORCEd row-level
+security lets a department's role read and change only its department's incidents and their audit entries,
+and `audit_links` (each entry's sequence, hash and previous hash) lets it check the links of the whole
+chain. Each audit entry names its author's authenticated role (`role`, which a trigger checks against
+`current_user`); the name given with `--actor` is kept beside it for display.
+
 Every change is one transaction: the record's row locked (`SELECT … FOR UPDATE`), changed, validated,
 written, and its audit entry appended under the head's row lock, committed together or not at all.
 The connection comes from the URL (host, port, dbname, user, sslmode …); the password from libpq's
@@ -33,9 +40,9 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from incident.errors import InputError, NotFoundError, StoreError
+from incident.errors import InputError, NotFoundError, RefusedError, StoreError
 from incident.register import record as rec
-from incident.register.audit import GENESIS, VerifyResult, make_entry, make_head, verify_lines
+from incident.register.audit import GENESIS, Link, VerifyResult, make_entry, make_head, verify_lines
 from incident.register.config import Config
 from incident.register.store import (
     _FAR_FUTURE,
@@ -196,6 +203,7 @@ class PgStore(LocalStore):
         self.url = url
         self._conn: psycopg.Connection[Any] | None = None
         self._audit_key_cache: tuple[bytes, bool] | None = None
+        self._role: str | None = None
 
     @classmethod
     def init(cls, root: Path, config: Config, vocabulary: Callable[[], rec.Vocabulary] | None = None) -> PgStore:
@@ -223,8 +231,16 @@ class PgStore(LocalStore):
     @property
     def conn(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
+            import psycopg
+
             conn = connect(self.url)
-            pending = [s for s in migration_status(conn) if s.applied_at is None]
+            try:
+                pending = [s for s in migration_status(conn) if s.applied_at is None]
+            except psycopg.errors.InsufficientPrivilege:
+                conn.close()
+                raise RefusedError(f"the register at {shown_url(self.url)} has not granted this database role "
+                                   "access; the register's owner runs `incident db grant ROLE --department NAME`"
+                                   ) from None
             if pending:
                 conn.close()
                 raise StoreError(f"the register at {shown_url(self.url)} needs migration "
@@ -236,6 +252,36 @@ class PgStore(LocalStore):
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        self._role = None
+
+    @property
+    def role(self) -> str:
+        """The authenticated database role this store acts as: the identity its audit entries name."""
+        if self._role is None or self._conn is None or self._conn.closed:
+            row = self.conn.execute("SELECT current_user").fetchone()
+            self._role = str(row[0]) if row else ""
+        return self._role
+
+    def sees_all(self) -> bool:
+        """Whether this role reads every incident and audit entry: the central desk, or a role the database
+        exempts from row-level security (a superuser, BYPASSRLS)."""
+        row = self.conn.execute(
+            "SELECT coalesce((SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user), false) "
+            "OR EXISTS (SELECT 1 FROM incident_members WHERE role = current_user AND central)").fetchone()
+        return bool(row and row[0])
+
+    @contextmanager
+    def _guarded(self) -> Iterator[None]:
+        """The database's refusal (a row-level security policy, a privilege not granted) as a one-line error."""
+        import psycopg
+
+        try:
+            yield
+        except psycopg.errors.InsufficientPrivilege as exc:
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise RefusedError(f"the register at {self.where} refused this to the role {self.role} ({detail}); "
+                               "a role sees and changes only the incidents of the department it was granted "
+                               "(`incident db grant ROLE --department NAME`, run by the register's owner)") from None
 
     @property
     def where(self) -> str:
@@ -243,13 +289,30 @@ class PgStore(LocalStore):
 
     # ------------------------------------------------------------------ audit
 
-    def _audit_key(self, create: bool) -> tuple[bytes, bool] | None:
-        """One key per register, named after the database (every officer's key file or keyring holds it)."""
-        if self._audit_key_cache is None:
-            from incident.register.secrets import audit_key, key_file_from_env_or_config
+    @property
+    def register_id(self) -> str:
+        """The register's identity, kept in the database (the same for every officer and every host name)."""
+        row = self.conn.execute("SELECT id FROM register_identity").fetchone()
+        if row is None:
+            raise StoreError(f"the register at {self.where} has lost its identity row (register_identity)")
+        return str(row[0])
 
-            found = audit_key(self.root, key_file=key_file_from_env_or_config(self.config.key_file), create=create,
-                              identity=self.where)
+    def _audit_key(self, create: bool) -> tuple[bytes, bool] | None:
+        """One key per register, named after its identity (every officer's key file or keyring holds it). A
+        key named after the database's address, as before the identity existed, is found and filed anew."""
+        if self._audit_key_cache is None:
+            from incident.register.secrets import audit_key, key_file_from_env_or_config, refile_audit_key
+
+            key_file = key_file_from_env_or_config(self.config.key_file)
+            identity = f"register:{self.register_id}"
+            found = audit_key(self.root, key_file=key_file, create=False, identity=identity)
+            if found is None:
+                legacy = audit_key(self.root, key_file=key_file, create=False, identity=self.where)
+                if legacy is not None:
+                    refile_audit_key(legacy[0], key_file=key_file, identity=identity)
+                    found = legacy[0], False
+            if found is None and create:
+                found = audit_key(self.root, key_file=key_file, create=True, identity=identity)
             if found is None:
                 return None
             self._audit_key_cache = found
@@ -263,8 +326,7 @@ class PgStore(LocalStore):
         row = cur.execute("SELECT seq, hash FROM audit_head FOR UPDATE").fetchone()
         seq, prev = (int(row[0]), str(row[1])) if row else (0, GENESIS)
         entry, line = make_entry(seq + 1, prev, key, actor=actor, action=action, incident=incident,
-                                 changes=changes,
-                                 at=at, record_sha256=record_sha256)
+                                 changes=changes, at=at, record_sha256=record_sha256, role=self.role)
         cur.execute("INSERT INTO audit_log (seq, line, hash, incident, actor, action) VALUES (%s, %s, %s, %s, %s, %s)",
                     (entry["seq"], line, entry["hash"], incident, actor, action))
         head = make_head(int(entry["seq"]), str(entry["hash"]), key)
@@ -275,13 +337,13 @@ class PgStore(LocalStore):
     @contextmanager
     def locked(self) -> Iterator[None]:
         """One transaction holding the audit head's row lock (changes outside the records, e.g. config)."""
-        with self.conn.transaction():
+        with self._guarded(), self.conn.transaction():
             self.conn.execute("SELECT seq FROM audit_head FOR UPDATE")
             yield
 
     def append_audit(self, *, actor: str, action: str, incident: str | None, changes: Mapping[str, Any],
                      at: datetime) -> dict[str, Any]:
-        with self.conn.transaction(), self.conn.cursor() as cur:
+        with self._guarded(), self.conn.transaction(), self.conn.cursor() as cur:
             return self._append(cur, actor=actor, action=action, incident=incident, changes=changes, at=at)
 
     def log(self, actor: str, action: str, incident: str | None, changes: Mapping[str, Any],
@@ -292,7 +354,8 @@ class PgStore(LocalStore):
                                  at=at or now(self.tz))
 
     def audit_entries(self) -> Iterator[dict[str, Any]]:
-        with self.conn.cursor() as cur:
+        """The entries this role may read (every one for the central desk), in order."""
+        with self._guarded(), self.conn.cursor() as cur:
             for (line,) in cur.execute("SELECT line FROM audit_log ORDER BY seq"):
                 yield json.loads(line)
 
@@ -304,16 +367,25 @@ class PgStore(LocalStore):
         return {str(i): str(h) for i, h in self.conn.execute("SELECT id, sha256 FROM incidents")}
 
     def verify_audit(self, *, anchor: str | None = None, records: bool = True) -> VerifyResult:
+        """The whole chain: every entry this role may read in full, the others by their links (the central
+        desk reads them all); with `records`, every incident it sees against its last audited state."""
         found = self._audit_key(False)
-        with self.conn.transaction():  # one snapshot of the log, its head and the records
+        with self._guarded(), self.conn.transaction():  # one snapshot of the log, its head and the records
             self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             head_row = self.conn.execute("SELECT seq, hash, mac FROM audit_head").fetchone()
             head = None if head_row is None else {"seq": int(head_row[0]), "hash": str(head_row[1]),
                                                   **({"mac": str(head_row[2])} if head_row[2] else {})}
-            lines = [(str(line) + "\n").encode("utf-8")
-                     for (line,) in self.conn.execute("SELECT line FROM audit_log ORDER BY seq")]
+            chain: list[bytes | Link] = []
+            if self.sees_all():  # every line, and nothing but lines: a line missing is a line removed
+                query = "SELECT seq, hash, '', line FROM audit_log ORDER BY seq"
+            else:
+                query = ("SELECT coalesce(k.seq, l.seq), coalesce(k.hash, l.hash), k.prev, l.line "
+                         "FROM audit_links k FULL JOIN audit_log l ON l.seq = k.seq ORDER BY 1")
+            for seq, link_hash, prev, line in self.conn.execute(query):
+                chain.append((str(line) + "\n").encode("utf-8") if line is not None
+                             else Link(int(seq), str(link_hash), str(prev)))
             hashes = self.record_hashes() if records else None
-        return verify_lines(lines, head, head_row is not None, found[0] if found else None, hashes, anchor=anchor)
+        return verify_lines(chain, head, head_row is not None, found[0] if found else None, hashes, anchor=anchor)
 
     # ------------------------------------------------------------------ records
 
@@ -327,7 +399,8 @@ class PgStore(LocalStore):
 
     def load(self, incident_id: str) -> rec.Record:
         self.check_id(incident_id)
-        row = self.conn.execute("SELECT content FROM incidents WHERE id = %s", (incident_id,)).fetchone()
+        with self._guarded():
+            row = self.conn.execute("SELECT content FROM incidents WHERE id = %s", (incident_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"no incident {incident_id} in {self.where}; `incident list` shows them")
         return self._parse(incident_id, str(row[0]))
@@ -335,7 +408,7 @@ class PgStore(LocalStore):
     def records(self, *, fresh: bool = False) -> list[rec.Record]:
         self.skipped = []
         out: list[rec.Record] = []
-        with self.conn.cursor() as cur:
+        with self._guarded(), self.conn.cursor() as cur:
             for incident_id, content, sha, cached in cur.execute(
                     "SELECT id, content, sha256, cached FROM incidents"):
                 record = None
@@ -375,7 +448,7 @@ class PgStore(LocalStore):
 
         moment = at or now(self.tz)
         year = to_local_date(record.discovered_at, self.tz).year
-        with self.conn.transaction(), self.conn.cursor() as cur:
+        with self._guarded(), self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute("INSERT INTO id_counters (year, last) VALUES (%s, 0) ON CONFLICT (year) DO NOTHING", (year,))
             row = cur.execute("SELECT last FROM id_counters WHERE year = %s FOR UPDATE", (year,)).fetchone()
             highest = int(row[0]) if row else 0
@@ -401,7 +474,7 @@ class PgStore(LocalStore):
 
         self.check_id(incident_id)
         moment = at or now(self.tz)
-        with self.conn.transaction(), self.conn.cursor() as cur:
+        with self._guarded(), self.conn.transaction(), self.conn.cursor() as cur:
             row = cur.execute("SELECT content FROM incidents WHERE id = %s FOR UPDATE", (incident_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"no incident {incident_id} in {self.where}; `incident list` shows them")
@@ -427,3 +500,84 @@ def _from_cached(cached: str, incident_id: str) -> rec.Record | None:
         return record
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
+
+
+# ---------------------------------------------------------------------- who may see what
+
+
+#: what a member role is granted, table by table (row-level security narrows the incidents and the log)
+MEMBER_GRANTS: tuple[tuple[str, str], ...] = (
+    ("incidents", "SELECT, INSERT, UPDATE"),
+    ("id_counters", "SELECT, INSERT, UPDATE"),
+    ("audit_head", "SELECT, UPDATE"),
+    ("audit_log", "SELECT, INSERT"),
+    ("audit_links", "SELECT, INSERT"),
+    ("incident_members", "SELECT"),
+    ("incident_migrations", "SELECT"),
+    ("register_identity", "SELECT"),
+)
+
+
+@dataclass(frozen=True)
+class Member:
+    """A database role and what it may see: one department's incidents, or every one (the central desk)."""
+
+    role: str
+    department: str
+    central: bool
+    granted_by: str
+    granted_at: datetime
+
+
+def members(conn: psycopg.Connection[Any]) -> list[Member]:
+    """Every member role (the owner sees them all; a member only itself)."""
+    rows = conn.execute("SELECT role, department, central, granted_by, granted_at FROM incident_members "
+                        "ORDER BY central DESC, department, role").fetchall()
+    return [Member(str(r[0]), str(r[1]), bool(r[2]), str(r[3]), r[4]) for r in rows]
+
+
+def grant(conn: psycopg.Connection[Any], role: str, *, department: str = "", central: bool = False) -> Member:
+    """Make `role` a member: of one department (its incidents only) or of the central desk (all), with the
+    table privileges it needs; run by the owner of the tables. Granting again changes the department."""
+    from psycopg import errors, sql
+
+    department = department.strip()
+    if central == bool(department):
+        raise InputError("give either --department NAME or --central", field="--department")
+    exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+    if not exists:
+        raise InputError(f"there is no database role {role!r}; create it first (CREATE ROLE \"{role}\" LOGIN, "
+                         "with a password or the server's own authentication)", field="ROLE")
+    try:
+        with conn.transaction():
+            schema = conn.execute("SELECT current_schema()").fetchone()
+            conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
+                sql.Identifier(str(schema[0] if schema else "public")), sql.Identifier(role)))
+            for table, privileges in MEMBER_GRANTS:
+                conn.execute(sql.SQL("GRANT {} ON {} TO {}").format(
+                    sql.SQL(privileges), sql.Identifier(table), sql.Identifier(role)))
+            row = conn.execute(
+                "INSERT INTO incident_members (role, department, central) VALUES (%s, %s, %s) "
+                "ON CONFLICT (role) DO UPDATE SET department = excluded.department, central = excluded.central, "
+                "granted_by = current_user, granted_at = now() "
+                "RETURNING role, department, central, granted_by, granted_at", (role, department, central)).fetchone()
+    except errors.InsufficientPrivilege as exc:
+        raise RefusedError(f"only the owner of the register's tables may grant roles ({str(exc).strip()})") from None
+    assert row is not None
+    return Member(str(row[0]), str(row[1]), bool(row[2]), str(row[3]), row[4])
+
+
+def revoke(conn: psycopg.Connection[Any], role: str) -> bool:
+    """Take away `role`'s membership and its table privileges; whether it was a member."""
+    from psycopg import errors, sql
+
+    try:
+        with conn.transaction():
+            gone = conn.execute("DELETE FROM incident_members WHERE role = %s RETURNING role", (role,)).fetchone()
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+                for table, _privileges in MEMBER_GRANTS:
+                    conn.execute(sql.SQL("REVOKE ALL ON {} FROM {}").format(sql.Identifier(table),
+                                                                           sql.Identifier(role)))
+    except errors.InsufficientPrivilege as exc:
+        raise RefusedError(f"only the owner of the register's tables may revoke roles ({str(exc).strip()})") from None
+    return gone is not None

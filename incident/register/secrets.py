@@ -92,6 +92,27 @@ def audit_key(store_dir: Path, *, key_file: Path | None, create: bool,
                         lost=_("the OS keyring did not keep the audit key; {no_keyring_hint}"))
 
 
+def refile_audit_key(key: bytes, *, key_file: Path | None, identity: str) -> None:
+    """Keep `key` as the audit key of `identity` too (a store or register given a stable identity keeps the
+    key it had under its old name); nothing is overwritten."""
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:16]
+    if key_file is not None:
+        path = key_file.expanduser().parent / f"audit-{digest}.key"
+        if not path.exists():
+            _create_key_file(path, key)
+        return
+    backend = _usable_backend()
+    if backend is None:
+        raise InputError(NO_KEYRING_HINT)
+    username = f"audit-key:{identity}"
+    try:
+        if backend.get_password(SERVICE, username) is None:
+            backend.set_password(SERVICE, username, _encode_key(key))
+    except Exception as exc:  # any keyring failure: say so and name the key-file alternative
+        raise InputError(_("the OS keyring failed ({name}: {exc}); {no_keyring_hint}")
+                         .format(name=type(exc).__name__, exc=exc, no_keyring_hint=NO_KEYRING_HINT)) from exc
+
+
 def get_secret(name: str, *, env_var: str) -> str | None:
     """The secret `name` (e.g. ``smtp``): from the keyring first, else from `env_var`, else None."""
     backend = _usable_backend()
@@ -149,9 +170,10 @@ def _key_from_file(path: Path) -> bytes:
     return _decode_key(text, origin=f"the key file {path}", file=path)
 
 
-def _create_key_file(path: Path) -> bytes:
+def _create_key_file(path: Path, key: bytes | None = None) -> bytes:
+    """A new key file (mode 0600) holding `key`, else a new random key; a concurrent run's file wins."""
     ensure_private_dir(path.parent)
-    key = os.urandom(KEY_BYTES)
+    key = key if key is not None else os.urandom(KEY_BYTES)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(path, flags, 0o600)
