@@ -4,6 +4,7 @@ messages on stderr, without colour under NO_COLOR or on a pipe. And command modu
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 from datetime import UTC, datetime
@@ -18,12 +19,8 @@ CLI = Path(__file__).resolve().parents[1] / "incident" / "cli"
 
 #: command modules that still branch on `as_json` themselves; a module leaves this list when it is
 #: converted to the reporter, and none joins it
-NOT_CONVERTED = {"actions", "assess", "demo", "notice", "playbooks", "register", "remind", "report", "roster",
+NOT_CONVERTED = {"assess", "demo", "notice", "playbooks", "register", "remind", "report", "roster",
                  "send", "steps"}
-
-#: the only lines a converted module may mention `as_json` on: the command's parameter, and the reporter
-ALLOWED_USE = re.compile(r"^\s*def \w+\(.*\bas_json: bool\b|^\s*rep = reporter\(as_json\)$|"
-                         r"^\s*return click\.option\(\"--json\", \"as_json\"")
 
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -112,15 +109,29 @@ def test_a_human_message_shows_control_characters_of_stored_text_as_escapes(
     assert "\x1b" not in capsys.readouterr().err
 
 
+def as_json_decisions(source: str) -> list[int]:
+    """The lines where a module reads `as_json` other than to choose its reporter (`reporter(as_json)`)."""
+    tree = ast.parse(source)
+    chosen = {id(call.args[0]) for call in ast.walk(tree) if isinstance(call, ast.Call)
+              and isinstance(call.func, ast.Name) and call.func.id == "reporter" and call.args}
+    return [node.lineno for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and node.id == "as_json" and id(node) not in chosen]
+
+
+def test_the_check_finds_a_decision_on_as_json() -> None:
+    assert as_json_decisions("def f(as_json: bool) -> None:\n    rep = reporter(as_json)\n") == []
+    assert as_json_decisions("def f(as_json: bool) -> None:\n    if as_json:\n        pass\n") == [2]
+    assert as_json_decisions("def f(as_json: bool) -> None:\n    g(as_json)\n") == [2]
+
+
 def test_converted_command_modules_leave_the_choice_of_output_to_the_reporter() -> None:
     branching = {}
     for path in sorted(CLI.glob("*.py")):
         if path.stem == "reporting":  # the one place that chooses
             continue
-        uses = [f"{path.name}:{n}: {line.strip()}" for n, line in enumerate(path.read_text().splitlines(), 1)
-                if "as_json" in line and not ALLOWED_USE.search(line)]
-        if uses:
-            branching[path.stem] = uses
-    assert {name: uses for name, uses in branching.items() if name not in NOT_CONVERTED} == {}
+        lines = as_json_decisions(path.read_text(encoding="utf-8"))
+        if lines:
+            branching[path.stem] = lines
+    assert {name: lines for name, lines in branching.items() if name not in NOT_CONVERTED} == {}
     # a module converted since is taken off the list, so the list only shrinks
     assert sorted(NOT_CONVERTED - set(branching)) == []

@@ -7,16 +7,9 @@ from typing import TYPE_CHECKING, NamedTuple
 import click
 
 from incident import i18n
-from incident.cli.common import (
-    LabelledChoice,
-    emit_json,
-    get_env,
-    info,
-    is_interactive,
-    json_option,
-    store_options,
-)
+from incident.cli.common import LabelledChoice, get_env, info, is_interactive, json_option, store_options
 from incident.cli.group import IncidentGroup
+from incident.cli.reporting import Markup, Reporter, RichReporter, reporter
 from incident.i18n import _, either
 
 #: the states of a corrective action, as the officer may type them
@@ -24,8 +17,6 @@ ACTION_STATE_JA = {"open": "未完了", "done": "完了", "verified": "確認済
 
 if TYPE_CHECKING:
     from datetime import date
-
-    from rich.console import Console
 
     from incident.followup.actions import Action, NewAction
     from incident.followup.review import Review
@@ -49,10 +40,15 @@ def _parse_due(text: str) -> date:
     return parse_date(text, field="--due")
 
 
-def _contractor_note(action: Action | None) -> None:
+def _contractor_added(action: Action) -> str:
+    return (_("Added {aid}: {measure} (owner {owner}, due {isoformat}; a contractor handled the data).")
+            .format(aid=action.aid, measure=action.measure, owner=action.owner, isoformat=action.due.isoformat()))
+
+
+def _contractor_note(rep: Reporter, action: Action | None) -> None:
+    """The contractor's improvement-report action added besides the one asked for (on stderr in every run)."""
     if action is not None:
-        info(_("Added {aid}: {measure} (owner {owner}, due {isoformat}; a contractor handled the data).")
-             .format(aid=action.aid, measure=action.measure, owner=action.owner, isoformat=action.due.isoformat()))
+        rep.note(_contractor_added(action))
 
 
 @click.group("action", cls=IncidentGroup)
@@ -93,29 +89,28 @@ def add_cmd(incident_id: str, measure: str | None, cause: str | None, owner: str
 
     env = get_env()
     store = env.store()
+    rep = reporter(as_json)
     if contractor_report:
-        _add_contractor(store, incident_id, (measure, cause, owner, due, from_review), as_json)
+        _add_contractor(rep, store, incident_id, (measure, cause, owner, due, from_review))
         return
     record = store.load(incident_id)
     spec = _build_spec(store, record, AddArgs(incident_id, measure, cause, owner, due, from_review))
     result = add_action(store, incident_id, spec, actor=env.actor())
-    _contractor_note(result.contractor)
-    if as_json:
-        emit_json({**result.action.to_json(_today(store)), "created": result.created})
-        return
-    click.echo(result.action.aid)
+    _contractor_note(rep, result.contractor)
+    rep.result({**result.action.to_json(_today(store)), "created": result.created})
+    rep.echo(result.action.aid)
     if result.created:
-        info(_("Added {aid}: {measure} (owner {owner}, due {isoformat}).")
-             .format(aid=result.action.aid, measure=result.action.measure, owner=result.action.owner, isoformat=result.action.due.isoformat()))
+        rep.info(_("Added {aid}: {measure} (owner {owner}, due {isoformat}).")
+                 .format(aid=result.action.aid, measure=result.action.measure, owner=result.action.owner, isoformat=result.action.due.isoformat()))
     elif from_review:
-        info(_("{aid} already tracks review item {from_review}; nothing added.")
-             .format(aid=result.action.aid, from_review=from_review))
+        rep.info(_("{aid} already tracks review item {from_review}; nothing added.")
+                 .format(aid=result.action.aid, from_review=from_review))
     else:
-        info(_("{aid} already tracks the contractor's improvement report; nothing added.")
-             .format(aid=result.action.aid))
+        rep.info(_("{aid} already tracks the contractor's improvement report; nothing added.")
+                 .format(aid=result.action.aid))
 
 
-def _add_contractor(store: RegisterStore, incident_id: str, others: tuple[str | None, ...], as_json: bool) -> None:
+def _add_contractor(rep: Reporter, store: RegisterStore, incident_id: str, others: tuple[str | None, ...]) -> None:
     from incident.errors import InputError, RefusedError
     from incident.followup.actions import SOURCE_CONTRACTOR, actions_of, ensure_contractor
 
@@ -132,11 +127,9 @@ def _add_contractor(store: RegisterStore, incident_id: str, others: tuple[str | 
         raise RefusedError(_("{incident_id} calls for no improvement report: handled_by is {handled_by}").format(
             incident_id=incident_id, handled_by=record.get("handled_by", "") or _("not a contractor"))
             + (_(" and the incident is closed") if record.status == "closed" else ""))
-    if as_json:
-        emit_json({**action.to_json(_today(store)), "created": True})
-        return
-    click.echo(action.aid)
-    _contractor_note(action)
+    rep.result({**action.to_json(_today(store)), "created": True})
+    rep.echo(action.aid)
+    rep.info(_contractor_added(action))
 
 
 def _build_spec(store: RegisterStore, record: Record, args: AddArgs) -> NewAction:
@@ -201,32 +194,26 @@ def list_cmd(overdue: bool, owner: str | None, state: str | None, incident_id: s
     today = _today(store)
     records = [store.load(incident_id)] if incident_id else store.records()
     actions = list_actions(records, today=today, overdue=overdue, owner=owner, state=cast("State | None", state))
-    if as_json:
-        emit_json([a.to_json(today) for a in actions])
-        return
-    print_actions(env.console, actions, today)
+    reporter(as_json).result(lambda: [a.to_json(today) for a in actions],
+                             lambda out: print_actions(out, actions, today))
 
 
-def print_actions(console: Console, actions: list[Action], today: date) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
+def print_actions(out: RichReporter, actions: list[Action], today: date) -> None:
     if not actions:
-        console.print(_("No corrective actions match. Add one with `incident action add ID --measure TEXT "
-                      "--owner NAME --due DATE`."))
+        out.print(_("No corrective actions match. Add one with `incident action add ID --measure TEXT "
+                    "--owner NAME --due DATE`."))
         return
-    table = Table(title=_("Corrective actions ({count})").format(count=len(actions)), title_justify="left")
-    for column in (_("Action"), _("Measure"), _("Owner"), _("Due"), _("State")):
-        table.add_column(column, overflow="fold")
+    rows = []
     for a in actions:
         days = (a.due - today).days
         due = a.due.isoformat()
         if a.state == "open":
             due += (_(" (overdue {days}d)").format(days=-days) if days < 0
                     else _(" ({days}d left)").format(days=days))
-        table.add_row(escape(a.aid), escape(a.measure), escape(a.owner), f"[red]{due}[/]" if a.overdue(today) else due,
-                      f"[{STATE_STYLE[a.state]}]{a.state} {STATE_JA[a.state]}[/]")
-    console.print(table)
+        rows.append([a.aid, a.measure, a.owner, Markup(f"[red]{due}[/]") if a.overdue(today) else due,
+                     Markup(f"[{STATE_STYLE[a.state]}]{a.state} {STATE_JA[a.state]}[/]")])
+    out.table(_("Corrective actions ({count})").format(count=len(actions)),
+              (_("Action"), _("Measure"), _("Owner"), _("Due"), _("State")), rows)
 
 
 @action_group.command("assign")
@@ -242,10 +229,9 @@ def assign_cmd(aid: str, owner: str | None, due: str | None, as_json: bool) -> N
     env = get_env()
     store = env.store()
     action = reassign_action(store, aid, owner=owner, due=_parse_due(due) if due else None, actor=env.actor())
-    if as_json:
-        emit_json(action.to_json(_today(store)))
-    else:
-        info(f"{action.aid}: owner {action.owner}, due {action.due.isoformat()}.")
+    rep = reporter(as_json)
+    rep.result(action.to_json(_today(store)))
+    rep.info(f"{action.aid}: owner {action.owner}, due {action.due.isoformat()}.")
 
 
 @action_group.command("done")
@@ -260,10 +246,9 @@ def done_cmd(aid: str, evidence: str, as_json: bool) -> None:
     env = get_env()
     store = env.store()
     action = complete_action(store, aid, evidence, actor=env.actor())
-    if as_json:
-        emit_json(action.to_json(_today(store)))
-    else:
-        info(_("{aid} is done. Someone other than {owner} checks its effect with `incident action verify {aid}`.")
+    rep = reporter(as_json)
+    rep.result(action.to_json(_today(store)))
+    rep.hint(_("{aid} is done. Someone other than {owner} checks its effect with `incident action verify {aid}`.")
              .format(aid=action.aid, owner=action.owner))
 
 
@@ -278,10 +263,9 @@ def verify_cmd(aid: str, as_json: bool) -> None:
     env = get_env()
     store = env.store()
     action = verify_action(store, aid, actor=env.actor())
-    if as_json:
-        emit_json(action.to_json(_today(store)))
-    else:
-        info(_("{aid} verified by {verified_by}.").format(aid=action.aid, verified_by=action.verified_by))
+    rep = reporter(as_json)
+    rep.result(action.to_json(_today(store)))
+    rep.info(_("{aid} verified by {verified_by}.").format(aid=action.aid, verified_by=action.verified_by))
 
 
 @action_group.command("suggest")
@@ -299,18 +283,17 @@ def suggest_cmd(incident_id: str, as_json: bool) -> None:
     store = env.store()
     contractor = pending_contractor(store, incident_id, actor=env.actor())
     measures = recommended_measures(store.load(incident_id), store.extra_dirs())
-    if as_json:
-        emit_json({"incident": incident_id, "measures": list(measures),
-                   "contractor_action": {"measure": contractor.measure, "owner": contractor.owner,
-                                         "due": contractor.due.isoformat()} if contractor else None})
-        return
+    rep = reporter(as_json)
+    rep.result({"incident": incident_id, "measures": list(measures),
+                "contractor_action": {"measure": contractor.measure, "owner": contractor.owner,
+                                      "due": contractor.due.isoformat()} if contractor else None})
     for number, text in enumerate(measures, 1):
-        click.echo(f"{number}. {text}")
+        rep.echo(f"{number}. {text}")
     if measures:
-        info(_("Add one with `incident action add {incident_id} --measure TEXT --owner NAME --due DATE`.")
+        rep.hint(_("Add one with `incident action add {incident_id} --measure TEXT --owner NAME --due DATE`.")
              .format(incident_id=incident_id))
     if contractor is not None:
-        info(_("A contractor handled the data: {measure} (owner {owner}, due {isoformat}) is added with the next `incident action add`, or now with `incident action add {incident_id} --contractor-report`.")
+        rep.info(_("A contractor handled the data: {measure} (owner {owner}, due {isoformat}) is added with the next `incident action add`, or now with `incident action add {incident_id} --contractor-report`.")
              .format(measure=contractor.measure, owner=contractor.owner, isoformat=contractor.due.isoformat(), incident_id=incident_id))
 
 
@@ -342,36 +325,40 @@ def review_cmd(incident_id: str, answer_text: str | None, note: str, measure: st
 
     env = get_env()
     store = env.store()
+    rep = reporter(as_json)
     wants_action = bool(owner or due or measure)
     if answer_text is None and (note or wants_action):
         raise InputError(_("--note, --measure, --owner and --due go with --answer ITEM=yes|no|na"), field="--answer")
     if answer_text is not None:
-        _answer_once(store, incident_id, answer_text, note, measure, owner, due, as_json)
+        _answer_once(rep, store, incident_id, answer_text, (note, measure, owner, due))
         return
     review = load_review(store, incident_id)
     if export_fmt == "md":
         _export(store, incident_id, review, output)
         return
-    if as_json:
-        emit_json(review.to_json())
-        return
+    rep.result(review.to_json, lambda out: _show_or_walk(out, store, incident_id, review, show))
+
+
+def _show_or_walk(out: RichReporter, store: RegisterStore, incident_id: str, review: Review, show: bool) -> None:
+    """The review for people: the checklist (with the next item to answer), or on a terminal the walk."""
     if show or not is_interactive():
-        print_review(env.console, review)
+        print_review(out, review)
         nxt = review.next_item()
         if nxt is not None and not show:
-            info(_("Next: `incident review {incident_id} --answer {id}=yes|no|na [--note TEXT]`.")
-                 .format(incident_id=incident_id, id=nxt.question.id))
+            out.hint(_("Next: `incident review {incident_id} --answer {id}=yes|no|na [--note TEXT]`.")
+                     .format(incident_id=incident_id, id=nxt.question.id))
         return
-    _walk(store, incident_id, review)
+    _walk(out, store, incident_id, review)
 
 
-def _answer_once(store: RegisterStore, incident_id: str, answer_text: str, note: str, measure: str | None,
-                 owner: str | None, due: str | None, as_json: bool) -> None:
+def _answer_once(rep: Reporter, store: RegisterStore, incident_id: str, answer_text: str,
+                 options: tuple[str, str | None, str | None, str | None]) -> None:
     from incident.errors import InputError
     from incident.followup.actions import NewAction
     from incident.followup.review import parse_item_answer, record_answer
 
     env = get_env()
+    note, measure, owner, due = options
     item, answer = parse_item_answer(answer_text)
     spec = None
     if owner or due or measure:
@@ -382,52 +369,48 @@ def _answer_once(store: RegisterStore, incident_id: str, answer_text: str, note:
             raise InputError(_("say what the corrective action is: --measure TEXT (or a --note)"), field="--measure")
         spec = NewAction(measure=text, owner=owner, due=_parse_due(due))
     result = record_answer(store, incident_id, item, answer, note=note, actor=env.actor(), action=spec)
-    _contractor_note(result.contractor)
-    if as_json:
-        emit_json(result.review.to_json())
-        return
-    info(_("{incident_id}: {item} = {answer} ({answered}/{count} answered).")
-         .format(incident_id=incident_id, item=item, answer=answer, answered=result.review.answered, count=len(result.review.items)))
+    _contractor_note(rep, result.contractor)
+    rep.result(result.review.to_json())
+    rep.info(_("{incident_id}: {item} = {answer} ({answered}/{count} answered).")
+             .format(incident_id=incident_id, item=item, answer=answer, answered=result.review.answered, count=len(result.review.items)))
     if result.action is not None:
-        info((_("Added {aid}: {measure}") if result.action_created else _("Already tracked by {aid}: {measure}"))
+        rep.info((_("Added {aid}: {measure}") if result.action_created else _("Already tracked by {aid}: {measure}"))
              .format(aid=result.action.aid, measure=result.action.measure))
 
 
-def _walk(store: RegisterStore, incident_id: str, review: Review) -> None:
+def _walk(out: RichReporter, store: RegisterStore, incident_id: str, review: Review) -> None:
     """One item at a time, from the first unanswered one; each answer is saved before the next.
 
     A bad answer (or due date) is asked again. Ctrl-C saves the item being answered when its answer was
     given, says how to resume, and exits 130.
     """
-    env = get_env()
     if review.complete:
-        print_review(env.console, review)
-        info(_("Every item is answered. Change one with --answer ITEM=yes|no|na; export with --export md."))
+        print_review(out, review)
+        out.info(_("Every item is answered. Change one with --answer ITEM=yes|no|na; export with --export md."))
         return
     if review.answered:
-        info(_("Resuming: {answered} of {count} items already answered.")
+        out.info(_("Resuming: {answered} of {count} items already answered.")
              .format(answered=review.answered, count=len(review.items)))
     pending = [item for item in review.items if item.answer is None]
     saved = review.answered
     for position, item in enumerate(pending, review.answered + 1):
-        env.console.print(f"\n[bold]{position}/{len(review.items)}[/] "
-                          f"{either(item.question.ja, item.question.en)}")
+        out.print(f"\n[bold]{position}/{len(review.items)}[/] {either(item.question.ja, item.question.en)}")
         given: dict[str, str] = {}
         try:
-            _ask_item(store, incident_id, item.question.id, given)
+            _ask_item(out, store, incident_id, item.question.id, given)
         except (click.exceptions.Abort, KeyboardInterrupt):
             if "answer" in given:
-                _save_answer(store, incident_id, item.question.id, given, None)
+                _save_answer(out, store, incident_id, item.question.id, given, None)
                 saved += 1
-            info(_("\nInterrupted: {saved} of {count} items answered and saved. Resume with `incident review {incident_id}`.")
+            out.info(_("\nInterrupted: {saved} of {count} items answered and saved. Resume with `incident review {incident_id}`.")
                  .format(saved=saved, count=len(review.items), incident_id=incident_id))
             raise click.exceptions.Exit(130) from None
         saved += 1
-    info(_("Review of {incident_id} complete. Minutes: `incident review {incident_id} --export md`.")
+    out.info(_("Review of {incident_id} complete. Minutes: `incident review {incident_id} --export md`.")
          .format(incident_id=incident_id))
 
 
-def _ask_item(store: RegisterStore, incident_id: str, item_id: str, given: dict[str, str]) -> None:
+def _ask_item(out: RichReporter, store: RegisterStore, incident_id: str, item_id: str, given: dict[str, str]) -> None:
     """Ask one item (answer, note, and for a no an optional corrective action) and save it.
 
     `given` collects what was typed, so an interruption can save the answer already given.
@@ -445,18 +428,18 @@ def _ask_item(store: RegisterStore, incident_id: str, item_id: str, given: dict[
             owner=click.prompt(_("owner"), default=record.get("department", "") or None),
             due=_parse_due(click.prompt(_("due (e.g. 2024-05-31)"), value_proc=_due_proc)),
         )
-    _save_answer(store, incident_id, item_id, given, spec)
+    _save_answer(out, store, incident_id, item_id, given, spec)
 
 
-def _save_answer(store: RegisterStore, incident_id: str, item_id: str, given: dict[str, str],
+def _save_answer(out: RichReporter, store: RegisterStore, incident_id: str, item_id: str, given: dict[str, str],
                  spec: NewAction | None) -> None:
     from incident.followup.review import parse_answer, record_answer
 
     result = record_answer(store, incident_id, item_id, parse_answer(given["answer"]), note=given.get("note", ""),
                            actor=get_env().actor(), action=spec)
-    _contractor_note(result.contractor)
+    _contractor_note(out, result.contractor)
     if result.action is not None:
-        info((_("Added {aid}.") if result.action_created else _("Already tracked by {aid}."))
+        out.info((_("Added {aid}.") if result.action_created else _("Already tracked by {aid}."))
              .format(aid=result.action.aid))
 
 
@@ -480,25 +463,20 @@ def _answer_proc(text: str) -> str:
         raise click.BadParameter(exc.message) from None
 
 
-def print_review(console: Console, review: Review) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title=_("Review of {incident} ({answered}/{count} answered)").format(
-        incident=review.incident, answered=review.answered, count=len(review.items)), title_justify="left")
-    for column in ("#", _("Item"), _("Question"), _("Answer"), _("Note")):
-        table.add_column(column, overflow="fold")
+def print_review(out: RichReporter, review: Review) -> None:
+    rows = []
     for number, item in enumerate(review.items, 1):
         a = item.answer
         shown = (ANSWER_JA[a.answer] if i18n.is_japanese() else a.answer) if a else "[dim]—[/]"
         if a and a.answer == "no":
             shown = f"[red]{shown}[/]"
         note = (a.note if a else "") + (f" → {item.action}" if item.action else "")
-        table.add_row(str(number), item.question.id, either(item.question.ja, item.question.en), shown,
-                      escape(note))
-    console.print(table)
+        rows.append([str(number), item.question.id, either(item.question.ja, item.question.en), Markup(shown), note])
+    out.table(_("Review of {incident} ({answered}/{count} answered)").format(
+        incident=review.incident, answered=review.answered, count=len(review.items)),
+        ("#", _("Item"), _("Question"), _("Answer"), _("Note")), rows)
     if review.retired:
-        console.print(_("Answers to items no longer on the checklist: ")
+        out.print(_("Answers to items no longer on the checklist: ")
                       + ", ".join(f"{a.item}={a.answer}" for a in review.retired))
 
 
