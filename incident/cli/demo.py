@@ -15,7 +15,9 @@ from typing import Any
 
 import click
 
-from incident.cli.common import emit_json, get_env, info, json_option, store_options
+from incident.cli.common import get_env, json_option, store_options
+from incident.cli.reporting import RichReporter, reporter
+from incident.cli.views import record_json
 from incident.i18n import _
 
 SAMPLES: tuple[dict[str, Any], ...] = (
@@ -85,22 +87,24 @@ def demo_cmd(as_json: bool) -> None:
     env.use_store(store)
     ids = _load_samples(store, env.actor())
     assessments = _assess_all(env, store, ids)
-    if as_json:
-        from incident.cli.views import record_json
+    reporter(as_json).result(
+        lambda: {"store": str(path), "incidents": [record_json(store.load(i)) for i in ids], "assessments": assessments},
+        lambda out: _show(out, store, path, ids))
 
-        emit_json({"store": str(path), "incidents": [record_json(store.load(i)) for i in ids],
-                   "assessments": assessments})
-        return
+
+def _show(out: RichReporter, store: Any, path: Path, ids: list[str]) -> None:
+    """The tour for people: the register, each sample with its assessment and steps, deadlines, reminders."""
+    from incident.cli.register import show_extras
     from incident.cli.views import print_list, print_record
 
-    info(_("Demo store: {path} (use --store DIR to keep the samples elsewhere)").format(path=path))
-    print_list(env.console, store.records(), store.tz)
+    out.info(_("Demo store: {path} (use --store DIR to keep the samples elsewhere)").format(path=path))
+    print_list(out.console, store.records(), store.tz)
     for incident_id in ids:
         record = store.load(incident_id)
-        print_record(env.console, record, store.tz)
-        _show_stage_views(env, store, record)
-    _show_deadlines(env, store)
-    _show_reminders(env, store)
+        print_record(out.console, record, store.tz)
+        show_extras(out, store, record)
+    _show_deadlines(out, store)
+    _show_reminders(out, store)
 
 
 def _demo_config(path: Path) -> Any:
@@ -117,14 +121,14 @@ def _demo_config(path: Path) -> Any:
                           "保健給食課": "kyushoku@city.example.jp"})
 
 
-def _show_reminders(env: Any, store: Any) -> None:
+def _show_reminders(out: RichReporter, store: Any) -> None:
     """What `incident remind --send` would e-mail today (a dry run: nothing is sent)."""
     from incident.cli.remind import show_plan
     from incident.followup.remind import plan
 
-    env.console.print(_("\n[bold]incident remind --dry-run[/] (run `incident remind --send` daily from cron or "
-                      "Task Scheduler):"))
-    show_plan(env.console, store, plan(store))
+    out.print(_("\n[bold]incident remind --dry-run[/] (run `incident remind --send` daily from cron or "
+                "Task Scheduler):"))
+    show_plan(out.console, store, plan(store))
 
 
 def _assess_all(env: Any, store: Any, ids: list[str]) -> list[Any]:
@@ -133,13 +137,7 @@ def _assess_all(env: Any, store: Any, ids: list[str]) -> list[Any]:
     return [assess_and_save(store, i, actor=env.actor()) for i in ids]
 
 
-def _show_stage_views(env: Any, store: Any, record: Any) -> None:
-    from incident.cli.register import _show_extras
-
-    _show_extras(env, store, record)
-
-
-def _show_deadlines(env: Any, store: Any) -> None:
+def _show_deadlines(out: RichReporter, store: Any) -> None:
     from incident.cli.assess import print_deadlines
 
-    print_deadlines(env.console, store)
+    print_deadlines(out.console, store)

@@ -10,7 +10,6 @@ import click
 
 from incident.cli.common import (
     LabelledChoice,
-    emit_json,
     get_env,
     info,
     is_interactive,
@@ -19,6 +18,7 @@ from incident.cli.common import (
     store_options,
 )
 from incident.cli.group import IncidentGroup
+from incident.cli.reporting import RichReporter, reporter
 from incident.cli.views import field_label
 from incident.i18n import N_, _
 from incident.register.record import ENTITIES, ENUM_LABELS_JA, FIELDS, STATUSES, enum_label, settable_fields
@@ -103,12 +103,10 @@ def new_cmd(from_file: Path | None, items: tuple[str, ...], as_json: bool, **val
         if exc.field in assignments:  # the bad value came from a flag, not the file
             exc.file, exc.field = None, "--" + exc.field.replace("_", "-")
         raise
-    if as_json:
-        emit_json({"id": record.id})
-    else:
-        click.echo(record.id)
-        info(_("Recorded {id}: {title}. Next: `incident show {id}`.")
-             .format(id=record.id, title=record.get('title')))
+    rep = reporter(as_json)
+    rep.result({"id": record.id})
+    rep.echo(record.id)
+    rep.hint(_("Recorded {id}: {title}. Next: `incident show {id}`.").format(id=record.id, title=record.get('title')))
 
 
 def _prompt_missing(store: Any, base: dict[str, Any], assignments: dict[str, str],
@@ -202,21 +200,22 @@ def show_cmd(incident_id: str, as_json: bool) -> None:
     env = get_env()
     store = env.store()
     record = store.load(incident_id)
-    if as_json:
-        emit_json(record_json(record))
-        return
-    print_record(env.console, record, store.tz)
-    _show_extras(env, store, record)
+
+    def view(out: RichReporter) -> None:
+        print_record(out.console, record, store.tz)
+        show_extras(out, store, record)
+
+    reporter(as_json).result(lambda: record_json(record), view)
 
 
-def _show_extras(env: Any, store: Any, record: Any) -> None:
+def show_extras(out: RichReporter, store: Any, record: Any) -> None:
     """The saved assessment's summary and the open response steps, below the record."""
     from incident.cli.assess import print_stored_summary
     from incident.cli.steps import print_open_steps
 
     if "assessment" in record.sections:
-        print_stored_summary(env.console, record)
-    print_open_steps(env.console, store, record)
+        print_stored_summary(out.console, record)
+    print_open_steps(out.console, store, record)
 
 
 @click.command("list")
@@ -240,12 +239,15 @@ def list_cmd(status: str | None, year: int | None, type_: str | None, fmt: str, 
     records = filter_records(store.records(), status=status, year=year, type_=type_, tz=store.tz)
     if fmt != "table":
         _export_list(records, fmt, output, store.tz, store.config.organization)
-    elif as_json:
-        emit_json([summary_json(r) for r in records])
-    elif not sys.stdout.isatty() or len(records) > RICH_TABLE_MAX_ROWS:
-        click.echo(plain_list(records, store.tz), nl=False)  # pipes and long lists: no rich needed
-    else:
-        print_list(env.console, records, store.tz)
+        return
+
+    def view(out: RichReporter) -> None:
+        if not sys.stdout.isatty() or len(records) > RICH_TABLE_MAX_ROWS:
+            out.echo(plain_list(records, store.tz), nl=False)  # pipes and long lists: no rich needed
+        else:
+            print_list(out.console, records, store.tz)
+
+    reporter(as_json).result(lambda: [summary_json(r) for r in records], view)
 
 
 def _export_list(records: list[Any], fmt: str, output: str | None, tz: str, organization: str) -> None:
@@ -373,19 +375,19 @@ def audit_verify_cmd(anchor: str | None, as_json: bool) -> None:
     env = get_env()
     store = env.store()
     result = store.verify_audit(anchor=anchor.strip() if anchor else None)
-    if as_json:
-        emit_json({"ok": result.ok, "entries": result.entries, "line": result.line, "problem": result.problem,
-                   "head": result.head, "keyed": result.keyed})
-    elif result.ok:
+    rep = reporter(as_json)
+    rep.result({"ok": result.ok, "entries": result.entries, "line": result.line, "problem": result.problem,
+                "head": result.head, "keyed": result.keyed})
+    if result.ok:
         bound = (_("bound to the store's key") if result.keyed
                  else _("not yet bound to a key (bound at the next change)"))
-        click.echo(_("audit log OK: {entries} entries, chain intact, {bound}, every record matches its last "
-                     "audited state ({path})").format(entries=result.entries, bound=bound, path=store.audit_location))
+        rep.echo(_("audit log OK: {entries} entries, chain intact, {bound}, every record matches its last "
+                   "audited state ({path})").format(entries=result.entries, bound=bound, path=store.audit_location))
     else:
         where = (_("at line {line}").format(line=result.line) if result.line is not None
                  else _("in the records"))
-        click.echo(_("audit log FAILED {where}: {problem} ({path})")
-                   .format(where=where, problem=result.problem, path=store.audit_location))
+        rep.echo(_("audit log FAILED {where}: {problem} ({path})")
+                 .format(where=where, problem=result.problem, path=store.audit_location))
     if not result.ok:
         raise click.exceptions.Exit(1)
 
@@ -403,11 +405,10 @@ def audit_anchor_cmd(as_json: bool) -> None:
                    err=True)
         raise click.exceptions.Exit(1)
     anchor = f"{result.entries}:{result.head}"
-    if as_json:
-        emit_json({"anchor": anchor, "entries": result.entries, "hash": result.head})
-    else:
-        click.echo(anchor)
-        info(f"File this anchor outside the store; later, `incident audit verify --anchor {anchor}` shows the "
+    rep = reporter(as_json)
+    rep.result({"anchor": anchor, "entries": result.entries, "hash": result.head})
+    rep.echo(anchor)
+    rep.hint(f"File this anchor outside the store; later, `incident audit verify --anchor {anchor}` shows the "
              "log still holds it.")
 
 
@@ -422,17 +423,9 @@ def audit_show_cmd(incident_id: str | None, last: int, as_json: bool) -> None:
     entries = [e for e in env.store().audit_entries() if not incident_id or e.get("incident") == incident_id]
     if last:
         entries = entries[-last:]
-    if as_json:
-        emit_json(entries)
-        return
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title=_("Audit log ({count})").format(count=len(entries)), title_justify="left")
-    for col in ("#", _("When"), _("Actor"), _("Action"), _("Incident"), _("Changes")):
-        table.add_column(col, overflow="fold")
-    for e in entries:
-        table.add_row(*(escape(str(v)) for v in (e["seq"], e["ts"][:19], e["actor"], e["action"],
-                                                   e.get("incident") or "", ", ".join(e.get("changes", {}).keys()))))
-    env.console.print(table)
+    reporter(as_json).result(entries, lambda out: out.table(
+        _("Audit log ({count})").format(count=len(entries)),
+        ("#", _("When"), _("Actor"), _("Action"), _("Incident"), _("Changes")),
+        ([str(v) for v in (e["seq"], e["ts"][:19], e["actor"], e["action"], e.get("incident") or "",
+                           ", ".join(e.get("changes", {}).keys()))] for e in entries)))
 
