@@ -115,9 +115,12 @@ def test_without_a_terminal_it_only_shows(run: Callable[..., Result], closed: An
 
 def test_on_a_terminal_it_asks(run: Callable[..., Result], closed: Any, store_dir: Path,
                                clock: Callable[[str], None], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("incident.cli.report.is_interactive", lambda: True)
+    monkeypatch.setattr("incident.cli.reporting.is_interactive", lambda: True)
     _incident, paths = closed
     clock("2030-01-01T09:00")
+    scripted = run("purge --json")  # a JSON run never asks, even on a terminal
+    assert json.loads(scripted.stdout)["removed"] is False
+    assert scripted.stderr == "Nothing removed: run with --yes to remove it (or --dry-run to only look).\n"
     declined = run("purge", input="n\n")
     assert "Remove the personal data of 1 incident(s)? [y/N]: n" in declined.stdout
     assert declined.stderr == "Nothing removed.\n"

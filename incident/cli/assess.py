@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from incident.cli.common import command_hint, emit_json, get_env, info, json_option, store_options
+from incident.cli.common import command_hint, get_env, info, json_option, store_options
+from incident.cli.reporting import RichReporter, reporter
 from incident.i18n import N_, _, either
 
 if TYPE_CHECKING:
@@ -192,26 +193,25 @@ def assess_cmd(incident_id: str | None, facts_file: str | None, as_json: bool) -
     from incident.errors import InputError
 
     env = get_env()
+    rep = reporter(as_json)
     if (incident_id is None) == (facts_file is None):
         raise InputError(_("give an incident ID or --facts FILE (one of them)"), field="ID")
     if facts_file is not None:
         data, tz = _assess_file(env, Path(facts_file))
-        if as_json:
-            emit_json(data)
-        else:
-            print_assessment(env.console, data, tz)
+        rep.result(data, lambda out: print_assessment(out.console, data, tz))
         return
     assert incident_id is not None
     store = env.store()
     from incident.law.tracking import assess_and_save
 
     first = "assessment" not in store.load(incident_id).sections
-    data = assess_and_save(store, incident_id, actor=env.actor())
-    if as_json:
-        emit_json(data)
-        return
-    print_assessment(env.console, data, store.tz)
-    print_changes(env.console, data["changes"], first)
+    saved = assess_and_save(store, incident_id, actor=env.actor())
+
+    def view(out: RichReporter) -> None:
+        print_assessment(out.console, saved, store.tz)
+        print_changes(out.console, saved["changes"], first)
+
+    rep.result(saved, view)
 
 
 def _assess_file(env: Any, path: Path) -> tuple[dict[str, Any], str]:
@@ -392,6 +392,7 @@ def deadlines_cmd(ics_file: str | None, department: str | None, as_json: bool) -
         output_file(Path(ics_file), option="--ics")
     env = get_env()
     store = env.store()
+    rep = reporter(as_json)
     records = store.records()  # read once for the obligations and the overdue steps
     rows = collect_open(store, records)
     if department is not None:
@@ -400,13 +401,14 @@ def deadlines_cmd(ics_file: str | None, department: str | None, as_json: bool) -
         ics_path = Path(ics_file)  # what click's path_type=Path would give
         atomic_write_bytes(ics_path, to_ics(rows, name=f"incident deadlines — {department}" if department
                                             else None))
-        info(_("Wrote {count} deadline(s) to {path}")
-             .format(count=sum(1 for r in rows if r.due is not None), path=ics_path))
-    if as_json:
-        emit_json([r.to_json() for r in rows])
-    else:
-        print_deadlines(env.console, store, rows)
-        print_overdue_steps(env.console, store, department, records)
+        rep.note(_("Wrote {count} deadline(s) to {path}")
+                 .format(count=sum(1 for r in rows if r.due is not None), path=ics_path))
+
+    def view(out: RichReporter) -> None:
+        print_deadlines(out.console, store, rows)
+        print_overdue_steps(out.console, store, department, records)
+
+    rep.result(lambda: [r.to_json() for r in rows], view)
 
 
 def _of_department(store: RegisterStore, rows: list[Any], department: str) -> list[Any]:

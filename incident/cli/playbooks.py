@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from incident.cli.common import emit_json, get_env, info, json_option, store_options
+from incident.cli.common import get_env, json_option, store_options
 from incident.cli.group import IncidentGroup
+from incident.cli.reporting import reporter
 from incident.i18n import _, either
 
 if TYPE_CHECKING:
@@ -36,24 +37,15 @@ def playbooks_list_cmd(as_json: bool) -> None:
     """List the regimes and their versions."""
     from pathlib import Path
 
-    from rich.markup import escape
-    from rich.table import Table
-
     env = get_env()
     regimes = _regimes(env)
     rows = [{"id": r.id, "name": r.name_ja, "name_en": r.name_en, "version": r.version,
              "effective_from": r.effective_from.isoformat(), "source": r.source}
             for rid in regimes for r in regimes.versions(rid)]
-    if as_json:
-        emit_json(rows)
-        return
-    table = Table(title=_("Regime playbooks"), title_justify="left")
-    for col in (_("ID"), _("Name"), _("From"), _("Version"), _("File")):
-        table.add_column(col, overflow="fold")
-    for row in rows:
-        table.add_row(row["id"], escape(either(row["name"], row["name_en"])), row["effective_from"],
-                      escape(row["version"]), escape(Path(row["source"]).name))
-    env.console.print(table)
+    reporter(as_json).result(rows, lambda out: out.table(
+        _("Regime playbooks"), (_("ID"), _("Name"), _("From"), _("Version"), _("File")),
+        ([row["id"], either(row["name"], row["name_en"]), row["effective_from"], row["version"],
+          Path(row["source"]).name] for row in rows)))
 
 
 @playbooks_group.command("show")
@@ -87,25 +79,23 @@ def playbooks_show_cmd(regime_id: str, on_text: str | None, as_json: bool) -> No
                              "deadline": {"kind": o.deadline.kind, **dict(o.deadline.params)},
                              "items": list(o.items), "note": o.note} for o in r.obligations],
             "notes": list(r.notes)}
-    if as_json:
-        emit_json(data)
-        return
-    c = env.console
-    c.print(f"[bold]{escape(either(r.name_ja, r.name_en))}[/] ({r.id})")
-    c.print(_("Law: {law}\nVersion: {version} — from {effective_from} ({source})").format(
+    rep = reporter(as_json)
+    rep.result(data)
+    rep.print(f"[bold]{escape(either(r.name_ja, r.name_en))}[/] ({r.id})")
+    rep.print(_("Law: {law}\nVersion: {version} — from {effective_from} ({source})").format(
         law=escape(r.law), version=escape(r.version), effective_from=r.effective_from, source=escape(r.source)))
-    c.print(_("Applies: {applies}").format(applies=escape(str(data["applies"]))))
-    c.print(_("[bold]Conditions[/] (any one is enough)"))
+    rep.print(_("Applies: {applies}").format(applies=escape(str(data["applies"]))))
+    rep.print(_("[bold]Conditions[/] (any one is enough)"))
     for cond in data["conditions"]:
         params = {k: v for k, v in cond.items() if k not in ("id", "ja", "en", "citation", "kind")}
-        c.print(f"  {cond['id']}: {escape(either(cond['ja'], cond.get('en', '')))} — {cond['kind']} "
-                f"{escape(str(params))} [dim]({escape(cond['citation'])})[/]")
-    c.print(_("[bold]Exemptions[/]"))
+        rep.print(f"  {cond['id']}: {escape(either(cond['ja'], cond.get('en', '')))} — {cond['kind']} "
+                  f"{escape(str(params))} [dim]({escape(cond['citation'])})[/]")
+    rep.print(_("[bold]Exemptions[/]"))
     for e in r.exemptions:
-        c.print(f"  {e.id}: {escape(either(e.ja, e.en))} — {e.kind} [dim]({escape(e.citation)})[/]")
-    c.print(_("[bold]Obligations[/]"))
+        rep.print(f"  {e.id}: {escape(either(e.ja, e.en))} — {e.kind} [dim]({escape(e.citation)})[/]")
+    rep.print(_("[bold]Obligations[/]"))
     for o in data["obligations"]:
-        c.print("  " + _("{id} → {recipient} {role} {deadline} items: {items}").format(
+        rep.print("  " + _("{id} → {recipient} {role} {deadline} items: {items}").format(
             id=o["id"], recipient=escape(o["recipient"]), role=escape("[" + o["role"] + "]"),
             deadline=escape(str(o["deadline"])), items=", ".join(o["items"])) + f" [dim]({escape(o['citation'])})[/]")
 
@@ -120,16 +110,15 @@ def playbooks_check_cmd(path_text: str, as_json: bool) -> None:
 
     path = Path(path_text)  # what click's path_type=Path would give
     problems = _check(path)
-    if as_json:
-        emit_json({"file": str(path), "ok": not problems, "problems": [
-            {"line": p.line, "field": p.field, "message": p.message} for p in problems]})
+    rep = reporter(as_json)
+    rep.result({"file": str(path), "ok": not problems, "problems": [
+        {"line": p.line, "field": p.field, "message": p.message} for p in problems]})
+    for p in problems:
+        rep.echo(str(p))
+    if not problems:
+        rep.echo(_("{path}: OK").format(path=path))
     else:
-        for p in problems:
-            click.echo(str(p))
-        if not problems:
-            click.echo(_("{path}: OK").format(path=path))
-        else:
-            info(_("{count} problem(s) in {path}").format(count=len(problems), path=path))
+        rep.info(_("{count} problem(s) in {path}").format(count=len(problems), path=path))
     if problems:
         raise click.exceptions.Exit(2)
 

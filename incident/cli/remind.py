@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from incident.cli.common import emit_json, get_env, info, json_option, store_options
+from incident.cli.common import get_env, info, json_option, store_options
 from incident.cli.group import IncidentGroup
+from incident.cli.reporting import reporter
 from incident.i18n import _, either
 
 if TYPE_CHECKING:
@@ -41,25 +42,25 @@ def remind_cmd(days_text: str, send_now: bool, dry_run: bool, as_json: bool) -> 
         raise InputError(_("choose --send or --dry-run"), field="--send")
     env = get_env()
     store = env.store()
+    rep = reporter(as_json)
     reminders = plan(store, days=parse_days(days_text))
     for problem in reminders.skipped:
-        info(_("warning: cannot be assessed, left out: {problem}").format(problem=problem))
+        rep.note(_("warning: cannot be assessed, left out: {problem}").format(problem=problem))
     if not send_now:
-        _show(env.console, store, reminders, as_json)
+        rep.result(lambda: _json(reminders, reminders.messages, sent=False),
+                   lambda out: show_plan(out.console, store, reminders))
         return
     from incident.register.secrets import get_secret
 
     password = get_secret("smtp", env_var=PASSWORD_ENV) if store.config.smtp.user else None
     outcome = send(store, reminders, actor=env.actor(), password=password)
     failed = [m for m in outcome if not m.sent]
-    if as_json:
-        emit_json(_json(reminders, outcome, sent=True))
-    else:
-        sent = [m for m in outcome if m.sent]
-        info(_("Sent {count} reminder message(s) ({sum} reminder(s)); {already} sent before.")
+    sent = [m for m in outcome if m.sent]
+    rep.result(_json(reminders, outcome, sent=True))
+    rep.info(_("Sent {count} reminder message(s) ({sum} reminder(s)); {already} sent before.")
              .format(count=len(sent), sum=sum(len(m.items) for m in sent), already=reminders.already))
-        for message in failed:
-            info(_("not sent to {who}: {value}")
+    for message in failed:
+        rep.info(_("not sent to {who}: {value}")
                  .format(who=message.who, value=message.error or _no_address(message.who)))
     if unresolved(outcome) or failed:
         raise click.exceptions.Exit(1)
@@ -74,13 +75,6 @@ def _json(reminders: Plan, messages: tuple[Message, ...], *, sent: bool) -> dict
             "already_sent": reminders.already,
             "messages": [{"to": m.who, "address": m.address, "sent": m.sent, "error": m.error,
                           "items": [i.to_json() for i in m.items]} for m in messages]}
-
-
-def _show(console: Console, store: RegisterStore, reminders: Plan, as_json: bool) -> None:
-    if as_json:
-        emit_json(_json(reminders, reminders.messages, sent=False))
-        return
-    show_plan(console, store, reminders)
 
 
 def show_plan(console: Console, store: RegisterStore, reminders: Plan) -> None:
@@ -126,16 +120,15 @@ def people_list_cmd(as_json: bool) -> None:
 
     env = get_env()
     table = people(env.store())
-    if as_json:
-        emit_json([{"name": name, "address": address} for name, address in table.items()])
-        return
+    rep = reporter(as_json)
+    rep.result([{"name": name, "address": address} for name, address in table.items()])
     if not table:
-        click.echo(_("No one listed. Add with `incident people set NAME ADDRESS` (a person, a department, or {privacy_desk} for the reports to the regulator).")
-                   .format(privacy_desk=PRIVACY_DESK))
+        rep.echo(_("No one listed. Add with `incident people set NAME ADDRESS` (a person, a department, or {privacy_desk} for the reports to the regulator).")
+                 .format(privacy_desk=PRIVACY_DESK))
         return
     width = max(len(name) for name in table)
     for name, address in table.items():
-        click.echo(f"{name.ljust(width)}  {address}")
+        rep.echo(f"{name.ljust(width)}  {address}")
 
 
 @people_group.command("set")

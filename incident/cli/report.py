@@ -6,13 +6,12 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
-from incident.cli.common import emit_json, get_env, info, is_interactive, json_option, store_options
+from incident.cli.common import get_env, info, json_option, store_options
 from incident.cli.group import IncidentGroup
+from incident.cli.reporting import Reporter, reporter
 from incident.i18n import _
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from incident.followup.purge import PurgePlan
 
 
@@ -129,58 +128,45 @@ def purge_cmd(dry_run: bool, yes: bool, as_json: bool) -> None:
     env = get_env()
     store = env.store()
     plan = plan_purge(store)
-    if not as_json:
-        print_plan(env.console, plan)
-        if dry_run:
-            print_holdings(env.console, plan)
+    rep = reporter(as_json)
+    print_plan(rep, plan)
+    if dry_run:
+        print_holdings(rep, plan)
     removed = False
     if (plan.items or plan.stray) and not dry_run:
-        if yes or (is_interactive() and not as_json
-                   and click.confirm(_("Remove the personal data of {count} incident(s)?")
-                                     .format(count=len(plan.items)), default=False)):
+        if yes or (rep.interactive() and click.confirm(_("Remove the personal data of {count} incident(s)?")
+                                                       .format(count=len(plan.items)), default=False)):
             done = execute_purge(store, plan, actor=env.actor())
             removed = True
-            info(_("Removed the personal data of {count} incident(s): {join}. The records and the audit log remain.")
-                 .format(count=len(done), join=', '.join(i.incident for i in done)))
-        elif not is_interactive() or as_json:
-            info(_("Nothing removed: run with --yes to remove it (or --dry-run to only look)."))
+            rep.note(_("Removed the personal data of {count} incident(s): {join}. The records and the audit log remain.")
+                     .format(count=len(done), join=', '.join(i.incident for i in done)))
+        elif not rep.interactive():
+            rep.note(_("Nothing removed: run with --yes to remove it (or --dry-run to only look)."))
         else:
-            info(_("Nothing removed."))
-    if as_json:
-        emit_json({**plan.to_json(), "removed": removed})
+            rep.note(_("Nothing removed."))
+    rep.result({**plan.to_json(), "removed": removed})
 
 
-def print_holdings(console: Console, plan: PurgePlan) -> None:
+def print_holdings(rep: Reporter, plan: PurgePlan) -> None:
     """What every incident still holds of people's data, and from when purge removes it."""
-    from rich.table import Table
-
     if plan.stray:
-        console.print("Temporary files a killed run left (removed by the next purge): "
-                      + ", ".join(p.as_posix() for p in plan.stray))
+        rep.print("Temporary files a killed run left (removed by the next purge): "
+                  + ", ".join(p.as_posix() for p in plan.stray))
     if not plan.holdings:
-        console.print("No incident holds personal data outside its record.")
+        rep.print("No incident holds personal data outside its record.")
         return
-    table = Table(title="Personal data each incident still holds", title_justify="left")
-    for column in ("Incident", "Status", "Removed from", "Holds"):
-        table.add_column(column, overflow="fold")
-    for h in plan.holdings:
-        due = h.due_from.isoformat() if h.due_from else f"{plan.retention_years} years after closing"
-        table.add_row(h.incident, h.status, due, "\n".join([*(p.as_posix() for p in h.paths), *h.notes]))
-    console.print(table)
+    rep.table("Personal data each incident still holds", ("Incident", "Status", "Removed from", "Holds"),
+              ([h.incident, h.status, h.due_from.isoformat() if h.due_from else f"{plan.retention_years} years after closing",
+                "\n".join([*(p.as_posix() for p in h.paths), *h.notes])] for h in plan.holdings))
 
 
-def print_plan(console: Console, plan: PurgePlan) -> None:
-    from rich.table import Table
-
+def print_plan(rep: Reporter, plan: PurgePlan) -> None:
+    """The personal data a purge removes now (shown to people before they are asked)."""
     if not plan.items:
-        console.print(_("Nothing to remove: no incident closed more than {retention_years} years before {isoformat} still has personal data in the store.")
-                      .format(retention_years=plan.retention_years, isoformat=plan.today.isoformat()))
+        rep.print(_("Nothing to remove: no incident closed more than {retention_years} years before {isoformat} still has personal data in the store.")
+                  .format(retention_years=plan.retention_years, isoformat=plan.today.isoformat()))
         return
-    table = Table(title=_("Personal data past the retention period ({years} years after closing)").format(
-        years=plan.retention_years), title_justify="left")
-    for column in (_("Incident"), _("Closed"), _("Remove"), _("Size")):
-        table.add_column(column, overflow="fold")
-    for item in plan.items:
-        table.add_row(item.incident, item.closed_on.isoformat(), "\n".join(p.as_posix() for p in item.paths),
-                      f"{item.size:,} B")
-    console.print(table)
+    rep.table(_("Personal data past the retention period ({years} years after closing)").format(years=plan.retention_years),
+              (_("Incident"), _("Closed"), _("Remove"), _("Size")),
+              ([item.incident, item.closed_on.isoformat(), "\n".join(p.as_posix() for p in item.paths), f"{item.size:,} B"]
+               for item in plan.items))

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import click
 
-from incident.cli.common import emit_json, get_env, info
+from incident.cli.common import emit_json, get_env, info, is_interactive
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -83,6 +83,9 @@ class Reporter(Protocol):
     def progress(self, label: str, total: int) -> AbstractContextManager[Callable[[int], None]]:
         """A context manager giving `update(done)`: a progress bar on stderr when it is a terminal."""
 
+    def interactive(self) -> bool:
+        """Whether the user may be asked (a confirmation, a prompt): on a terminal, never in a JSON run."""
+
 
 def reporter(as_json: bool, env: Env | None = None) -> Reporter:
     """The reporter for this invocation: JSON for `--json`, else the human one."""
@@ -133,6 +136,9 @@ class JsonReporter:
     def progress(self, label: str, total: int) -> AbstractContextManager[Callable[[int], None]]:
         return _progress(None, label, total)
 
+    def interactive(self) -> bool:
+        return False
+
 
 class RichReporter:
     """For people: data on stdout, messages on stderr, rich tables and panels on the invocation's consoles."""
@@ -178,3 +184,6 @@ class RichReporter:
 
     def progress(self, label: str, total: int) -> AbstractContextManager[Callable[[int], None]]:
         return _progress(self.env, label, total)
+
+    def interactive(self) -> bool:
+        return is_interactive()
