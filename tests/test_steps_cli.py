@@ -261,7 +261,7 @@ def test_the_steps_actions_and_report_commands_load_nothing_but_click_and_common
     import subprocess
     import sys
 
-    code = ("import sys, click, incident.cli.common; before = set(sys.modules); "
+    code = ("import sys, click, incident.cli.common, incident.cli.reporting; before = set(sys.modules); "
             "import incident.cli.steps, incident.cli.actions, incident.cli.report; "
             "print(sorted(set(sys.modules) - before))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
