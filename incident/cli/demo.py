@@ -98,10 +98,10 @@ def _show(out: RichReporter, store: Any, path: Path, ids: list[str]) -> None:
     from incident.cli.views import print_list, print_record
 
     out.info(_("Demo store: {path} (use --store DIR to keep the samples elsewhere)").format(path=path))
-    print_list(out.console, store.records(), store.tz)
+    print_list(out, store.records(), store.tz)
     for incident_id in ids:
         record = store.load(incident_id)
-        print_record(out.console, record, store.tz)
+        print_record(out, record, store.tz)
         show_extras(out, store, record)
     _show_deadlines(out, store)
     _show_reminders(out, store)

@@ -202,7 +202,7 @@ def show_cmd(incident_id: str, as_json: bool) -> None:
     record = store.load(incident_id)
 
     def view(out: RichReporter) -> None:
-        print_record(out.console, record, store.tz)
+        print_record(out, record, store.tz)
         show_extras(out, store, record)
 
     reporter(as_json).result(lambda: record_json(record), view)
@@ -245,7 +245,7 @@ def list_cmd(status: str | None, year: int | None, type_: str | None, fmt: str, 
         if not sys.stdout.isatty() or len(records) > RICH_TABLE_MAX_ROWS:
             out.echo(plain_list(records, store.tz), nl=False)  # pipes and long lists: no rich needed
         else:
-            print_list(out.console, records, store.tz)
+            print_list(out, records, store.tz)
 
     reporter(as_json).result(lambda: [summary_json(r) for r in records], view)
 

@@ -1,4 +1,4 @@
-"""Human views of the register (rich) and their JSON equivalents."""
+"""Human views of the register (drawn through the human reporter) and their JSON equivalents."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from incident.i18n import N_, _
 from incident.register import record as rec
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from incident.cli.reporting import RichReporter
 
 STATUS_STYLE = {"open": "bold red", "contained": "yellow", "reported": "cyan", "closed": "green"}
 
@@ -69,32 +69,28 @@ def list_rows(records: list[rec.Record], tz: str) -> list[list[Any]]:
     return rows
 
 
-def print_list(console: Console, records: list[rec.Record], tz: str) -> None:
+def print_list(out: RichReporter, records: list[rec.Record], tz: str) -> None:
     if not records:
-        console.print(_("No incidents match. Record one with `incident new` (or try `incident demo`)."))
+        out.print(_("No incidents match. Record one with `incident new` (or try `incident demo`)."))
         return
-    if not console.is_terminal or len(records) > RICH_TABLE_MAX_ROWS:
-        console.file.write(plain_list(records, tz))
+    if not out.console.is_terminal or len(records) > RICH_TABLE_MAX_ROWS:
+        out.echo(plain_list(records, tz), nl=False)
         return
-    rows = [_list_row(r, tz) for r in records]
-    from rich.table import Table
-
-    table = Table(title=_("Incidents ({count})").format(count=len(records)), title_justify="left")
-    headers = list_columns()
-    for col in headers[:4]:
-        table.add_column(col, no_wrap=True)
-    for col in headers[4:6]:
-        table.add_column(col, overflow="fold")
-    table.add_column(headers[6], justify="right", no_wrap=True)
-    table.add_column(headers[7], no_wrap=True)
     from rich.markup import escape
 
-    for record, row in zip(records, rows, strict=True):
-        row[:] = [escape(cell) for cell in row]  # stored text is shown, never read as markup
-        row[1] = f"[{STATUS_STYLE.get(record.status, '')}]{row[1]}[/]"
-        row[7] = f"[bold red]{row[7]}[/]" if row[7] == _("yes") else row[7]
-        table.add_row(*row)
-    console.print(table)
+    from incident.cli.reporting import Column, Markup
+
+    rows: list[list[str]] = []
+    for record in records:
+        row: list[str] = _list_row(record, tz)
+        row[1] = Markup(f"[{STATUS_STYLE.get(record.status, '')}]{escape(row[1])}[/]")
+        row[7] = Markup(f"[bold red]{escape(row[7])}[/]") if row[7] == _("yes") else row[7]
+        rows.append(row)
+    headers = list_columns()
+    out.table(_("Incidents ({count})").format(count=len(records)),
+              [*(Column(col, no_wrap=True, overflow="ellipsis") for col in headers[:4]), *headers[4:6],
+               Column(headers[6], justify="right", no_wrap=True, overflow="ellipsis"),
+               Column(headers[7], no_wrap=True, overflow="ellipsis")], rows)
 
 
 def plain_list(records: list[rec.Record], tz: str) -> str:
@@ -150,7 +146,7 @@ def plain_table(headers: tuple[str, ...], rows: list[list[str]], max_width: int 
     return "\n".join(lines) + "\n"
 
 
-def print_record(console: Console, record: rec.Record, tz: str) -> None:
+def print_record(out: RichReporter, record: rec.Record, tz: str) -> None:
     from rich.markup import escape
     from rich.panel import Panel
     from rich.table import Table
@@ -194,17 +190,14 @@ def print_record(console: Console, record: rec.Record, tz: str) -> None:
             + (" " + _("key also leaked") if d.key_compromised else "")
             for d in record.data)))
     status = record.status
-    console.print(Panel(grid, title=f"[bold]{escape(record.id)}[/] {escape(str(record.get('title', '')))}",
-                        subtitle=f"[{STATUS_STYLE.get(status, '')}]{rec.enum_label('status', status)}[/]",
-                        title_align="left"))
+    out.print(Panel(grid, title=f"[bold]{escape(record.id)}[/] {escape(str(record.get('title', '')))}",
+                    subtitle=f"[{STATUS_STYLE.get(status, '')}]{rec.enum_label('status', status)}[/]",
+                    title_align="left"))
     if record.timeline:
-        events = Table(title=_("Timeline"), title_justify="left")
-        events.add_column(_("When"))
-        events.add_column(_("What"), overflow="fold")
-        events.add_column(_("Who"))
-        for e in record.timeline:
-            events.add_row(e.at.astimezone(_zone(tz)).strftime("%Y-%m-%d %H:%M"), escape(e.text), escape(e.actor))
-        console.print(events)
+        from incident.cli.reporting import Column
+
+        out.table(_("Timeline"), [Column(_("When"), overflow="ellipsis"), _("What"), Column(_("Who"), overflow="ellipsis")],
+                  ([e.at.astimezone(_zone(tz)).strftime("%Y-%m-%d %H:%M"), e.text, e.actor] for e in record.timeline))
 
 
 def field_label(spec: rec.FieldSpec) -> str:
