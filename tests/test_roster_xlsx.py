@@ -293,3 +293,44 @@ def test_the_temporary_file_is_private_encrypted_and_removed(run: Callable[..., 
     assert spill.closed
     assert "row 3, column B: a formula" in run(f"roster import {incident} {src}", expect=2).stderr
     assert len(made) == 2 and made[1].closed  # closed on error too
+
+
+FORMAT_CODES = ["General", "0", "0000000", "#,##0", "0.00E+00", "@", "mm-dd-yy", "yyyy/m/d", "h:mm AM/PM",
+                "[h]:mm:ss", "[mm]:ss", "mm:ss", '[$-411]ggge"年"m"月"d"日"', 'yyyy"年"m"月"d"日"',
+                '"Day "0', "[Red]0.00", '#,##0_);[Red](#,##0)', "0;[Red]-0;\"zero\"", r"0\d", "_d0", "[ss].0"]
+
+
+def test_number_formats_and_dates_read_as_openpyxl_reads_them() -> None:
+    from datetime import timedelta
+
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel, from_ISO8601
+
+    from incident.notices import xlsxformats
+
+    codes = FORMAT_CODES + [xlsxformats.format_code(i, {}) for i in range(50)]
+    assert [xlsxformats.is_date(c) for c in codes] == [is_date_format(c) for c in codes]
+    assert [xlsxformats.is_duration(c) for c in codes] == [is_timedelta_format(c) for c in codes]
+    assert all(xlsxformats.format_code(i, {}) in (BUILTIN_FORMATS.get(i, "General"),) for i in range(50)
+               if i in xlsxformats.BUILTIN or i not in BUILTIN_FORMATS)
+    serials = [0, 0.5, 0.999999, 1, 1.25, 59, 59.5, 60, 61, 366.75, 29221, 45382.395833333336, 2000000.9999]
+    for date1904, epoch in ((False, CALENDAR_WINDOWS_1900), (True, CALENDAR_MAC_1904)):
+        for value in serials:
+            for duration in (False, True):
+                assert xlsxformats.from_serial(value, date1904=date1904, duration=duration) == \
+                    from_excel(value, epoch, timedelta=duration), (value, date1904, duration)
+    for text in ["2024-04-01", "2024-04-01T09:30:00", "2024-04-01T09:30:00.125Z", "09:30", "09:30:15"]:
+        assert xlsxformats.from_iso(text) == from_ISO8601(text)
+    assert xlsxformats.from_serial(1.5, date1904=False, duration=True) == timedelta(days=1, hours=12)
+
+
+def test_reading_a_workbook_does_not_load_openpyxl(tmp_path: Path) -> None:
+    import subprocess
+
+    src = xlsxwriter_book(tmp_path / "people.xlsx", [["氏名", "生年月日"], ["山田 太郎", 29221]],
+                          formats={(1, 1): "yyyy/m/d"})
+    script = ("import sys; from pathlib import Path; from incident.notices.rosterxlsx import XlsxTable\n"
+              "t = XlsxTable(Path(sys.argv[1]), None, None); rows = list(t.rows); t.close()\n"
+              "print(rows, 'openpyxl' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", script, str(src)], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "[(2, ['山田 太郎', '1980-01-01'])] False"

@@ -7,8 +7,8 @@ read: the workbook part found from the package's relationships, the sheets in wo
 (their parts through workbook.xml.rels, not their file names), the number format of each cell style
 (xl/styles.xml), the 1900 or 1904 date system, and the shared strings (`incident.notices.xlsxstrings`,
 kept encrypted on disk, not in memory). Cell values are what openpyxl's reader gives (numbers, dates
-of date-formatted numbers, booleans, texts); openpyxl is used only for its tables of Excel's built-in
-number formats and its date conversions, so that a date reads as it always has.
+of date-formatted numbers, booleans, texts), without importing openpyxl (`incident.notices.xlsxformats`
+has Excel's number formats and dates).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from xml.parsers import expat
 
 from incident.errors import InputError
 from incident.i18n import _
+from incident.notices.xlsxformats import format_code, from_iso, from_serial, is_date, is_duration
 from incident.notices.xlsxstrings import SharedStrings, TextItem, local, stream
 
 Value = str | int | float | bool | datetime | date | time | timedelta | None
@@ -165,8 +166,6 @@ class Workbook:
 
     def _styles(self, part: str | None) -> None:
         """The number format of each cell style, and which styles make a number a date or a duration."""
-        from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
-
         self._formats: list[str] = []
         self._dates: set[int] = set()
         self._durations: set[int] = set()
@@ -179,9 +178,9 @@ class Workbook:
                 custom.update((int(n.get("numFmtId", "0")), n.get("formatCode", "")) for n in element)
             elif local(element.tag) == "cellXfs":
                 xfs = [int(xf.get("numFmtId", "0")) for xf in element]
-        self._formats = [custom.get(i) or BUILTIN_FORMATS.get(i, "General") for i in xfs]
-        self._dates = {i for i, f in enumerate(self._formats) if is_date_format(f)}
-        self._durations = {i for i, f in enumerate(self._formats) if is_timedelta_format(f)}
+        self._formats = [format_code(i, custom) for i in xfs]
+        self._dates = {i for i, f in enumerate(self._formats) if is_date(f)}
+        self._durations = {i for i, f in enumerate(self._formats) if is_duration(f)}
 
     # -- rows ---------------------------------------------------------------------------------------------
 
@@ -207,11 +206,7 @@ class Workbook:
         if kind == "n":
             value = _number(text)
             if style in self._dates:
-                from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
-
-                epoch = CALENDAR_MAC_1904 if self._date1904 else CALENDAR_WINDOWS_1900
-                when: Value = from_excel(value, epoch, timedelta=style in self._durations)
-                return when
+                return from_serial(value, date1904=self._date1904, duration=style in self._durations)
             return value
         if kind == "s":
             if self._strings is None:
@@ -220,10 +215,7 @@ class Workbook:
         if kind == "b":
             return bool(int(text))
         if kind == "d":
-            from openpyxl.utils.datetime import from_ISO8601
-
-            iso: Value = from_ISO8601(text)
-            return iso
+            return from_iso(text)
         return text  # "str" (a formula's text), "e" (an error such as #N/A)
 
     def number_format(self, style: int) -> str:
