@@ -17,20 +17,44 @@ from test_send_cli import configure
 JA = {"INCIDENT_LANG": "ja"}
 #: three English words in a row: a sentence (or a fragment of one) in English
 ENGLISH = re.compile(r"\b[A-Za-z]{2,}(?:[ ,]+[A-Za-z]{2,}){2,}\b")
-#: what may stay as written: commands in backquotes, paths, e-mail addresses, option names
-ALLOWED = re.compile(r"`[^`]*`|\S*/\S*|\S+@\S+|--[a-z-]+(?: [A-Z]+)?|\bincident(?: [a-z-]+)+")
+#: a word of the toolkit's English messages standing alone ("sent 48 of 48", "Recorded", "No reminders"):
+#: never an id, a key or a command (those are lower-case words joined by hyphens, or in backquotes)
+ENGLISH_WORD = re.compile(
+    r"(?<![\w./-])(?:No|Not|None|Sent|sent|Recorded|Updated|Wrote|Created|Removed|Next|Now|Nothing|nothing|Error|"
+    r"error|Warning|warning|Done|done|Skipped|skipped|Overdue|overdue|Dry|run|To|Subject|Mailed|mailed|Posted|"
+    r"posted|letters?|messages?|reminders?|threshold|undated|promptly|left|out|of|the|and|or|to|for|by|with|from|"
+    r"is|are|was|were|has|have|not|no|yes|see|set|use|after|before|since|until|already|each|every|all|"
+    r"open|closed|Open|Closed|Total|total|Status|Type|Title|Who|When|Step|Target|Incident|"
+    r"Notice|Notices|Kind|Language|Format|For|Description|Template|builtin|kind|lang|description|template)"
+    r"(?![\w./-])")
+#: what may stay as written: commands in backquotes, paths, e-mail addresses, option names, command lines,
+#: an id in brackets beside its Japanese label (対応中 (open)), or its label beside it (open (対応中))
+ALLOWED = re.compile(r"[(（][a-z0-9_-]+[)）]|\b[a-z0-9][a-z0-9_-]* [(（][^\x00-\x7f][^)）]*[)）]|`[^`]*`|\S*/\S*|\S+@\S+|--[a-z-]+(?: [A-Z]+)?|\bincident(?: [a-z0-9/-]+)+")
 
 
 def english_sentences(text: str) -> list[str]:
-    """The English word runs left in `text` once the allowed parts are taken out."""
-    return [m.group(0) for line in text.splitlines() for m in ENGLISH.finditer(ALLOWED.sub(" ", line))]
+    """The English word runs and message words left in `text` once the allowed parts are taken out."""
+    found = []
+    for line in text.splitlines():
+        rest = ALLOWED.sub(" ", line)
+        runs = [m.group(0) for m in ENGLISH.finditer(rest)]
+        found += runs or [m.group(0) for m in ENGLISH_WORD.finditer(rest)]
+    return found
 
 
 def test_the_detector_finds_english_and_allows_ids() -> None:
-    assert english_sentences("Recorded 2024-0001: 件名. Next: `incident show 2024-0001`.") == []
+    assert english_sentences("Recorded 2024-0001: 件名. Next: `incident show 2024-0001`.") == ["Recorded", "Next"]
+    assert english_sentences("2024-0001 を記録しました。次: `incident show 2024-0001`") == []
     assert english_sentences("エラー: the roster is empty") == ["the roster is empty"]
+    assert english_sentences("送信: sent 48 of 48") == ["sent", "of"]
+    assert english_sentences("No reminders due") == ["No reminders due"]
+    assert english_sentences("期限超過 overdue") == ["overdue"]
     assert english_sentences("appi-business/regulator-final 個人情報保護委員会 /tmp/x/y.pdf a@b.jp") == []
     assert english_sentences("記録: incident step 2024-0001 list-items skip --reason TEXT") == []
+    assert english_sentences("privacy-desk <desk@example.jp> individual-letter no-address left-out") == []
+    assert english_sentences("状態 対応中 (open)、状態（status） なし (none)") == []
+    assert english_sentences("次のいずれか: open (対応中), closed (終結)") == []
+    assert english_sentences("open (not yet)") == ["open", "not"]
 
 
 @pytest.fixture
@@ -52,23 +76,42 @@ COMMANDS = [
     "steps {id}",
     "show {id}",
     "list",
+    "notice kinds",
     "notice {id} --kind individual-letter",
+    "notice {id} --kind individual-letter --roster --out {tmp}/letters",
+    "notice {id} --mark-mailed --at 令和6年6月10日",
     "roster show {id}",
     "send {id} --prepare --actor 佐藤",
+    "send {id} --status",
+    "send {id} --approve --actor 鈴木",
+    "send {id} --status",
     "action add {id} --measure 封入時に二人で照合する --owner 田中 --due 令和6年7月31日",
     "action list",
+    "action done {id}/A1 --evidence 手順書を改訂",
     "review {id} --show",
     "report annual --fiscal-year 令和6",
+    "remind",
+    "remind --days 400",
+    "people list",
     "status {id} 封じ込め済み",
     "log {id} 受取人から回収 --at 午前0時",
     "step {id} confirm-unopened done --value いいえ",
+    "done {id} regulator-preliminary",
+    "audit verify",
+    "purge --dry-run",
+]
+#: commands refused on purpose: the refusal is Japanese too
+REFUSED = [
+    "status {id} 終結",
+    "send {id} --approve --actor 佐藤",
+    "list --status 何か",
 ]
 
 
-def test_no_english_sentence_leaks_into_japanese_output(run: Any, incident: str) -> None:
-    for line in COMMANDS:
-        command = line.format(id=incident)
-        result = run(command, env=JA)
+def test_no_english_sentence_leaks_into_japanese_output(run: Any, incident: str, tmp_path: Path) -> None:
+    for line in COMMANDS + REFUSED:
+        command = line.format(id=incident, tmp=tmp_path)
+        result = run(command, env=JA, expect=2 if line in REFUSED else 0)
         leaked = english_sentences(result.stdout + "\n" + result.stderr)
         assert leaked == [], f"incident {command}: {leaked}\n{result.stdout}\n{result.stderr}"
 
@@ -167,3 +210,30 @@ def ja() -> Any:
     i18n.activate("ja")
     yield
     i18n.activate("en")
+
+
+def test_notice_kinds_are_described_in_the_runs_language(run: Any, store_dir: Path) -> None:
+    from incident.notices.items import KINDS
+
+    ja = run("notice kinds", env=JA).stdout
+    en = run("notice kinds").stdout
+    assert [c.strip() for c in ja.splitlines()[1].split("┃")[1:-1]] == ["種類", "言語", "宛先", "説明", "テンプレート"]
+    assert [c.strip() for c in en.splitlines()[1].split("┃")[1:-1]] == ["kind", "lang", "for", "description", "template"]
+    assert english_sentences(ja) == []
+    for spec in KINDS.values():  # a piece of each description (a long one is folded over lines)
+        assert max(spec.description_ja.split(), key=len)[:10] in ja, spec.id
+        english = max(re.findall(r"[A-Za-z]+", spec.description_en), key=len)
+        assert english in en, spec.id
+    data = json.loads(run("notice kinds --json", env=JA).stdout)
+    assert data[0]["audience"] == "regulator" and data[0]["description"] == KINDS[data[0]["kind"]].description_en
+    assert data[0]["description_ja"] == KINDS[data[0]["kind"]].description_ja
+
+
+def test_writing_emails_without_a_sender_is_refused_in_japanese(ja: None) -> None:
+    from incident.errors import InputError
+    from incident.notices.mailmerge import require_sender
+    from incident.register.config import Config
+
+    with pytest.raises(InputError) as caught:
+        require_sender(Config())
+    assert caught.value.message.startswith("メールは実際に送る形で") and english_sentences(str(caught.value)) == []

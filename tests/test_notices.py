@@ -419,7 +419,8 @@ short = ["overview", "persons"]
 id = "note"
 langs = ["ja"]
 audience = "regulator"
-description = "a note"
+description_ja = "メモ"
+description_en = "a note"
 obligations = ["regulator-finale"]
 regimes = ["appi-busines"]
 items = ["@short", "@long", "cause"]
@@ -427,8 +428,8 @@ partial = "yes"
 """, encoding="utf-8")
     problems = check_notices_file(path)
     assert [(p.field, p.line) for p in problems] == [
-        ("item.keys", 7), ("sets.short", 11), ("kind.obligations", 18), ("kind.regimes", 19),
-        ("kind.items", 20), ("kind.items", 20), ("kind.partial", 21)]
+        ("item.keys", 7), ("sets.short", 11), ("kind.obligations", 19), ("kind.regimes", 20),
+        ("kind.items", 21), ("kind.items", 21), ("kind.partial", 22)]
     assert [p.message.split(", which")[0].split("names ")[1] for p in problems if p.field == "kind.items"] == [
         "'@long'", "'cause'"]
     assert "'sumary', which is not a key of the record" in problems[0].message

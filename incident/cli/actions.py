@@ -211,7 +211,7 @@ def print_actions(out: RichReporter, actions: list[Action], today: date) -> None
             due += (_(" (overdue {days}d)").format(days=-days) if days < 0
                     else _(" ({days}d left)").format(days=days))
         rows.append([a.aid, a.measure, a.owner, Markup(f"[red]{due}[/]") if a.overdue(today) else due,
-                     Markup(f"[{STATE_STYLE[a.state]}]{a.state} {STATE_JA[a.state]}[/]")])
+                     Markup(f"[{STATE_STYLE[a.state]}]{STATE_JA[a.state] if i18n.is_japanese() else a.state + ' ' + STATE_JA[a.state]}[/]")])
     out.table(_("Corrective actions ({count})").format(count=len(actions)),
               (_("Action"), _("Measure"), _("Owner"), _("Due"), _("State")), rows)
 
@@ -231,7 +231,8 @@ def assign_cmd(aid: str, owner: str | None, due: str | None, as_json: bool) -> N
     action = reassign_action(store, aid, owner=owner, due=_parse_due(due) if due else None, actor=env.actor())
     rep = reporter(as_json)
     rep.result(action.to_json(_today(store)))
-    rep.info(f"{action.aid}: owner {action.owner}, due {action.due.isoformat()}.")
+    rep.info(_("{aid}: owner {owner}, due {due}.").format(aid=action.aid, owner=action.owner,
+                                                          due=action.due.isoformat()))
 
 
 @action_group.command("done")

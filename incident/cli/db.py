@@ -46,9 +46,9 @@ def db_upgrade_cmd(as_json: bool) -> None:
     rep = reporter(as_json)
     rep.result({"database": shown_url(url), "applied": [f"{m.version:04d}_{m.name}" for m in done]})
     for migration in done:
-        rep.echo(f"applied {migration.version:04d}_{migration.name}")
+        rep.echo(_("applied {migration}").format(migration=f"{migration.version:04d}_{migration.name}"))
     if not done:
-        rep.info(f"The register at {shown_url(url)} is up to date.")
+        rep.info(_("The register at {url} is up to date.").format(url=shown_url(url)))
 
 
 @db_group.command("status")
@@ -66,10 +66,10 @@ def db_status_cmd(as_json: bool) -> None:
                 "migrations": [{"version": s.version, "name": s.name, "changed": s.changed,
                                 "applied_at": s.applied_at.isoformat() if s.applied_at else None}
                                for s in states]})
-    rep.echo(f"database {shown_url(url)}")
+    rep.echo(_("database {url}").format(url=shown_url(url)))
     for s in states:
-        when = s.applied_at.isoformat(timespec="seconds") if s.applied_at else "pending"
-        rep.echo(f"  {s.version:04d}_{s.name}: {when}" + (" (changed since applied)" if s.changed else ""))
+        when = s.applied_at.isoformat(timespec="seconds") if s.applied_at else _("pending")
+        rep.echo(f"  {s.version:04d}_{s.name}: {when}" + (_(" (changed since applied)") if s.changed else ""))
     if any(s.applied_at is None or s.changed for s in states):
         raise click.exceptions.Exit(1)
 

@@ -197,7 +197,8 @@ def _warn_skipped(ctx: click.Context) -> None:
     if store is None or ctx.parent is not None:
         return
     for problem in store.skipped:
-        click.echo(f"warning: left out: {_safe(str(problem))} (fix the file, e.g. with `incident edit`)", err=True)
+        click.echo(_("warning: left out: {problem} (fix the file, e.g. with `incident edit`)")
+                   .format(problem=_safe(str(problem))), err=True)
     store.skipped = []
 
 

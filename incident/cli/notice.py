@@ -25,7 +25,7 @@ from incident.cli.common import (
     json_option,
     store_options,
 )
-from incident.i18n import _
+from incident.i18n import _, either
 
 if TYPE_CHECKING:
     from incident.notices.mailmerge import CheckResult
@@ -193,6 +193,12 @@ def _mark_mailed(incident_id: str, at_text: str, as_json: bool) -> None:
              + (_("; response_to_individuals (本人への対応) filled in.") if done.filled else _(".")))
 
 
+#: whom a notice kind is for, and where its template comes from, as a Japanese run shows them
+AUDIENCE_JA = {"regulator": "個人情報保護委員会等", "individual": "本人", "public": "公表", "entruster": "委託元",
+               "internal": "組織内", "authority": "監督機関"}
+ORIGIN_JA = {"builtin": "標準", "organization": "組織独自"}
+
+
 def _list_kinds(as_json: bool) -> None:
     from incident.notices.items import KINDS
     from incident.notices.render import template_origin
@@ -207,7 +213,8 @@ def _list_kinds(as_json: bool) -> None:
     for spec in KINDS.values():
         for lang in spec.langs:
             origin = template_origin(spec.id, lang, extra)
-            rows.append({"kind": spec.id, "lang": lang, "audience": spec.audience, "description": spec.description,
+            rows.append({"kind": spec.id, "lang": lang, "audience": spec.audience, "description": spec.description_en,
+                         "description_ja": spec.description_ja,
                          "per_person": spec.per_person, "email": spec.email,
                          "template": "organization" if extra and origin.parents[2] in extra else "builtin"})
     if as_json:
@@ -215,9 +222,13 @@ def _list_kinds(as_json: bool) -> None:
         return
     from rich.table import Table
 
-    table = Table("kind", "lang", "for", "description", "template")
+    table = Table(_("kind"), _("lang"), _("for"), _("description"), _("template"))
+    table.columns[3].overflow = "fold"  # a Japanese description has no spaces to wrap at
     for row in rows:
-        table.add_row(*(str(row[k]) for k in ("kind", "lang", "audience", "description", "template")))
+        table.add_row(row["kind"], either(LANGUAGE_LABELS[row["lang"]], row["lang"]),
+                      either(AUDIENCE_JA[row["audience"]], row["audience"]),
+                      either(row["description_ja"], row["description"]),
+                      either(ORIGIN_JA[row["template"]], row["template"]))
     env.console.print(table)
 
 
@@ -391,13 +402,16 @@ def _word(request: NoticeRequest) -> None:
     if request.as_json:
         emit_json(entry)
         return
-    what = f"{result.count} {renderer.spec.id} letter(s)" if request.roster else renderer.spec.id
-    info(f"Wrote {what} (docx) for {request.incident_id} to {target}; sha256 {result.sha256[:16]}…")
+    what = (_("{count} {kind} letter(s)").format(count=result.count, kind=renderer.spec.id) if request.roster
+            else renderer.spec.id)
+    info(_("Wrote {what} (docx) for {incident_id} to {target}; sha256 {digest}…")
+         .format(what=what, incident_id=request.incident_id, target=target, digest=result.sha256[:16]))
     regulator = store.config.regulator
     if renderer.spec.id in FORM_KINDS and regulator:
         kind = "速" if renderer.spec.id == "regulator-preliminary" else "確"
-        info(f"for {regulator}: name the file as that ministry asks, e.g. METI's 「別記1_<事案の種類><{kind}>"
-             f"<通し番号><業の種類>{store.config.organization}」")
+        info(_("for {regulator}: name the file as that ministry asks, e.g. METI's {name}")
+             .format(regulator=regulator, name=f"「別記1_<事案の種類><{kind}><通し番号><業の種類>"
+                                               f"{store.config.organization}」"))
 
 
 def _form(request: NoticeRequest) -> None:
@@ -442,8 +456,10 @@ def _form(request: NoticeRequest) -> None:
         return
     if text is not None and request.output is None:
         click.echo(text, nl=False)
-    info(f"Recorded {renderer.spec.id} as the {spec.id} form ({request.fmt}, {len(filled)} fields) on "
-         f"{request.incident_id}: sha256 {digest[:16]}…" + (f" -> {request.output}" if request.output else ""))
+    info(_("Recorded {kind} as the {form} form ({format}, {count} fields) on {incident_id}: sha256 {digest}…")
+         .format(kind=renderer.spec.id, form=spec.id, format=request.fmt, count=len(filled),
+                 incident_id=request.incident_id, digest=digest[:16])
+         + (f" -> {request.output}" if request.output else ""))
 
 
 def _single(request: NoticeRequest) -> None:
@@ -474,8 +490,11 @@ def _single(request: NoticeRequest) -> None:
         return
     if request.output is None:
         click.echo(rendered.text, nl=False)
-    info(f"Recorded {renderer.spec.id} ({renderer.lang}, {fmt}{', draft' if request.draft else ''}) on "
-         f"{request.incident_id}: sha256 {digest[:16]}…" + (f" -> {request.output}" if request.output else ""))
+    info((_("Recorded {kind} ({lang}, {format}, draft) on {incident_id}: sha256 {digest}…") if request.draft else
+          _("Recorded {kind} ({lang}, {format}) on {incident_id}: sha256 {digest}…"))
+         .format(kind=renderer.spec.id, lang=renderer.lang, format=fmt, incident_id=request.incident_id,
+                 digest=digest[:16])
+         + (f" -> {request.output}" if request.output else ""))
 
 
 def _merge(request: NoticeRequest) -> None:

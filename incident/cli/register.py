@@ -401,15 +401,15 @@ def audit_anchor_cmd(as_json: bool) -> None:
     store = env.store()
     result = store.verify_audit()
     if not result.ok:
-        click.echo(f"audit log FAILED: {result.problem}; no anchor is given for a log that does not verify",
-                   err=True)
+        click.echo(_("audit log FAILED: {problem}; no anchor is given for a log that does not verify")
+                   .format(problem=result.problem), err=True)
         raise click.exceptions.Exit(1)
     anchor = f"{result.entries}:{result.head}"
     rep = reporter(as_json)
     rep.result({"anchor": anchor, "entries": result.entries, "hash": result.head})
     rep.echo(anchor)
-    rep.hint(f"File this anchor outside the store; later, `incident audit verify --anchor {anchor}` shows the "
-             "log still holds it.")
+    rep.hint(_("File this anchor outside the store; later, `incident audit verify --anchor {anchor}` shows the "
+               "log still holds it.").format(anchor=anchor))
 
 
 @audit_group.command("show")

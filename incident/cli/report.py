@@ -150,13 +150,17 @@ def purge_cmd(dry_run: bool, yes: bool, as_json: bool) -> None:
 def print_holdings(rep: Reporter, plan: PurgePlan) -> None:
     """What every incident still holds of people's data, and from when purge removes it."""
     if plan.stray:
-        rep.print("Temporary files a killed run left (removed by the next purge): "
-                  + ", ".join(p.as_posix() for p in plan.stray))
+        rep.print(_("Temporary files a killed run left (removed by the next purge): {join}")
+                  .format(join=", ".join(p.as_posix() for p in plan.stray)))
     if not plan.holdings:
-        rep.print("No incident holds personal data outside its record.")
+        rep.print(_("No incident holds personal data outside its record."))
         return
-    rep.table("Personal data each incident still holds", ("Incident", "Status", "Removed from", "Holds"),
-              ([h.incident, h.status, h.due_from.isoformat() if h.due_from else f"{plan.retention_years} years after closing",
+    from incident.register.record import enum_label
+
+    rep.table(_("Personal data each incident still holds"), (_("Incident"), _("Status"), _("Removed from"), _("Holds")),
+              ([h.incident, enum_label("status", h.status),
+                h.due_from.isoformat() if h.due_from else _("{years} years after closing").format(
+                    years=plan.retention_years),
                 "\n".join([*(p.as_posix() for p in h.paths), *h.notes])] for h in plan.holdings))
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from incident import dates
+from incident.i18n import _
 from incident.register import record as rec
 from incident.register.backend import RegisterStore
 from incident.register.store import PERSONAL_DATA_DIRS
@@ -157,11 +158,13 @@ def recorded_notes(store: RegisterStore, record: rec.Record) -> list[str]:
         if not path.is_absolute() or path.resolve().is_relative_to(root):
             continue
         if not path.exists():
-            notes.append(f"{path}: gone (recorded {entry.get('at')}, {entry['count']} people); not checked further")
+            notes.append(_("{path}: gone (recorded {at}, {count} people); not checked further")
+                         .format(path=path, at=entry.get('at'), count=entry['count']))
         elif path.is_dir() and not path.is_symlink() and entry.get("state") != "writing":
             present = sum(1 for f in path.iterdir() if PER_PERSON_FILE.fullmatch(f.name))
             if present != entry["count"]:
-                notes.append(f"{path}: changed since written ({present} of {entry['count']} per-person files)")
+                notes.append(_("{path}: changed since written ({present} of {count} per-person files)")
+                             .format(path=path, present=present, count=entry['count']))
     return notes
 
 

@@ -45,7 +45,7 @@ Audience = Literal["regulator", "individual", "public", "entruster", "internal",
 # --------------------------------------------------------------------------- items and kinds, from playbooks/notices.toml
 
 AUDIENCES: tuple[Audience, ...] = get_args(Audience)
-KIND_KEYS = ("id", "langs", "audience", "description", "obligations", "regimes", "items", "always", "full",
+KIND_KEYS = ("id", "langs", "audience", "description_ja", "description_en", "obligations", "regimes", "items", "always", "full",
              "partial", "email", "per_person")
 _FLAGS = ("full", "partial", "email", "per_person")
 
@@ -57,7 +57,9 @@ class KindSpec:
     id: str
     langs: tuple[str, ...]
     audience: Audience
-    description: str
+    description_ja: str
+    """What the notice is, in Japanese (`incident notice kinds` in a Japanese run)."""
+    description_en: str
     obligations: tuple[str, ...] = ()
     """Obligation ids of the stored assessment whose `items` this notice must contain."""
     regimes: tuple[str, ...] = ()
@@ -106,7 +108,7 @@ def _check_kinds(data: Mapping[str, Any], path: Path, locator: TomlLocator,
     obligations, regimes = _obligation_and_regime_ids()
     templates = builtin_dir("templates") / "notices"
     for raw, block, label in id_blocks(tables, "kind", path, locator, KIND_KEYS, problems,
-                                       texts=("description",)):
+                                       texts=("description_ja", "description_en")):
         kid = raw["id"] if isinstance(raw.get("id"), str) and ID_PATTERN.match(raw["id"]) else None
         if raw.get("audience") not in AUDIENCES:
             block.fail(f"{label}: audience must be one of {', '.join(AUDIENCES)}", "audience")
@@ -174,7 +176,8 @@ def _load_kinds() -> Mapping[str, KindSpec]:
     assert data is not None
     sets = load_report_items().sets
     return {raw["id"]: KindSpec(
-        id=raw["id"], langs=tuple(raw["langs"]), audience=raw["audience"], description=raw["description"],
+        id=raw["id"], langs=tuple(raw["langs"]), audience=raw["audience"],
+        description_ja=raw["description_ja"], description_en=raw["description_en"],
         obligations=tuple(raw.get("obligations", ())), regimes=tuple(raw.get("regimes", ())),
         items=_expand(raw.get("items", []), sets), always=_expand(raw.get("always", []), sets),
         **{flag: raw.get(flag, False) for flag in _FLAGS}) for raw in data["kind"]}

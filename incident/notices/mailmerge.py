@@ -36,8 +36,8 @@ _SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 def require_sender(config: Config) -> None:
     """E-mails are written as they will be sent, so the store's sender address must be set first."""
     if not config.smtp.from_addr:
-        raise InputError("e-mails are written as they will be sent, from the store's sender address: set it "
-                         "with `incident config set smtp.from_addr=…` (and smtp.from_name)", field="smtp.from_addr")
+        raise InputError(_("e-mails are written as they will be sent, from the store's sender address: set it "
+                           "with `incident config set smtp.from_addr=…` (and smtp.from_name)"), field="smtp.from_addr")
 
 
 def safe_key(key: str) -> str:
