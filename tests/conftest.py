@@ -53,7 +53,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 #: test modules that run on both backends (the store fixture is parametrized over files and postgresql)
 BOTH_BACKENDS = {"test_register_cli", "test_assessments", "test_tracking", "test_notices", "test_actions",
-                 "test_review", "test_reports", "test_purge", "test_send_cli"}
+                 "test_review", "test_reports", "test_purge", "test_send_cli", "test_workflows"}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -25,6 +25,7 @@ from incident.cli.group import IncidentGroup
 from incident.i18n import _
 
 if TYPE_CHECKING:
+    from incident.notices.roster_import import PersonsMismatch
     from incident.register.backend import RegisterStore
     from incident.register.record import Record
 
@@ -46,19 +47,24 @@ def column_names(columns: Any) -> str:
     return ", ".join(columns)
 
 
-def check_persons(store: RegisterStore, record: Record, count: int, actor: str) -> None:
-    """Say so when the roster has more people than `persons`; on a terminal offer to update it."""
-    persons = record.get("persons")
-    if persons is not None and count <= persons:
-        return
-    shown = _("not recorded") if persons is None else f"{persons}"
+def persons_hook(mismatch: PersonsMismatch) -> bool:
+    """Say so when the roster has more people than `persons`; on a terminal offer to update it (the core
+    writes the update, incident.notices.roster_import)."""
+    shown = _("not recorded") if mismatch.persons is None else f"{mismatch.persons}"
     info(_("warning: the roster has {count} people but the incident's persons (本人の数) is {shown}; the reports count every affected person (`incident set {id} persons={count}`)")
-         .format(count=count, shown=shown, id=record.id))
+         .format(count=mismatch.count, shown=shown, id=mismatch.incident_id))
     if is_interactive() and click.confirm(_("Update persons to {count}?")
-                                          .format(count=count), default=True, err=True):
-        store.update(record.id, lambda r: r.with_facts(persons=count), actor=actor, action="set",
-                     extra={"reason": "roster count"})
-        info(_("persons = {count}").format(count=count))
+                                          .format(count=mismatch.count), default=True, err=True):
+        info(_("persons = {count}").format(count=mismatch.count))
+        return True
+    return False
+
+
+def check_persons(store: RegisterStore, record: Record, count: int, actor: str) -> None:
+    """Compare the roster's count with `persons`, warning and offering the update (persons_hook)."""
+    from incident.notices.roster_import import check_persons as check
+
+    check(store, record, count, actor, persons_hook)
 
 
 def _parse_map(text: str | None) -> dict[str, str] | None:

@@ -10,7 +10,7 @@ needs that key.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -28,16 +28,9 @@ from incident.cli.group import IncidentGroup
 from incident.i18n import _
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-    from pathlib import Path
-
+    from incident.followup.sending import Sent
     from incident.notices.batch import BatchManifest, OutgoingMessage
     from incident.notices.delivery import SendReport
-    from incident.notices.roster import Person
-    from incident.register.backend import RegisterStore
-
-PASSWORD_ENV = "INCIDENT_SMTP_PASSWORD"
-
 
 def email_kinds() -> list[str]:
     """The notice kinds that can be e-mailed to each person."""
@@ -50,18 +43,6 @@ def _langs() -> list[str]:
     from incident.notices.items import LANGS
 
     return list(LANGS)
-
-
-def _section(store: RegisterStore, incident_id: str, changes: dict[str, Any], actor: str, action: str,
-             extra: dict[str, Any], *, fresh: bool = False) -> None:
-    """Update the `sending` section (a fresh one for a new batch) and log the step."""
-
-    def change(record: Any) -> Any:
-        current = {} if fresh else dict(record.sections.get("sending", {}))
-        current.update({k: v for k, v in changes.items() if v is not None})
-        return record.with_section("sending", current)
-
-    store.update(incident_id, change, actor=actor, action=action, extra=extra)
 
 
 @click.command("send")
@@ -89,18 +70,14 @@ def send_cmd(incident_id: str, prepare: bool, approve: bool, resume: bool, dry_r
                          .format(value=' and '.join(chosen) or chosen[0]), field="send")
     if (kind or lang) and not prepare:
         raise InputError(_("--kind and --lang choose what --prepare renders"), field="kind")
-    env = get_env()
-    store = env.store()
-    record = store.load(incident_id)
-    where = store.batch_dir(incident_id)
     if prepare:
-        _prepare(store, record, where, kind, lang, as_json)
+        _prepare(incident_id, kind, lang, as_json)
     elif approve:
-        _approve(store, incident_id, where, as_json)
+        _approve(incident_id, as_json)
     elif show_status:
-        _status(where, as_json)
+        _status(incident_id, as_json)
     else:
-        _send(store, incident_id, where, resume=resume, dry_run=dry_run, rate=rate, as_json=as_json)
+        _send(incident_id, resume=resume, dry_run=dry_run, rate=rate, as_json=as_json)
 
 
 def _show_manifest(manifest: BatchManifest, sample: OutgoingMessage) -> None:
@@ -117,75 +94,47 @@ def _show_manifest(manifest: BatchManifest, sample: OutgoingMessage) -> None:
         info(f"  | {line}")
 
 
-def _prepare(store: RegisterStore, record: Any, where: Path, kind: str | None, lang: str | None, as_json: bool) -> None:
-    from incident.cli.notice import progress_bar, settings_of
-    from incident.cli.roster import check_persons
-    from incident.notices.batch import prepare_batch, read_sample
-    from incident.notices.mailmerge import email_messages
-    from incident.notices.render import Renderer
-    from incident.notices.roster import iter_people
-    from incident.notices.rosterfile import roster_info
+def _prepare(incident_id: str, kind: str | None, lang: str | None, as_json: bool) -> None:
+    from incident.cli.notice import progress_bar
+    from incident.cli.roster import persons_hook
+    from incident.followup.sending import prepare
 
-    env = get_env()
-    actor = env.actor()
-    kind = kind or ("council-email" if record.get("entity") == "council" else "individual-email")
-    path = store.roster_path(record.id)
-    meta = roster_info(path)
-    renderer = Renderer(settings_of(store), record, kind, lang, "txt")
-    check_persons(store, record, meta.count, actor)
-    counts = {"no_email": 0}
-    key = store.roster_key()
-    with progress_bar("preparing", meta.count) as progress:
-        people: Iterator[Person] = iter_people(path, key)
-        if progress is not None:
-            people = _counting(people, progress)
-        manifest = prepare_batch(where, record.id, email_messages(renderer, people, counts), actor, key=key)
-    sample = read_sample(where, key)
-    _section(store, record.id, {"state": "prepared", "kind": kind, "lang": renderer.lang, "count": manifest.count,
-                                "sha256": manifest.sha256, "prepared_by": manifest.prepared_by,
-                                "prepared_at": manifest.prepared_at, "no_email": counts["no_email"]},
-             actor, "send-prepare", {"count": manifest.count, "sha256": manifest.sha256, "kind": kind}, fresh=True)
+    actor = get_env().actor()
+    prepared = prepare(get_env().store(), incident_id, actor=actor, kind=kind, lang=lang, progress=progress_bar,
+                       persons=persons_hook)
+    manifest, sample = prepared.manifest, prepared.sample
     if as_json:
-        emit_json({"incident": record.id, "state": "prepared", "count": manifest.count, "sha256": manifest.sha256,
-                   "prepared_by": manifest.prepared_by, "no_email": counts["no_email"],
+        emit_json({"incident": incident_id, "state": "prepared", "count": manifest.count, "sha256": manifest.sha256,
+                   "prepared_by": manifest.prepared_by, "no_email": prepared.no_email,
                    "sample": {"subject": sample.subject, "body": sample.body}})
         return
     _show_manifest(manifest, sample)
-    if counts["no_email"]:
+    if prepared.no_email:
         info(_("{no_email} people have no e-mail address and are not in the batch: send them a letter (`incident notice {id} --kind individual-letter --roster --out DIR`)")
-             .format(no_email=counts['no_email'], id=record.id))
+             .format(no_email=prepared.no_email, id=incident_id))
     info(_("Next: someone other than {actor} checks the sample and runs `incident send {id} --approve`.")
-         .format(actor=actor, id=record.id))
+         .format(actor=actor, id=incident_id))
 
 
-def _counting(people: Iterator[Person], progress: Any) -> Iterator[Person]:
-    for number, person in enumerate(people, 1):
-        progress(number)
-        yield person
-
-
-def _approve(store: RegisterStore, incident_id: str, where: Path, as_json: bool) -> None:
-    from incident.notices.batch import approve_batch, read_sample
+def _approve(incident_id: str, as_json: bool) -> None:
+    from incident.followup.sending import approve
 
     actor = get_env().actor()
-    sample = read_sample(where, store.roster_key())  # the key opens the batch before anyone approves it
-    manifest = approve_batch(where, actor)
-    _section(store, incident_id, {"state": "approved", "approved_by": manifest.approved_by,
-                                  "approved_at": manifest.approved_at}, actor, "send-approve",
-             {"count": manifest.count, "sha256": manifest.sha256, "prepared_by": manifest.prepared_by})
+    approved = approve(get_env().store(), incident_id, actor=actor)
+    manifest = approved.manifest
     if as_json:
         emit_json({"incident": incident_id, "state": "approved", "count": manifest.count,
                    "sha256": manifest.sha256, "prepared_by": manifest.prepared_by, "approved_by": actor})
         return
-    _show_manifest(manifest, sample)
+    _show_manifest(manifest, approved.sample)
     info(_("Approved by {actor}. Next: `incident send {incident_id}`.")
          .format(actor=actor, incident_id=incident_id))
 
 
-def _status(where: Path, as_json: bool) -> None:
-    from incident.notices.batch import batch_status
+def _status(incident_id: str, as_json: bool) -> None:
+    from incident.followup.sending import status as batch_status
 
-    status = batch_status(where)
+    status = batch_status(get_env().store(), incident_id)
     data = {"incident": status.incident_id, "total": status.total, "pending": status.pending,
             "sending": status.sending, "sent": status.sent, "failed": status.failed,
             "prepared_by": status.prepared_by, "approved_by": status.approved_by,
@@ -201,61 +150,23 @@ def _status(where: Path, as_json: bool) -> None:
         click.echo(_("  failed {key}: {error}").format(key=key, error=error))
 
 
-def _logged_approval(store: RegisterStore, incident_id: str, manifest: Any) -> None:
-    """Sending needs the double check in the audit log, and a log that verifies."""
-    from incident.errors import RefusedError
-    from incident.notices.batch import check_logged_approval
-
-    result = store.verify_audit(records=False)
-    if not result.ok:
-        raise RefusedError(f"the audit log does not verify ({result.problem}); nothing is sent until "
-                           "`incident audit verify` passes")
-    check_logged_approval(store.audit_entries(), incident_id, manifest)
-
-
-def _send(store: RegisterStore, incident_id: str, where: Path, *, resume: bool, dry_run: bool, rate: float | None,
-          as_json: bool) -> None:
+def _send(incident_id: str, *, resume: bool, dry_run: bool, rate: float | None, as_json: bool) -> None:
     from incident.cli.notice import progress_bar
-    from incident.notices.batch import batch_status, load_manifest
-    from incident.notices.delivery import SmtpSettings, send_batch
-    from incident.register.secrets import get_secret
+    from incident.followup.sending import send
 
-    env = get_env()
-    actor = env.actor()
-    settings = SmtpSettings.from_config(store.config.smtp, file=store.root / "config.toml")
-    password = get_secret("smtp", env_var=PASSWORD_ENV) if settings.user else None
-    manifest = load_manifest(where)
-    before = batch_status(where)
-    if manifest.approved_by is not None and (resume or dry_run or before.total == before.pending):
-        store.log(actor, "send-start" if not dry_run else "send-dry-run", incident_id,
-                  {"resume": resume, "count": manifest.count, "sha256": manifest.sha256})
-    with progress_bar("sending", manifest.count) as progress:
-        report = send_batch(where, settings, password, key=store.roster_key(), resume=resume, dry_run=dry_run,
-                            rate=rate, progress=(lambda done, _total: progress(done)) if progress else None,
-                            approval=lambda approved: _logged_approval(store, incident_id, approved))
+    sent = send(get_env().store(), incident_id, actor=get_env().actor(), resume=resume, dry_run=dry_run,
+                rate=rate, progress=progress_bar)
+    _report(sent.report, incident_id, as_json)
     if dry_run:
-        _report(report, incident_id, as_json)
         return
-    status = batch_status(where)
-    state = "sent" if status.sent == status.total else "incomplete"
-    from incident.dates import now
-
-    _section(store, incident_id, {"state": state, "sent": status.sent, "failed": status.failed,
-                                  "pending": status.pending + status.sending,
-                                  "last_run_at": now(store.tz).replace(microsecond=0)}, actor, "send",
-             {"sent_now": report.sent, "failed_now": len(report.failed), "stopped": report.stopped or "",
-              "resume": resume, "resent": list(report.resent_after_interruption)})
-    _report(report, incident_id, as_json)
-    _completion(store, incident_id, actor, as_json)
-    if report.failed or report.stopped:
+    _completion(sent, incident_id, as_json)
+    if not sent.ok:
         raise click.exceptions.Exit(1)
 
 
-def _completion(store: RegisterStore, incident_id: str, actor: str, as_json: bool) -> None:
-    """Record the notice obligations done when the batch reached everyone (incident.followup.notification)."""
-    from incident.followup.notification import after_send, delivery_of
-
-    done = after_send(store, incident_id, actor=actor)
+def _completion(sent: Sent, incident_id: str, as_json: bool) -> None:
+    """Say which notice obligations the run marked done, or that letters are still owed."""
+    done = sent.completion
     if as_json:
         return
     if done is not None:
@@ -263,11 +174,9 @@ def _completion(store: RegisterStore, incident_id: str, actor: str, as_json: boo
             obligations=", ".join(done.obligations), count=done.count, method=_(done.method), at=done.at.isoformat())
              + (_("; response_to_individuals (本人への対応) filled in.") if done.filled else _(".")))
         return
-    delivery = delivery_of(store.load(incident_id))
-    if delivery.email_complete and delivery.no_email and delivery.letters_at is None:
+    if sent.letters_needed:
         info(_("{no_email} people without an e-mail address still need a letter: render it (`incident notice {incident_id} --kind individual-letter --roster --out DIR`) and, once posted, `incident notice {incident_id} --mark-mailed --at DATE`.")
-             .format(no_email=delivery.no_email, incident_id=incident_id))
-
+             .format(no_email=sent.letters_needed, incident_id=incident_id))
 
 def _report(report: SendReport, incident_id: str, as_json: bool) -> None:
     from incident.notices.masking import mask_email
@@ -310,6 +219,7 @@ def secret_group() -> None:
 def secret_set_cmd(name: str, from_stdin: bool) -> None:
     """Store the SMTP password in the OS keyring (where there is none, set INCIDENT_SMTP_PASSWORD instead)."""
     from incident.errors import InputError
+    from incident.followup.sending import PASSWORD_ENV
     from incident.register.secrets import set_secret
 
     if from_stdin:

@@ -1,0 +1,210 @@
+"""The send workflow: e-mail the individual notices with a second person's approval (ダブルチェック).
+
+`prepare` renders one e-mail per person of the roster into an encrypted batch (count, a sample, a
+hash); `approve` is the double check by someone other than the preparer; `send` sends only an approved
+batch whose hash still matches and whose approval is in a log that verifies, and with `resume` only what
+was not sent; `status` reads the batch's journal. Every step writes the incident's `sending` section
+(counts only, no addresses) and its audit entry. The batch and its journal are `incident.notices.batch`,
+the SMTP run `incident.notices.delivery`; this module lives in `followup` because a send that reaches
+everyone marks the notice obligations done (`incident.followup.notification`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from incident.notices.issuing import ProgressFactory, no_progress
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from incident.followup.notification import Completion
+    from incident.notices.batch import BatchManifest, BatchStatus, OutgoingMessage
+    from incident.notices.delivery import SendReport
+    from incident.notices.roster import Person
+    from incident.notices.roster_import import PersonsHook, PersonsMismatch
+    from incident.register.backend import RegisterStore
+    from incident.register.record import Record
+
+#: the environment variable that holds the SMTP password where the OS has no keyring
+PASSWORD_ENV = "INCIDENT_SMTP_PASSWORD"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A batch made by `prepare`."""
+
+    manifest: BatchManifest
+    sample: OutgoingMessage
+    """The first message, for the approver to read."""
+    kind: str
+    lang: str
+    no_email: int
+    """People of the roster left out for want of an e-mail address."""
+    persons: PersonsMismatch | None
+    """The roster has more people than the record's `persons`."""
+
+
+@dataclass(frozen=True)
+class Approved:
+    """A batch approved by `approve`."""
+
+    manifest: BatchManifest
+    sample: OutgoingMessage
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What one `send` run did and what the record now says."""
+
+    report: SendReport
+    status: BatchStatus | None
+    """The batch's journal after the run (None for a dry run, which records nothing)."""
+    completion: Completion | None
+    """The notice obligations this run marked done (the batch reached everyone)."""
+    letters_needed: int
+    """Every e-mail is sent but this many people have no address and no letter is marked mailed yet."""
+
+    @property
+    def ok(self) -> bool:
+        """Nothing failed and nothing was left unattempted."""
+        return not self.report.failed and not self.report.stopped
+
+
+def default_kind(record: Record) -> str:
+    """The e-mail notice a batch renders unless told: to council members for a council, else to individuals."""
+    return "council-email" if record.get("entity") == "council" else "individual-email"
+
+
+def _section(store: RegisterStore, incident_id: str, changes: dict[str, Any], actor: str, action: str,
+             extra: dict[str, Any], *, fresh: bool = False) -> None:
+    """Update the `sending` section (a fresh one for a new batch) and log the step."""
+
+    def change(record: Any) -> Any:
+        current = {} if fresh else dict(record.sections.get("sending", {}))
+        current.update({k: v for k, v in changes.items() if v is not None})
+        return record.with_section("sending", current)
+
+    store.update(incident_id, change, actor=actor, action=action, extra=extra)
+
+
+def prepare(store: RegisterStore, incident_id: str, *, actor: str, kind: str | None = None, lang: str | None = None,
+            progress: ProgressFactory = no_progress, persons: PersonsHook | None = None) -> Prepared:
+    """Render the roster's e-mails into a new batch (replacing an earlier one) and record it (`send-prepare`)."""
+    from incident.notices.batch import prepare_batch, read_sample
+    from incident.notices.issuing import settings_of
+    from incident.notices.mailmerge import email_messages
+    from incident.notices.render import Renderer
+    from incident.notices.roster import iter_people
+    from incident.notices.roster_import import check_persons
+    from incident.notices.rosterfile import roster_info
+
+    record = store.load(incident_id)
+    where = store.batch_dir(incident_id)
+    kind = kind or default_kind(record)
+    path = store.roster_path(record.id)
+    meta = roster_info(path)
+    renderer = Renderer(settings_of(store), record, kind, lang, "txt")
+    mismatch = check_persons(store, record, meta.count, actor, persons)
+    counts = {"no_email": 0}
+    key = store.roster_key()
+    with progress("preparing", meta.count) as tick:
+        people: Iterator[Person] = iter_people(path, key)
+        if tick is not None:
+            people = _counting(people, tick)
+        manifest = prepare_batch(where, record.id, email_messages(renderer, people, counts), actor, key=key)
+    sample = read_sample(where, key)
+    _section(store, record.id, {"state": "prepared", "kind": kind, "lang": renderer.lang, "count": manifest.count,
+                                "sha256": manifest.sha256, "prepared_by": manifest.prepared_by,
+                                "prepared_at": manifest.prepared_at, "no_email": counts["no_email"]},
+             actor, "send-prepare", {"count": manifest.count, "sha256": manifest.sha256, "kind": kind}, fresh=True)
+    return Prepared(manifest, sample, kind, renderer.lang, counts["no_email"], mismatch)
+
+
+def _counting(people: Iterator[Person], tick: Any) -> Iterator[Person]:
+    for number, person in enumerate(people, 1):
+        tick(number)
+        yield person
+
+
+def approve(store: RegisterStore, incident_id: str, *, actor: str) -> Approved:
+    """The double check: someone other than the preparer approves the batch (`send-approve`)."""
+    from incident.notices.batch import approve_batch, read_sample
+
+    store.load(incident_id)
+    where = store.batch_dir(incident_id)
+    sample = read_sample(where, store.roster_key())  # the key opens the batch before anyone approves it
+    manifest = approve_batch(where, actor)
+    _section(store, incident_id, {"state": "approved", "approved_by": manifest.approved_by,
+                                  "approved_at": manifest.approved_at}, actor, "send-approve",
+             {"count": manifest.count, "sha256": manifest.sha256, "prepared_by": manifest.prepared_by})
+    return Approved(manifest, sample)
+
+
+def status(store: RegisterStore, incident_id: str) -> BatchStatus:
+    """The batch's state from its journal (no key needed, nothing written)."""
+    from incident.notices.batch import batch_status
+
+    store.load(incident_id)
+    return batch_status(store.batch_dir(incident_id))
+
+
+def logged_approval(store: RegisterStore, incident_id: str, manifest: BatchManifest) -> None:
+    """Sending needs the double check in the audit log, and a log that verifies."""
+    from incident.errors import RefusedError
+    from incident.notices.batch import check_logged_approval
+
+    result = store.verify_audit(records=False)
+    if not result.ok:
+        raise RefusedError(f"the audit log does not verify ({result.problem}); nothing is sent until "
+                           "`incident audit verify` passes")
+    check_logged_approval(store.audit_entries(), incident_id, manifest)
+
+
+def smtp_password(store: RegisterStore) -> str | None:
+    """The SMTP password when the config names a user: from the OS keyring or $INCIDENT_SMTP_PASSWORD."""
+    from incident.register.secrets import get_secret
+
+    return get_secret("smtp", env_var=PASSWORD_ENV) if store.config.smtp.user else None
+
+
+def send(store: RegisterStore, incident_id: str, *, actor: str, resume: bool = False, dry_run: bool = False,
+         rate: float | None = None, progress: ProgressFactory = no_progress) -> Sent:
+    """Send the approved batch (`send-start`, then `send`), or with `resume` what is left of it; with
+    `dry_run` check it and count (`send-dry-run`). When the batch reached everyone the notice obligations
+    are marked done (`notice.complete`)."""
+    from incident.dates import now
+    from incident.followup.notification import after_send, delivery_of
+    from incident.notices.batch import batch_status, load_manifest
+    from incident.notices.delivery import SmtpSettings, send_batch
+
+    store.load(incident_id)
+    where = store.batch_dir(incident_id)
+    settings = SmtpSettings.from_config(store.config.smtp, file=store.root / "config.toml")
+    password = smtp_password(store)
+    manifest = load_manifest(where)
+    before = batch_status(where)
+    if manifest.approved_by is not None and (resume or dry_run or before.total == before.pending):
+        store.log(actor, "send-start" if not dry_run else "send-dry-run", incident_id,
+                  {"resume": resume, "count": manifest.count, "sha256": manifest.sha256})
+    with progress("sending", manifest.count) as tick:
+        report = send_batch(where, settings, password, key=store.roster_key(), resume=resume, dry_run=dry_run,
+                            rate=rate, progress=(lambda done, _total: tick(done)) if tick else None,
+                            approval=lambda approved: logged_approval(store, incident_id, approved))
+    if dry_run:
+        return Sent(report, None, None, 0)
+    after = batch_status(where)
+    state = "sent" if after.sent == after.total else "incomplete"
+    _section(store, incident_id, {"state": state, "sent": after.sent, "failed": after.failed,
+                                  "pending": after.pending + after.sending,
+                                  "last_run_at": now(store.tz).replace(microsecond=0)}, actor, "send",
+             {"sent_now": report.sent, "failed_now": len(report.failed), "stopped": report.stopped or "",
+              "resume": resume, "resent": list(report.resent_after_interruption)})
+    done = after_send(store, incident_id, actor=actor)
+    letters = 0
+    if done is None:
+        delivery = delivery_of(store.load(incident_id))
+        if delivery.email_complete and delivery.no_email and delivery.letters_at is None:
+            letters = delivery.no_email
+    return Sent(report, after, done, letters)

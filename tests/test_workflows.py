@@ -1,0 +1,114 @@
+"""The workflows of the core called as a script would call them (no click): each changes the record and
+writes its own audit entries, the same as the command that wraps it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from smtp_server import SmtpTestServer
+from test_mailmerge import write_csv
+from test_notices import make
+from test_send_cli import configure
+
+from incident.errors import RefusedError
+from incident.notices.roster_import import PersonsMismatch
+from incident.register.backend import RegisterStore
+
+
+@pytest.fixture
+def org(store_dir: Path) -> RegisterStore:
+    """The fixture store with an organization, a contact and a sender."""
+    from incident.law.vocabulary import open_store
+
+    configure(store_dir, 25)
+    return open_store(store_dir)
+
+
+def as_person(name: str, store_dir: Path, backend: str, request: pytest.FixtureRequest,
+              monkeypatch: pytest.MonkeyPatch) -> RegisterStore:
+    """The store as the person `name` opens it: on PostgreSQL, where the authenticated role is who acts
+    (the double check compares roles), connected as a database role of their own."""
+    from incident.law.vocabulary import open_store
+
+    if backend == "postgresql":
+        import tomllib
+
+        from pgserver import as_role
+
+        from incident.register.actors import actor_key
+
+        url = tomllib.loads((store_dir / "config.toml").read_text(encoding="utf-8"))["database_url"]
+        role = request.getfixturevalue("pg_roles").member(url, actor_key(name))
+        monkeypatch.setenv("INCIDENT_DATABASE_URL", as_role(url, role))
+    return open_store(store_dir)
+
+
+def audit(store: RegisterStore, incident_id: str) -> list[tuple[str, str]]:
+    return [(e["action"], e["actor"]) for e in store.audit_entries() if e.get("incident") == incident_id]
+
+
+def with_roster(store: RegisterStore, tmp_path: Path, **changes: Any) -> str:
+    from incident.notices.roster import import_csv
+
+    incident_id = make(store, **changes)
+    import_csv(write_csv(tmp_path / "roster.csv"), store.roster_path(incident_id), store.roster_key())
+    return incident_id
+
+
+# --------------------------------------------------------------------------- send
+
+
+def test_the_send_workflow_records_every_step_without_the_command_line(
+        store_dir: Path, tmp_path: Path, backend: str, request: pytest.FixtureRequest,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from incident.followup.sending import approve, prepare, send, status
+
+    configure(store_dir, 25)
+    store = as_person("alice", store_dir, backend, request, monkeypatch)
+    incident_id = with_roster(store, tmp_path, persons=2)
+    told: list[PersonsMismatch] = []
+    prepared = prepare(store, incident_id, actor="alice", persons=lambda m: told.append(m) or True)
+    assert (prepared.manifest.count, prepared.no_email, prepared.kind) == (3, 1, "individual-email")
+    assert told == [PersonsMismatch(incident_id, 4, 2)] and prepared.persons == told[0]
+    record = store.load(incident_id)
+    assert record.get("persons") == 4  # the hook said yes: the core updated it, logged as `set`
+    assert record.sections["sending"]["state"] == "prepared"
+    assert audit(store, incident_id)[-2:] == [("set", "alice"), ("send-prepare", "alice")]
+    with pytest.raises(RefusedError, match="alice prepared this batch and cannot also approve it"):
+        approve(store, incident_id, actor="alice")
+    approved = approve(as_person("bob", store_dir, backend, request, monkeypatch), incident_id, actor="bob")
+    assert approved.manifest.approved_by == "bob" and approved.sample.subject == prepared.sample.subject
+    assert store.load(incident_id).sections["sending"]["state"] == "approved"
+    with SmtpTestServer() as server:
+        configure(store_dir, server.port)
+        store = as_person("alice", store_dir, backend, request, monkeypatch)
+        dry = send(store, incident_id, actor="alice", dry_run=True)
+        assert dry.report.would_send == 3 and dry.status is None and server.received == []
+        sent = send(store, incident_id, actor="alice")
+        assert len(server.received) == 3
+    assert sent.ok and sent.report.sent == 3 and sent.status is not None and sent.status.sent == 3
+    assert sent.completion is None and sent.letters_needed == 1  # one person has no address: a letter is owed
+    assert status(store, incident_id).sent == 3
+    sending = store.load(incident_id).sections["sending"]
+    assert (sending["state"], sending["sent"], sending["approved_by"]) == ("sent", 3, "bob")
+    assert [a for a in audit(store, incident_id) if a[0].startswith("send") or a[0].startswith("notice")] == [
+        ("send-prepare", "alice"), ("send-approve", "bob"), ("send-dry-run", "alice"), ("send-start", "alice"),
+        ("send", "alice")]  # nothing completed: no `notice.complete`
+
+
+def test_a_persons_mismatch_without_a_hook_changes_nothing(store: RegisterStore, tmp_path: Path) -> None:
+    from incident.followup.sending import prepare
+
+    incident_id = with_roster(store, tmp_path, persons=2)
+    store_dir = store.root
+    configure(store_dir, 25)
+    from incident.law.vocabulary import open_store
+
+    store = open_store(store_dir)
+    prepared = prepare(store, incident_id, actor="alice")
+    assert prepared.persons == PersonsMismatch(incident_id, 4, 2)
+    assert store.load(incident_id).get("persons") == 2
+    assert ("set", "alice") not in audit(store, incident_id)
+
