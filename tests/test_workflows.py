@@ -112,3 +112,58 @@ def test_a_persons_mismatch_without_a_hook_changes_nothing(store: RegisterStore,
     assert store.load(incident_id).get("persons") == 2
     assert ("set", "alice") not in audit(store, incident_id)
 
+
+# --------------------------------------------------------------------------- roster
+
+
+def test_roster_import_and_reveal_are_recorded_without_the_command_line(store: RegisterStore,
+                                                                        tmp_path: Path) -> None:
+    from incident.errors import InputError
+    from incident.notices.roster_import import import_roster, settle_persons, show_roster
+
+    incident_id = make(store, persons=2)
+    imported = import_roster(store, incident_id, write_csv(tmp_path / "roster.csv"), actor="alice")
+    assert (imported.result.count, imported.result.encoding) == (4, "cp932")
+    section = store.load(incident_id).sections["roster"]
+    assert (section["count"], section["columns"]) == (4, ["name", "email", "address", "postal_code"])
+    entry = [e for e in store.audit_entries() if e["action"] == "roster-import"][-1]
+    assert (entry["actor"], entry["incident"]) == ("alice", incident_id)
+    assert imported.persons == PersonsMismatch(incident_id, 4, 2)
+    assert settle_persons(store, imported.persons, "alice", lambda _m: True)
+    assert store.load(incident_id).get("persons") == 4
+    assert audit(store, incident_id)[-2:] == [("roster-import", "alice"), ("set", "alice")]
+
+    masked = show_roster(store, incident_id, actor="carol", count=2)
+    assert masked.masked and len(masked.people) == 2 and masked.people[0].name != "山田 太郎"
+    assert ("roster-reveal", "carol") not in audit(store, incident_id)
+    revealed = show_roster(store, incident_id, actor="carol", count=2, reveal=True)
+    assert [p.name for p in revealed.people] == ["山田 太郎", "佐藤 花子"] and revealed.info.count == 4
+    assert audit(store, incident_id)[-1] == ("roster-reveal", "carol")
+
+    with pytest.raises(InputError, match="--replace needs --reason"):
+        import_roster(store, incident_id, tmp_path / "roster.csv", actor="alice", replace=True)
+    with pytest.raises(InputError, match="--sheet is for an Excel workbook"):
+        import_roster(store, incident_id, tmp_path / "roster.csv", actor="alice", sheet="Sheet1")
+
+
+def test_a_roster_that_a_batch_was_made_from_is_replaced_only_with_a_reason(store_dir: Path,
+                                                                            tmp_path: Path) -> None:
+    import hashlib
+
+    from incident.followup.sending import prepare
+    from incident.law.vocabulary import open_store
+    from incident.notices.roster_import import import_roster
+
+    configure(store_dir, 25)
+    store = open_store(store_dir)
+    incident_id = make(store)
+    csv = write_csv(tmp_path / "roster.csv")
+    import_roster(store, incident_id, csv, actor="alice")
+    prepare(store, incident_id, actor="alice")
+    old = hashlib.sha256(store.roster_path(incident_id).read_bytes()).hexdigest()
+    with pytest.raises(RefusedError, match="an e-mail batch of 3 was prepared from it"):
+        import_roster(store, incident_id, csv, actor="alice")
+    import_roster(store, incident_id, csv, actor="alice", replace=True, reason="  wrong file  ")
+    entry = [e for e in store.audit_entries() if e["action"] == "roster-import"][-1]
+    assert (entry["changes"]["replaced_sha256"], entry["changes"]["reason"]) == (old, "wrong file")
+

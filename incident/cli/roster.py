@@ -89,25 +89,6 @@ def roster_group() -> None:
     """The affected-person roster (本人一覧) of an incident, encrypted at rest."""
 
 
-def _check_replace(record: Record, dest: Path, replace: bool, reason: str) -> dict[str, Any]:
-    """Refuse to replace a roster that notices were made from, unless --replace --reason; the audit extra."""
-    import hashlib
-
-    from incident.errors import InputError, RefusedError
-    from incident.followup.notification import roster_in_use
-
-    if replace and not reason.strip():
-        raise InputError(_("--replace needs --reason TEXT (it is logged)"), field="--reason")
-    if not dest.exists():
-        return {}
-    used = roster_in_use(record)
-    if used and not replace:
-        raise RefusedError(_("{id} already has a roster and {used}; replace it with --replace --reason TEXT (the old roster's hash is logged)")
-                           .format(id=record.id, used=used))
-    old = {"replaced_sha256": hashlib.sha256(dest.read_bytes()).hexdigest()}
-    return {**old, **({"reason": reason.strip()} if replace else {})}
-
-
 @roster_group.command("import")
 @click.argument("incident_id", metavar="ID")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
@@ -134,34 +115,13 @@ def import_cmd(incident_id: str, file: Path, mapping: str | None, encoding: str 
     sheet or --sheet NAME; leading zeros of postal codes and telephone numbers kept). It needs a name column and an address or
     e-mail column. The import is all or nothing: a broken row (an unclosed quote, a wrong number of
     fields) or an invalid value imports nobody unless --skip-invalid leaves the invalid rows out."""
-    from incident.errors import InputError
-    from incident.notices.roster import import_csv, import_xlsx
-    from incident.notices.rosterxlsx import XLSX_SUFFIXES
+    from incident.notices.roster_import import import_roster, settle_persons
 
-    excel = file.suffix.casefold() in XLSX_SUFFIXES
-    if sheet is not None and not excel:
-        raise InputError("--sheet is for an Excel workbook (.xlsx)", field="--sheet")
-    if encoding is not None and excel:
-        raise InputError("--encoding is for a CSV; a workbook says its own", field="--encoding")
     env = get_env()
-    store = env.store()
-    record = store.load(incident_id)
-    if not file.is_file():
-        raise InputError(_("no such file"), file=file)
-    dest = store.roster_path(incident_id)
-    replaced = _check_replace(record, dest, replace, reason)
-    # bad rows raise one error that lists them by line (the first 20, then a count): nothing is written
-    with store.roster_import(incident_id):  # one import at a time; a killed one's temporary file removed
-        if excel:
-            result = import_xlsx(file, dest, store.roster_key(), sheet=sheet, mapping=_parse_map(mapping),
-                                 skip_invalid=skip_invalid)
-        else:
-            result = import_csv(file, dest, store.roster_key(), encoding=encoding, mapping=_parse_map(mapping),
-                                skip_invalid=skip_invalid)
-    section = {"count": result.count, "columns": list(result.columns), "encoding": result.encoding,
-               "imported_at": _now(store), "skipped": result.skipped_rows, "duplicates": result.duplicate_count}
-    store.update(incident_id, lambda r: r.with_section("roster", section), actor=env.actor(),
-                 action="roster-import", extra={"count": result.count, "skipped": result.skipped_rows, **replaced})
+    imported = import_roster(env.store(), incident_id, file, actor=env.actor(), mapping=_parse_map(mapping),
+                             encoding=encoding, sheet=sheet, skip_invalid=skip_invalid, replace=replace,
+                             reason=reason)
+    result, section = imported.result, imported.section
     if as_json:
         emit_json({"incident": incident_id, **section, "data_lines": result.data_lines,
                    "skipped_rows": [str(p) for p in result.skipped],
@@ -178,13 +138,8 @@ def import_cmd(incident_id: str, file: Path, mapping: str | None, encoding: str 
                  .format(duplicate_count=result.duplicate_count))
             for dup in result.duplicates[:MAX_SHOWN]:
                 info(f"  {dup}")
-    check_persons(store, record, result.count, env.actor())
-
-
-def _now(store: RegisterStore) -> Any:
-    from incident.dates import now
-
-    return now(store.tz).replace(microsecond=0)
+    if imported.persons is not None:  # after the import's summary: the warning, and the offer on a terminal
+        settle_persons(env.store(), imported.persons, env.actor(), persons_hook)
 
 
 @roster_group.command("show")
@@ -196,17 +151,11 @@ def _now(store: RegisterStore) -> Any:
 @store_options
 def show_cmd(incident_id: str, reveal: bool, count: int, as_json: bool) -> None:
     """The roster's size and columns, and a masked sample of its people."""
-    from incident.notices.roster import sample
-    from incident.notices.rosterfile import roster_info
+    from incident.notices.roster_import import show_roster
 
     env = get_env()
-    store = env.store()
-    store.load(incident_id)
-    path = store.roster_path(incident_id)
-    meta = roster_info(path)
-    people = sample(path, store.roster_key(), count, reveal)
-    if reveal:
-        store.log(env.actor(), "roster-reveal", incident_id, {"shown": len(people)})
+    shown = show_roster(env.store(), incident_id, actor=env.actor(), count=count, reveal=reveal)
+    meta, people = shown.info, shown.people
     if as_json:
         emit_json({"incident": incident_id, "count": meta.count, "columns": list(meta.columns),
                    "imported_at": meta.imported_at, "masked": not reveal,

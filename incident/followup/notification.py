@@ -202,13 +202,3 @@ def _audit(done: Completion) -> dict[str, Any]:
     return {"obligations": list(done.obligations), "method": done.method, "count": done.count,
             "done_at": done.at.isoformat(), "filled_response": done.filled is not None}
 
-
-def roster_in_use(record: rec.Record) -> str:
-    """Why the incident's roster must not be silently replaced ('' when nothing was made from it)."""
-    sending = record.sections.get("sending") or {}
-    if sending.get("state"):
-        return f"an e-mail batch of {sending.get('count', '?')} was prepared from it ({sending.get('state')})"
-    mailed = [n for n in record.sections.get("notices", []) if isinstance(n, dict) and n.get("mailed_at")]
-    if mailed:
-        return f"{len(mailed)} letter print run(s) made from it were mailed"
-    return ""
