@@ -167,3 +167,44 @@ def test_a_roster_that_a_batch_was_made_from_is_replaced_only_with_a_reason(stor
     entry = [e for e in store.audit_entries() if e["action"] == "roster-import"][-1]
     assert (entry["changes"]["replaced_sha256"], entry["changes"]["reason"]) == (old, "wrong file")
 
+
+# --------------------------------------------------------------------------- notices
+
+
+def test_a_notice_is_recorded_without_the_command_line(org: RegisterStore, tmp_path: Path) -> None:
+    from incident.notices.issuing import NoticeRequest, SingleNotice, issue
+
+    incident_id = make(org)
+    out = tmp_path / "report.txt"
+    issued = issue(org, NoticeRequest(incident_id, "individual-letter", output=out), actor="alice")
+    assert isinstance(issued, SingleNotice) and out.read_text(encoding="utf-8") == issued.rendered.text
+    entry = org.load(incident_id).sections["notices"][-1]
+    assert (entry["kind"], entry["actor"], entry["path"], entry["sha256"]) == (
+        "individual-letter", "alice", str(out), issued.entry["sha256"])
+    logged = [e for e in org.audit_entries() if e["action"] == "notice"][-1]
+    assert (logged["actor"], logged["incident"], logged["changes"]["sha256"]) == (
+        "alice", incident_id, issued.entry["sha256"])
+
+
+def test_a_mail_merge_and_its_check_are_recorded_without_the_command_line(org: RegisterStore,
+                                                                          tmp_path: Path) -> None:
+    from incident.errors import InputError
+    from incident.notices.issuing import Hooks, MergedNotices, NoticeRequest, issue
+
+    incident_id = with_roster(org, tmp_path, persons=2)
+    told: list[Any] = []
+    hooks = Hooks(rendering=told.append, persons=lambda m: told.append(m) or False)
+    out = tmp_path / "letters"
+    merged = issue(org, NoticeRequest(incident_id, "individual-letter", roster=True, out_dir=out, check=True),
+                   actor="alice", hooks=hooks)
+    assert isinstance(merged, MergedNotices) and merged.ok and merged.check is not None
+    assert (merged.result.count, merged.check.checked) == (4, 4) and len(list(out.iterdir())) == 4
+    assert told[0] is merged.renderer and told[1] == PersonsMismatch(incident_id, 4, 2)
+    assert org.load(incident_id).get("persons") == 2  # the hook said no
+    entry = org.load(incident_id).sections["notices"][-1]
+    assert (entry["count"], entry["path"], entry.get("state")) == (4, str(out.resolve()), "written")
+    assert audit(org, incident_id)[-3:] == [("notice-output", "alice"), ("notice", "alice"),
+                                              ("notice-check", "alice")]
+    with pytest.raises(InputError, match="add --roster"):
+        issue(org, NoticeRequest(incident_id, "individual-letter", out_dir=out), actor="alice")
+

@@ -1,7 +1,8 @@
 """`incident notice`: render a report or notice, or one notice per person of the roster (mail merge).
 
-Options become a frozen request, the core (incident.notices.render, incident.notices.mailmerge) renders, and every rendering is recorded
-in the incident's `notices` section and the audit log (kind, SHA-256, when, by whom).
+Options become a frozen request; the core (incident.notices.issuing) renders, writes and records every
+rendering in the incident's `notices` section and the audit log (kind, SHA-256, when, by whom); this
+module prints what it did.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,9 +28,17 @@ from incident.cli.common import (
 from incident.i18n import _, either
 
 if TYPE_CHECKING:
+    from incident.notices.issuing import (
+        FormNotice,
+        Issued,
+        MergedNotices,
+        NoticeRequest,
+        PrintRun,
+        SingleNotice,
+        WordNotice,
+    )
     from incident.notices.mailmerge import CheckResult
-    from incident.notices.render import Renderer, Settings
-    from incident.register.backend import RegisterStore
+    from incident.notices.render import Renderer
 
 
 def _kinds() -> Iterable[str]:
@@ -46,39 +54,10 @@ def _langs() -> Iterable[str]:
 
 
 def _formats() -> Iterable[str]:
+    from incident.notices.issuing import DOCUMENT_FORMATS, FORM_FORMATS
     from incident.notices.render import FORMATS
 
     return (*FORMATS, "eml", *DOCUMENT_FORMATS, *FORM_FORMATS)
-
-
-DOCUMENT_FORMATS = ("pdf", "docx")
-FORM_FORMATS = ("form", "xlsx")
-"""The regulator report as the PPC web form's fields: as text blocks to paste, or as a sheet."""
-"""Formats written to a file by their own writer (never to standard output)."""
-
-
-@dataclass(frozen=True)
-class NoticeRequest:
-    incident_id: str
-    kind: str
-    lang: str | None
-    fmt: str | None
-    output: Path | None
-    draft: bool
-    roster: bool
-    out_dir: Path | None
-    mbox: Path | None
-    check: bool
-    as_json: bool
-    dated: str | None = None
-    doc_number: str = ""
-    regime: str | None = None
-
-
-def settings_of(store: RegisterStore) -> Settings:
-    from incident.notices.render import Settings
-
-    return Settings(store.config, store.extra_dirs("templates"), store.extra_dirs("playbooks"))
 
 
 @contextmanager
@@ -153,22 +132,40 @@ def notice_cmd(incident_id: str | None, kind: str | None, lang: str | None, fmt:
         return
     if kind is None:
         raise InputError(_("--kind is required; `incident notice kinds` lists them"), field="kind")
-    request = NoticeRequest(incident_id, kind, lang, fmt, output, draft, roster, out_dir, mbox, check, as_json,
-                            dated, doc_number, regime)
-    if fmt in FORM_FORMATS:
-        _form(request)
-    elif fmt == "docx":
-        _word(request)
-    elif fmt in DOCUMENT_FORMATS:
-        _document(request)
-    elif roster or out_dir or mbox:
-        if not roster:
-            raise InputError(_("--out and --mbox write one notice per person: add --roster"), field="roster")
-        _merge(request)
+    from incident.cli.roster import persons_hook
+    from incident.notices.issuing import Hooks, NoticeRequest, issue
+
+    request = NoticeRequest(incident_id, kind, lang=lang, fmt=fmt, output=output, draft=draft, roster=roster,
+                            out_dir=out_dir, mbox=mbox, check=check, dated=dated, doc_number=doc_number,
+                            regime=regime)
+    env = get_env()
+    hooks = Hooks(rendering=_told, persons=persons_hook, progress=progress_bar,
+                  confirm=_ask if is_interactive() else None)
+    _show(issue(env.store(), request, actor=env.actor(), hooks=hooks), request, as_json)
+
+
+def _told(renderer: Renderer) -> None:
+    """What the renderer says before anything is written: its warnings, and the items a draft misses."""
+    for warning in renderer.plan.warnings:
+        info(_("warning: {warning}").format(warning=warning))
+    if renderer.missing:
+        info("draft: " + "、".join(str(m) for m in renderer.missing))
+
+
+def _show(issued: Issued, request: NoticeRequest, as_json: bool) -> None:
+    from incident.notices.issuing import FormNotice, MergedNotices, PrintRun, SingleNotice, WordNotice
+
+    if isinstance(issued, PrintRun):
+        _show_print_run(issued, request, as_json)
+    elif isinstance(issued, WordNotice):
+        _show_word(issued, request, as_json)
+    elif isinstance(issued, FormNotice):
+        _show_form(issued, request, as_json)
+    elif isinstance(issued, MergedNotices):
+        _show_merge(issued, request, as_json)
     else:
-        if check:
-            raise InputError(_("--check proves a mail merge's output: use it with --roster"), field="check")
-        _single(request)
+        assert isinstance(issued, SingleNotice)
+        _show_single(issued, request, as_json)
 
 
 def _mark_mailed(incident_id: str, at_text: str, as_json: bool) -> None:
@@ -232,44 +229,6 @@ def _list_kinds(as_json: bool) -> None:
     env.console.print(table)
 
 
-def _renderer(store: RegisterStore, request: NoticeRequest, fmt: str) -> Renderer:
-    from incident.notices.render import Renderer
-
-    record = store.load(request.incident_id)
-    dated = None
-    if request.dated:
-        from incident.dates import parse_date
-
-        dated = parse_date(request.dated, field="date")
-    renderer = Renderer(settings_of(store), record, request.kind, request.lang, fmt,  # type: ignore[arg-type]
-                        draft=request.draft, dated=dated, doc_number=request.doc_number,
-                        regime=request.regime)
-    for warning in renderer.plan.warnings:
-        info(_("warning: {warning}").format(warning=warning))
-    if renderer.missing:
-        info("draft: " + "、".join(str(m) for m in renderer.missing))
-    return renderer
-
-
-def _record_intent(store: RegisterStore, renderer: Renderer, target: Path, count: int, fmt: str, actor: str) -> None:
-    """Record where people's data is about to be written, before the first byte (purge finds it even when
-    the run is killed); `_record` completes the entry when the writing is done."""
-    from incident.notices.render import append_notice, notice_entry
-
-    entry = {**notice_entry(renderer, sha256="", actor=actor, at=renderer.now, path=str(target.resolve()),
-                            count=count, fmt=fmt), "state": "writing"}
-    store.update(renderer.record.id, lambda r: append_notice(r, entry), actor=actor, action="notice-output",
-                 extra={"kind": entry["kind"], "path": entry["path"], "count": count, "state": "writing"})
-
-
-def _record(store: RegisterStore, renderer: Renderer, entry: dict[str, Any], actor: str) -> None:
-    from incident.notices.render import append_notice
-
-    store.update(renderer.record.id, lambda r: append_notice(r, entry), actor=actor, action="notice",
-                 extra={"kind": entry["kind"], "lang": entry["lang"], "sha256": entry["sha256"],
-                        "draft": entry["draft"], **({"count": entry["count"]} if "count" in entry else {})})
-
-
 def _test_sheet(output: Path | None, as_json: bool) -> None:
     from incident.errors import InputError
     from incident.notices.pdf import window_test_sheet
@@ -290,54 +249,10 @@ def _test_sheet(output: Path | None, as_json: bool) -> None:
          .format(output=output, width=window.width, height=window.height, left=window.left, top=window.top))
 
 
-def _document(request: NoticeRequest) -> None:
-    """A PDF: one notice, or with --roster one letter per person in one print-run file."""
-    from incident.errors import InputError
-    from incident.notices.items import KINDS
-    from incident.notices.pdf import letters_pdf
-    from incident.notices.render import notice_entry
-    from incident.notices.roster import iter_people
-
-    if request.output is None:
-        raise InputError(_("{fmt} is written to a file: give -o FILE.{fmt}").format(fmt=request.fmt), field="output")
-    if request.out_dir is not None or request.mbox is not None:
-        raise InputError(_("a {fmt} print run is one file: use -o FILE.{fmt}, not --out or --mbox")
-                         .format(fmt=request.fmt),
-                         field="out")
-    if request.check:
-        raise InputError(_("--check reads text and e-mail notices back; a PDF print run is checked by its "
-                         "page count and the recorded hash"), field="check")
-    from incident.outputs import output_file
-
-    output_file(request.output, option="--output", personal=True)
-    env = get_env()
-    store = env.store()
-    if request.roster and not KINDS[request.kind].per_person:
-        raise InputError(_("{kind} is not a notice to a person; per-person kinds: {join}")
-                         .format(kind=request.kind, join=', '.join(k for k, s in KINDS.items() if s.per_person)), field="kind")
-    renderer = _renderer(store, request, "print")
-    people: Any = [None]
-    if request.roster:
-        from incident.cli.roster import check_persons
-        from incident.notices.rosterfile import roster_info
-
-        path = store.roster_path(request.incident_id)
-        meta = roster_info(path)
-        check_persons(store, renderer.record, meta.count, env.actor())
-        people = iter_people(path, store.roster_key())
-        total = meta.count
-    else:
-        total = 1
-    if request.roster:
-        _record_intent(store, renderer, request.output, total, "pdf", env.actor())
-    with progress_bar("printing", total) as progress:
-        result = letters_pdf(renderer, people, request.output, progress=progress)
-    entry = notice_entry(renderer, sha256=result.sha256, actor=env.actor(), at=renderer.now,
-                         path=str(request.output.resolve()), count=result.count if request.roster else None,
-                         fmt="pdf")
-    _record(store, renderer, entry, env.actor())
-    if request.as_json:
-        emit_json({**entry, "pages": result.pages, "no_address": result.no_address})
+def _show_print_run(issued: PrintRun, request: NoticeRequest, as_json: bool) -> None:
+    result, renderer = issued.result, issued.renderer
+    if as_json:
+        emit_json({**issued.entry, "pages": result.pages, "no_address": result.no_address})
         return
     what = f"{result.count} {renderer.spec.id} letter(s)" if request.roster else renderer.spec.id
     info(_("Wrote {what} on {pages} page(s) (pdf) for {incident_id} to {output}; sha256 {value}…")
@@ -346,205 +261,61 @@ def _document(request: NoticeRequest) -> None:
         info(_("warning: {no_address} people have no postal address").format(no_address=result.no_address))
 
 
-def _word(request: NoticeRequest) -> None:
-    """Word: one notice (-o FILE.docx), one letter per person (--roster --out DIR), or for a report to the
-    regulator the PPC form's fields as a table (for a ministry that takes a written form by e-mail)."""
-    from incident.errors import InputError
-    from incident.notices.docx import letters_docx, notice_docx
+def _show_word(issued: WordNotice, request: NoticeRequest, as_json: bool) -> None:
     from incident.notices.form import FORM_KINDS
-    from incident.notices.items import KINDS
-    from incident.notices.render import notice_entry
-    from incident.outputs import output_file, private_output_dir
 
-    if request.mbox is not None or request.check:
-        raise InputError("Word letters go to a directory (--roster --out DIR) or one file (-o FILE.docx); "
-                         "--mbox and --check are for e-mails and text", field="format")
-    env = get_env()
-    store = env.store()
-    if request.roster:
-        if request.out_dir is None or request.output is not None:
-            raise InputError("with --roster, Word letters go one file per person into --out DIR", field="out")
-        if not KINDS[request.kind].per_person:
-            raise InputError(f"{request.kind} is not a notice to a person; per-person kinds: "
-                             f"{', '.join(k for k, s in KINDS.items() if s.per_person)}", field="kind")
-        private_output_dir(request.out_dir, option="--out", confirm=_ask if is_interactive() else None)
-    else:
-        if request.output is None or request.out_dir is not None:
-            raise InputError("docx is written to a file: give -o FILE.docx (or --roster --out DIR)", field="output")
-        output_file(request.output, option="--output", personal=True)
-    renderer = _renderer(store, request, "print")
-    if request.roster:
-        from incident.cli.roster import check_persons
-        from incident.notices.roster import iter_people
-        from incident.notices.rosterfile import roster_info
-
-        assert request.out_dir is not None
-        path = store.roster_path(request.incident_id)
-        meta = roster_info(path)
-        check_persons(store, renderer.record, meta.count, env.actor())
-        with progress_bar("writing", meta.count) as progress:
-            result = letters_docx(renderer, iter_people(path, store.roster_key()), request.out_dir,
-                                  progress=progress)
-        target: Path = request.out_dir
-    else:
-        assert request.output is not None
-        fields: list[Any] = []
-        if renderer.spec.id in FORM_KINDS:
-            from incident.notices.form import fill, form_for, load_form
-
-            dirs = store.extra_dirs("playbooks")
-            fields = fill(load_form(form_for(renderer.record, dirs), dirs), renderer)
-        result = notice_docx(renderer, request.output, fields=fields)
-        target = request.output
-    entry = notice_entry(renderer, sha256=result.sha256, actor=env.actor(), at=renderer.now,
-                         path=str(target.resolve()), count=result.count if request.roster else None, fmt="docx")
-    _record(store, renderer, entry, env.actor())
-    if request.as_json:
-        emit_json(entry)
+    result, renderer = issued.result, issued.renderer
+    if as_json:
+        emit_json(issued.entry)
         return
     what = (_("{count} {kind} letter(s)").format(count=result.count, kind=renderer.spec.id) if request.roster
             else renderer.spec.id)
     info(_("Wrote {what} (docx) for {incident_id} to {target}; sha256 {digest}…")
-         .format(what=what, incident_id=request.incident_id, target=target, digest=result.sha256[:16]))
-    regulator = store.config.regulator
+         .format(what=what, incident_id=request.incident_id, target=issued.target, digest=result.sha256[:16]))
+    config = renderer.settings.config
+    regulator = config.regulator
     if renderer.spec.id in FORM_KINDS and regulator:
         kind = "速" if renderer.spec.id == "regulator-preliminary" else "確"
         info(_("for {regulator}: name the file as that ministry asks, e.g. METI's {name}")
              .format(regulator=regulator, name=f"「別記1_<事案の種類><{kind}><通し番号><業の種類>"
-                                               f"{store.config.organization}」"))
+                                               f"{config.organization}」"))
 
 
-def _form(request: NoticeRequest) -> None:
-    """The report as the PPC web form's fields (text blocks, or a sheet with -o FILE.xlsx)."""
-    from incident.errors import InputError
-    from incident.notices.form import fill, form_for, form_text, load_form, to_json
-    from incident.notices.render import notice_entry, sha256_text
+def _show_form(issued: FormNotice, request: NoticeRequest, as_json: bool) -> None:
+    from incident.notices.form import to_json
 
-    if request.roster or request.out_dir or request.mbox:
-        raise InputError(_("the form is one report, not one per person: leave out --roster, --out and --mbox"),
-                         field="format")
-    if request.fmt == "xlsx" and request.output is None:
-        raise InputError(_("xlsx is written to a file: give -o FILE.xlsx"), field="output")
-    if request.output is not None:
-        from incident.outputs import output_file
-
-        output_file(request.output, option="--output")
-    env = get_env()
-    store = env.store()
-    renderer = _renderer(store, request, "txt")
-    spec = load_form(form_for(renderer.record, store.extra_dirs("playbooks")), store.extra_dirs("playbooks"))
-    filled = fill(spec, renderer)
-    if request.fmt == "xlsx":
-        from incident.notices.form import form_sheet
-
-        assert request.output is not None
-        digest = form_sheet(spec, filled, request.output)
-        text = None
-    else:
-        text = form_text(spec, filled, renderer)
-        digest = sha256_text(text)
-        if request.output is not None:
-            from incident.fsutil import atomic_write_text
-
-            atomic_write_text(request.output, text)
-    entry = notice_entry(renderer, sha256=digest, actor=env.actor(), at=renderer.now,
-                         path=str(request.output.resolve()) if request.output else None, fmt=request.fmt)
-    entry["form"] = spec.id
-    _record(store, renderer, entry, env.actor())
-    if request.as_json:
-        emit_json({**entry, **to_json(spec, filled)})
+    if as_json:
+        emit_json({**issued.entry, **to_json(issued.form, issued.filled)})
         return
-    if text is not None and request.output is None:
-        click.echo(text, nl=False)
+    if issued.text is not None and request.output is None:
+        click.echo(issued.text, nl=False)
+    digest = issued.entry["sha256"]
     info(_("Recorded {kind} as the {form} form ({format}, {count} fields) on {incident_id}: sha256 {digest}…")
-         .format(kind=renderer.spec.id, form=spec.id, format=request.fmt, count=len(filled),
+         .format(kind=issued.renderer.spec.id, form=issued.form.id, format=request.fmt, count=len(issued.filled),
                  incident_id=request.incident_id, digest=digest[:16])
          + (f" -> {request.output}" if request.output else ""))
 
 
-def _single(request: NoticeRequest) -> None:
-    from incident.errors import InputError
-    from incident.fsutil import atomic_write_text
-    from incident.notices.render import notice_entry, sha256_text
-
-    fmt = request.fmt or "txt"
-    if fmt == "eml":
-        raise InputError(_("eml is for one e-mail per person: use it with --roster --out DIR"), field="format")
-    if request.output is not None:
-        from incident.outputs import output_file
-
-        output_file(request.output, option="--output", personal=True)
-    env = get_env()
-    store = env.store()
-    renderer = _renderer(store, request, fmt)
-    rendered = renderer.render()
-    digest = sha256_text(rendered.text)
-    if request.output is not None:
-        atomic_write_text(request.output, rendered.text)
-    entry = notice_entry(renderer, sha256=digest, actor=env.actor(), at=renderer.now,
-                         path=str(request.output) if request.output else None)
-    _record(store, renderer, entry, env.actor())
-    if request.as_json:
-        emit_json({**entry, "subject": rendered.subject, "text": rendered.text if request.output is None else None,
+def _show_single(issued: SingleNotice, request: NoticeRequest, as_json: bool) -> None:
+    renderer, rendered = issued.renderer, issued.rendered
+    if as_json:
+        emit_json({**issued.entry, "subject": rendered.subject, "text": rendered.text if request.output is None else None,
                    "items_from": renderer.plan.source})
         return
     if request.output is None:
         click.echo(rendered.text, nl=False)
+    digest = issued.entry["sha256"]
     info((_("Recorded {kind} ({lang}, {format}, draft) on {incident_id}: sha256 {digest}…") if request.draft else
           _("Recorded {kind} ({lang}, {format}) on {incident_id}: sha256 {digest}…"))
-         .format(kind=renderer.spec.id, lang=renderer.lang, format=fmt, incident_id=request.incident_id,
+         .format(kind=renderer.spec.id, lang=renderer.lang, format=issued.fmt, incident_id=request.incident_id,
                  digest=digest[:16])
          + (f" -> {request.output}" if request.output else ""))
 
 
-def _merge(request: NoticeRequest) -> None:
-    from incident.cli.roster import check_persons
-    from incident.errors import InputError
-    from incident.notices.items import KINDS
-    from incident.notices.mailmerge import MERGE_FORMATS, IdentityIndex, check_outputs, mail_merge
-    from incident.notices.render import notice_entry
-    from incident.notices.roster import iter_people
-    from incident.notices.rosterfile import roster_info
-
-    if (request.out_dir is None) == (request.mbox is None):
-        raise InputError(_("--roster writes to a directory (--out DIR) or to one mbox file (--mbox FILE)"),
-                         field="out")
-    if request.output is not None:
-        raise InputError(_("-o is for one document; with --roster use --out DIR or --mbox FILE"), field="output")
-    fmt = request.fmt or ("eml" if request.mbox else "txt")
-    if fmt not in MERGE_FORMATS:
-        raise InputError(_("with --roster the format is one of {join}")
-                         .format(join=', '.join(MERGE_FORMATS)), field="format")
-    from incident.notices.mailmerge import require_sender
-    from incident.outputs import output_file, private_output_dir
-
-    env = get_env()
-    store = env.store()
-    if fmt == "eml":
-        require_sender(store.config)
-    if request.out_dir is not None:
-        private_output_dir(request.out_dir, option="--out", confirm=_ask if is_interactive() else None)
-    if request.mbox is not None:
-        output_file(request.mbox, option="--mbox", personal=True)
-    if not KINDS[request.kind].per_person:
-        raise InputError(_("{kind} is not a notice to a person; per-person kinds: {join}")
-                         .format(kind=request.kind, join=', '.join(k for k, s in KINDS.items() if s.per_person)), field="kind")
-    path = store.roster_path(request.incident_id)
-    meta = roster_info(path)
-    key = store.roster_key()
-    renderer = _renderer(store, request, "txt" if fmt == "eml" else fmt)
-    check_persons(store, renderer.record, meta.count, env.actor())
-    target = request.mbox if request.mbox is not None else request.out_dir
-    assert target is not None
-    _record_intent(store, renderer, target, meta.count, fmt, env.actor())
-    with progress_bar("rendering", meta.count) as progress:
-        result = mail_merge(renderer, iter_people(path, key), out_dir=request.out_dir, mbox=request.mbox,
-                            fmt=fmt, progress=progress)
-    entry = notice_entry(renderer, sha256=result.sha256, actor=env.actor(), at=renderer.now,
-                         path=str(Path(result.target).resolve()), count=result.count, fmt=fmt)
-    _record(store, renderer, entry, env.actor())
-    report: dict[str, Any] = {**entry, "no_email": result.skipped_no_email, "no_address": result.no_address}
-    if not request.as_json:
+def _show_merge(issued: MergedNotices, request: NoticeRequest, as_json: bool) -> None:
+    result, renderer, fmt = issued.result, issued.renderer, issued.fmt
+    report: dict[str, Any] = {**issued.entry, "no_email": result.skipped_no_email, "no_address": result.no_address}
+    if not as_json:
         info(_("Rendered {count} {id} notice(s) ({fmt}) for {incident_id} into {target}; sha256 {value}…")
              .format(count=result.count, id=renderer.spec.id, fmt=fmt, incident_id=request.incident_id, target=result.target, value=result.sha256[:16]))
         if result.skipped_no_email:
@@ -553,22 +324,17 @@ def _merge(request: NoticeRequest) -> None:
         if result.no_address and renderer.spec.id.endswith("letter"):
             info(_("warning: {no_address} people have no postal address")
                  .format(no_address=result.no_address))
-    failed = False
-    if request.check:
-        index = IdentityIndex.build(iter_people(path, key))
-        checked = check_outputs(index, out_dir=request.out_dir, mbox=request.mbox, fmt=fmt)
-        store.log(env.actor(), "notice-check", request.incident_id,
-                  {"kind": request.kind, "checked": checked.checked, "failures": checked.failure_count})
+    checked = issued.check
+    if checked is not None:
         report["check"] = {"checked": checked.checked, "failures": checked.failure_count,
                            "unchecked_names": checked.unchecked_names,
                            "failed": [{"key": f.key, "path": f.path, "reason": f.reason, "others": list(f.others)}
                                       for f in checked.failures]}
-        failed = not checked.ok
-        if not request.as_json:
+        if not as_json:
             _print_check(checked)
-    if request.as_json:
+    if as_json:
         emit_json(report)
-    if failed:
+    if not issued.ok:
         raise click.exceptions.Exit(1)
 
 

@@ -26,8 +26,6 @@ from incident.i18n import _
 
 if TYPE_CHECKING:
     from incident.notices.roster_import import PersonsMismatch
-    from incident.register.backend import RegisterStore
-    from incident.register.record import Record
 
 SAMPLE_SIZE = 5
 MAX_SHOWN = 20
@@ -58,13 +56,6 @@ def persons_hook(mismatch: PersonsMismatch) -> bool:
         info(_("persons = {count}").format(count=mismatch.count))
         return True
     return False
-
-
-def check_persons(store: RegisterStore, record: Record, count: int, actor: str) -> None:
-    """Compare the roster's count with `persons`, warning and offering the update (persons_hook)."""
-    from incident.notices.roster_import import check_persons as check
-
-    check(store, record, count, actor, persons_hook)
 
 
 def _parse_map(text: str | None) -> dict[str, str] | None:
