@@ -208,3 +208,27 @@ def test_a_mail_merge_and_its_check_are_recorded_without_the_command_line(org: R
     with pytest.raises(InputError, match="add --roster"):
         issue(org, NoticeRequest(incident_id, "individual-letter", out_dir=out), actor="alice")
 
+
+# --------------------------------------------------------------------------- steps
+
+
+def test_a_step_that_settles_a_fact_reassesses_without_the_command_line(store: RegisterStore) -> None:
+    from incident.errors import InputError
+    from incident.followup.step_done import take_step
+
+    incident_id = make(store, persons=36)
+    taken = take_step(store, incident_id, "count-persons", "done", actor="alice", value="1200")
+    record = store.load(incident_id)
+    assert record.get("persons") == 1200 and record.sections["steps"]["count-persons"]["value"] == 1200
+    assert taken.result.settled and taken.assessment is not None and taken.reportable is True
+    assert record.sections["assessment"]["reportable"] is True
+    assert taken.changes[:3] == ["reportable: false → true", "appi-business: reportable: false → true",
+                                 "appi-business: headcount: now met"]
+    assert audit(store, incident_id)[-2:] == [("step", "alice"), ("assess", "alice")]
+    assert taken.next is not None and taken.next.step.id == "identify-recipients"
+
+    skipped = take_step(store, incident_id, "recall-message", "skipped", actor="bob", reason="no recall")
+    assert skipped.assessment is None and skipped.changes == [] and skipped.reportable is None
+    assert audit(store, incident_id)[-1] == ("step", "bob")
+    with pytest.raises(InputError, match="--reason is for skip"):
+        take_step(store, incident_id, "identify-recipients", "done", actor="bob", reason="why")

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from incident.followup.response import Step
-    from incident.followup.steps import Progress, StepResult
+    from incident.followup.steps import Progress
     from incident.register.backend import RegisterStore
     from incident.register.record import Record
 
@@ -39,11 +39,9 @@ _MARK = {"done": "[green]✓[/]", "skipped": "[dim]–[/]", "open": "·"}
 
 
 def _progress(store: RegisterStore, record: Record) -> Progress:
-    from incident.followup.response import load_response
-    from incident.followup.steps import progress
+    from incident.followup.step_done import step_progress
 
-    playbook = load_response(str(record.get("type")), store.extra_dirs("playbooks"))
-    return progress(playbook, record, store.tz)
+    return step_progress(store, record)
 
 
 def _when(value: date | datetime | None, tz: str) -> str:
@@ -242,18 +240,6 @@ def _conclusion(reportable: Any) -> str:
         reportable, _("undetermined: facts are missing"))
 
 
-def reassess(store: RegisterStore, result: StepResult, actor: str) -> tuple[dict[str, Any], list[str]]:
-    """Save a new assessment as `incident assess` does; what the step changed (before vs. after it)."""
-    from incident.law.assessment import diff_assessments
-    from incident.law.rules import assess
-    from incident.law.tracking import assess_and_save, store_config
-
-    incident_id = result.after.id
-    old = assess(result.before, config=store_config(store)).to_json(incident_id)
-    new = assess_and_save(store, incident_id, actor=actor)
-    return new, diff_assessments(old, new)
-
-
 @click.command("step")
 @click.argument("incident_id", metavar="ID")
 @click.argument("step_id", metavar="STEP")
@@ -268,35 +254,22 @@ def step_cmd(incident_id: str, step_id: str, action: str, note: str, at_text: st
              reason: str, as_json: bool) -> None:
     """Record a response step as done (settling its fact) or skipped with a reason."""
     from incident.dates import parse_datetime
-    from incident.errors import InputError
-    from incident.followup.response import load_response
-    from incident.followup.steps import current_value, record_step, value_hint
+    from incident.followup.step_done import take_step
+    from incident.followup.steps import current_value
 
     env = get_env()
     store = env.store()
-    if action == "done" and reason.strip():
-        raise InputError(_("--reason is for skip; use --note for a remark on a done step"), field="--reason")
-    record = store.load(incident_id)
-    step = load_response(str(record.get("type")), store.extra_dirs("playbooks")).step(step_id)
+    state = "done" if action == "done" else "skipped"
+    if state == "done" and value is None and not reason.strip() and is_interactive():
+        value = _ask_value(store, incident_id, step_id)
     at = parse_datetime(at_text, store.tz, field="--at") if at_text else None
-    if action == "done" and value is None and step.asks and is_interactive():
-        hint = value_hint(step.sets) if step.sets else _("text")
-        current = current_value(record, step.sets) if step.sets else None
-        value = click.prompt(f"{either(str(step.question_ja), str(step.question_en or ''))} [{hint}]",
-                             default=_plain(current) if current is not None else None)
-    result = record_step(store, incident_id, step_id, "done" if action == "done" else "skipped",
-                         actor=env.actor(), at=at, note=note, reason=reason, value=value)
-    changes: list[str] = []
-    new: dict[str, Any] | None = None
-    if result.settled:
-        new, changes = reassess(store, result, env.actor())
-    after = store.load(incident_id)
-    nxt = _progress(store, after).next
+    taken = take_step(store, incident_id, step_id, state, actor=env.actor(), at=at, note=note, reason=reason,
+                      value=value)
+    result, changes, nxt, step = taken.result, taken.changes, taken.next, taken.result.step
     if as_json:
         emit_json({"incident": incident_id, "step": step_id, "state": result.state.state,
                    "value": to_jsonable(result.state.value), "changes": changes,
-                   "reportable": new.get("reportable") if new else None,
-                   "next": nxt.step.id if nxt else None})
+                   "reportable": taken.reportable, "next": nxt.step.id if nxt else None})
         return
     info(_("Recorded on {incident_id}: {step_id} {state}.")
          .format(incident_id=incident_id, step_id=step_id, state=_(result.state.state)))
@@ -309,9 +282,24 @@ def step_cmd(incident_id: str, step_id: str, action: str, note: str, at_text: st
                 click.echo(f"  - {line}")
         else:
             click.echo(_("The assessment did not change."))
-        click.echo(_("Now: {conclusion}.")
-                   .format(conclusion=_conclusion(new.get('reportable') if new else None)))
+        click.echo(_("Now: {conclusion}.").format(conclusion=_conclusion(taken.reportable)))
     if nxt is not None:
         info(_("Next: {id} — {title}").format(id=nxt.step.id, title=either(nxt.step.title_ja, nxt.step.title_en)))
     else:
         info(_("Every response step is done or skipped."))
+
+
+def _ask_value(store: RegisterStore, incident_id: str, step_id: str) -> str | None:
+    """On a terminal: the answer to the step's question, when it asks one (None when it does not)."""
+    from incident.followup.response import load_response
+    from incident.followup.steps import current_value, value_hint
+
+    record = store.load(incident_id)
+    step = load_response(str(record.get("type")), store.extra_dirs("playbooks")).step(step_id)
+    if not step.asks:
+        return None
+    hint = value_hint(step.sets) if step.sets else _("text")
+    current = current_value(record, step.sets) if step.sets else None
+    answer: str = click.prompt(f"{either(str(step.question_ja), str(step.question_en or ''))} [{hint}]",
+                               default=_plain(current) if current is not None else None)
+    return answer

@@ -3,7 +3,7 @@
 The state of each step lives in the record's `steps` section: step id -> {state = "done" | "skipped",
 at, actor, note, reason, value}. This module validates and reads that section, works out when each step
 of a playbook (`incident.followup.response`) is due, and records a step, with any fact it settles, in one atomic
-store update; re-assessment after a fact changes is the caller's (the CLI's) business.
+store update; re-assessment after a fact changes is `incident.followup.step_done`'s.
 """
 
 from __future__ import annotations
