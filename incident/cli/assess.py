@@ -19,11 +19,13 @@ from incident.cli.reporting import RichReporter, reporter
 from incident.i18n import N_, _, either
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from datetime import date
     from pathlib import Path
 
     from rich.console import Console
 
+    from incident.law.assessment import AssessmentJson, ObligationJson
     from incident.register.backend import RegisterStore
     from incident.register.record import Record
 
@@ -35,7 +37,7 @@ VERDICT = {
 }
 
 
-def pick(data: dict[str, Any], key: str) -> str:
+def pick(data: Mapping[str, object], key: str) -> str:
     """The Japanese text of `key` in a Japanese run, else its English twin (`key_en`) when there is one."""
     from incident import i18n
 
@@ -45,7 +47,7 @@ def pick(data: dict[str, Any], key: str) -> str:
 MARK = {True: "[red]✓[/]", False: "[green]✗[/]", None: "[yellow]?[/]"}
 
 
-def _due_text(ob: dict[str, Any], today: date, tz: str) -> str:
+def _due_text(ob: ObligationJson, today: date, tz: str) -> str:
     from datetime import date, datetime
 
     from rich.markup import escape
@@ -69,7 +71,7 @@ def _due_text(ob: dict[str, Any], today: date, tz: str) -> str:
     return f"{escape(shown)}{target} — {when}"
 
 
-def print_assessment(console: Console, data: dict[str, Any], tz: str) -> None:
+def print_assessment(console: Console, data: AssessmentJson, tz: str) -> None:
     """A rich panel per regime: verdict, conditions, exemptions, obligations, missing facts."""
     from rich.console import Group
     from rich.markup import escape
@@ -214,7 +216,7 @@ def assess_cmd(incident_id: str | None, facts_file: str | None, as_json: bool) -
     rep.result(saved, view)
 
 
-def _assess_file(env: Any, path: Path) -> tuple[dict[str, Any], str]:
+def _assess_file(env: Any, path: Path) -> tuple[AssessmentJson, str]:
     """Assess a record file; a store's config and playbooks are used when a store exists."""
     from incident.law.rules import AssessConfig, assess
     from incident.law.tracking import store_config

@@ -14,6 +14,7 @@ from incident.i18n import _
 
 if TYPE_CHECKING:
     from incident.followup.steps import Progress, StepResult, StepView
+    from incident.law.tracking import Assessed
     from incident.register.backend import RegisterStore
     from incident.register.record import Record
 
@@ -24,7 +25,7 @@ class StepTaken:
 
     result: StepResult
     """The step, the record before and after it, the state saved."""
-    assessment: dict[str, Any] | None
+    assessment: Assessed | None
     """The new assessment (as `incident assess --json` shows it) when the step settled a fact."""
     changes: list[str]
     """What the step changed in the assessment, one line each (empty when nothing changed)."""
@@ -46,7 +47,7 @@ def step_progress(store: RegisterStore, record: Record) -> Progress:
     return progress(playbook, record, store.tz)
 
 
-def reassess(store: RegisterStore, result: StepResult, actor: str) -> tuple[dict[str, Any], list[str]]:
+def reassess(store: RegisterStore, result: StepResult, actor: str) -> tuple[Assessed, list[str]]:
     """Save a new assessment as `incident assess` does; what the step changed (before vs. after it)."""
     from incident.law.assessment import diff_assessments
     from incident.law.rules import assess
@@ -68,7 +69,7 @@ def take_step(store: RegisterStore, incident_id: str, step_id: str, state: str, 
         raise InputError(_("--reason is for skip; use --note for a remark on a done step"), field="--reason")
     result = record_step(store, incident_id, step_id, state, actor=actor, at=at, note=note, reason=reason,
                          value=value)
-    new: dict[str, Any] | None = None
+    new: Assessed | None = None
     changes: list[str] = []
     if result.settled:
         new, changes = reassess(store, result, actor)

@@ -11,35 +11,148 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypedDict
+
+if TYPE_CHECKING:
+    from incident.register.sections import AssessmentSection
 
 __all__ = [
     "Assessment",
+    "AssessmentJson",
     "ConditionResult",
     "ExemptionResult",
+    "Named",
+    "ObligationJson",
     "ObligationResult",
+    "ObligationsJson",
+    "ReasonValue",
     "RegimeAssessment",
+    "RegimeJson",
     "combine",
     "diff_assessments",
 ]
 
 # --------------------------------------------------------------------------- results
 
+
+class Named(Protocol):
+    """Anything with a Japanese and an English name (a data item, a condition)."""
+
+    @property
+    def ja(self) -> str: ...
+
+    @property
+    def en(self) -> str: ...
+
+
+#: a value filling a reason template's placeholder: a text, a number, a yes/no, a name or a list of names
+ReasonValue = str | int | bool | None | Named | tuple[Named, ...]
+
+
 def _reason(result: ConditionResult | ExemptionResult, ja: bool) -> str:
     """A result's reason in one language, rendered from its template when read (never on the
     obligations-only path). The template may use {citation} and {label}: the result's own, unless its
     values give them; a tuple of items becomes their names, a label (anything with ja and en) its name."""
-    filled: dict[str, Any] = {"citation": result.citation, "label": result.label if ja else result.label_en}
+    filled: dict[str, object] = {"citation": result.citation, "label": result.label if ja else result.label_en}
     for key, value in result.values.items():
+        shown: object = value
         if isinstance(value, tuple):
             names = [i.ja if ja else i.en for i in value]
-            value = ("、" if ja else ", ").join(names) if names else "—"
-        elif hasattr(value, "ja") and hasattr(value, "en"):
-            value = value.ja if ja else value.en
+            shown = ("、" if ja else ", ").join(names) if names else "—"
         elif isinstance(value, bool):
-            value = "true" if value else "false"
-        filled[key] = value
+            shown = "true" if value else "false"
+        elif value is not None and not isinstance(value, (str, int)):
+            shown = value.ja if ja else value.en
+        filled[key] = shown
     return result.template[0 if ja else 1].format_map(filled)
+
+
+class ConditionJson(TypedDict):
+    id: str
+    met: bool | None
+    reason: str
+    citation: str
+    label: str
+    label_en: str
+    reason_en: str
+    exempted_by: str | None
+
+
+class ExemptionJson(TypedDict):
+    id: str
+    applied: bool
+    reason: str
+    citation: str
+    label: str
+    label_en: str
+    reason_en: str
+
+
+class ObligationJson(TypedDict):
+    """One obligation in the `--json` of `incident assess` and `incident deadlines`."""
+
+    id: str
+    recipient: str
+    due: str | None
+    soft: bool
+    items: list[str]
+    label: str
+    label_en: str
+    citation: str
+    deadline: str
+    days: int | None
+    hours: int | None
+    day_n: str | None
+    rolled_past: list[str]
+    learned_on: str | None
+    note: str
+    due_text: str
+    due_text_en: str
+    by: str
+    method: str
+
+
+class RegimeJson(TypedDict):
+    """One regime's answer in the `--json` of `incident assess`."""
+
+    regime: str
+    name: str
+    name_en: str
+    law: str
+    version: str
+    effective_from: str
+    reportable: bool | None
+    conditions: list[ConditionJson]
+    exemptions: list[ExemptionJson]
+    obligations: list[ObligationJson]
+    missing: list[str]
+    notes: list[str]
+
+
+class AssessmentJson(TypedDict):
+    """The `--json` contract of `incident assess` (issue 3); stable English keys."""
+
+    incident: str | None
+    reportable: bool | None
+    learned_on: str | None
+    timezone: str
+    assessments: list[RegimeJson]
+
+
+class RegimeObligationsJson(TypedDict):
+    regime: str
+    reportable: bool | None
+    obligations: list[ObligationJson]
+
+
+class ObligationsJson(TypedDict):
+    """The part of AssessmentJson that deadlines read: per regime its id, reportable and obligations."""
+
+    incident: str | None
+    reportable: bool | None
+    learned_on: str | None
+    timezone: str
+    assessments: list[RegimeObligationsJson]
 
 
 class ConditionResult(NamedTuple):
@@ -54,7 +167,7 @@ class ConditionResult(NamedTuple):
     #: (Japanese, English) reason templates and the values of their placeholders (besides the result's
     #: own citation and label); read `reason` / `reason_en`
     template: tuple[str, str]
-    values: Mapping[str, Any]
+    values: Mapping[str, ReasonValue]
     #: the exemption that removed it, if any
     exempted_by: str | None = None
 
@@ -76,7 +189,7 @@ class ExemptionResult(NamedTuple):
     applied: bool
     citation: str
     template: tuple[str, str]
-    values: Mapping[str, Any]
+    values: Mapping[str, ReasonValue]
 
     @property
     def reason(self) -> str:
@@ -109,7 +222,7 @@ class ObligationResult:
     #: how the report is submitted (the playbook's, or the delegated sector's)
     method: str = ""
 
-    def to_json(self, learned_on: date | None) -> dict[str, Any]:
+    def to_json(self, learned_on: date | None) -> ObligationJson:
         return {"id": self.id, "recipient": self.recipient, "due": self.due, "soft": self.soft,
                 "items": list(self.items), "label": self.label, "label_en": self.label_en,
                 "citation": self.citation, "deadline": self.deadline, "days": self.days, "hours": self.hours,
@@ -133,7 +246,7 @@ class RegimeAssessment:
     missing: tuple[str, ...]
     notes: tuple[str, ...] = ()
 
-    def to_json(self, learned_on: date | None) -> dict[str, Any]:
+    def to_json(self, learned_on: date | None) -> RegimeJson:
         return {
             "regime": self.regime, "name": self.name, "name_en": self.name_en, "law": self.law,
             "version": self.version, "effective_from": self.effective_from.isoformat(),
@@ -159,14 +272,14 @@ class Assessment:
     timezone: str
     assessments: tuple[RegimeAssessment, ...]
 
-    def to_json(self, incident_id: str | None) -> dict[str, Any]:
+    def to_json(self, incident_id: str | None) -> AssessmentJson:
         """The `--json` contract of `incident assess` (issue 3), reasons rendered in both languages."""
         return {"incident": incident_id, "reportable": self.reportable,
                 "learned_on": self.learned_on.isoformat() if self.learned_on else None,
                 "timezone": self.timezone,
                 "assessments": [a.to_json(self.learned_on) for a in self.assessments]}
 
-    def obligations_json(self, incident_id: str | None) -> dict[str, Any]:
+    def obligations_json(self, incident_id: str | None) -> ObligationsJson:
         """The part of `to_json` that deadlines need: per regime its id, reportable and obligations.
 
         The same values as `to_json`, without conditions, exemptions and their reasons (never rendered
@@ -200,59 +313,87 @@ def combine(values: Iterable[bool | None]) -> bool | None:
 # --------------------------------------------------------------------------- what changed
 
 
-def _word(value: Any) -> str:
-    return {True: "true", False: "false", None: "undetermined"}.get(value, str(value))
+def _word(value: bool | None) -> str:
+    return {True: "true", False: "false", None: "undetermined"}[value]
 
 
-def diff_assessments(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[str]:
-    """Plain sentences saying what changed between two assessment JSONs ("special-care: now met")."""
+class _RegimeFacts(NamedTuple):
+    """What `diff_assessments` compares of one regime, from either a JSON or a saved section."""
+
+    version: str | None
+    reportable: bool | None
+    #: (condition id, met) in order
+    conditions: tuple[tuple[str, bool | None], ...]
+    #: (obligation id, due) in order
+    obligations: tuple[tuple[str, str | None], ...]
+    missing: tuple[str, ...]
+
+
+def _facts(assessment: AssessmentJson | AssessmentSection) -> tuple[bool | None, dict[str, _RegimeFacts]]:
+    """The overall answer and each regime's facts, keyed by regime id in order."""
+    from incident.register.sections import AssessmentSection
+
+    if isinstance(assessment, AssessmentSection):
+        return assessment.reportable, {
+            a.regime: _RegimeFacts(a.version, a.reportable, tuple((c.id, c.met) for c in a.conditions),
+                                   tuple((o.id, o.due) for o in a.obligations), a.missing)
+            for a in assessment.assessments}
+    return assessment.get("reportable"), {
+        a["regime"]: _RegimeFacts(a.get("version"), a.get("reportable"),
+                                  tuple((c["id"], c.get("met")) for c in a.get("conditions", [])),
+                                  tuple((o["id"], o.get("due")) for o in a.get("obligations", [])),
+                                  tuple(a.get("missing", [])))
+        for a in assessment.get("assessments", [])}
+
+
+def diff_assessments(old: AssessmentJson | AssessmentSection | None,
+                     new: AssessmentJson | AssessmentSection) -> list[str]:
+    """Plain sentences saying what changed between two assessments ("special-care: now met"), each the
+    JSON of `incident assess` or the record's saved `assessment` section."""
     if not old:
         return []
     out: list[str] = []
-    if old.get("reportable") != new.get("reportable"):
-        out.append(f"reportable: {_word(old.get('reportable'))} → {_word(new.get('reportable'))}")
-    before = {a["regime"]: a for a in old.get("assessments", [])}
-    after = {a["regime"]: a for a in new.get("assessments", [])}
+    (old_reportable, before), (new_reportable, after) = _facts(old), _facts(new)
+    if old_reportable != new_reportable:
+        out.append(f"reportable: {_word(old_reportable)} → {_word(new_reportable)}")
     for rid in before:
         if rid not in after:
             out.append(f"{rid}: no longer applies")
     for rid, a in after.items():
         b = before.get(rid)
         if b is None:
-            out.append(f"{rid}: now applies (reportable: {_word(a.get('reportable'))})")
-            for ob in a.get("obligations", []):
-                out.append(_new_obligation(rid, ob))
+            out.append(f"{rid}: now applies (reportable: {_word(a.reportable)})")
+            for oid, due in a.obligations:
+                out.append(_new_obligation(rid, oid, due))
             continue
-        if b.get("version") != a.get("version"):
-            out.append(f"{rid}: playbook version {b.get('version')} → {a.get('version')}")
-        if b.get("reportable") != a.get("reportable"):
-            out.append(f"{rid}: reportable: {_word(b.get('reportable'))} → {_word(a.get('reportable'))}")
-        old_met = {c["id"]: c.get("met") for c in b.get("conditions", [])}
-        for c in a.get("conditions", []):
-            if c["id"] in old_met and old_met[c["id"]] != c.get("met"):
-                state = {True: "now met", False: "now not met", None: "now undetermined"}[c.get("met")]
-                out.append(f"{rid}: {c['id']}: {state}")
-        old_obs = {o["id"]: o for o in b.get("obligations", [])}
-        new_obs = {o["id"]: o for o in a.get("obligations", [])}
-        for oid, ob in new_obs.items():
-            prev = old_obs.get(oid)
-            if prev is None:
-                out.append(_new_obligation(rid, ob))
-            elif prev.get("due") != ob.get("due"):
-                out.append(f"{rid}: {oid}: deadline {prev.get('due') or 'none'} → {ob.get('due') or 'none'}")
+        if b.version != a.version:
+            out.append(f"{rid}: playbook version {b.version} → {a.version}")
+        if b.reportable != a.reportable:
+            out.append(f"{rid}: reportable: {_word(b.reportable)} → {_word(a.reportable)}")
+        old_met = dict(b.conditions)
+        for cid, met in a.conditions:
+            if cid in old_met and old_met[cid] != met:
+                state = {True: "now met", False: "now not met", None: "now undetermined"}[met]
+                out.append(f"{rid}: {cid}: {state}")
+        old_obs, new_obs = dict(b.obligations), dict(a.obligations)
+        for oid, due in new_obs.items():
+            if oid not in old_obs:
+                out.append(_new_obligation(rid, oid, due))
+            elif old_obs[oid] != due:
+                out.append(f"{rid}: {oid}: deadline {old_obs[oid] or 'none'} → {due or 'none'}")
         for oid in old_obs:
             if oid not in new_obs:
                 out.append(f"{rid}: {oid}: no longer required")
-        old_missing, new_missing = set(b.get("missing", [])), a.get("missing", [])
-        for fact in sorted(old_missing - set(new_missing)):
+        old_missing = set(b.missing)
+        for fact in sorted(old_missing - set(a.missing)):
             out.append(f"{rid}: {fact}: now known")
-        for fact in new_missing:
+        for fact in a.missing:
             if fact not in old_missing:
                 out.append(f"{rid}: {fact}: now missing")
     return out
 
 
-def _new_obligation(rid: str, ob: Mapping[str, Any]) -> str:
-    if ob.get("due"):
-        return f"{rid}: {ob['id']}: new deadline {ob['due']}"
-    return f"{rid}: {ob['id']}: now required"
+def _new_obligation(rid: str, oid: str, due: str | None) -> str:
+    if due:
+        return f"{rid}: {oid}: new deadline {due}"
+    return f"{rid}: {oid}: now required"

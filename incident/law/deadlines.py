@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from incident.i18n import _
 from incident.law.rule_kinds import ParamSpec
 from incident.law.workdays import closed_day_reason, day_n, deadline_day_count
+
+if TYPE_CHECKING:
+    from incident.law.assessment import ObligationsJson
 
 __all__ = [
     "DEADLINE_KINDS",
@@ -176,16 +179,13 @@ class OpenObligation:
                 "days_left": self.days_left, "overdue": self.overdue}
 
 
-def is_done(done: Mapping[str, Any], regime: str, obligation: str) -> bool:
-    """Whether the record's `obligations` section marks this obligation done.
-
-    The section is {regime: {obligation: {done_at, ref}}}.
-    """
-    entry = done.get(regime)
-    return isinstance(entry, Mapping) and isinstance(entry.get(obligation), Mapping)
+def is_done(done: Mapping[str, Mapping[str, object]], regime: str, obligation: str) -> bool:
+    """Whether the record's `obligations` section ({regime: {obligation: entry}}) marks this obligation done."""
+    return obligation in done.get(regime, {})
 
 
-def open_obligations(items: Iterable[tuple[str, str, Mapping[str, Any], Mapping[str, Any]]], today: date,
+def open_obligations(items: Iterable[tuple[str, str, ObligationsJson, Mapping[str, Mapping[str, object]]]],
+                     today: date,
                      now: datetime | None = None) -> list[OpenObligation]:
     """Every obligation not marked done, soonest first (undated ones last), with days left.
 

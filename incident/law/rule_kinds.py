@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
+from incident.law.assessment import ReasonValue
 from incident.register.record import ENTITIES, MALICIOUS, RISK_LEVELS
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "ExemptionView",
     "Outcome",
     "ParamSpec",
+    "ParamValue",
+    "Params",
     "applies",
 ]
 
@@ -96,8 +99,12 @@ class Outcome(NamedTuple):
 
     met: bool | None
     state: str
-    values: Mapping[str, Any]
+    values: Mapping[str, ReasonValue]
     missing: tuple[str, ...] = ()
+
+
+#: a parameter check: the raw TOML value in, a problem (or None) out
+Check = Callable[[object], str | None]
 
 
 @dataclass(frozen=True)
@@ -105,11 +112,13 @@ class ParamSpec:
     """A parameter of a kind: whether it is required and a check returning a problem or None."""
 
     required: bool
-    check: Callable[[Any], str | None]
+    check: Check
     help: str
 
 
-Params = Mapping[str, Any]
+#: a parameter's value as a playbook gives it; its kind's ParamSpec checked it when the playbook was loaded
+ParamValue = str | int | bool | Sequence[str]
+Params = Mapping[str, ParamValue]
 Evaluate = Callable[[Params, Case, Sequence[CaseItem]], Outcome]
 
 
@@ -163,8 +172,8 @@ def _states(**states: set[str]) -> Mapping[str, frozenset[str]]:
 # --------------------------------------------------------------------------- parameter checks
 
 
-def _one_of(choices: Sequence[str]) -> Callable[[Any], str | None]:
-    def check(value: Any) -> str | None:
+def _one_of(choices: Sequence[str]) -> Check:
+    def check(value: object) -> str | None:
         if value in choices:
             return None
         return f"{value!r} is not valid; expected one of: {', '.join(choices)}"
@@ -172,8 +181,8 @@ def _one_of(choices: Sequence[str]) -> Callable[[Any], str | None]:
     return check
 
 
-def _subset_of(choices: Sequence[str], *, empty_ok: bool = False) -> Callable[[Any], str | None]:
-    def check(value: Any) -> str | None:
+def _subset_of(choices: Sequence[str], *, empty_ok: bool = False) -> Check:
+    def check(value: object) -> str | None:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             return "expected a list of strings"
         if not value and not empty_ok:
@@ -186,27 +195,51 @@ def _subset_of(choices: Sequence[str], *, empty_ok: bool = False) -> Callable[[A
     return check
 
 
-def _strings(value: Any) -> str | None:
+def _strings(value: object) -> str | None:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
         return "expected a non-empty list of strings"
     return None
 
 
-def _threshold(value: Any) -> str | None:
+def _threshold(value: object) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         return f"bad threshold {value!r}: expected a whole number of persons, 0 or more"
     return None
 
 
-def _boolean(value: Any) -> str | None:
+def _boolean(value: object) -> str | None:
     return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
+
+
+# --------------------------------------------------------------------------- parameter values
+
+
+def _text(params: Params, key: str) -> str:
+    value = params[key]
+    if not isinstance(value, str):
+        raise TypeError(f"parameter {key!r}: expected a string, got {value!r}")
+    return value
+
+
+def _count(params: Params, key: str) -> int:
+    value = params[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"parameter {key!r}: expected a whole number, got {value!r}")
+    return value
+
+
+def _texts(params: Params, key: str, default: Sequence[str] = ()) -> Sequence[str]:
+    value = params.get(key, default)
+    if isinstance(value, (str, int)):  # bool is an int
+        raise TypeError(f"parameter {key!r}: expected a list of strings, got {value!r}")
+    return value
 
 
 # --------------------------------------------------------------------------- condition evaluators
 
 
 def _flagged(params: Params, case: Case, items: Sequence[CaseItem]) -> Outcome:
-    flag = params["flag"]
+    flag = _text(params, "flag")
     hits = tuple(i for i in items if flag in i.flags)
     if hits:
         return Outcome(True, "met", {"items": hits})
@@ -214,15 +247,16 @@ def _flagged(params: Params, case: Case, items: Sequence[CaseItem]) -> Outcome:
 
 
 def _headcount(params: Params, case: Case, items: Sequence[CaseItem]) -> Outcome:
-    threshold = params["more_than"]
+    threshold = _count(params, "more_than")
     if case.persons is None:
         return Outcome(None, "unknown", {"threshold": threshold, "items": tuple(items)}, ("persons",))
-    values = {"persons": case.persons, "threshold": threshold, "items": tuple(items)}
+    values: dict[str, ReasonValue] = {"persons": case.persons, "threshold": threshold, "items": tuple(items)}
     return Outcome(case.persons > threshold, "met" if case.persons > threshold else "not_met", values)
 
 
 def _malicious(params: Params, case: Case, items: Sequence[CaseItem]) -> Outcome:
-    counting = params.get("values", ["suspected", "confirmed"])
+    counting = _texts(params, "values", ("suspected", "confirmed"))
+    values: dict[str, ReasonValue]
     if case.malicious is None:
         values = {"malicious": "none", "type": case.type, "items": tuple(items)}
         if case.malicious_presumed:
@@ -235,29 +269,30 @@ def _malicious(params: Params, case: Case, items: Sequence[CaseItem]) -> Outcome
 
 
 def _fact(params: Params, case: Case, items: Sequence[CaseItem]) -> Outcome:
-    name = params["fact"]
+    name = _text(params, "fact")
     value = case.bools.get(name)
     if value is None:
-        if case.entity in params.get("unknown_for", []):
+        if case.entity in _texts(params, "unknown_for"):
             return Outcome(None, "unknown", {"entity": case.entity, "items": tuple(items)}, (name,))
         value = bool(params.get("default", False))
-    values = {"value": value, "entity": case.entity, "items": tuple(items)}
+    values: dict[str, ReasonValue] = {"value": value, "entity": case.entity, "items": tuple(items)}
     return Outcome(True, "met", values) if value else Outcome(False, "not_met", values)
 
 
 def _configured(params: Params, case: Case, items: Sequence[CaseItem]) -> Outcome:
-    listed = case.settings.get(params["setting"], frozenset())
+    setting = _text(params, "setting")
+    listed = case.settings.get(setting, frozenset())
     if not listed:
-        return Outcome(False, "unconfigured", {"setting": params["setting"], "items": tuple(items)})
+        return Outcome(False, "unconfigured", {"setting": setting, "items": tuple(items)})
     hits = tuple(i for i in items if i.id in listed)
-    values = {"items": hits or tuple(items), "configured": len(listed), "setting": params["setting"]}
+    values: dict[str, ReasonValue] = {"items": hits or tuple(items), "configured": len(listed), "setting": setting}
     return Outcome(True, "met", values) if hits else Outcome(False, "not_met", values)
 
 
 def _risk_level(params: Params, case: Case, items: Sequence[CaseItem]) -> Outcome:
     if case.risk_level is None:
         return Outcome(None, "unknown", {"items": tuple(items)}, ("risk_level",))
-    met = case.risk_level in params["levels"]
+    met = case.risk_level in _texts(params, "levels")
     return Outcome(met, "met" if met else "not_met", {"risk_level": case.risk_level, "items": tuple(items)})
 
 
@@ -356,29 +391,41 @@ EXEMPTION_KINDS: Mapping[str, ExemptionKind] = {
 
 # --------------------------------------------------------------------------- applicability tests
 
-AppliesTest = Callable[[Any, Case], bool]
+AppliesTest = Callable[[ParamValue, Case], bool]
 
 
 @dataclass(frozen=True)
 class AppliesKind:
     test: AppliesTest
-    check: Callable[[Any], str | None]
+    check: Check
     help: str
+
+
+def _entity_in(value: ParamValue, case: Case) -> bool:
+    return not isinstance(value, (str, int)) and case.entity in value
+
+
+def _has_flag(value: ParamValue, case: Case) -> bool:
+    return isinstance(value, str) and value in case.flags
+
+
+def _shares_country(value: ParamValue, case: Case) -> bool:
+    return not isinstance(value, (str, int)) and not case.countries.isdisjoint(value)
 
 
 #: Applicability tests read only the entity, the item flags and the countries of a Case: the assessment
 #: caches the derived regimes on exactly those.
 APPLIES_KINDS: Mapping[str, AppliesKind] = {
-    "entity": AppliesKind(lambda v, c: c.entity in v, _subset_of(ENTITIES),
+    "entity": AppliesKind(_entity_in, _subset_of(ENTITIES),
                           "the record's entity is one of these"),
-    "item-flag": AppliesKind(lambda v, c: v in c.flags, _one_of(FLAGS),
+    "item-flag": AppliesKind(_has_flag, _one_of(FLAGS),
                              "any data item carries this catalogue flag (encrypted or not)"),
-    "subject-countries": AppliesKind(lambda v, c: not c.countries.isdisjoint(v), _strings,
+    "subject-countries": AppliesKind(_shares_country, _strings,
                                      "subject_countries shares a code with this list"),
 }
 
 
-def applies(tests: Mapping[str, Any], case: Case) -> bool:
+def applies(tests: Params, case: Case) -> bool:
     """True when the regime's `applies` table has tests and every one of them holds."""
     if not tests:
         return False

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from incident.i18n import _
 from incident.law.assessment import (
@@ -20,6 +20,7 @@ from incident.law.assessment import (
     ConditionResult,
     ExemptionResult,
     ObligationResult,
+    ReasonValue,
     RegimeAssessment,
     combine,
 )
@@ -37,7 +38,11 @@ from incident.law.rule_kinds import (
 )
 
 if TYPE_CHECKING:
-    from incident.law.regimes import Condition, Exemption, Obligation, Regime
+    from incident.law.catalogue import Catalogue
+    from incident.law.regimes import Condition, Exemption, Obligation, Regime, RegimeSet
+    from incident.law.taxonomy import Taxonomy
+    from incident.register.config import Config
+    from incident.register.record import Record
 
 __all__ = ["AssessConfig", "Assessor", "assess", "prepare"]
 
@@ -62,16 +67,16 @@ class AssessConfig:
     playbook_dirs: tuple[Path, ...] = ()
 
     @classmethod
-    def from_config(cls, config: Any, playbook_dirs: Sequence[Path] = ()) -> AssessConfig:
-        """From incident.register.config.Config (timezone, ordinance_special_care, regimes, regulator)."""
+    def from_config(cls, config: Config, playbook_dirs: Sequence[Path] = ()) -> AssessConfig:
+        """From the store's config (timezone, ordinance_special_care, regimes, regulator, sector)."""
         return cls(tz=config.timezone, ordinance_special_care=tuple(config.ordinance_special_care),
                    default_regimes=tuple(config.regimes), regulator=config.regulator,
-                   sector=getattr(config, "sector", ""), playbook_dirs=tuple(playbook_dirs))
+                   sector=config.sector, playbook_dirs=tuple(playbook_dirs))
 
 
 # --------------------------------------------------------------------------- the engine
 
-_NO_PARAMS: Mapping[str, Any] = {}
+_NO_PARAMS: Params = {}
 _CACHE_LIMIT = 50_000
 ViewFn = Callable[[Params, Case], ExemptionView]
 
@@ -125,7 +130,7 @@ def _make_plan(regime: Regime, extra: tuple[Obligation, ...] = ()) -> _Plan:
 class Assessor:
     """Assesses records against loaded regimes; build it once and assess many records (it caches)."""
 
-    def __init__(self, regimes: Any, catalogue: Any, taxonomy: Any, config: AssessConfig) -> None:
+    def __init__(self, regimes: RegimeSet, catalogue: Catalogue, taxonomy: Taxonomy, config: AssessConfig) -> None:
         self.regimes = regimes
         self.catalogue = catalogue
         self.config = config
@@ -133,10 +138,10 @@ class Assessor:
         self._default_event = {tid: str(getattr(t, "default_event", "leak")) for tid, t in taxonomy.types.items()}
         self._asks = {tid: frozenset(getattr(t, "asks", ())) for tid, t in taxonomy.types.items()}
         self._items: dict[tuple[str, bool, bool, tuple[str, ...]], CaseItem] = {}
-        self._chosen: dict[tuple[Any, ...], list[tuple[Regime, bool]]] = {}
+        self._chosen: dict[tuple[object, ...], list[tuple[Regime, bool]]] = {}
         self._in_force: dict[date | None, tuple[tuple[int, ...], dict[str, tuple[Regime, bool]]]] = {}
-        self._obligation_cache: dict[tuple[Any, ...], ObligationResult] = {}
-        self._exemption_cache: dict[tuple[Any, ...], ExemptionResult] = {}
+        self._obligation_cache: dict[tuple[object, ...], ObligationResult] = {}
+        self._exemption_cache: dict[tuple[object, ...], ExemptionResult] = {}
         self._plans: dict[int, tuple[_Plan, Regime]] = {}
         ordinance = frozenset(self._item(name, False, False).id for name in config.ordinance_special_care)
         from incident.law.sectors import sector_of
@@ -154,7 +159,7 @@ class Assessor:
             self._items[key] = found
         return found
 
-    def case(self, record: Any) -> Case:
+    def case(self, record: Record) -> Case:
         facts = record.facts
         malicious = facts.get("malicious")
         items = tuple(self._item(d.item, d.encrypted, d.key_compromised, getattr(d, "flags", ())) for d in record.data)
@@ -171,7 +176,7 @@ class Assessor:
             asks=self._asks.get(str(facts.get("type") or ""), frozenset()),
         )
 
-    def select(self, record: Any, case: Case, on: date | None) -> list[tuple[Regime, bool]]:
+    def select(self, record: Record, case: Case, on: date | None) -> list[tuple[Regime, bool]]:
         """The regime versions that apply: the record's `regimes`, else derived plus the configured ones.
 
         The list is shared between records with the same answer: do not change it.
@@ -179,7 +184,7 @@ class Assessor:
         named = tuple(str(r) for r in record.facts.get("regimes") or ())
         epoch, versions = self._versions(on)
         if named:
-            key: tuple[Any, ...] = (epoch, named)
+            key: tuple[object, ...] = (epoch, named)
         else:
             if not case.entity:
                 from incident.errors import InputError
@@ -225,7 +230,7 @@ class Assessor:
             self._in_force[on] = found
         return found
 
-    def assess(self, record: Any) -> Assessment:
+    def assess(self, record: Record) -> Assessment:
         from incident.dates import to_local_date
 
         discovered = record.facts.get("discovered_at")
@@ -280,7 +285,7 @@ class Assessor:
             if first >= 0:
                 ex, view = plan.exemptions[first][0], seen[first]
                 shown = outcome.values.get("items", ()) if item_based else view.protected
-                values = {"items": shown, "conditions": (cond,), "citation": ex.citation}
+                values: dict[str, ReasonValue] = {"items": shown, "conditions": (cond,), "citation": ex.citation}
                 conditions.append(ConditionResult(cond.id, cond.ja, cond.en, False, cond.citation,
                                                   ex.reasons["removed"], values, ex.id))
                 met[cond.id] = False
@@ -315,7 +320,8 @@ class Assessor:
         result = self._exemption_cache.get(key)
         if result is None:
             state = "applied" if removed else ("no_effect" if view.holds else "not_applied")
-            values = {"items": view.protected, "conditions": tuple(labels[cid] for cid in removed)}
+            values: dict[str, ReasonValue] = {"items": view.protected,
+                                              "conditions": tuple(labels[cid] for cid in removed)}
             result = ExemptionResult(ex.id, ex.ja, ex.en, bool(removed), ex.citation, ex.reasons[state], values)
             if len(self._exemption_cache) > _CACHE_LIMIT:
                 self._exemption_cache.clear()
@@ -377,26 +383,23 @@ class Assessor:
 _ASSESSORS: dict[AssessConfig, Assessor] = {}
 
 
-def prepare(config: AssessConfig | None = None, *, regimes: Any = None, catalogue: Any = None,
-            taxonomy: Any = None) -> Assessor:
-    """An Assessor for the config, loading (cached) whatever is not given."""
+def prepare(config: AssessConfig | None = None, *, regimes: RegimeSet | Mapping[str, Regime] | None = None,
+            catalogue: Catalogue | None = None, taxonomy: Taxonomy | None = None) -> Assessor:
+    """An Assessor for the config, loading (cached) whatever is not given; `regimes` may be a plain
+    {id: Regime} mapping."""
+    from incident.law.regimes import RegimeSet, load_regimes
+
     config = config or AssessConfig()
     if regimes is None and catalogue is None and taxonomy is None:
-        from incident.law.regimes import load_regimes
-
         current = load_regimes(config.playbook_dirs)
         cached = _ASSESSORS.get(config)
         if cached is not None and cached.regimes is current:
             return cached
     dirs = config.playbook_dirs
     if regimes is None:
-        from incident.law.regimes import load_regimes
-
         regimes = load_regimes(dirs)
-    elif not hasattr(regimes, "in_force"):
-        from incident.law.regimes import RegimeSet
-
-        regimes = RegimeSet(list(regimes.values()))  # a plain {id: Regime} mapping
+    elif not isinstance(regimes, RegimeSet):
+        regimes = RegimeSet(list(regimes.values()))
     if catalogue is None:
         from incident.law.catalogue import load_catalogue
 
@@ -412,7 +415,8 @@ def prepare(config: AssessConfig | None = None, *, regimes: Any = None, catalogu
     return assessor
 
 
-def assess(record: Any, *, regimes: Any = None, catalogue: Any = None, config: AssessConfig | None = None,
-           taxonomy: Any = None) -> Assessment:
+def assess(record: Record, *, regimes: RegimeSet | Mapping[str, Regime] | None = None,
+           catalogue: Catalogue | None = None, config: AssessConfig | None = None,
+           taxonomy: Taxonomy | None = None) -> Assessment:
     """Assess one incident record under every regime that applies (see BRIEF.md and the playbooks)."""
     return prepare(config, regimes=regimes, catalogue=catalogue, taxonomy=taxonomy).assess(record)

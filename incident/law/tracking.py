@@ -8,24 +8,21 @@ these; they print nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from incident.errors import InputError, NotFoundError, RefusedError
 from incident.i18n import _
+from incident.law.assessment import AssessmentJson
 
 if TYPE_CHECKING:
+    from incident.law.assessment import Assessment, ObligationsJson
     from incident.law.deadlines import OpenObligation
     from incident.law.rules import AssessConfig, Assessor
     from incident.register.backend import RegisterStore
     from incident.register.record import Record
-
-#: what the stored section keeps of each part (None values are left out: TOML has no null)
-_KEEP_CONDITION = ("id", "label", "met", "reason", "citation", "exempted_by")
-_KEEP_OBLIGATION = ("id", "label", "recipient", "due", "soft", "items", "citation", "deadline", "days", "by",
-                    "due_text", "method")
-
+    from incident.register.sections import AssessmentSection
 
 def store_config(store: RegisterStore) -> AssessConfig:
     """The assessment settings of a store: its config and its own playbooks."""
@@ -34,46 +31,55 @@ def store_config(store: RegisterStore) -> AssessConfig:
     return AssessConfig.from_config(store.config, store.extra_dirs("playbooks"))
 
 
-def stored_form(data: dict[str, Any], playbooks: dict[str, Any], at: datetime) -> dict[str, Any]:
-    """The assessment JSON as the record's `assessment` section keeps it."""
-    regimes = []
-    for a in data["assessments"]:
-        regimes.append({
-            "regime": a["regime"], "name": a["name"], "version": a["version"],
-            "effective_from": a["effective_from"], "reportable": a["reportable"],
-            "conditions": [{k: c[k] for k in _KEEP_CONDITION} for c in a["conditions"]],
-            "exemptions": [{"id": e["id"], "applied": e["applied"]} for e in a["exemptions"]],
-            "obligations": [{k: o[k] for k in _KEEP_OBLIGATION} for o in a["obligations"]],
-            "missing": a["missing"]})
-    section = {"assessed_at": at.replace(microsecond=0), "reportable": data["reportable"],
-               "learned_on": data["learned_on"], "timezone": data["timezone"], "playbooks": playbooks,
-               "assessments": regimes}
-    return _toml_safe(section)  # type: ignore[no-any-return]
+def stored_form(assessment: Assessment, at: datetime) -> AssessmentSection:
+    """The assessment as the record's `assessment` section keeps it, with the playbook versions used."""
+    from incident.register.sections import (
+        AssessmentSection,
+        ConditionEntry,
+        ExemptionEntry,
+        ObligationEntry,
+        RegimeEntry,
+    )
+
+    learned = assessment.learned_on
+    return AssessmentSection(
+        assessed_at=at.replace(microsecond=0), reportable=assessment.reportable,
+        learned_on=learned.isoformat() if learned else None, timezone=assessment.timezone,
+        playbooks=assessment.playbooks,
+        assessments=tuple(RegimeEntry(
+            regime=a.regime, name=a.name, version=a.version, effective_from=a.effective_from.isoformat(),
+            reportable=a.reportable,
+            conditions=tuple(ConditionEntry(id=c.id, met=c.met, reason=c.reason, citation=c.citation,
+                                            exempted_by=c.exempted_by, label=c.label) for c in a.conditions),
+            exemptions=tuple(ExemptionEntry(id=e.id, applied=e.applied) for e in a.exemptions),
+            obligations=tuple(ObligationEntry(id=o.id, label=o.label, recipient=o.recipient, soft=o.soft,
+                                              items=o.items, citation=o.citation, deadline=o.deadline, by=o.by,
+                                              due=o.due, days=o.days, due_text=o.due_text, method=o.method)
+                              for o in a.obligations),
+            missing=a.missing) for a in assessment.assessments))
 
 
-def _toml_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _toml_safe(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_toml_safe(v) for v in value if v is not None]
-    return value
+class Assessed(AssessmentJson):
+    """The JSON of `incident assess ID`: the assessment and what changed since the saved one."""
+
+    changes: list[str]
 
 
-def assess_and_save(store: RegisterStore, incident_id: str, *, actor: str) -> dict[str, Any]:
+def assess_and_save(store: RegisterStore, incident_id: str, *, actor: str) -> Assessed:
     """Assess a stored incident, save the result on it and in the audit log; the JSON with `changes`."""
     from incident.dates import now
     from incident.law.assessment import diff_assessments
     from incident.law.rules import assess
+    from incident.register.sections import assessment_of
 
     record = store.load(incident_id)
     assessment = assess(record, config=store_config(store))
     data = assessment.to_json(incident_id)
-    previous = record.sections.get("assessment")
-    changes = diff_assessments(previous if isinstance(previous, dict) else None, data)
-    section = stored_form(data, assessment.playbooks, now(store.tz))
-    store.update(incident_id, lambda r: r.with_section("assessment", section), actor=actor, action="assess",
-                 extra={"reportable": data["reportable"], "playbooks": assessment.playbooks,
-                        "changes": changes})
+    section = stored_form(assessment, now(store.tz))
+    changes = diff_assessments(assessment_of(record.sections), section)
+    store.update(incident_id, lambda r: r.with_section("assessment", section.to_toml()), actor=actor,
+                 action="assess", extra={"reportable": data["reportable"], "playbooks": assessment.playbooks,
+                                         "changes": changes})
     return {**data, "changes": changes}
 
 
@@ -94,7 +100,7 @@ def collect_open(store: RegisterStore, *, on_skip: Callable[[str, InputError], N
 
 def _assessed(store: RegisterStore, assessor: Assessor, on_skip: Callable[[str, InputError], None] | None,
               records: Sequence[Record] | None,
-              ) -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+              ) -> Iterator[tuple[str, str, ObligationsJson, Mapping[str, Mapping[str, object]]]]:
     """(id, title, obligations JSON, done section) per open incident, one at a time: each assessment is
     dropped once its obligations are read, so 10,000 of them never accumulate."""
     for record in store.records() if records is None else records:
