@@ -93,6 +93,7 @@ def main() -> None:
         done = time.perf_counter()
 
         # The same incidents in a store, assessed as `incident deadlines` does (through the store's index).
+        from incident.law.context import resolve
         from incident.law.tracking import collect_open
         from incident.law.vocabulary import init_store, open_store
 
@@ -104,12 +105,12 @@ def main() -> None:
             (store.incidents_dir / f"{incident_id}.toml").write_text(
                 rec.dumps(record.with_facts(id=incident_id, status="open")), encoding="utf-8")
         cold_start = time.perf_counter()
-        collect_open(store)
+        collect_open(resolve(store))
         cold = time.perf_counter() - cold_start
         runs = []
         for _ in range(3):
             warm_start = time.perf_counter()
-            rows = collect_open(open_store(store.root))
+            rows = collect_open(resolve(open_store(store.root)))
             runs.append(time.perf_counter() - warm_start)
         warm = min(runs)
     total = done - start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import tomllib
 from datetime import datetime, timedelta, timezone
 
@@ -9,6 +10,7 @@ import pytest
 from conftest import INCIDENTS
 
 from incident.errors import InputError, NotFoundError
+from incident.law.context import resolve
 from incident.law.tracking import assess_and_save, collect_open, mark_done
 from incident.register.changes import new_incident
 
@@ -22,7 +24,7 @@ def _new(store, name: str):  # type: ignore[no-untyped-def]
 
 def test_assess_and_save_keeps_the_section_and_reports_changes(store) -> None:  # type: ignore[no-untyped-def]
     incident_id = _new(store, "health-check-3.toml")
-    first = assess_and_save(store, incident_id, actor="t")
+    first = assess_and_save(resolve(store), incident_id, actor="t")
     assert first["reportable"] is True
     section = store.load(incident_id).sections["assessment"]
     assert section["reportable"] is True
@@ -30,23 +32,24 @@ def test_assess_and_save_keeps_the_section_and_reports_changes(store) -> None:  
         "regulator-preliminary", "regulator-final", "individual-notice"]
     assert "appi-business" in section["playbooks"]
     store.update(incident_id, lambda r: r.with_facts(recovered=True), actor="t")
-    second = assess_and_save(store, incident_id, actor="t")
+    second = assess_and_save(resolve(store), incident_id, actor="t")
     assert second["reportable"] is False
     assert second["changes"], "a change of answer is reported"
 
 
 def test_open_obligations_and_mark_done(store) -> None:  # type: ignore[no-untyped-def]
     incident_id = _new(store, "email-cc-1001.toml")
-    keys = {f"{o.regime}/{o.id}" for o in collect_open(store)}
+    ctx = resolve(store)
+    keys = {f"{o.regime}/{o.id}" for o in collect_open(ctx)}
     assert keys == {"appi-business/regulator-preliminary", "appi-business/regulator-final",
                     "appi-business/individual-notice"}
-    marked = mark_done(store, incident_id, "regulator-final", at=datetime(2024, 6, 20, tzinfo=JST),
+    marked = mark_done(ctx, incident_id, "regulator-final", at=datetime(2024, 6, 20, tzinfo=JST),
                        ref="R6-1", actor="t")
     assert marked == "appi-business/regulator-final"
-    assert "appi-business/regulator-final" not in {f"{o.regime}/{o.id}" for o in collect_open(store)}
+    assert "appi-business/regulator-final" not in {f"{o.regime}/{o.id}" for o in collect_open(ctx)}
     assert store.load(incident_id).sections["obligations"]["appi-business"]["regulator-final"]["ref"] == "R6-1"
     with pytest.raises(NotFoundError, match="regulator-preliminary"):
-        mark_done(store, incident_id, "gdpr-thing", at=datetime(2024, 6, 20, tzinfo=JST), ref="", actor="t")
+        mark_done(ctx, incident_id, "gdpr-thing", at=datetime(2024, 6, 20, tzinfo=JST), ref="", actor="t")
 
 
 def test_an_incident_that_cannot_be_assessed_is_skipped_and_named(store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -63,6 +66,49 @@ def test_an_incident_that_cannot_be_assessed_is_skipped_and_named(store, monkeyp
 
     monkeypatch.setattr(Assessor, "assess", flaky)
     skipped: list[tuple[str, str]] = []
-    rows = collect_open(store, on_skip=lambda incident_id, exc: skipped.append((incident_id, exc.message)))
+    rows = collect_open(resolve(store), on_skip=lambda incident_id, exc: skipped.append((incident_id, exc.message)))
     assert {o.incident for o in rows} == {good}
     assert skipped == [(bad, "a playbook of this store no longer loads")]
+
+
+class _NoClimbing:
+    """A store that refuses to be asked for its settings: a stage handed a Context must not need to."""
+
+    def __init__(self, store) -> None:  # type: ignore[no-untyped-def]
+        self._store = store
+        self.open = True
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        if not self.open and name in ("config", "tz", "extra_dirs", "reload_config"):
+            raise AssertionError(f"a stage reached back up for store.{name}")
+        return getattr(self._store, name)
+
+
+def test_the_core_reads_config_playbooks_and_clock_from_the_context_only(store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from incident import dates
+    from incident.law import catalogue, regimes, sectors, taxonomy
+
+    incident_id = _new(store, "email-cc-1001.toml")
+    guarded = _NoClimbing(store)
+    moment = datetime(2024, 6, 21, 9, 30, tzinfo=JST)
+    ctx = resolve(guarded, now=lambda: moment)  # type: ignore[arg-type]
+    ctx.assessor  # noqa: B018 - the playbooks are resolved with the context, before the stage runs
+    guarded.open = False
+
+    def refusing(original):  # type: ignore[no-untyped-def]
+        def call(*args, **kwargs):  # type: ignore[no-untyped-def]
+            caller = sys._getframe(1).f_globals["__name__"]
+            if not caller.startswith("incident.register."):  # the store keeps its own clock for its audit
+                raise AssertionError(f"{caller} reached back up for {original.__name__}")
+            return original(*args, **kwargs)
+        return call
+
+    for module, name in ((dates, "now"), (regimes, "load_regimes"), (catalogue, "load_catalogue"),
+                         (taxonomy, "load_taxonomy"), (sectors, "sector_of"), (sectors, "load_sectors")):
+        monkeypatch.setattr(module, name, refusing(getattr(module, name)))
+    data = assess_and_save(ctx, incident_id, actor="t")
+    assert data["reportable"] is True
+    assert store.load(incident_id).sections["assessment"]["assessed_at"] == moment
+    assert {o.incident for o in collect_open(ctx)} == {incident_id}
+    assert mark_done(ctx, incident_id, "regulator-final", at=moment, ref="", actor="t") == \
+        "appi-business/regulator-final"

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from incident.law.assessment import AssessmentJson, ObligationJson
+    from incident.law.context import Context
     from incident.register.backend import RegisterStore
     from incident.register.record import Record
 
@@ -207,7 +208,7 @@ def assess_cmd(incident_id: str | None, facts_file: str | None, as_json: bool) -
     from incident.law.tracking import assess_and_save
 
     first = "assessment" not in store.load(incident_id).sections
-    saved = assess_and_save(store, incident_id, actor=env.actor())
+    saved = assess_and_save(env.context(), incident_id, actor=env.actor())
 
     def view(out: RichReporter) -> None:
         print_assessment(out.console, saved, store.tz)
@@ -219,13 +220,14 @@ def assess_cmd(incident_id: str | None, facts_file: str | None, as_json: bool) -
 def _assess_file(env: Any, path: Path) -> tuple[AssessmentJson, str]:
     """Assess a record file; a store's config and playbooks are used when a store exists."""
     from incident.law.rules import AssessConfig, assess
-    from incident.law.tracking import store_config
     from incident.law.vocabulary import load_vocabulary
     from incident.register.record import read_file
 
-    config = AssessConfig()
     if (env.store_path / "incidents").is_dir():
-        config = store_config(env.store())
+        ctx = env.context()
+        record = read_file(path, vocab=load_vocabulary(ctx.playbook_dirs), tz=ctx.tz)
+        return ctx.assessor.assess(record).to_json(None), ctx.tz
+    config = AssessConfig()
     record = read_file(path, vocab=load_vocabulary(config.playbook_dirs), tz=config.tz)
     return assess(record, config=config).to_json(None), config.tz
 
@@ -233,11 +235,11 @@ def _assess_file(env: Any, path: Path) -> tuple[AssessmentJson, str]:
 # --------------------------------------------------------------------------- deadlines and done
 
 
-def collect_open(store: RegisterStore, records: list[Any] | None = None) -> list[Any]:
+def collect_open(ctx: Context, records: list[Any] | None = None) -> list[Any]:
     """The open obligations across the store; incidents that cannot be assessed are named on stderr."""
     from incident.law import tracking
 
-    return tracking.collect_open(store, on_skip=lambda incident_id, exc: info(
+    return tracking.collect_open(ctx, on_skip=lambda incident_id, exc: info(
         _("warning: {incident_id} cannot be assessed: {exc}").format(incident_id=incident_id, exc=exc)),
         records=records)
 
@@ -259,13 +261,13 @@ def _deadline_columns() -> tuple[str, ...]:
     return (_("Due"), _("Left"), _("Incident"), _("Obligation"), _("To"), _("Title"))
 
 
-def print_deadlines(console: Console, store: RegisterStore, rows: list[Any] | None = None) -> None:
+def print_deadlines(console: Console, ctx: Context, rows: list[Any] | None = None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
     from incident.cli.views import RICH_TABLE_MAX_ROWS
 
-    rows = collect_open(store) if rows is None else rows
+    rows = collect_open(ctx) if rows is None else rows
     if not rows:
         console.print(_("No open obligations."))
         return
@@ -396,7 +398,7 @@ def deadlines_cmd(ics_file: str | None, department: str | None, as_json: bool) -
     store = env.store()
     rep = reporter(as_json)
     records = store.records()  # read once for the obligations and the overdue steps
-    rows = collect_open(store, records)
+    rows = collect_open(env.context(), records)
     if department is not None:
         rows = _of_department(store, rows, department)
     if ics_file is not None:
@@ -407,7 +409,7 @@ def deadlines_cmd(ics_file: str | None, department: str | None, as_json: bool) -
                  .format(count=sum(1 for r in rows if r.due is not None), path=ics_path))
 
     def view(out: RichReporter) -> None:
-        print_deadlines(out.console, store, rows)
+        print_deadlines(out.console, env.context(), rows)
         print_overdue_steps(out.console, store, department, records)
 
     rep.result(lambda: [r.to_json() for r in rows], view)
@@ -437,20 +439,20 @@ def _of_department(store: RegisterStore, rows: list[Any], department: str) -> li
 def done_cmd(incident_id: str, obligation: str, at_text: str | None, ref: str, replace: bool) -> None:
     """Mark an obligation done: `incident done 2024-0007 regulator-final --ref R6-123`."""
     from incident.cli.common import is_interactive
-    from incident.dates import now, parse_datetime
+    from incident.dates import parse_datetime
     from incident.errors import RefusedError
     from incident.law.tracking import mark_done
 
     env = get_env()
-    store = env.store()
-    at = parse_datetime(at_text, store.tz, field="--at") if at_text else now(store.tz).replace(microsecond=0)
+    ctx = env.context()
+    at = parse_datetime(at_text, ctx.tz, field="--at") if at_text else ctx.now().replace(microsecond=0)
     try:
-        key = mark_done(store, incident_id, obligation, at=at, ref=ref, actor=env.actor(), replace=replace)
+        key = mark_done(ctx, incident_id, obligation, at=at, ref=ref, actor=env.actor(), replace=replace)
     except RefusedError as exc:
         if replace or not is_interactive() or not click.confirm(_("{message}. Replace it?")
                                                                 .format(message=exc.message),
                                                                  default=False, err=True):
             raise
-        key = mark_done(store, incident_id, obligation, at=at, ref=ref, actor=env.actor(), replace=True)
+        key = mark_done(ctx, incident_id, obligation, at=at, ref=ref, actor=env.actor(), replace=True)
     info(_("Marked {key} done on {incident_id} ({at}{ref}).").format(
         key=key, incident_id=incident_id, at=at.isoformat(), ref=_(", ref {ref}").format(ref=ref) if ref else ""))

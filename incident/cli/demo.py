@@ -11,7 +11,7 @@ import os
 import shutil
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +19,9 @@ from incident.cli.common import get_env, json_option, store_options
 from incident.cli.reporting import RichReporter, reporter
 from incident.cli.views import record_json
 from incident.i18n import _
+
+if TYPE_CHECKING:
+    from incident.law.context import Context
 
 SAMPLES: tuple[dict[str, Any], ...] = (
     {
@@ -86,25 +89,27 @@ def demo_cmd(as_json: bool) -> None:
         store = init_store(path, _demo_config(path))
     env.use_store(store)
     ids = _load_samples(store, env.actor())
-    assessments = _assess_all(env, store, ids)
+    ctx = env.context()
+    assessments = _assess_all(env, ctx, ids)
     reporter(as_json).result(
         lambda: {"store": str(path), "incidents": [record_json(store.load(i)) for i in ids], "assessments": assessments},
-        lambda out: _show(out, store, path, ids))
+        lambda out: _show(out, ctx, path, ids))
 
 
-def _show(out: RichReporter, store: Any, path: Path, ids: list[str]) -> None:
+def _show(out: RichReporter, ctx: Context, path: Path, ids: list[str]) -> None:
     """The tour for people: the register, each sample with its assessment and steps, deadlines, reminders."""
     from incident.cli.register import show_extras
     from incident.cli.views import print_list, print_record
 
+    store = ctx.store
     out.info(_("Demo store: {path} (use --store DIR to keep the samples elsewhere)").format(path=path))
     print_list(out, store.records(), store.tz)
     for incident_id in ids:
         record = store.load(incident_id)
         print_record(out, record, store.tz)
         show_extras(out, store, record)
-    _show_deadlines(out, store)
-    _show_reminders(out, store)
+    _show_deadlines(out, ctx)
+    _show_reminders(out, ctx)
 
 
 def _demo_config(path: Path) -> Any:
@@ -121,23 +126,23 @@ def _demo_config(path: Path) -> Any:
                           "保健給食課": "kyushoku@city.example.jp"})
 
 
-def _show_reminders(out: RichReporter, store: Any) -> None:
+def _show_reminders(out: RichReporter, ctx: Context) -> None:
     """What `incident remind --send` would e-mail today (a dry run: nothing is sent)."""
     from incident.cli.remind import show_plan
     from incident.followup.remind import plan
 
     out.print(_("\n[bold]incident remind --dry-run[/] (run `incident remind --send` daily from cron or "
                 "Task Scheduler):"))
-    show_plan(out.console, store, plan(store))
+    show_plan(out.console, ctx.store, plan(ctx))
 
 
-def _assess_all(env: Any, store: Any, ids: list[str]) -> list[Any]:
+def _assess_all(env: Any, ctx: Context, ids: list[str]) -> list[Any]:
     from incident.law.tracking import assess_and_save
 
-    return [assess_and_save(store, i, actor=env.actor()) for i in ids]
+    return [assess_and_save(ctx, i, actor=env.actor()) for i in ids]
 
 
-def _show_deadlines(out: RichReporter, store: Any) -> None:
+def _show_deadlines(out: RichReporter, ctx: Context) -> None:
     from incident.cli.assess import print_deadlines
 
-    print_deadlines(out.console, store)
+    print_deadlines(out.console, ctx)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
+    from incident.law.context import Context
     from incident.register.backend import RegisterStore
 
 
@@ -35,6 +36,7 @@ class Env:
     actor_opt: str | None = None
     debug: bool = False
     _store: RegisterStore | None = field(default=None, repr=False)
+    _context: Context | None = field(default=None, repr=False)
     _console: Console | None = field(default=None, repr=False)
     _err: Console | None = field(default=None, repr=False)
 
@@ -52,12 +54,21 @@ class Env:
             self._store = open_store(self.store_path)
         return self._store
 
+    def context(self) -> Context:
+        """The command's context over the opened store (its config, playbooks and clock), resolved once."""
+        if self._context is None:
+            from incident.law.context import resolve
+
+            self._context = resolve(self.store())
+        return self._context
+
     def used_store_path(self) -> Path:
         """The directory of the store this invocation uses (opened or about to be)."""
         return self._store.root if self._store is not None else self.store_path
 
     def use_store(self, store: RegisterStore) -> None:
         self._store = store
+        self._context = None
 
     def actor(self) -> str:
         """`--actor`, else `$INCIDENT_ACTOR`, else the config's actor, else the OS user."""

@@ -356,7 +356,7 @@ def status_cmd(incident_id: str, status: str, force: bool, reason: str) -> None:
     from incident.followup.closing import set_status
 
     env = get_env()
-    set_status(env.store(), incident_id, status, actor=env.actor(), force=force, reason=reason)
+    set_status(env.context(), incident_id, status, actor=env.actor(), force=force, reason=reason)
     info(_("{incident_id} is now {status}.").format(incident_id=incident_id, status=enum_label("status", status)))
 
 

@@ -43,7 +43,7 @@ def remind_cmd(days_text: str, send_now: bool, dry_run: bool, as_json: bool) -> 
     env = get_env()
     store = env.store()
     rep = reporter(as_json)
-    reminders = plan(store, days=parse_days(days_text))
+    reminders = plan(env.context(), days=parse_days(days_text))
     for problem in reminders.skipped:
         rep.note(_("warning: cannot be assessed, left out: {problem}").format(problem=problem))
     if not send_now:

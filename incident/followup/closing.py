@@ -14,32 +14,29 @@ from typing import TYPE_CHECKING
 from incident.errors import InputError
 from incident.i18n import _
 from incident.register import record as rec
-from incident.register.backend import RegisterStore
 from incident.register.changes import change_status
 
 if TYPE_CHECKING:
+    from incident.law.context import Context
+    from incident.law.rules import Assessor
     from incident.law.taxonomy import Taxonomy
 
 
-def close_blockers(store: RegisterStore) -> Callable[[rec.Record], list[str]]:
+def close_blockers(ctx: Context) -> Callable[[rec.Record], list[str]]:
     """The check `change_status` runs on the record as it is under the lock."""
-    from incident.law.taxonomy import load_taxonomy
-
-    taxonomy = load_taxonomy(store.extra_dirs())
+    taxonomy = ctx.taxonomy
 
     def blockers(record: rec.Record) -> list[str]:
-        return [*_obligations(store, record), *_actions(record), *_review(record, taxonomy)]
+        return [*_obligations(ctx.assessor, record), *_actions(record), *_review(record, taxonomy)]
 
     return blockers
 
 
-def _obligations(store: RegisterStore, record: rec.Record) -> list[str]:
+def _obligations(assessor: Assessor, record: rec.Record) -> list[str]:
     from incident.law.deadlines import is_done
-    from incident.law.rules import assess
-    from incident.law.tracking import store_config
 
     try:
-        data = assess(record, config=store_config(store)).to_json(record.id)
+        data = assessor.assess(record).to_json(record.id)
     except InputError as exc:
         return [_("the incident cannot be assessed ({exc})").format(exc=exc)]
     found: list[str] = []
@@ -77,8 +74,8 @@ def _review(record: rec.Record, taxonomy: Taxonomy) -> list[str]:
             .format(left=left, count=len(review.items), id=record.id)]
 
 
-def set_status(store: RegisterStore, incident_id: str, status: str, *, actor: str, force: bool = False,
+def set_status(ctx: Context, incident_id: str, status: str, *, actor: str, force: bool = False,
                reason: str = "") -> rec.Record:
     """`incident status ID STATUS`: the register's state change with the follow-up's closing checks."""
-    return change_status(store, incident_id, status, actor=actor, force=force, reason=reason,
-                         close_blockers=close_blockers(store))
+    return change_status(ctx.store, incident_id, status, actor=actor, force=force, reason=reason,
+                         close_blockers=close_blockers(ctx))

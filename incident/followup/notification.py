@@ -15,13 +15,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from incident import dates
 from incident.errors import InputError, NotFoundError, RefusedError
 from incident.i18n import _
 from incident.register import record as rec
 from incident.register.backend import RegisterStore
+
+if TYPE_CHECKING:
+    from incident.law.context import Context
 
 Method = Literal["email", "letter", "both"]
 METHOD_JA: Mapping[Method, str] = {"email": "電子メール", "letter": "書面（郵送）", "both": "電子メール及び書面（郵送）"}
@@ -84,13 +87,11 @@ def delivery_of(record: rec.Record) -> Delivery:
         letters_at=letters_at, letter_kinds=tuple(dict.fromkeys(str(n["kind"]) for n in mailed)))
 
 
-def _obligations(store: RegisterStore, record: rec.Record, kinds: tuple[str, ...]) -> list[str]:
+def _obligations(ctx: Context, record: rec.Record, kinds: tuple[str, ...]) -> list[str]:
     """`regime/obligation` of the incident's obligations (assessed afresh) that these notice kinds fulfil."""
-    from incident.law.rules import assess
-    from incident.law.tracking import store_config
     from incident.notices.items import KINDS
 
-    data = assess(record, config=store_config(store)).obligations_json(record.id)
+    data = ctx.assessor.assess(record).obligations_json(record.id)
     found: list[str] = []
     for kind in kinds:
         spec = KINDS[kind]
@@ -101,7 +102,7 @@ def _obligations(store: RegisterStore, record: rec.Record, kinds: tuple[str, ...
     return list(dict.fromkeys(found))
 
 
-def _completed(store: RegisterStore, record: rec.Record, source: str) -> tuple[rec.Record, Completion | None]:
+def _completed(ctx: Context, record: rec.Record, source: str) -> tuple[rec.Record, Completion | None]:
     """The record with its notice obligations marked done when everyone is covered (else unchanged)."""
     from incident.law.tracking import done_entry
 
@@ -109,7 +110,7 @@ def _completed(store: RegisterStore, record: rec.Record, source: str) -> tuple[r
     if not delivery.complete:
         return record, None
     kinds = tuple(k for k in (delivery.email_kind, *delivery.letter_kinds) if k)
-    keys = _obligations(store, record, kinds)
+    keys = _obligations(ctx, record, kinds)
     method: Method = "both" if delivery.email_sent and delivery.letters_at else (
         "letter" if delivery.letters_at else "email")
     count = delivery.email_sent + delivery.letters
@@ -123,7 +124,7 @@ def _completed(store: RegisterStore, record: rec.Record, source: str) -> tuple[r
         return record, None
     previous_texts = {str(e["filled"]) for e in entries.values() if e and e.get("filled")}
     current = record.get("response_to_individuals", "")
-    text = (f"{dates.era_date(dates.to_local_date(at, store.tz))}までに、本人{count:,}名に"
+    text = (f"{dates.era_date(dates.to_local_date(at, ctx.tz))}までに、本人{count:,}名に"
             f"{METHOD_JA[method]}で通知した。")
     filled = text if not str(current).strip() or current in previous_texts else None
     done = {regime: dict(table) for regime, table in (record.sections.get("obligations") or {}).items()}
@@ -145,11 +146,14 @@ def _completed(store: RegisterStore, record: rec.Record, source: str) -> tuple[r
 
 def after_send(store: RegisterStore, incident_id: str, *, actor: str) -> Completion | None:
     """After a send run: mark the notice obligations done when the batch reached everyone."""
+    from incident.law.context import resolve
+
+    ctx = resolve(store)  # before the change: nothing is read from the store's settings under its lock
     result: dict[str, Completion | None] = {"done": None}
     audit: dict[str, Any] = {}
 
     def change(old: rec.Record) -> rec.Record:
-        new, result["done"] = _completed(store, old, "send")
+        new, result["done"] = _completed(ctx, old, "send")
         if result["done"] is not None:
             audit.update(_audit(result["done"]))
         return new
@@ -164,7 +168,10 @@ def mark_mailed(store: RegisterStore, incident_id: str, *, at: datetime, actor: 
     Refused for a date in the future, when no print run is recorded, or when it was marked already.
     Returns the print run's entry and the completion it brought, if any.
     """
-    if at > dates.now(store.tz) + rec.FUTURE_SKEW:
+    from incident.law.context import resolve
+
+    ctx = resolve(store)  # before the change: nothing is read from the store's settings under its lock
+    if at > ctx.now() + rec.FUTURE_SKEW:
         raise InputError(_("{isoformat} is in the future; mark the letters mailed once they are posted")
                          .format(isoformat=at.isoformat()),
                          field="--at")
@@ -187,7 +194,7 @@ def mark_mailed(store: RegisterStore, incident_id: str, *, at: datetime, actor: 
         found.update(last)
         audit.update({"kind": last["kind"], "count": last["count"], "sha256": last.get("sha256", ""),
                       "mailed_at": at.isoformat()})
-        new, done = _completed(store, old.with_section("notices", notices), "mark-mailed")
+        new, done = _completed(ctx, old.with_section("notices", notices), "mark-mailed")
         found["completion"] = done
         if done is not None:
             audit["completed"] = _audit(done)

@@ -19,7 +19,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from incident import dates
@@ -27,6 +27,9 @@ from incident.errors import InputError
 from incident.followup.people import PRIVACY_DESK, address_of, name_key, people
 from incident.i18n import _
 from incident.register.backend import RegisterStore
+
+if TYPE_CHECKING:
+    from incident.law.context import Context
 
 ItemKind = Literal["obligation", "action", "step"]
 DEFAULT_DAYS = (7, 1)
@@ -121,13 +124,14 @@ def _regulator_obligations() -> frozenset[str]:
                      for ob in spec.obligations)
 
 
-def collect(store: RegisterStore, *, now: datetime, days: Sequence[int], skipped: list[str] | None = None) -> list[Item]:
+def collect(ctx: Context, *, now: datetime, days: Sequence[int], skipped: list[str] | None = None) -> list[Item]:
     """Every item of the register that has reached a threshold, soonest first."""
+    store = ctx.store
     from incident.followup.actions import list_actions
     from incident.followup.steps import overdue_steps
     from incident.law.tracking import collect_open
 
-    today = dates.to_local_date(now, store.tz)
+    today = dates.to_local_date(now, ctx.tz)
     records = [r for r in store.records() if r.status != "closed"]
     department = {r.id: str(r.get("department", "")) for r in records}
     titles = {r.id: str(r.get("title", "")) for r in records}
@@ -138,7 +142,7 @@ def collect(store: RegisterStore, *, now: datetime, days: Sequence[int], skipped
         if skipped is not None:
             skipped.append(f"{incident_id}: {exc}")
 
-    for ob in collect_open(store, on_skip=skip):
+    for ob in collect_open(ctx, on_skip=skip):
         reached = threshold(ob.days_left, ob.overdue, days)
         if reached is None:
             continue
@@ -169,11 +173,12 @@ def sent_keys(store: RegisterStore) -> set[str]:
     return keys
 
 
-def plan(store: RegisterStore, *, days: Sequence[int] = DEFAULT_DAYS, now: datetime | None = None) -> Plan:
+def plan(ctx: Context, *, days: Sequence[int] = DEFAULT_DAYS, now: datetime | None = None) -> Plan:
     """What a run would send: the new reminders grouped per person (nothing is sent or written)."""
-    moment = now or dates.now(store.tz)
+    store = ctx.store
+    moment = now or ctx.now()
     skipped: list[str] = []
-    items = collect(store, now=moment, days=days, skipped=skipped)
+    items = collect(ctx, now=moment, days=days, skipped=skipped)
     done = sent_keys(store)
     table = people(store)
     fresh = [i for i in items if i.key not in done]
@@ -184,7 +189,7 @@ def plan(store: RegisterStore, *, days: Sequence[int] = DEFAULT_DAYS, now: datet
         names.setdefault(name_key(item.who), item.who)
     messages = tuple(Message(who=names[k], address=address_of(table, names[k]), items=tuple(v))
                      for k, v in sorted(grouped.items(), key=lambda kv: names[kv[0]]))
-    return Plan(today=dates.to_local_date(moment, store.tz), days=tuple(days), messages=messages,
+    return Plan(today=dates.to_local_date(moment, ctx.tz), days=tuple(days), messages=messages,
                 already=len(items) - len(fresh), skipped=tuple(skipped))
 
 

@@ -14,6 +14,7 @@ from incident.i18n import _
 
 if TYPE_CHECKING:
     from incident.followup.steps import Progress, StepResult, StepView
+    from incident.law.context import Context
     from incident.law.tracking import Assessed
     from incident.register.backend import RegisterStore
     from incident.register.record import Record
@@ -47,15 +48,14 @@ def step_progress(store: RegisterStore, record: Record) -> Progress:
     return progress(playbook, record, store.tz)
 
 
-def reassess(store: RegisterStore, result: StepResult, actor: str) -> tuple[Assessed, list[str]]:
+def reassess(ctx: Context, result: StepResult, actor: str) -> tuple[Assessed, list[str]]:
     """Save a new assessment as `incident assess` does; what the step changed (before vs. after it)."""
     from incident.law.assessment import diff_assessments
-    from incident.law.rules import assess
-    from incident.law.tracking import assess_and_save, store_config
+    from incident.law.tracking import assess_and_save
 
     incident_id = result.after.id
-    old = assess(result.before, config=store_config(store)).to_json(incident_id)
-    new = assess_and_save(store, incident_id, actor=actor)
+    old = ctx.assessor.assess(result.before).to_json(incident_id)
+    new = assess_and_save(ctx, incident_id, actor=actor)
     return new, diff_assessments(old, new)
 
 
@@ -72,5 +72,7 @@ def take_step(store: RegisterStore, incident_id: str, step_id: str, state: str, 
     new: Assessed | None = None
     changes: list[str] = []
     if result.settled:
-        new, changes = reassess(store, result, actor)
+        from incident.law.context import resolve
+
+        new, changes = reassess(resolve(store), result, actor)
     return StepTaken(result, new, changes, step_progress(store, store.load(incident_id)).next)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from incident.i18n import _
 from incident.law.assessment import (
@@ -40,6 +40,7 @@ from incident.law.rule_kinds import (
 if TYPE_CHECKING:
     from incident.law.catalogue import Catalogue
     from incident.law.regimes import Condition, Exemption, Obligation, Regime, RegimeSet
+    from incident.law.sectors import Sector
     from incident.law.taxonomy import Taxonomy
     from incident.register.config import Config
     from incident.register.record import Record
@@ -130,7 +131,8 @@ def _make_plan(regime: Regime, extra: tuple[Obligation, ...] = ()) -> _Plan:
 class Assessor:
     """Assesses records against loaded regimes; build it once and assess many records (it caches)."""
 
-    def __init__(self, regimes: RegimeSet, catalogue: Catalogue, taxonomy: Taxonomy, config: AssessConfig) -> None:
+    def __init__(self, regimes: RegimeSet, catalogue: Catalogue, taxonomy: Taxonomy, config: AssessConfig, *,
+                 sector: Sector | None) -> None:
         self.regimes = regimes
         self.catalogue = catalogue
         self.config = config
@@ -144,9 +146,8 @@ class Assessor:
         self._exemption_cache: dict[tuple[object, ...], ExemptionResult] = {}
         self._plans: dict[int, tuple[_Plan, Regime]] = {}
         ordinance = frozenset(self._item(name, False, False).id for name in config.ordinance_special_care)
-        from incident.law.sectors import sector_of
-
-        self.sector = sector_of(config.sector, config.playbook_dirs)
+        #: the organization's sector (config `sector`), if any
+        self.sector = sector
         self._settings: Mapping[str, frozenset[str]] = {"ordinance_special_care": ordinance}
 
     def _item(self, name: str, encrypted: bool, key_compromised: bool, extra: tuple[str, ...] = ()) -> CaseItem:
@@ -384,13 +385,15 @@ _ASSESSORS: dict[AssessConfig, Assessor] = {}
 
 
 def prepare(config: AssessConfig | None = None, *, regimes: RegimeSet | Mapping[str, Regime] | None = None,
-            catalogue: Catalogue | None = None, taxonomy: Taxonomy | None = None) -> Assessor:
+            catalogue: Catalogue | None = None, taxonomy: Taxonomy | None = None,
+            sector: Sector | None | Literal["config"] = "config") -> Assessor:
     """An Assessor for the config, loading (cached) whatever is not given; `regimes` may be a plain
-    {id: Regime} mapping."""
+    {id: Regime} mapping; `sector` is the organization's (None: none), by default the config's."""
     from incident.law.regimes import RegimeSet, load_regimes
+    from incident.law.sectors import sector_of
 
     config = config or AssessConfig()
-    if regimes is None and catalogue is None and taxonomy is None:
+    if regimes is None and catalogue is None and taxonomy is None and sector == "config":
         current = load_regimes(config.playbook_dirs)
         cached = _ASSESSORS.get(config)
         if cached is not None and cached.regimes is current:
@@ -408,7 +411,9 @@ def prepare(config: AssessConfig | None = None, *, regimes: RegimeSet | Mapping[
         from incident.law.taxonomy import load_taxonomy
 
         taxonomy = load_taxonomy(dirs)
-    assessor = Assessor(regimes, catalogue, taxonomy, config)
+    if sector == "config":
+        sector = sector_of(config.sector, dirs)
+    assessor = Assessor(regimes, catalogue, taxonomy, config, sector=sector)
     if len(_ASSESSORS) > 8:
         _ASSESSORS.clear()
     _ASSESSORS[config] = assessor

@@ -2,8 +2,9 @@
 
 Assess an incident in the store and keep the result on it (section `assessment`, with the playbook
 versions used) and in the audit log; list the open obligations across the store; mark one done
-(section `obligations`: {regime: {obligation: {done_at, ref}}}). The CLI and the other stages call
-these; they print nothing.
+(section `obligations`: {regime: {obligation: {done_at, ref}}}). Each takes the command's Context
+(incident.law.context: the store, its config, the playbooks and the clock, resolved once) and reads
+nothing else; the CLI and the other stages call these, and they print nothing.
 """
 
 from __future__ import annotations
@@ -18,18 +19,11 @@ from incident.law.assessment import AssessmentJson
 
 if TYPE_CHECKING:
     from incident.law.assessment import Assessment, ObligationsJson
+    from incident.law.context import Context
     from incident.law.deadlines import OpenObligation
-    from incident.law.rules import AssessConfig, Assessor
-    from incident.register.backend import RegisterStore
+    from incident.law.rules import Assessor
     from incident.register.record import Record
     from incident.register.sections import AssessmentSection
-
-def store_config(store: RegisterStore) -> AssessConfig:
-    """The assessment settings of a store: its config and its own playbooks."""
-    from incident.law.rules import AssessConfig
-
-    return AssessConfig.from_config(store.config, store.extra_dirs("playbooks"))
-
 
 def stored_form(assessment: Assessment, at: datetime) -> AssessmentSection:
     """The assessment as the record's `assessment` section keeps it, with the playbook versions used."""
@@ -65,45 +59,40 @@ class Assessed(AssessmentJson):
     changes: list[str]
 
 
-def assess_and_save(store: RegisterStore, incident_id: str, *, actor: str) -> Assessed:
+def assess_and_save(ctx: Context, incident_id: str, *, actor: str) -> Assessed:
     """Assess a stored incident, save the result on it and in the audit log; the JSON with `changes`."""
-    from incident.dates import now
     from incident.law.assessment import diff_assessments
-    from incident.law.rules import assess
     from incident.register.sections import assessment_of
 
-    record = store.load(incident_id)
-    assessment = assess(record, config=store_config(store))
+    record = ctx.store.load(incident_id)
+    assessment = ctx.assessor.assess(record)
     data = assessment.to_json(incident_id)
-    section = stored_form(assessment, now(store.tz))
+    section = stored_form(assessment, ctx.now())
     changes = diff_assessments(assessment_of(record.sections), section)
-    store.update(incident_id, lambda r: r.with_section("assessment", section.to_toml()), actor=actor,
+    ctx.store.update(incident_id, lambda r: r.with_section("assessment", section.to_toml()), actor=actor,
                  action="assess", extra={"reportable": data["reportable"], "playbooks": assessment.playbooks,
                                          "changes": changes})
     return {**data, "changes": changes}
 
 
-def collect_open(store: RegisterStore, *, on_skip: Callable[[str, InputError], None] | None = None,
+def collect_open(ctx: Context, *, on_skip: Callable[[str, InputError], None] | None = None,
                  records: Sequence[Record] | None = None) -> list[OpenObligation]:
     """Every open obligation of the incidents that are not closed, assessed afresh, soonest first.
 
     An incident that cannot be assessed is passed to `on_skip` and left out.
     """
-    from incident.dates import now
     from incident.law.deadlines import open_obligations
-    from incident.law.rules import prepare
 
-    moment = now(store.tz)
-    assessor = prepare(store_config(store))
-    return open_obligations(_assessed(store, assessor, on_skip, records), moment.date(), moment)
+    moment = ctx.now()
+    records = ctx.store.records() if records is None else records
+    return open_obligations(_assessed(records, ctx.assessor, on_skip), moment.date(), moment)
 
 
-def _assessed(store: RegisterStore, assessor: Assessor, on_skip: Callable[[str, InputError], None] | None,
-              records: Sequence[Record] | None,
+def _assessed(records: Sequence[Record], assessor: Assessor, on_skip: Callable[[str, InputError], None] | None,
               ) -> Iterator[tuple[str, str, ObligationsJson, Mapping[str, Mapping[str, object]]]]:
     """(id, title, obligations JSON, done section) per open incident, one at a time: each assessment is
     dropped once its obligations are read, so 10,000 of them never accumulate."""
-    for record in store.records() if records is None else records:
+    for record in records:
         if record.status == "closed":
             continue
         try:
@@ -116,11 +105,9 @@ def _assessed(store: RegisterStore, assessor: Assessor, on_skip: Callable[[str, 
         yield record.id, str(record.get("title", "")), data, done if isinstance(done, dict) else {}
 
 
-def obligation_keys(store: RegisterStore, incident_id: str) -> list[str]:
+def obligation_keys(ctx: Context, incident_id: str) -> list[str]:
     """`regime/obligation` of every obligation of the incident, assessed afresh."""
-    from incident.law.rules import assess
-
-    data = assess(store.load(incident_id), config=store_config(store)).obligations_json(incident_id)
+    data = ctx.assessor.assess(ctx.store.load(incident_id)).obligations_json(incident_id)
     return [f"{a['regime']}/{o['id']}" for a in data["assessments"] for o in a["obligations"]]
 
 
@@ -132,22 +119,21 @@ def done_entry(record: Record, key: str) -> dict[str, Any] | None:
     return dict(entry) if isinstance(entry, dict) else None
 
 
-def mark_done(store: RegisterStore, incident_id: str, obligation: str, *, at: datetime, ref: str, actor: str,
+def mark_done(ctx: Context, incident_id: str, obligation: str, *, at: datetime, ref: str, actor: str,
               replace: bool = False) -> str:
     """Mark one obligation of the incident done (by `id`, or `regime/id` when two regimes share it).
 
     `at` may not be in the future. An obligation already done is refused unless `replace`; replacing
     never drops a recorded receipt number unless a new one is given. Returns the `regime/obligation` key.
     """
-    from incident.dates import now
     from incident.register.record import FUTURE_SKEW, check_range
 
     check_range(at, file=None, field="--at")
-    if at > now(store.tz) + FUTURE_SKEW:
+    if at > ctx.now() + FUTURE_SKEW:
         raise InputError(_("{isoformat} is in the future; record an obligation when it is done")
                          .format(isoformat=at.isoformat()),
                          field="--at")
-    keys = obligation_keys(store, incident_id)
+    keys = obligation_keys(ctx, incident_id)
     found = [k for k in keys if obligation in (k, k.split("/", 1)[1])]
     if not found:
         raise NotFoundError(_("{incident_id} has no obligation {obligation!r}; its obligations: {value}")
@@ -176,5 +162,5 @@ def mark_done(store: RegisterStore, incident_id: str, obligation: str, *, at: da
         done[regime] = {**dict(done.get(regime) or {}), ob_id: entry}
         return record.with_section("obligations", done)
 
-    store.update(incident_id, change, actor=actor, action="done", extra=extra)
+    ctx.store.update(incident_id, change, actor=actor, action="done", extra=extra)
     return found[0]
