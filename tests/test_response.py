@@ -342,7 +342,7 @@ def test_step_states_reject_a_malformed_section() -> None:
     good = _record().with_section("steps", {"search": {"state": "done", "at": datetime(2024, 6, 3, 16, 0,
                                                                                       tzinfo=UTC)}})
     assert step_states(good)["search"].state == "done"
-    for bad, field in (({"search": {"state": "finished"}}, "steps.search"),
+    for bad, field in (({"search": {"state": "finished"}}, "steps.search.state"),
                        ({"search": {"state": "done", "at": "yesterday"}}, "steps.search.at"),
                        ({"search": {"state": "done", "at": datetime(2024, 1, 1), "by": "x"}}, "steps.search")):
         with pytest.raises(InputError) as caught:
@@ -359,7 +359,7 @@ def test_due_times_count_from_discovery_in_the_organizations_timezone() -> None:
     assert due["today"] == date(2024, 6, 4)
     assert due["within-3-days"] == date(2024, 6, 6)
     assert due["before-preliminary-report"] is None
-    assessed = record.with_section("assessment", {"assessments": [
+    assessed = record.with_section("assessment", {"assessed_at": datetime(2024, 6, 4, 9, 0, tzinfo=UTC), "assessments": [
         {"regime": "appi-business", "obligations": [{"id": "regulator-preliminary", "due": "2024-06-08"},
                                                     {"id": "regulator-final", "due": "2024-07-03"}]},
         {"regime": "mynumber", "obligations": [{"id": "regulator-preliminary", "due": "2024-06-07"}]}]})

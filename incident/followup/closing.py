@@ -15,6 +15,7 @@ from incident.errors import InputError
 from incident.i18n import _
 from incident.register import record as rec
 from incident.register.changes import change_status
+from incident.register.sections import obligations_of
 
 if TYPE_CHECKING:
     from incident.law.context import Context
@@ -40,7 +41,7 @@ def _obligations(assessor: Assessor, record: rec.Record) -> list[str]:
     except InputError as exc:
         return [_("the incident cannot be assessed ({exc})").format(exc=exc)]
     found: list[str] = []
-    done = record.sections.get("obligations") or {}
+    done = obligations_of(record.sections).done
     for regime in data["assessments"]:
         if regime["reportable"] is None:
             missing = ", ".join(regime["missing"]) or _("facts")

@@ -13,7 +13,7 @@ officer wrote it. An obligation the officer marked done by hand is left as it is
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -21,6 +21,7 @@ from incident import dates
 from incident.errors import InputError, NotFoundError, RefusedError
 from incident.i18n import _
 from incident.register import record as rec
+from incident.register import sections
 from incident.register.backend import RegisterStore
 
 if TYPE_CHECKING:
@@ -74,17 +75,20 @@ def _letter_kind(kind: Any) -> bool:
     return spec is not None and spec.per_person and not spec.email
 
 
+def _mailed(record: rec.Record) -> list[sections.NoticeEntry]:
+    """The letter print runs of the record that were marked mailed."""
+    return [n for n in sections.notices_of(record.sections) if n.mailed_at is not None and _letter_kind(n.kind)]
+
+
 def delivery_of(record: rec.Record) -> Delivery:
-    sending = record.sections.get("sending") or {}
-    mailed = [n for n in record.sections.get("notices", []) if isinstance(n, dict) and n.get("mailed_at")
-              and _letter_kind(n.get("kind"))]
-    letters_at = max((n["mailed_at"] for n in mailed), default=None)
-    at = sending.get("last_run_at")
+    sending = sections.sending_of(record.sections)
+    mailed = _mailed(record)
+    letters_at = max((n.mailed_at for n in mailed if n.mailed_at is not None), default=None)
     return Delivery(
-        email_sent=int(sending.get("sent", 0) or 0), email_complete=sending.get("state") == "sent",
-        email_at=at if isinstance(at, datetime) else None, email_kind=sending.get("kind"),
-        no_email=int(sending.get("no_email", 0) or 0), letters=sum(int(n.get("count", 0)) for n in mailed),
-        letters_at=letters_at, letter_kinds=tuple(dict.fromkeys(str(n["kind"]) for n in mailed)))
+        email_sent=sending.sent or 0 if sending else 0, email_complete=sending is not None and sending.state == "sent",
+        email_at=sending.last_run_at if sending else None, email_kind=sending.kind or None if sending else None,
+        no_email=sending.no_email or 0 if sending else 0, letters=sum(n.count or 0 for n in mailed),
+        letters_at=letters_at, letter_kinds=tuple(dict.fromkeys(n.kind for n in mailed)))
 
 
 def _obligations(ctx: Context, record: rec.Record, kinds: tuple[str, ...]) -> list[str]:
@@ -114,30 +118,30 @@ def _completed(ctx: Context, record: rec.Record, source: str) -> tuple[rec.Recor
     method: Method = "both" if delivery.email_sent and delivery.letters_at else (
         "letter" if delivery.letters_at else "email")
     count = delivery.email_sent + delivery.letters
-    roster = record.sections.get("roster") or {}
-    if method == "both" and isinstance(roster.get("count"), int):
-        count = min(count, roster["count"])  # a print run for everyone also reaches those e-mailed
+    roster = sections.roster_of(record.sections)
+    if method == "both" and roster is not None:
+        count = min(count, roster.count)  # a print run for everyone also reaches those e-mailed
     at = max(t for t in (delivery.email_at, delivery.letters_at) if t is not None)
     entries = {key: done_entry(record, key) for key in keys}
-    mine = [k for k, e in entries.items() if e is None or e.get("source") in SOURCES]
+    mine = [k for k, e in entries.items() if e is None or e.source in SOURCES]
     if not mine:
         return record, None
-    previous_texts = {str(e["filled"]) for e in entries.values() if e and e.get("filled")}
+    previous_texts = {e.filled for e in entries.values() if e and e.filled}
     current = record.get("response_to_individuals", "")
     text = (f"{dates.era_date(dates.to_local_date(at, ctx.tz))}までに、本人{count:,}名に"
             f"{METHOD_JA[method]}で通知した。")
     filled = text if not str(current).strip() or current in previous_texts else None
-    done = {regime: dict(table) for regime, table in (record.sections.get("obligations") or {}).items()}
+    before = sections.obligations_of(record.sections)
+    done = before
     for key in mine:
         regime, ob_id = key.split("/", 1)
-        entry: dict[str, Any] = {"done_at": at.replace(microsecond=0), "method": method, "count": count,
-                                 "email": delivery.email_sent, "letters": delivery.letters, "source": source}
-        if filled or (entries[key] or {}).get("filled"):
-            entry["filled"] = filled or (entries[key] or {})["filled"]
-        done.setdefault(regime, {})[ob_id] = entry
-    if done == record.sections.get("obligations") and not (filled and filled != current):
+        previous = entries[key]
+        done = sections.with_done(done, regime, ob_id, sections.DoneEntry(
+            done_at=at.replace(microsecond=0), method=method, count=count, email=delivery.email_sent,
+            letters=delivery.letters, source=source, filled=filled or (previous.filled if previous else None)))
+    if done == before and not (filled and filled != current):
         return record, None  # recorded already (a resumed run with nothing left to send)
-    record = record.with_section("obligations", done)
+    record = record.with_section("obligations", done.to_toml())
     if filled:
         record = record.with_facts(response_to_individuals=filled)
     return record, Completion(obligations=tuple(mine), at=at, method=method, count=count, email=delivery.email_sent,
@@ -179,22 +183,20 @@ def mark_mailed(store: RegisterStore, incident_id: str, *, at: datetime, actor: 
     audit: dict[str, Any] = {}
 
     def change(old: rec.Record) -> rec.Record:
-        notices = [dict(n) for n in old.sections.get("notices", [])]
-        runs = [i for i, n in enumerate(notices) if _letter_kind(n.get("kind")) and n.get("count")
-                and not n.get("draft")]
+        notices = list(sections.notices_of(old.sections))
+        runs = [i for i, n in enumerate(notices) if _letter_kind(n.kind) and n.count and not n.draft]
         if not runs:
             raise NotFoundError(_("no letter print run of {incident_id} is recorded; render the letters first (`incident notice {incident_id} --kind individual-letter --roster --out DIR`)")
                                 .format(incident_id=incident_id),
                                 field="--mark-mailed")
         last = notices[runs[-1]]
-        if last.get("mailed_at"):
+        if last.mailed_at is not None:
             raise RefusedError(_("the print run of {value} ({count} letters) was marked mailed on {isoformat}; render a new print run for more letters")
-                               .format(value=last['at'].isoformat() if isinstance(last['at'], datetime) else last['at'], count=last['count'], isoformat=last['mailed_at'].isoformat()))
-        last.update(mailed_at=at.replace(microsecond=0), mailed_by=actor)
-        found.update(last)
-        audit.update({"kind": last["kind"], "count": last["count"], "sha256": last.get("sha256", ""),
-                      "mailed_at": at.isoformat()})
-        new, done = _completed(ctx, old.with_section("notices", notices), "mark-mailed")
+                               .format(value=last.at.isoformat(), count=last.count, isoformat=last.mailed_at.isoformat()))
+        last = notices[runs[-1]] = replace(last, mailed_at=at.replace(microsecond=0), mailed_by=actor)
+        found.update(last.to_toml())
+        audit.update({"kind": last.kind, "count": last.count, "sha256": last.sha256, "mailed_at": at.isoformat()})
+        new, done = _completed(ctx, old.with_section("notices", [n.to_toml() for n in notices]), "mark-mailed")
         found["completion"] = done
         if done is not None:
             audit["completed"] = _audit(done)
@@ -208,4 +210,3 @@ def mark_mailed(store: RegisterStore, incident_id: str, *, at: datetime, actor: 
 def _audit(done: Completion) -> dict[str, Any]:
     return {"obligations": list(done.obligations), "method": done.method, "count": done.count,
             "done_at": done.at.isoformat(), "filled_response": done.filled is not None}
-

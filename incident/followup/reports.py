@@ -25,6 +25,7 @@ from incident.errors import InputError
 from incident.i18n import _
 from incident.law.taxonomy import Taxonomy
 from incident.register import record as rec
+from incident.register import sections
 from incident.resources import builtin_dir
 from incident.safetext import csv_cell, md_text
 
@@ -302,18 +303,9 @@ def annual_report(records: Iterable[rec.Record], taxonomy: Taxonomy, period: Per
 
 def reported_on(record: rec.Record, tz: str) -> date | None:
     """The first day an obligation (a report or notice) was marked done, else the day it was published."""
-    from datetime import datetime
-
-    days = []
-    done = record.sections.get("obligations")
-    if isinstance(done, dict):
-        for obligations in done.values():
-            for entry in (obligations or {}).values() if isinstance(obligations, dict) else ():
-                at = entry.get("done_at") if isinstance(entry, dict) else None
-                if isinstance(at, datetime):
-                    days.append(dates.to_local_date(at, tz))
-                elif isinstance(at, date):
-                    days.append(at)
+    days = [dates.to_local_date(entry.done_at, tz)
+            for obligations in sections.obligations_of(record.sections).done.values()
+            for entry in obligations.values()]
     published = record.get("published_on")
     if not days and published is not None:
         days.append(dates.to_local_date(published, tz))
@@ -370,8 +362,8 @@ def _totals(records: Sequence[rec.Record], taxonomy: Taxonomy) -> Totals:
     filed: Counter[tuple[str, str, str, str]] = Counter()
     reportable = 0
     for record in records:
-        assessment = record.sections.get("assessment")
-        if isinstance(assessment, dict) and assessment.get("reportable") is True:
+        assessment = sections.assessment_of(record.sections)
+        if assessment is not None and assessment.reportable is True:
             reportable += 1
         for key in _done_obligations(record):
             filed[key] += 1
@@ -393,27 +385,17 @@ def _done_obligations(record: rec.Record) -> set[tuple[str, str, str, str]]:
     The section is {regime: {obligation: {done_at, ref}}} (as `incident done` writes it); the label and
     the recipient come from the stored assessment, when it lists that obligation.
     """
-    done = record.sections.get("obligations")
-    if not isinstance(done, dict) or not done:
+    done = sections.obligations_of(record.sections).done
+    if not done:
         return set()
-    assessed: dict[tuple[str, str], tuple[str, str]] = {}
-    assessment = record.sections.get("assessment")
-    if isinstance(assessment, dict):
-        for regime in assessment.get("assessments", []):
-            if not isinstance(regime, dict):
-                continue
-            for ob in regime.get("obligations", []):
-                if isinstance(ob, dict):
-                    key = (str(regime.get("regime", "")), str(ob.get("id", "")))
-                    assessed[key] = (str(ob.get("label") or key[1]), str(ob.get("recipient") or ""))
+    assessment = sections.assessment_of(record.sections)
+    assessed = {(regime.regime, ob.id): (ob.label or ob.id, ob.recipient)
+                for regime in (assessment.assessments if assessment else ()) for ob in regime.obligations}
     found: set[tuple[str, str, str, str]] = set()
     for regime, obligations in done.items():
-        if not isinstance(obligations, dict):
-            continue
-        for obligation, entry in obligations.items():
-            if isinstance(entry, dict):
-                label, recipient = assessed.get((regime, obligation), (obligation, ""))
-                found.add((regime, obligation, label, recipient))
+        for obligation in obligations:
+            label, recipient = assessed.get((regime, obligation), (obligation, ""))
+            found.add((regime, obligation, label, recipient))
     return found
 
 

@@ -30,6 +30,7 @@ from incident.followup.contractor_report import load_contractor_report
 from incident.i18n import _
 from incident.law.taxonomy import ChecklistItem, Taxonomy, load_taxonomy
 from incident.register import record as rec
+from incident.register import sections
 from incident.register.backend import RegisterStore
 
 Answer = Literal["yes", "no", "na"]
@@ -39,8 +40,6 @@ _ALIASES: Mapping[str, Answer] = {
     "no": "no", "n": "no", "いいえ": "no", "未": "no",
     "na": "na", "n/a": "na", "-": "na", "該当なし": "na", "対象外": "na",
 }
-_ANSWER_KEYS = ("answer", "note", "at", "actor")
-_SECTION_KEYS = ("started_at", "completed_at", "answers")
 
 
 def parse_answer(text: str, *, field: str = "--answer") -> Answer:
@@ -69,10 +68,6 @@ class ReviewAnswer:
     note: str
     at: datetime
     actor: str
-
-    def to_table(self) -> dict[str, Any]:
-        return {"answer": self.answer, **({"note": self.note} if self.note else {}), "at": self.at,
-                "actor": self.actor}
 
 
 @dataclass(frozen=True)
@@ -130,40 +125,9 @@ class Review:
 
 
 def answers_of(record: rec.Record) -> dict[str, ReviewAnswer]:
-    """The stored answers, validated; InputError naming the key otherwise."""
-    section = record.sections.get("review", {})
-    where = f"incident {record.id}"
-    if not isinstance(section, dict):
-        raise InputError(_("expected a table"), file=where, field="review")
-    for key in section:
-        if key not in _SECTION_KEYS:
-            raise InputError(_("unknown key; valid keys: {join}").format(join=', '.join(_SECTION_KEYS)), file=where,
-                             field=f"review.{key}")
-    for key in ("started_at", "completed_at"):
-        if key in section and not isinstance(section[key], datetime):
-            raise InputError(_("expected a date and time"), file=where, field=f"review.{key}")
-    raw = section.get("answers", {})
-    if not isinstance(raw, dict):
-        raise InputError(_("expected a table of checklist items"), file=where, field="review.answers")
-    out: dict[str, ReviewAnswer] = {}
-    for item, table in raw.items():
-        label = f"review.answers.{item}"
-        if not isinstance(table, dict):
-            raise InputError(_("expected a table with answer, note, at and actor"), file=where, field=label)
-        for key in table:
-            if key not in _ANSWER_KEYS:
-                raise InputError(_("unknown key; valid keys: {join}").format(join=', '.join(_ANSWER_KEYS)), file=where,
-                                 field=f"{label}.{key}")
-        if table.get("answer") not in ANSWERS:
-            raise InputError(_("expected one of: {join}").format(join=', '.join(ANSWERS)), file=where, field=f"{label}.answer")
-        if not isinstance(table.get("at"), datetime):
-            raise InputError(_("expected a date and time"), file=where, field=f"{label}.at")
-        for key in ("note", "actor"):
-            if not isinstance(table.get(key, ""), str):
-                raise InputError(_("expected a string"), file=where, field=f"{label}.{key}")
-        out[item] = ReviewAnswer(item=item, answer=cast(Answer, table["answer"]), note=table.get("note", ""),
-                                 at=table["at"], actor=table.get("actor", ""))
-    return out
+    """The stored answers (the `review` section, validated on load)."""
+    return {item: ReviewAnswer(item=item, answer=cast(Answer, a.answer), note=a.note, at=a.at, actor=a.actor)
+            for item, a in sections.review_of(record.sections).answers.items()}
 
 
 def checklist_for(record: rec.Record, taxonomy: Taxonomy) -> tuple[ChecklistItem, ...]:
@@ -182,12 +146,12 @@ def review_of(record: rec.Record, taxonomy: Taxonomy) -> Review:
                if a.source.startswith(REVIEW_SOURCE_PREFIX)}
     checklist = checklist_for(record, taxonomy)
     ids = {q.id for q in checklist}
-    section = record.sections.get("review", {})
+    section = sections.review_of(record.sections)
     return Review(
         incident=record.id, type=record.get("type", ""), cause=record.get("cause_category", ""),
         items=tuple(ReviewItem(question=q, answer=answers.get(q.id), action=tracked.get(q.id)) for q in checklist),
         retired=tuple(a for item, a in answers.items() if item not in ids),
-        started_at=section.get("started_at"), completed_at=section.get("completed_at"),
+        started_at=section.started_at, completed_at=section.completed_at,
     )
 
 
@@ -235,14 +199,13 @@ def record_answer(store: RegisterStore, incident_id: str, item_id: str, answer: 
                              .format(item_id=item_id, id=record.id, type=record.get('type'), value='/' + record.get('cause_category') if record.get('cause_category') else '', valid=valid), field="--answer")
         answers = answers_of(record)
         answers[item_id] = ReviewAnswer(item=item_id, answer=answer, note=note.strip(), at=moment, actor=actor)
-        section = dict(record.sections.get("review", {}))
-        section.setdefault("started_at", moment)
-        section["answers"] = {k: v.to_table() for k, v in answers.items()}
-        if all(q.id in answers for q in checklist):
-            section.setdefault("completed_at", moment)
-        else:
-            section.pop("completed_at", None)
-        record = record.with_section("review", section)
+        before = sections.review_of(record.sections)
+        complete = all(q.id in answers for q in checklist)
+        section = sections.ReviewSection(
+            answers={k: sections.AnswerEntry(answer=v.answer, at=v.at, actor=v.actor, note=v.note)
+                     for k, v in answers.items()},
+            started_at=before.started_at or moment, completed_at=(before.completed_at or moment) if complete else None)
+        record = record.with_section("review", section.to_toml())
         if action is not None:
             source = f"{REVIEW_SOURCE_PREFIX}{item_id}"
             tracked = [a for a in actions_of(record) if a.source == source]

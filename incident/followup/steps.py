@@ -18,12 +18,12 @@ from incident.errors import InputError
 from incident.followup.response import FACT_KEYS, URGENCIES, ResponsePlaybook, Step, load_response
 from incident.i18n import _
 from incident.register import record as rec
+from incident.register import sections
 
 if TYPE_CHECKING:
     from incident.register.backend import RegisterStore
 
 STATES = ("done", "skipped")
-_STATE_KEYS = ("state", "at", "actor", "note", "reason", "value")
 
 
 @dataclass(frozen=True)
@@ -78,25 +78,10 @@ class Progress:
 
 
 def step_states(record: rec.Record) -> dict[str, StepState]:
-    """The `steps` section as StepStates; InputError naming the entry when it is malformed."""
-    section = record.sections.get("steps", {})
-    out: dict[str, StepState] = {}
-    where = f"incident {record.id}" if record.id else None
-    for step_id, entry in section.items():
-        if not isinstance(entry, dict) or entry.get("state") not in STATES:
-            raise InputError(_("expected a table with state = {join}").format(join=' or '.join(STATES)), file=where,
-                             field=f"steps.{step_id}")
-        unknown = sorted(set(entry) - set(_STATE_KEYS))
-        if unknown:
-            raise InputError(_("unknown key {value!r}; valid: {join}")
-                             .format(value=unknown[0], join=', '.join(_STATE_KEYS)), file=where,
-                             field=f"steps.{step_id}")
-        if not isinstance(entry.get("at"), datetime):
-            raise InputError(_("at must be a date and time"), file=where, field=f"steps.{step_id}.at")
-        out[step_id] = StepState(state=entry["state"], at=entry["at"], actor=str(entry.get("actor", "")),
-                                 note=str(entry.get("note", "")), reason=str(entry.get("reason", "")),
-                                 value=entry.get("value"))
-    return out
+    """The `steps` section (incident.register.sections.StepsSection, validated on load) as StepStates."""
+    return {step_id: StepState(state=e.state, at=e.at, actor=e.actor, note=e.note, reason=e.reason,
+                               value=list(e.value) if isinstance(e.value, tuple) else e.value)
+            for step_id, e in sections.steps_of(record.sections).steps.items()}
 
 
 def progress(playbook: ResponsePlaybook, record: rec.Record, tz: str) -> Progress:
@@ -123,16 +108,9 @@ def step_due(step: Step, record: rec.Record, tz: str, discovered_on: date | None
         day = discovered_on if discovered_on is not None else to_local_date(discovered, tz)
         return day + timedelta(days=urgency.days - 1)
     wanted = urgency.before
-    assessment = record.sections.get("assessment")
-    dues: list[date] = []
-    if isinstance(assessment, dict):
-        for regime in assessment.get("assessments", []):
-            for ob in regime.get("obligations", []) if isinstance(regime, dict) else ():
-                if isinstance(ob, dict) and ob.get("id") in wanted and isinstance(ob.get("due"), str):
-                    try:
-                        dues.append(date.fromisoformat(ob["due"][:10]))
-                    except ValueError:
-                        continue
+    assessment = sections.assessment_of(record.sections)
+    dues = [date.fromisoformat(ob.due[:10]) for regime in (assessment.assessments if assessment else ())
+            for ob in regime.obligations if ob.id in wanted and ob.due is not None]
     return min(dues) if dues else None
 
 

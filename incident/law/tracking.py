@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from incident.errors import InputError, NotFoundError, RefusedError
 from incident.i18n import _
 from incident.law.assessment import AssessmentJson
+from incident.register.sections import DoneEntry, obligations_of, with_done
 
 if TYPE_CHECKING:
     from incident.law.assessment import Assessment, ObligationsJson
@@ -101,8 +102,7 @@ def _assessed(records: Sequence[Record], assessor: Assessor, on_skip: Callable[[
             if on_skip is not None:
                 on_skip(record.id, exc)
             continue
-        done = record.sections.get("obligations")
-        yield record.id, str(record.get("title", "")), data, done if isinstance(done, dict) else {}
+        yield record.id, str(record.get("title", "")), data, obligations_of(record.sections).done
 
 
 def obligation_keys(ctx: Context, incident_id: str) -> list[str]:
@@ -111,12 +111,10 @@ def obligation_keys(ctx: Context, incident_id: str) -> list[str]:
     return [f"{a['regime']}/{o['id']}" for a in data["assessments"] for o in a["obligations"]]
 
 
-def done_entry(record: Record, key: str) -> dict[str, Any] | None:
+def done_entry(record: Record, key: str) -> DoneEntry | None:
     """What the record's `obligations` section says of `regime/obligation` (None: not done)."""
     regime, ob_id = key.split("/", 1)
-    section = record.sections.get("obligations") or {}
-    entry = section.get(regime, {}).get(ob_id) if isinstance(section.get(regime), dict) else None
-    return dict(entry) if isinstance(entry, dict) else None
+    return obligations_of(record.sections).done.get(regime, {}).get(ob_id)
 
 
 def mark_done(ctx: Context, incident_id: str, obligation: str, *, at: datetime, ref: str, actor: str,
@@ -149,18 +147,14 @@ def mark_done(ctx: Context, incident_id: str, obligation: str, *, at: datetime, 
     def change(record: Record) -> Record:
         previous = done_entry(record, found[0])
         if previous is not None and not replace:
-            when = previous.get("done_at")
-            shown = when.isoformat() if isinstance(when, datetime) else str(when)
-            raise RefusedError(f"{found[0]} of {incident_id} is already done ({shown}"
-                               + (f", ref {previous['ref']}" if previous.get("ref") else "")
+            raise RefusedError(f"{found[0]} of {incident_id} is already done ({previous.done_at.isoformat()}"
+                               + (f", ref {previous.ref}" if previous.ref else "")
                                + "); change it with --replace")
-        entry: dict[str, Any] = {"done_at": at}
-        old_ref = str(previous.get("ref", "")) if previous else ""
+        old_ref = previous.ref if previous else ""
         if ref or old_ref:
-            entry["ref"] = extra["ref"] = ref or old_ref
-        done = dict(record.sections.get("obligations") or {})
-        done[regime] = {**dict(done.get(regime) or {}), ob_id: entry}
-        return record.with_section("obligations", done)
+            extra["ref"] = ref or old_ref
+        return record.with_section("obligations", with_done(obligations_of(record.sections), regime, ob_id,
+                                                            DoneEntry(done_at=at, ref=ref or old_ref)).to_toml())
 
     ctx.store.update(incident_id, change, actor=actor, action="done", extra=extra)
     return found[0]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from incident.i18n import _
+from incident.register import sections
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -82,10 +83,11 @@ class Imported:
 
 def roster_in_use(record: Record) -> str:
     """Why the incident's roster must not be silently replaced ('' when nothing was made from it)."""
-    sending = record.sections.get("sending") or {}
-    if sending.get("state"):
-        return f"an e-mail batch of {sending.get('count', '?')} was prepared from it ({sending.get('state')})"
-    mailed = [n for n in record.sections.get("notices", []) if isinstance(n, dict) and n.get("mailed_at")]
+    sending = sections.sending_of(record.sections)
+    if sending is not None:
+        count = "?" if sending.count is None else sending.count
+        return f"an e-mail batch of {count} was prepared from it ({sending.state})"
+    mailed = [n for n in sections.notices_of(record.sections) if n.mailed_at is not None]
     if mailed:
         return f"{len(mailed)} letter print run(s) made from it were mailed"
     return ""

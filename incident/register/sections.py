@@ -344,6 +344,13 @@ class ObligationsSection:
         return {regime: {ob: e.to_toml() for ob, e in entries.items()} for regime, entries in self.done.items()}
 
 
+def with_done(section: ObligationsSection, regime: str, obligation: str, entry: DoneEntry) -> ObligationsSection:
+    """The section with `regime/obligation` marked done by `entry` (replacing what it said of it)."""
+    done = {r: dict(entries) for r, entries in section.done.items()}
+    done.setdefault(regime, {})[obligation] = entry
+    return ObligationsSection(done=done)
+
+
 # --------------------------------------------------------------------------- notices
 
 
