@@ -163,16 +163,18 @@ def print_stored_summary(console: Console, record: Record) -> None:
     """One line per regime of the saved assessment (for `incident show`)."""
     from rich.markup import escape
 
-    section = record.sections.get("assessment")
-    if not isinstance(section, dict):
+    from incident.register.sections import assessment_of
+
+    section = assessment_of(record.sections)
+    if section is None:
         return
     console.print(_("[bold]Assessment[/] ({assessed_at}): `{command}` for details").format(
-        assessed_at=escape(str(section.get("assessed_at", ""))), command=escape(command_hint(f"assess {record.id}"))))
-    for a in section.get("assessments", []):
-        style, verdict = VERDICT[a.get("reportable")]
-        met = [c["id"] for c in a.get("conditions", []) if c.get("met") is True]
-        dues = [f"{o['id']} {o['due']}" for o in a.get("obligations", []) if o.get("due")]
-        line = f"  {a.get('regime')}: [{style}]{_(verdict)}[/]"
+        assessed_at=escape(str(section.assessed_at)), command=escape(command_hint(f"assess {record.id}"))))
+    for a in section.assessments:
+        style, verdict = VERDICT[a.reportable]
+        met = [c.id for c in a.conditions if c.met is True]
+        dues = [f"{o.id} {o.due}" for o in a.obligations if o.due]
+        line = f"  {a.regime}: [{style}]{_(verdict)}[/]"
         if met:
             line += f" — {escape(', '.join(met))}"
         if dues:

@@ -27,6 +27,7 @@ from incident.law.report_items import (
 )
 from incident.register.config import Config
 from incident.register.record import FIELD_BY_NAME, Record
+from incident.register.sections import ObligationEntry, assessment_of
 from incident.resources import builtin_dir
 from incident.tomlfile import (
     ID_PATTERN,
@@ -251,7 +252,7 @@ class Plan:
     regime: str = ""
     """The regime whose obligation the notice fulfils (the first in the stored assessment, or the one asked
     for); its playbook words a report to the regulator."""
-    obligation: Mapping[str, Any] | None = None
+    obligation: ObligationEntry | None = None
     """That obligation as the stored assessment has it (id, label, citation, recipient, ...)."""
     assessed: bool = False
     """The record holds an assessment."""
@@ -265,35 +266,34 @@ def plan_items(record: Record, spec: KindSpec, regime_id: str | None = None) -> 
     With `regime_id`, only that regime's obligations count (a public body's My Number report beside its
     APPI report); otherwise those of the first regime that has one.
     """
-    by_regime: dict[str, list[Mapping[str, Any]]] = {}
-    assessment = record.sections.get("assessment")
-    assessed = isinstance(assessment, Mapping)
-    if isinstance(assessment, Mapping) and spec.obligations:
-        for regime in assessment.get("assessments", []) or []:
-            if not isinstance(regime, Mapping) or (spec.regimes and regime.get("regime") not in spec.regimes):
+    by_regime: dict[str, list[ObligationEntry]] = {}
+    assessment = assessment_of(record.sections)
+    assessed = assessment is not None
+    if assessment is not None and spec.obligations:
+        for regime in assessment.assessments:
+            if spec.regimes and regime.regime not in spec.regimes:
                 continue
-            obs = [ob for ob in regime.get("obligations", []) or []
-                   if isinstance(ob, Mapping) and ob.get("id") in spec.obligations]
+            obs = [ob for ob in regime.obligations if ob.id in spec.obligations]
             if obs:
-                by_regime[str(regime.get("regime", ""))] = obs
+                by_regime[regime.regime] = obs
     if regime_id is not None and regime_id not in by_regime:
         listed = ", ".join(by_regime) or "none"
         raise InputError(_("the stored assessment gives regime {regime_id!r} no obligation that {id} fulfils (regimes with one: {listed})")
                          .format(regime_id=regime_id, id=spec.id, listed=listed), field="regime")
     chosen = regime_id if regime_id is not None else next(iter(by_regime), "")
-    found: list[Mapping[str, Any]] = by_regime.get(chosen, [])
+    found = by_regime.get(chosen, [])
     warnings: list[str] = []
     if found:
         named: list[str] = []
         for ob in found:
-            for item in ob.get("items", []) or []:
+            for item in ob.items:
                 if item in ITEMS:
                     named.append(item)
                 else:
                     warnings.append(f"the assessment names an unknown notice item {item!r}; ignored "
                                     f"(known: {', '.join(ITEMS)})")
         required = [i for i in ITEMS if (i in named and (not spec.partial or i in spec.items)) or i in spec.always]
-        recipient = next((str(ob["recipient"]) for ob in found if ob.get("recipient")), "")
+        recipient = next((ob.recipient for ob in found if ob.recipient), "")
         return Plan(tuple(required), "assessment", recipient, tuple(warnings), chosen, found[0], True,
                     tuple(by_regime))
     required = [i for i in ITEMS if i in spec.items or i in spec.always]

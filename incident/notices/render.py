@@ -36,6 +36,7 @@ from incident.notices.items import (
 from incident.notices.stamping import Stamper
 from incident.register.config import Config
 from incident.register.record import Record
+from incident.register.sections import ConditionEntry, ObligationEntry, RegimeEntry, assessment_of
 from incident.templating import BoundedSandbox, ConfinedLoader, bounded_render
 
 if TYPE_CHECKING:
@@ -284,8 +285,8 @@ class Renderer:
                 values[key] = self._markers.get(key) or self._text(key, item.id)
         values["discovered_at"] = format_date(record.get("discovered_at"), self.lang, tz)
         values["occurred_at"] = values.get("occurred_at") or ""
-        assessment = record.sections.get("assessment")
-        regimes = assessment.get("assessments", []) if isinstance(assessment, Mapping) else []
+        assessment = assessment_of(record.sections)
+        regimes = assessment.assessments if assessment is not None else ()
         chosen = self.plan.regime
         return {
             "kind": self.spec.id, "lang": self.lang, "format": self.format, "draft": self.draft,
@@ -308,15 +309,14 @@ class Renderer:
             "data_items": self._item_names(record.data),
             "timeline": [{"date": format_date(e.at, self.lang, tz), "text": e.text} for e in record.timeline],
             "recipient": self.plan.recipient,
-            "conditions": [{"regime": str(r.get("regime", "")), "citation": str(c.get("citation", "")),
-                            "reason": str(c.get("reason", "")), "id": str(c.get("id", "")),
-                            "label": self._condition_label(r, c), "regime_name": str(r.get("name", "")),
-                            "text": f"{self._condition_label(r, c)}（{c.get('citation', '')}）"}
-                           for r in regimes if isinstance(r, Mapping) and (not chosen or r.get("regime") == chosen)
-                           for c in r.get("conditions", []) or [] if isinstance(c, Mapping) and c.get("met")],
+            "conditions": [{"regime": r.regime, "citation": c.citation, "reason": c.reason, "id": c.id,
+                            "label": self._condition_label(r, c), "regime_name": r.name,
+                            "text": f"{self._condition_label(r, c)}（{c.citation}）"}
+                           for r in regimes if not chosen or r.regime == chosen
+                           for c in r.conditions if c.met],
             "report": self._report_wording(regimes),
             "assessed": bool(regimes),
-            "reportable": bool(assessment.get("reportable")) if isinstance(assessment, Mapping) else False,
+            "reportable": assessment is not None and assessment.reportable is True,
             "obligations": self._obligations(regimes),
             "person": None,
         }
@@ -330,7 +330,7 @@ class Renderer:
                 "department": letter.department, "contact": letter.contact or self.settings.config.contact,
                 "seal_omitted": letter.seal == "omitted"}
 
-    def _report_wording(self, regimes: Sequence[Any]) -> dict[str, str]:
+    def _report_wording(self, regimes: Sequence[RegimeEntry]) -> dict[str, str]:
         """How a report to the regulator is worded, from the regime playbook whose obligation it fulfils (or,
         unassessed, the playbook of the record's entity): title, data term, conditions heading, the basis
         (the obligation's citation) and whether the stored assessment requires it."""
@@ -340,7 +340,7 @@ class Renderer:
 
         loaded = load_regimes(self.settings.playbook_dirs)
         entity = str(self.record.get("entity") or self.settings.config.entity)
-        stored = {str(r.get("regime")): r for r in regimes if isinstance(r, Mapping)}
+        stored = {r.regime: r for r in regimes}
         rid = self.plan.regime or next(
             (r for r in loaded if loaded[r].report and entity in loaded[r].applies.get("entity", ())), "")
         if not rid or rid not in loaded:
@@ -351,31 +351,30 @@ class Renderer:
             raise InputError(_("the regime playbook {rid} has no [report] wording (title, data_term, conditions_heading)")
                              .format(rid=rid), field="kind")
         obligation = self.plan.obligation
-        wanted = (str(obligation.get("id")),) if obligation else self.spec.obligations
-        citation = (str(obligation.get("citation") or "") if obligation else "") or next(
+        wanted = (obligation.id,) if obligation else self.spec.obligations
+        citation = (obligation.citation if obligation else "") or next(
             (o.citation for o in regime.obligations if o.id in wanted and (not o.entities or entity in o.entities)),
             "")
         if obligation is None:
             state = "unassessed" if not self.plan.assessed else "not-required"
         else:
-            state = "guideline" if obligation.get("id") == "guideline-report" else "required"
+            state = "guideline" if obligation.id == "guideline-report" else "required"
         basis = "、".join(part.strip() for part in citation.split(";") if part.strip())
-        method = (str(obligation.get("method") or "") if obligation else "") or next(
+        method = (obligation.method if obligation else "") or next(
             (o.method for o in regime.obligations if o.id in wanted and (not o.entities or entity in o.entities)),
             "")
         return {**regime.report, "basis": basis, "state": state, "regime": regime.name_ja, "method": method,
-                "obligation": str(obligation.get("label", "")) if obligation else ""}
+                "obligation": obligation.label if obligation else ""}
 
-    def _condition_label(self, regime: Mapping[str, Any], condition: Mapping[str, Any]) -> str:
+    def _condition_label(self, regime: RegimeEntry, condition: ConditionEntry) -> str:
         """A met condition's Japanese label: as stored, or (an assessment stored before labels were kept)
         from the regime playbook; never its id."""
-        label = condition.get("label")
-        if isinstance(label, str) and label:
-            return label
+        if condition.label:
+            return condition.label
         from incident.law.regimes import load_regimes
 
         loaded = load_regimes(self.settings.playbook_dirs)
-        rid, cid = str(regime.get("regime", "")), str(condition.get("id", ""))
+        rid, cid = regime.regime, condition.id
         if rid in loaded:
             version = self._regime_version(loaded, rid, regime)
             found = next((c.ja for c in version.conditions if c.id == cid), "")
@@ -383,29 +382,29 @@ class Renderer:
                 return found
         return "該当する事態"
 
-    def _obligation_label(self, regime: Mapping[str, Any], obligation: Mapping[str, Any]) -> str:
+    def _obligation_label(self, regime: RegimeEntry, obligation: ObligationEntry) -> str:
         """An obligation's label in the notice's language: as stored, or (an assessment stored before labels
         were kept) from the regime playbook; never its id."""
-        label = obligation.get("label")
-        if self.lang == "ja" and isinstance(label, str) and label:
+        label = obligation.label
+        if self.lang == "ja" and label:
             return label
         from incident.law.regimes import load_regimes
 
         loaded = load_regimes(self.settings.playbook_dirs)
-        rid, oid = str(regime.get("regime", "")), str(obligation.get("id", ""))
+        rid, oid = regime.regime, obligation.id
         if rid in loaded:
             version = self._regime_version(loaded, rid, regime)
             found = next((o for o in version.obligations if o.id == oid), None)
             if found is not None:
                 return str(found.ja if self.lang == "ja" else found.en)
-        return label if isinstance(label, str) and label else ("義務" if self.lang == "ja" else "obligation")
+        return label or ("義務" if self.lang == "ja" else "obligation")
 
-    def _regime_version(self, loaded: Any, rid: str, stored: Mapping[str, Any] | None) -> Any:
+    def _regime_version(self, loaded: Any, rid: str, stored: RegimeEntry | None) -> Any:
         """The version the stored assessment used, else the one in force on the day of learning."""
         versions = loaded.versions(rid)
         if stored is not None:
             for version in versions:
-                if version.effective_from.isoformat() == str(stored.get("effective_from")):
+                if version.effective_from.isoformat() == stored.effective_from:
                     return version
         discovered = self.record.get("discovered_at")
         if isinstance(discovered, datetime):
@@ -421,22 +420,13 @@ class Renderer:
             return type_id
         return entry.ja if self.lang == "ja" else entry.en
 
-    def _obligations(self, regimes: Sequence[Any]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for regime in regimes:
-            if not isinstance(regime, Mapping):
-                continue
-            for ob in regime.get("obligations", []) or []:
-                if not isinstance(ob, Mapping):
-                    continue
-                due = ob.get("due")
-                out.append({"regime": str(regime.get("regime", "")), "id": str(ob.get("id", "")),
-                            "recipient": str(ob.get("recipient", "")), "soft": bool(ob.get("soft")),
-                            "due": self._due(due), "done": bool(ob.get("done")),
-                            "label": self._obligation_label(regime, ob),
-                            "regime_name": str(regime.get("name", "")),
-                            "due_text": str(ob.get("due_text", ""))})
-        return out
+    def _obligations(self, regimes: Sequence[RegimeEntry]) -> list[dict[str, Any]]:
+        # `done`: the saved assessment does not say which obligations are done (the obligations section
+        # does); a notice shows none as done, as it always has
+        return [{"regime": regime.regime, "id": ob.id, "recipient": ob.recipient, "soft": ob.soft,
+                 "due": self._due(ob.due), "done": False, "label": self._obligation_label(regime, ob),
+                 "regime_name": regime.name, "due_text": ob.due_text}
+                for regime in regimes for ob in regime.obligations]
 
     def _due(self, due: Any) -> str:
         if isinstance(due, (date, datetime)):
