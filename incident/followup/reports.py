@@ -362,8 +362,7 @@ def _totals(records: Sequence[rec.Record], taxonomy: Taxonomy) -> Totals:
     filed: Counter[tuple[str, str, str, str]] = Counter()
     reportable = 0
     for record in records:
-        assessment = sections.assessment_of(record.sections)
-        if assessment is not None and assessment.reportable is True:
+        if sections.reportable_of(record.sections) is True:
             reportable += 1
         for key in _done_obligations(record):
             filed[key] += 1

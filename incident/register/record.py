@@ -21,7 +21,9 @@ import tomli_w
 
 from incident.errors import InputError
 from incident.i18n import _
-from incident.register.sections import normalize as normalize_section
+from incident.register.sections import parse_section
+from incident.register.sections import remember as remember_section
+from incident.register.sections import serialize as serialize_section
 
 SCHEMA_VERSION = 1
 
@@ -457,13 +459,17 @@ def from_mapping(
     data = _data_entries(raw.get("data", []), vocab, fname)
     timeline = _timeline(raw.get("timeline", []), tz, fname)
     sections: dict[str, Any] = {}
+    parsed: dict[str, Any] = {}
     for name, typ in SECTIONS.items():
         if name in ("data", "timeline") or name not in raw:
             continue
         if not isinstance(raw[name], typ):
             what = "a table" if typ is dict else "an array of tables"
             raise InputError(f"expected {what}", file=fname, field=name)
-        sections[name] = normalize_section(name, raw[name], where=fname)
+        parsed[name] = parse_section(name, raw[name], where=fname)
+        sections[name] = serialize_section(parsed[name])
+    for name, value in parsed.items():  # the stages read these typed values without parsing again
+        remember_section(sections, name, value)
     record = Record(facts=facts, data=data, timeline=timeline, sections=sections)
     check_consistency(record, file=fname, now=now)
     return record

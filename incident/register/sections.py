@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from incident.errors import InputError
 from incident.i18n import _
@@ -273,10 +273,11 @@ class AssessmentSection:
     playbooks: Mapping[str, Mapping[str, str]]
     assessments: tuple[RegimeEntry, ...]
 
+    KEYS = ("assessed_at", "reportable", "learned_on", "timezone", "playbooks", "assessments")
+
     @classmethod
     def parse(cls, raw: Any, where: str | None = None) -> AssessmentSection:
-        t = _Table(raw, where, "assessment", ("assessed_at", "reportable", "learned_on", "timezone", "playbooks",
-                                              "assessments"))
+        t = _Table(raw, where, "assessment", cls.KEYS)
         playbooks: dict[str, dict[str, str]] = {}
         for regime, table in _keyed(raw.get("playbooks", {}), where, "assessment.playbooks").items():
             pt = _Table(table, where, f"assessment.playbooks.{regime}", ("version", "effective_from"))
@@ -675,37 +676,76 @@ def normalize(name: str, raw: Any, *, where: str | None = None) -> Any:
 
 # --------------------------------------------------------------------------- typed readers
 
+#: (id of a record's sections mapping, section name) -> (that mapping, the parsed section). A record's
+#: sections are never changed in place (Record.with_section makes a new mapping), so a section is parsed
+#: once per record however many stages read it; the mapping is kept so that its id is not reused.
+_PARSED: dict[tuple[int, str], tuple[Mapping[str, Any], Any]] = {}
+_PARSED_LIMIT = 20_000
+
+
+def remember(sections: Mapping[str, Any], name: str, parsed: Any) -> None:
+    """Keep the parsed value of a record's section (the record's loader parsed it already)."""
+    if len(_PARSED) >= _PARSED_LIMIT:
+        _PARSED.clear()
+    _PARSED[(id(sections), name)] = (sections, parsed)
+
+
+def _typed(sections: Mapping[str, Any], name: str, empty: T) -> T:
+    """Section `name` of a record's sections, parsed (once); `empty` when the record has none."""
+    hit = _PARSED.get((id(sections), name))
+    if hit is not None and hit[0] is sections:
+        return cast(T, hit[1])
+    raw = sections.get(name)
+    parsed = empty if raw is None else cast(T, PARSERS[name](raw, None))
+    remember(sections, name, parsed)
+    return parsed
+
+
+_NO_OBLIGATIONS = ObligationsSection(done={})
+_NO_REVIEW = ReviewSection(answers={})
+_NO_STEPS = StepsSection(steps={})
+
 
 def assessment_of(sections: Mapping[str, Any]) -> AssessmentSection | None:
+    return _typed(sections, "assessment", cast(AssessmentSection | None, None))
+
+
+def reportable_of(sections: Mapping[str, Any]) -> bool | None:
+    """The saved assessment's overall answer (None: undetermined or not assessed), without parsing the
+    whole section when no stage has yet: the one key a report over every incident reads."""
+    hit = _PARSED.get((id(sections), "assessment"))
+    if hit is not None and hit[0] is sections:
+        parsed = cast(AssessmentSection | None, hit[1])
+        return parsed.reportable if parsed is not None else None
     raw = sections.get("assessment")
-    return AssessmentSection.parse(raw) if raw is not None else None
+    if raw is None:
+        return None
+    return _Table(raw, None, "assessment", AssessmentSection.KEYS).opt_flag("reportable")
 
 
 def obligations_of(sections: Mapping[str, Any]) -> ObligationsSection:
-    return ObligationsSection.parse(sections.get("obligations", {}))
+    return _typed(sections, "obligations", _NO_OBLIGATIONS)
 
 
 def actions_of(sections: Mapping[str, Any]) -> tuple[ActionEntry, ...]:
-    return parse_actions(sections.get("actions", []))
+    return _typed(sections, "actions", cast(tuple[ActionEntry, ...], ()))
 
 
 def review_of(sections: Mapping[str, Any]) -> ReviewSection:
-    return ReviewSection.parse(sections.get("review", {}))
+    return _typed(sections, "review", _NO_REVIEW)
 
 
 def steps_of(sections: Mapping[str, Any]) -> StepsSection:
-    return StepsSection.parse(sections.get("steps", {}))
+    return _typed(sections, "steps", _NO_STEPS)
 
 
 def sending_of(sections: Mapping[str, Any]) -> SendingSection | None:
-    raw = sections.get("sending")
-    return SendingSection.parse(raw) if raw is not None else None
+    return _typed(sections, "sending", cast(SendingSection | None, None))
 
 
 def roster_of(sections: Mapping[str, Any]) -> RosterSection | None:
-    raw = sections.get("roster")
-    return RosterSection.parse(raw) if raw is not None else None
+    return _typed(sections, "roster", cast(RosterSection | None, None))
 
 
 def notices_of(sections: Mapping[str, Any]) -> tuple[NoticeEntry, ...]:
-    return _parse_notices(sections.get("notices", []), None)
+    return _typed(sections, "notices", cast(tuple[NoticeEntry, ...], ()))
