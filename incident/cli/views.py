@@ -25,7 +25,8 @@ def record_json(record: rec.Record) -> dict[str, Any]:
 
 
 def summary_json(record: rec.Record) -> dict[str, Any]:
-    assessment = record.sections.get("assessment", {})
+    from incident.register.sections import reportable_of
+
     return {
         "id": record.id,
         "status": record.status,
@@ -34,7 +35,7 @@ def summary_json(record: rec.Record) -> dict[str, Any]:
         "title": record.get("title"),
         "department": record.get("department", ""),
         "persons": record.get("persons"),
-        "reportable": assessment.get("reportable") if isinstance(assessment, dict) else None,
+        "reportable": reportable_of(record.sections),
     }
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from incident import dates
 from incident.i18n import _
 from incident.register import record as rec
+from incident.register import sections
 from incident.register.backend import RegisterStore
 from incident.register.store import PERSONAL_DATA_DIRS
 
@@ -133,10 +134,10 @@ def recorded_paths(store: RegisterStore, record: rec.Record) -> list[Path]:
     entry that counts people (a print run, an mbox, a mail-merge directory's per-person files)."""
     found: list[Path] = []
     root = store.root.resolve()
-    for entry in record.sections.get("notices", []) or []:
-        if not isinstance(entry, Mapping) or "count" not in entry or not entry.get("path"):
+    for entry in sections.notices_of(record.sections):
+        if entry.count is None or not entry.path:
             continue
-        path = Path(str(entry["path"]))
+        path = Path(entry.path)
         if not path.is_absolute() or path.resolve().is_relative_to(root):
             continue  # inside the store, personal_data_paths finds it; a relative path cannot be resolved now
         if path.is_file() and not path.is_symlink():
@@ -151,20 +152,20 @@ def recorded_notes(store: RegisterStore, record: rec.Record) -> list[str]:
     written (purge says so rather than guess what became of it)."""
     notes: list[str] = []
     root = store.root.resolve()
-    for entry in record.sections.get("notices", []) or []:
-        if not isinstance(entry, Mapping) or "count" not in entry or not entry.get("path"):
+    for entry in sections.notices_of(record.sections):
+        if entry.count is None or not entry.path:
             continue
-        path = Path(str(entry["path"]))
+        path = Path(entry.path)
         if not path.is_absolute() or path.resolve().is_relative_to(root):
             continue
         if not path.exists():
             notes.append(_("{path}: gone (recorded {at}, {count} people); not checked further")
-                         .format(path=path, at=entry.get('at'), count=entry['count']))
-        elif path.is_dir() and not path.is_symlink() and entry.get("state") != "writing":
+                         .format(path=path, at=entry.at, count=entry.count))
+        elif path.is_dir() and not path.is_symlink() and entry.state != "writing":
             present = sum(1 for f in path.iterdir() if PER_PERSON_FILE.fullmatch(f.name))
-            if present != entry["count"]:
+            if present != entry.count:
                 notes.append(_("{path}: changed since written ({present} of {count} per-person files)")
-                             .format(path=path, present=present, count=entry['count']))
+                             .format(path=path, present=present, count=entry.count))
     return notes
 
 

@@ -20,6 +20,7 @@ from typing import Any, Final
 from incident.errors import InputError
 from incident.i18n import _
 from incident.notices.render import Renderer, format_date
+from incident.register import sections
 from incident.register.record import Record
 from incident.sheets import Column, write_table
 
@@ -298,43 +299,40 @@ def _response(c: FormContext) -> str:
 
     record = c.record
     lines = [c.v.get("response_to_individuals", "")] if c.v.get("response_to_individuals") else []
-    for entry in record.sections.get("notices", []) or []:
-        if not isinstance(entry, Mapping) or "count" not in entry or entry.get("draft"):
+    for entry in sections.notices_of(record.sections):
+        if entry.count is None or entry.draft:
             continue
-        spec = KINDS.get(str(entry.get("kind", "")))
+        spec = KINDS.get(entry.kind)
         if spec is None or not spec.per_person:
             continue
-        at = entry.get("at")
-        when = c.date(at) if isinstance(at, (date, datetime)) else ""
-        method = "電子メール（作成）" if spec.email else METHODS.get(str(entry.get("format", "")), "書面")
-        lines.append(f"{when} {method}による通知文 {int(entry['count']):,}名分を作成".strip())
-    sending = record.sections.get("sending") or {}
-    if isinstance(sending, Mapping) and sending.get("sent"):
-        at = sending.get("last_run_at")
-        when = c.date(at) if isinstance(at, (date, datetime)) else ""
-        failed = f"（送信できなかったもの {int(sending.get('failed', 0)):,}件）" if sending.get("failed") else ""
-        lines.append(f"{when} 電子メールにより {int(sending['sent']):,}名に通知{failed}".strip())
-    roster = record.sections.get("roster") or {}
-    if isinstance(roster, Mapping) and roster.get("count"):
-        lines.append(f"対象者名簿 {int(roster['count']):,}名")
+        method = "電子メール（作成）" if spec.email else METHODS.get(entry.format, "書面")
+        lines.append(f"{c.date(entry.at)} {method}による通知文 {entry.count:,}名分を作成".strip())
+    sending = sections.sending_of(record.sections)
+    if sending is not None and sending.sent:
+        when = c.date(sending.last_run_at) if sending.last_run_at is not None else ""
+        failed = f"（送信できなかったもの {sending.failed:,}件）" if sending.failed else ""
+        lines.append(f"{when} 電子メールにより {sending.sent:,}名に通知{failed}".strip())
+    roster = sections.roster_of(record.sections)
+    if roster is not None and roster.count:
+        lines.append(f"対象者名簿 {roster.count:,}名")
     return "\n".join(lines)
 
 
 def _actions(c: FormContext, done: bool) -> str:
     """The corrective actions (再発防止のための措置) done (done or verified) or planned (open), from the
     record's `actions` section; without any, the record's `prevention` counts as planned."""
-    actions = [a for a in c.record.sections.get("actions", []) or [] if isinstance(a, Mapping)]
+    actions = sections.actions_of(c.record.sections)
     if not actions:
         return "" if done else c.v.get("prevention", "")
     lines = []
     for action in actions:
-        if (action.get("state", "open") != "open") != done:
+        if (action.state != "open") != done:
             continue
-        when = action.get("done_at") if done else action.get("due")
+        when = action.done_at if done else action.due
         suffix = ""
-        if isinstance(when, (date, datetime)):
+        if when is not None:
             suffix = f"（{c.date(when)}実施）" if done else f"（{c.date(when)}まで）"
-        lines.append(f"・{action.get('measure', '')}{suffix}")
+        lines.append(f"・{action.measure}{suffix}")
     return "\n".join(lines)
 
 
