@@ -342,7 +342,7 @@ def plain_overdue_steps(late: list[Any], tz: str) -> str:
                                       max_width=60)
 
 
-def print_overdue_steps(console: Console, store: RegisterStore, department: str | None = None,
+def print_overdue_steps(console: Console, ctx: Context, department: str | None = None,
                         records: list[Any] | None = None) -> None:
     """The open response steps past their target across the register (below the obligations)."""
     from rich.markup import escape
@@ -350,23 +350,22 @@ def print_overdue_steps(console: Console, store: RegisterStore, department: str 
 
     from incident.cli.steps import who_label
     from incident.cli.views import RICH_TABLE_MAX_ROWS
-    from incident.dates import now
     from incident.followup.people import same_name
     from incident.followup.response import URGENCIES
     from incident.followup.steps import overdue_steps
 
-    late = [s for s in overdue_steps(store, now(store.tz), records)
+    late = [s for s in overdue_steps(ctx, ctx.now(), records)
             if department is None or same_name(department, s.department)]
     if not late:
         return
     if not console.is_terminal or len(late) > RICH_TABLE_MAX_ROWS:
-        console.file.write(plain_overdue_steps(late, store.tz))
+        console.file.write(plain_overdue_steps(late, ctx.tz))
         return
     table = Table(title=_("Overdue response steps ({count})").format(count=len(late)), title_justify="left")
     for col in (_("Target"), _("Incident"), _("Step"), _("Who")):
         table.add_column(col, overflow="fold", no_wrap=col in (_("Target"), _("Incident")))
     for item in late:
-        shown = _step_target(item.view.due, store.tz)
+        shown = _step_target(item.view.due, ctx.tz)
         urgency = either(URGENCIES[item.view.step.urgency].ja, URGENCIES[item.view.step.urgency].en)
         table.add_row(escape(f"{shown} {urgency}"), item.incident,
                       escape(f"{either(item.view.step.title_ja, item.view.step.title_en)}\n{item.view.step.id}"),
@@ -412,7 +411,7 @@ def deadlines_cmd(ics_file: str | None, department: str | None, as_json: bool) -
 
     def view(out: RichReporter) -> None:
         print_deadlines(out.console, env.context(), rows)
-        print_overdue_steps(out.console, store, department, records)
+        print_overdue_steps(out.console, env.context(), department, records)
 
     rep.result(lambda: [r.to_json() for r in rows], view)
 

@@ -156,7 +156,7 @@ def collect(ctx: Context, *, now: datetime, days: Sequence[int], skipped: list[s
             items.append(Item("action", action.incident, titles.get(action.incident, ""), action.id, action.measure, action.due, left,
                               action.overdue(today), action.owner, reached,
                               f"incident action done {action.aid} --evidence TEXT"))
-    for late in overdue_steps(store, now):
+    for late in overdue_steps(ctx, now):
         step = late.view.step
         items.append(Item("step", late.incident, late.title, step.id, step.title_ja,
                           late.view.due, None, True, late.department or PRIVACY_DESK, "overdue",

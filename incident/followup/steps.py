@@ -21,6 +21,7 @@ from incident.register import record as rec
 from incident.register import sections
 
 if TYPE_CHECKING:
+    from incident.law.context import Context
     from incident.register.backend import RegisterStore
 
 STATES = ("done", "skipped")
@@ -124,7 +125,7 @@ class OverdueStep:
     view: StepView
 
 
-def overdue_steps(store: RegisterStore, now: datetime, records: Sequence[rec.Record] | None = None) -> list[OverdueStep]:
+def overdue_steps(ctx: Context, now: datetime, records: Sequence[rec.Record] | None = None) -> list[OverdueStep]:
     """Every open response step past its target across the register, earliest target first.
 
     An incident whose playbook cannot be loaded is left out (`incident steps ID` names the problem).
@@ -132,11 +133,12 @@ def overdue_steps(store: RegisterStore, now: datetime, records: Sequence[rec.Rec
     from incident.dates import to_local_date
     from incident.followup.response import load_response
 
-    today = to_local_date(now, store.tz)
+    tz = ctx.tz
+    today = to_local_date(now, tz)
     found: list[tuple[float, str, OverdueStep]] = []
     playbooks: dict[str, ResponsePlaybook | InputError] = {}  # one load per type, not per incident
-    extra = store.extra_dirs("playbooks")
-    for record in store.records() if records is None else records:
+    extra = ctx.playbook_dirs
+    for record in ctx.store.records() if records is None else records:
         if record.status == "closed" or not record.get("type"):
             continue
         type_id = str(record.get("type"))
@@ -149,7 +151,7 @@ def overdue_steps(store: RegisterStore, now: datetime, records: Sequence[rec.Rec
         if isinstance(playbook, InputError):
             continue
         try:
-            prog = progress(playbook, record, store.tz)
+            prog = progress(playbook, record, tz)
         except InputError:
             continue
         incident, title, department = record.id, str(record.get("title", "")), str(record.get("department", ""))
