@@ -392,6 +392,18 @@ def test_done_step_settles_its_fact_in_one_audited_update(store: Any) -> None:
     assert (changes["step"], changes["state"], changes["value"]) == ("confirm-unopened", "done", "true")
 
 
+def test_a_step_that_settles_when_it_was_learned_is_kept_and_the_record_loads(store: Any) -> None:
+    jst = timezone(timedelta(hours=9))
+    created = _new(store, "health-check-3", type="insider")
+    record_step(store, created.id, "record-discovery", "done", actor="clerk",
+                at=datetime(2024, 6, 4, 9, 0, tzinfo=jst), value="2024-06-03 16:30")
+    saved = store.load(created.id)
+    learned = datetime(2024, 6, 3, 16, 30, tzinfo=jst)
+    assert saved.get("discovered_at") == learned
+    assert saved.sections["steps"]["record-discovery"]["value"] == learned
+    assert step_states(saved)["record-discovery"].value == learned
+
+
 def test_a_refused_step_writes_nothing(store: Any) -> None:
     created = _new(store, "health-check-3")
     before = len(list(store.audit.entries()))

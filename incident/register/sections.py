@@ -510,7 +510,9 @@ class ReviewSection:
 # --------------------------------------------------------------------------- response steps
 
 STEP_STATES = ("done", "skipped")
-StepValue = str | int | bool | tuple[str, ...]
+#: what a step recorded as its answer: the fact it settled, as the record keeps it (a date and time for
+#: discovered_at / occurred_at, a number of persons, a yes/no, a text, a list of ids)
+StepValue = str | int | bool | datetime | tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -548,6 +550,8 @@ class StepsSection:
                 raw_value = entry["value"]
                 if isinstance(raw_value, (bool, str)):
                     value = t.text("value") if isinstance(raw_value, str) else raw_value
+                elif isinstance(raw_value, datetime):
+                    value = t.moment("value")
                 elif isinstance(raw_value, int):
                     value = t.number("value")
                 else:
