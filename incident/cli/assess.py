@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from datetime import date
     from pathlib import Path
 
-    from rich.console import Console
-
     from incident.law.assessment import AssessmentJson, ObligationJson
     from incident.law.context import Context
     from incident.register.backend import RegisterStore
@@ -72,7 +70,7 @@ def _due_text(ob: ObligationJson, today: date, tz: str) -> str:
     return f"{escape(shown)}{target} — {when}"
 
 
-def print_assessment(console: Console, data: AssessmentJson, tz: str) -> None:
+def print_assessment(out: RichReporter, data: AssessmentJson, tz: str) -> None:
     """A rich panel per regime: verdict, conditions, exemptions, obligations, missing facts."""
     from rich.console import Group
     from rich.markup import escape
@@ -85,7 +83,7 @@ def print_assessment(console: Console, data: AssessmentJson, tz: str) -> None:
 
     today = now(tz).date()
     if not data["assessments"]:
-        console.print(_("No regime applies to this incident."))
+        out.print(_("No regime applies to this incident."))
     learned = data.get("learned_on")
     for a in data["assessments"]:
         style, verdict = VERDICT[a["reportable"]]
@@ -131,7 +129,7 @@ def print_assessment(console: Console, data: AssessmentJson, tz: str) -> None:
             if isinstance(part, Text):
                 part.no_wrap = False
         title = f"[bold]{escape(pick(a, 'name') or a['regime'])}[/] ({escape(a['regime'])})"
-        console.print(Panel(Group(*parts), title=title, title_align="left"))
+        out.print(Panel(Group(*parts), title=title, title_align="left"))
 
 
 def item_names(ids: list[str]) -> str:
@@ -146,20 +144,20 @@ def item_names(ids: list[str]) -> str:
     return "、".join(items[i].ja if i in items else i for i in ids)
 
 
-def print_changes(console: Console, changes: list[str], first: bool) -> None:
+def print_changes(out: RichReporter, changes: list[str], first: bool) -> None:
     from rich.markup import escape
 
     if first:
-        console.print(_("First assessment of this incident (saved)."))
+        out.print(_("First assessment of this incident (saved)."))
     elif changes:
-        console.print(_("[bold]Changed since the last assessment:[/]"))
+        out.print(_("[bold]Changed since the last assessment:[/]"))
         for line in changes:
-            console.print(f"  • {escape(line)}")
+            out.print(f"  • {escape(line)}")
     else:
-        console.print(_("No change since the last assessment."))
+        out.print(_("No change since the last assessment."))
 
 
-def print_stored_summary(console: Console, record: Record) -> None:
+def print_stored_summary(out: RichReporter, record: Record) -> None:
     """One line per regime of the saved assessment (for `incident show`)."""
     from rich.markup import escape
 
@@ -168,7 +166,7 @@ def print_stored_summary(console: Console, record: Record) -> None:
     section = assessment_of(record.sections)
     if section is None:
         return
-    console.print(_("[bold]Assessment[/] ({assessed_at}): `{command}` for details").format(
+    out.print(_("[bold]Assessment[/] ({assessed_at}): `{command}` for details").format(
         assessed_at=escape(str(section.assessed_at)), command=escape(command_hint(f"assess {record.id}"))))
     for a in section.assessments:
         style, verdict = VERDICT[a.reportable]
@@ -179,7 +177,7 @@ def print_stored_summary(console: Console, record: Record) -> None:
             line += f" — {escape(', '.join(met))}"
         if dues:
             line += f" — {escape('; '.join(dues))}"
-        console.print(line)
+        out.print(line)
 
 
 # --------------------------------------------------------------------------- assess
@@ -203,7 +201,7 @@ def assess_cmd(incident_id: str | None, facts_file: str | None, as_json: bool) -
         raise InputError(_("give an incident ID or --facts FILE (one of them)"), field="ID")
     if facts_file is not None:
         data, tz = _assess_file(env, Path(facts_file))
-        rep.result(data, lambda out: print_assessment(out.console, data, tz))
+        rep.result(data, lambda out: print_assessment(out, data, tz))
         return
     assert incident_id is not None
     store = env.store()
@@ -213,8 +211,8 @@ def assess_cmd(incident_id: str | None, facts_file: str | None, as_json: bool) -
     saved = assess_and_save(env.context(), incident_id, actor=env.actor())
 
     def view(out: RichReporter) -> None:
-        print_assessment(out.console, saved, store.tz)
-        print_changes(out.console, saved["changes"], first)
+        print_assessment(out, saved, store.tz)
+        print_changes(out, saved["changes"], first)
 
     rep.result(saved, view)
 
@@ -263,7 +261,7 @@ def _deadline_columns() -> tuple[str, ...]:
     return (_("Due"), _("Left"), _("Incident"), _("Obligation"), _("To"), _("Title"))
 
 
-def print_deadlines(console: Console, ctx: Context, rows: list[Any] | None = None) -> None:
+def print_deadlines(out: RichReporter, ctx: Context, rows: list[Any] | None = None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
@@ -271,10 +269,10 @@ def print_deadlines(console: Console, ctx: Context, rows: list[Any] | None = Non
 
     rows = collect_open(ctx) if rows is None else rows
     if not rows:
-        console.print(_("No open obligations."))
+        out.print(_("No open obligations."))
         return
-    if not console.is_terminal or len(rows) > RICH_TABLE_MAX_ROWS:
-        console.file.write(plain_deadlines(rows))  # pipes and long lists: aligned text, no rich layout
+    if not out.console.is_terminal or len(rows) > RICH_TABLE_MAX_ROWS:
+        out.echo(plain_deadlines(rows), nl=False)  # pipes and long lists: aligned text, no rich layout
         return
     table = Table(title=_("Open obligations ({count})").format(count=len(rows)), title_justify="left")
     columns = _deadline_columns()
@@ -285,7 +283,7 @@ def print_deadlines(console: Console, ctx: Context, rows: list[Any] | None = Non
         style = "bold red" if o.overdue else ""
         table.add_row(escape(due), escape(left), o.incident, escape(f"{o.regime}/{o.id}\n{o.label}"),
                       escape(o.recipient), escape(o.title), style=style)
-    console.print(table)
+    out.print(table)
 
 
 def plain_deadlines(rows: list[Any]) -> str:
@@ -342,7 +340,7 @@ def plain_overdue_steps(late: list[Any], tz: str) -> str:
                                       max_width=60)
 
 
-def print_overdue_steps(console: Console, ctx: Context, department: str | None = None,
+def print_overdue_steps(out: RichReporter, ctx: Context, department: str | None = None,
                         records: list[Any] | None = None) -> None:
     """The open response steps past their target across the register (below the obligations)."""
     from rich.markup import escape
@@ -358,8 +356,8 @@ def print_overdue_steps(console: Console, ctx: Context, department: str | None =
             if department is None or same_name(department, s.department)]
     if not late:
         return
-    if not console.is_terminal or len(late) > RICH_TABLE_MAX_ROWS:
-        console.file.write(plain_overdue_steps(late, ctx.tz))
+    if not out.console.is_terminal or len(late) > RICH_TABLE_MAX_ROWS:
+        out.echo(plain_overdue_steps(late, ctx.tz), nl=False)
         return
     table = Table(title=_("Overdue response steps ({count})").format(count=len(late)), title_justify="left")
     for col in (_("Target"), _("Incident"), _("Step"), _("Who")):
@@ -371,7 +369,7 @@ def print_overdue_steps(console: Console, ctx: Context, department: str | None =
                       escape(f"{either(item.view.step.title_ja, item.view.step.title_en)}\n{item.view.step.id}"),
                       escape(who_label(item.view.step)),
                       style="bold red")
-    console.print(table)
+    out.print(table)
 
 
 @click.command("deadlines")
@@ -410,8 +408,8 @@ def deadlines_cmd(ics_file: str | None, department: str | None, as_json: bool) -
                  .format(count=sum(1 for r in rows if r.due is not None), path=ics_path))
 
     def view(out: RichReporter) -> None:
-        print_deadlines(out.console, env.context(), rows)
-        print_overdue_steps(out.console, env.context(), department, records)
+        print_deadlines(out, env.context(), rows)
+        print_overdue_steps(out, env.context(), department, records)
 
     rep.result(lambda: [r.to_json() for r in rows], view)
 

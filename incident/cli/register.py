@@ -214,7 +214,7 @@ def show_extras(out: RichReporter, store: Any, record: Any) -> None:
     from incident.cli.steps import print_open_steps
 
     if "assessment" in record.sections:
-        print_stored_summary(out.console, record)
+        print_stored_summary(out, record)
     print_open_steps(out.console, store, record)
 
 

@@ -14,12 +14,10 @@ import click
 
 from incident.cli.common import get_env, info, json_option, store_options
 from incident.cli.group import IncidentGroup
-from incident.cli.reporting import reporter
+from incident.cli.reporting import RichReporter, reporter
 from incident.i18n import _, either
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from incident.followup.remind import Message, Plan
     from incident.register.backend import RegisterStore
 
@@ -48,7 +46,7 @@ def remind_cmd(days_text: str, send_now: bool, dry_run: bool, as_json: bool) -> 
         rep.note(_("warning: cannot be assessed, left out: {problem}").format(problem=problem))
     if not send_now:
         rep.result(lambda: _json(reminders, reminders.messages, sent=False),
-                   lambda out: show_plan(out.console, store, reminders))
+                   lambda out: show_plan(out, store, reminders))
         return
     from incident.register.secrets import get_secret
 
@@ -77,7 +75,7 @@ def _json(reminders: Plan, messages: tuple[Message, ...], *, sent: bool) -> dict
                           "items": [i.to_json() for i in m.items]} for m in messages]}
 
 
-def show_plan(console: Console, store: RegisterStore, reminders: Plan) -> None:
+def show_plan(out: RichReporter, store: RegisterStore, reminders: Plan) -> None:
     """The messages a run would send, per person (the dry run; `incident demo` shows it too)."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
@@ -87,23 +85,23 @@ def show_plan(console: Console, store: RegisterStore, reminders: Plan) -> None:
     from incident.followup.remind import render
 
     if not reminders.messages:
-        console.print(_("No reminders due ({already} sent before).").format(already=reminders.already))
+        out.print(_("No reminders due ({already} sent before).").format(already=reminders.already))
         return
-    console.print(_("Dry run: {count} message(s) would be sent ({already} reminder(s) sent before are left out); nothing was sent.")
-                  .format(count=len(reminders.messages), already=reminders.already))
+    out.print(_("Dry run: {count} message(s) would be sent ({already} reminder(s) sent before are left out); nothing was sent.")
+              .format(count=len(reminders.messages), already=reminders.already))
     for message in reminders.messages:
         to = f"{message.who} <{message.address}>" if message.address else \
             f"{message.who} [red](" + _("no address: `incident people set {who} ADDRESS`").format(who=message.who) + ")[/]"
         subject, _body = render(store, message, reminders.today)
-        console.print(_("\n[bold]To:[/] {to}\n[bold]Subject:[/] {subject}")
-                      .format(to=escape(to) if message.address else to, subject=escape(subject)))
+        out.print(_("\n[bold]To:[/] {to}\n[bold]Subject:[/] {subject}")
+                  .format(to=escape(to) if message.address else to, subject=escape(subject)))
         for item in message.items:
             due = item.due.astimezone(ZoneInfo(store.tz)).strftime("%Y-%m-%d %H:%M") \
                 if isinstance(item.due, datetime) else (item.due.isoformat() if item.due is not None else _("promptly"))
             mark = ("[bold red]" + _("overdue") + "[/]" if item.overdue
                     else escape(_("threshold undated")) if item.threshold == "undated"
                     else escape(_("threshold {threshold}").format(threshold=item.threshold)))
-            console.print(f"  [{item.incident}] {escape(either(item.what, item.what_en))} — {escape(due)} {mark}")
+            out.print(f"  [{item.incident}] {escape(either(item.what, item.what_en))} — {escape(due)} {mark}")
 
 
 @click.group("people", cls=IncidentGroup)
