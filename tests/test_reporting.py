@@ -134,3 +134,19 @@ def test_converted_command_modules_leave_the_choice_of_output_to_the_reporter() 
     assert {name: lines for name, lines in branching.items() if name not in NOT_CONVERTED} == {}
     # a module converted since is taken off the list, so the list only shrinks
     assert sorted(NOT_CONVERTED - set(branching)) == []
+
+
+def test_only_a_human_run_on_a_terminal_may_ask(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("incident.cli.reporting.is_interactive", lambda: True)
+    assert RichReporter(Env()).interactive() is True
+    assert JsonReporter().interactive() is False
+    monkeypatch.setattr("incident.cli.reporting.is_interactive", lambda: False)
+    assert RichReporter(Env()).interactive() is False
+
+
+def test_progress_on_a_pipe_shows_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    for rep in (reporter(True), reporter(False, Env())):
+        with rep.progress("sending", 3) as update:
+            for done in range(1, 4):
+                update(done)
+    assert capsys.readouterr() == ("", "")
