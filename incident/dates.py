@@ -8,7 +8,6 @@ Japanese fiscal year (年度, April–March). Every parse error is an :class:`~i
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,6 +16,7 @@ from dateutil.parser import isoparse  # type: ignore[import-untyped]  # no stubs
 
 from incident.errors import InputError
 from incident.i18n import _
+from incident.text import normalize
 
 __all__ = [
     "ACCEPTED_FORMS",
@@ -179,7 +179,7 @@ def _time_of(m: re.Match[str], text: str, field: str | None) -> time | None:
 
 def _parse(text: str, field: str | None) -> tuple[date, time | None, tzinfo | None]:
     """Split text into (date, time or None, fixed offset or None). The offset is only set for ISO input."""
-    s = unicodedata.normalize("NFKC", text).strip()
+    s = normalize(text).strip()
     ja_time = _ISO_DATE_JA_TIME.fullmatch(s) if ("時" in s or "午" in s) else None
     if ja_time:
         return (_make_date(int(ja_time["y"]), int(ja_time["m"]), int(ja_time["d"]), text, field),
@@ -220,7 +220,7 @@ def parse_datetime(
     an ISO offset or Z is kept as written.
     """
     zone = _zone(tz)
-    bare = _BARE_TIME.fullmatch(unicodedata.normalize("NFKC", text).strip())
+    bare = _BARE_TIME.fullmatch(normalize(text).strip())
     if bare:  # a time alone (午後3時, 15時30分, 15:30) is today's, in tz
         t = _time_of(bare, text, field)
         assert t is not None

@@ -11,7 +11,6 @@ checked by `incident.followup.contractor_report`).
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
@@ -26,6 +25,7 @@ from incident.register import record as rec
 from incident.register import sections
 from incident.register.actors import same_actor
 from incident.register.backend import RegisterStore
+from incident.text import normalize
 
 State = Literal["open", "done", "verified"]
 STATES: tuple[State, ...] = get_args(State)
@@ -99,7 +99,7 @@ class Action:
 
 def parse_aid(text: str) -> tuple[str, str]:
     """`2023-0012/A1` -> ("2023-0012", "A1")."""
-    match = _AID.match(unicodedata.normalize("NFKC", text).strip())
+    match = _AID.match(normalize(text).strip())
     if match is None:
         raise InputError(_("{text!r} is not an action; actions are named INCIDENT/ACTION, e.g. 2023-0012/A1 (`incident action list` shows them)")
                          .format(text=text), field="AID")
@@ -248,7 +248,7 @@ def add_action(store: RegisterStore, incident_id: str, spec: NewAction, *, actor
 
 def _is_contractor_measure(record: rec.Record, playbook: ContractorReport, measure: str) -> bool:
     def key(text: str) -> str:
-        return "".join(unicodedata.normalize("NFKC", text).split())
+        return "".join(normalize(text).split())
 
     handled_by = record.get("handled_by", "")
     return bool(handled_by) and key(measure) == key(playbook.measure.format(handled_by=handled_by))

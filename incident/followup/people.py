@@ -9,12 +9,12 @@ notices' recipients are: exactly one bare ASCII address, so a reminder can never
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 
 from incident.errors import InputError
 from incident.i18n import _
 from incident.register.backend import RegisterStore
+from incident.text import normalize
 
 PRIVACY_DESK = "privacy-desk"
 """The name of the privacy office (個人情報保護の担当部署): reminded of the reports to the regulator."""
@@ -76,7 +76,7 @@ def set_person(store: RegisterStore, name: str, address: str, *, actor: str) -> 
     """
     from incident.register.config import save_settings
 
-    name = unicodedata.normalize("NFKC", name).strip()
+    name = normalize(name, "keep").strip()
     if not name or "\n" in name or "=" in name:
         raise InputError(_("the name is empty, spans lines or holds '='; give a person, a department or {privacy_desk}")
                          .format(privacy_desk=PRIVACY_DESK), field="NAME")

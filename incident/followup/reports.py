@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from incident.register import record as rec
 from incident.register import sections
 from incident.resources import builtin_dir
 from incident.safetext import csv_cell, md_text
+from incident.text import normalize
 
 Format = Literal["md", "csv", "html", "json"]
 FORMATS: tuple[Format, ...] = get_args(Format)
@@ -201,7 +201,7 @@ _HALF = re.compile(r"(.+?)[-\s]?(H1|H2|上期|下期|上半期|下半期)", re.I
 
 def parse_fiscal_year(text: str, *, field: str = "--fiscal-year") -> int:
     """A fiscal year (年度) as 2023, FY2023, 令和5, 令和5年度, R5, R05, 令和元年度 or H30 (full-width digits too)."""
-    raw = unicodedata.normalize("NFKC", text).strip()
+    raw = normalize(text).strip()
     match = _FY.fullmatch(raw)
     if match is None:
         raise InputError(_("{text!r} is not a fiscal year; give 2023, 令和5, 令和5年度 or R5").format(text=text), field=field)
@@ -223,7 +223,7 @@ def parse_fiscal_year(text: str, *, field: str = "--fiscal-year") -> int:
 def parse_period(text: str) -> Period:
     """--period: a month (2024-04), a fiscal half (2024-H1, 令和6上期: April–September; H2: October–March)
     or a fiscal year (2024, 令和6年度, R6)."""
-    raw = unicodedata.normalize("NFKC", text).strip()
+    raw = normalize(text).strip()
     month = _MONTH.fullmatch(raw)
     if month:
         year, number = int(month[1]), int(month[2])

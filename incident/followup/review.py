@@ -8,7 +8,6 @@ the same step (source `review:<item>`); the minutes are exported as Markdown thr
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +31,7 @@ from incident.law.taxonomy import ChecklistItem, Taxonomy, load_taxonomy
 from incident.register import record as rec
 from incident.register import sections
 from incident.register.backend import RegisterStore
+from incident.text import normalize
 
 Answer = Literal["yes", "no", "na"]
 ANSWERS: tuple[Answer, ...] = get_args(Answer)
@@ -44,7 +44,7 @@ _ALIASES: Mapping[str, Answer] = {
 
 def parse_answer(text: str, *, field: str = "--answer") -> Answer:
     """yes | no | na (also y, n, n/a, はい, いいえ, 該当なし)."""
-    found = _ALIASES.get(unicodedata.normalize("NFKC", text).strip().casefold())
+    found = _ALIASES.get(normalize(text).strip().casefold())
     if found is None:
         raise InputError(_("{text!r} is not an answer; expected yes, no or na (not applicable)")
                          .format(text=text), field=field)

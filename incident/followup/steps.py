@@ -19,6 +19,7 @@ from incident.followup.response import FACT_KEYS, URGENCIES, ResponsePlaybook, S
 from incident.i18n import _
 from incident.register import record as rec
 from incident.register import sections
+from incident.text import normalize
 
 if TYPE_CHECKING:
     from incident.law.context import Context
@@ -211,11 +212,9 @@ def current_value(record: rec.Record, key: str) -> Any:
 
 
 def _split(raw: Any) -> list[str]:
-    import unicodedata
-
     if isinstance(raw, list):
         return [str(v).strip() for v in raw if str(v).strip()]
-    text = unicodedata.normalize("NFKC", str(raw)).replace("、", ",")
+    text = normalize(str(raw)).replace("、", ",")
     return [part.strip() for part in text.split(",") if part.strip()]
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -27,6 +26,7 @@ from typing import Any
 from incident.errors import InputError
 from incident.i18n import _
 from incident.resources import builtin_dir
+from incident.text import normalize
 from incident.tomlfile import ID_PATTERN, BlockProblems, check_header, raise_problems, read_toml
 
 FILENAME = "data-items.toml"
@@ -37,12 +37,13 @@ _AMBIGUOUS_KEYS = ("name", "items", "note")
 #: the id of a free item (outside the catalogue), written `other:LABEL`
 FREE_ID = "other"
 FREE_PREFIX = "other:"
-_SEPARATORS = re.compile(r"[\s\-_\u2010-\u2015\u2212\u30fb]+")
+_SEPARATORS = re.compile(r"[\s\-_\u30fb]+")
 
 
 def normalize_name(name: str) -> str:
-    """The lookup key of a name: NFKC, case-folded, without spaces, hyphens, underscores or 中黒."""
-    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", name).casefold())
+    """The lookup key of a name: normalized, case-folded, without spaces, hyphens (any dash), underscores or
+    中黒."""
+    return _SEPARATORS.sub("", normalize(name).casefold())
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class AmbiguousItem(InputError):
 
 def free_label(name: str) -> str | None:
     """The label of a free item name (`other:保育料の額` -> 保育料の額), or None for any other name."""
-    text = unicodedata.normalize("NFKC", name).strip()
+    text = normalize(name, "keep").strip()
     head, sep, label = text.partition(":")
     if not sep or head.strip().casefold() != FREE_ID:
         return None

@@ -26,6 +26,7 @@ from incident.notices.delivery import build_email, recipient_of
 from incident.notices.render import Renderer
 from incident.notices.roster import Person
 from incident.register.config import Config
+from incident.text import normalize
 
 MergeFormat = Literal["txt", "html", "eml"]
 MERGE_FORMATS: tuple[MergeFormat, ...] = ("txt", "html", "eml")
@@ -227,9 +228,7 @@ def email_messages(renderer: Renderer, people: Iterable[Person],
 
 
 def _norm(text: str) -> str:
-    import unicodedata
-
-    return _WS.sub("", unicodedata.normalize("NFKC", text).casefold())
+    return _WS.sub("", normalize(text).casefold())
 
 
 @dataclass

@@ -11,7 +11,6 @@ duplicate detection, which keeps one 8-byte keyed digest per person in a compact
 from __future__ import annotations
 
 import re
-import unicodedata
 from array import array
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -28,16 +27,15 @@ from incident.notices.masking import mask_person
 from incident.notices.rostercsv import open_csv
 from incident.notices.rosterfile import RosterWriter, check_key, read_rows
 from incident.notices.rostertable import Layout, column_layout
+from incident.text import normalize
 
 MAX_LISTED: Final = 1000
 """At most this many skipped-row problems and duplicates are kept in an ImportResult (the counts are exact)."""
 MAX_IN_MESSAGE: Final = 20
 
 
-_nfkc = unicodedata.normalize
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-_HYPHENS = re.compile(r"[\u2010-\u2015\u2212\u30fc\uff0d\uff70]")
 _POSTAL = re.compile(r"〒?\s*([0-9]{3})-?([0-9]{4})")
 MAX_CELL: Final = 1000
 """Characters in one cell, at most: longer is a broken file (a runaway quote), not a name or an address."""
@@ -269,18 +267,18 @@ def _parse_row(row: list[str], layout: Layout, line: int) -> tuple[list[str], li
     if _CONTROL.search(name + kana + phone) or _CONTROL_MULTILINE.search(address + "".join(extras)):
         problems.extend(_control_problems(layout, line, name, kana, phone, address, extras))
     if email:
-        email = _nfkc("NFKC", email).strip()
+        email = normalize(email, "keep").strip()
         why = email_problem(email)
         if why is not None:
             problems.append(RowProblem(line, f"email '{_show(email)}': cannot be sent to ({why})"))
     if postal:
-        match = _POSTAL.fullmatch(_HYPHENS.sub("-", _nfkc("NFKC", postal)))
+        match = _POSTAL.fullmatch(normalize(postal, "numeric"))
         if match:
             postal = f"{match[1]}-{match[2]}"
         else:
             problems.append(RowProblem(line, f"postal_code '{_show(postal)}': not NNN-NNNN or NNNNNNN"))
     if phone:
-        phone = _HYPHENS.sub("-", _nfkc("NFKC", phone))
+        phone = normalize(phone, "numeric")
     if not name:
         problems.append(RowProblem(line, "no name (a letter would be addressed \" 様\")"))
     if not (email or address):
@@ -367,7 +365,7 @@ def _duplicate_of(seen: _DigestTable, record: list[str], number: int) -> tuple[i
         if first is not None:
             found = (first, "same email")
     if name and address:
-        both = _nfkc("NFKC", f"{name}\0{address}")
+        both = normalize(f"{name}\0{address}")
         first = seen.setdefault(hash("".join(both.split()).casefold()), number)
         if first is not None and found is None:
             found = (first, "same name and address")

@@ -10,7 +10,6 @@ give the header as a list of strings; `incident.notices.roster` validates the ro
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from operator import itemgetter
@@ -20,6 +19,7 @@ from typing import Final
 
 from incident.errors import InputError
 from incident.i18n import _
+from incident.text import normalize
 
 FIELDS: Final = ("name", "kana", "address", "postal_code", "email", "phone")
 """The roster fields the toolkit understands; any other column is kept as an extra."""
@@ -50,8 +50,9 @@ MAX_COLUMNS: Final = 200
 
 
 def header_key(text: str) -> str:
-    """How a header cell is looked up: NFKC, case-folded, without spaces, '-', '_', '・', ':' and '*'."""
-    return re.sub(r"[\s_\-・:*]", "", unicodedata.normalize("NFKC", text).strip().casefold())
+    """How a header cell is looked up: normalized, case-folded, without spaces, hyphens (any dash), '_', '・',
+    ':' and '*'."""
+    return re.sub(r"[\s_\-・:*]", "", normalize(text).strip().casefold())
 
 
 def field_of(header: str) -> str | None:

@@ -2,7 +2,8 @@
 
 The double check of a sending batch (the preparer may not approve) and the effectiveness check of a
 corrective action (the owner may not verify) both ask "is this the same person?". Names are compared
-as people type and disguise them: NFKC (full-width letters, compatibility forms), format characters
+as people type and disguise them: `incident.text.normalize` (full-width letters, compatibility forms,
+every dash and the minus sign as one hyphen), format characters
 removed (zero-width space and joiners, BOM, soft hyphen, bidi marks) with variation selectors and
 control characters, every run of white space removed (「山田 太郎」 is 「山田太郎」), and case folded.
 """
@@ -10,6 +11,8 @@ control characters, every run of white space removed (「山田 太郎」 is 「
 from __future__ import annotations
 
 import unicodedata
+
+from incident.text import normalize
 
 _INVISIBLE_CATEGORIES = ("Cf", "Cc", "Cs", "Co", "Cn")
 
@@ -23,10 +26,10 @@ def _invisible(char: str) -> bool:
 
 def actor_key(name: str) -> str:
     """The form two names are compared in (never shown: the name as typed is what gets recorded)."""
-    text = unicodedata.normalize("NFKC", name)
+    text = normalize(name)
     text = "".join(c for c in text if not _invisible(c))
     text = "".join(text.split())
-    return unicodedata.normalize("NFKC", text.casefold())
+    return normalize(text.casefold())
 
 
 def same_actor(a: str, b: str) -> bool:

@@ -10,7 +10,6 @@ Sections that later stages add (assessment, notices, actions, review, steps, ...
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -24,6 +23,7 @@ from incident.i18n import _
 from incident.register.sections import parse_section
 from incident.register.sections import remember as remember_section
 from incident.register.sections import serialize as serialize_section
+from incident.text import normalize
 
 SCHEMA_VERSION = 1
 
@@ -69,7 +69,7 @@ def enum_label(field: str, value: str) -> str:
 def enum_from_label(field: str, text: str) -> str:
     """The id of an enumeration value given by its id or its Japanese label ('' = not one of them)."""
     choices = ENUM_CHOICES.get(field, ())
-    value = text.strip()
+    value = normalize(text).strip()
     if value in choices:
         return value
     for key, label in ENUM_LABELS_JA.get(field, {}).items():
@@ -273,7 +273,7 @@ class Record:
 
 
 def _nfkc(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip()
+    return normalize(text).strip()
 
 
 _URL = re.compile(r"https?://[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?")
