@@ -6,7 +6,8 @@ the store's config.toml, else the locale (`LC_ALL`, `LC_MESSAGES`, `LANG` starti
 the user's UI language), else English. Messages are written in English in the code, marked with `_()`
 (or `N_()` where the text is translated later, when shown), and looked up in the compiled catalogue
 `incident/locale/<lang>/LC_MESSAGES/incident.mo` through the standard library's gettext: no `.po` is
-parsed at run time. Click's own words (`Usage:`, `Error:` …) go through the same catalogue: click looks
+parsed at run time, and the `.mo` is not decoded as a whole either (:class:`Catalogue` finds each message
+when it is first asked for, so a Japanese run starts as fast as an English one). Click's own words (`Usage:`, `Error:` …) go through the same catalogue: click looks
 its messages up with `gettext.gettext`, so the `incident` domain is made the global one and the language
 is given to gettext in `$LANGUAGE` (the variable GNU gettext reads first, for messages only).
 """
@@ -18,6 +19,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 DOMAIN = "incident"
 #: the interface languages; English is the language of the code, Japanese comes from the catalogue
@@ -134,6 +136,93 @@ def locale_language(environ: Mapping[str, str] | None = None) -> str:
     return "en"
 
 
+class Catalogue(_gettext.GNUTranslations):
+    """A compiled catalogue (.mo) read without decoding it: a message is found when it is asked for, by
+    binary search in the table of original strings, which the .mo format keeps sorted (GNU msgfmt and
+    Babel both write it so; tests/test_i18n.py checks the bundled file), and decoded then. Loading costs
+    one read of the file instead of decoding its ~900 entries, of which a run shows a few dozen."""
+
+    def _parse(self, fp: Any) -> None:
+        import struct
+
+        self._catalog: dict[Any, str] = {}
+        self._found: dict[str, str] = {}
+        self._buf = buf = fp.read()
+        magic = struct.unpack_from("<I", buf)[0]
+        if magic == self.LE_MAGIC:
+            self._ii = "<II"
+            version, self._count, self._originals, self._translations = struct.unpack_from("<4I", buf, 4)
+        elif magic == self.BE_MAGIC:
+            self._ii = ">II"
+            version, self._count, self._originals, self._translations = struct.unpack_from(">4I", buf, 4)
+        else:
+            raise OSError(0, "Bad magic number", getattr(fp, "name", ""))
+        if version >> 16 not in self.VERSIONS:
+            raise OSError(0, "Bad version number " + str(version >> 16), getattr(fp, "name", ""))
+        self._unpack = struct.Struct(self._ii).unpack_from
+        self._encoding = "utf-8"
+        header = self._raw(b"")
+        if header is not None:
+            self._header(header.decode("ascii", "replace"))
+
+    def _header(self, text: str) -> None:
+        """The catalogue's charset and plural rule, from its header entry (the empty msgid)."""
+        for line in text.splitlines():
+            key, sep, value = line.partition(":")
+            if not sep:
+                continue
+            key, value = key.strip().lower(), value.strip()
+            if key == "content-type" and "charset=" in value:
+                self._encoding = value.split("charset=")[1]
+            elif key == "plural-forms":
+                self.plural = _gettext.c2py(value.split(";")[1].split("plural=")[1])
+
+    def _raw(self, key: bytes, prefix: bool = False) -> bytes | None:
+        """The translation of the original `key` (with `prefix`, of the first original starting with it)."""
+        lo, hi = 0, self._count
+        buf, unpack = self._buf, self._unpack
+        while lo < hi:
+            mid = (lo + hi) // 2
+            length, offset = unpack(buf, self._originals + 8 * mid)
+            if buf[offset:offset + length] < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == self._count:
+            return None
+        length, offset = unpack(buf, self._originals + 8 * lo)
+        original = buf[offset:offset + length]
+        if original != key and not (prefix and original.startswith(key)):
+            return None
+        length, offset = unpack(buf, self._translations + 8 * lo)
+        return bytes(buf[offset:offset + length])
+
+    def gettext(self, message: str) -> str:
+        found = self._found.get(message)
+        if found is None:
+            raw = self._raw(message.encode(self._encoding))
+            found = self._found[message] = message if raw is None else raw.decode(self._encoding)
+        return found
+
+    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
+        raw = self._raw(msgid1.encode(self._encoding) + b"\x00", prefix=True)
+        if raw is None:
+            return msgid1 if n == 1 else msgid2
+        forms = raw.decode(self._encoding).split("\x00")
+        return forms[min(self.plural(n), len(forms) - 1)]
+
+    def pgettext(self, context: str, message: str) -> str:
+        raw = self._raw(f"{context}\x04{message}".encode(self._encoding))
+        return message if raw is None else raw.decode(self._encoding)
+
+    def npgettext(self, context: str, msgid1: str, msgid2: str, n: int) -> str:
+        raw = self._raw(f"{context}\x04{msgid1}\x00".encode(self._encoding), prefix=True)
+        if raw is None:
+            return msgid1 if n == 1 else msgid2
+        forms = raw.decode(self._encoding).split("\x00")
+        return forms[min(self.plural(n), len(forms) - 1)]
+
+
 def activate(language: str) -> None:
     """Speak `language` ("en" or "ja") from now on, click's own words included."""
     global _translation, _language
@@ -143,7 +232,13 @@ def activate(language: str) -> None:
     if language == "en":
         _translation = _gettext.NullTranslations()
     else:
-        _translation = _gettext.translation(DOMAIN, LOCALE_DIR, languages=[language])
+        _translation = _gettext.translation(DOMAIN, LOCALE_DIR, languages=[language], class_=Catalogue)
+        # click's lookups (gettext.gettext -> gettext.translation) find this catalogue in gettext's cache of
+        # loaded catalogues instead of parsing the whole file again
+        cache = getattr(_gettext, "_translations", None)
+        if isinstance(cache, dict):
+            path = os.path.abspath(os.path.join(LOCALE_DIR, language, "LC_MESSAGES", DOMAIN + ".mo"))
+            cache[(_gettext.GNUTranslations, path)] = _translation
     # click calls gettext.gettext(): our domain becomes the global one, in the chosen language
     _gettext.bindtextdomain(DOMAIN, LOCALE_DIR)
     _gettext.textdomain(DOMAIN)

@@ -191,3 +191,71 @@ def test_no_internal_source_names_reach_the_officer() -> None:
     for toml in (REPO / "playbooks").rglob("*.toml"):
         values = [line for line in toml.read_text(encoding="utf-8").splitlines() if not line.lstrip().startswith("#")]
         assert not [line for line in values if "seed 0" in line.split("#")[0]], toml
+
+
+def _mo(entries: dict[str, str], byteorder: str) -> bytes:
+    """A .mo file of `entries` (originals sorted, as the format wants), in little- or big-endian order."""
+    import struct
+
+    order = "<" if byteorder == "little" else ">"
+    keys = sorted(entries, key=lambda k: k.encode())
+    ids = [k.encode() for k in keys]
+    strs = [entries[k].encode() for k in keys]
+    start = 7 * 4 + 16 * len(keys)
+    table, offset, blobs = [], start, b""
+    for blob in ids + strs:
+        table.append((len(blob), offset))
+        offset += len(blob) + 1
+        blobs += blob + b"\0"
+    header = struct.pack(order + "7I", 0x950412DE, 0, len(keys), 7 * 4, 7 * 4 + 8 * len(keys), 0, 0)
+    return header + b"".join(struct.pack(order + "2I", *t) for t in table) + blobs
+
+
+@pytest.mark.parametrize("byteorder", ["little", "big"])
+def test_the_catalogue_finds_each_message_when_asked(byteorder: str, tmp_path: Path) -> None:
+    import io
+
+    entries = {"": "Content-Type: text/plain; charset=UTF-8\nPlural-Forms: nplurals=2; plural=(n != 1);\n",
+               "Apple": "りんご", "apple": "リンゴ", "a": "あ", "zz": "ずず",
+               "{n} item\0{n} items": "{n}個目\0{n}個", "ctx\x04Open": "開く"}
+    catalogue = i18n.Catalogue(io.BytesIO(_mo(entries, byteorder)))
+    assert [catalogue.gettext(m) for m in ("Apple", "apple", "a", "zz", "b", "")] == [
+        "りんご", "リンゴ", "あ", "ずず", "b", entries[""]]
+    assert [catalogue.ngettext("{n} item", "{n} items", n) for n in (1, 2)] == ["{n}個目", "{n}個"]
+    assert catalogue.ngettext("{n} pear", "{n} pears", 2) == "{n} pears"
+    assert (catalogue.pgettext("ctx", "Open"), catalogue.pgettext("other", "Open")) == ("開く", "Open")
+
+
+def test_the_lazy_catalogue_answers_as_gettext_does() -> None:
+    reference = gettext.GNUTranslations(MO.open("rb"))
+    with MO.open("rb") as f:
+        catalogue = i18n.Catalogue(f)
+    for key, text in reference._catalog.items():  # type: ignore[attr-defined]
+        if isinstance(key, str):
+            assert catalogue.gettext(key) == text, key
+    for message in load_po():  # type: ignore[attr-defined]
+        if message.pluralizable:
+            for n in (1, 2, 10):
+                assert catalogue.ngettext(*message.id, n) == reference.ngettext(*message.id, n)
+    assert catalogue.gettext("no such message") == "no such message"
+
+
+def test_the_bundled_catalogues_originals_are_sorted() -> None:
+    """The binary search of i18n.Catalogue relies on it (the .mo format asks for it; Babel writes it so)."""
+    import struct
+
+    data = MO.read_bytes()
+    count, originals = struct.unpack_from("<2I", data, 8)
+    keys = [data[o:o + n] for n, o in (struct.unpack_from("<2I", data, originals + 8 * i) for i in range(count))]
+    assert count > 900 and keys == sorted(keys)
+
+
+def test_clicks_words_come_from_the_one_loaded_catalogue(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LANGUAGE", raising=False)
+    i18n.activate("ja")
+    try:
+        assert gettext.gettext("Show this message and exit.") == "このヘルプを表示して終了します。"
+        loaded = gettext._translations[(gettext.GNUTranslations, os.path.abspath(MO))]  # type: ignore[attr-defined]
+        assert isinstance(loaded, i18n.Catalogue) and loaded is i18n._translation
+    finally:
+        i18n.activate("en")
