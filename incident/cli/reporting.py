@@ -9,8 +9,9 @@ A command parses its options, makes one core call and hands the result to a repo
 `result` prints the one JSON document of a `--json` run (stable English keys, on stdout) and runs the
 human view of any other run. Everything else a reporter offers is for people: data lines (`echo`),
 rich renderables (`print`, `table`) on stdout, and messages on stderr (`info`, `hint`), which a JSON run
-leaves out so that its stdout stays one document; `note` reaches stderr in both. So a command holds no
-`if as_json` branch, and its JSON and human outputs cannot drift into each other.
+leaves out so that its stdout stays one document; `note` reaches stderr in both. `interactive` says
+whether the user may be asked (never in a JSON run) and `progress` draws a bar on a terminal's stderr.
+So a command holds no `if as_json` branch, and no line meant for people can slip into a JSON document.
 
 The human side draws on the invocation's consoles (`Env.console`, `Env.err`: NO_COLOR and pipes
 respected, control characters of stored text made visible); rich is imported only when something rich is
