@@ -318,21 +318,18 @@ def record_step(store: RegisterStore, incident_id: str, step_id: str, state: str
             stored = str(value).strip()
             if not stored:
                 raise InputError(_("step {step_id!r}: the answer is empty").format(step_id=step_id), field="--value")
-        entry: dict[str, Any] = {"state": state, "at": moment, "actor": actor}
-        for name, text in (("note", note.strip()), ("reason", reason.strip())):
-            if text:
-                entry[name] = text
-        if stored is not None:
-            entry["value"] = stored
+        entry = sections.StepEntry(state=state, at=moment, actor=actor, note=note.strip(), reason=reason.strip(),
+                                   value=tuple(stored) if isinstance(stored, list) else stored)
         if state == "skipped":
             text = f"初動対応「{step.title_ja}」を省略（理由: {reason.strip()}）"
         else:
             label = value_label(step.sets) if step.sets else "記録"
             text = f"初動対応「{step.title_ja}」を実施" + (f"（{label}: {_shown(stored)}）" if stored is not None
                                                        else "") + (f"。{note.strip()}" if note.strip() else "")
-        steps = {**old.sections.get("steps", {}), step_id: entry}
-        seen.update(before=old, state=StepState(**entry))
-        return new.with_section("steps", steps).with_event(rec.Event(at=moment, text=text, actor=actor,
+        steps = sections.StepsSection(steps={**sections.steps_of(old.sections).steps, step_id: entry})
+        seen.update(before=old, state=StepState(state=state, at=moment, actor=actor, note=entry.note,
+                                                reason=entry.reason, value=stored))
+        return new.with_section("steps", steps.to_toml()).with_event(rec.Event(at=moment, text=text, actor=actor,
                                                                      kind="step"))
 
     extra: dict[str, Any] = {"step": step_id, "state": state}
