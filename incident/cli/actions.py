@@ -333,7 +333,7 @@ def review_cmd(incident_id: str, answer_text: str | None, note: str, measure: st
     if answer_text is not None:
         _answer_once(rep, store, incident_id, answer_text, (note, measure, owner, due))
         return
-    review = load_review(store, incident_id)
+    review = load_review(env.context(), incident_id)
     if export_fmt == "md":
         _export(store, incident_id, review, output)
         return
@@ -369,7 +369,7 @@ def _answer_once(rep: Reporter, store: RegisterStore, incident_id: str, answer_t
         if not text:
             raise InputError(_("say what the corrective action is: --measure TEXT (or a --note)"), field="--measure")
         spec = NewAction(measure=text, owner=owner, due=_parse_due(due))
-    result = record_answer(store, incident_id, item, answer, note=note, actor=env.actor(), action=spec)
+    result = record_answer(env.context(), incident_id, item, answer, note=note, actor=env.actor(), action=spec)
     _contractor_note(rep, result.contractor)
     rep.result(result.review.to_json())
     rep.info(_("{incident_id}: {item} = {answer} ({answered}/{count} answered).")
@@ -436,8 +436,8 @@ def _save_answer(out: RichReporter, store: RegisterStore, incident_id: str, item
                  spec: NewAction | None) -> None:
     from incident.followup.review import parse_answer, record_answer
 
-    result = record_answer(store, incident_id, item_id, parse_answer(given["answer"]), note=given.get("note", ""),
-                           actor=get_env().actor(), action=spec)
+    result = record_answer(get_env().context(), incident_id, item_id, parse_answer(given["answer"]),
+                           note=given.get("note", ""), actor=get_env().actor(), action=spec)
     _contractor_note(out, result.contractor)
     if result.action is not None:
         out.info((_("Added {aid}.") if result.action_created else _("Already tracked by {aid}."))

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 from incident import dates
 from incident.errors import InputError
@@ -30,8 +30,10 @@ from incident.i18n import _
 from incident.law.taxonomy import ChecklistItem, Taxonomy, load_taxonomy
 from incident.register import record as rec
 from incident.register import sections
-from incident.register.backend import RegisterStore
 from incident.text import normalize
+
+if TYPE_CHECKING:
+    from incident.law.context import Context
 
 Answer = Literal["yes", "no", "na"]
 ANSWERS: tuple[Answer, ...] = get_args(Answer)
@@ -155,8 +157,8 @@ def review_of(record: rec.Record, taxonomy: Taxonomy) -> Review:
     )
 
 
-def load_review(store: RegisterStore, incident_id: str) -> Review:
-    return review_of(store.load(incident_id), load_taxonomy(store.extra_dirs()))
+def load_review(ctx: Context, incident_id: str) -> Review:
+    return review_of(ctx.store.load(incident_id), ctx.taxonomy)
 
 
 # --------------------------------------------------------------------------- answering
@@ -172,7 +174,7 @@ class AnswerResult:
     """The improvement-report action added along the way, if any."""
 
 
-def record_answer(store: RegisterStore, incident_id: str, item_id: str, answer: Answer, *, note: str = "",
+def record_answer(ctx: Context, incident_id: str, item_id: str, answer: Answer, *, note: str = "",
                   actor: str, at: datetime | None = None, action: NewAction | None = None) -> AnswerResult:
     """Save one answer (and, for a "no", optionally its corrective action) in one locked update."""
     if action is not None and answer != "no":
@@ -181,14 +183,14 @@ def record_answer(store: RegisterStore, incident_id: str, item_id: str, answer: 
                          field="--answer")
     if "\n" in item_id:
         raise InputError(_("must be a single checklist item id"), field="--answer")
-    moment = (at or dates.now(store.tz)).replace(microsecond=0)
-    taxonomy = load_taxonomy(store.extra_dirs())
-    playbook = load_contractor_report(store.extra_dirs())
+    moment = (at or ctx.now()).replace(microsecond=0)
+    taxonomy = ctx.taxonomy
+    playbook = load_contractor_report(ctx.playbook_dirs)
     audit: dict[str, Any] = {"item": item_id, "answer": answer}
     result: dict[str, Any] = {"action": None, "created": False}
 
     def change(old: rec.Record) -> rec.Record:
-        record, contractor = ensure_contractor_action(old, playbook, actor=actor, at=moment, tz=store.tz)
+        record, contractor = ensure_contractor_action(old, playbook, actor=actor, at=moment, tz=ctx.tz)
         result["contractor"] = contractor
         if contractor is not None:
             audit["contractor_action"] = contractor.id
@@ -220,7 +222,7 @@ def record_answer(store: RegisterStore, incident_id: str, item_id: str, answer: 
                 record = with_actions(record, [*actions_of(record), new])
         return record
 
-    saved = store.update(incident_id, change, actor=actor, action="review.answer", at=moment, extra=audit)
+    saved = ctx.store.update(incident_id, change, actor=actor, action="review.answer", at=moment, extra=audit)
     return AnswerResult(review=review_of(saved, taxonomy), action=result["action"],
                         action_created=result["created"], contractor=result.get("contractor"))
 
