@@ -37,8 +37,15 @@ class SmtpConfig:
 class WindowConfig:
     """Where the envelope's window lies on the A4 sheet, in mm from the sheet's top left corner.
 
-    The default fits a 長形3号 window envelope (窓付き封筒, window 90 x 45 mm) for an A4 sheet folded in
-    three with the address panel in the top third; `incident notice --test-sheet` prints the outline to
+    The default is meant for a 長形3号 window envelope (窓付き封筒, window 90 x 45 mm) with an A4 sheet
+    folded in three, the address panel in the top third. Its position is an estimate: no maker's or
+    standard position of the window was found. What is documented: Japan Post's guideline for window
+    envelopes (定形郵便物・はがき作成のガイドライン「窓付封筒」,
+    https://www.post.japanpost.jp/zipcode/guideline/05.html) shows where an address window may lie on the
+    envelope and asks that the postal code and address stay inside the window wherever the sheet moves
+    in the envelope; makers state that an address window is at least 45 x 80 mm (イムラ「封筒の知識 窓に
+    ついて」, https://service.imura.co.jp/useful/knowlege/04.html), which 90 x 45 meets. Hence the
+    margin around the address block, and `incident notice --test-sheet`, which prints the outline to
     hold against the office's own envelopes."""
 
     top: float = 15.0
