@@ -17,7 +17,6 @@ import click
 from incident.cli.common import (
     LANGUAGE_LABELS,
     LabelledChoice,
-    emit_json,
     get_env,
     info,
     is_interactive,
@@ -28,6 +27,7 @@ from incident.cli.group import IncidentGroup
 from incident.i18n import _
 
 if TYPE_CHECKING:
+    from incident.cli.reporting import Reporter
     from incident.followup.sending import Sent
     from incident.notices.batch import BatchManifest, OutgoingMessage
     from incident.notices.delivery import SendReport
@@ -58,8 +58,8 @@ def _langs() -> list[str]:
 @click.option("--lang", type=LabelledChoice(_langs, LANGUAGE_LABELS), help="With --prepare: the language.")
 @json_option
 @store_options
-def send_cmd(incident_id: str, prepare: bool, approve: bool, resume: bool, dry_run: bool, rate: float | None,
-             show_status: bool, kind: str | None, lang: str | None, as_json: bool) -> None:
+def send_cmd(as_json: bool, incident_id: str, prepare: bool, approve: bool, resume: bool, dry_run: bool,
+             rate: float | None, show_status: bool, kind: str | None, lang: str | None) -> None:
     """E-mail the individual notices of incident ID: --prepare, --approve (a second person), then send."""
     from incident.errors import InputError
 
@@ -70,141 +70,132 @@ def send_cmd(incident_id: str, prepare: bool, approve: bool, resume: bool, dry_r
                          .format(value=' and '.join(chosen) or chosen[0]), field="send")
     if (kind or lang) and not prepare:
         raise InputError(_("--kind and --lang choose what --prepare renders"), field="kind")
+    from incident.cli.reporting import reporter
+
+    rep = reporter(as_json)
     if prepare:
-        _prepare(incident_id, kind, lang, as_json)
+        _prepare(rep, incident_id, kind, lang)
     elif approve:
-        _approve(incident_id, as_json)
+        _approve(rep, incident_id)
     elif show_status:
-        _status(incident_id, as_json)
+        _status(rep, incident_id)
     else:
-        _send(incident_id, resume=resume, dry_run=dry_run, rate=rate, as_json=as_json)
+        _send(rep, incident_id, resume=resume, dry_run=dry_run, rate=rate)
 
 
-def _show_manifest(manifest: BatchManifest, sample: OutgoingMessage) -> None:
+def _show_manifest(rep: Reporter, manifest: BatchManifest, sample: OutgoingMessage) -> None:
     from incident.notices.masking import mask_email
 
-    info(_("batch for {incident_id}: {count} message(s), sha256 {sha256}")
-         .format(incident_id=manifest.incident_id, count=manifest.count, sha256=manifest.sha256))
-    info(_("prepared by {who} at {at}").format(who=manifest.prepared_by, at=manifest.prepared_at)
-         + (_("; approved by {who} at {at}").format(who=manifest.approved_by, at=manifest.approved_at)
-            if manifest.approved_by else ""))
-    info(_("sample: To: {mask_email}  Subject: {subject}")
-         .format(mask_email=mask_email(sample.to_addr), subject=sample.subject))
+    rep.info(_("batch for {incident_id}: {count} message(s), sha256 {sha256}")
+             .format(incident_id=manifest.incident_id, count=manifest.count, sha256=manifest.sha256))
+    rep.info(_("prepared by {who} at {at}").format(who=manifest.prepared_by, at=manifest.prepared_at)
+             + (_("; approved by {who} at {at}").format(who=manifest.approved_by, at=manifest.approved_at)
+                if manifest.approved_by else ""))
+    rep.info(_("sample: To: {mask_email}  Subject: {subject}")
+             .format(mask_email=mask_email(sample.to_addr), subject=sample.subject))
     for line in sample.body.splitlines()[:12]:
-        info(f"  | {line}")
+        rep.info(f"  | {line}")
 
 
-def _prepare(incident_id: str, kind: str | None, lang: str | None, as_json: bool) -> None:
-    from incident.cli.notice import progress_bar
+def _prepare(rep: Reporter, incident_id: str, kind: str | None, lang: str | None) -> None:
     from incident.cli.roster import persons_hook
     from incident.followup.sending import prepare
 
     actor = get_env().actor()
-    prepared = prepare(get_env().store(), incident_id, actor=actor, kind=kind, lang=lang, progress=progress_bar,
+    prepared = prepare(get_env().store(), incident_id, actor=actor, kind=kind, lang=lang, progress=rep.progress,
                        persons=persons_hook)
     manifest, sample = prepared.manifest, prepared.sample
-    if as_json:
-        emit_json({"incident": incident_id, "state": "prepared", "count": manifest.count, "sha256": manifest.sha256,
-                   "prepared_by": manifest.prepared_by, "no_email": prepared.no_email,
-                   "sample": {"subject": sample.subject, "body": sample.body}})
-        return
-    _show_manifest(manifest, sample)
+    rep.result({"incident": incident_id, "state": "prepared", "count": manifest.count, "sha256": manifest.sha256,
+                "prepared_by": manifest.prepared_by, "no_email": prepared.no_email,
+                "sample": {"subject": sample.subject, "body": sample.body}})
+    _show_manifest(rep, manifest, sample)
     if prepared.no_email:
-        info(_("{no_email} people have no e-mail address and are not in the batch: send them a letter (`incident notice {id} --kind individual-letter --roster --out DIR`)")
-             .format(no_email=prepared.no_email, id=incident_id))
-    info(_("Next: someone other than {actor} checks the sample and runs `incident send {id} --approve`.")
-         .format(actor=actor, id=incident_id))
+        rep.info(_("{no_email} people have no e-mail address and are not in the batch: send them a letter (`incident notice {id} --kind individual-letter --roster --out DIR`)")
+                 .format(no_email=prepared.no_email, id=incident_id))
+    rep.hint(_("Next: someone other than {actor} checks the sample and runs `incident send {id} --approve`.")
+             .format(actor=actor, id=incident_id))
 
 
-def _approve(incident_id: str, as_json: bool) -> None:
+def _approve(rep: Reporter, incident_id: str) -> None:
     from incident.followup.sending import approve
 
     actor = get_env().actor()
     approved = approve(get_env().store(), incident_id, actor=actor)
     manifest = approved.manifest
-    if as_json:
-        emit_json({"incident": incident_id, "state": "approved", "count": manifest.count,
-                   "sha256": manifest.sha256, "prepared_by": manifest.prepared_by, "approved_by": actor})
-        return
-    _show_manifest(manifest, approved.sample)
-    info(_("Approved by {actor}. Next: `incident send {incident_id}`.")
-         .format(actor=actor, incident_id=incident_id))
+    rep.result({"incident": incident_id, "state": "approved", "count": manifest.count,
+                "sha256": manifest.sha256, "prepared_by": manifest.prepared_by, "approved_by": actor})
+    _show_manifest(rep, manifest, approved.sample)
+    rep.hint(_("Approved by {actor}. Next: `incident send {incident_id}`.")
+             .format(actor=actor, incident_id=incident_id))
 
 
-def _status(incident_id: str, as_json: bool) -> None:
+def _status(rep: Reporter, incident_id: str) -> None:
     from incident.followup.sending import status as batch_status
 
     status = batch_status(get_env().store(), incident_id)
-    data = {"incident": status.incident_id, "total": status.total, "pending": status.pending,
-            "sending": status.sending, "sent": status.sent, "failed": status.failed,
-            "prepared_by": status.prepared_by, "approved_by": status.approved_by,
-            "failures": [{"key": k, "error": e} for k, e in status.failures]}
-    if as_json:
-        emit_json(data)
-        return
-    click.echo(_("{incident_id}: {sent}/{total} sent, {failed} failed, {pending} pending, {sending} interrupted; prepared by {prepared_by}, approved by {approved_by}")
-               .format(incident_id=status.incident_id, sent=status.sent, total=status.total, failed=status.failed,
-                       pending=status.pending, sending=status.sending, prepared_by=status.prepared_by,
-                       approved_by=status.approved_by or _("(not yet)")))
+    rep.result({"incident": status.incident_id, "total": status.total, "pending": status.pending,
+                "sending": status.sending, "sent": status.sent, "failed": status.failed,
+                "prepared_by": status.prepared_by, "approved_by": status.approved_by,
+                "failures": [{"key": k, "error": e} for k, e in status.failures]})
+    rep.echo(_("{incident_id}: {sent}/{total} sent, {failed} failed, {pending} pending, {sending} interrupted; prepared by {prepared_by}, approved by {approved_by}")
+             .format(incident_id=status.incident_id, sent=status.sent, total=status.total, failed=status.failed,
+                     pending=status.pending, sending=status.sending, prepared_by=status.prepared_by,
+                     approved_by=status.approved_by or _("(not yet)")))
     for key, error in status.failures:
-        click.echo(_("  failed {key}: {error}").format(key=key, error=error))
+        rep.echo(_("  failed {key}: {error}").format(key=key, error=error))
 
 
-def _send(incident_id: str, *, resume: bool, dry_run: bool, rate: float | None, as_json: bool) -> None:
-    from incident.cli.notice import progress_bar
+def _send(rep: Reporter, incident_id: str, *, resume: bool, dry_run: bool, rate: float | None) -> None:
     from incident.followup.sending import send
 
     sent = send(get_env().store(), incident_id, actor=get_env().actor(), resume=resume, dry_run=dry_run,
-                rate=rate, progress=progress_bar)
-    _report(sent.report, incident_id, as_json)
+                rate=rate, progress=rep.progress)
+    _report(rep, sent.report, incident_id)
     if dry_run:
         return
-    _completion(sent, incident_id, as_json)
+    _completion(rep, sent, incident_id)
     if not sent.ok:
         raise click.exceptions.Exit(1)
 
 
-def _completion(sent: Sent, incident_id: str, as_json: bool) -> None:
+def _completion(rep: Reporter, sent: Sent, incident_id: str) -> None:
     """Say which notice obligations the run marked done, or that letters are still owed."""
     done = sent.completion
-    if as_json:
-        return
     if done is not None:
-        info(_("Marked {obligations} done ({count} people by {method}, {at})").format(
+        rep.info(_("Marked {obligations} done ({count} people by {method}, {at})").format(
             obligations=", ".join(done.obligations), count=done.count, method=_(done.method), at=done.at.isoformat())
-             + (_("; response_to_individuals (本人への対応) filled in.") if done.filled else _(".")))
+                 + (_("; response_to_individuals (本人への対応) filled in.") if done.filled else _(".")))
         return
     if sent.letters_needed:
-        info(_("{no_email} people without an e-mail address still need a letter: render it (`incident notice {incident_id} --kind individual-letter --roster --out DIR`) and, once posted, `incident notice {incident_id} --mark-mailed --at DATE`.")
-             .format(no_email=sent.letters_needed, incident_id=incident_id))
+        rep.hint(_("{no_email} people without an e-mail address still need a letter: render it (`incident notice {incident_id} --kind individual-letter --roster --out DIR`) and, once posted, `incident notice {incident_id} --mark-mailed --at DATE`.")
+                 .format(no_email=sent.letters_needed, incident_id=incident_id))
 
-def _report(report: SendReport, incident_id: str, as_json: bool) -> None:
+
+def _report(rep: Reporter, report: SendReport, incident_id: str) -> None:
     from incident.notices.masking import mask_email
 
-    if as_json:
-        emit_json({"incident": incident_id, "dry_run": report.dry_run, "total": report.total, "sent": report.sent,
-                   "would_send": report.would_send, "already_sent": report.skipped_already_sent,
-                   "failed": [{"key": f.key, "address": f.addr, "error": f.error} for f in report.failed],
-                   "stopped": report.stopped, "not_attempted": report.not_attempted,
-                   "resent_after_interruption": list(report.resent_after_interruption)})
-        return
+    rep.result({"incident": incident_id, "dry_run": report.dry_run, "total": report.total, "sent": report.sent,
+                "would_send": report.would_send, "already_sent": report.skipped_already_sent,
+                "failed": [{"key": f.key, "address": f.addr, "error": f.error} for f in report.failed],
+                "stopped": report.stopped, "not_attempted": report.not_attempted,
+                "resent_after_interruption": list(report.resent_after_interruption)})
     if report.dry_run:
-        info(_("dry run: {would_send} message(s) would be sent, {skipped_already_sent} already sent; nothing was sent")
-             .format(would_send=report.would_send, skipped_already_sent=report.skipped_already_sent))
+        rep.info(_("dry run: {would_send} message(s) would be sent, {skipped_already_sent} already sent; nothing was sent")
+                 .format(would_send=report.would_send, skipped_already_sent=report.skipped_already_sent))
         return
-    info(_("sent {sent} of {total} ({skipped_already_sent} already sent before)")
-         .format(sent=report.sent, total=report.total, skipped_already_sent=report.skipped_already_sent))
+    rep.info(_("sent {sent} of {total} ({skipped_already_sent} already sent before)")
+             .format(sent=report.sent, total=report.total, skipped_already_sent=report.skipped_already_sent))
     if report.resent_after_interruption:
-        info(_("{count} message(s) whose earlier attempt was interrupted were sent again with the same Message-ID")
-             .format(count=len(report.resent_after_interruption)))
+        rep.info(_("{count} message(s) whose earlier attempt was interrupted were sent again with the same Message-ID")
+                 .format(count=len(report.resent_after_interruption)))
     if report.stopped:
-        info(_("stopped: {stopped}; {not_attempted} not attempted. Run `incident send {incident_id} --resume` to send the rest.")
-             .format(stopped=report.stopped, not_attempted=report.not_attempted, incident_id=incident_id))
+        rep.info(_("stopped: {stopped}; {not_attempted} not attempted. Run `incident send {incident_id} --resume` to send the rest.")
+                 .format(stopped=report.stopped, not_attempted=report.not_attempted, incident_id=incident_id))
     if report.failed:
-        info(_("{count} recipient(s) failed (kept for retry with --resume):")
-             .format(count=len(report.failed)))
+        rep.info(_("{count} recipient(s) failed (kept for retry with --resume):")
+                 .format(count=len(report.failed)))
         for failure in report.failed:
-            info(f"  {failure.key} {mask_email(failure.addr)}: {failure.error}")
+            rep.info(f"  {failure.key} {mask_email(failure.addr)}: {failure.error}")
 
 
 @click.group("secret", cls=IncidentGroup)
