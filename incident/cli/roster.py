@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from incident.cli.common import (
-    emit_json,
     get_env,
     info,
     is_interactive,
@@ -25,7 +24,8 @@ from incident.cli.group import IncidentGroup
 from incident.i18n import _
 
 if TYPE_CHECKING:
-    from incident.notices.roster_import import PersonsMismatch
+    from incident.cli.reporting import RichReporter
+    from incident.notices.roster_import import PersonsMismatch, RosterSample
 
 SAMPLE_SIZE = 5
 MAX_SHOWN = 20
@@ -97,8 +97,8 @@ def roster_group() -> None:
 @click.option("--reason", default="", help="With --replace: why (logged).")
 @json_option
 @store_options
-def import_cmd(incident_id: str, file: Path, mapping: str | None, encoding: str | None, sheet: str | None,
-               skip_invalid: bool, replace: bool, reason: str, as_json: bool) -> None:
+def import_cmd(as_json: bool, incident_id: str, file: Path, mapping: str | None, encoding: str | None,
+               sheet: str | None, skip_invalid: bool, replace: bool, reason: str) -> None:
     """Import the people of FILE for incident ID.
 
     FILE is a CSV (UTF-8 with or without BOM, Shift_JIS/cp932, or tab-separated UTF-16 with BOM as
@@ -106,6 +106,7 @@ def import_cmd(incident_id: str, file: Path, mapping: str | None, encoding: str 
     sheet or --sheet NAME; leading zeros of postal codes and telephone numbers kept). It needs a name column and an address or
     e-mail column. The import is all or nothing: a broken row (an unclosed quote, a wrong number of
     fields) or an invalid value imports nobody unless --skip-invalid leaves the invalid rows out."""
+    from incident.cli.reporting import reporter
     from incident.notices.roster_import import import_roster, settle_persons
 
     env = get_env()
@@ -113,22 +114,21 @@ def import_cmd(incident_id: str, file: Path, mapping: str | None, encoding: str 
                              encoding=encoding, sheet=sheet, skip_invalid=skip_invalid, replace=replace,
                              reason=reason)
     result, section = imported.result, imported.section
-    if as_json:
-        emit_json({"incident": incident_id, **section, "data_lines": result.data_lines,
-                   "skipped_rows": [str(p) for p in result.skipped],
-                   "duplicate_rows": [str(d) for d in result.duplicates]})
-    else:
-        info(_("Imported {count:,} people of {data_lines:,} data lines for {incident_id} ({encoding}; columns: {join}); stored encrypted.")
+    rep = reporter(as_json)
+    rep.result({"incident": incident_id, **section, "data_lines": result.data_lines,
+                "skipped_rows": [str(p) for p in result.skipped],
+                "duplicate_rows": [str(d) for d in result.duplicates]})
+    rep.info(_("Imported {count:,} people of {data_lines:,} data lines for {incident_id} ({encoding}; columns: {join}); stored encrypted.")
              .format(count=result.count, data_lines=result.data_lines, incident_id=incident_id, encoding=result.encoding, join=column_names(result.columns)))
-        if result.skipped_rows:
-            info(_("Skipped {skipped_rows} invalid row(s):").format(skipped_rows=result.skipped_rows))
-            for problem in result.skipped[:MAX_SHOWN]:
-                info(f"  {problem}")
-        if result.duplicate_count:
-            info(_("{duplicate_count} possible duplicate(s), imported:")
+    if result.skipped_rows:
+        rep.info(_("Skipped {skipped_rows} invalid row(s):").format(skipped_rows=result.skipped_rows))
+        for problem in result.skipped[:MAX_SHOWN]:
+            rep.info(f"  {problem}")
+    if result.duplicate_count:
+        rep.info(_("{duplicate_count} possible duplicate(s), imported:")
                  .format(duplicate_count=result.duplicate_count))
-            for dup in result.duplicates[:MAX_SHOWN]:
-                info(f"  {dup}")
+        for dup in result.duplicates[:MAX_SHOWN]:
+            rep.info(f"  {dup}")
     if imported.persons is not None:  # after the import's summary: the warning, and the offer on a terminal
         settle_persons(env.store(), imported.persons, env.actor(), persons_hook)
 
@@ -140,29 +140,32 @@ def import_cmd(incident_id: str, file: Path, mapping: str | None, encoding: str 
               help="How many people to show.")
 @json_option
 @store_options
-def show_cmd(incident_id: str, reveal: bool, count: int, as_json: bool) -> None:
+def show_cmd(as_json: bool, incident_id: str, reveal: bool, count: int) -> None:
     """The roster's size and columns, and a masked sample of its people."""
+    from incident.cli.reporting import reporter
     from incident.notices.roster_import import show_roster
 
     env = get_env()
     shown = show_roster(env.store(), incident_id, actor=env.actor(), count=count, reveal=reveal)
     meta, people = shown.info, shown.people
-    if as_json:
-        emit_json({"incident": incident_id, "count": meta.count, "columns": list(meta.columns),
-                   "imported_at": meta.imported_at, "masked": not reveal,
-                   "sample": [{"key": p.key, "name": p.name, "kana": p.kana, "email": p.email, "address": p.address,
-                               "postal_code": p.postal_code, "phone": p.phone, "extra": dict(p.extra), "line": p.line}
-                              for p in people]})
-        return
+    rep = reporter(as_json)
+    rep.result({"incident": incident_id, "count": meta.count, "columns": list(meta.columns),
+                "imported_at": meta.imported_at, "masked": not reveal,
+                "sample": [{"key": p.key, "name": p.name, "kana": p.kana, "email": p.email, "address": p.address,
+                            "postal_code": p.postal_code, "phone": p.phone, "extra": dict(p.extra), "line": p.line}
+                           for p in people]},
+               lambda out: _show_sample(out, incident_id, shown))
+
+
+def _show_sample(out: RichReporter, incident_id: str, shown: RosterSample) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
-    console = env.console
-    console.print(_("{incident_id}: {count} people, imported {imported_at:%Y-%m-%d %H:%M} UTC; columns: {join}")
-                  .format(incident_id=incident_id, count=meta.count, imported_at=meta.imported_at, join=column_names(meta.columns)))
+    meta = shown.info
+    out.print(_("{incident_id}: {count} people, imported {imported_at:%Y-%m-%d %H:%M} UTC; columns: {join}")
+              .format(incident_id=incident_id, count=meta.count, imported_at=meta.imported_at, join=column_names(meta.columns)))
     table = Table(_("key"), _("name"), _("email"), _("address"), _("postal code"), _("phone"),
-                  title=_("sample") + ("" if reveal else _(" (masked; --reveal to unmask, logged)")))
-    from rich.markup import escape
-
-    for p in people:  # the roster's text is shown, never read as markup
+                  title=_("sample") + ("" if not shown.masked else _(" (masked; --reveal to unmask, logged)")))
+    for p in shown.people:  # the roster's text is shown, never read as markup
         table.add_row(*(escape(v) for v in (p.key, p.name, p.email, p.address, p.postal_code, p.phone)))
-    console.print(table)
+    out.print(table)

@@ -13,9 +13,7 @@ import click
 
 from incident.cli.common import (
     command_hint,
-    emit_json,
     get_env,
-    info,
     is_interactive,
     json_option,
     store_options,
@@ -211,16 +209,16 @@ def print_open_steps(console: Console, store: RegisterStore, record: Record) -> 
 @click.argument("incident_id", metavar="ID")
 @json_option
 @store_options
-def steps_cmd(incident_id: str, as_json: bool) -> None:
+def steps_cmd(as_json: bool, incident_id: str) -> None:
     """Show the response playbook for an incident: each step's state and the next one."""
+    from incident.cli.reporting import reporter
+
     env = get_env()
     store = env.store()
     record = store.load(incident_id)
     prog = _progress(store, record)
-    if as_json:
-        emit_json(progress_json(prog, record, store.tz))
-    else:
-        print_steps(env.console, prog, record, store.tz)
+    rep = reporter(as_json)
+    rep.result(lambda: progress_json(prog, record, store.tz), lambda out: print_steps(out.console, prog, record, store.tz))
 
 
 # --------------------------------------------------------------------------- incident step
@@ -250,9 +248,10 @@ def _conclusion(reportable: Any) -> str:
 @click.option("--reason", default="", help="Why the step is skipped (required with skip).")
 @json_option
 @store_options
-def step_cmd(incident_id: str, step_id: str, action: str, note: str, at_text: str | None, value: str | None,
-             reason: str, as_json: bool) -> None:
+def step_cmd(as_json: bool, incident_id: str, step_id: str, action: str, note: str, at_text: str | None,
+             value: str | None, reason: str) -> None:
     """Record a response step as done (settling its fact) or skipped with a reason."""
+    from incident.cli.reporting import reporter
     from incident.dates import parse_datetime
     from incident.followup.step_done import take_step
     from incident.followup.steps import current_value
@@ -266,27 +265,26 @@ def step_cmd(incident_id: str, step_id: str, action: str, note: str, at_text: st
     taken = take_step(store, incident_id, step_id, state, actor=env.actor(), at=at, note=note, reason=reason,
                       value=value)
     result, changes, nxt, step = taken.result, taken.changes, taken.next, taken.result.step
-    if as_json:
-        emit_json({"incident": incident_id, "step": step_id, "state": result.state.state,
-                   "value": to_jsonable(result.state.value), "changes": changes,
-                   "reportable": taken.reportable, "next": nxt.step.id if nxt else None})
-        return
-    info(_("Recorded on {incident_id}: {step_id} {state}.")
-         .format(incident_id=incident_id, step_id=step_id, state=_(result.state.state)))
+    rep = reporter(as_json)
+    rep.result({"incident": incident_id, "step": step_id, "state": result.state.state,
+                "value": to_jsonable(result.state.value), "changes": changes,
+                "reportable": taken.reportable, "next": nxt.step.id if nxt else None})
+    rep.info(_("Recorded on {incident_id}: {step_id} {state}.")
+             .format(incident_id=incident_id, step_id=step_id, state=_(result.state.state)))
     if result.settled and step.sets:
-        click.echo(f"{step.sets}: {_plain(current_value(result.before, step.sets))} → "
-                   f"{_plain(current_value(result.after, step.sets))}")
+        rep.echo(f"{step.sets}: {_plain(current_value(result.before, step.sets))} → "
+                 f"{_plain(current_value(result.after, step.sets))}")
         if changes:
-            click.echo(_("The assessment changed:"))
+            rep.echo(_("The assessment changed:"))
             for line in changes:
-                click.echo(f"  - {line}")
+                rep.echo(f"  - {line}")
         else:
-            click.echo(_("The assessment did not change."))
-        click.echo(_("Now: {conclusion}.").format(conclusion=_conclusion(taken.reportable)))
+            rep.echo(_("The assessment did not change."))
+        rep.echo(_("Now: {conclusion}.").format(conclusion=_conclusion(taken.reportable)))
     if nxt is not None:
-        info(_("Next: {id} — {title}").format(id=nxt.step.id, title=either(nxt.step.title_ja, nxt.step.title_en)))
+        rep.hint(_("Next: {id} — {title}").format(id=nxt.step.id, title=either(nxt.step.title_ja, nxt.step.title_en)))
     else:
-        info(_("Every response step is done or skipped."))
+        rep.hint(_("Every response step is done or skipped."))
 
 
 def _ask_value(store: RegisterStore, incident_id: str, step_id: str) -> str | None:
