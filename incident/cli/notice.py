@@ -7,9 +7,7 @@ module prints what it did.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +16,6 @@ import click
 from incident.cli.common import (
     LANGUAGE_LABELS,
     LabelledChoice,
-    emit_json,
     get_env,
     info,
     is_interactive,
@@ -28,6 +25,7 @@ from incident.cli.common import (
 from incident.i18n import _, either
 
 if TYPE_CHECKING:
+    from incident.cli.reporting import Reporter, RichReporter
     from incident.notices.issuing import (
         FormNotice,
         Issued,
@@ -60,20 +58,6 @@ def _formats() -> Iterable[str]:
     return (*FORMATS, "eml", *DOCUMENT_FORMATS, *FORM_FORMATS)
 
 
-@contextmanager
-def progress_bar(label: str, total: int) -> Iterator[Callable[[int], None] | None]:
-    """A rich progress bar on stderr when it is a terminal; nothing (None) on a pipe."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=get_env().err, transient=True) as progress:
-        task = progress.add_task(label, total=total)
-        yield lambda done: progress.update(task, completed=done)
-
-
 @click.command("notice")
 @click.argument("incident_id", metavar="ID", required=False)
 @click.option("--kind", type=LabelledChoice(_kinds), help="What to render (`incident notice kinds`).")
@@ -103,24 +87,26 @@ def progress_bar(label: str, total: int) -> Iterator[Callable[[int], None] | Non
 @click.option("--at", "at_text", metavar="DATE", help="With --mark-mailed: when the letters were posted.")
 @json_option
 @store_options
-def notice_cmd(incident_id: str | None, kind: str | None, lang: str | None, fmt: str | None, output: Path | None,
-               draft: bool, roster: bool, out_dir: Path | None, mbox: Path | None, check: bool,
+def notice_cmd(as_json: bool, incident_id: str | None, kind: str | None, lang: str | None, fmt: str | None,
+               output: Path | None, draft: bool, roster: bool, out_dir: Path | None, mbox: Path | None, check: bool,
                dated: str | None, doc_number: str, regime: str | None, test_sheet: bool, mark_mailed: bool,
-               at_text: str | None, as_json: bool) -> None:
+               at_text: str | None) -> None:
     """Render a report or notice for incident ID (`incident notice kinds` lists the kinds).
 
     The record must hold every item the notice needs (from the stored assessment, else the kind's
     default); otherwise the missing items are named and nothing is rendered, unless --draft.
     """
+    from incident.cli.reporting import reporter
     from incident.errors import InputError
 
+    rep = reporter(as_json)
     if test_sheet:
-        _test_sheet(output, as_json)
+        _test_sheet(rep, output)
         return
     if incident_id is None:
         raise InputError(_("give the incident ID (`incident list` shows them)"), field="ID")
     if incident_id == "kinds":
-        _list_kinds(as_json)
+        _list_kinds(rep)
         return
     if mark_mailed or at_text:
         if kind or lang or fmt or output or draft or roster or out_dir or mbox or check or dated or doc_number:
@@ -128,7 +114,7 @@ def notice_cmd(incident_id: str | None, kind: str | None, lang: str | None, fmt:
                              field="mark-mailed")
         if not (mark_mailed and at_text):
             raise InputError(_("record posted letters with --mark-mailed --at DATE (both)"), field="at")
-        _mark_mailed(incident_id, at_text, as_json)
+        _mark_mailed(rep, incident_id, at_text)
         return
     if kind is None:
         raise InputError(_("--kind is required; `incident notice kinds` lists them"), field="kind")
@@ -139,9 +125,9 @@ def notice_cmd(incident_id: str | None, kind: str | None, lang: str | None, fmt:
                             out_dir=out_dir, mbox=mbox, check=check, dated=dated, doc_number=doc_number,
                             regime=regime)
     env = get_env()
-    hooks = Hooks(rendering=_told, persons=persons_hook, progress=progress_bar,
+    hooks = Hooks(rendering=_told, persons=persons_hook, progress=rep.progress,
                   confirm=_ask if is_interactive() else None)
-    _show(issue(env.store(), request, actor=env.actor(), hooks=hooks), request, as_json)
+    _show(rep, issue(env.store(), request, actor=env.actor(), hooks=hooks), request)
 
 
 def _told(renderer: Renderer) -> None:
@@ -152,23 +138,23 @@ def _told(renderer: Renderer) -> None:
         info("draft: " + "、".join(str(m) for m in renderer.missing))
 
 
-def _show(issued: Issued, request: NoticeRequest, as_json: bool) -> None:
+def _show(rep: Reporter, issued: Issued, request: NoticeRequest) -> None:
     from incident.notices.issuing import FormNotice, MergedNotices, PrintRun, SingleNotice, WordNotice
 
     if isinstance(issued, PrintRun):
-        _show_print_run(issued, request, as_json)
+        _show_print_run(rep, issued, request)
     elif isinstance(issued, WordNotice):
-        _show_word(issued, request, as_json)
+        _show_word(rep, issued, request)
     elif isinstance(issued, FormNotice):
-        _show_form(issued, request, as_json)
+        _show_form(rep, issued, request)
     elif isinstance(issued, MergedNotices):
-        _show_merge(issued, request, as_json)
+        _show_merge(rep, issued, request)
     else:
         assert isinstance(issued, SingleNotice)
-        _show_single(issued, request, as_json)
+        _show_single(rep, issued, request)
 
 
-def _mark_mailed(incident_id: str, at_text: str, as_json: bool) -> None:
+def _mark_mailed(rep: Reporter, incident_id: str, at_text: str) -> None:
     from incident.dates import parse_datetime
     from incident.followup.notification import mark_mailed
 
@@ -176,18 +162,16 @@ def _mark_mailed(incident_id: str, at_text: str, as_json: bool) -> None:
     store = env.store()
     at = parse_datetime(at_text, store.tz, field="--at")
     run, done = mark_mailed(store, incident_id, at=at, actor=env.actor())
-    if as_json:
-        emit_json({"incident": incident_id, "kind": run["kind"], "count": run["count"], "mailed_at": at,
-                   "completed": None if done is None else {
-                       "obligations": list(done.obligations), "method": done.method, "count": done.count,
-                       "at": done.at, "filled_response": done.filled is not None}})
-        return
-    info(_("Marked {count} {kind} letter(s) of {incident_id} mailed on {isoformat}.")
-         .format(count=run['count'], kind=run['kind'], incident_id=incident_id, isoformat=at.isoformat()))
+    rep.result({"incident": incident_id, "kind": run["kind"], "count": run["count"], "mailed_at": at,
+                "completed": None if done is None else {
+                    "obligations": list(done.obligations), "method": done.method, "count": done.count,
+                    "at": done.at, "filled_response": done.filled is not None}})
+    rep.info(_("Marked {count} {kind} letter(s) of {incident_id} mailed on {isoformat}.")
+             .format(count=run['count'], kind=run['kind'], incident_id=incident_id, isoformat=at.isoformat()))
     if done is not None:
-        info(_("Marked {obligations} done ({count} people by {method})").format(
+        rep.info(_("Marked {obligations} done ({count} people by {method})").format(
             obligations=", ".join(done.obligations), count=done.count, method=_(done.method))
-             + (_("; response_to_individuals (本人への対応) filled in.") if done.filled else _(".")))
+                 + (_("; response_to_individuals (本人への対応) filled in.") if done.filled else _(".")))
 
 
 #: whom a notice kind is for, and where its template comes from, as a Japanese run shows them
@@ -196,7 +180,7 @@ AUDIENCE_JA = {"regulator": "個人情報保護委員会等", "individual": "本
 ORIGIN_JA = {"builtin": "標準", "organization": "組織独自"}
 
 
-def _list_kinds(as_json: bool) -> None:
+def _list_kinds(rep: Reporter) -> None:
     from incident.notices.items import KINDS
     from incident.notices.render import template_origin
 
@@ -214,9 +198,10 @@ def _list_kinds(as_json: bool) -> None:
                          "description_ja": spec.description_ja,
                          "per_person": spec.per_person, "email": spec.email,
                          "template": "organization" if extra and origin.parents[2] in extra else "builtin"})
-    if as_json:
-        emit_json(rows)
-        return
+    rep.result(rows, lambda out: _kinds_table(out, rows))
+
+
+def _kinds_table(out: RichReporter, rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
     table = Table(_("kind"), _("lang"), _("for"), _("description"), _("template"))
@@ -226,10 +211,10 @@ def _list_kinds(as_json: bool) -> None:
                       either(AUDIENCE_JA[row["audience"]], row["audience"]),
                       either(row["description_ja"], row["description"]),
                       either(ORIGIN_JA[row["template"]], row["template"]))
-    env.console.print(table)
+    out.print(table)
 
 
-def _test_sheet(output: Path | None, as_json: bool) -> None:
+def _test_sheet(rep: Reporter, output: Path | None) -> None:
     from incident.errors import InputError
     from incident.notices.pdf import window_test_sheet
 
@@ -241,99 +226,87 @@ def _test_sheet(output: Path | None, as_json: bool) -> None:
     config = get_env().store().config
     digest = window_test_sheet(config.letter, config.pdf_font, output)
     window = config.letter.window
-    if as_json:
-        emit_json({"path": str(output), "sha256": digest, "window": {"top": window.top, "left": window.left,
-                                                                    "width": window.width, "height": window.height}})
-        return
-    info(_("Wrote the window test sheet to {output} (window {width} x {height} mm at {left} mm from the left, {top} mm from the top; [letter.window] in config.toml)")
-         .format(output=output, width=window.width, height=window.height, left=window.left, top=window.top))
+    rep.result({"path": str(output), "sha256": digest, "window": {"top": window.top, "left": window.left,
+                                                                 "width": window.width, "height": window.height}})
+    rep.info(_("Wrote the window test sheet to {output} (window {width} x {height} mm at {left} mm from the left, {top} mm from the top; [letter.window] in config.toml)")
+             .format(output=output, width=window.width, height=window.height, left=window.left, top=window.top))
 
 
-def _show_print_run(issued: PrintRun, request: NoticeRequest, as_json: bool) -> None:
+def _show_print_run(rep: Reporter, issued: PrintRun, request: NoticeRequest) -> None:
     result, renderer = issued.result, issued.renderer
-    if as_json:
-        emit_json({**issued.entry, "pages": result.pages, "no_address": result.no_address})
-        return
+    rep.result({**issued.entry, "pages": result.pages, "no_address": result.no_address})
     what = f"{result.count} {renderer.spec.id} letter(s)" if request.roster else renderer.spec.id
-    info(_("Wrote {what} on {pages} page(s) (pdf) for {incident_id} to {output}; sha256 {value}…")
-         .format(what=what, pages=result.pages, incident_id=request.incident_id, output=request.output, value=result.sha256[:16]))
+    rep.info(_("Wrote {what} on {pages} page(s) (pdf) for {incident_id} to {output}; sha256 {value}…")
+             .format(what=what, pages=result.pages, incident_id=request.incident_id, output=request.output, value=result.sha256[:16]))
     if result.no_address and request.roster:
-        info(_("warning: {no_address} people have no postal address").format(no_address=result.no_address))
+        rep.info(_("warning: {no_address} people have no postal address").format(no_address=result.no_address))
 
 
-def _show_word(issued: WordNotice, request: NoticeRequest, as_json: bool) -> None:
+def _show_word(rep: Reporter, issued: WordNotice, request: NoticeRequest) -> None:
     from incident.notices.form import FORM_KINDS
 
     result, renderer = issued.result, issued.renderer
-    if as_json:
-        emit_json(issued.entry)
-        return
+    rep.result(issued.entry)
     what = (_("{count} {kind} letter(s)").format(count=result.count, kind=renderer.spec.id) if request.roster
             else renderer.spec.id)
-    info(_("Wrote {what} (docx) for {incident_id} to {target}; sha256 {digest}…")
-         .format(what=what, incident_id=request.incident_id, target=issued.target, digest=result.sha256[:16]))
+    rep.info(_("Wrote {what} (docx) for {incident_id} to {target}; sha256 {digest}…")
+             .format(what=what, incident_id=request.incident_id, target=issued.target, digest=result.sha256[:16]))
     config = renderer.settings.config
     regulator = config.regulator
     if renderer.spec.id in FORM_KINDS and regulator:
         kind = "速" if renderer.spec.id == "regulator-preliminary" else "確"
-        info(_("for {regulator}: name the file as that ministry asks, e.g. METI's {name}")
-             .format(regulator=regulator, name=f"「別記1_<事案の種類><{kind}><通し番号><業の種類>"
-                                               f"{config.organization}」"))
+        rep.info(_("for {regulator}: name the file as that ministry asks, e.g. METI's {name}")
+                 .format(regulator=regulator, name=f"「別記1_<事案の種類><{kind}><通し番号><業の種類>"
+                                                   f"{config.organization}」"))
 
 
-def _show_form(issued: FormNotice, request: NoticeRequest, as_json: bool) -> None:
+def _show_form(rep: Reporter, issued: FormNotice, request: NoticeRequest) -> None:
     from incident.notices.form import to_json
 
-    if as_json:
-        emit_json({**issued.entry, **to_json(issued.form, issued.filled)})
-        return
+    rep.result(lambda: {**issued.entry, **to_json(issued.form, issued.filled)})
     if issued.text is not None and request.output is None:
-        click.echo(issued.text, nl=False)
+        rep.echo(issued.text, nl=False)
     digest = issued.entry["sha256"]
-    info(_("Recorded {kind} as the {form} form ({format}, {count} fields) on {incident_id}: sha256 {digest}…")
-         .format(kind=issued.renderer.spec.id, form=issued.form.id, format=request.fmt, count=len(issued.filled),
-                 incident_id=request.incident_id, digest=digest[:16])
-         + (f" -> {request.output}" if request.output else ""))
+    rep.info(_("Recorded {kind} as the {form} form ({format}, {count} fields) on {incident_id}: sha256 {digest}…")
+             .format(kind=issued.renderer.spec.id, form=issued.form.id, format=request.fmt, count=len(issued.filled),
+                     incident_id=request.incident_id, digest=digest[:16])
+             + (f" -> {request.output}" if request.output else ""))
 
 
-def _show_single(issued: SingleNotice, request: NoticeRequest, as_json: bool) -> None:
+def _show_single(rep: Reporter, issued: SingleNotice, request: NoticeRequest) -> None:
     renderer, rendered = issued.renderer, issued.rendered
-    if as_json:
-        emit_json({**issued.entry, "subject": rendered.subject, "text": rendered.text if request.output is None else None,
-                   "items_from": renderer.plan.source})
-        return
+    rep.result({**issued.entry, "subject": rendered.subject, "text": rendered.text if request.output is None else None,
+                "items_from": renderer.plan.source})
     if request.output is None:
-        click.echo(rendered.text, nl=False)
+        rep.echo(rendered.text, nl=False)
     digest = issued.entry["sha256"]
-    info((_("Recorded {kind} ({lang}, {format}, draft) on {incident_id}: sha256 {digest}…") if request.draft else
-          _("Recorded {kind} ({lang}, {format}) on {incident_id}: sha256 {digest}…"))
-         .format(kind=renderer.spec.id, lang=renderer.lang, format=issued.fmt, incident_id=request.incident_id,
-                 digest=digest[:16])
-         + (f" -> {request.output}" if request.output else ""))
+    rep.info((_("Recorded {kind} ({lang}, {format}, draft) on {incident_id}: sha256 {digest}…") if request.draft else
+              _("Recorded {kind} ({lang}, {format}) on {incident_id}: sha256 {digest}…"))
+             .format(kind=renderer.spec.id, lang=renderer.lang, format=issued.fmt, incident_id=request.incident_id,
+                     digest=digest[:16])
+             + (f" -> {request.output}" if request.output else ""))
 
 
-def _show_merge(issued: MergedNotices, request: NoticeRequest, as_json: bool) -> None:
+def _show_merge(rep: Reporter, issued: MergedNotices, request: NoticeRequest) -> None:
     result, renderer, fmt = issued.result, issued.renderer, issued.fmt
     report: dict[str, Any] = {**issued.entry, "no_email": result.skipped_no_email, "no_address": result.no_address}
-    if not as_json:
-        info(_("Rendered {count} {id} notice(s) ({fmt}) for {incident_id} into {target}; sha256 {value}…")
-             .format(count=result.count, id=renderer.spec.id, fmt=fmt, incident_id=request.incident_id, target=result.target, value=result.sha256[:16]))
-        if result.skipped_no_email:
-            info(_("{skipped_no_email} people have no e-mail address and got no e-mail: send them a letter (--kind individual-letter)")
-                 .format(skipped_no_email=result.skipped_no_email))
-        if result.no_address and renderer.spec.id.endswith("letter"):
-            info(_("warning: {no_address} people have no postal address")
-                 .format(no_address=result.no_address))
     checked = issued.check
     if checked is not None:
         report["check"] = {"checked": checked.checked, "failures": checked.failure_count,
                            "unchecked_names": checked.unchecked_names,
                            "failed": [{"key": f.key, "path": f.path, "reason": f.reason, "others": list(f.others)}
                                       for f in checked.failures]}
-        if not as_json:
-            _print_check(checked)
-    if as_json:
-        emit_json(report)
+    rep.result(report)
+    rep.info(_("Rendered {count} {id} notice(s) ({fmt}) for {incident_id} into {target}; sha256 {value}…")
+             .format(count=result.count, id=renderer.spec.id, fmt=fmt, incident_id=request.incident_id, target=result.target, value=result.sha256[:16]))
+    if result.skipped_no_email:
+        rep.info(_("{skipped_no_email} people have no e-mail address and got no e-mail: send them a letter (--kind individual-letter)")
+                 .format(skipped_no_email=result.skipped_no_email))
+    if result.no_address and renderer.spec.id.endswith("letter"):
+        rep.info(_("warning: {no_address} people have no postal address")
+                 .format(no_address=result.no_address))
+    if checked is not None:
+        _print_check(rep, checked)
     if not issued.ok:
         raise click.exceptions.Exit(1)
 
@@ -342,16 +315,16 @@ def _ask(question: str) -> bool:
     return click.confirm(question, default=False, err=True)
 
 
-def _print_check(checked: CheckResult) -> None:
+def _print_check(rep: Reporter, checked: CheckResult) -> None:
     if checked.ok:
-        info(_("check: {checked} notice(s) each name only their own person").format(checked=checked.checked))
+        rep.info(_("check: {checked} notice(s) each name only their own person").format(checked=checked.checked))
     else:
-        info(_("check FAILED: {failure_count} of {checked} notice(s) name someone else or are missing:")
-             .format(failure_count=checked.failure_count, checked=checked.checked))
+        rep.info(_("check FAILED: {failure_count} of {checked} notice(s) name someone else or are missing:")
+                 .format(failure_count=checked.failure_count, checked=checked.checked))
         for failure in checked.failures[:50]:
             others = f" ({', '.join(failure.others[:10])}{' …' if len(failure.others) > 10 else ''})" \
                 if failure.others else ""
-            info(f"  {failure.path}: {failure.reason}{others}")
+            rep.info(f"  {failure.path}: {failure.reason}{others}")
     if checked.unchecked_names:
-        info(_("note: {unchecked_names} one-character name(s) cannot be searched for reliably")
-             .format(unchecked_names=checked.unchecked_names))
+        rep.info(_("note: {unchecked_names} one-character name(s) cannot be searched for reliably")
+                 .format(unchecked_names=checked.unchecked_names))
