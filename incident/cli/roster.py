@@ -2,7 +2,8 @@
 
 The roster (本人一覧) is personal data: it is stored encrypted, its key lives in the OS keyring or in
 the key file named by INCIDENT_KEY_FILE / key_file, and the record keeps only its count, columns and
-import time. Showing it masks every field unless --reveal, which is logged.
+import time. Showing it masks every field unless --reveal, which is logged. The import and the reveal,
+with their records and audit entries, are incident.notices.roster_import.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 sends only an approved batch whose hash still matches; `--resume` sends only what was not sent.
 Every step is in the audit log and in the incident's `sending` section (counts only, no addresses).
 The batch is encrypted with the store's roster key (`incident roster`), so every step but `--status`
-needs that key.
+needs that key. The workflow, with its records and audit entries, is incident.followup.sending.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 `steps` shows each step of the playbook for the incident's type with its state and the next step;
 `step ID STEP done|skip` records one (timeline, audit log) and, when the step settles a fact, re-assesses
-the incident and says what changed. `print_open_steps` is the short view `incident show` and `demo` use.
+the incident and says what changed (incident.followup.step_done). `print_open_steps` is the short view
+`incident show` and `demo` use.
 """
 
 from __future__ import annotations
