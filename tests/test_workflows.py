@@ -98,6 +98,36 @@ def test_the_send_workflow_records_every_step_without_the_command_line(
         ("send", "alice")]  # nothing completed: no `notice.complete`
 
 
+
+def test_a_send_stopped_by_the_server_is_resumed_without_the_command_line(
+        store_dir: Path, tmp_path: Path, backend: str, request: pytest.FixtureRequest,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from smtp_server import CapturingHandler
+
+    from incident.followup.sending import approve, prepare, send
+
+    configure(store_dir, 25)
+    store = as_person("alice", store_dir, backend, request, monkeypatch)
+    incident_id = with_roster(store, tmp_path)
+    prepare(store, incident_id, actor="alice")
+    approve(as_person("bob", store_dir, backend, request, monkeypatch), incident_id, actor="bob")
+    with SmtpTestServer(CapturingHandler(fail_after=1, failure="4xx")) as failing:
+        configure(store_dir, failing.port)
+        first = send(as_person("alice", store_dir, backend, request, monkeypatch), incident_id, actor="alice")
+    assert not first.ok and first.report.stopped and first.report.sent == 1
+    assert first.status is not None and (first.status.sent, first.status.total) == (1, 3)
+    assert store.load(incident_id).sections["sending"]["state"] == "incomplete"
+    with SmtpTestServer() as healthy:
+        configure(store_dir, healthy.port)
+        store = as_person("alice", store_dir, backend, request, monkeypatch)
+        second = send(store, incident_id, actor="alice", resume=True)
+        assert len(healthy.received) == 2
+    assert second.ok and (second.report.sent, second.report.skipped_already_sent) == (2, 1)
+    sending = store.load(incident_id).sections["sending"]
+    assert (sending["state"], sending["sent"], sending["pending"]) == ("sent", 3, 0)
+    runs = [e for e in store.audit_entries() if e.get("incident") == incident_id and e["action"] == "send"]
+    assert [(e["changes"]["sent_now"], e["changes"]["resume"]) for e in runs] == [(1, False), (2, True)]
+
 def test_a_persons_mismatch_without_a_hook_changes_nothing(store: RegisterStore, tmp_path: Path) -> None:
     from incident.followup.sending import prepare
 
