@@ -262,3 +262,32 @@ def test_a_step_that_settles_a_fact_reassesses_without_the_command_line(store: R
     assert audit(store, incident_id)[-1] == ("step", "bob")
     with pytest.raises(InputError, match="--reason is for skip"):
         take_step(store, incident_id, "identify-recipients", "done", actor="bob", reason="why")
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def test_setting_the_smtp_password_is_logged_without_its_value(store: RegisterStore,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import keyring
+    from test_secrets import MemoryKeyring
+
+    from incident.errors import InputError
+    from incident.followup.sending import PASSWORD_ENV, set_smtp_password
+    from incident.register.secrets import get_secret
+
+    with pytest.raises(InputError, match="no OS keyring"):  # the suite's keyring is the failing one
+        set_smtp_password("hunter2", store=store, actor="alice")
+    assert not [e for e in store.audit_entries() if e["action"] == "secret-set"]
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    before = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    try:
+        set_smtp_password("hunter2", store=store, actor="alice")
+        set_smtp_password("hunter3", store=None, actor="")  # no store: kept, nothing logged
+        assert get_secret("smtp", env_var=PASSWORD_ENV) == "hunter3"
+    finally:
+        keyring.set_keyring(before)
+    logged = [e for e in store.audit_entries() if e["action"] == "secret-set"]
+    assert [(e["actor"], e["changes"]) for e in logged] == [("alice", {"name": "smtp"})]
+    assert "hunter2" not in str(list(store.audit_entries()))

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from incident.followup.sending import Sent
     from incident.notices.batch import BatchManifest, OutgoingMessage
     from incident.notices.delivery import SendReport
+    from incident.register.backend import RegisterStore
 
 def email_kinds() -> list[str]:
     """The notice kinds that can be e-mailed to each person."""
@@ -210,8 +211,7 @@ def secret_group() -> None:
 def secret_set_cmd(name: str, from_stdin: bool) -> None:
     """Store the SMTP password in the OS keyring (where there is none, set INCIDENT_SMTP_PASSWORD instead)."""
     from incident.errors import InputError
-    from incident.followup.sending import PASSWORD_ENV
-    from incident.register.secrets import set_secret
+    from incident.followup.sending import PASSWORD_ENV, set_smtp_password
 
     if from_stdin:
         import sys
@@ -222,17 +222,10 @@ def secret_set_cmd(name: str, from_stdin: bool) -> None:
     else:
         raise InputError(_("no terminal to ask for the {name} password: pipe it with --stdin, or set {password_env} in the environment")
                          .format(name=name, password_env=PASSWORD_ENV), field="secret")
-    set_secret(name, value, env_var=PASSWORD_ENV)
-    _log_secret(name)
-    info(_("Stored the {name} password in the OS keyring.").format(name=name))
-
-
-def _log_secret(name: str) -> None:
     env = get_env()
     try:
-        store = env.store()
+        store: RegisterStore | None = env.store()
     except Exception:  # noqa: BLE001  the keyring holds the secret whether or not a store exists
-        return
-    store.log(env.actor(), "secret-set", None, {"name": name})
-
-
+        store = None
+    set_smtp_password(value, store=store, actor=env.actor() if store is not None else "")
+    info(_("Stored the {name} password in the OS keyring.").format(name=name))

@@ -169,6 +169,16 @@ def smtp_password(store: RegisterStore) -> str | None:
     return get_secret("smtp", env_var=PASSWORD_ENV) if store.config.smtp.user else None
 
 
+def set_smtp_password(value: str, *, store: RegisterStore | None, actor: str) -> None:
+    """Keep the SMTP password in the OS keyring (InputError where there is none: $INCIDENT_SMTP_PASSWORD is
+    the alternative) and log that it was set, never its value (`secret-set`), when there is a store."""
+    from incident.register.secrets import set_secret
+
+    set_secret("smtp", value, env_var=PASSWORD_ENV)
+    if store is not None:
+        store.log(actor, "secret-set", None, {"name": "smtp"})
+
+
 def send(store: RegisterStore, incident_id: str, *, actor: str, resume: bool = False, dry_run: bool = False,
          rate: float | None = None, progress: ProgressFactory = no_progress) -> Sent:
     """Send the approved batch (`send-start`, then `send`), or with `resume` what is left of it; with
