@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil.parser import isoparse  # type: ignore[import-untyped]  # no stubs installed
-
 from incident.errors import InputError
 from incident.i18n import _
 from incident.text import normalize
@@ -185,6 +183,10 @@ def _parse(text: str, field: str | None) -> tuple[date, time | None, tzinfo | No
         return (_make_date(int(ja_time["y"]), int(ja_time["m"]), int(ja_time["d"]), text, field),
                 _time_of(ja_time, text, field), None)
     if _ISO.fullmatch(s):
+        # dateutil's parser package is the heaviest import of this module: only a run that reads an ISO date
+        # typed by a person loads it (listing and showing stored dates never does)
+        from dateutil.parser import isoparse  # type: ignore[import-untyped]  # no stubs installed
+
         try:
             parsed: datetime = isoparse(s)
         except (ValueError, OverflowError) as exc:

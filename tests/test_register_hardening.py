@@ -4,6 +4,7 @@ sections validated on every load, index.json only a cache."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -185,7 +186,50 @@ def test_a_malformed_index_is_rebuilt(run: Run, store_dir: Path, content: bytes)
     incident = new(run)
     (store_dir / "index.json").write_bytes(content)
     assert [r["id"] for r in json.loads(run("list --json").stdout)] == [incident]
-    assert json.loads((store_dir / "index.json").read_bytes())["version"] == 3
+    assert json.loads((store_dir / "index.json").read_bytes())["version"] == 4
+
+
+def _index_title(store_dir: Path, incident: str, title: str, *, taken_ns: int | None = None) -> None:
+    """Make the index say another title for `incident` (its file untouched), and optionally when it was taken."""
+    index = json.loads((store_dir / "index.json").read_bytes())
+    index["entries"][f"{incident}.toml"]["record"]["title"] = title
+    if taken_ns is not None:
+        index["taken_ns"] = taken_ns
+    (store_dir / "index.json").write_text(json.dumps(index))
+
+
+def test_a_settled_file_is_listed_from_the_index_by_its_status(run: Run, store_dir: Path) -> None:
+    incident = new(run)
+    run("list --json")
+    _index_title(store_dir, incident, "from the index", taken_ns=2**62)  # every file long settled
+    assert json.loads(run("list --json").stdout)[0]["title"] == "from the index"  # the file was not read
+    path = store_dir / "incidents" / f"{incident}.toml"
+    text = path.read_text(encoding="utf-8")
+    before = path.stat()
+    path.write_text(text.replace('title = "', 'title = "X', 1), encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # the modification time put back
+    assert json.loads(run("list --json").stdout)[0]["title"].startswith("X")  # its change time moved
+
+
+@pytest.mark.parametrize(("taken_ns", "listed"), [(None, "changed"), (2**62, "before")])
+def test_a_file_changed_just_before_the_index_was_written_is_read_again(
+        run: Run, store_dir: Path, taken_ns: int | None, listed: str) -> None:
+    """Within the file system's clock tick a change can leave the status alike: the index holds the status
+    after a change and the content before it. A file that had not settled when its status was taken is
+    hashed and parsed again (only an index claiming to be taken long after the change trusts the status)."""
+    incident = new(run, "--title before")
+    run("list --json")
+    path = store_dir / "incidents" / f"{incident}.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace('title = "before"', 'title = "changed"'),
+                    encoding="utf-8")
+    index = json.loads((store_dir / "index.json").read_bytes())
+    status = path.stat()
+    index["entries"][f"{incident}.toml"]["status"] = [status.st_size, status.st_mtime_ns, status.st_ctime_ns,
+                                                      status.st_ino]
+    if taken_ns is not None:
+        index["taken_ns"] = taken_ns
+    (store_dir / "index.json").write_text(json.dumps(index))
+    assert json.loads(run("list --json").stdout)[0]["title"] == listed
 
 
 def test_a_lying_index_never_decides_a_purge(run: Run, store: Store, store_dir: Path) -> None:

@@ -104,11 +104,18 @@ def plain_list(records: list[rec.Record], tz: str) -> str:
     return plain_table(list_columns(), [[terminal_safe(c) for c in _list_row(r, tz)] for r in records])
 
 
+#: terminal columns of each non-ASCII character met so far (a list of 1,000 titles repeats most of them)
+_CHAR_WIDTHS: dict[str, int] = {}
+
+
 def cell_width(text: str) -> int:
     """Terminal columns of `text`: East Asian wide and full-width characters take two."""
     if text.isascii():
         return len(text)
-    return sum(2 if _east_asian_width(ch) in "WF" else 1 for ch in text)
+    widths = _CHAR_WIDTHS
+    for ch in set(text).difference(widths):
+        widths[ch] = 2 if _east_asian_width(ch) in "WF" else 1
+    return sum(map(widths.__getitem__, text))
 
 
 def plain_table(headers: tuple[str, ...], rows: list[list[str]], max_width: int = 40) -> str:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import tomli_w
 
+from incident import i18n
 from incident.errors import InputError
 from incident.i18n import _
 from incident.register.sections import parse_section
@@ -59,8 +60,6 @@ ENUM_LABELS_JA: Mapping[str, Mapping[str, str]] = {
 
 def enum_label(field: str, value: str) -> str:
     """An enumeration value as the officer reads it: its Japanese label in a Japanese run, else the id."""
-    from incident import i18n
-
     if i18n.is_japanese():
         return ENUM_LABELS_JA.get(field, {}).get(value, value)
     return value

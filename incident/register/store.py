@@ -6,7 +6,7 @@ Layout of a store directory (0700; files 0600)::
     incidents/YYYY-NNNN.toml
     counters.json        the last number issued per year (IDs are never reused)
     audit.log            append-only, hash-chained (see incident.register.audit)
-    index.json           a cache of parsed records, keyed by file mtime and size; rebuilt when stale
+    index.json           a cache of parsed records, keyed by each file's status and hash; rebuilt when stale
     playbooks/ templates/  the organization's overrides and additions
     rosters/ batches/ notices/   personal data and rendered documents of individual incidents
 
@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -508,35 +509,44 @@ def _revive(obj: dict[str, Any]) -> Any:
 
 
 class _Index:
-    """index.json: each incident file's parsed content keyed by the SHA-256 of the file's bytes.
+    """index.json: each incident file's parsed content, keyed by the SHA-256 of the file's bytes and by its
+    status (size, modification and change times, inode).
 
-    Only a cache for listing: an entry is used when the file still hashes to its key, anything
-    malformed or stale is parsed again from the file, and the index is rewritten. Decisions (purge)
-    read the incident files themselves.
+    Only a cache for listing. An entry is used without reading its file when the file's status is the one
+    recorded and the file had settled (its last change at least `SETTLED_NS` before the index recorded
+    it; a later change within the file system's clock tick could leave the status alike). Otherwise the
+    file is read and used when it still hashes to the entry's key; anything malformed or stale is parsed
+    again from the file, and the index is rewritten. Decisions (purge) read the incident files themselves.
     """
 
-    VERSION = 3
+    VERSION = 4
+    #: how long before the index's writing a file must have last changed for its status alone to vouch for it
+    SETTLED_NS = 2_000_000_000
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.path = store.root / "index.json"
 
-    def _cached(self) -> dict[str, Any]:
+    def _cached(self) -> tuple[dict[str, Any], int]:
+        """(the entries, when the statuses in them were taken in ns since the epoch) of the stored index."""
         try:
             data = json.loads(self.path.read_bytes(), object_hook=_revive)
         except FileNotFoundError:
-            return {}
+            return {}, 0
         except (ValueError, OSError, RecursionError, TypeError):
-            return {}  # damaged: rebuilt below
+            return {}, 0  # damaged: rebuilt below
         if not isinstance(data, dict) or data.get("version") != self.VERSION:
-            return {}
-        entries = data.get("entries")
-        return entries if isinstance(entries, dict) else {}
+            return {}, 0
+        entries, taken = data.get("entries"), data.get("taken_ns")
+        if not isinstance(entries, dict):
+            return {}, 0
+        return entries, taken if isinstance(taken, int) and not isinstance(taken, bool) else 0
 
     def records(self, on_skip: Callable[[Path, InputError], None] | None = None) -> list[rec.Record]:
         if not self.store.incidents_dir.is_dir():
             return []
-        cached = self._cached()
+        cached, taken_ns = self._cached()
+        now_ns = time.time_ns()  # before any status is taken: a later change has a later change time
         entries: dict[str, Any] = {}
         records: list[rec.Record] = []
         dirty = False
@@ -544,6 +554,22 @@ class _Index:
             files = [e for e in it if e.name.endswith(".toml") and not e.name.startswith(".")
                      and ID_RE.match(e.name[:-5])]
         for entry in files:
+            try:
+                status = entry.stat()
+            except OSError as exc:
+                if on_skip is not None:
+                    on_skip(Path(entry.path), InputError(_("cannot read the file: {strerror}")
+                                                         .format(strerror=exc.strerror), file=entry.path))
+                continue
+            signature = [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino]
+            hit: Any = cached.get(entry.name)
+            if (isinstance(hit, dict) and hit.get("status") == signature
+                    and status.st_ctime_ns < taken_ns - self.SETTLED_NS):
+                record = _from_cache(hit, str(hit.get("key")), entry.name)
+                if record is not None:
+                    records.append(record)
+                    entries[entry.name] = hit
+                    continue
             path = Path(entry.path)
             try:
                 content = path.read_bytes()
@@ -553,11 +579,12 @@ class _Index:
                                              .format(strerror=exc.strerror), file=path))
                 continue
             key = hashlib.sha256(content).hexdigest()
-            hit = cached.get(entry.name)
+            settled = status.st_ctime_ns < now_ns - self.SETTLED_NS
             record = _from_cache(hit, key, entry.name)
             if record is not None:
                 records.append(record)
-                entries[entry.name] = hit
+                entries[entry.name] = {**hit, "status": signature}
+                dirty = dirty or settled  # from now on its status vouches for it
                 continue
             try:
                 record = self.store.parse_bytes(content, path)
@@ -567,11 +594,12 @@ class _Index:
                 dirty = True
                 continue
             records.append(record)
-            entries[entry.name] = {"key": key, "record": rec.to_toml_dict(record)}
+            entries[entry.name] = {"key": key, "status": signature, "record": rec.to_toml_dict(record)}
             dirty = True
         if dirty or len(entries) != len(cached):
             try:
-                atomic_write_bytes(self.path, json.dumps({"version": self.VERSION, "entries": entries},
+                atomic_write_bytes(self.path, json.dumps({"version": self.VERSION, "taken_ns": now_ns,
+                                                          "entries": entries},
                                                          ensure_ascii=False, default=_tag).encode())
             except OSError:
                 pass  # the index is a cache; a read-only store still lists correctly
