@@ -132,3 +132,27 @@ def db_roles_cmd(as_json: bool) -> None:
     for member in found:
         where = _("every department (central desk)") if member.central else member.department
         rep.echo(f"{member.role}\t{where}")
+
+
+@db_group.command("password")
+@click.option("--stdin", "from_stdin", is_flag=True, help="Read the password from standard input (one line).")
+@store_options
+def db_password_cmd(from_stdin: bool) -> None:
+    """Keep the database password of the register's user in the OS keyring (never in a file)."""
+    import sys
+
+    from incident.cli.common import is_interactive
+    from incident.errors import InputError
+    from incident.register.pgstore import login_of
+    from incident.register.secrets import set_db_password
+
+    user, host = login_of(_url())
+    if from_stdin:
+        value = sys.stdin.readline().rstrip("\r\n")
+    elif is_interactive():
+        value = click.prompt(f"{user}@{host} password", hide_input=True, confirmation_prompt=True, err=True)
+    else:
+        raise InputError(_("no terminal to ask for the password of {login}: pipe it with --stdin, or give it in PGPASSFILE or PGPASSWORD")
+                         .format(login=f"{user}@{host}"), field="password")
+    set_db_password(user, host, value)
+    reporter(False).info(_("Stored the password of {login} in the OS keyring (incident-db).").format(login=f"{user}@{host}"))

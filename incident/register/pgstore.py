@@ -21,7 +21,8 @@ chain. Each audit entry names its author's authenticated role (`role`, which a t
 Every change is one transaction: the record's row locked (`SELECT … FOR UPDATE`), changed, validated,
 written, and its audit entry appended under the head's row lock, committed together or not at all.
 The connection comes from the URL (host, port, dbname, user, sslmode …); the password from libpq's
-`PGPASSFILE` / `PGPASSWORD` (never from the URL, never from a file of ours). Migrations are plain SQL
+`PGPASSWORD`, the OS keyring (`incident db password`) or `PGPASSFILE` (never from the URL, never from a
+file of ours). Migrations are plain SQL
 files shipped in the package (`incident/register/migrations/NNNN_name.sql`), applied in order in one
 transaction under an advisory lock and recorded in `incident_migrations` with their SHA-256.
 """
@@ -91,6 +92,19 @@ def shown_url(url: str) -> str:
     return f"postgresql://{user}{host}{port}/{params.get('dbname', '')}"
 
 
+def login_of(url: str) -> tuple[str, str]:
+    """The user and host a URL connects as and to, as libpq defaults them (`$PGUSER`, the OS user;
+    `$PGHOST`, localhost): what names its password in the keyring."""
+    import getpass
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(url)
+    user = str(params.get("user") or os.environ.get("PGUSER") or getpass.getuser())
+    host = str(params.get("host") or os.environ.get("PGHOST") or "localhost")
+    return user, host
+
+
 def database_url(root: Path, configured: str) -> str:
     """`$INCIDENT_DATABASE_URL`, else the config's `database_url`, else '' (the file store)."""
     env = os.environ.get(ENV_DATABASE_URL, "").strip()
@@ -102,10 +116,21 @@ def database_url(root: Path, configured: str) -> str:
 
 
 def connect(url: str) -> psycopg.Connection[Any]:
+    """A connection to the register (autocommit: every change opens its own transaction). The password, never
+    in the URL, is `$PGPASSWORD` when set, else the OS keyring's entry ``incident-db`` / ``user@host`` (`incident
+    db password`), else whatever libpq finds in `$PGPASSFILE` (~/.pgpass)."""
     import psycopg
 
+    extra: dict[str, Any] = {}
+    if not os.environ.get("PGPASSWORD"):
+        from incident.register.secrets import db_password
+
+        user, host = login_of(url)
+        password = db_password(user, host)
+        if password:
+            extra["password"] = password
     try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=10, application_name="incident")
+        return psycopg.connect(url, autocommit=True, connect_timeout=10, application_name="incident", **extra)
     except psycopg.OperationalError as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StoreError(f"cannot connect to the register at {shown_url(url)}: {message}") from None

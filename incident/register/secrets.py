@@ -28,6 +28,9 @@ from incident.i18n import _
 SERVICE = "incident"
 """The keyring service name under which every entry is stored."""
 
+DB_SERVICE = "incident-db"
+"""The keyring service of database passwords, one entry per ``user@host`` (a register on PostgreSQL)."""
+
 KEY_FILE_ENV = "INCIDENT_KEY_FILE"
 """Environment variable naming the key file (takes precedence over ``key_file`` in config)."""
 
@@ -129,16 +132,38 @@ def get_secret(name: str, *, env_var: str) -> str | None:
 
 def set_secret(name: str, value: str, *, env_var: str | None = None) -> None:
     """Store the secret `name` in the OS keyring; InputError when there is no keyring (use `env_var`)."""
+    alternative = f"; set {env_var} in the environment instead" if env_var else ""
+    _keep_secret(SERVICE, _secret_username(name), name, value, alternative)
+
+
+def db_password(user: str, host: str) -> str | None:
+    """The password of database user `user` at `host` kept in the OS keyring (service ``incident-db``,
+    entry ``user@host``), None when there is no keyring or no such entry."""
+    backend = _usable_backend()
+    if backend is None:
+        return None
+    try:
+        return backend.get_password(DB_SERVICE, f"{user}@{host}") or None
+    except Exception:  # noqa: BLE001  a failing keyring is no keyring: libpq's PGPASSFILE / PGPASSWORD remain
+        return None
+
+
+def set_db_password(user: str, host: str, value: str) -> None:
+    """Keep the password of database user `user` at `host` in the OS keyring (InputError without one)."""
+    _keep_secret(DB_SERVICE, f"{user}@{host}", f"{user}@{host}", value,
+                 "; give it in PGPASSFILE (~/.pgpass) or PGPASSWORD instead")
+
+
+def _keep_secret(service: str, username: str, name: str, value: str, alternative: str) -> None:
     if not value:
         raise InputError(_("the secret '{name}' is empty; give a non-empty value").format(name=name))
-    alternative = f"; set {env_var} in the environment instead" if env_var else ""
     backend = _usable_backend()
     if backend is None:
         raise InputError(_("no OS keyring is available here to store the secret '{name}'{alternative}")
                          .format(name=name, alternative=alternative))
     try:
-        backend.set_password(SERVICE, _secret_username(name), value)
-        stored = backend.get_password(SERVICE, _secret_username(name))
+        backend.set_password(service, username, value)
+        stored = backend.get_password(service, username)
     except Exception as exc:  # keyring backends raise many types (dbus, OS, keyring.errors)
         raise InputError(_("the OS keyring failed to store the secret '{name}': {exc}{alternative}")
                          .format(name=name, exc=exc, alternative=alternative)) from exc
