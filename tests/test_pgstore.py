@@ -51,7 +51,7 @@ def test_init_with_a_database_records_the_choice_and_migrates(tmp_path: Path, pg
     assert "database_url" in (store_dir / "config.toml").read_text()
     assert not (store_dir / "incidents").exists()
     status = json.loads(_run(store_dir, "db", "status", "--json").stdout)
-    assert [m["version"] for m in status["migrations"]] == [1, 2]
+    assert [m["version"] for m in status["migrations"]] == [1, 2, 3]
     assert status["migrations"][0]["applied_at"]
     assert json.loads(_run(store_dir, "db", "upgrade", "--json").stdout)["applied"] == []
     incident_id = json.loads(_run(store_dir, "new", "--from", str(INCIDENTS / "email-cc-36.toml"),
@@ -81,7 +81,7 @@ def test_the_environment_chooses_the_database(tmp_path: Path, pg_url: str, monke
 
 def test_a_pending_migration_is_named(pg_store_dir: Path, pg_url: str) -> None:
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute("DELETE FROM incident_migrations WHERE version = 2")
+        conn.execute("DELETE FROM incident_migrations WHERE version = 3")
     store = open_store(pg_store_dir)
     with pytest.raises(StoreError, match="incident db upgrade"):
         store.records()
@@ -220,3 +220,33 @@ def test_a_client_killed_mid_change_leaves_no_partial_incident_and_no_gap(
         result = open_store(pg_store_dir).verify_audit()
         assert result.ok, result.problem
 
+
+
+def test_a_list_reads_the_record_not_a_cache_left_behind(pg_store: RegisterStore, pg_url: str) -> None:
+    created = register.new_incident(pg_store, RAW, actor="tester")
+    assert [r.get("persons") for r in pg_store.records()] == [36]
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # content and hash changed together, cache left stale
+        conn.execute("UPDATE incidents SET content = replace(content, 'persons = 36', 'persons = 37') WHERE id = %s",
+                     (created.id,))
+        conn.execute("UPDATE incidents SET sha256 = encode(sha256(convert_to(content, 'UTF8')), 'hex') WHERE id = %s",
+                     (created.id,))
+    assert [r.get("persons") for r in pg_store.records()] == [37]
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # a damaged cache entry: the record's own text
+        conn.execute("UPDATE incidents SET content = replace(content, 'persons = 37', 'persons = 38') WHERE id = %s",
+                     (created.id,))
+        conn.execute("UPDATE incidents SET sha256 = encode(sha256(convert_to(content, 'UTF8')), 'hex') WHERE id = %s",
+                     (created.id,))
+        conn.execute("UPDATE incidents SET cached = '{\"key\": \"' || sha256 || '\", \"record\": 1}' WHERE id = %s",
+                     (created.id,))
+    assert [r.get("persons") for r in pg_store.records()] == [38]
+
+
+def test_the_counter_follows_an_incident_inserted_with_its_number(pg_store: RegisterStore, pg_url: str) -> None:
+    first = register.new_incident(pg_store, RAW, actor="tester")
+    year = first.id.split("-")[0]
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # as an import keeps an incident's own number
+        conn.execute("INSERT INTO incidents (id, content, sha256, cached, data, status, discovered_at) "
+                     "SELECT %s, content, sha256, cached, data, status, discovered_at FROM incidents WHERE id = %s",
+                     (f"{year}-0041", first.id))
+        assert conn.execute("SELECT last FROM id_counters WHERE year = %s", (int(year),)).fetchone() == (41,)
+    assert register.new_incident(pg_store, RAW, actor="tester").id == f"{year}-0042"
