@@ -326,22 +326,20 @@ class PgStore(LocalStore):
         """One key per register, named after its identity (every officer's key file or keyring holds it). A
         key named after the database's address, as before the identity existed, is found and filed anew."""
         if self._audit_key_cache is None:
-            from incident.register.secrets import audit_key, key_file_from_env_or_config, refile_audit_key
+            from incident.register.secrets import key_file_from_env_or_config, stable_audit_key
 
-            key_file = key_file_from_env_or_config(self.config.key_file)
-            identity = f"register:{self.register_id}"
-            found = audit_key(self.root, key_file=key_file, create=False, identity=identity)
-            if found is None:
-                legacy = audit_key(self.root, key_file=key_file, create=False, identity=self.where)
-                if legacy is not None:
-                    refile_audit_key(legacy[0], key_file=key_file, identity=identity)
-                    found = legacy[0], False
-            if found is None and create:
-                found = audit_key(self.root, key_file=key_file, create=True, identity=identity)
+            found = stable_audit_key(self.root, key_file=key_file_from_env_or_config(self.config.key_file),
+                                     create=create, identity=self.key_identity, legacy=self.where)
             if found is None:
                 return None
             self._audit_key_cache = found
         return self._audit_key_cache
+
+    @property
+    def key_identity(self) -> str:
+        """What the register's keys (audit, and rosters' in the keyring) are named after: its identity in the
+        database, the same for every officer."""
+        return f"register:{self.register_id}"
 
     def _append(self, cur: psycopg.Cursor[Any], *, actor: str, action: str, incident: str | None,
                 changes: Mapping[str, Any], at: datetime, record_sha256: str | None = None) -> dict[str, Any]:

@@ -57,15 +57,32 @@ def keyring_available() -> bool:
     return _usable_backend() is not None
 
 
-def load_or_create_key(store_dir: Path, *, key_file: Path | None) -> bytes:
+def load_or_create_key(store_dir: Path, *, key_file: Path | None, identity: str | None = None) -> bytes:
     """The roster key of the store at `store_dir`, created on first use.
 
     With `key_file`, the key is read from (or created in) that file; otherwise from the OS keyring,
-    one entry per store. Raises InputError when neither is usable, never falls back to plaintext.
+    one entry per store, named after the store's `identity` (its store id, which stays when the store is
+    moved) or, without one, its path; a key still named after the path is found and filed under the
+    identity. Raises InputError when neither is usable, never falls back to plaintext.
     """
     if key_file is not None:
         return _key_from_file(key_file)
-    return _key_from_keyring(store_dir)
+    return _key_from_keyring(store_dir, identity)
+
+
+def stable_audit_key(store_dir: Path, *, key_file: Path | None, create: bool,
+                     identity: str, legacy: str | None = None) -> tuple[bytes, bool] | None:
+    """The audit key named after a store's stable `identity`; a key still named the old way (`legacy`: the
+    store's path when None) is found and filed under the identity, so the store keeps its key when moved."""
+    found = audit_key(store_dir, key_file=key_file, create=False, identity=identity)
+    if found is None:
+        old = audit_key(store_dir, key_file=key_file, create=False, identity=legacy)
+        if old is not None:
+            refile_audit_key(old[0], key_file=key_file, identity=identity)
+            found = old[0], False
+    if found is None and create:
+        found = audit_key(store_dir, key_file=key_file, create=True, identity=identity)
+    return found
 
 
 def audit_key(store_dir: Path, *, key_file: Path | None, create: bool,
@@ -237,12 +254,26 @@ def _key_username(store_dir: Path) -> str:
     return f"roster-key:{store_dir.expanduser().resolve()}"
 
 
-def _key_from_keyring(store_dir: Path) -> bytes:
+def _key_from_keyring(store_dir: Path, identity: str | None = None) -> bytes:
     backend = _usable_backend()
     if backend is None:
         raise InputError(NO_KEYRING_HINT)
-    found = _keyring_key(backend, _key_username(store_dir), create=True,
-                         lost=_("the OS keyring did not keep the roster key; {no_keyring_hint}"))
+    lost = _("the OS keyring did not keep the roster key; {no_keyring_hint}")
+    if identity is not None:
+        named = f"roster-key:{identity}"
+        found = _keyring_key(backend, named, create=False, lost=lost)
+        if found is None:
+            old = _keyring_key(backend, _key_username(store_dir), create=False, lost=lost)
+            if old is not None:  # filed under the path before the store had an id: filed anew, kept as it was
+                try:
+                    backend.set_password(SERVICE, named, _encode_key(old[0]))
+                except Exception as exc:  # any keyring failure: say so and name the key-file alternative
+                    raise InputError(_("the OS keyring failed ({name}: {exc}); {no_keyring_hint}")
+                                     .format(name=type(exc).__name__, exc=exc, no_keyring_hint=NO_KEYRING_HINT)) from exc
+                return old[0]
+        found = _keyring_key(backend, named, create=True, lost=lost)
+    else:
+        found = _keyring_key(backend, _key_username(store_dir), create=True, lost=lost)
     assert found is not None  # created when missing
     return found[0]
 

@@ -43,6 +43,8 @@ ID_RE = re.compile(r"^(\d{4})-(\d{4,})$")
 ENV_HOME = "INCIDENT_HOME"
 #: the audit entry of a record change in progress (see Store._write_logged)
 INTENT = "audit.intent"
+#: the store's own id, which its keys are named after
+STORE_ID = "store-id"
 
 
 def default_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -174,10 +176,42 @@ class LocalStore(ABC):
         return found
 
     def roster_key(self) -> bytes:
-        """The key of rosters and batches: the key file when one is configured, else the OS keyring."""
+        """The key of rosters and batches: the key file when one is configured, else the OS keyring (named
+        after `key_identity`)."""
         from incident.register.secrets import key_file_from_env_or_config, load_or_create_key
 
-        return load_or_create_key(self.root, key_file=key_file_from_env_or_config(self.config.key_file))
+        return load_or_create_key(self.root, key_file=key_file_from_env_or_config(self.config.key_file),
+                                  identity=self.key_identity)
+
+    @property
+    def key_identity(self) -> str:
+        """What the store's keys are named after: `store:<store id>` (see `store_id`)."""
+        return f"store:{self.store_id}"
+
+    @cached_property
+    def store_id(self) -> str:
+        """The store's own id (`store-id`, a random UUID made once): its keys are named after it, not after the
+        directory, so a store that is moved, copied back from a backup or imported keeps them."""
+        import uuid
+
+        path = self.root / STORE_ID
+        text = _read_store_id(path)
+        if text is None:
+            tmp = self.root / f".{STORE_ID}.{os.getpid()}.tmp"
+            atomic_write_text(tmp, f"{uuid.uuid4()}\n")
+            try:
+                os.link(tmp, path)  # never replaces one made meanwhile by another process
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink(missing_ok=True)
+            fsync_dir(self.root)
+            text = _read_store_id(path)
+        try:
+            return str(uuid.UUID(text or ""))
+        except ValueError:
+            raise InputError(_("{path} does not hold a store id (a UUID); restore it from a backup of the store")
+                             .format(path=path), file=path) from None
 
     def close(self) -> None:
         """Nothing held open here (a database backend closes its connection)."""
@@ -261,11 +295,13 @@ class Store(LocalStore):
     # ------------------------------------------------------------------ locking and audit
 
     def _audit_key(self, create: bool) -> tuple[bytes, bool] | None:
+        """The store's audit key, named after its store id (a key named after its path is filed anew)."""
         if self._audit_key_cache is None:
-            from incident.register.secrets import audit_key, key_file_from_env_or_config
+            from incident.register.secrets import key_file_from_env_or_config, stable_audit_key
 
-            self._audit_key_cache = audit_key(self.root, key_file=key_file_from_env_or_config(self.config.key_file),
-                                              create=create)
+            self._audit_key_cache = stable_audit_key(
+                self.root, key_file=key_file_from_env_or_config(self.config.key_file), create=create,
+                identity=self.key_identity)
         return self._audit_key_cache
 
     def record_hashes(self) -> dict[str, str]:
@@ -472,6 +508,15 @@ class Store(LocalStore):
 
     def _index(self) -> _Index:
         return _Index(self)
+
+
+def _read_store_id(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="ascii").strip() or None
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(_("cannot read the store id: {exc}").format(exc=exc), file=path) from None
 
 
 def belongs(name: str, incident_id: str) -> bool:
