@@ -95,7 +95,7 @@ def add_cmd(incident_id: str, measure: str | None, cause: str | None, owner: str
         return
     record = store.load(incident_id)
     spec = _build_spec(store, record, AddArgs(incident_id, measure, cause, owner, due, from_review))
-    result = add_action(store, incident_id, spec, actor=env.actor())
+    result = add_action(env.context(), incident_id, spec, actor=env.actor())
     _contractor_note(rep, result.contractor)
     rep.result({**result.action.to_json(_today(store)), "created": result.created})
     rep.echo(result.action.aid)
@@ -117,7 +117,7 @@ def _add_contractor(rep: Reporter, store: RegisterStore, incident_id: str, other
     if any(others):
         raise InputError(_("--contractor-report adds the playbook's action as it is; leave out --measure, --cause, "
                          "--owner, --due and --from-review"), field="--contractor-report")
-    action = ensure_contractor(store, incident_id, actor=get_env().actor())
+    action = ensure_contractor(get_env().context(), incident_id, actor=get_env().actor())
     if action is None:
         record = store.load(incident_id)
         existing = [a for a in actions_of(record) if a.source == SOURCE_CONTRACTOR]
@@ -246,7 +246,7 @@ def done_cmd(aid: str, evidence: str, as_json: bool) -> None:
 
     env = get_env()
     store = env.store()
-    action = complete_action(store, aid, evidence, actor=env.actor())
+    action = complete_action(env.context(), aid, evidence, actor=env.actor())
     rep = reporter(as_json)
     rep.result(action.to_json(_today(store)))
     rep.hint(_("{aid} is done. Someone other than {owner} checks its effect with `incident action verify {aid}`.")
@@ -263,7 +263,7 @@ def verify_cmd(aid: str, as_json: bool) -> None:
 
     env = get_env()
     store = env.store()
-    action = verify_action(store, aid, actor=env.actor())
+    action = verify_action(env.context(), aid, actor=env.actor())
     rep = reporter(as_json)
     rep.result(action.to_json(_today(store)))
     rep.info(_("{aid} verified by {verified_by}.").format(aid=action.aid, verified_by=action.verified_by))
@@ -282,7 +282,7 @@ def suggest_cmd(incident_id: str, as_json: bool) -> None:
 
     env = get_env()
     store = env.store()
-    contractor = pending_contractor(store, incident_id, actor=env.actor())
+    contractor = pending_contractor(env.context(), incident_id, actor=env.actor())
     measures = recommended_measures(store.load(incident_id), store.extra_dirs())
     rep = reporter(as_json)
     rep.result({"incident": incident_id, "measures": list(measures),

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from incident import dates
 from incident.errors import InputError, NotFoundError, RefusedError
@@ -26,6 +26,9 @@ from incident.register import sections
 from incident.register.actors import same_actor
 from incident.register.backend import RegisterStore
 from incident.text import normalize
+
+if TYPE_CHECKING:
+    from incident.law.context import Context
 
 State = Literal["open", "done", "verified"]
 STATES: tuple[State, ...] = get_args(State)
@@ -209,22 +212,20 @@ def build_action(record: rec.Record, spec: NewAction, *, actor: str, at: datetim
                   cause=cause, source=spec.source)
 
 
-def add_action(store: RegisterStore, incident_id: str, spec: NewAction, *, actor: str,
+def add_action(ctx: Context, incident_id: str, spec: NewAction, *, actor: str,
                at: datetime | None = None) -> AddResult:
     """`incident action add`: the action, plus the contractor's improvement-report action when due.
 
     A `review:<item>` action is added once: asking again returns the action that already tracks the item.
     """
-    from incident.law.taxonomy import load_taxonomy
-
-    moment = at or dates.now(store.tz)
-    causes = tuple(load_taxonomy(store.extra_dirs()).causes)
-    playbook = load_contractor_report(store.extra_dirs())
+    moment = at or ctx.now()
+    causes = tuple(ctx.taxonomy.causes)
+    playbook = load_contractor_report(ctx.playbook_dirs)
     audit: dict[str, Any] = {}
     result: dict[str, Any] = {}
 
     def change(old: rec.Record) -> rec.Record:
-        record, contractor = ensure_contractor_action(old, playbook, actor=actor, at=moment, tz=store.tz)
+        record, contractor = ensure_contractor_action(old, playbook, actor=actor, at=moment, tz=ctx.tz)
         result["contractor"] = contractor
         if contractor is not None:
             audit["contractor_action"] = contractor.id
@@ -242,7 +243,7 @@ def add_action(store: RegisterStore, incident_id: str, spec: NewAction, *, actor
         return with_actions(record, [*actions_of(record), action])
 
     # `audit` is filled inside the locked update, before the store writes the audit entry
-    store.update(incident_id, change, actor=actor, action="action.add", at=moment, extra=audit)
+    ctx.store.update(incident_id, change, actor=actor, action="action.add", at=moment, extra=audit)
     return AddResult(action=result["action"], created=result["created"], contractor=result["contractor"])
 
 
@@ -254,30 +255,30 @@ def _is_contractor_measure(record: rec.Record, playbook: ContractorReport, measu
     return bool(handled_by) and key(measure) == key(playbook.measure.format(handled_by=handled_by))
 
 
-def pending_contractor(store: RegisterStore, incident_id: str, *, actor: str, at: datetime | None = None) -> Action | None:
+def pending_contractor(ctx: Context, incident_id: str, *, actor: str, at: datetime | None = None) -> Action | None:
     """The improvement-report action the incident calls for and does not have yet (nothing is saved)."""
-    moment = at or dates.now(store.tz)
-    playbook = load_contractor_report(store.extra_dirs())
-    return contractor_action(store.load(incident_id), playbook, actor=actor, at=moment, tz=store.tz)
+    moment = at or ctx.now()
+    playbook = load_contractor_report(ctx.playbook_dirs)
+    return contractor_action(ctx.store.load(incident_id), playbook, actor=actor, at=moment, tz=ctx.tz)
 
 
-def ensure_contractor(store: RegisterStore, incident_id: str, *, actor: str, at: datetime | None = None) -> Action | None:
+def ensure_contractor(ctx: Context, incident_id: str, *, actor: str, at: datetime | None = None) -> Action | None:
     """`incident action add --contractor-report`: add the improvement-report action if the record calls for it
     and does not have it yet (never a second one)."""
-    moment = at or dates.now(store.tz)
-    playbook = load_contractor_report(store.extra_dirs())
-    if contractor_action(store.load(incident_id), playbook, actor=actor, at=moment, tz=store.tz) is None:
+    moment = at or ctx.now()
+    playbook = load_contractor_report(ctx.playbook_dirs)
+    if contractor_action(ctx.store.load(incident_id), playbook, actor=actor, at=moment, tz=ctx.tz) is None:
         return None
     audit: dict[str, Any] = {}
     result: dict[str, Action | None] = {}
 
     def change(old: rec.Record) -> rec.Record:
-        record, result["action"] = ensure_contractor_action(old, playbook, actor=actor, at=moment, tz=store.tz)
+        record, result["action"] = ensure_contractor_action(old, playbook, actor=actor, at=moment, tz=ctx.tz)
         if result["action"] is not None:
             audit["contractor_action"] = result["action"].id
         return record
 
-    store.update(incident_id, change, actor=actor, action="action.add", at=moment, extra=audit)
+    ctx.store.update(incident_id, change, actor=actor, action="action.add", at=moment, extra=audit)
     return result.get("action")
 
 
@@ -310,13 +311,13 @@ def reassign_action(store: RegisterStore, aid: str, *, owner: str | None, due: d
     return find_action(record, action_id)
 
 
-def complete_action(store: RegisterStore, aid: str, evidence: str, *, actor: str, at: datetime | None = None) -> Action:
+def complete_action(ctx: Context, aid: str, evidence: str, *, actor: str, at: datetime | None = None) -> Action:
     """`incident action done AID --evidence TEXT`: open -> done."""
     incident_id, action_id = parse_aid(aid)
     if not evidence.strip():
         raise InputError(_("the evidence is empty; say what shows the measure is in place "
                          "(a revised procedure, a training record …)"), field="--evidence")
-    moment = (at or dates.now(store.tz)).replace(microsecond=0)
+    moment = (at or ctx.now()).replace(microsecond=0)
 
     def change(old: rec.Record) -> rec.Record:
         action = find_action(old, action_id)
@@ -326,15 +327,15 @@ def complete_action(store: RegisterStore, aid: str, evidence: str, *, actor: str
         done = replace(action, state="done", evidence=evidence.strip(), done_at=moment, done_by=actor)
         return _replaced(old, done)
 
-    record = store.update(incident_id, change, actor=actor, action="action.done", at=moment,
+    record = ctx.store.update(incident_id, change, actor=actor, action="action.done", at=moment,
                           extra={"action": action_id})
     return find_action(record, action_id)
 
 
-def verify_action(store: RegisterStore, aid: str, *, actor: str, at: datetime | None = None) -> Action:
+def verify_action(ctx: Context, aid: str, *, actor: str, at: datetime | None = None) -> Action:
     """`incident action verify AID`: the effectiveness check; done -> verified, never by the owner."""
     incident_id, action_id = parse_aid(aid)
-    moment = (at or dates.now(store.tz)).replace(microsecond=0)
+    moment = (at or ctx.now()).replace(microsecond=0)
 
     def change(old: rec.Record) -> rec.Record:
         action = find_action(old, action_id)
@@ -350,7 +351,7 @@ def verify_action(store: RegisterStore, aid: str, *, actor: str, at: datetime | 
                                .format(aid=action.aid, conflict=conflict))
         return _replaced(old, replace(action, state="verified", verified_by=actor, verified_at=moment))
 
-    record = store.update(incident_id, change, actor=actor, action="action.verify", at=moment,
+    record = ctx.store.update(incident_id, change, actor=actor, action="action.verify", at=moment,
                           extra={"action": action_id})
     return find_action(record, action_id)
 
