@@ -95,7 +95,7 @@ COMMANDS = [
     "people list",
     "status {id} 封じ込め済み",
     "log {id} 受取人から回収 --at 午前0時",
-    "step {id} confirm-unopened done --value いいえ",
+    "step {id} confirm-unopened 完了 --value いいえ",
     "done {id} regulator-preliminary",
     "audit verify",
     "purge --dry-run",
@@ -172,6 +172,9 @@ BAD_CHOICES = [
     ("notice {id} --format 何か", "--format", "pdf"),
     ("send {id} --prepare --kind 何か", "--kind", "individual-email"),
     ("send {id} --prepare --lang 何か", "--lang", "en (英語)"),
+    ("list --format 何か", "--format", "xlsx"),
+    ("report annual --fiscal-year 令和6 --layout 何か", "--layout", "table5"),
+    ("step {id} count-persons 何か", "done|skip", "skip (省略)"),
 ]
 
 

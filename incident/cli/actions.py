@@ -309,7 +309,7 @@ def suggest_cmd(incident_id: str, as_json: bool) -> None:
 @click.option("--owner", metavar="NAME", help="With a no: make it a corrective action owned by NAME.")
 @click.option("--due", metavar="DATE", help="With a no: the corrective action's due date.")
 @click.option("--show", is_flag=True, help="Show the checklist and the answers so far.")
-@click.option("--export", "export_fmt", type=click.Choice(["md"]), help="Write the minutes (Markdown).")
+@click.option("--export", "export_fmt", type=LabelledChoice(["md"]), help="Write the minutes (Markdown).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="With --export: write to FILE.")
 @json_option
 @store_options

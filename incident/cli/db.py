@@ -27,9 +27,9 @@ def _url() -> str:
     configured = load_config(path / "config.toml").database_url if (path / "config.toml").is_file() else ""
     url = database_url(path, configured)
     if not url:
-        raise InputError(f"the store at {path} keeps its register in files; give a database with "
-                         "`incident init --database URL`, database_url in config.toml or $INCIDENT_DATABASE_URL",
-                         field="database_url")
+        raise InputError(_("the store at {path} keeps its register in files; give a database with "
+                           "`incident init --database URL`, database_url in config.toml or $INCIDENT_DATABASE_URL")
+                         .format(path=path), field="database_url")
     return url
 
 

@@ -223,7 +223,7 @@ def show_extras(out: RichReporter, store: Any, record: Any) -> None:
               help="Only incidents in this state.")
 @click.option("--year", type=int, help="Only incidents discovered in this calendar year.")
 @click.option("--type", "type_", metavar="TYPE", help="Only incidents of this type (e.g. misdirected-email).")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "xlsx"]), default="table", show_default=True,
+@click.option("--format", "fmt", type=LabelledChoice(["table", "csv", "xlsx"]), default="table", show_default=True,
               help="csv (Japanese headers, BOM, also on standard output) or xlsx (-o FILE, prints on A4 landscape).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="With csv or xlsx: write to FILE.")
 @json_option

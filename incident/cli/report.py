@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
-from incident.cli.common import get_env, info, json_option, store_options
+from incident.cli.common import LabelledChoice, get_env, info, json_option, store_options
 from incident.cli.group import IncidentGroup
 from incident.cli.reporting import Reporter, reporter
 from incident.i18n import _
@@ -26,9 +26,9 @@ def report_group() -> None:
 @click.option("--year", type=int, metavar="YEAR", help="Calendar year (January – December).")
 @click.option("--period", metavar="PERIOD", help="A month (2024-04), a fiscal half (2024-H1: April–September, "
               "2024-H2: October–March) or a fiscal year (2024, 令和6年度).")
-@click.option("--format", "fmt", type=click.Choice(["md", "csv", "html", "json", "xlsx"]), default="md",
+@click.option("--format", "fmt", type=LabelledChoice(["md", "csv", "html", "json", "xlsx"]), default="md",
               show_default=True, help="Output format (xlsx needs -o FILE).")
-@click.option("--layout", type=click.Choice(["table5", "city"]), default="table5", show_default=True,
+@click.option("--layout", type=LabelledChoice(["table5", "city"]), default="table5", show_default=True,
               help="csv and xlsx columns: table5 (No., 種別, 内容, 原因, 所管) or city (報告日, 発生日（判明日）, "
               "事案の概要, 人数, 担当課), as cities publish their monthly lists.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),

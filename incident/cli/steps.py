@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from incident.cli.common import (
+    LabelledChoice,
     command_hint,
     get_env,
     is_interactive,
@@ -242,7 +243,7 @@ def _conclusion(reportable: Any) -> str:
 @click.command("step")
 @click.argument("incident_id", metavar="ID")
 @click.argument("step_id", metavar="STEP")
-@click.argument("action", type=click.Choice(["done", "skip"]), metavar="done|skip")
+@click.argument("action", type=LabelledChoice(["done", "skip"], {"done": "完了", "skip": "省略"}), metavar="done|skip")
 @click.option("--note", default="", help="A remark recorded with the step (e.g. the receipt number).")
 @click.option("--at", "at_text", metavar="DATETIME", help="When it was done (default: now).")
 @click.option("--value", metavar="VALUE", help="The answer to the step's question (asked on a terminal).")

@@ -385,11 +385,11 @@ def send_each(settings: SmtpSettings, password: str | None, messages: Iterable[t
                     error = conn.transmit(settings.from_addr, msg.to_addr, data)
                     break
                 except _Dropped as exc:
-                    error = f"SMTP connection failed: {exc}"
+                    error = _("SMTP connection failed: {exc}").format(exc=exc)
                     if attempt == 2:
                         break
                 except _Refused as exc:
-                    error = f"the server refused the transaction: {exc}"
+                    error = _("the server refused the transaction: {exc}").format(exc=exc)
                     break
             results.append(None if error is None else redact_addresses(error))
     finally:
@@ -432,10 +432,12 @@ class _Run:
                 except _Dropped as exc:
                     unknown = unknown or exc.unknown
                     if attempt == 2:  # the first drop is retried: servers close idle or long-used connections
-                        return self._stop(writer, key, mid, f"SMTP connection failed while sending to {key}: {exc}",
+                        return self._stop(writer, key, mid, _("SMTP connection failed while sending to {key}: {exc}")
+                                          .format(key=key, exc=exc),
                                           delivered_unknown=exc.unknown)
                 except _Refused as exc:
-                    return self._stop(writer, key, mid, f"the server refused the transaction for {key}: {exc}",
+                    return self._stop(writer, key, mid, _("the server refused the transaction for {key}: {exc}")
+                                      .format(key=key, exc=exc),
                                       delivered_unknown=False)
             if error is None:
                 writer.append(key, "sent", mid)
