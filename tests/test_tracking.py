@@ -112,3 +112,24 @@ def test_the_core_reads_config_playbooks_and_clock_from_the_context_only(store, 
     assert {o.incident for o in collect_open(ctx)} == {incident_id}
     assert mark_done(ctx, incident_id, "regulator-final", at=moment, ref="", actor="t") == \
         "appi-business/regulator-final"
+
+
+def test_a_command_resolves_its_context_once(run, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`incident deadlines` lists obligations and overdue steps and `incident assess` saves and shows: each
+    reads the store's settings and playbooks once, through the one Context of the invocation."""
+    from incident.law import context
+
+    example = INCIDENTS / "email-cc-1001.toml"
+    run(f"new --from {example}")
+    real = context.resolve
+    calls: list[object] = []
+
+    def counted(store, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(store)
+        return real(store, **kwargs)
+
+    monkeypatch.setattr(context, "resolve", counted)
+    run("deadlines")
+    assert len(calls) == 1
+    run("assess 2024-0001")
+    assert len(calls) == 2
