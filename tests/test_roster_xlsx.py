@@ -334,3 +334,29 @@ def test_reading_a_workbook_does_not_load_openpyxl(tmp_path: Path) -> None:
               "print(rows, 'openpyxl' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", script, str(src)], check=True, capture_output=True, text=True)
     assert out.stdout.strip() == "[(2, ['山田 太郎', '1980-01-01'])] False"
+
+
+def test_a_chart_sheet_and_a_workbook_without_sheets_are_refused(run: Callable[..., Result], incident: str,
+                                                                 tmp_path: Path) -> None:
+    table = '<x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>氏名</x:t></x:is></x:c></x:row>'
+    src = handmade(tmp_path / "chart.xlsx", {"グラフ": ("sheet1.xml", table)}, [])
+    with zipfile.ZipFile(src) as z:
+        parts = {name: z.read(name) for name in z.namelist()}
+    rels = "xl/_rels/workbook.xml.rels"
+    parts[rels] = parts[rels].replace(b"/worksheet\"", b"/chartsheet\"")
+    with zipfile.ZipFile(src, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    result = run(f"roster import {incident} {src}", expect=2)
+    assert "the sheet 'グラフ' is not a table of cells (a chart?)" in result.stderr
+    empty = handmade(tmp_path / "empty.xlsx", {}, [])
+    assert "not a readable Excel workbook (.xlsx): no sheets" in run(f"roster import {incident} {empty}", expect=2).stderr
+
+
+def test_a_broken_sheet_is_one_line(run: Callable[..., Result], incident: str, tmp_path: Path) -> None:
+    rows = ('<x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>氏名</x:t></x:is></x:c></x:row>'
+            '<x:row r="zwei"><x:c r="A2" t="inlineStr"><x:is><x:t>山田</x:t></x:is></x:c></x:row>')
+    src = handmade(tmp_path / "broken.xlsx", {"名簿": ("sheet1.xml", rows)}, [])
+    result = run(f"roster import {incident} {src}", expect=2)
+    assert "not a readable Excel workbook (.xlsx): invalid literal for int()" in result.stderr
+    assert "Traceback" not in result.stderr

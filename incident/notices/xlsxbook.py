@@ -196,8 +196,10 @@ class Workbook:
                 for _unused in stream(fh, reader.parser):
                     yield from reader.done
                     reader.done.clear()
-        except (expat.ExpatError, zipfile.BadZipFile, OSError, EOFError) as exc:
-            raise self._unreadable(exc) from None
+        except CellError:
+            raise
+        except (expat.ExpatError, ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise self._unreadable(exc) from None  # a row or style number that is not a number, ...
 
     def value(self, kind: str, text: str | None, style: int) -> Value:
         """A cell's value from its type (``t``), the text of its ``<v>`` and its style."""
