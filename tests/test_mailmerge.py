@@ -152,6 +152,21 @@ def test_more_people_than_persons_is_reported(run: Any, store_dir: Path, tmp_pat
     assert open_store(store_dir).load(incident_id).get("persons") == 2  # never changed without asking
 
 
+def test_on_a_terminal_only_a_human_run_offers_to_update_persons(run: Any, store_dir: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    write_config(store_dir)
+    incident_id = make(open_store(store_dir), persons=2)
+    for module in ("incident.cli.reporting", "incident.cli.roster"):  # a terminal, wherever the command asks
+        monkeypatch.setattr(f"{module}.is_interactive", lambda: True, raising=False)
+    quiet = run(f"roster import {incident_id} {write_csv(tmp_path / 'r.csv')} --json", input="y\n")
+    assert "the roster has 4 people" in quiet.stderr and "Update persons" not in quiet.stderr
+    assert json.loads(quiet.stdout)["count"] == 4
+    assert open_store(store_dir).load(incident_id).get("persons") == 2
+    asked = run(f"roster import {incident_id} {tmp_path / 'r.csv'}", input="y\n")
+    assert "Update persons to 4? [Y/n]" in asked.stderr and "persons = 4" in asked.stderr
+    assert open_store(store_dir).load(incident_id).get("persons") == 4
+
+
 def test_each_person_is_told_only_their_own_items(run: Any, store_dir: Path, tmp_path: Path) -> None:
     write_config(store_dir)
     incident_id = make(open_store(store_dir), data=[{"item": "name"}, {"item": "email-address"},

@@ -145,10 +145,8 @@ def test_usage_errors_name_the_flag(run: Run) -> None:
 
 
 def test_on_a_terminal_the_step_asks_for_its_value(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
-    import incident.cli.steps as steps_cli
-
     incident_id = _new(run, "health-check-3")
-    monkeypatch.setattr(steps_cli, "is_interactive", lambda: True)
+    monkeypatch.setattr("incident.cli.reporting.is_interactive", lambda: True)
     result = run(f"step {incident_id} count-persons done", input="1200\n", env={"INCIDENT_LANG": "ja"})
     assert "影響を受けた本人は何人ですか（不確かなら、おそれのある最大の数）" in result.stdout
     assert "How many" not in result.stdout and "persons: 3 → 1200" in result.stdout
@@ -157,6 +155,16 @@ def test_on_a_terminal_the_step_asks_for_its_value(run: Run, monkeypatch: pytest
         in result.stdout
     assert "persons: 1200 → 1200" in result.stdout
     assert _show(run, incident_id)["persons"] == 1200
+
+
+def test_a_json_run_never_asks_even_on_a_terminal(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """stdout is one JSON document: no question is written into it, the missing answer is refused."""
+    incident_id = _new(run, "health-check-3")
+    for module in ("incident.cli.reporting", "incident.cli.steps"):  # a terminal, wherever the command asks
+        monkeypatch.setattr(f"{module}.is_interactive", lambda: True, raising=False)
+    result = run(f"step {incident_id} count-persons done --json", input="1200\n", expect=2)
+    assert result.stdout == "" and "Give the answer with --value" in result.stderr
+    assert _show(run, incident_id)["persons"] == 3
 
 
 def test_show_lists_the_open_steps_until_closed(run: Run, store_dir: Path) -> None:

@@ -18,7 +18,6 @@ from incident.cli.common import (
     LabelledChoice,
     get_env,
     info,
-    is_interactive,
     json_option,
     store_options,
 )
@@ -125,8 +124,8 @@ def notice_cmd(as_json: bool, incident_id: str | None, kind: str | None, lang: s
                             out_dir=out_dir, mbox=mbox, check=check, dated=dated, doc_number=doc_number,
                             regime=regime)
     env = get_env()
-    hooks = Hooks(rendering=_told, persons=persons_hook, progress=rep.progress,
-                  confirm=_ask if is_interactive() else None)
+    hooks = Hooks(rendering=_told, persons=persons_hook(rep), progress=rep.progress,
+                  confirm=_ask if rep.interactive() else None)
     _show(rep, issue(env.store(), request, actor=env.actor(), hooks=hooks), request)
 
 

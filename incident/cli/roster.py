@@ -15,8 +15,6 @@ import click
 
 from incident.cli.common import (
     get_env,
-    info,
-    is_interactive,
     json_option,
     split_list,
     store_options,
@@ -25,8 +23,8 @@ from incident.cli.group import IncidentGroup
 from incident.i18n import _
 
 if TYPE_CHECKING:
-    from incident.cli.reporting import RichReporter
-    from incident.notices.roster_import import PersonsMismatch, RosterSample
+    from incident.cli.reporting import Reporter, RichReporter
+    from incident.notices.roster_import import PersonsHook, PersonsMismatch, RosterSample
 
 SAMPLE_SIZE = 5
 MAX_SHOWN = 20
@@ -46,17 +44,21 @@ def column_names(columns: Any) -> str:
     return ", ".join(columns)
 
 
-def persons_hook(mismatch: PersonsMismatch) -> bool:
-    """Say so when the roster has more people than `persons`; on a terminal offer to update it (the core
-    writes the update, incident.notices.roster_import)."""
-    shown = _("not recorded") if mismatch.persons is None else f"{mismatch.persons}"
-    info(_("warning: the roster has {count} people but the incident's persons (本人の数) is {shown}; the reports count every affected person (`incident set {id} persons={count}`)")
-         .format(count=mismatch.count, shown=shown, id=mismatch.incident_id))
-    if is_interactive() and click.confirm(_("Update persons to {count}?")
-                                          .format(count=mismatch.count), default=True, err=True):
-        info(_("persons = {count}").format(count=mismatch.count))
-        return True
-    return False
+def persons_hook(rep: Reporter) -> PersonsHook:
+    """Say so when the roster has more people than `persons` (in a JSON run too); in a human run on a
+    terminal offer to update it (the core writes the update, incident.notices.roster_import)."""
+
+    def hook(mismatch: PersonsMismatch) -> bool:
+        shown = _("not recorded") if mismatch.persons is None else f"{mismatch.persons}"
+        rep.note(_("warning: the roster has {count} people but the incident's persons (本人の数) is {shown}; the reports count every affected person (`incident set {id} persons={count}`)")
+                 .format(count=mismatch.count, shown=shown, id=mismatch.incident_id))
+        if rep.interactive() and click.confirm(_("Update persons to {count}?")
+                                               .format(count=mismatch.count), default=True, err=True):
+            rep.note(_("persons = {count}").format(count=mismatch.count))
+            return True
+        return False
+
+    return hook
 
 
 def _parse_map(text: str | None) -> dict[str, str] | None:
@@ -131,7 +133,7 @@ def import_cmd(as_json: bool, incident_id: str, file: Path, mapping: str | None,
         for dup in result.duplicates[:MAX_SHOWN]:
             rep.info(f"  {dup}")
     if imported.persons is not None:  # after the import's summary: the warning, and the offer on a terminal
-        settle_persons(env.store(), imported.persons, env.actor(), persons_hook)
+        settle_persons(env.store(), imported.persons, env.actor(), persons_hook(rep))
 
 
 @roster_group.command("show")

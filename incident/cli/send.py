@@ -104,7 +104,7 @@ def _prepare(rep: Reporter, incident_id: str, kind: str | None, lang: str | None
 
     actor = get_env().actor()
     prepared = prepare(get_env().store(), incident_id, actor=actor, kind=kind, lang=lang, progress=rep.progress,
-                       persons=persons_hook)
+                       persons=persons_hook(rep))
     manifest, sample = prepared.manifest, prepared.sample
     rep.result({"incident": incident_id, "state": "prepared", "count": manifest.count, "sha256": manifest.sha256,
                 "prepared_by": manifest.prepared_by, "no_email": prepared.no_email,

@@ -16,7 +16,6 @@ from incident.cli.common import (
     LabelledChoice,
     command_hint,
     get_env,
-    is_interactive,
     json_option,
     store_options,
     to_jsonable,
@@ -260,14 +259,14 @@ def step_cmd(as_json: bool, incident_id: str, step_id: str, action: str, note: s
 
     env = get_env()
     store = env.store()
+    rep = reporter(as_json)
     state = "done" if action == "done" else "skipped"
-    if state == "done" and value is None and not reason.strip() and is_interactive():
+    if state == "done" and value is None and not reason.strip() and rep.interactive():
         value = _ask_value(store, incident_id, step_id)
     at = parse_datetime(at_text, store.tz, field="--at") if at_text else None
     taken = take_step(store, incident_id, step_id, state, actor=env.actor(), at=at, note=note, reason=reason,
                       value=value)
     result, changes, nxt, step = taken.result, taken.changes, taken.next, taken.result.step
-    rep = reporter(as_json)
     rep.result({"incident": incident_id, "step": step_id, "state": result.state.state,
                 "value": to_jsonable(result.state.value), "changes": changes,
                 "reportable": taken.reportable, "next": nxt.step.id if nxt else None})
