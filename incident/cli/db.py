@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -156,3 +157,52 @@ def db_password_cmd(from_stdin: bool) -> None:
                          .format(login=f"{user}@{host}"), field="password")
     set_db_password(user, host, value)
     reporter(False).info(_("Stored the password of {login} in the OS keyring (incident-db).").format(login=f"{user}@{host}"))
+
+
+def _transfer_json(result: Any) -> dict[str, object]:
+    return {"source": result.source, "target": result.target, "incidents": result.incidents,
+            "entries": result.entries, "personal_files": result.personal_files, "source_head": result.source_head,
+            "verified": {"ok": result.verified.ok, "entries": result.verified.entries,
+                         "problem": result.verified.problem or None}}
+
+
+@db_group.command("import")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@json_option
+@store_options
+def db_import_cmd(directory: Path, as_json: bool) -> None:
+    """Copy a file store (incidents, audit log, rosters, batches) into the register's empty database, verifying the audit chain before and after."""
+    from incident.dates import now
+    from incident.register.transfer import import_files
+
+    env = get_env()
+    store = env.store()
+    result = import_files(store, directory, actor=env.actor(), at=now(store.tz))
+    rep = reporter(as_json)
+    rep.result(_transfer_json(result))
+    rep.info(_("Imported {incidents} incidents, {entries} audit entries and {files} sealed files from {source}; the audit log verifies ({total} entries).")
+             .format(incidents=result.incidents, entries=result.entries, files=result.personal_files,
+                     source=result.source, total=result.verified.entries))
+
+
+@db_group.command("export")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@json_option
+@store_options
+def db_export_cmd(directory: Path, as_json: bool) -> None:
+    """Write the register out as a new file store (for a backup, or to leave the server), verifying the audit chain before and after."""
+    from incident.dates import now
+    from incident.register.transfer import export_files
+
+    env = get_env()
+    store = env.store()
+    result = export_files(store, directory, actor=env.actor(), at=now(store.tz))
+    rep = reporter(as_json)
+    rep.result(_transfer_json(result))
+    if not result.verified.ok:
+        from incident.errors import IncidentError
+
+        raise IncidentError(f"the exported audit log does not verify: {result.verified.problem}")
+    rep.info(_("Exported {incidents} incidents, {entries} audit entries and {files} sealed files to {target}; its audit log verifies ({total} entries).")
+             .format(incidents=result.incidents, entries=result.entries, files=result.personal_files,
+                     target=result.target, total=result.verified.entries))

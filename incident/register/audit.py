@@ -112,9 +112,10 @@ class AuditLog:
                            changes=changes, at=at, record_sha256=record_sha256)
 
     def _write(self, seq: int, prev: str, key: bytes | None, *, actor: str, action: str, incident: str | None,
-               changes: Mapping[str, Any], at: datetime, record_sha256: str | None = None) -> dict[str, Any]:
+               changes: Mapping[str, Any], at: datetime, record_sha256: str | None = None,
+               role: str | None = None) -> dict[str, Any]:
         entry, line = make_entry(seq, prev, key, actor=actor, action=action, incident=incident, changes=changes,
-                                 at=at, record_sha256=record_sha256)
+                                 at=at, record_sha256=record_sha256, role=role)
         new = not self.path.exists()
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:

@@ -392,22 +392,26 @@ class PgStore(LocalStore):
     def verify_audit(self, *, anchor: str | None = None, records: bool = True) -> VerifyResult:
         """The whole chain: every entry this role may read in full, the others by their links (the central
         desk reads them all); with `records`, every incident it sees against its last audited state."""
-        found = self._audit_key(False)
         with self._guarded(), self.conn.transaction():  # one snapshot of the log, its head and the records
             self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            head_row = self.conn.execute("SELECT seq, hash, mac FROM audit_head").fetchone()
-            head = None if head_row is None else {"seq": int(head_row[0]), "hash": str(head_row[1]),
-                                                  **({"mac": str(head_row[2])} if head_row[2] else {})}
-            chain: list[bytes | Link] = []
-            if self.sees_all():  # every line, and nothing but lines: a line missing is a line removed
-                query = "SELECT seq, hash, '', line FROM audit_log ORDER BY seq"
-            else:
-                query = ("SELECT coalesce(k.seq, l.seq), coalesce(k.hash, l.hash), k.prev, l.line "
-                         "FROM audit_links k FULL JOIN audit_log l ON l.seq = k.seq ORDER BY 1")
-            for seq, link_hash, prev, line in self.conn.execute(query):
-                chain.append((str(line) + "\n").encode("utf-8") if line is not None
-                             else Link(int(seq), str(link_hash), str(prev)))
-            hashes = self.record_hashes() if records else None
+            return self.verify_now(anchor=anchor, records=records)
+
+    def verify_now(self, *, anchor: str | None = None, records: bool = True) -> VerifyResult:
+        """`verify_audit` in the caller's transaction (e.g. before an import commits)."""
+        found = self._audit_key(False)
+        head_row = self.conn.execute("SELECT seq, hash, mac FROM audit_head").fetchone()
+        head = None if head_row is None else {"seq": int(head_row[0]), "hash": str(head_row[1]),
+                                              **({"mac": str(head_row[2])} if head_row[2] else {})}
+        chain: list[bytes | Link] = []
+        if self.sees_all():  # every line, and nothing but lines: a line missing is a line removed
+            query = "SELECT seq, hash, '', line FROM audit_log ORDER BY seq"
+        else:
+            query = ("SELECT coalesce(k.seq, l.seq), coalesce(k.hash, l.hash), k.prev, l.line "
+                     "FROM audit_links k FULL JOIN audit_log l ON l.seq = k.seq ORDER BY 1")
+        for seq, link_hash, prev, line in self.conn.execute(query):
+            chain.append((str(line) + "\n").encode("utf-8") if line is not None
+                         else Link(int(seq), str(link_hash), str(prev)))
+        hashes = self.record_hashes() if records else None
         return verify_lines(chain, head, head_row is not None, found[0] if found else None, hashes, anchor=anchor)
 
     # ------------------------------------------------------------------ records
@@ -455,8 +459,9 @@ class PgStore(LocalStore):
         out.sort(key=lambda r: (r.discovered_at, r.id), reverse=True)
         return out
 
-    def _write(self, cur: psycopg.Cursor[Any], record: rec.Record, *, insert: bool) -> str:
-        content = rec.dumps(record)
+    def _write(self, cur: psycopg.Cursor[Any], record: rec.Record, *, insert: bool, content: str | None = None) -> str:
+        """Write the record's row; `content`: its text as another store wrote it (kept byte for byte)."""
+        content = rec.dumps(record) if content is None else content
         digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
         table = rec.to_toml_dict(record)
         cached = json.dumps({"key": digest, "record": table}, ensure_ascii=False, default=_tag)
