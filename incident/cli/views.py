@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, Any
 from unicodedata import east_asian_width as _east_asian_width
 
@@ -218,10 +219,20 @@ def type_label(type_id: str) -> str:
     """An incident type as listed: its Japanese name in a Japanese run, else the id."""
     if not i18n.is_japanese():
         return type_id
-    from incident.law.taxonomy import load_taxonomy
+    return _type_names().get(type_id, type_id)
 
-    entry = load_taxonomy().types.get(type_id)
-    return entry.ja if entry is not None else type_id
+
+@cache
+def _type_names() -> dict[str, str]:
+    """Each bundled incident type's Japanese name, read from incident-types.toml alone: a list needs the
+    names, not the checked taxonomy with its causes (`incident playbooks check` and every command that
+    records a type load that)."""
+    import tomllib
+
+    from incident.resources import builtin_dir
+
+    data = tomllib.loads((builtin_dir("playbooks") / "incident-types.toml").read_text(encoding="utf-8"))
+    return {t["id"]: t["ja"] for t in data.get("type", []) if isinstance(t, dict) and "id" in t and "ja" in t}
 
 
 def _zone(tz: str) -> Any:
