@@ -282,3 +282,22 @@ def test_deadlines_in_a_pipe_are_plain_text_and_long_step_lists_summarised(run: 
     assert "\x1b[" not in out and "┃" not in out and "│" not in out  # no rich layout in a pipe
     summary = next(line for line in lines if line.startswith("Overdue response steps"))
     assert summary.endswith("of 31 incidents (the earliest of each; `incident steps ID` lists them)")
+
+
+def test_opening_a_store_reads_its_config_once(store_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The config chooses the backend and is the store's config: one read of config.toml, not two."""
+    from incident.register import config, store
+    from incident.register.backend import open_register
+
+    reads: list[Path] = []
+    real = config.load_config
+
+    def counted(path: Path) -> config.Config:
+        reads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(config, "load_config", counted)
+    monkeypatch.setattr(store, "load_config", counted)
+    opened = open_register(store_dir)
+    assert opened.config.timezone == "Asia/Tokyo"
+    assert reads == [store_dir / "config.toml"]

@@ -10,6 +10,7 @@ from incident import i18n
 from incident.dates import to_local_date
 from incident.i18n import N_, _
 from incident.register import record as rec
+from incident.register.sections import reportable_of
 
 if TYPE_CHECKING:
     from incident.cli.reporting import RichReporter
@@ -26,8 +27,6 @@ def record_json(record: rec.Record) -> dict[str, Any]:
 
 
 def summary_json(record: rec.Record) -> dict[str, Any]:
-    from incident.register.sections import reportable_of
-
     return {
         "id": record.id,
         "status": record.status,

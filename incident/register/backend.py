@@ -114,22 +114,28 @@ def open_register(root: Path, vocabulary: Callable[[], rec.Vocabulary] | None = 
     PostgreSQL when `$INCIDENT_DATABASE_URL` or the config's `database_url` names a database, else in files."""
     from incident.register.store import Store
 
-    url = _database_url(root)
+    config = _config(root)
+    url = _database_url(root, config)
     if url:
         from incident.register.pgstore import PgStore
 
         return PgStore.open_url(root, url, vocabulary)
-    return Store.open(root, vocabulary)
+    return Store.open(root, vocabulary, config=config)
 
 
-def _database_url(root: Path) -> str:
-    import os
-
+def _config(root: Path) -> Config | None:
+    """The store's config.toml, read once for choosing the backend and for the store (None: no file)."""
     from incident.register.config import load_config
 
-    if not os.environ.get("INCIDENT_DATABASE_URL", "").strip() and not (root / "config.toml").is_file():
+    return load_config(root / "config.toml") if (root / "config.toml").is_file() else None
+
+
+def _database_url(root: Path, config: Config | None) -> str:
+    import os
+
+    if not os.environ.get("INCIDENT_DATABASE_URL", "").strip() and config is None:
         return ""
-    configured = load_config(root / "config.toml").database_url if (root / "config.toml").is_file() else ""
+    configured = config.database_url if config is not None else ""
     if not configured and not os.environ.get("INCIDENT_DATABASE_URL", "").strip():
         return ""
     from incident.register.pgstore import database_url

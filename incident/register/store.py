@@ -102,9 +102,12 @@ class LocalStore(ABC):
     is parsed. `incident.law.vocabulary.open_store` opens a store with the vocabulary of its playbooks.
     """
 
-    def __init__(self, root: Path, vocabulary: Callable[[], rec.Vocabulary] | None = None) -> None:
+    def __init__(self, root: Path, vocabulary: Callable[[], rec.Vocabulary] | None = None, *,
+                 config: Config | None = None) -> None:
         self.root = root
         self._vocabulary_loader = vocabulary
+        if config is not None:  # already read (to choose the backend): the `config` property's value
+            self.__dict__["config"] = config
         #: the incidents the last `records()` left out, each with its problem
         self.skipped: list[InputError] = []
 
@@ -264,8 +267,9 @@ class LocalStore(ABC):
 class Store(LocalStore):
     """An opened store directory (the embedded backend)."""
 
-    def __init__(self, root: Path, vocabulary: Callable[[], rec.Vocabulary] | None = None) -> None:
-        super().__init__(root, vocabulary)
+    def __init__(self, root: Path, vocabulary: Callable[[], rec.Vocabulary] | None = None, *,
+                 config: Config | None = None) -> None:
+        super().__init__(root, vocabulary, config=config)
         self.incidents_dir = root / "incidents"
         self.audit = AuditLog(root / "audit.log", key=self._audit_key, baseline=self.record_hashes)
         self._audit_key_cache: tuple[bytes, bool] | None = None
@@ -286,11 +290,12 @@ class Store(LocalStore):
         return cls(root, vocabulary)
 
     @classmethod
-    def open(cls, root: Path, vocabulary: Callable[[], rec.Vocabulary] | None = None) -> Store:
+    def open(cls, root: Path, vocabulary: Callable[[], rec.Vocabulary] | None = None, *,
+             config: Config | None = None) -> Store:
         if not (root / "incidents").is_dir():
             raise StoreError(_("no incident store at {root}; create it with `incident init` (or name another with --store DIR or ${env_home})")
                              .format(root=root, env_home=ENV_HOME))
-        return cls(root, vocabulary)
+        return cls(root, vocabulary, config=config)
 
     # ------------------------------------------------------------------ locking and audit
 
