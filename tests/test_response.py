@@ -486,3 +486,68 @@ before = ["regulator-finale"]
     problems = check_urgencies_file(path)
     assert [(p.field, p.line) for p in problems] == [("urgency.days", 6), ("urgency.before", 12)]
     assert "no regime playbook has as an obligation" in problems[1].message
+
+
+# --------------------------------------------------------------------------- figures quoted from the regimes
+
+
+def test_bundled_steps_quote_the_regimes_figures() -> None:
+    step = load_response("loss").step("count-persons")
+    assert "事業者は1,000人、行政機関等は100人を超えるか" in step.why_ja
+    assert "more than 1,000 for a business, more than 100 for a public body" in step.why_en
+    assert "確報の期限も60日" in load_response("theft").step("confirm-theft").why_ja
+    assert "72時間以内" in load_response("ransomware").step("check-eu").why_ja
+    raw = builtin_path("loss").read_text(encoding="utf-8")
+    assert "{appi-business.headcount.more_than}" in raw and "1,000人" not in raw
+
+
+def test_a_quoted_figure_follows_the_organizations_own_regime(tmp_path: Path) -> None:
+    """An organization whose regime file says 500 reads 500 in the step, not the bundled 1,000."""
+    regimes = tmp_path / "regimes"
+    regimes.mkdir()
+    bundled = (builtin_path("loss").parents[1] / "regimes" / "appi-business.toml").read_text(encoding="utf-8")
+    assert "more_than = 1000\n" in bundled
+    (regimes / "appi-business.toml").write_text(bundled.replace("more_than = 1000\n", "more_than = 500\n"),
+                                                encoding="utf-8")
+    step = load_response("loss", [tmp_path]).step("count-persons")
+    assert "事業者は500人、行政機関等は100人" in step.why_ja
+    assert "事業者は1,000人" in load_response("loss").step("count-persons").why_ja
+
+
+def test_a_quote_that_names_no_figure_is_refused_at_load_and_by_the_checker(tmp_path: Path) -> None:
+    path = _org_file(tmp_path, "loss", """type = "loss"
+version = "2025-01"
+
+[[steps]]
+id = "count-persons"
+why_ja = "事業者は{appi-business.headcount.less_than}人を超えるか"
+""")
+    with pytest.raises(InputError) as caught:
+        load_response("loss", [tmp_path])
+    assert caught.value.file == str(path) and caught.value.field == "why_ja"
+    assert "not a figure of appi-business's 'headcount'; figures: more_than" in caught.value.message
+    problems = check_response_file(path)
+    assert [(p.line, p.field) for p in problems] == [(6, "why_ja")]
+    assert "{appi-business.headcount.less_than}" in problems[0].message
+
+
+def test_the_checker_refuses_a_figure_of_the_law_written_out_in_a_why_text(tmp_path: Path) -> None:
+    path = _org_file(tmp_path, "loss", """type = "loss"
+version = "2025-01"
+
+[[steps]]
+id = "count-persons"
+why_ja = "事業者は1,000人を超えるかで決まる。1人分でも報告することがある（2024年4月1日から）。"
+why_en = "A report is needed for more than 1,000 people, and the final report within 60 days."
+do_ja = "2人で数える。"
+""")
+    problems = check_response_file(path)
+    assert [(p.line, p.field) for p in problems] == [(6, "why_ja"), (7, "why_en"), (7, "why_en")]
+    assert "'1,000人'" in problems[0].message and "{appi-business.headcount.more_than}" in problems[0].message
+    assert "'more than 1,000'" in problems[1].message and "'60 days'" in problems[2].message
+    fixed = path.read_text(encoding="utf-8").replace("1,000人", "{appi-business.headcount.more_than}人").replace(
+        "more than 1,000", "more than {appi-business.headcount.more_than}").replace(
+        "60 days", "{appi-business.regulator-final.deadline.days_if.days} days")
+    path.write_text(fixed, encoding="utf-8")
+    assert check_response_file(path) == []
+    assert "within 60 days" in load_response("loss", [tmp_path]).step("count-persons").why_en

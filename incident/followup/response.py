@@ -11,11 +11,20 @@ An organization changes them with a same-named file in its store's `playbooks/re
 * a type with no bundled playbook (an organization's own type) needs a complete file; a type with
   no playbook at all uses the `other` playbook.
 
+A step's text never writes a figure of the law itself: it quotes it from the regime playbook as
+`{regime.rule.key}` — `{appi-business.headcount.more_than}` is the business threshold (1,000),
+`{appi-business.regulator-final.deadline.days_if.days}` the 60 days of a malicious act — so that the
+text cannot drift from the regime that decides, and follows an organization's own regime files. The
+quote takes the regime's latest version; a figure of 1,000 or more is written with a thousands comma.
+`incident playbooks check` refuses a quote that names no figure, and a figure with a unit (人, 日,
+時間; persons, days, hours; "more than N") written out in a step's `why` text instead of quoted.
+
 Each step's recorded state, when it is due, and recording one are `incident.followup.steps`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
@@ -25,6 +34,7 @@ from typing import Any
 from incident.errors import InputError, NotFoundError
 from incident.followup.urgencies import Urgency, load_urgencies
 from incident.i18n import _
+from incident.law.regimes import Regime, RegimeSet, load_regimes
 from incident.resources import builtin_dir
 from incident.tomlfile import ID_PATTERN, BlockProblems, check_header, raise_problems, read_toml
 
@@ -52,6 +62,86 @@ _TEXT_KEYS = ("title_ja", "title_en", "do_ja", "do_en", "why_ja", "why_en", "who
 _REQUIRED = (*_TEXT_KEYS, "urgency")
 _STEP_KEYS = ("id", *_REQUIRED, "sets", "question_ja", "question_en", "after")
 _TOP_KEYS = ("schema", "type", "version", "steps")
+
+#: texts a figure may be quoted in; `why` texts must quote the figures of the law they give as reasons
+_QUOTING_KEYS = (*_TEXT_KEYS, "question_ja", "question_en")
+_WHY_KEYS = ("why_ja", "why_en")
+_ID = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+#: a regime's figure quoted in a step's text: {regime.rule.key[.key…]}
+_QUOTE = re.compile(rf"\{{({_ID})\.({_ID})\.([a-z_]+(?:\.[a-z_]+)*)\}}")
+#: a figure of the law written out in a `why` text: a number of 2 or more with a unit of count or time
+#: (1人分でも is no threshold; 4月1日 is a date), or "more than N"
+_BARE_FIGURE = re.compile(r"(?<![\d,.月/-])(\d{1,3}(?:,\d{3})+|\d+)\s*(?:人|日|時間|persons?\b|people\b|days?\b|hours?\b)"
+                          r"|\bmore than (\d{1,3}(?:,\d{3})+|\d+)")
+
+
+def quoted_figure(regimes: RegimeSet, regime_id: str, rule_id: str, path: str) -> int | float:
+    """The figure `{regime_id.rule_id.path}` names in the latest version of a regime.
+
+    `rule_id` is a condition's or an obligation's id; `path` the key of its parameters (`more_than`),
+    or of its deadline's (`deadline.hours`, `deadline.days_if.days`). Raises InputError saying what
+    would be valid."""
+    quote = f"{{{regime_id}.{rule_id}.{path}}}"
+    if regime_id not in regimes:
+        raise InputError(_("{quote}: no regime {regime!r}; regimes: {valid}")
+                         .format(quote=quote, regime=regime_id, valid=", ".join(regimes)))
+    regime = regimes[regime_id]
+    values = _figures(regime, rule_id)
+    if not values:
+        rules = [c.id for c in regime.conditions] + [o.id for o in regime.obligations]
+        raise InputError(_("{quote}: {regime} has no condition or obligation {rule!r}; valid: {valid}")
+                         .format(quote=quote, regime=regime_id, rule=rule_id, valid=", ".join(dict.fromkeys(rules))))
+    found: set[int | float] = set()
+    for params in values:
+        value: Any = params
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, Mapping) else None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InputError(_("{quote}: not a figure of {regime}'s {rule!r}; figures: {valid}")
+                             .format(quote=quote, regime=regime_id, rule=rule_id,
+                                     valid=", ".join(_figure_paths(params)) or "-"))
+        found.add(value)
+    if len(found) > 1:  # obligations sharing an id for disjoint entities, with different figures
+        raise InputError(_("{quote}: {regime}'s {rule!r} has different figures for different entities ({values})")
+                         .format(quote=quote, regime=regime_id, rule=rule_id,
+                                 values=", ".join(str(v) for v in sorted(found))))
+    return found.pop()
+
+
+def _figures(regime: Regime, rule_id: str) -> list[Mapping[str, Any]]:
+    """The parameters a quote may read from each rule of that id: a condition's, an obligation's deadline."""
+    tables: list[Mapping[str, Any]] = [c.params for c in regime.conditions if c.id == rule_id]
+    tables += [{"deadline": o.deadline.params} for o in regime.obligations if o.id == rule_id]
+    return tables
+
+
+def _figure_paths(table: Mapping[str, Any], prefix: str = "") -> list[str]:
+    paths: list[str] = []
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            paths += _figure_paths(value, f"{prefix}{key}.")
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            paths.append(f"{prefix}{key}")
+    return paths
+
+
+def format_figure(value: int | float) -> str:
+    return f"{value:,}" if value >= 1000 else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def quote_figures(text: str, regimes: RegimeSet) -> str:
+    """`text` with each quoted figure replaced by its value (InputError for one that names none)."""
+    return _QUOTE.sub(lambda m: format_figure(quoted_figure(regimes, m[1], m[2], m[3])), text)
+
+
+def bare_figures(text: str) -> list[str]:
+    """The figures of the law a text writes out instead of quoting (numbers below 2 are no threshold)."""
+    found = []
+    for match in _BARE_FIGURE.finditer(_QUOTE.sub("", text)):
+        number = match[1] or match[2]
+        if int(number.replace(",", "")) >= 2:
+            found.append(match[0])
+    return found
 
 
 @dataclass(frozen=True)
@@ -142,7 +232,27 @@ def load_response(type_id: str, extra_dirs: Sequence[Path] = ()) -> ResponsePlay
                              file=builtin_path(type_id))
         return replace(load_response(FALLBACK_TYPE, extra_dirs), fallback=True)
     stamps = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
-    return _merged(type_id, stamps)
+    playbook = _merged(type_id, stamps)
+    if not any("{" in (getattr(s, k) or "") for s in playbook.steps for k in _QUOTING_KEYS):
+        return playbook
+    return _with_figures(playbook, load_regimes(extra_dirs))
+
+
+def _with_figures(playbook: ResponsePlaybook, regimes: RegimeSet) -> ResponsePlaybook:
+    """The playbook with the regimes' figures in place of the quotes in its steps' texts."""
+    steps = []
+    for step in playbook.steps:
+        changes: dict[str, str] = {}
+        for key in _QUOTING_KEYS:
+            text = getattr(step, key)
+            if text and "{" in text:
+                try:
+                    changes[key] = quote_figures(text, regimes)
+                except InputError as exc:
+                    raise InputError(_("step {id!r}: {message}").format(id=step.id, message=exc.message),
+                                     file=step.source, field=key) from None
+        steps.append(replace(step, **changes) if changes else step)
+    return replace(playbook, steps=tuple(steps))
 
 
 @lru_cache(maxsize=64)
@@ -199,7 +309,7 @@ def check_response_file(path: str | Path) -> list[InputError]:
     steps (COMMON_STEPS).
     """
     path = Path(path)
-    parsed, problems = _parse(path)
+    parsed, problems = _parse(path, figures=True)
     if parsed is None or parsed.type is None:
         return sorted(problems, key=_by_line)
     base = builtin_path(parsed.type)
@@ -244,7 +354,10 @@ def _known_types(path: Path) -> tuple[str, ...] | None:
         return None
 
 
-def _parse(path: Path) -> tuple[_File | None, list[InputError]]:
+def _parse(path: Path, *, figures: bool = False) -> tuple[_File | None, list[InputError]]:
+    """A file's steps and their problems; with `figures`, also its quotes of the regimes' figures and the
+    figures its `why` texts write out instead of quoting (the checker's; loading fails only on a quote
+    that names no figure)."""
     data, locator, problems = read_toml(path)
     if data is None:
         return None, problems
@@ -269,15 +382,49 @@ def _parse(path: Path) -> tuple[_File | None, list[InputError]]:
     problems += top.found
     patches: list[_Patch] = []
     first: dict[str, int | None] = {}
+    regimes = _regimes_beside(path, problems) if figures else None
     for index, raw in enumerate(raw_steps):
         header = locator.block("steps", index)
         found = _check_step(raw, index, BlockProblems(path, locator, header), first)
+        if regimes is not None and not found:
+            found = _check_figures(raw, BlockProblems(path, locator, header), regimes)
         problems += found
         if not found:
             patches.append(_Patch(id=raw["id"], values=dict(raw), line=header))
     version = data.get("version")
     return _File(path=path, type=type_id if isinstance(type_id, str) else None,
                  version=version if isinstance(version, str) else None, patches=tuple(patches)), problems
+
+
+def _regimes_beside(path: Path, problems: list[InputError]) -> RegimeSet | None:
+    """The regimes a file's quotes read: those of the playbooks folder it sits in over the bundled ones."""
+    playbooks = path.resolve().parent.parent
+    try:
+        return load_regimes((playbooks,) if (playbooks / "regimes").is_dir() else ())
+    except InputError as exc:
+        problems.append(InputError(_("the figures quoted from the regimes cannot be checked: {message}")
+                                   .format(message=exc.message), file=exc.file or path, field=exc.field,
+                                   line=exc.line))
+        return None
+
+
+def _check_figures(raw: Mapping[str, Any], block: BlockProblems, regimes: RegimeSet) -> list[InputError]:
+    label = f"step {raw['id']!r}"
+    for key in _QUOTING_KEYS:
+        text = raw.get(key)
+        if not isinstance(text, str):
+            continue
+        for match in _QUOTE.finditer(text):
+            try:
+                quoted_figure(regimes, match[1], match[2], match[3])
+            except InputError as exc:
+                block.fail(f"{label}: {exc.message}", key, needle=match[0])
+        if key in _WHY_KEYS:
+            for figure in bare_figures(text):
+                block.fail(f"{label}: {key} writes the figure {figure!r} out; quote it from the regime "
+                           "(e.g. {appi-business.headcount.more_than}) so that it follows the law's playbook",
+                           key)
+    return block.found
 
 
 def _check_step(raw: Mapping[str, Any], index: int, block: BlockProblems,
