@@ -125,7 +125,7 @@ def _figure_paths(table: Mapping[str, Any], prefix: str = "") -> list[str]:
     return paths
 
 
-def format_figure(value: int | float) -> str:
+def format_figure(value: float) -> str:
     return f"{value:,}" if value >= 1000 else f"{value:g}" if isinstance(value, float) else str(value)
 
 
