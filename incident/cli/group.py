@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -28,17 +27,23 @@ if TYPE_CHECKING:
     from incident.register.backend import RegisterStore
 
 
-@dataclass
 class Env:
-    """Per-invocation state, in `ctx.obj`."""
+    """Per-invocation state, in `ctx.obj`.
 
-    store_opt: str | None = None
-    actor_opt: str | None = None
-    debug: bool = False
-    _store: RegisterStore | None = field(default=None, repr=False)
-    _context: Context | None = field(default=None, repr=False)
-    _console: Console | None = field(default=None, repr=False)
-    _err: Console | None = field(default=None, repr=False)
+    A plain class rather than a dataclass: `incident --help` imports this module, and making a dataclass
+    (generating its methods) is a visible part of that start-up."""
+
+    def __init__(self, store_opt: str | None = None, actor_opt: str | None = None, debug: bool = False) -> None:
+        self.store_opt = store_opt
+        self.actor_opt = actor_opt
+        self.debug = debug
+        self._store: RegisterStore | None = None
+        self._context: Context | None = None
+        self._console: Console | None = None
+        self._err: Console | None = None
+
+    def __repr__(self) -> str:
+        return f"Env(store_opt={self.store_opt!r}, actor_opt={self.actor_opt!r}, debug={self.debug!r})"
 
     @property
     def store_path(self) -> Path:
