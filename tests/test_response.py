@@ -22,6 +22,7 @@ from incident.followup.response import (
 )
 from incident.followup.steps import current_value, progress, record_step, settle, step_due, step_states
 from incident.followup.urgencies import check_urgencies_file, load_urgencies
+from incident.law.context import resolve
 from incident.law.taxonomy import load_taxonomy
 from incident.register import record as rec
 
@@ -375,7 +376,7 @@ def test_done_step_settles_its_fact_in_one_audited_update(store: Any) -> None:
     created = _new(store, "health-check-3")
     before = len(list(store.audit.entries()))
     at = datetime(2024, 6, 3, 17, 30, tzinfo=timezone(timedelta(hours=9)))
-    result = record_step(store, created.id, "confirm-unopened", "done", actor="clerk", at=at,
+    result = record_step(resolve(store), created.id, "confirm-unopened", "done", actor="clerk", at=at,
                          note="封は未開封", value="true")
     assert result.settled and result.before.get("recovered") is False
     saved = store.load(created.id)
@@ -395,7 +396,7 @@ def test_done_step_settles_its_fact_in_one_audited_update(store: Any) -> None:
 def test_a_step_that_settles_when_it_was_learned_is_kept_and_the_record_loads(store: Any) -> None:
     jst = timezone(timedelta(hours=9))
     created = _new(store, "health-check-3", type="insider")
-    record_step(store, created.id, "record-discovery", "done", actor="clerk",
+    record_step(resolve(store), created.id, "record-discovery", "done", actor="clerk",
                 at=datetime(2024, 6, 4, 9, 0, tzinfo=jst), value="2024-06-03 16:30")
     saved = store.load(created.id)
     learned = datetime(2024, 6, 3, 16, 30, tzinfo=jst)
@@ -408,17 +409,17 @@ def test_a_refused_step_writes_nothing(store: Any) -> None:
     created = _new(store, "health-check-3")
     before = len(list(store.audit.entries()))
     with pytest.raises(InputError) as caught:
-        record_step(store, created.id, "count-persons", "done", actor="x", value="many")
+        record_step(resolve(store), created.id, "count-persons", "done", actor="x", value="many")
     assert caught.value.field == "--value"
     with pytest.raises(InputError) as caught:
-        record_step(store, created.id, "count-persons", "done", actor="x")
+        record_step(resolve(store), created.id, "count-persons", "done", actor="x")
     assert caught.value.field == "--value"
     assert "Give the answer with --value (a whole number)" in caught.value.message
     with pytest.raises(InputError) as caught:
-        record_step(store, created.id, "resend", "done", actor="x", value="1")
+        record_step(resolve(store), created.id, "resend", "done", actor="x", value="1")
     assert caught.value.message == "step 'resend' records no value; leave out --value"
     with pytest.raises(InputError) as caught:
-        record_step(store, created.id, "resend", "skipped", actor="x", reason="  ")
+        record_step(resolve(store), created.id, "resend", "skipped", actor="x", reason="  ")
     assert caught.value.field == "--reason"
     assert store.load(created.id) == created
     assert len(list(store.audit.entries())) == before
@@ -426,8 +427,8 @@ def test_a_refused_step_writes_nothing(store: Any) -> None:
 
 def test_skip_and_question_only_steps(store: Any) -> None:
     created = _new(store, "encrypted-laptop", type="theft")
-    record_step(store, created.id, "report-police", "done", actor="x", value="  丸の内署 第123号 ")
-    record_step(store, created.id, "remote-lock", "skipped", actor="x", reason="紙の書類のみ")
+    record_step(resolve(store), created.id, "report-police", "done", actor="x", value="  丸の内署 第123号 ")
+    record_step(resolve(store), created.id, "remote-lock", "skipped", actor="x", reason="紙の書類のみ")
     saved = store.load(created.id)
     states = step_states(saved)
     assert states["report-police"].value == "丸の内署 第123号"

@@ -10,6 +10,7 @@ import pytest
 from conftest import INCIDENTS
 
 from incident.errors import InputError, NotFoundError
+from incident.followup.step_done import step_progress, take_step
 from incident.law.context import resolve
 from incident.law.tracking import assess_and_save, collect_open, mark_done
 from incident.register.changes import new_incident
@@ -86,6 +87,7 @@ class _NoClimbing:
 
 def test_the_core_reads_config_playbooks_and_clock_from_the_context_only(store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from incident import dates
+    from incident.followup import response  # noqa: F401 - checks its bundled urgencies on import, store-free
     from incident.law import catalogue, regimes, sectors, taxonomy
 
     incident_id = _new(store, "email-cc-1001.toml")
@@ -98,7 +100,10 @@ def test_the_core_reads_config_playbooks_and_clock_from_the_context_only(store, 
     def refusing(original):  # type: ignore[no-untyped-def]
         def call(*args, **kwargs):  # type: ignore[no-untyped-def]
             caller = sys._getframe(1).f_globals["__name__"]
-            if not caller.startswith("incident.register."):  # the store keeps its own clock for its audit
+            # the store keeps its own clock for its audit; the response-playbook loader checks each file's
+            # type against the taxonomy of the folder the file sits in (the context's folders, handed to it)
+            if not caller.startswith("incident.register.") and \
+                    (caller, original.__name__) != ("incident.followup.response", "load_taxonomy"):
                 raise AssertionError(f"{caller} reached back up for {original.__name__}")
             return original(*args, **kwargs)
         return call
@@ -112,6 +117,10 @@ def test_the_core_reads_config_playbooks_and_clock_from_the_context_only(store, 
     assert {o.incident for o in collect_open(ctx)} == {incident_id}
     assert mark_done(ctx, incident_id, "regulator-final", at=moment, ref="", actor="t") == \
         "appi-business/regulator-final"
+    taken = take_step(ctx, incident_id, "count-persons", "done", actor="t", value="1200")
+    assert taken.result.state.at == moment and taken.assessment is not None
+    assert taken.next is not None and taken.next.step.id == "identify-recipients"
+    assert step_progress(ctx, store.load(incident_id)).next == taken.next
 
 
 def test_a_command_resolves_its_context_once(run, monkeypatch) -> None:  # type: ignore[no-untyped-def]

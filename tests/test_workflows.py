@@ -13,6 +13,7 @@ from test_notices import make
 from test_send_cli import configure
 
 from incident.errors import RefusedError
+from incident.law.context import resolve
 from incident.notices.roster_import import PersonsMismatch
 from incident.register.backend import RegisterStore
 
@@ -247,7 +248,7 @@ def test_a_step_that_settles_a_fact_reassesses_without_the_command_line(store: R
     from incident.followup.step_done import take_step
 
     incident_id = make(store, persons=36)
-    taken = take_step(store, incident_id, "count-persons", "done", actor="alice", value="1200")
+    taken = take_step(resolve(store), incident_id, "count-persons", "done", actor="alice", value="1200")
     record = store.load(incident_id)
     assert record.get("persons") == 1200 and record.sections["steps"]["count-persons"]["value"] == 1200
     assert taken.result.settled and taken.assessment is not None and taken.reportable is True
@@ -257,11 +258,11 @@ def test_a_step_that_settles_a_fact_reassesses_without_the_command_line(store: R
     assert audit(store, incident_id)[-2:] == [("step", "alice"), ("assess", "alice")]
     assert taken.next is not None and taken.next.step.id == "identify-recipients"
 
-    skipped = take_step(store, incident_id, "recall-message", "skipped", actor="bob", reason="no recall")
+    skipped = take_step(resolve(store), incident_id, "recall-message", "skipped", actor="bob", reason="no recall")
     assert skipped.assessment is None and skipped.changes == [] and skipped.reportable is None
     assert audit(store, incident_id)[-1] == ("step", "bob")
     with pytest.raises(InputError, match="--reason is for skip"):
-        take_step(store, incident_id, "identify-recipients", "done", actor="bob", reason="why")
+        take_step(resolve(store), incident_id, "identify-recipients", "done", actor="bob", reason="why")
 
 
 # --------------------------------------------------------------------------- secrets

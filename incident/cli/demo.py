@@ -107,7 +107,7 @@ def _show(out: RichReporter, ctx: Context, path: Path, ids: list[str]) -> None:
     for incident_id in ids:
         record = store.load(incident_id)
         print_record(out, record, store.tz)
-        show_extras(out, store, record)
+        show_extras(out, ctx, record)
     _show_deadlines(out, ctx)
     _show_reminders(out, ctx)
 

@@ -203,19 +203,19 @@ def show_cmd(incident_id: str, as_json: bool) -> None:
 
     def view(out: RichReporter) -> None:
         print_record(out, record, store.tz)
-        show_extras(out, store, record)
+        show_extras(out, env.context(), record)
 
     reporter(as_json).result(lambda: record_json(record), view)
 
 
-def show_extras(out: RichReporter, store: Any, record: Any) -> None:
+def show_extras(out: RichReporter, ctx: Any, record: Any) -> None:
     """The saved assessment's summary and the open response steps, below the record."""
     from incident.cli.assess import print_stored_summary
     from incident.cli.steps import print_open_steps
 
     if "assessment" in record.sections:
         print_stored_summary(out, record)
-    print_open_steps(out.console, store, record)
+    print_open_steps(out.console, ctx, record)
 
 
 @click.command("list")

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from incident.followup.response import Step
     from incident.followup.steps import Progress
+    from incident.law.context import Context
     from incident.register.backend import RegisterStore
     from incident.register.record import Record
 
@@ -37,10 +38,10 @@ SHOWN_OPEN = 5
 _MARK = {"done": "[green]✓[/]", "skipped": "[dim]–[/]", "open": "·"}
 
 
-def _progress(store: RegisterStore, record: Record) -> Progress:
+def _progress(ctx: Context, record: Record) -> Progress:
     from incident.followup.step_done import step_progress
 
-    return step_progress(store, record)
+    return step_progress(ctx, record)
 
 
 def _when(value: date | datetime | None, tz: str) -> str:
@@ -170,7 +171,7 @@ def print_steps(console: Console, prog: Progress, record: Record, tz: str) -> No
         console.print(_("Every step is done or skipped ({count}).").format(count=len(prog.views)))
 
 
-def print_open_steps(console: Console, store: RegisterStore, record: Record) -> None:
+def print_open_steps(console: Console, ctx: Context, record: Record) -> None:
     """The open steps in a few lines (for `incident show` and `incident demo`); nothing once closed."""
     from rich.markup import escape
 
@@ -180,7 +181,7 @@ def print_open_steps(console: Console, store: RegisterStore, record: Record) -> 
     if record.status == "closed":
         return
     try:
-        prog = _progress(store, record)
+        prog = _progress(ctx, record)
     except InputError as exc:
         console.print(_("[red]Response steps unavailable:[/] {problem}").format(problem=escape(str(exc))))
         return
@@ -188,8 +189,8 @@ def print_open_steps(console: Console, store: RegisterStore, record: Record) -> 
     if not open_views:
         console.print(_("Response steps: all {count} done or skipped.").format(count=len(prog.views)))
         return
-    moment = _now(store.tz)
-    late = sum(1 for v in open_views if v.overdue(moment, store.tz))
+    moment = ctx.now()
+    late = sum(1 for v in open_views if v.overdue(moment, ctx.tz))
     overdue_note = ("[bold red]" + _(", {count} overdue").format(count=late) + "[/]") if late else ""
     console.print(_("Open response steps ({open} of {count}{overdue}) — `{command}` for details:").format(
         open=len(open_views), count=len(prog.views), overdue=overdue_note,
@@ -197,8 +198,8 @@ def print_open_steps(console: Console, store: RegisterStore, record: Record) -> 
     for index, view in enumerate(open_views[:SHOWN_OPEN]):
         urgency = URGENCIES[view.step.urgency]
         mark = "[bold yellow]▶[/]" if index == 0 else " "
-        by = _(", by {when}").format(when=_when(view.due, store.tz)) if view.due else ""
-        overdue = " [bold red]" + _("overdue") + "[/]" if view.overdue(moment, store.tz) else ""
+        by = _(", by {when}").format(when=_when(view.due, ctx.tz)) if view.due else ""
+        overdue = " [bold red]" + _("overdue") + "[/]" if view.overdue(moment, ctx.tz) else ""
         when = escape(f"[{either(urgency.ja, urgency.en)}{by}]")
         console.print(f" {mark} {when} {escape(either(view.step.title_ja, view.step.title_en))} "
                       f"[dim]({view.step.id})[/]{overdue}")
@@ -217,7 +218,7 @@ def steps_cmd(as_json: bool, incident_id: str) -> None:
     env = get_env()
     store = env.store()
     record = store.load(incident_id)
-    prog = _progress(store, record)
+    prog = _progress(env.context(), record)
     rep = reporter(as_json)
     rep.result(lambda: progress_json(prog, record, store.tz), lambda out: print_steps(out.console, prog, record, store.tz))
 
@@ -264,7 +265,7 @@ def step_cmd(as_json: bool, incident_id: str, step_id: str, action: str, note: s
     if state == "done" and value is None and not reason.strip() and rep.interactive():
         value = _ask_value(store, incident_id, step_id)
     at = parse_datetime(at_text, store.tz, field="--at") if at_text else None
-    taken = take_step(store, incident_id, step_id, state, actor=env.actor(), at=at, note=note, reason=reason,
+    taken = take_step(env.context(), incident_id, step_id, state, actor=env.actor(), at=at, note=note, reason=reason,
                       value=value)
     result, changes, nxt, step = taken.result, taken.changes, taken.next, taken.result.step
     rep.result({"incident": incident_id, "step": step_id, "state": result.state.state,

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from incident.followup.steps import Progress, StepResult, StepView
     from incident.law.context import Context
     from incident.law.tracking import Assessed
-    from incident.register.backend import RegisterStore
     from incident.register.record import Record
 
 
@@ -39,13 +38,13 @@ class StepTaken:
         return self.assessment.get("reportable") if self.assessment else None
 
 
-def step_progress(store: RegisterStore, record: Record) -> Progress:
+def step_progress(ctx: Context, record: Record) -> Progress:
     """Each step of the incident's response playbook (the store's own playbooks first) with its state."""
     from incident.followup.response import load_response
     from incident.followup.steps import progress
 
-    playbook = load_response(str(record.get("type")), store.extra_dirs("playbooks"))
-    return progress(playbook, record, store.tz)
+    playbook = load_response(str(record.get("type")), ctx.playbook_dirs)
+    return progress(playbook, record, ctx.tz)
 
 
 def reassess(ctx: Context, result: StepResult, actor: str) -> tuple[Assessed, list[str]]:
@@ -59,7 +58,7 @@ def reassess(ctx: Context, result: StepResult, actor: str) -> tuple[Assessed, li
     return new, diff_assessments(old, new)
 
 
-def take_step(store: RegisterStore, incident_id: str, step_id: str, state: str, *, actor: str,
+def take_step(ctx: Context, incident_id: str, step_id: str, state: str, *, actor: str,
               at: datetime | None = None, note: str = "", reason: str = "", value: Any = None) -> StepTaken:
     """Record a step as done (settling its fact, then re-assessing) or skipped with a reason."""
     from incident.errors import InputError
@@ -67,12 +66,10 @@ def take_step(store: RegisterStore, incident_id: str, step_id: str, state: str, 
 
     if state == "done" and reason.strip():
         raise InputError(_("--reason is for skip; use --note for a remark on a done step"), field="--reason")
-    result = record_step(store, incident_id, step_id, state, actor=actor, at=at, note=note, reason=reason,
+    result = record_step(ctx, incident_id, step_id, state, actor=actor, at=at, note=note, reason=reason,
                          value=value)
     new: Assessed | None = None
     changes: list[str] = []
     if result.settled:
-        from incident.law.context import resolve
-
-        new, changes = reassess(resolve(store), result, actor)
-    return StepTaken(result, new, changes, step_progress(store, store.load(incident_id)).next)
+        new, changes = reassess(ctx, result, actor)
+    return StepTaken(result, new, changes, step_progress(ctx, ctx.store.load(incident_id)).next)

@@ -23,7 +23,6 @@ from incident.text import normalize
 
 if TYPE_CHECKING:
     from incident.law.context import Context
-    from incident.register.backend import RegisterStore
 
 STATES = ("done", "skipped")
 
@@ -287,16 +286,15 @@ class StepResult:
         return self.step.sets is not None and self.state.state == "done"
 
 
-def record_step(store: RegisterStore, incident_id: str, step_id: str, state: str, *, actor: str,
+def record_step(ctx: Context, incident_id: str, step_id: str, state: str, *, actor: str,
                 at: datetime | None = None, note: str = "", reason: str = "", value: Any = None) -> StepResult:
     """Record a step as done or skipped, with its timeline event and any fact it settles, in one update."""
-    from incident.dates import now
-
+    store = ctx.store
     if state not in STATES:
         raise InputError(_("{state!r} is not valid; expected one of: {join}")
                          .format(state=state, join=', '.join(STATES)), field="STATE")
     loaded = store.load(incident_id)
-    step = load_response(str(loaded.get("type")), store.extra_dirs("playbooks")).step(step_id)
+    step = load_response(str(loaded.get("type")), ctx.playbook_dirs).step(step_id)
     if state == "skipped":
         if not reason.strip():
             raise InputError(_("skipping a step needs --reason TEXT (why it does not apply)"), field="--reason")
@@ -307,13 +305,13 @@ def record_step(store: RegisterStore, incident_id: str, step_id: str, state: str
                          .format(step_id=step_id, question_en=step.question_en, value=value_hint(step.sets) if step.sets else 'text'), field="--value")
     elif value is not None and not step.asks:
         raise InputError(_("step {step_id!r} records no value; leave out --value").format(step_id=step_id), field="--value")
-    moment = (at or now(store.tz)).replace(microsecond=0)
+    moment = (at or ctx.now()).replace(microsecond=0)
     seen: dict[str, Any] = {}
 
     def change(old: rec.Record) -> rec.Record:
         new, stored = old, None
         if state == "done" and step.sets is not None:
-            new, stored = settle(old, step.sets, value, vocab=store.vocabulary, tz=store.tz)
+            new, stored = settle(old, step.sets, value, vocab=ctx.vocabulary, tz=ctx.tz)
         elif state == "done" and value is not None:
             stored = str(value).strip()
             if not stored:
