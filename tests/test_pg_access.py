@@ -5,14 +5,17 @@ the authenticated role, and no application role can update or delete an audit ro
 from __future__ import annotations
 
 import json
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 from click.testing import CliRunner, Result
 from conftest import INCIDENTS
 from pgserver import Roles, as_role
+from test_send_cli import incident  # noqa: F401 - fixture: an incident with a roster and SMTP settings
 
 from incident.cli import cli
 from incident.errors import RefusedError
@@ -179,3 +182,15 @@ def test_the_double_check_compares_authenticated_roles() -> None:
     with pytest.raises(RefusedError):  # without roles (the file store), the names given are compared
         check_logged_approval([entry("send-prepare", "alice", None), entry("send-approve", "Alice", None)],
                               "2024-0001", manifest)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_the_preparing_role_cannot_approve_under_another_name(run: Any, incident: str,  # noqa: F811
+                                                               store_dir: Path, pg_roles: Roles) -> None:
+    url = tomllib.loads((store_dir / "config.toml").read_text(encoding="utf-8"))["database_url"]
+    officer = {"INCIDENT_DATABASE_URL": as_role(url, pg_roles.member(url, "officer"))}
+    run(f"send {incident} --prepare --actor alice", env=officer)
+    refused = run(f"send {incident} --approve --actor bob", env=officer, expect=2)
+    assert refused.stderr == (f"error: {pg_roles.member(url, 'officer')} prepared this batch; a second person, "
+                              "signed in as someone else, must approve it (ダブルチェック)\n")
+    run(f"send {incident} --approve --actor bob")  # bob signed in as a role of his own

@@ -130,11 +130,12 @@ def _counting(people: Iterator[Person], tick: Any) -> Iterator[Person]:
 
 def approve(store: RegisterStore, incident_id: str, *, actor: str) -> Approved:
     """The double check: someone other than the preparer approves the batch (`send-approve`)."""
-    from incident.notices.batch import approve_batch, read_sample
+    from incident.notices.batch import approve_batch, check_approver, load_manifest, read_sample
 
     store.load(incident_id)
     where = store.batch_dir(incident_id)
     sample = read_sample(where, store.roster_key())  # the key opens the batch before anyone approves it
+    check_approver(store.audit_entries(), load_manifest(where), actor, store.identity())
     manifest = approve_batch(where, actor)
     _section(store, incident_id, {"state": "approved", "approved_by": manifest.approved_by,
                                   "approved_at": manifest.approved_at}, actor, "send-approve",

@@ -234,6 +234,20 @@ def check_logged_approval(entries: Iterable[Mapping[str, Any]], incident_id: str
                            .format(value=manifest.sha256[:16], incident_id=incident_id))
 
 
+def check_approver(entries: Iterable[Mapping[str, Any]], manifest: BatchManifest, actor: str,
+                   identity: str | None) -> None:
+    """Refuse an approval by the authenticated identity that prepared the batch under another name; with no
+    identity (the file store), or the preparer's own name, `approve_batch` compares the names."""
+    if identity is None or _same_person(actor, manifest.prepared_by):
+        return
+    for entry in entries:
+        if entry.get("incident") == manifest.incident_id and entry.get("action") == "send-prepare" and \
+                isinstance(entry.get("changes"), dict) and entry["changes"].get("sha256") == manifest.sha256 and \
+                entry.get("role") == identity:
+            raise RefusedError(_("{identity} prepared this batch; a second person, signed in as someone else, must approve it (ダブルチェック)")
+                               .format(identity=identity))
+
+
 def _same_author(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     """Whether two audit entries have the same author: by the authenticated identity the store recorded
     (`role`: the database role on a shared register), else by the names people gave."""

@@ -108,6 +108,10 @@ class RegisterStore(Protocol):
     def close(self) -> None:
         """Release what the store holds open (a database connection)."""
 
+    def identity(self) -> str | None:
+        """Who is acting as the store authenticated them (a database role), or None where the store has no
+        authentication of its own (the file store: the names people give are all there is)."""
+
 
 def open_register(root: Path, vocabulary: Callable[[], rec.Vocabulary] | None = None) -> RegisterStore:
     """Open the store whose local directory is `root` (an error saying how to create it when missing): on

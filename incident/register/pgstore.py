@@ -295,6 +295,10 @@ class PgStore(LocalStore):
             "OR EXISTS (SELECT 1 FROM incident_members WHERE role = current_user AND central)").fetchone()
         return bool(row and row[0])
 
+    def identity(self) -> str | None:
+        """The authenticated database role (the identity audit entries name)."""
+        return self.role
+
     @contextmanager
     def _guarded(self) -> Iterator[None]:
         """The database's refusal (a row-level security policy, a privilege not granted) as a one-line error."""

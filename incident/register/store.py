@@ -219,6 +219,10 @@ class LocalStore(ABC):
     def close(self) -> None:
         """Nothing held open here (a database backend closes its connection)."""
 
+    def identity(self) -> str | None:
+        """No authentication of its own: None (see RegisterStore.identity)."""
+        return None
+
     # ------------------------------------------------------------------ records
 
     @staticmethod
