@@ -10,9 +10,11 @@ import pytest
 from conftest import INCIDENTS
 
 from incident.errors import InputError, NotFoundError
+from incident.followup.notification import after_send
 from incident.followup.step_done import step_progress, take_step
 from incident.law.context import resolve
 from incident.law.tracking import assess_and_save, collect_open, mark_done
+from incident.notices.issuing import NoticeRequest, issue
 from incident.register.changes import new_incident
 
 JST = timezone(timedelta(hours=9))
@@ -89,6 +91,7 @@ def test_the_core_reads_config_playbooks_and_clock_from_the_context_only(store, 
     from incident import dates
     from incident.followup import response  # noqa: F401 - checks its bundled urgencies on import, store-free
     from incident.law import catalogue, regimes, sectors, taxonomy
+    from incident.notices import items  # noqa: F401 - checks its bundled notice items on import, store-free
 
     incident_id = _new(store, "email-cc-1001.toml")
     guarded = _NoClimbing(store)
@@ -121,6 +124,9 @@ def test_the_core_reads_config_playbooks_and_clock_from_the_context_only(store, 
     assert taken.result.state.at == moment and taken.assessment is not None
     assert taken.next is not None and taken.next.step.id == "identify-recipients"
     assert step_progress(ctx, store.load(incident_id)).next == taken.next
+    issued = issue(ctx, NoticeRequest(incident_id, "individual-letter", draft=True), actor="t")
+    assert store.load(incident_id).sections["notices"][-1]["at"] == moment == issued.renderer.now
+    assert after_send(ctx, incident_id, actor="t") is None  # no batch reached anyone
 
 
 def test_a_command_resolves_its_context_once(run, monkeypatch) -> None:  # type: ignore[no-untyped-def]

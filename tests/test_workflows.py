@@ -70,7 +70,7 @@ def test_the_send_workflow_records_every_step_without_the_command_line(
     store = as_person("alice", store_dir, backend, request, monkeypatch)
     incident_id = with_roster(store, tmp_path, persons=2)
     told: list[PersonsMismatch] = []
-    prepared = prepare(store, incident_id, actor="alice", persons=lambda m: told.append(m) or True)
+    prepared = prepare(resolve(store), incident_id, actor="alice", persons=lambda m: told.append(m) or True)
     assert (prepared.manifest.count, prepared.no_email, prepared.kind) == (3, 1, "individual-email")
     assert told == [PersonsMismatch(incident_id, 4, 2)] and prepared.persons == told[0]
     record = store.load(incident_id)
@@ -85,9 +85,9 @@ def test_the_send_workflow_records_every_step_without_the_command_line(
     with SmtpTestServer() as server:
         configure(store_dir, server.port)
         store = as_person("alice", store_dir, backend, request, monkeypatch)
-        dry = send(store, incident_id, actor="alice", dry_run=True)
+        dry = send(resolve(store), incident_id, actor="alice", dry_run=True)
         assert dry.report.would_send == 3 and dry.status is None and server.received == []
-        sent = send(store, incident_id, actor="alice")
+        sent = send(resolve(store), incident_id, actor="alice")
         assert len(server.received) == 3
     assert sent.ok and sent.report.sent == 3 and sent.status is not None and sent.status.sent == 3
     assert sent.completion is None and sent.letters_needed == 1  # one person has no address: a letter is owed
@@ -110,18 +110,18 @@ def test_a_send_stopped_by_the_server_is_resumed_without_the_command_line(
     configure(store_dir, 25)
     store = as_person("alice", store_dir, backend, request, monkeypatch)
     incident_id = with_roster(store, tmp_path)
-    prepare(store, incident_id, actor="alice")
+    prepare(resolve(store), incident_id, actor="alice")
     approve(as_person("bob", store_dir, backend, request, monkeypatch), incident_id, actor="bob")
     with SmtpTestServer(CapturingHandler(fail_after=1, failure="4xx")) as failing:
         configure(store_dir, failing.port)
-        first = send(as_person("alice", store_dir, backend, request, monkeypatch), incident_id, actor="alice")
+        first = send(resolve(as_person("alice", store_dir, backend, request, monkeypatch)), incident_id, actor="alice")
     assert not first.ok and first.report.stopped and first.report.sent == 1
     assert first.status is not None and (first.status.sent, first.status.total) == (1, 3)
     assert store.load(incident_id).sections["sending"]["state"] == "incomplete"
     with SmtpTestServer() as healthy:
         configure(store_dir, healthy.port)
         store = as_person("alice", store_dir, backend, request, monkeypatch)
-        second = send(store, incident_id, actor="alice", resume=True)
+        second = send(resolve(store), incident_id, actor="alice", resume=True)
         assert len(healthy.received) == 2
     assert second.ok and (second.report.sent, second.report.skipped_already_sent) == (2, 1)
     sending = store.load(incident_id).sections["sending"]
@@ -138,7 +138,7 @@ def test_a_persons_mismatch_without_a_hook_changes_nothing(store: RegisterStore,
     from incident.law.vocabulary import open_store
 
     store = open_store(store_dir)
-    prepared = prepare(store, incident_id, actor="alice")
+    prepared = prepare(resolve(store), incident_id, actor="alice")
     assert prepared.persons == PersonsMismatch(incident_id, 4, 2)
     assert store.load(incident_id).get("persons") == 2
     assert ("set", "alice") not in audit(store, incident_id)
@@ -190,7 +190,7 @@ def test_a_roster_that_a_batch_was_made_from_is_replaced_only_with_a_reason(stor
     incident_id = make(store)
     csv = write_csv(tmp_path / "roster.csv")
     import_roster(store, incident_id, csv, actor="alice")
-    prepare(store, incident_id, actor="alice")
+    prepare(resolve(store), incident_id, actor="alice")
     old = hashlib.sha256(store.roster_path(incident_id).read_bytes()).hexdigest()
     with pytest.raises(RefusedError, match="an e-mail batch of 3 was prepared from it"):
         import_roster(store, incident_id, csv, actor="alice")
@@ -207,7 +207,7 @@ def test_a_notice_is_recorded_without_the_command_line(org: RegisterStore, tmp_p
 
     incident_id = make(org)
     out = tmp_path / "report.txt"
-    issued = issue(org, NoticeRequest(incident_id, "individual-letter", output=out), actor="alice")
+    issued = issue(resolve(org), NoticeRequest(incident_id, "individual-letter", output=out), actor="alice")
     assert isinstance(issued, SingleNotice) and out.read_text(encoding="utf-8") == issued.rendered.text
     entry = org.load(incident_id).sections["notices"][-1]
     assert (entry["kind"], entry["actor"], entry["path"], entry["sha256"]) == (
@@ -226,7 +226,7 @@ def test_a_mail_merge_and_its_check_are_recorded_without_the_command_line(org: R
     told: list[Any] = []
     hooks = Hooks(rendering=told.append, persons=lambda m: told.append(m) or False)
     out = tmp_path / "letters"
-    merged = issue(org, NoticeRequest(incident_id, "individual-letter", roster=True, out_dir=out, check=True),
+    merged = issue(resolve(org), NoticeRequest(incident_id, "individual-letter", roster=True, out_dir=out, check=True),
                    actor="alice", hooks=hooks)
     assert isinstance(merged, MergedNotices) and merged.ok and merged.check is not None
     assert (merged.result.count, merged.check.checked) == (4, 4) and len(list(out.iterdir())) == 4
@@ -237,7 +237,7 @@ def test_a_mail_merge_and_its_check_are_recorded_without_the_command_line(org: R
     assert audit(org, incident_id)[-3:] == [("notice-output", "alice"), ("notice", "alice"),
                                               ("notice-check", "alice")]
     with pytest.raises(InputError, match="add --roster"):
-        issue(org, NoticeRequest(incident_id, "individual-letter", out_dir=out), actor="alice")
+        issue(resolve(org), NoticeRequest(incident_id, "individual-letter", out_dir=out), actor="alice")
 
 
 # --------------------------------------------------------------------------- steps

@@ -126,7 +126,7 @@ def notice_cmd(as_json: bool, incident_id: str | None, kind: str | None, lang: s
     env = get_env()
     hooks = Hooks(rendering=_told, persons=persons_hook(rep), progress=rep.progress,
                   confirm=_ask if rep.interactive() else None)
-    _show(rep, issue(env.store(), request, actor=env.actor(), hooks=hooks), request)
+    _show(rep, issue(env.context(), request, actor=env.actor(), hooks=hooks), request)
 
 
 def _told(renderer: Renderer) -> None:
@@ -160,7 +160,7 @@ def _mark_mailed(rep: Reporter, incident_id: str, at_text: str) -> None:
     env = get_env()
     store = env.store()
     at = parse_datetime(at_text, store.tz, field="--at")
-    run, done = mark_mailed(store, incident_id, at=at, actor=env.actor())
+    run, done = mark_mailed(env.context(), incident_id, at=at, actor=env.actor())
     rep.result({"incident": incident_id, "kind": run["kind"], "count": run["count"], "mailed_at": at,
                 "completed": None if done is None else {
                     "obligations": list(done.obligations), "method": done.method, "count": done.count,

@@ -103,7 +103,7 @@ def _prepare(rep: Reporter, incident_id: str, kind: str | None, lang: str | None
     from incident.followup.sending import prepare
 
     actor = get_env().actor()
-    prepared = prepare(get_env().store(), incident_id, actor=actor, kind=kind, lang=lang, progress=rep.progress,
+    prepared = prepare(get_env().context(), incident_id, actor=actor, kind=kind, lang=lang, progress=rep.progress,
                        persons=persons_hook(rep))
     manifest, sample = prepared.manifest, prepared.sample
     rep.result({"incident": incident_id, "state": "prepared", "count": manifest.count, "sha256": manifest.sha256,
@@ -149,7 +149,7 @@ def _status(rep: Reporter, incident_id: str) -> None:
 def _send(rep: Reporter, incident_id: str, *, resume: bool, dry_run: bool, rate: float | None) -> None:
     from incident.followup.sending import send
 
-    sent = send(get_env().store(), incident_id, actor=get_env().actor(), resume=resume, dry_run=dry_run,
+    sent = send(get_env().context(), incident_id, actor=get_env().actor(), resume=resume, dry_run=dry_run,
                 rate=rate, progress=rep.progress)
     _report(rep, sent.report, incident_id)
     if dry_run:

@@ -22,7 +22,6 @@ from incident.errors import InputError, NotFoundError, RefusedError
 from incident.i18n import _
 from incident.register import record as rec
 from incident.register import sections
-from incident.register.backend import RegisterStore
 
 if TYPE_CHECKING:
     from incident.law.context import Context
@@ -148,11 +147,8 @@ def _completed(ctx: Context, record: rec.Record, source: str) -> tuple[rec.Recor
                               letters=delivery.letters, filled=filled)
 
 
-def after_send(store: RegisterStore, incident_id: str, *, actor: str) -> Completion | None:
+def after_send(ctx: Context, incident_id: str, *, actor: str) -> Completion | None:
     """After a send run: mark the notice obligations done when the batch reached everyone."""
-    from incident.law.context import resolve
-
-    ctx = resolve(store)  # before the change: nothing is read from the store's settings under its lock
     result: dict[str, Completion | None] = {"done": None}
     audit: dict[str, Any] = {}
 
@@ -162,19 +158,16 @@ def after_send(store: RegisterStore, incident_id: str, *, actor: str) -> Complet
             audit.update(_audit(result["done"]))
         return new
 
-    store.update(incident_id, change, actor=actor, action="notice.complete", extra=audit)
+    ctx.store.update(incident_id, change, actor=actor, action="notice.complete", extra=audit)
     return result["done"]
 
 
-def mark_mailed(store: RegisterStore, incident_id: str, *, at: datetime, actor: str) -> tuple[dict[str, Any], Completion | None]:
+def mark_mailed(ctx: Context, incident_id: str, *, at: datetime, actor: str) -> tuple[dict[str, Any], Completion | None]:
     """`incident notice ID --mark-mailed --at DATE`: the latest letter print run was posted.
 
     Refused for a date in the future, when no print run is recorded, or when it was marked already.
     Returns the print run's entry and the completion it brought, if any.
     """
-    from incident.law.context import resolve
-
-    ctx = resolve(store)  # before the change: nothing is read from the store's settings under its lock
     if at > ctx.now() + rec.FUTURE_SKEW:
         raise InputError(_("{isoformat} is in the future; mark the letters mailed once they are posted")
                          .format(isoformat=at.isoformat()),
@@ -202,7 +195,7 @@ def mark_mailed(store: RegisterStore, incident_id: str, *, at: datetime, actor: 
             audit["completed"] = _audit(done)
         return new
 
-    store.update(incident_id, change, actor=actor, action="notice.mailed", extra=audit)
+    ctx.store.update(incident_id, change, actor=actor, action="notice.mailed", extra=audit)
     completion = found.pop("completion")
     return found, completion
 

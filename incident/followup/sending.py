@@ -20,11 +20,13 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from incident.followup.notification import Completion
+    from incident.law.context import Context
     from incident.notices.batch import BatchManifest, BatchStatus, OutgoingMessage
     from incident.notices.delivery import SendReport
     from incident.notices.roster import Person
     from incident.notices.roster_import import PersonsHook, PersonsMismatch
     from incident.register.backend import RegisterStore
+    from incident.register.config import Config
     from incident.register.record import Record
 
 #: the environment variable that holds the SMTP password where the OS has no keyring
@@ -89,7 +91,7 @@ def _section(store: RegisterStore, incident_id: str, changes: dict[str, Any], ac
     store.update(incident_id, change, actor=actor, action=action, extra=extra)
 
 
-def prepare(store: RegisterStore, incident_id: str, *, actor: str, kind: str | None = None, lang: str | None = None,
+def prepare(ctx: Context, incident_id: str, *, actor: str, kind: str | None = None, lang: str | None = None,
             progress: ProgressFactory = no_progress, persons: PersonsHook | None = None) -> Prepared:
     """Render the roster's e-mails into a new batch (replacing an earlier one) and record it (`send-prepare`)."""
     from incident.notices.batch import prepare_batch, read_sample
@@ -100,12 +102,13 @@ def prepare(store: RegisterStore, incident_id: str, *, actor: str, kind: str | N
     from incident.notices.roster_import import check_persons
     from incident.notices.rosterfile import roster_info
 
+    store = ctx.store
     record = store.load(incident_id)
     where = store.batch_dir(incident_id)
     kind = kind or default_kind(record)
     path = store.roster_path(record.id)
     meta = roster_info(path)
-    renderer = Renderer(settings_of(store), record, kind, lang, "txt")
+    renderer = Renderer(settings_of(ctx), record, kind, lang, "txt")
     mismatch = check_persons(store, record, meta.count, actor, persons)
     counts = {"no_email": 0}
     key = store.roster_key()
@@ -163,11 +166,11 @@ def logged_approval(store: RegisterStore, incident_id: str, manifest: BatchManif
     check_logged_approval(store.audit_entries(), incident_id, manifest)
 
 
-def smtp_password(store: RegisterStore) -> str | None:
+def smtp_password(config: Config) -> str | None:
     """The SMTP password when the config names a user: from the OS keyring or $INCIDENT_SMTP_PASSWORD."""
     from incident.register.secrets import get_secret
 
-    return get_secret("smtp", env_var=PASSWORD_ENV) if store.config.smtp.user else None
+    return get_secret("smtp", env_var=PASSWORD_ENV) if config.smtp.user else None
 
 
 def set_smtp_password(value: str, *, store: RegisterStore | None, actor: str) -> None:
@@ -180,20 +183,20 @@ def set_smtp_password(value: str, *, store: RegisterStore | None, actor: str) ->
         store.log(actor, "secret-set", None, {"name": "smtp"})
 
 
-def send(store: RegisterStore, incident_id: str, *, actor: str, resume: bool = False, dry_run: bool = False,
+def send(ctx: Context, incident_id: str, *, actor: str, resume: bool = False, dry_run: bool = False,
          rate: float | None = None, progress: ProgressFactory = no_progress) -> Sent:
     """Send the approved batch (`send-start`, then `send`), or with `resume` what is left of it; with
     `dry_run` check it and count (`send-dry-run`). When the batch reached everyone the notice obligations
     are marked done (`notice.complete`)."""
-    from incident.dates import now
     from incident.followup.notification import after_send, delivery_of
     from incident.notices.batch import batch_status, load_manifest
     from incident.notices.delivery import SmtpSettings, send_batch
 
+    store = ctx.store
     store.load(incident_id)
     where = store.batch_dir(incident_id)
-    settings = SmtpSettings.from_config(store.config.smtp, file=store.root / "config.toml")
-    password = smtp_password(store)
+    settings = SmtpSettings.from_config(ctx.config.smtp, file=store.root / "config.toml")
+    password = smtp_password(ctx.config)
     manifest = load_manifest(where)
     before = batch_status(where)
     if manifest.approved_by is not None and (resume or dry_run or before.total == before.pending):
@@ -209,10 +212,10 @@ def send(store: RegisterStore, incident_id: str, *, actor: str, resume: bool = F
     state = "sent" if after.sent == after.total else "incomplete"
     _section(store, incident_id, {"state": state, "sent": after.sent, "failed": after.failed,
                                   "pending": after.pending + after.sending,
-                                  "last_run_at": now(store.tz).replace(microsecond=0)}, actor, "send",
+                                  "last_run_at": ctx.now().replace(microsecond=0)}, actor, "send",
              {"sent_now": report.sent, "failed_now": len(report.failed), "stopped": report.stopped or "",
               "resume": resume, "resent": list(report.resent_after_interruption)})
-    done = after_send(store, incident_id, actor=actor)
+    done = after_send(ctx, incident_id, actor=actor)
     letters = 0
     if done is None:
         delivery = delivery_of(store.load(incident_id))

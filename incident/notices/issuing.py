@@ -19,6 +19,7 @@ from incident.i18n import _
 from incident.notices.roster_import import PersonsHook, check_persons
 
 if TYPE_CHECKING:
+    from incident.law.context import Context
     from incident.notices.docx import DocxResult
     from incident.notices.form import FilledField, FormSpec
     from incident.notices.mailmerge import CheckResult, MergeResult
@@ -38,11 +39,11 @@ def no_progress(_label: str, _total: int) -> Iterator[Tick | None]:
     yield None
 
 
-def settings_of(store: RegisterStore) -> Settings:
-    """The renderer's settings for a store: its config and the organization's templates and playbooks."""
+def settings_of(ctx: Context) -> Settings:
+    """The renderer's settings in a command's context: its config and the organization's templates and playbooks."""
     from incident.notices.render import Settings
 
-    return Settings(store.config, store.extra_dirs("templates"), store.extra_dirs("playbooks"))
+    return Settings(ctx.config, ctx.template_dirs, ctx.playbook_dirs, context=ctx)
 
 
 #: formats written to a file by their own writer (never to standard output)
@@ -147,36 +148,36 @@ class MergedNotices(Issued):
         return self.check is None or self.check.ok
 
 
-def issue(store: RegisterStore, request: NoticeRequest, *, actor: str, hooks: Hooks = Hooks()) -> Issued:
+def issue(ctx: Context, request: NoticeRequest, *, actor: str, hooks: Hooks = Hooks()) -> Issued:
     """Render what `request` asks, write it, and record it (and a mail merge's check, `notice-check`)."""
     from incident.errors import InputError
 
     if request.fmt in FORM_FORMATS:
-        return _form(store, request, actor, hooks)
+        return _form(ctx, request, actor, hooks)
     if request.fmt == "docx":
-        return _word(store, request, actor, hooks)
+        return _word(ctx, request, actor, hooks)
     if request.fmt in DOCUMENT_FORMATS:
-        return _document(store, request, actor, hooks)
+        return _document(ctx, request, actor, hooks)
     if request.roster or request.out_dir or request.mbox:
         if not request.roster:
             raise InputError(_("--out and --mbox write one notice per person: add --roster"), field="roster")
-        return _merge(store, request, actor, hooks)
+        return _merge(ctx, request, actor, hooks)
     if request.check:
         raise InputError(_("--check proves a mail merge's output: use it with --roster"), field="check")
-    return _single(store, request, actor, hooks)
+    return _single(ctx, request, actor, hooks)
 
 
-def _renderer(store: RegisterStore, request: NoticeRequest, fmt: str, hooks: Hooks) -> Renderer:
+def _renderer(ctx: Context, request: NoticeRequest, fmt: str, hooks: Hooks) -> Renderer:
     from incident.notices.render import Renderer
 
-    record = store.load(request.incident_id)
+    record = ctx.store.load(request.incident_id)
     dated = None
     if request.dated:
         from incident.dates import parse_date
 
         dated = parse_date(request.dated, field="date")
-    renderer = Renderer(settings_of(store), record, request.kind, request.lang, fmt,  # type: ignore[arg-type]
-                        draft=request.draft, dated=dated, doc_number=request.doc_number,
+    renderer = Renderer(settings_of(ctx), record, request.kind, request.lang, fmt,  # type: ignore[arg-type]
+                        draft=request.draft, now=ctx.now(), dated=dated, doc_number=request.doc_number,
                         regime=request.regime)
     if hooks.rendering is not None:
         hooks.rendering(renderer)
@@ -211,7 +212,7 @@ def _per_person(kind: str) -> None:
                          .format(kind=kind, join=', '.join(k for k, s in KINDS.items() if s.per_person)), field="kind")
 
 
-def _document(store: RegisterStore, request: NoticeRequest, actor: str, hooks: Hooks) -> PrintRun:
+def _document(ctx: Context, request: NoticeRequest, actor: str, hooks: Hooks) -> PrintRun:
     """A PDF: one notice, or with --roster one letter per person in one print-run file."""
     from incident.errors import InputError
     from incident.notices.pdf import letters_pdf
@@ -232,30 +233,30 @@ def _document(store: RegisterStore, request: NoticeRequest, actor: str, hooks: H
     output_file(request.output, option="--output", personal=True)
     if request.roster:
         _per_person(request.kind)
-    renderer = _renderer(store, request, "print", hooks)
+    renderer = _renderer(ctx, request, "print", hooks)
     people: Any = [None]
     if request.roster:
         from incident.notices.rosterfile import roster_info
 
-        path = store.roster_path(request.incident_id)
+        path = ctx.store.roster_path(request.incident_id)
         meta = roster_info(path)
-        check_persons(store, renderer.record, meta.count, actor, hooks.persons)
-        people = iter_people(path, store.roster_key())
+        check_persons(ctx.store, renderer.record, meta.count, actor, hooks.persons)
+        people = iter_people(path, ctx.store.roster_key())
         total = meta.count
     else:
         total = 1
     if request.roster:
-        _record_intent(store, renderer, request.output, total, "pdf", actor)
+        _record_intent(ctx.store, renderer, request.output, total, "pdf", actor)
     with hooks.progress("printing", total) as tick:
         result = letters_pdf(renderer, people, request.output, progress=tick)
     entry = notice_entry(renderer, sha256=result.sha256, actor=actor, at=renderer.now,
                          path=str(request.output.resolve()), count=result.count if request.roster else None,
                          fmt="pdf")
-    _record(store, renderer, entry, actor)
+    _record(ctx.store, renderer, entry, actor)
     return PrintRun(renderer, entry, result)
 
 
-def _word(store: RegisterStore, request: NoticeRequest, actor: str, hooks: Hooks) -> WordNotice:
+def _word(ctx: Context, request: NoticeRequest, actor: str, hooks: Hooks) -> WordNotice:
     """Word: one notice (-o FILE.docx), one letter per person (--roster --out DIR), or for a report to the
     regulator the PPC form's fields as a table (for a ministry that takes a written form by e-mail)."""
     from incident.errors import InputError
@@ -279,17 +280,17 @@ def _word(store: RegisterStore, request: NoticeRequest, actor: str, hooks: Hooks
         if request.output is None or request.out_dir is not None:
             raise InputError("docx is written to a file: give -o FILE.docx (or --roster --out DIR)", field="output")
         output_file(request.output, option="--output", personal=True)
-    renderer = _renderer(store, request, "print", hooks)
+    renderer = _renderer(ctx, request, "print", hooks)
     if request.roster:
         from incident.notices.roster import iter_people
         from incident.notices.rosterfile import roster_info
 
         assert request.out_dir is not None
-        path = store.roster_path(request.incident_id)
+        path = ctx.store.roster_path(request.incident_id)
         meta = roster_info(path)
-        check_persons(store, renderer.record, meta.count, actor, hooks.persons)
+        check_persons(ctx.store, renderer.record, meta.count, actor, hooks.persons)
         with hooks.progress("writing", meta.count) as tick:
-            result = letters_docx(renderer, iter_people(path, store.roster_key()), request.out_dir, progress=tick)
+            result = letters_docx(renderer, iter_people(path, ctx.store.roster_key()), request.out_dir, progress=tick)
         target: Path = request.out_dir
     else:
         assert request.output is not None
@@ -297,17 +298,17 @@ def _word(store: RegisterStore, request: NoticeRequest, actor: str, hooks: Hooks
         if renderer.spec.id in FORM_KINDS:
             from incident.notices.form import fill, form_for, load_form
 
-            dirs = store.extra_dirs("playbooks")
+            dirs = ctx.playbook_dirs
             fields = fill(load_form(form_for(renderer.record, dirs), dirs), renderer)
         result = notice_docx(renderer, request.output, fields=fields)
         target = request.output
     entry = notice_entry(renderer, sha256=result.sha256, actor=actor, at=renderer.now,
                          path=str(target.resolve()), count=result.count if request.roster else None, fmt="docx")
-    _record(store, renderer, entry, actor)
+    _record(ctx.store, renderer, entry, actor)
     return WordNotice(renderer, entry, result, target)
 
 
-def _form(store: RegisterStore, request: NoticeRequest, actor: str, hooks: Hooks) -> FormNotice:
+def _form(ctx: Context, request: NoticeRequest, actor: str, hooks: Hooks) -> FormNotice:
     """The report as the PPC web form's fields (text blocks, or a sheet with -o FILE.xlsx)."""
     from incident.errors import InputError
     from incident.notices.form import fill, form_for, form_text, load_form
@@ -322,8 +323,8 @@ def _form(store: RegisterStore, request: NoticeRequest, actor: str, hooks: Hooks
         from incident.outputs import output_file
 
         output_file(request.output, option="--output")
-    renderer = _renderer(store, request, "txt", hooks)
-    spec = load_form(form_for(renderer.record, store.extra_dirs("playbooks")), store.extra_dirs("playbooks"))
+    renderer = _renderer(ctx, request, "txt", hooks)
+    spec = load_form(form_for(renderer.record, ctx.playbook_dirs), ctx.playbook_dirs)
     filled = fill(spec, renderer)
     if request.fmt == "xlsx":
         from incident.notices.form import form_sheet
@@ -341,11 +342,11 @@ def _form(store: RegisterStore, request: NoticeRequest, actor: str, hooks: Hooks
     entry = notice_entry(renderer, sha256=digest, actor=actor, at=renderer.now,
                          path=str(request.output.resolve()) if request.output else None, fmt=request.fmt)
     entry["form"] = spec.id
-    _record(store, renderer, entry, actor)
+    _record(ctx.store, renderer, entry, actor)
     return FormNotice(renderer, entry, spec, filled, text)
 
 
-def _single(store: RegisterStore, request: NoticeRequest, actor: str, hooks: Hooks) -> SingleNotice:
+def _single(ctx: Context, request: NoticeRequest, actor: str, hooks: Hooks) -> SingleNotice:
     from incident.errors import InputError
     from incident.fsutil import atomic_write_text
     from incident.notices.render import notice_entry, sha256_text
@@ -357,18 +358,18 @@ def _single(store: RegisterStore, request: NoticeRequest, actor: str, hooks: Hoo
         from incident.outputs import output_file
 
         output_file(request.output, option="--output", personal=True)
-    renderer = _renderer(store, request, fmt, hooks)
+    renderer = _renderer(ctx, request, fmt, hooks)
     rendered = renderer.render()
     digest = sha256_text(rendered.text)
     if request.output is not None:
         atomic_write_text(request.output, rendered.text)
     entry = notice_entry(renderer, sha256=digest, actor=actor, at=renderer.now,
                          path=str(request.output) if request.output else None)
-    _record(store, renderer, entry, actor)
+    _record(ctx.store, renderer, entry, actor)
     return SingleNotice(renderer, entry, rendered, fmt)
 
 
-def _merge(store: RegisterStore, request: NoticeRequest, actor: str, hooks: Hooks) -> MergedNotices:
+def _merge(ctx: Context, request: NoticeRequest, actor: str, hooks: Hooks) -> MergedNotices:
     from incident.errors import InputError
     from incident.notices.mailmerge import MERGE_FORMATS, IdentityIndex, check_outputs, mail_merge
     from incident.notices.render import notice_entry
@@ -388,30 +389,30 @@ def _merge(store: RegisterStore, request: NoticeRequest, actor: str, hooks: Hook
     from incident.outputs import output_file, private_output_dir
 
     if fmt == "eml":
-        require_sender(store.config)
+        require_sender(ctx.config)
     if request.out_dir is not None:
         private_output_dir(request.out_dir, option="--out", confirm=hooks.confirm)
     if request.mbox is not None:
         output_file(request.mbox, option="--mbox", personal=True)
     _per_person(request.kind)
-    path = store.roster_path(request.incident_id)
+    path = ctx.store.roster_path(request.incident_id)
     meta = roster_info(path)
-    key = store.roster_key()
-    renderer = _renderer(store, request, "txt" if fmt == "eml" else fmt, hooks)
-    check_persons(store, renderer.record, meta.count, actor, hooks.persons)
+    key = ctx.store.roster_key()
+    renderer = _renderer(ctx, request, "txt" if fmt == "eml" else fmt, hooks)
+    check_persons(ctx.store, renderer.record, meta.count, actor, hooks.persons)
     target = request.mbox if request.mbox is not None else request.out_dir
     assert target is not None
-    _record_intent(store, renderer, target, meta.count, fmt, actor)
+    _record_intent(ctx.store, renderer, target, meta.count, fmt, actor)
     with hooks.progress("rendering", meta.count) as tick:
         result = mail_merge(renderer, iter_people(path, key), out_dir=request.out_dir, mbox=request.mbox,
                             fmt=fmt, progress=tick)
     entry = notice_entry(renderer, sha256=result.sha256, actor=actor, at=renderer.now,
                          path=str(Path(result.target).resolve()), count=result.count, fmt=fmt)
-    _record(store, renderer, entry, actor)
+    _record(ctx.store, renderer, entry, actor)
     checked = None
     if request.check:
         index = IdentityIndex.build(iter_people(path, key))
         checked = check_outputs(index, out_dir=request.out_dir, mbox=request.mbox, fmt=fmt)
-        store.log(actor, "notice-check", request.incident_id,
+        ctx.store.log(actor, "notice-check", request.incident_id,
                   {"kind": request.kind, "checked": checked.checked, "failures": checked.failure_count})
     return MergedNotices(renderer, entry, result, fmt, checked)

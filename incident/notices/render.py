@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +40,10 @@ from incident.register.sections import ConditionEntry, ObligationEntry, RegimeEn
 from incident.templating import BoundedSandbox, ConfinedLoader, bounded_render
 
 if TYPE_CHECKING:
+    from incident.law.catalogue import Catalogue
+    from incident.law.context import Context
+    from incident.law.regimes import RegimeSet
+    from incident.law.taxonomy import Taxonomy
     from incident.notices.roster import Person
 
 Format = Literal["txt", "md", "html", "print"]
@@ -63,10 +67,28 @@ class Settings:
     template_dirs: tuple[Path, ...] = ()
     """The organization's `templates/` directories (searched before the builtin one)."""
     playbook_dirs: tuple[Path, ...] = ()
+    context: Context | None = field(default=None, compare=False, repr=False)
+    """The command's context, whose loaded playbooks rendering reads (without one, they are loaded from
+    `playbook_dirs`)."""
 
     @property
     def tz(self) -> str:
         return self.config.timezone
+
+    def catalogue(self) -> Catalogue:
+        from incident.law.catalogue import load_catalogue
+
+        return self.context.catalogue if self.context is not None else load_catalogue(self.playbook_dirs)
+
+    def regimes(self) -> RegimeSet:
+        from incident.law.regimes import load_regimes
+
+        return self.context.regimes if self.context is not None else load_regimes(self.playbook_dirs)
+
+    def taxonomy(self) -> Taxonomy:
+        from incident.law.taxonomy import load_taxonomy
+
+        return self.context.taxonomy if self.context is not None else load_taxonomy(self.playbook_dirs)
 
 
 def template_search_path(lang: str, extra: Sequence[Path]) -> tuple[tuple[Path, ...], bool]:
@@ -234,9 +256,7 @@ class Renderer:
         return str(value)
 
     def _item_names(self, entries: Iterable[Any]) -> list[str]:
-        from incident.law.catalogue import load_catalogue
-
-        catalogue = load_catalogue(self.settings.playbook_dirs)
+        catalogue = self.settings.catalogue()
         names = []
         for entry in entries:
             item = catalogue.get(entry.item)
@@ -254,9 +274,7 @@ class Renderer:
             return None
         own = self._own_cache.get(raw)
         if own is None:
-            from incident.law.catalogue import load_catalogue
-
-            catalogue = load_catalogue(self.settings.playbook_dirs)
+            catalogue = self.settings.catalogue()
             items = [catalogue.resolve(name.strip(), field="items", line=person.line)
                      for name in _ITEM_SEPARATORS.split(raw) if name.strip()]
             names = tuple(item.ja if self.lang == "ja" else item.en for item in items)
@@ -336,9 +354,7 @@ class Renderer:
         (the obligation's citation) and whether the stored assessment requires it."""
         if self.spec.audience != "regulator":
             return {}
-        from incident.law.regimes import load_regimes
-
-        loaded = load_regimes(self.settings.playbook_dirs)
+        loaded = self.settings.regimes()
         entity = str(self.record.get("entity") or self.settings.config.entity)
         stored = {r.regime: r for r in regimes}
         rid = self.plan.regime or next(
@@ -371,9 +387,7 @@ class Renderer:
         from the regime playbook; never its id."""
         if condition.label:
             return condition.label
-        from incident.law.regimes import load_regimes
-
-        loaded = load_regimes(self.settings.playbook_dirs)
+        loaded = self.settings.regimes()
         rid, cid = regime.regime, condition.id
         if rid in loaded:
             version = self._regime_version(loaded, rid, regime)
@@ -388,9 +402,7 @@ class Renderer:
         label = obligation.label
         if self.lang == "ja" and label:
             return label
-        from incident.law.regimes import load_regimes
-
-        loaded = load_regimes(self.settings.playbook_dirs)
+        loaded = self.settings.regimes()
         rid, oid = regime.regime, obligation.id
         if rid in loaded:
             version = self._regime_version(loaded, rid, regime)
@@ -412,10 +424,8 @@ class Renderer:
         return versions[-1]
 
     def _type_label(self) -> str:
-        from incident.law.taxonomy import load_taxonomy
-
         type_id = str(self.record.get("type", ""))
-        entry = load_taxonomy(self.settings.playbook_dirs).types.get(type_id)
+        entry = self.settings.taxonomy().types.get(type_id)
         if entry is None:
             return type_id
         return entry.ja if self.lang == "ja" else entry.en
