@@ -14,6 +14,7 @@ from click.testing import Result
 from conftest import INCIDENTS, answer_review
 
 from incident.followup.purge import add_years, plan_purge
+from incident.law.context import resolve
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 EMAIL = INCIDENTS / "email-cc-36.toml"  # discovered 2024-06-03
@@ -136,7 +137,7 @@ def test_retention_years_comes_from_the_config(run: Callable[..., Result], close
     config = store_dir / "config.toml"
     config.write_text(config.read_text().replace("retention_years = 5", "retention_years = 1"))
     clock("2025-07-02T09:00")
-    plan = plan_purge(open_store(store_dir))
+    plan = plan_purge(resolve(open_store(store_dir)))
     assert (plan.retention_years, [i.incident for i in plan.items]) == (1, [closed[0]])
 
 

@@ -11,6 +11,8 @@ from conftest import INCIDENTS
 
 from incident.errors import InputError, NotFoundError
 from incident.followup.notification import after_send
+from incident.followup.purge import execute_purge, plan_purge
+from incident.followup.remind import plan, render
 from incident.followup.step_done import step_progress, take_step
 from incident.law.context import resolve
 from incident.law.tracking import assess_and_save, collect_open, mark_done
@@ -127,6 +129,11 @@ def test_the_core_reads_config_playbooks_and_clock_from_the_context_only(store, 
     issued = issue(ctx, NoticeRequest(incident_id, "individual-letter", draft=True), actor="t")
     assert store.load(incident_id).sections["notices"][-1]["at"] == moment == issued.renderer.now
     assert after_send(ctx, incident_id, actor="t") is None  # no batch reached anyone
+    reminders = plan(ctx)
+    assert reminders.messages and all(render(ctx, m, reminders.today)[0] for m in reminders.messages)
+    purge = plan_purge(ctx)
+    assert purge.today == moment.date() and purge.retention_years == store.config.retention_years
+    assert execute_purge(ctx, purge, actor="t") == []
 
 
 def test_a_command_resolves_its_context_once(run, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -133,7 +133,7 @@ def _show_reminders(out: RichReporter, ctx: Context) -> None:
 
     out.print(_("\n[bold]incident remind --dry-run[/] (run `incident remind --send` daily from cron or "
                 "Task Scheduler):"))
-    show_plan(out, ctx.store, plan(ctx))
+    show_plan(out, ctx, plan(ctx))
 
 
 def _assess_all(env: Any, ctx: Context, ids: list[str]) -> list[Any]:

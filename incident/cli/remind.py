@@ -19,7 +19,7 @@ from incident.i18n import _, either
 
 if TYPE_CHECKING:
     from incident.followup.remind import Message, Plan
-    from incident.register.backend import RegisterStore
+    from incident.law.context import Context
 
 PASSWORD_ENV = "INCIDENT_SMTP_PASSWORD"
 
@@ -46,12 +46,12 @@ def remind_cmd(days_text: str, send_now: bool, dry_run: bool, as_json: bool) -> 
         rep.note(_("warning: cannot be assessed, left out: {problem}").format(problem=problem))
     if not send_now:
         rep.result(lambda: _json(reminders, reminders.messages, sent=False),
-                   lambda out: show_plan(out, store, reminders))
+                   lambda out: show_plan(out, env.context(), reminders))
         return
     from incident.register.secrets import get_secret
 
     password = get_secret("smtp", env_var=PASSWORD_ENV) if store.config.smtp.user else None
-    outcome = send(store, reminders, actor=env.actor(), password=password)
+    outcome = send(env.context(), reminders, actor=env.actor(), password=password)
     failed = [m for m in outcome if not m.sent]
     sent = [m for m in outcome if m.sent]
     rep.result(_json(reminders, outcome, sent=True))
@@ -75,7 +75,7 @@ def _json(reminders: Plan, messages: tuple[Message, ...], *, sent: bool) -> dict
                           "items": [i.to_json() for i in m.items]} for m in messages]}
 
 
-def show_plan(out: RichReporter, store: RegisterStore, reminders: Plan) -> None:
+def show_plan(out: RichReporter, ctx: Context, reminders: Plan) -> None:
     """The messages a run would send, per person (the dry run; `incident demo` shows it too)."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
@@ -92,11 +92,11 @@ def show_plan(out: RichReporter, store: RegisterStore, reminders: Plan) -> None:
     for message in reminders.messages:
         to = f"{message.who} <{message.address}>" if message.address else \
             f"{message.who} [red](" + _("no address: `incident people set {who} ADDRESS`").format(who=message.who) + ")[/]"
-        subject, _body = render(store, message, reminders.today)
+        subject, _body = render(ctx, message, reminders.today)
         out.print(_("\n[bold]To:[/] {to}\n[bold]Subject:[/] {subject}")
                   .format(to=escape(to) if message.address else to, subject=escape(subject)))
         for item in message.items:
-            due = item.due.astimezone(ZoneInfo(store.tz)).strftime("%Y-%m-%d %H:%M") \
+            due = item.due.astimezone(ZoneInfo(ctx.tz)).strftime("%Y-%m-%d %H:%M") \
                 if isinstance(item.due, datetime) else (item.due.isoformat() if item.due is not None else _("promptly"))
             mark = ("[bold red]" + _("overdue") + "[/]" if item.overdue
                     else escape(_("threshold undated")) if item.threshold == "undated"
@@ -117,7 +117,7 @@ def people_list_cmd(as_json: bool) -> None:
     from incident.followup.people import PRIVACY_DESK, people
 
     env = get_env()
-    table = people(env.store())
+    table = people(env.context())
     rep = reporter(as_json)
     rep.result([{"name": name, "address": address} for name, address in table.items()])
     if not table:
@@ -138,7 +138,7 @@ def people_set_cmd(name: str, address: str) -> None:
     from incident.followup.people import set_person
 
     env = get_env()
-    previous = set_person(env.store(), name, address, actor=env.actor())
+    previous = set_person(env.context(), name, address, actor=env.actor())
     if address:
         info(f"{name}: {address}" + (_(" (was {previous})").format(previous=previous)
                                      if previous and previous != address else ""))

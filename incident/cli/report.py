@@ -126,8 +126,7 @@ def purge_cmd(dry_run: bool, yes: bool, as_json: bool) -> None:
     from incident.followup.purge import execute_purge, plan_purge
 
     env = get_env()
-    store = env.store()
-    plan = plan_purge(store)
+    plan = plan_purge(env.context())
     rep = reporter(as_json)
     print_plan(rep, plan)
     if dry_run:
@@ -136,7 +135,7 @@ def purge_cmd(dry_run: bool, yes: bool, as_json: bool) -> None:
     if (plan.items or plan.stray) and not dry_run:
         if yes or (rep.interactive() and click.confirm(_("Remove the personal data of {count} incident(s)?")
                                                        .format(count=len(plan.items)), default=False)):
-            done = execute_purge(store, plan, actor=env.actor())
+            done = execute_purge(env.context(), plan, actor=env.actor())
             removed = True
             rep.note(_("Removed the personal data of {count} incident(s): {join}. The records and the audit log remain.")
                      .format(count=len(done), join=', '.join(i.incident for i in done)))

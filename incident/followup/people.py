@@ -10,11 +10,14 @@ notices' recipients are: exactly one bare ASCII address, so a reminder can never
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from incident.errors import InputError
 from incident.i18n import _
-from incident.register.backend import RegisterStore
 from incident.text import normalize
+
+if TYPE_CHECKING:
+    from incident.law.context import Context
 
 PRIVACY_DESK = "privacy-desk"
 """The name of the privacy office (個人情報保護の担当部署): reminded of the reports to the regulator."""
@@ -45,10 +48,10 @@ def check_address(address: str, name: str, *, file: str | None = None) -> str:
     return address
 
 
-def people(store: RegisterStore) -> dict[str, str]:
+def people(ctx: Context) -> dict[str, str]:
     """The `[people]` table, every address checked (InputError naming config.toml and the entry)."""
-    file = str(store.root / "config.toml")
-    table = store.config.people
+    file = str(ctx.store.root / "config.toml")
+    table = ctx.config.people
     seen: dict[str, str] = {}
     for name in table:
         if not name.strip():
@@ -68,7 +71,7 @@ def address_of(table: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-def set_person(store: RegisterStore, name: str, address: str, *, actor: str) -> str | None:
+def set_person(ctx: Context, name: str, address: str, *, actor: str) -> str | None:
     """Add or change `name`'s address (an empty address removes it), checked first; the previous address.
 
     A name already listed in another spelling (全角, spaces) is changed in place. The file is written by
@@ -82,8 +85,8 @@ def set_person(store: RegisterStore, name: str, address: str, *, actor: str) -> 
                          .format(privacy_desk=PRIVACY_DESK), field="NAME")
     if address.strip():
         address = check_address(address, name)
-    existing = next((k for k in store.config.people if same_name(k, name)), None)
-    previous = store.config.people.get(existing) if existing is not None else None
-    save_settings(store, [f"people.{existing or name}={address.strip()}"], actor=actor)
-    store.reload_config()  # the cached config is stale
+    existing = next((k for k in ctx.config.people if same_name(k, name)), None)
+    previous = ctx.config.people.get(existing) if existing is not None else None
+    save_settings(ctx.store, [f"people.{existing or name}={address.strip()}"], actor=actor)
+    ctx.store.reload_config()  # the store's cached config is stale (the context's ends with the command)
     return previous

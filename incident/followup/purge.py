@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from incident import dates
 from incident.i18n import _
@@ -27,6 +27,9 @@ from incident.register import record as rec
 from incident.register import sections
 from incident.register.backend import RegisterStore
 from incident.register.store import PERSONAL_DATA_DIRS
+
+if TYPE_CHECKING:
+    from incident.law.context import Context
 
 """The store directories that hold an incident's personal data, one entry (or more) per incident."""
 
@@ -195,10 +198,11 @@ def _size(path: Path) -> int:
     return sum(p.lstat().st_size for p in path.rglob("*"))
 
 
-def plan_purge(store: RegisterStore, *, today: date | None = None, records: Iterable[rec.Record] | None = None) -> PurgePlan:
+def plan_purge(ctx: Context, *, today: date | None = None, records: Iterable[rec.Record] | None = None) -> PurgePlan:
     """What `incident purge` would remove today; nothing is changed."""
-    years = store.config.retention_years
-    day = today or dates.to_local_date(dates.now(store.tz), store.tz)
+    store = ctx.store
+    years = ctx.config.retention_years
+    day = today or dates.to_local_date(ctx.now(), ctx.tz)
     from_log = closing_dates(store)
     items: list[PurgeItem] = []
     holdings: list[Holding] = []
@@ -206,7 +210,7 @@ def plan_purge(store: RegisterStore, *, today: date | None = None, records: Iter
         paths = personal_data_paths(store, record.id) + recorded_paths(store, record)
         notes = recorded_notes(store, record)
         closed = _closed_at(record, from_log)
-        closed_on = dates.to_local_date(closed, store.tz) if closed is not None else None
+        closed_on = dates.to_local_date(closed, ctx.tz) if closed is not None else None
         due_from = retention_ends(closed_on, years) + timedelta(days=1) if closed_on is not None else None
         if paths or notes:
             holdings.append(Holding(incident=record.id, status=record.status, closed_on=closed_on,
@@ -220,13 +224,14 @@ def plan_purge(store: RegisterStore, *, today: date | None = None, records: Iter
                      stray=tuple(stray_temp_files(store)))
 
 
-def execute_purge(store: RegisterStore, plan: PurgePlan, *, actor: str, at: datetime | None = None) -> list[PurgeItem]:
+def execute_purge(ctx: Context, plan: PurgePlan, *, actor: str, at: datetime | None = None) -> list[PurgeItem]:
     """Remove what the plan lists, then record it on each incident (timeline event and audit entry).
 
     The files are removed before the record is updated: should the update fail, running the purge
     again finds nothing left to remove but still logs the removal it did.
     """
-    moment = (at or dates.now(store.tz)).replace(microsecond=0)
+    store = ctx.store
+    moment = (at or ctx.now()).replace(microsecond=0)
     stray = [p for p in plan.stray if _remove(store.root / p)]
     if stray:
         store.log(actor, "purge.stray", None, {"removed": [p.as_posix() for p in stray]}, at=moment)

@@ -180,7 +180,7 @@ def plan(ctx: Context, *, days: Sequence[int] = DEFAULT_DAYS, now: datetime | No
     skipped: list[str] = []
     items = collect(ctx, now=moment, days=days, skipped=skipped)
     done = sent_keys(store)
-    table = people(store)
+    table = people(ctx)
     fresh = [i for i in items if i.key not in done]
     grouped: dict[str, list[Item]] = {}
     names: dict[str, str] = {}
@@ -202,7 +202,7 @@ def _when(due: date | datetime | None, now: datetime) -> datetime:
     return datetime.max.replace(tzinfo=now.tzinfo)
 
 
-def render(store: RegisterStore, message: Message, today: date) -> tuple[str, str]:
+def render(ctx: Context, message: Message, today: date) -> tuple[str, str]:
     """(subject, body) of a reminder message, from templates/reports/reminder.txt.j2."""
     from incident.followup.reports import render_template
 
@@ -210,29 +210,29 @@ def render(store: RegisterStore, message: Message, today: date) -> tuple[str, st
         if item.due is None:
             return {"due": "期限の定めなし（速やかに）", "left": ""}
         if isinstance(item.due, datetime):
-            shown = item.due.astimezone(ZoneInfo(store.tz)).strftime("%Y-%m-%d %H:%M")
+            shown = item.due.astimezone(ZoneInfo(ctx.tz)).strftime("%Y-%m-%d %H:%M")
         else:
             shown = f"{item.due.isoformat()}（{dates.era_date(item.due)}）"
         if item.overdue:
-            late = (today - dates.to_local_date(item.due, store.tz) if isinstance(item.due, datetime)
+            late = (today - dates.to_local_date(item.due, ctx.tz) if isinstance(item.due, datetime)
                     else today - item.due).days
             return {"due": shown, "left": f"{late}日超過" if late > 0 else "期限超過"}
         return {"due": shown, "left": f"あと{item.days_left}日" if item.days_left else "本日まで"}
 
     context = {
-        "organization": store.config.organization, "who": message.who, "today": dates.era_date(today),
+        "organization": ctx.config.organization, "who": message.who, "today": dates.era_date(today),
         "count": len(message.items),
         "items": [{"kind": KIND_JA[i.kind], "incident": i.incident, "title": i.title, "what": i.what,
                    "hint": i.hint, **when(i)} for i in message.items],
     }
-    text = render_template("reminder.txt.j2", context, extra_dirs=store.extra_dirs("templates"))
+    text = render_template("reminder.txt.j2", context, extra_dirs=ctx.template_dirs)
     first, _unused, body = text.partition("\n")
     if not first.startswith("件名:"):
         raise InputError(_("the reminder template must start with a line 件名: SUBJECT"), file="reminder.txt.j2")
     return first.removeprefix("件名:").strip(), body.lstrip("\n")
 
 
-def send(store: RegisterStore, reminders: Plan, *, actor: str, password: str | None,
+def send(ctx: Context, reminders: Plan, *, actor: str, password: str | None,
          tls_context: Any = None) -> tuple[Message, ...]:
     """Send each person's message (one recipient per message) and log it; the messages with their outcome.
 
@@ -244,7 +244,8 @@ def send(store: RegisterStore, reminders: Plan, *, actor: str, password: str | N
     from incident.notices.batch import OutgoingMessage
     from incident.notices.delivery import SmtpSettings, send_each
 
-    settings = SmtpSettings.from_config(store.config.smtp, file=store.root / "config.toml")
+    store = ctx.store
+    settings = SmtpSettings.from_config(ctx.config.smtp, file=store.root / "config.toml")
     out: list[Message] = []
     with file_lock(store.root / ".remind.lock"):
         done = sent_keys(store)  # again, under the lock: another run may have sent since the plan
@@ -256,7 +257,7 @@ def send(store: RegisterStore, reminders: Plan, *, actor: str, password: str | N
             if message.address is None:
                 out.append(message)
                 continue
-            subject, body = render(store, message, reminders.today)
+            subject, body = render(ctx, message, reminders.today)
             stamp = hashlib.sha256("\n".join(i.key for i in items).encode()).hexdigest()[:12]
             outgoing = OutgoingMessage(recipient_key=f"remind-{stamp}", to_addr=message.address,
                                        to_name=message.who, subject=subject, body=body)
