@@ -64,6 +64,10 @@ def test_import_then_export_keeps_records_history_and_sealed_files(files: Path, 
                                     e.get("record_sha256")) for e in source_entries]
     assert json.loads(_run(database, "audit", "verify", "--json").stdout)["ok"]
     assert (database / "rosters" / "2024-0001.roster").read_bytes() == b"sealed bytes, copied as they are"
+    with psycopg.connect(pg_url) as conn:  # kept in the database too
+        assert [(n, bytes(b)) for n, b in conn.execute("SELECT name, blob FROM personal_data")] == [
+            ("rosters/2024-0001.roster", b"sealed bytes, copied as they are")]
+    (database / "rosters" / "2024-0001.roster").unlink()  # exported from the database's copy
     assert _run(database, "show", "2024-0002", "--json").stdout == _run(files, "show", "2024-0002", "--json").stdout
     assert json.loads(_run(database, "new", "--from", str(INCIDENTS / "email-cc-36.toml"), "--json").stdout)["id"] \
         == "2024-0003"

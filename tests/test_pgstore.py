@@ -51,7 +51,7 @@ def test_init_with_a_database_records_the_choice_and_migrates(tmp_path: Path, pg
     assert "database_url" in (store_dir / "config.toml").read_text()
     assert not (store_dir / "incidents").exists()
     status = json.loads(_run(store_dir, "db", "status", "--json").stdout)
-    assert [m["version"] for m in status["migrations"]] == [1, 2, 3]
+    assert [m["version"] for m in status["migrations"]] == [1, 2, 3, 4]
     assert status["migrations"][0]["applied_at"]
     assert json.loads(_run(store_dir, "db", "upgrade", "--json").stdout)["applied"] == []
     incident_id = json.loads(_run(store_dir, "new", "--from", str(INCIDENTS / "email-cc-36.toml"),
@@ -81,7 +81,7 @@ def test_the_environment_chooses_the_database(tmp_path: Path, pg_url: str, monke
 
 def test_a_pending_migration_is_named(pg_store_dir: Path, pg_url: str) -> None:
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute("DELETE FROM incident_migrations WHERE version = 3")
+        conn.execute("DELETE FROM incident_migrations WHERE version = 4")
     store = open_store(pg_store_dir)
     with pytest.raises(StoreError, match="incident db upgrade"):
         store.records()

@@ -238,12 +238,14 @@ def execute_purge(ctx: Context, plan: PurgePlan, *, actor: str, at: datetime | N
     done: list[PurgeItem] = []
     for item in plan.items:
         removed = [p for p in item.paths if _remove(store.root / p)]
+        forgotten = store.forget_personal_data(item.incident)  # the sealed copies a database keeps
         text = (f"保存期間（閉鎖後{plan.retention_years}年）の経過により個人データを削除: "
                 + ", ".join(p.as_posix() for p in removed))
         store.update(item.incident, _add_event(rec.Event(at=moment, text=text, actor=actor, kind="purge")),
                      actor=actor, action="purge", at=moment,
                      extra={"removed": [p.as_posix() for p in removed], "bytes": item.size,
-                            "closed_on": item.closed_on.isoformat(), "retention_years": plan.retention_years})
+                            "closed_on": item.closed_on.isoformat(), "retention_years": plan.retention_years,
+                            **({"deleted_from_database": forgotten} if forgotten else {})})
         done.append(item)
     return done
 

@@ -105,6 +105,10 @@ class RegisterStore(Protocol):
 
     def roster_key(self) -> bytes: ...
 
+    def forget_personal_data(self, incident_id: str) -> list[str]:
+        """Delete what the backend keeps of the incident's personal data besides the files of `root` (the
+        sealed files a database keeps); the names deleted."""
+
     def close(self) -> None:
         """Release what the store holds open (a database connection)."""
 

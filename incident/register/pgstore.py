@@ -18,6 +18,10 @@ and `audit_links` (each entry's sequence, hash and previous hash) lets it check 
 chain. Each audit entry names its author's authenticated role (`role`, which a trigger checks against
 `current_user`); the name given with `--actor` is kept beside it for display.
 
+Sealed personal data (migration 0004): a roster imported here is also kept in `personal_data` as the sealed
+file itself, under its incident's row-level security, brought to an officer's store directory when it is
+missing or older there, and deleted by purge (`forget_personal_data`); batches stay local files.
+
 Every change is one transaction: the record's row locked (`SELECT … FOR UPDATE`), changed, validated,
 written, and its audit entry appended under the head's row lock, committed together or not at all.
 The connection comes from the URL (host, port, dbname, user, sslmode …); the password from libpq's
@@ -418,6 +422,60 @@ class PgStore(LocalStore):
         hashes = self.record_hashes() if records else None
         return verify_lines(chain, head, head_row is not None, found[0] if found else None, hashes, anchor=anchor)
 
+    # ------------------------------------------------------------------ sealed personal data
+
+    @contextmanager
+    def roster_import(self, incident_id: str) -> Iterator[Path]:
+        """As in the file store; the sealed roster then goes to the database too (under the import's lock)."""
+        with super().roster_import(incident_id) as dest:
+            yield dest
+            if dest.is_file():
+                self._put_sealed(incident_id, dest)
+
+    def roster_path(self, incident_id: str) -> Path:
+        """The sealed roster, brought from the database when this machine's copy is missing or older."""
+        path = super().roster_path(incident_id)
+        self._fetch_sealed(incident_id, only=path.relative_to(self.root).as_posix())
+        return path
+
+    def personal_data_paths(self, incident_id: str) -> list[Path]:
+        """The incident's sealed files, those kept in the database brought here first (what purge removes)."""
+        self._fetch_sealed(incident_id)
+        return super().personal_data_paths(incident_id)
+
+    def forget_personal_data(self, incident_id: str) -> list[str]:
+        """Delete the incident's sealed files from the database; their names."""
+        with self._guarded():
+            rows = self.conn.execute("DELETE FROM personal_data WHERE incident = %s RETURNING name",
+                                     (incident_id,)).fetchall()
+        return sorted(str(r[0]) for r in rows)
+
+    def _put_sealed(self, incident_id: str, path: Path) -> None:
+        blob = path.read_bytes()
+        with self._guarded():
+            self.conn.execute(
+                "INSERT INTO personal_data (name, incident, blob, sha256) VALUES (%s, %s, %s, %s) ON CONFLICT (name) "
+                "DO UPDATE SET blob = excluded.blob, sha256 = excluded.sha256, written_by = current_user, "
+                "written_at = now()", (path.relative_to(self.root).as_posix(), incident_id, blob,
+                                       hashlib.sha256(blob).hexdigest()))
+
+    def _fetch_sealed(self, incident_id: str, *, only: str | None = None) -> None:
+        from incident.fsutil import atomic_write_bytes
+
+        with self._guarded():
+            rows = self.conn.execute("SELECT name, sha256 FROM personal_data WHERE incident = %s", (incident_id,))\
+                .fetchall()
+        for name, sha in rows:
+            if only is not None and name != only:
+                continue
+            local = self.root / str(name)
+            if local.is_file() and hashlib.sha256(local.read_bytes()).hexdigest() == sha:
+                continue
+            row = self.conn.execute("SELECT blob FROM personal_data WHERE name = %s", (name,)).fetchone()
+            if row is not None:
+                local.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                atomic_write_bytes(local, bytes(row[0]))
+
     # ------------------------------------------------------------------ records
 
     def _parse(self, incident_id: str, content: str) -> rec.Record:
@@ -551,6 +609,7 @@ MEMBER_GRANTS: tuple[tuple[str, str], ...] = (
     ("incident_members", "SELECT"),
     ("incident_migrations", "SELECT"),
     ("register_identity", "SELECT"),
+    ("personal_data", "SELECT, INSERT, UPDATE, DELETE"),
 )
 
 

@@ -223,6 +223,10 @@ class LocalStore(ABC):
         """No authentication of its own: None (see RegisterStore.identity)."""
         return None
 
+    def forget_personal_data(self, incident_id: str) -> list[str]:
+        """Nothing beyond the files of the store directory: []."""
+        return []
+
     # ------------------------------------------------------------------ records
 
     @staticmethod

@@ -67,8 +67,8 @@ def _same_roster_key(source: Store | PgStore, target: Store | PgStore) -> None:
                            "the same key file (INCIDENT_KEY_FILE or key_file in config.toml) and run again")
 
 
-def _copy_sealed(source_root: Path, target_root: Path) -> int:
-    copied = 0
+def _copy_sealed(source_root: Path, target_root: Path) -> list[Path]:
+    copied: list[Path] = []
     for name in SEALED_DIRS:
         directory = source_root / name
         if not directory.is_dir():
@@ -81,7 +81,7 @@ def _copy_sealed(source_root: Path, target_root: Path) -> int:
                 raise RefusedError(f"{dest} exists already; the target holds personal data of its own")
             ensure_dir(dest.parent)
             atomic_write_bytes(dest, path.read_bytes())
-            copied += 1
+            copied.append(dest)
     return copied
 
 
@@ -128,7 +128,11 @@ def import_files(register: RegisterStore, source_root: Path, *, actor: str, at: 
         if not after.ok:
             raise RefusedError(f"the imported audit log does not verify ({after.problem}); nothing was imported")
     personal = _copy_sealed(source_root, target.root)
-    return TransferResult(str(source_root), target.where, len(records), len(entries), personal, before.head, after)
+    for dest in personal:  # a roster is kept in the database too, as the sealed file
+        if dest.parent.name == "rosters" and dest.suffix == ".roster" and dest.stem in records:
+            target._put_sealed(dest.stem, dest)
+    return TransferResult(str(source_root), target.where, len(records), len(entries), len(personal), before.head,
+                          after)
 
 
 def export_files(register: RegisterStore, target_root: Path, *, actor: str, at: datetime) -> TransferResult:
@@ -160,11 +164,13 @@ def export_files(register: RegisterStore, target_root: Path, *, actor: str, at: 
         year, number = str(incident_id).split("-")
         years[year] = max(years.get(year, 0), int(number))
     atomic_write_bytes(store.root / "counters.json", json.dumps(years, sort_keys=True).encode())
+    for (incident_id, _content) in rows:  # the rosters kept in the database, brought here first
+        source._fetch_sealed(str(incident_id))
     _same_roster_key(source, store)
     personal = _copy_sealed(source.root, store.root)
     source.log(actor, "db-export", None, {"target": str(target_root), "incidents": len(rows)}, at=at)
     after = store.verify_audit()
-    return TransferResult(source.where, str(target_root), len(rows), len(entries), personal, before.head, after)
+    return TransferResult(source.where, str(target_root), len(rows), len(entries), len(personal), before.head, after)
 
 
 def _append_as(store: Store, entry: Mapping[str, Any]) -> None:
