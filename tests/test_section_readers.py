@@ -49,3 +49,24 @@ def test_the_one_key_reader_agrees_with_the_parser_and_refuses_what_it_refuses()
     assert caught.value.field == "assessment.reportable"
     with pytest.raises(InputError):
         sections.assessment_of(bad.sections)
+
+
+def test_a_recorded_notice_is_written_in_the_sections_own_form() -> None:
+    """append_notice reads the entry with the `notices` parser and writes the section with its serializer:
+    what it leaves in the record is what the store would keep after validating it."""
+    from incident.notices.render import append_notice
+
+    at = datetime(2024, 6, 5, 10, 0, tzinfo=JST)
+    entry = {"kind": "individual-letter", "lang": "ja", "format": "pdf", "sha256": "", "at": at, "actor": "t",
+             "draft": False, "path": "/tmp/letters.pdf", "count": 3, "missing": ["contact"], "state": "writing"}
+    writing = append_notice(_record(), entry)
+    finished_entry = {k: v for k, v in entry.items() if k != "state"} | {"sha256": "ab" * 32}
+    done = append_notice(writing, finished_entry)
+    for record in (writing, done):
+        kept = rec.from_mapping(rec.to_toml_dict(record), vocab=None, require=False)
+        assert rec.dumps(record) == rec.dumps(kept)
+    assert writing.sections["notices"] == [{**entry, "missing": ["contact"]}]
+    [finished] = done.sections["notices"]  # the entry written before the output replaced, now `written`
+    assert (finished["sha256"], finished["state"]) == ("ab" * 32, "written")
+    with pytest.raises(InputError, match="notices.count"):
+        append_notice(_record(), {**entry, "count": -1})

@@ -81,12 +81,18 @@ def default_kind(record: Record) -> str:
 
 def _section(store: RegisterStore, incident_id: str, changes: dict[str, Any], actor: str, action: str,
              extra: dict[str, Any], *, fresh: bool = False) -> None:
-    """Update the `sending` section (a fresh one for a new batch) and log the step."""
+    """Update the `sending` section (a fresh one for a new batch) and log the step; the section is written
+    by its serializer (incident.register.sections.SendingSection)."""
+    from dataclasses import replace
 
-    def change(record: Any) -> Any:
-        current = {} if fresh else dict(record.sections.get("sending", {}))
-        current.update({k: v for k, v in changes.items() if v is not None})
-        return record.with_section("sending", current)
+    from incident.register.sections import SendingSection, sending_of
+
+    values = {k: v for k, v in changes.items() if v is not None}
+
+    def change(record: Record) -> Record:
+        current = None if fresh else sending_of(record.sections)
+        section = replace(current, **values) if current is not None else SendingSection(**values)
+        return record.with_section("sending", section.to_toml())
 
     store.update(incident_id, change, actor=actor, action=action, extra=extra)
 

@@ -537,11 +537,19 @@ def notice_entry(renderer: Renderer, *, sha256: str, actor: str, at: datetime, p
 
 def append_notice(record: Record, entry: Mapping[str, Any]) -> Record:
     """The record with a rendering added; an output replaces the entry recorded before it was written
-    (same path, state `writing`: a run killed before it finished), and once finished is `written`."""
-    notices = list(record.sections.get("notices", []))
-    if entry.get("path"):
+    (same path, state `writing`: a run killed before it finished), and once finished is `written`.
+
+    The entry (as `notice_entry` makes it) is read by the `notices` section's parser and the section is
+    written by its serializer."""
+    from dataclasses import replace
+
+    from incident.register.sections import NoticeEntry, notices_of
+
+    new = NoticeEntry.parse(dict(entry), "notices")
+    notices = list(notices_of(record.sections))
+    if new.path:
         for index in range(len(notices) - 1, -1, -1):
-            if notices[index].get("state") == "writing" and notices[index].get("path") == entry["path"]:
-                notices[index] = {**entry, "state": entry.get("state", "written")}  # a rerun, or its end
-                return record.with_section("notices", notices)
-    return record.with_section("notices", [*notices, dict(entry)])
+            if notices[index].state == "writing" and notices[index].path == new.path:
+                notices[index] = replace(new, state=new.state or "written")  # a rerun, or its end
+                return record.with_section("notices", [n.to_toml() for n in notices])
+    return record.with_section("notices", [*(n.to_toml() for n in notices), new.to_toml()])
