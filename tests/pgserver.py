@@ -6,6 +6,7 @@ a missing server fails them instead."""
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from urllib.parse import quote
@@ -35,9 +36,11 @@ def pg_database() -> Iterator[str]:
         admin = psycopg.connect(base, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
         _unavailable(f"cannot connect to {ENV_URL}: {str(exc).strip().splitlines()[0]}")
+    params = conninfo_to_dict(base)
+    if str(params.get("host", "localhost")) in ("localhost", "127.0.0.1", "::1") or str(params.get("host", "")).startswith("/"):
+        _sweep_dead_runs(admin)
     name = f"incident_test_{os.getpid()}_{secrets.token_hex(4)}"
     admin.execute(f'CREATE DATABASE "{name}"'.encode())
-    params = conninfo_to_dict(base)
     params["dbname"] = name
     user, host, port = params.get("user", ""), params.get("host", "localhost"), params.get("port", "5432")
     assert make_conninfo(**params)
@@ -46,6 +49,41 @@ def pg_database() -> Iterator[str]:
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
         admin.close()
+
+
+#: what a run makes on the server, named after the test process (pg_database, Roles)
+_RUN_DATABASE = re.compile(r"incident_test_(\d+)_[0-9a-f]{8}")
+_RUN_ROLE = re.compile(r"incident_t(\d+)_[0-9a-f]{6}_.+")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process: alive
+        return True
+    return True
+
+
+def _sweep_dead_runs(admin: object) -> None:
+    """Drop the databases and roles of earlier runs on this machine whose process is gone (a run that was
+    killed could not drop them at its end). Only on a local server, where a run's process id means
+    something; a database or role still in use by a live run is left alone."""
+    import psycopg
+
+    assert isinstance(admin, psycopg.Connection)
+    for (name,) in admin.execute(b"SELECT datname FROM pg_database").fetchall():
+        match = _RUN_DATABASE.fullmatch(name)
+        if match and not _alive(int(match[1])):
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+    for (role,) in admin.execute(b"SELECT rolname FROM pg_roles").fetchall():
+        match = _RUN_ROLE.fullmatch(role)
+        if match and not _alive(int(match[1])):
+            try:
+                admin.execute(f'DROP ROLE IF EXISTS "{role}"'.encode())
+            except psycopg.Error:  # still owns something in a database that was kept: leave it
+                pass
 
 
 _counter = iter(range(1, 10**9))

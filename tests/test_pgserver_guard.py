@@ -32,3 +32,33 @@ def test_an_absent_server_fails_when_required() -> None:
     result = _pytest(INCIDENT_TEST_DATABASE_URL=NOWHERE, INCIDENT_REQUIRE_DATABASE="1")
     assert result.returncode == 1, result.stdout
     assert "PostgreSQL is required" in result.stdout
+
+
+def test_a_new_run_drops_what_a_killed_run_left_on_the_server(pg_database: str) -> None:
+    """A run killed before its end leaves its database and roles behind; the next run drops those of dead
+    processes and keeps those of live ones."""
+    import secrets
+
+    import psycopg
+    from pgserver import ENV_URL, _sweep_dead_runs
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True)
+    dead = int(finished.stdout)
+    tag = secrets.token_hex(4)
+    dead_db, live_db = f"incident_test_{dead}_{tag}", f"incident_test_{os.getpid()}_{tag}"
+    dead_role = f"incident_t{dead}_{tag[:6]}_1_r"
+    with psycopg.connect(os.environ[ENV_URL], autocommit=True) as admin:
+        try:
+            for name in (dead_db, live_db):
+                admin.execute(f'CREATE DATABASE "{name}"'.encode())
+            admin.execute(f'CREATE ROLE "{dead_role}" LOGIN'.encode())
+            _sweep_dead_runs(admin)
+            databases = {row[0] for row in admin.execute(b"SELECT datname FROM pg_database")}
+            roles = {row[0] for row in admin.execute(b"SELECT rolname FROM pg_roles")}
+            assert dead_db not in databases and dead_role not in roles
+            assert live_db in databases and pg_database.rsplit("/", 1)[-1] in databases
+        finally:
+            for name in (dead_db, live_db):
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+            admin.execute(f'DROP ROLE IF EXISTS "{dead_role}"'.encode())
