@@ -17,6 +17,7 @@ from incident.followup.step_done import step_progress, take_step
 from incident.law.context import resolve
 from incident.law.tracking import assess_and_save, collect_open, mark_done
 from incident.notices.issuing import NoticeRequest, issue
+from incident.notices.roster_import import import_roster
 from incident.register.changes import new_incident
 
 JST = timezone(timedelta(hours=9))
@@ -89,7 +90,7 @@ class _NoClimbing:
         return getattr(self._store, name)
 
 
-def test_the_core_reads_config_playbooks_and_clock_from_the_context_only(store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_core_reads_config_playbooks_and_clock_from_the_context_only(store, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from incident import dates
     from incident.followup import response  # noqa: F401 - checks its bundled urgencies on import, store-free
     from incident.law import catalogue, regimes, sectors, taxonomy
@@ -129,6 +130,10 @@ def test_the_core_reads_config_playbooks_and_clock_from_the_context_only(store, 
     issued = issue(ctx, NoticeRequest(incident_id, "individual-letter", draft=True), actor="t")
     assert store.load(incident_id).sections["notices"][-1]["at"] == moment == issued.renderer.now
     assert after_send(ctx, incident_id, actor="t") is None  # no batch reached anyone
+    roster = tmp_path / "roster.csv"
+    roster.write_text("氏名,メールアドレス\r\n山田 太郎,taro@example.jp\r\n", encoding="utf-8")
+    imported = import_roster(ctx, incident_id, roster, actor="t")
+    assert imported.section["imported_at"] == moment and store.load(incident_id).sections["roster"]["count"] == 1
     reminders = plan(ctx)
     assert reminders.messages and all(render(ctx, m, reminders.today)[0] for m in reminders.messages)
     purge = plan_purge(ctx)

@@ -153,7 +153,7 @@ def test_roster_import_and_reveal_are_recorded_without_the_command_line(store: R
     from incident.notices.roster_import import import_roster, settle_persons, show_roster
 
     incident_id = make(store, persons=2)
-    imported = import_roster(store, incident_id, write_csv(tmp_path / "roster.csv"), actor="alice")
+    imported = import_roster(resolve(store), incident_id, write_csv(tmp_path / "roster.csv"), actor="alice")
     assert (imported.result.count, imported.result.encoding) == (4, "cp932")
     section = store.load(incident_id).sections["roster"]
     assert (section["count"], section["columns"]) == (4, ["name", "email", "address", "postal_code"])
@@ -172,9 +172,9 @@ def test_roster_import_and_reveal_are_recorded_without_the_command_line(store: R
     assert audit(store, incident_id)[-1] == ("roster-reveal", "carol")
 
     with pytest.raises(InputError, match="--replace needs --reason"):
-        import_roster(store, incident_id, tmp_path / "roster.csv", actor="alice", replace=True)
+        import_roster(resolve(store), incident_id, tmp_path / "roster.csv", actor="alice", replace=True)
     with pytest.raises(InputError, match="--sheet is for an Excel workbook"):
-        import_roster(store, incident_id, tmp_path / "roster.csv", actor="alice", sheet="Sheet1")
+        import_roster(resolve(store), incident_id, tmp_path / "roster.csv", actor="alice", sheet="Sheet1")
 
 
 def test_a_roster_that_a_batch_was_made_from_is_replaced_only_with_a_reason(store_dir: Path,
@@ -189,12 +189,12 @@ def test_a_roster_that_a_batch_was_made_from_is_replaced_only_with_a_reason(stor
     store = open_store(store_dir)
     incident_id = make(store)
     csv = write_csv(tmp_path / "roster.csv")
-    import_roster(store, incident_id, csv, actor="alice")
+    import_roster(resolve(store), incident_id, csv, actor="alice")
     prepare(resolve(store), incident_id, actor="alice")
     old = hashlib.sha256(store.roster_path(incident_id).read_bytes()).hexdigest()
     with pytest.raises(RefusedError, match="an e-mail batch of 3 was prepared from it"):
-        import_roster(store, incident_id, csv, actor="alice")
-    import_roster(store, incident_id, csv, actor="alice", replace=True, reason="  wrong file  ")
+        import_roster(resolve(store), incident_id, csv, actor="alice")
+    import_roster(resolve(store), incident_id, csv, actor="alice", replace=True, reason="  wrong file  ")
     entry = [e for e in store.audit_entries() if e["action"] == "roster-import"][-1]
     assert (entry["changes"]["replaced_sha256"], entry["changes"]["reason"]) == (old, "wrong file")
 

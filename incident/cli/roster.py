@@ -113,7 +113,7 @@ def import_cmd(as_json: bool, incident_id: str, file: Path, mapping: str | None,
     from incident.notices.roster_import import import_roster, settle_persons
 
     env = get_env()
-    imported = import_roster(env.store(), incident_id, file, actor=env.actor(), mapping=_parse_map(mapping),
+    imported = import_roster(env.context(), incident_id, file, actor=env.actor(), mapping=_parse_map(mapping),
                              encoding=encoding, sheet=sheet, skip_invalid=skip_invalid, replace=replace,
                              reason=reason)
     result, section = imported.result, imported.section

@@ -21,6 +21,7 @@ from incident.register import sections
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from incident.law.context import Context
     from incident.notices.roster import ImportResult, Person
     from incident.notices.rosterfile import RosterInfo
     from incident.register.backend import RegisterStore
@@ -112,16 +113,18 @@ def check_replace(record: Record, dest: Path, replace: bool, reason: str) -> dic
     return {**old, **({"reason": reason.strip()} if replace else {})}
 
 
-def import_roster(store: RegisterStore, incident_id: str, file: Path, *, actor: str,
+def import_roster(ctx: Context, incident_id: str, file: Path, *, actor: str,
                   mapping: Mapping[str, str] | None = None, encoding: str | None = None, sheet: str | None = None,
                   skip_invalid: bool = False, replace: bool = False, reason: str = "") -> Imported:
     """Import the people of `file` (a CSV or an Excel workbook) for the incident, all or nothing (unless
     `skip_invalid`), encrypted with the store's roster key; record the `roster` section (`roster-import`).
     A `persons` mismatch is returned for the caller to settle (`settle_persons`) once it has shown the import."""
-    from incident.dates import now
     from incident.errors import InputError
     from incident.notices.roster import import_csv, import_xlsx
     from incident.notices.rosterxlsx import XLSX_SUFFIXES
+    from incident.register.sections import RosterSection
+
+    store = ctx.store
 
     excel = file.suffix.casefold() in XLSX_SUFFIXES
     if sheet is not None and not excel:
@@ -141,9 +144,9 @@ def import_roster(store: RegisterStore, incident_id: str, file: Path, *, actor: 
         else:
             result = import_csv(file, dest, store.roster_key(), encoding=encoding, mapping=mapping,
                                 skip_invalid=skip_invalid)
-    section = {"count": result.count, "columns": list(result.columns), "encoding": result.encoding,
-               "imported_at": now(store.tz).replace(microsecond=0), "skipped": result.skipped_rows,
-               "duplicates": result.duplicate_count}
+    section = RosterSection(count=result.count, columns=tuple(result.columns), encoding=result.encoding,
+                            imported_at=ctx.now().replace(microsecond=0), skipped=result.skipped_rows,
+                            duplicates=result.duplicate_count).to_toml()
     store.update(incident_id, lambda r: r.with_section("roster", section), actor=actor,
                  action="roster-import", extra={"count": result.count, "skipped": result.skipped_rows, **replaced})
     return Imported(result, section, persons_mismatch(record, result.count))
