@@ -228,6 +228,29 @@ def test_whoever_marked_it_done_cannot_verify_it(run: Callable[..., Result], clo
     assert json.loads(run(f"--actor 田中 action verify {aid} --json").stdout)["verified_by"] == "田中"
 
 
+def test_on_the_shared_register_the_role_that_marked_it_done_cannot_verify_it_under_another_name(
+        run: Callable[..., Result], clock: Any, backend: str, store_dir: Path, request: pytest.FixtureRequest) -> None:
+    if backend != "postgresql":
+        pytest.skip("the file store authenticates no one: the names given are compared (test above)")
+    import tomllib
+
+    from pgserver import as_role
+
+    from incident.register.actors import actor_key
+
+    incident = new(run)
+    run(f"action add {incident} --measure 照合手順の改訂 --owner 総務課 --due 2024-08-30")
+    aid = f"{incident}/A1"
+    run(f"--actor 佐藤 action done {aid} --evidence 手順書第3版を周知")
+    url = tomllib.loads((store_dir / "config.toml").read_text(encoding="utf-8"))["database_url"]
+    role = request.getfixturevalue("pg_roles").member(url, actor_key("佐藤"))
+    same_role = {"INCIDENT_DATABASE_URL": as_role(url, role)}
+    refused = run(f"--actor 田中 action verify {aid}", env=same_role, expect=2)
+    assert refused.stderr == (f"error: {aid} was marked done by {role}, the role you are signed in as; the "
+                              "effectiveness check must be made by someone else (--actor NAME)\n")
+    assert json.loads(run(f"--actor 田中 action verify {aid} --json").stdout)["verified_by"] == "田中"
+
+
 def test_unknown_actions(run: Callable[..., Result], clock: Any) -> None:
     incident = new(run)
     assert run(f"action done {incident}/A7 --evidence x", expect=2).stderr == (

@@ -336,6 +336,7 @@ def verify_action(ctx: Context, aid: str, *, actor: str, at: datetime | None = N
     """`incident action verify AID`: the effectiveness check; done -> verified, never by the owner."""
     incident_id, action_id = parse_aid(aid)
     moment = (at or ctx.now()).replace(microsecond=0)
+    done_by_me = _done_by_identity(ctx.store, incident_id, action_id)
 
     def change(old: rec.Record) -> rec.Record:
         action = find_action(old, action_id)
@@ -345,7 +346,9 @@ def verify_action(ctx: Context, aid: str, *, actor: str, at: datetime | None = N
         if action.state == "verified":
             raise RefusedError(_("{aid} was already verified by {verified_by}")
                                .format(aid=action.aid, verified_by=action.verified_by))
-        conflict = verifier_conflict(actor, action)
+        conflict = verifier_conflict(actor, action) or (
+            _("was marked done by {identity}, the role you are signed in as").format(identity=done_by_me)
+            if done_by_me else "")
         if conflict:
             raise RefusedError(_("{aid} {conflict}; the effectiveness check must be made by someone else (--actor NAME)")
                                .format(aid=action.aid, conflict=conflict))
@@ -354,6 +357,22 @@ def verify_action(ctx: Context, aid: str, *, actor: str, at: datetime | None = N
     record = ctx.store.update(incident_id, change, actor=actor, action="action.verify", at=moment,
                           extra={"action": action_id})
     return find_action(record, action_id)
+
+
+def _done_by_identity(store: RegisterStore, incident_id: str, action_id: str) -> str:
+    """The authenticated identity acting now, when it is the one that marked the action done ('' otherwise).
+
+    On a store that authenticates people (the shared register: database roles) the effectiveness check
+    compares who signed in, not only the names given with --actor; the file store has no identity."""
+    identity = store.identity()
+    if identity is None:
+        return ""
+    for entry in store.audit_entries():
+        changes = entry.get("changes")
+        if entry.get("incident") == incident_id and entry.get("action") == "action.done" and \
+                isinstance(changes, dict) and changes.get("action") == action_id and entry.get("role") == identity:
+            return identity
+    return ""
 
 
 def _replaced(record: rec.Record, action: Action) -> rec.Record:
