@@ -194,3 +194,64 @@ def test_the_preparing_role_cannot_approve_under_another_name(run: Any, incident
     assert refused.stderr == (f"error: {pg_roles.member(url, 'officer')} prepared this batch; a second person, "
                               "signed in as someone else, must approve it (ダブルチェック)\n")
     run(f"send {incident} --approve --actor bob")  # bob signed in as a role of his own
+
+
+def test_the_parts_of_each_incident_as_tables_under_the_same_policies(register: Register) -> None:
+    """incident_timeline, _assessments, _obligations, _actions, _notices and _review_answers show what the
+    record holds, and a department sees only the rows of its own incidents."""
+    agri_id, welfare_id = register.ids[AGRI], register.ids[WELFARE]
+    for role, incident_id in ((register.agri, agri_id), (register.welfare, welfare_id)):
+        register.run(role, "set", incident_id, "persons=1500")
+        register.run(role, "assess", incident_id)
+        register.run(role, "log", incident_id, "初動対応を開始", "--at", "2024-06-04T10:00")
+        register.run(role, "log", incident_id, "所属長へ報告", "--at", "2024-06-04T11:00")
+        register.run(role, "action", "add", incident_id, "--measure", "送信前の宛先確認", "--owner", "総務課",
+                     "--due", "2024-09-30")
+    register.run(register.agri, "done", agri_id, "regulator-preliminary", "--ref", "R6-123")
+    with register.sql(register.central) as conn:
+        content = conn.execute("SELECT content FROM incidents WHERE id = %s", (agri_id,)).fetchone()
+        assert content is not None
+        record = tomllib.loads(str(content[0]))
+        timeline = conn.execute("SELECT seq, text, actor FROM incident_timeline WHERE incident = %s ORDER BY seq",
+                                (agri_id,)).fetchall()
+        assert timeline == [(n, e["text"], e["actor"]) for n, e in enumerate(record["timeline"], 1)]
+        assert [text for _seq, text, _actor in timeline][-2:] == ["初動対応を開始", "所属長へ報告"]
+        obligations = conn.execute("SELECT regime, obligation, done_at FROM incident_obligations "
+                                   "WHERE incident = %s ORDER BY regime, obligation", (agri_id,)).fetchall()
+        done = record["obligations"]["appi-business"]["regulator-preliminary"]
+        assert done["ref"] == "R6-123"
+        expected = sorted((a["regime"], o["id"], done["done_at"] if o["id"] == "regulator-preliminary" else None)
+                          for a in record["assessment"]["assessments"] for o in a["obligations"])
+        assert obligations == expected and len(expected) >= 3
+        assessed = conn.execute("SELECT regime, reportable FROM incident_assessments WHERE incident = %s",
+                                (agri_id,)).fetchall()
+        assert assessed == [(a["regime"], a["reportable"]) for a in record["assessment"]["assessments"]]
+        actions = conn.execute("SELECT incident, action, measure, owner, due::text, state FROM incident_actions "
+                               "ORDER BY incident, action").fetchall()
+        assert actions == [(i, "A1", "送信前の宛先確認", "総務課", "2024-09-30", "open")
+                           for i in sorted((agri_id, welfare_id))]
+    views = ("incident_timeline", "incident_assessments", "incident_obligations", "incident_actions",
+             "incident_notices", "incident_review_answers")
+    for role, own, other in ((register.agri, agri_id, welfare_id), (register.welfare, welfare_id, agri_id)):
+        with register.sql(role) as conn:
+            for view in views:
+                seen = {row[0] for row in conn.execute(f"SELECT DISTINCT incident FROM {view}")}
+                assert other not in seen, (role, view)
+            for view in ("incident_timeline", "incident_obligations", "incident_actions"):
+                assert {row[0] for row in conn.execute(f"SELECT DISTINCT incident FROM {view}")} == {own}, view
+
+
+def test_members_granted_before_the_views_existed_can_read_them_after_the_upgrade(register: Register) -> None:
+    views = ("incident_timeline", "incident_assessments", "incident_obligations", "incident_actions",
+             "incident_notices", "incident_review_answers")
+    with psycopg.connect(register.url, autocommit=True) as owner:  # the register as it was before migration 5
+        owner.execute(f"DROP VIEW {', '.join(views)}")
+        owner.execute(f'REVOKE ALL ON personal_data FROM "{register.agri}"')
+        owner.execute("DELETE FROM incident_migrations WHERE version = 5")
+    upgraded = CliRunner().invoke(cli, ["--store", str(register.store_dir), "db", "upgrade", "--json"])
+    assert upgraded.exit_code == 0, upgraded.stderr
+    assert json.loads(upgraded.stdout)["applied"] == ["0005_tables_for_queries"], upgraded.stdout
+    with register.sql(register.agri) as conn:
+        for view in views:
+            conn.execute(f"SELECT count(*) FROM {view}")
+        assert conn.execute("SELECT count(*) FROM personal_data").fetchone() == (0,)

@@ -610,6 +610,13 @@ MEMBER_GRANTS: tuple[tuple[str, str], ...] = (
     ("incident_migrations", "SELECT"),
     ("register_identity", "SELECT"),
     ("personal_data", "SELECT, INSERT, UPDATE, DELETE"),
+    # the parts of each incident as views for SQL queries (migration 0005), under the incidents' policies
+    ("incident_timeline", "SELECT"),
+    ("incident_assessments", "SELECT"),
+    ("incident_obligations", "SELECT"),
+    ("incident_actions", "SELECT"),
+    ("incident_notices", "SELECT"),
+    ("incident_review_answers", "SELECT"),
 )
 
 
