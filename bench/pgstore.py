@@ -15,7 +15,6 @@ postgres@127.0.0.1:5432); the benchmark creates its own database and drops it at
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import secrets
@@ -23,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import redirect_stderr, redirect_stdout
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -32,6 +30,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from assess import make_records  # bench/ is not a package: found through sys.path above
+from deadlines import _run  # one command timed in this process
 
 JST = timezone(timedelta(hours=9))
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -52,21 +51,6 @@ for n in range(int(sys.argv[4])):
     latencies.append(time.perf_counter() - start)
 print(json.dumps(latencies))
 """
-
-
-def _run(args: list[str]) -> tuple[float, int]:
-    """Seconds one command takes in this process, and the bytes it printed."""
-    from incident.cli import cli
-
-    out, err = io.StringIO(), io.StringIO()
-    start = time.perf_counter()
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            cli.main(args=args, prog_name="incident", standalone_mode=False)
-        except SystemExit as exc:
-            if exc.code:
-                raise RuntimeError(err.getvalue()) from None
-    return time.perf_counter() - start, len(out.getvalue())
 
 
 def _records(tmp: Path, count: int, vocabulary: object) -> list[object]:

@@ -573,15 +573,13 @@ class PgStore(LocalStore):
             if row is None:
                 raise NotFoundError(f"no incident {incident_id} in {self.where}; `incident list` shows them")
             old = self._parse(incident_id, str(row[0]))
-            new = change(old)
-            new = self.validate(new.with_facts(id=incident_id), file=f"incident {incident_id}")
-            changes = diff_records(old, new)
-            if not changes and not extra:
+            result = self.changed(incident_id, old, change, extra, moment)
+            if result is None:
                 return old
-            new = new.with_facts(updated_at=moment.replace(microsecond=0))
+            new, changes = result
             digest = self._write(cur, new, insert=False)
-            self._append(cur, actor=actor, action=action, incident=incident_id,
-                         changes={**changes, **(extra or {})}, at=moment, record_sha256=digest)
+            self._append(cur, actor=actor, action=action, incident=incident_id, changes=changes, at=moment,
+                         record_sha256=digest)
         return new
 
 

@@ -246,6 +246,16 @@ class LocalStore(ABC):
         """Apply `change` to the stored record under the lock and save it with its audit entry; each
         backend saves in its own way."""
 
+    def changed(self, incident_id: str, old: rec.Record, change: Callable[[rec.Record], rec.Record],
+                extra: Mapping[str, Any] | None, moment: datetime) -> tuple[rec.Record, dict[str, Any]] | None:
+        """What `update` saves, on every backend: `change` applied to `old` and validated, stamped
+        `updated_at`, with the audit entry's changes (`extra` added); None when nothing changed."""
+        new = self.validate(change(old).with_facts(id=incident_id), file=f"incident {incident_id}")
+        changes = diff_records(old, new)
+        if not changes and not extra:
+            return None
+        return new.with_facts(updated_at=moment.replace(microsecond=0)), {**changes, **(extra or {})}
+
     def validate(self, record: rec.Record, *, file: str | None = None) -> rec.Record:
         """Re-run the full validation on a record built in memory (e.g. after `incident set`)."""
         return rec.from_mapping(rec.to_toml_dict(record), vocab=self.vocabulary, tz=self.tz, file=file)
@@ -447,13 +457,11 @@ class Store(LocalStore):
         moment = at or now(self.tz)
         with self.locked():
             old = self.load(incident_id)
-            new = change(old)
-            new = self.validate(new.with_facts(id=incident_id), file=f"incident {incident_id}")
-            changes = diff_records(old, new)
-            if not changes and not extra:
+            result = self.changed(incident_id, old, change, extra, moment)
+            if result is None:
                 return old
-            new = new.with_facts(updated_at=moment.replace(microsecond=0))
-            self._write_logged(new, actor=actor, action=action, changes={**changes, **(extra or {})}, at=moment)
+            new, changes = result
+            self._write_logged(new, actor=actor, action=action, changes=changes, at=moment)
         return new
 
     def _write_logged(self, record: rec.Record, *, actor: str, action: str, changes: Mapping[str, Any],
