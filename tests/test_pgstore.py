@@ -4,10 +4,7 @@ chain in an insert-only table that `audit verify` checks as on the file store, a
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 import tomllib
 from pathlib import Path
@@ -15,7 +12,14 @@ from pathlib import Path
 import psycopg
 import pytest
 from click.testing import CliRunner, Result
-from conftest import INCIDENTS, REPO
+from conftest import INCIDENTS
+from test_store_concurrency import (  # the same writers as on files
+    ADD_EVENTS,
+    CREATE,
+    SETUP,
+    _spawn,
+    _wait_all,
+)
 
 from incident.cli import cli
 from incident.errors import InputError, StoreError
@@ -144,26 +148,6 @@ def test_a_record_changed_outside_the_toolkit_is_found(pg_store: RegisterStore, 
     assert not result.ok and "does not match its last audited state" in result.problem
 
 
-SETUP = f"""
-import sys, tomllib
-sys.path.insert(0, {str(REPO)!r})
-from pathlib import Path
-from incident.law.vocabulary import open_store
-from incident.register import changes as register
-store = open_store(Path(sys.argv[1]))
-"""
-
-ADD_EVENTS = SETUP + """
-for n in range(int(sys.argv[3])):
-    register.add_event(store, sys.argv[2], f"worker {sys.argv[4]} event {n}", actor=f"w{sys.argv[4]}")
-"""
-
-CREATE = SETUP + f"""
-raw = tomllib.loads(Path({str(INCIDENTS / "email-cc-36.toml")!r}).read_text(encoding="utf-8"))
-for n in range(int(sys.argv[2])):
-    register.new_incident(store, raw, actor="creator")
-"""
-
 SAVE_STREAM = SETUP + """
 n = 0
 while True:
@@ -171,18 +155,6 @@ while True:
     register.set_fields(store, sys.argv[2], {"persons": str(n)}, actor="saver")
     print(n, flush=True)
 """
-
-
-def _spawn(code: str, *args: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.Popen([sys.executable, "-c", code, *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-
-
-def _wait_all(procs: list[subprocess.Popen[bytes]]) -> None:
-    for proc in procs:
-        _out, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err.decode()
 
 
 def test_eight_writers_lose_no_event(pg_store: RegisterStore, pg_store_dir: Path) -> None:
