@@ -139,6 +139,19 @@ def is_interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty() and not os.environ.get("CI")
 
 
+def read_secret(label: str, from_stdin: bool, no_terminal: str, field: str) -> str:
+    """A password: one line of standard input with --stdin, else asked twice without echo on a terminal;
+    with neither, the one-line error `no_terminal` (which says where else to give it)."""
+    from incident.errors import InputError
+
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if is_interactive():
+        return str(click.prompt(_("{label} password").format(label=label), hide_input=True,
+                                confirmation_prompt=True, err=True))
+    raise InputError(no_terminal, field=field)
+
+
 # --------------------------------------------------------------------------- shared options
 
 

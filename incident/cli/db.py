@@ -140,21 +140,14 @@ def db_roles_cmd(as_json: bool) -> None:
 @store_options
 def db_password_cmd(from_stdin: bool) -> None:
     """Keep the database password of the register's user in the OS keyring (never in a file)."""
-    import sys
-
-    from incident.cli.common import is_interactive
-    from incident.errors import InputError
+    from incident.cli.common import read_secret
     from incident.register.pgstore import login_of
     from incident.register.secrets import set_db_password
 
     user, host = login_of(_url())
-    if from_stdin:
-        value = sys.stdin.readline().rstrip("\r\n")
-    elif is_interactive():
-        value = click.prompt(f"{user}@{host} password", hide_input=True, confirmation_prompt=True, err=True)
-    else:
-        raise InputError(_("no terminal to ask for the password of {login}: pipe it with --stdin, or give it in PGPASSFILE or PGPASSWORD")
-                         .format(login=f"{user}@{host}"), field="password")
+    value = read_secret(f"{user}@{host}", from_stdin, _(
+        "no terminal to ask for the password of {login}: pipe it with --stdin, or give it in PGPASSFILE or "
+        "PGPASSWORD").format(login=f"{user}@{host}"), "password")
     set_db_password(user, host, value)
     reporter(False).info(_("Stored the password of {login} in the OS keyring (incident-db).").format(login=f"{user}@{host}"))
 

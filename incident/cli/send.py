@@ -19,8 +19,8 @@ from incident.cli.common import (
     LabelledChoice,
     get_env,
     info,
-    is_interactive,
     json_option,
+    read_secret,
     store_options,
 )
 from incident.cli.group import IncidentGroup
@@ -210,18 +210,11 @@ def secret_group() -> None:
 @store_options
 def secret_set_cmd(name: str, from_stdin: bool) -> None:
     """Store the SMTP password in the OS keyring (where there is none, set INCIDENT_SMTP_PASSWORD instead)."""
-    from incident.errors import InputError
     from incident.followup.sending import PASSWORD_ENV, set_smtp_password
 
-    if from_stdin:
-        import sys
-
-        value = sys.stdin.readline().rstrip("\r\n")
-    elif is_interactive():
-        value = click.prompt(f"{name} password", hide_input=True, confirmation_prompt=True, err=True)
-    else:
-        raise InputError(_("no terminal to ask for the {name} password: pipe it with --stdin, or set {password_env} in the environment")
-                         .format(name=name, password_env=PASSWORD_ENV), field="secret")
+    value = read_secret(name, from_stdin, _(
+        "no terminal to ask for the {name} password: pipe it with --stdin, or set {password_env} in the "
+        "environment").format(name=name, password_env=PASSWORD_ENV), "secret")
     env = get_env()
     try:
         store: RegisterStore | None = env.store()
