@@ -55,7 +55,7 @@ def test_init_with_a_database_records_the_choice_and_migrates(tmp_path: Path, pg
     assert "database_url" in (store_dir / "config.toml").read_text()
     assert not (store_dir / "incidents").exists()
     status = json.loads(_run(store_dir, "db", "status", "--json").stdout)
-    assert [m["version"] for m in status["migrations"]] == [1, 2, 3, 4, 5]
+    assert [m["version"] for m in status["migrations"]] == [1, 2, 3, 4, 5, 6]
     assert status["migrations"][0]["applied_at"]
     assert json.loads(_run(store_dir, "db", "upgrade", "--json").stdout)["applied"] == []
     incident_id = json.loads(_run(store_dir, "new", "--from", str(INCIDENTS / "email-cc-36.toml"),
@@ -90,6 +90,21 @@ def test_a_pending_migration_is_named(pg_store_dir: Path, pg_url: str) -> None:
     with pytest.raises(StoreError, match="incident db upgrade"):
         store.records()
     assert _run(pg_store_dir, "db", "status", expect=1).stdout.count("pending") == 1
+
+
+def test_two_migrations_of_one_number_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two helpers each adding migration N would leave one of them never applied: refused loudly."""
+    from incident.register import pgstore
+
+    shipped = tmp_path / "incident.register" / "migrations"
+    shipped.mkdir(parents=True)
+    for name in ("0001_register.sql", "0002_batches.sql"):
+        (shipped / name).write_text("SELECT 1;\n", encoding="utf-8")
+    monkeypatch.setattr(pgstore.resources, "files", lambda package: tmp_path / package)
+    assert [m.version for m in pgstore.migrations()] == [1, 2]
+    (shipped / "0002_imported_entries.sql").write_text("SELECT 2;\n", encoding="utf-8")
+    with pytest.raises(StoreError, match="two migrations numbered 0002"):
+        pgstore.migrations()
 
 
 def test_records_round_trip_and_list_as_the_file_store(pg_store: RegisterStore, store: RegisterStore) -> None:

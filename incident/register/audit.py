@@ -113,9 +113,9 @@ class AuditLog:
 
     def _write(self, seq: int, prev: str, key: bytes | None, *, actor: str, action: str, incident: str | None,
                changes: Mapping[str, Any], at: datetime, record_sha256: str | None = None,
-               role: str | None = None) -> dict[str, Any]:
+               role: str | None = None, imported: Mapping[str, Any] | None = None) -> dict[str, Any]:
         entry, line = make_entry(seq, prev, key, actor=actor, action=action, incident=incident, changes=changes,
-                                 at=at, record_sha256=record_sha256, role=role)
+                                 at=at, record_sha256=record_sha256, role=role, imported=imported)
         new = not self.path.exists()
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
@@ -217,16 +217,21 @@ class AuditLog:
 
 def make_entry(seq: int, prev: str, key: bytes | None, *, actor: str, action: str, incident: str | None,
                changes: Mapping[str, Any], at: datetime, record_sha256: str | None = None,
-               role: str | None = None) -> tuple[dict[str, Any], str]:
+               role: str | None = None, imported: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], str]:
     """The entry that follows `prev` as `seq`, and its line (canonical JSON, without the newline). `role`: the
-    authenticated identity of its author where the backend has one (a database role); `actor` is then the
-    name the person gave, recorded for display."""
+    authenticated identity that writes it where the backend has one (a database role); `actor` is then the
+    name the person gave, recorded for display. `imported`: the entry is a copy of another log's entry
+    (`incident db import`, `db export`), whose author is `actor` and the mark's `role`, at `at` as the source
+    recorded them (`incident.register.actors.author_of`); the mark names the source entry's `seq` and
+    `hash`. The hash covers it like every other field."""
     entry: dict[str, Any] = {
         "seq": seq, "ts": at.isoformat(), "actor": actor, "action": action, "incident": incident,
         "changes": dict(changes), "prev": prev,
     }
     if role is not None:
         entry["role"] = role
+    if imported is not None:
+        entry["imported"] = dict(imported)
     if record_sha256 is not None:
         entry["record_sha256"] = record_sha256
     if key is not None:

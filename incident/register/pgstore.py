@@ -16,7 +16,9 @@ to one department or to the central desk (`grant`, `revoke`, run by the tables' 
 security lets a department's role read and change only its department's incidents and their audit entries,
 and `audit_links` (each entry's sequence, hash and previous hash) lets it check the links of the whole
 chain. Each audit entry names its author's authenticated role (`role`, which a trigger checks against
-`current_user`); the name given with `--actor` is kept beside it for display.
+`current_user`); the name given with `--actor` is kept beside it for display. An entry copied by `incident db
+import` is written in the importer's role and carries its author as the source recorded it (the mark
+`imported`, which migration 0006 accepts only in an import's own transaction; `incident.register.transfer`).
 
 Sealed personal data (migration 0004): a roster imported here is also kept in `personal_data` as the sealed
 file itself, under its incident's row-level security, brought to an officer's store directory when it is
@@ -162,6 +164,9 @@ def migrations() -> list[Migration]:
         if match:
             found.append(Migration(int(match.group(1)), match.group(2), entry.read_text(encoding="utf-8")))
     found.sort(key=lambda m: m.version)
+    twice = sorted({m.version for m in found if sum(1 for o in found if o.version == m.version) > 1})
+    if twice:  # two files of one number: one of them would never be applied
+        raise StoreError(f"the package ships two migrations numbered {twice[0]:04d}; renumber one of them")
     return found
 
 
@@ -350,14 +355,17 @@ class PgStore(LocalStore):
         return f"register:{self.register_id}"
 
     def _append(self, cur: psycopg.Cursor[Any], *, actor: str, action: str, incident: str | None,
-                changes: Mapping[str, Any], at: datetime, record_sha256: str | None = None) -> dict[str, Any]:
-        """Append an entry in the caller's transaction, under the head's row lock."""
+                changes: Mapping[str, Any], at: datetime, record_sha256: str | None = None,
+                imported: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Append an entry in the caller's transaction, under the head's row lock; always in this role's name
+        (the database checks it), with `imported` the mark of a copied entry (`db import`)."""
         found = self._audit_key(True)
         key = found[0] if found else None
         row = cur.execute("SELECT seq, hash FROM audit_head FOR UPDATE").fetchone()
         seq, prev = (int(row[0]), str(row[1])) if row else (0, GENESIS)
         entry, line = make_entry(seq + 1, prev, key, actor=actor, action=action, incident=incident,
-                                 changes=changes, at=at, record_sha256=record_sha256, role=self.role)
+                                 changes=changes, at=at, record_sha256=record_sha256, role=self.role,
+                                 imported=imported)
         cur.execute("INSERT INTO audit_log (seq, line, hash, incident, actor, action) VALUES (%s, %s, %s, %s, %s, %s)",
                     (entry["seq"], line, entry["hash"], incident, actor, action))
         head = make_head(int(entry["seq"]), str(entry["hash"]), key)

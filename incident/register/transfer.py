@@ -4,10 +4,21 @@ Both directions copy every incident as its record text, byte for byte (so each a
 `record_sha256` still names it), the personal data of individual incidents (rosters/, batches/: sealed
 files, copied as they are) and the audit log. The source's audit chain is verified first (nothing is copied
 from a log that does not verify); its entries are then written again, in order, into the target's chain
-under the target's key, each with its own time, actor, action, incident, changes and record hash, after
-an entry that names the source and its head (the hash `incident audit anchor` printed there), so the
-target's log tells where its history came from. The target's chain is verified at the end (on PostgreSQL
-in the import's own transaction, so a failure leaves nothing imported).
+under the target's key, after an entry that names the source and its head (`db-import` / `db-export`, with
+the hash `incident audit anchor` printed there), so the target's log tells where its history came from.
+
+A copied entry says honestly what it is. It keeps the source entry's time, action, incident, changes and
+record hash, and its author as the source recorded it: the name given (`actor`) and, where the source had
+one, the author's database role; and it carries the mark `imported` = {seq, hash of the source entry,
+role of its author where recorded} (`incident.register.actors.imported_mark`), covered by the chain's hash
+like every other field. On PostgreSQL the copy is written, like every entry, in the importer's
+authenticated role (`role`, which the database checks; migration 0006 accepts the mark only in the
+transaction of an import into a register that never held an incident); on the file store it names no
+role. Every check that needs two people compares a copied entry's author as the source recorded it
+(`incident.register.actors.author_of`), never the role that copied it, so an approval that a second person
+made before the move is still one, and one person's two steps are still one person's. The target's chain
+is verified at the end (on PostgreSQL in the import's own transaction, so a failure leaves nothing
+imported).
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ from typing import Any
 
 from incident.errors import InputError, RefusedError
 from incident.fsutil import atomic_write_bytes, atomic_write_text, ensure_dir
+from incident.register.actors import imported_mark
 from incident.register.audit import GENESIS, VerifyResult
 from incident.register.backend import RegisterStore
 from incident.register.pgstore import PgStore
@@ -110,15 +122,17 @@ def import_files(register: RegisterStore, source_root: Path, *, actor: str, at: 
         cur.execute("SELECT seq FROM audit_head FOR UPDATE")
         if cur.execute("SELECT 1 FROM incidents LIMIT 1").fetchone():
             raise RefusedError(f"the register at {target.where} holds incidents already; import into an empty one")
-        for incident_id, record in records.items():
-            target._write(cur, record, insert=True, content=texts[incident_id])
+        # the import's own entry first: the database accepts it only while the register never held an
+        # incident, and the entries marked imported only after it, in this transaction (migration 0006)
         target._append(cur, actor=actor, action="db-import", incident=None,
                        changes={"source": str(source_root), "entries": len(entries), "incidents": len(records),
                                 "source_head": before.head}, at=at)
+        for incident_id, record in records.items():
+            target._write(cur, record, insert=True, content=texts[incident_id])
         for entry in entries:
             target._append(cur, actor=str(entry.get("actor", "")), action=str(entry.get("action", "")),
                            incident=entry.get("incident"), changes=entry.get("changes") or {}, at=_when(entry),
-                           record_sha256=entry.get("record_sha256"))
+                           record_sha256=entry.get("record_sha256"), imported=imported_mark(entry))
         counters = source.root / "counters.json"
         if counters.exists():
             for year, last in json.loads(counters.read_text(encoding="utf-8")).items():
@@ -174,12 +188,13 @@ def export_files(register: RegisterStore, target_root: Path, *, actor: str, at: 
 
 
 def _append_as(store: Store, entry: Mapping[str, Any]) -> None:
-    """An entry of the source written again, as it was, at the end of the file store's chain (the caller holds
-    the store's lock)."""
+    """An entry of the source written again at the end of the file store's chain, marked as copied, with its
+    author as the source recorded it (the file store names no role of its own; the caller holds the store's
+    lock)."""
     found = store._audit_key(True)
     key = found[0] if found else None
     last = store.audit.last()
     seq, prev = (int(last["seq"]), str(last["hash"])) if last else (0, GENESIS)
     store.audit._write(seq + 1, prev, key, actor=str(entry.get("actor", "")), action=str(entry.get("action", "")),
                        incident=entry.get("incident"), changes=entry.get("changes") or {}, at=_when(entry),
-                       record_sha256=entry.get("record_sha256"), role=str(entry["role"]) if entry.get("role") else None)
+                       record_sha256=entry.get("record_sha256"), imported=imported_mark(entry))
