@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, NamedTuple
 import click
 
 from incident import i18n
-from incident.cli.common import LabelledChoice, get_env, info, is_interactive, json_option, store_options
+from incident.cli.common import (
+    LabelledChoice,
+    get_env,
+    identities_text,
+    info,
+    is_interactive,
+    json_option,
+    store_options,
+)
 from incident.cli.group import IncidentGroup
 from incident.cli.reporting import Markup, Reporter, RichReporter, reporter
 from incident.i18n import _, either
@@ -263,10 +271,12 @@ def verify_cmd(aid: str, as_json: bool) -> None:
 
     env = get_env()
     store = env.store()
-    action = verify_action(env.context(), aid, actor=env.actor())
+    verified = verify_action(env.context(), aid, actor=env.actor())
+    action = verified.action
     rep = reporter(as_json)
-    rep.result(action.to_json(_today(store)))
+    rep.result({**action.to_json(_today(store)), "identities": verified.identities.to_json()})
     rep.info(_("{aid} verified by {verified_by}.").format(aid=action.aid, verified_by=action.verified_by))
+    rep.info(identities_text(verified.identities))
 
 
 @action_group.command("suggest")

@@ -11,12 +11,15 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from incident.cli.group import Env
 from incident.i18n import N_, _
+
+if TYPE_CHECKING:
+    from incident.register.actors import Identities
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -203,3 +206,15 @@ def info(message: str) -> None:
     click.echo(terminal_safe(message), err=True)
 
 
+def identities_text(identities: Identities) -> str:
+    """How a double check told its two people apart, in a sentence (`incident send --approve`, `send`,
+    `action verify`)."""
+    if identities.compared == "roles":
+        if identities.imported:
+            return _("Identities compared: the database roles, those of imported entries as recorded in the "
+                     "register they were imported from.")
+        return _("Identities compared: the database roles people signed in as.")
+    if identities.imported:
+        return _("Identities compared: the names given, those of imported entries as recorded in the imported "
+                 "file store.")
+    return _("Identities compared: the names given (--actor).")

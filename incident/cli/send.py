@@ -18,6 +18,7 @@ from incident.cli.common import (
     LANGUAGE_LABELS,
     LabelledChoice,
     get_env,
+    identities_text,
     info,
     json_option,
     read_secret,
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from incident.cli.reporting import Reporter
     from incident.followup.sending import Sent
     from incident.notices.batch import BatchManifest, OutgoingMessage
-    from incident.notices.delivery import SendReport
     from incident.register.backend import RegisterStore
 
 def email_kinds() -> list[str]:
@@ -124,8 +124,10 @@ def _approve(rep: Reporter, incident_id: str) -> None:
     approved = approve(get_env().store(), incident_id, actor=actor)
     manifest = approved.manifest
     rep.result({"incident": incident_id, "state": "approved", "count": manifest.count,
-                "sha256": manifest.sha256, "prepared_by": manifest.prepared_by, "approved_by": actor})
+                "sha256": manifest.sha256, "prepared_by": manifest.prepared_by, "approved_by": actor,
+                "identities": approved.identities.to_json()})
     _show_manifest(rep, manifest, approved.sample)
+    rep.info(identities_text(approved.identities))
     rep.hint(_("Approved by {actor}. Next: `incident send {incident_id}`.")
              .format(actor=actor, incident_id=incident_id))
 
@@ -151,7 +153,7 @@ def _send(rep: Reporter, incident_id: str, *, resume: bool, dry_run: bool, rate:
 
     sent = send(get_env().context(), incident_id, actor=get_env().actor(), resume=resume, dry_run=dry_run,
                 rate=rate, progress=rep.progress)
-    _report(rep, sent.report, incident_id)
+    _report(rep, sent, incident_id)
     if dry_run:
         return
     _completion(rep, sent, incident_id)
@@ -172,14 +174,18 @@ def _completion(rep: Reporter, sent: Sent, incident_id: str) -> None:
                  .format(no_email=sent.letters_needed, incident_id=incident_id))
 
 
-def _report(rep: Reporter, report: SendReport, incident_id: str) -> None:
+def _report(rep: Reporter, sent: Sent, incident_id: str) -> None:
     from incident.notices.masking import mask_email
 
+    report = sent.report
     rep.result({"incident": incident_id, "dry_run": report.dry_run, "total": report.total, "sent": report.sent,
                 "would_send": report.would_send, "already_sent": report.skipped_already_sent,
                 "failed": [{"key": f.key, "address": f.addr, "error": f.error} for f in report.failed],
                 "stopped": report.stopped, "not_attempted": report.not_attempted,
-                "resent_after_interruption": list(report.resent_after_interruption)})
+                "resent_after_interruption": list(report.resent_after_interruption),
+                "identities": sent.identities.to_json() if sent.identities else None})
+    if sent.identities is not None:
+        rep.info(identities_text(sent.identities))
     if report.dry_run:
         rep.info(_("dry run: {would_send} message(s) would be sent, {skipped_already_sent} already sent; nothing was sent")
                  .format(would_send=report.would_send, skipped_already_sent=report.skipped_already_sent))

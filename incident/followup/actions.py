@@ -23,7 +23,7 @@ from incident.followup.contractor_report import ContractorReport, load_contracto
 from incident.i18n import _
 from incident.register import record as rec
 from incident.register import sections
-from incident.register.actors import same_actor
+from incident.register.actors import Author, Identities, author_of, identities, same_actor
 from incident.register.backend import RegisterStore
 from incident.text import normalize
 
@@ -332,11 +332,22 @@ def complete_action(ctx: Context, aid: str, evidence: str, *, actor: str, at: da
     return find_action(record, action_id)
 
 
-def verify_action(ctx: Context, aid: str, *, actor: str, at: datetime | None = None) -> Action:
+@dataclass(frozen=True)
+class Verified:
+    """An action after its effectiveness check, and how the verifier was told apart from whoever marked it
+    done (authenticated roles or names; as an imported log recorded them)."""
+
+    action: Action
+    identities: Identities
+
+
+def verify_action(ctx: Context, aid: str, *, actor: str, at: datetime | None = None) -> Verified:
     """`incident action verify AID`: the effectiveness check; done -> verified, never by the owner."""
     incident_id, action_id = parse_aid(aid)
     moment = (at or ctx.now()).replace(microsecond=0)
-    done_by_me = _done_by_identity(ctx.store, incident_id, action_id)
+    me = Author(actor, ctx.store.identity())
+    marked = _done_entries(ctx.store, incident_id, action_id)
+    done_by_me = me.role if me.role is not None and any(a.role == me.role for a in marked) else ""
 
     def change(old: rec.Record) -> rec.Record:
         action = find_action(old, action_id)
@@ -356,23 +367,25 @@ def verify_action(ctx: Context, aid: str, *, actor: str, at: datetime | None = N
 
     record = ctx.store.update(incident_id, change, actor=actor, action="action.verify", at=moment,
                           extra={"action": action_id})
-    return find_action(record, action_id)
+    action = find_action(record, action_id)
+    return Verified(action, identities(me, *marked) if marked else identities(me, Author(action.done_by)))
 
 
-def _done_by_identity(store: RegisterStore, incident_id: str, action_id: str) -> str:
-    """The authenticated identity acting now, when it is the one that marked the action done ('' otherwise).
+def _done_entries(store: RegisterStore, incident_id: str, action_id: str) -> list[Author]:
+    """Who marked the action done, as the audit log records it (for an imported entry its author in the
+    source, never the role that imported it); none on the file store, which authenticates nobody.
 
     On a store that authenticates people (the shared register: database roles) the effectiveness check
-    compares who signed in, not only the names given with --actor; the file store has no identity."""
-    identity = store.identity()
-    if identity is None:
-        return ""
+    compares who signed in, not only the names given with --actor."""
+    if store.identity() is None:
+        return []
+    found: list[Author] = []
     for entry in store.audit_entries():
         changes = entry.get("changes")
         if entry.get("incident") == incident_id and entry.get("action") == "action.done" and \
-                isinstance(changes, dict) and changes.get("action") == action_id and entry.get("role") == identity:
-            return identity
-    return ""
+                isinstance(changes, dict) and changes.get("action") == action_id:
+            found.append(author_of(entry))
+    return found
 
 
 def _replaced(record: rec.Record, action: Action) -> rec.Record:

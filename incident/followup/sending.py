@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from incident.notices.delivery import SendReport
     from incident.notices.roster import Person
     from incident.notices.roster_import import PersonsHook, PersonsMismatch
+    from incident.register.actors import Identities
     from incident.register.backend import RegisterStore
     from incident.register.config import Config
     from incident.register.record import Record
@@ -54,6 +55,8 @@ class Approved:
 
     manifest: BatchManifest
     sample: OutgoingMessage
+    identities: Identities
+    """How the approver was told apart from the preparer."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ class Sent:
     """The notice obligations this run marked done (the batch reached everyone)."""
     letters_needed: int
     """Every e-mail is sent but this many people have no address and no letter is marked mailed yet."""
+    identities: Identities | None = None
+    """How the logged double check told the preparer and the approver apart (None: not checked this run)."""
 
     @property
     def ok(self) -> bool:
@@ -144,12 +149,12 @@ def approve(store: RegisterStore, incident_id: str, *, actor: str) -> Approved:
     store.load(incident_id)
     where = store.batch_dir(incident_id)
     sample = read_sample(where, store.roster_key())  # the key opens the batch before anyone approves it
-    check_approver(store.audit_entries(), load_manifest(where), actor, store.identity())
+    compared = check_approver(store.audit_entries(), load_manifest(where), actor, store.identity())
     manifest = approve_batch(where, actor)
     _section(store, incident_id, {"state": "approved", "approved_by": manifest.approved_by,
                                   "approved_at": manifest.approved_at}, actor, "send-approve",
              {"count": manifest.count, "sha256": manifest.sha256, "prepared_by": manifest.prepared_by})
-    return Approved(manifest, sample)
+    return Approved(manifest, sample, compared)
 
 
 def status(store: RegisterStore, incident_id: str) -> BatchStatus:
@@ -160,8 +165,9 @@ def status(store: RegisterStore, incident_id: str) -> BatchStatus:
     return batch_status(store.batch_dir(incident_id))
 
 
-def logged_approval(store: RegisterStore, incident_id: str, manifest: BatchManifest) -> None:
-    """Sending needs the double check in the audit log, and a log that verifies."""
+def logged_approval(store: RegisterStore, incident_id: str, manifest: BatchManifest) -> Identities:
+    """Sending needs the double check in the audit log, and a log that verifies; how its two people were told
+    apart."""
     from incident.errors import RefusedError
     from incident.notices.batch import check_logged_approval
 
@@ -169,7 +175,7 @@ def logged_approval(store: RegisterStore, incident_id: str, manifest: BatchManif
     if not result.ok:
         raise RefusedError(f"the audit log does not verify ({result.problem}); nothing is sent until "
                            "`incident audit verify` passes")
-    check_logged_approval(store.audit_entries(), incident_id, manifest)
+    return check_logged_approval(store.audit_entries(), incident_id, manifest)
 
 
 def smtp_password(config: Config) -> str | None:
@@ -205,15 +211,17 @@ def send(ctx: Context, incident_id: str, *, actor: str, resume: bool = False, dr
     password = smtp_password(ctx.config)
     manifest = load_manifest(where)
     before = batch_status(where)
+    checked: list[Identities] = []
     if manifest.approved_by is not None and (resume or dry_run or before.total == before.pending):
         store.log(actor, "send-start" if not dry_run else "send-dry-run", incident_id,
                   {"resume": resume, "count": manifest.count, "sha256": manifest.sha256})
     with progress("sending", manifest.count) as tick:
         report = send_batch(where, settings, password, key=store.roster_key(), resume=resume, dry_run=dry_run,
                             rate=rate, progress=(lambda done, _total: tick(done)) if tick else None,
-                            approval=lambda approved: logged_approval(store, incident_id, approved))
+                            approval=lambda approved: checked.append(logged_approval(store, incident_id, approved)))
+    compared = checked[-1] if checked else None
     if dry_run:
-        return Sent(report, None, None, 0)
+        return Sent(report, None, None, 0, compared)
     after = batch_status(where)
     state = "sent" if after.sent == after.total else "incomplete"
     _section(store, incident_id, {"state": state, "sent": after.sent, "failed": after.failed,
@@ -227,4 +235,4 @@ def send(ctx: Context, incident_id: str, *, actor: str, resume: bool = False, dr
         delivery = delivery_of(store.load(incident_id))
         if delivery.email_complete and delivery.no_email and delivery.letters_at is None:
             letters = delivery.no_email
-    return Sent(report, after, done, letters)
+    return Sent(report, after, done, letters, compared)

@@ -52,7 +52,7 @@ from incident.fsutil import LockBusy, file_lock, fsync_dir
 from incident.i18n import _
 from incident.notices import sealed
 from incident.notices.emailaddr import check_email
-from incident.register.actors import same_actor
+from incident.register.actors import Author, Identities, author_of, identities, same_actor, same_author
 
 JournalState = Literal["sending", "sent", "failed"]
 
@@ -208,53 +208,51 @@ def _batch_lock(batch_dir: Path) -> Iterator[None]:
                            .format(batch_dir=batch_dir)) from None
 
 
-def check_logged_approval(entries: Iterable[Mapping[str, Any]], incident_id: str, manifest: BatchManifest) -> None:
+def check_logged_approval(entries: Iterable[Mapping[str, Any]], incident_id: str,
+                          manifest: BatchManifest) -> Identities:
     """The double check as the audit log records it, not as the manifest says: the batch with this hash
-    was prepared by one person and approved by another, each in an entry of the (verified) log.
+    was prepared by one person and approved by another, each in an entry of the (verified) log; how the two
+    were told apart (authenticated roles, or names; as an imported log recorded them).
 
     RefusedError otherwise: a manifest edited by hand to look approved sends nothing.
     """
-    preparers: list[Mapping[str, Any]] = []
-    approvers: list[Mapping[str, Any]] = []
+    preparers: list[Author] = []
+    approvers: list[Author] = []
     for entry in entries:
         if entry.get("incident") != incident_id or not isinstance(entry.get("changes"), dict):
             continue
         if entry["changes"].get("sha256") != manifest.sha256:
             continue
         if entry.get("action") == "send-prepare":
-            preparers.append(entry)
+            preparers.append(author_of(entry))
         elif entry.get("action") == "send-approve":
-            approvers.append(entry)
+            approvers.append(author_of(entry))
     if not preparers:
         raise RefusedError(_("the audit log has no preparation of the batch {value}… of {incident_id}; prepare it again (`incident send {incident_id} --prepare`)")
                            .format(value=manifest.sha256[:16], incident_id=incident_id))
-    second = [a for a in approvers if not any(_same_author(a, p) for p in preparers)]
+    second = [a for a in approvers if not any(same_author(a, p) for p in preparers)]
     if not second:
         raise RefusedError(_("the audit log has no approval of the batch {value}… of {incident_id} by someone other than its preparer; a second person must run `incident send {incident_id} --approve` (ダブルチェック)")
                            .format(value=manifest.sha256[:16], incident_id=incident_id))
+    return identities(second[0], *preparers)
 
 
 def check_approver(entries: Iterable[Mapping[str, Any]], manifest: BatchManifest, actor: str,
-                   identity: str | None) -> None:
-    """Refuse an approval by the authenticated identity that prepared the batch under another name; with no
-    identity (the file store), or the preparer's own name, `approve_batch` compares the names."""
-    if identity is None or _same_person(actor, manifest.prepared_by):
-        return
-    for entry in entries:
-        if entry.get("incident") == manifest.incident_id and entry.get("action") == "send-prepare" and \
-                isinstance(entry.get("changes"), dict) and entry["changes"].get("sha256") == manifest.sha256 and \
-                entry.get("role") == identity:
-            raise RefusedError(_("{identity} prepared this batch; a second person, signed in as someone else, must approve it (ダブルチェック)")
-                               .format(identity=identity))
-
-
-def _same_author(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    """Whether two audit entries have the same author: by the authenticated identity the store recorded
-    (`role`: the database role on a shared register), else by the names people gave."""
-    role_a, role_b = a.get("role"), b.get("role")
-    if isinstance(role_a, str) and role_a and isinstance(role_b, str) and role_b:
-        return role_a == role_b
-    return same_actor(str(a.get("actor", "")), str(b.get("actor", "")))
+                   identity: str | None) -> Identities:
+    """Refuse an approval by the authenticated identity that prepared the batch under another name (the
+    preparation's author as the log records it: for an imported entry the source's, never the importer's
+    role); with no identity (the file store), or the preparer's own name, `approve_batch` compares the
+    names. How the approver and the preparer are told apart."""
+    me = Author(actor, identity)
+    preparers = [author_of(entry) for entry in entries
+                 if entry.get("incident") == manifest.incident_id and entry.get("action") == "send-prepare" and
+                 isinstance(entry.get("changes"), dict) and entry["changes"].get("sha256") == manifest.sha256]
+    if identity is not None and not _same_person(actor, manifest.prepared_by):
+        for preparer in preparers:
+            if preparer.role == identity:
+                raise RefusedError(_("{identity} prepared this batch; a second person, signed in as someone else, must approve it (ダブルチェック)")
+                                   .format(identity=identity))
+    return identities(me, *preparers) if preparers else identities(me, Author(manifest.prepared_by))
 
 
 def _file_sha256(f: BinaryIO) -> str:
