@@ -193,7 +193,8 @@ def test_the_preparing_role_cannot_approve_under_another_name(run: Any, incident
     refused = run(f"send {incident} --approve --actor bob", env=officer, expect=2)
     assert refused.stderr == (f"error: {pg_roles.member(url, 'officer')} prepared this batch; a second person, "
                               "signed in as someone else, must approve it (ダブルチェック)\n")
-    run(f"send {incident} --approve --actor bob")  # bob signed in as a role of his own
+    approved = run(f"send {incident} --approve --actor bob --json")  # bob signed in as a role of his own
+    assert json.loads(approved.stdout)["identities"] == {"compared": "roles", "imported": False}
 
 
 def test_the_parts_of_each_incident_as_tables_under_the_same_policies(register: Register) -> None:

@@ -180,9 +180,11 @@ def test_an_action_done_in_the_file_store_is_verified_in_the_database_by_someone
     own = _run(database, "--actor", " 佐藤", "action", "verify", aid, expect=2)
     assert own.stderr == (f"error: {aid} was marked done by 佐藤; the effectiveness check must be made by someone "
                           "else (--actor NAME)\n")
-    verified = _run(database, "--actor", "田中", "action", "verify", aid, "--json")
-    assert json.loads(verified.stdout)["identities"] == {"compared": "names", "imported": True}
-    assert json.loads(verified.stdout)["verified_by"] == "田中"
+    verified = _run(database, "--actor", "田中", "action", "verify", aid)
+    assert verified.stderr == (f"{aid} verified by 田中.\nIdentities compared: the names given, those of imported "
+                               "entries as recorded in the imported file store.\n")
+    listed = json.loads(_run(database, "action", "list", "--json").stdout)
+    assert [(a["state"], a["verified_by"]) for a in listed] == [("verified", "田中")]
 
 
 def test_no_live_entry_passes_for_an_imported_one(tmp_path: Path, database: Path, pg_url: str,
