@@ -256,3 +256,18 @@ def test_members_granted_before_the_views_existed_can_read_them_after_the_upgrad
         for view in views:
             conn.execute(f"SELECT count(*) FROM {view}")
         assert conn.execute("SELECT count(*) FROM personal_data").fetchone() == (0,)
+
+
+def test_members_granted_before_batches_were_kept_in_the_database_reach_them_after_the_upgrade(
+        register: Register) -> None:
+    with psycopg.connect(register.url, autocommit=True) as owner:  # the register as it was before migration 7
+        owner.execute("DROP TABLE batch_journal")
+        owner.execute("DELETE FROM incident_migrations WHERE version = 7")
+    upgraded = CliRunner().invoke(cli, ["--store", str(register.store_dir), "db", "upgrade", "--json"])
+    assert upgraded.exit_code == 0, upgraded.stderr
+    assert json.loads(upgraded.stdout)["applied"] == ["0007_batches"], upgraded.stdout
+    with register.sql(register.agri) as conn:
+        conn.execute("INSERT INTO batch_journal (incident, line) VALUES (%s, '{}')", (register.ids[AGRI],))
+        assert conn.execute("SELECT incident FROM batch_journal").fetchall() == [(register.ids[AGRI],)]
+    with register.sql(register.welfare) as conn:
+        assert conn.execute("SELECT count(*) FROM batch_journal").fetchone() == (0,)

@@ -83,6 +83,29 @@ def test_import_then_export_keeps_records_history_and_sealed_files(files: Path, 
     assert [e["action"] for e in open_store(database).audit_entries()][-1] == "db-export"
 
 
+def test_a_batch_and_its_journal_are_kept_in_the_database_and_exported_from_it(
+        files: Path, database: Path, pg_url: str, tmp_path: Path) -> None:
+    batch = files / "batches" / "2024-0001"
+    batch.mkdir(parents=True, mode=0o700)
+    journal = b'{"key": "p000001", "state": "sending"}\n{"key": "p000001", "state": "sent"}\n{"key": "p0'
+    sealed = {"messages.sealed": b"sealed messages", "manifest.json": b'{"format": 2}', "journal.jsonl": journal}
+    for name, data in sealed.items():
+        (batch / name).write_bytes(data)
+    _run(database, "db", "import", str(files))
+    with psycopg.connect(pg_url) as conn:
+        kept = {n: bytes(b) for n, b in conn.execute("SELECT name, blob FROM personal_data WHERE name LIKE 'batches/%'")}
+        lines = [line for (line,) in conn.execute("SELECT line FROM batch_journal ORDER BY seq")]
+    assert kept == {"batches/2024-0001/messages.sealed": b"sealed messages",
+                    "batches/2024-0001/manifest.json": b'{"format": 2}'}
+    assert lines == ['{"key": "p000001", "state": "sending"}', '{"key": "p000001", "state": "sent"}']  # not the torn one
+    for name in sealed:
+        (database / "batches" / "2024-0001" / name).unlink()  # exported from the database's copy
+    _run(database, "db", "export", str(tmp_path / "out"))
+    out = tmp_path / "out" / "batches" / "2024-0001"
+    assert {name: (out / name).read_bytes() for name in sealed} == {
+        **sealed, "journal.jsonl": journal[:journal.rindex(b"\n") + 1]}
+
+
 def test_a_source_whose_audit_log_does_not_verify_is_not_imported(files: Path, database: Path) -> None:
     log = files / "audit.log"
     log.write_text(log.read_text().replace('"初動対応"', '"書き換え"'))

@@ -55,7 +55,7 @@ def test_init_with_a_database_records_the_choice_and_migrates(tmp_path: Path, pg
     assert "database_url" in (store_dir / "config.toml").read_text()
     assert not (store_dir / "incidents").exists()
     status = json.loads(_run(store_dir, "db", "status", "--json").stdout)
-    assert [m["version"] for m in status["migrations"]] == [1, 2, 3, 4, 5, 6]
+    assert [m["version"] for m in status["migrations"]] == [1, 2, 3, 4, 5, 6, 7]
     assert status["migrations"][0]["applied_at"]
     assert json.loads(_run(store_dir, "db", "upgrade", "--json").stdout)["applied"] == []
     incident_id = json.loads(_run(store_dir, "new", "--from", str(INCIDENTS / "email-cc-36.toml"),

@@ -4,7 +4,9 @@ Seed 000 keeps case records five years after the case ends and then disposes of 
 `retention_years` (default 5) says how long here. What is removed is what holds personal data outside
 the record: the roster, the sending batches and the rendered notices — every entry of the store's
 `rosters/`, `batches/` and `notices/` directories named after the incident (`2023-0012`,
-`2023-0012.roster`, `2023-0012-letters/` …), and the files written elsewhere that the record's `notices`
+`2023-0012.roster`, `2023-0012-letters/` …), what the backend keeps of them elsewhere (on the shared
+register, the sealed roster and batch files and the batch's journal in the database, listed by name
+without being brought to this machine: a dry run writes no personal data here), and the files written elsewhere that the record's `notices`
 section lists with a count of people (a PDF print run, an mbox, the per-person files of a mail merge
 directory — never anything else in that directory). The record itself (the incident's summary) and the audit
 log remain; each purge adds a timeline event and an audit entry listing what was removed.
@@ -128,6 +130,18 @@ def personal_data_paths(store: RegisterStore, incident_id: str) -> list[Path]:
     return store.personal_data_paths(incident_id)
 
 
+def kept_elsewhere(store: RegisterStore, incident_id: str, local: list[Path]) -> dict[Path, int]:
+    """What the backend keeps of the incident's personal data besides the store directory (a database's
+    sealed files), by name with its size, leaving out what a local entry covers (the same file, or a file of
+    a directory here); read without writing any of it to disk."""
+    found: dict[Path, int] = {}
+    for name, size in sorted(store.personal_data_kept(incident_id).items()):
+        path = Path(name)
+        if not any(path == entry or entry in path.parents for entry in local):
+            found[path] = size
+    return found
+
+
 PER_PERSON_FILE = re.compile(r"p[0-9]{6}\.(?:txt|html|eml|docx|pdf)")
 """The name a mail merge gives each person's file (roster key and format)."""
 
@@ -207,7 +221,9 @@ def plan_purge(ctx: Context, *, today: date | None = None, records: Iterable[rec
     items: list[PurgeItem] = []
     holdings: list[Holding] = []
     for record in sorted(records if records is not None else store.records(fresh=True), key=lambda r: r.id):
-        paths = personal_data_paths(store, record.id) + recorded_paths(store, record)
+        local = personal_data_paths(store, record.id)
+        elsewhere = kept_elsewhere(store, record.id, local)
+        paths = local + list(elsewhere) + recorded_paths(store, record)
         notes = recorded_notes(store, record)
         closed = _closed_at(record, from_log)
         closed_on = dates.to_local_date(closed, ctx.tz) if closed is not None else None
@@ -219,7 +235,8 @@ def plan_purge(ctx: Context, *, today: date | None = None, records: Iterable[rec
             continue
         if paths:
             items.append(PurgeItem(incident=record.id, closed_on=closed_on, paths=tuple(paths),
-                                   size=sum(_size(store.root / p) for p in paths)))
+                                   size=sum(elsewhere[p] if p in elsewhere else _size(store.root / p)
+                                            for p in paths)))
     return PurgePlan(today=day, retention_years=years, items=tuple(items), holdings=tuple(holdings),
                      stray=tuple(stray_temp_files(store)))
 
@@ -239,8 +256,9 @@ def execute_purge(ctx: Context, plan: PurgePlan, *, actor: str, at: datetime | N
     for item in plan.items:
         removed = [p for p in item.paths if _remove(store.root / p)]
         forgotten = store.forget_personal_data(item.incident)  # the sealed copies a database keeps
+        named = [p.as_posix() for p in removed]
         text = (f"保存期間（閉鎖後{plan.retention_years}年）の経過により個人データを削除: "
-                + ", ".join(p.as_posix() for p in removed))
+                + ", ".join(named + [name for name in forgotten if name not in named]))
         store.update(item.incident, _add_event(rec.Event(at=moment, text=text, actor=actor, kind="purge")),
                      actor=actor, action="purge", at=moment,
                      extra={"removed": [p.as_posix() for p in removed], "bytes": item.size,

@@ -115,7 +115,7 @@ def prepare(ctx: Context, incident_id: str, *, actor: str, kind: str | None = No
 
     store = ctx.store
     record = store.load(incident_id)
-    where = store.batch_dir(incident_id)
+    where = store.batch(incident_id)
     kind = kind or default_kind(record)
     path = store.roster_path(record.id)
     meta = roster_info(path)
@@ -147,7 +147,7 @@ def approve(store: RegisterStore, incident_id: str, *, actor: str) -> Approved:
     from incident.notices.batch import approve_batch, check_approver, load_manifest, read_sample
 
     store.load(incident_id)
-    where = store.batch_dir(incident_id)
+    where = store.batch(incident_id)
     sample = read_sample(where, store.roster_key())  # the key opens the batch before anyone approves it
     compared = check_approver(store.audit_entries(), load_manifest(where), actor, store.identity())
     manifest = approve_batch(where, actor)
@@ -162,7 +162,7 @@ def status(store: RegisterStore, incident_id: str) -> BatchStatus:
     from incident.notices.batch import batch_status
 
     store.load(incident_id)
-    return batch_status(store.batch_dir(incident_id))
+    return batch_status(store.batch(incident_id))
 
 
 def logged_approval(store: RegisterStore, incident_id: str, manifest: BatchManifest) -> Identities:
@@ -206,7 +206,7 @@ def send(ctx: Context, incident_id: str, *, actor: str, resume: bool = False, dr
 
     store = ctx.store
     store.load(incident_id)
-    where = store.batch_dir(incident_id)
+    where = store.batch(incident_id)
     settings = SmtpSettings.from_config(ctx.config.smtp, file=store.root / "config.toml")
     password = smtp_password(ctx.config)
     manifest = load_manifest(where)

@@ -53,13 +53,13 @@ from incident.i18n import _
 from incident.notices import sealed
 from incident.notices.emailaddr import check_email
 from incident.register.actors import Author, Identities, author_of, identities, same_actor, same_author
+from incident.register.batchfiles import JOURNAL, LOCK, MANIFEST, MESSAGES, BatchFiles
 
 JournalState = Literal["sending", "sent", "failed"]
 
-MESSAGES = "messages.sealed"
-MANIFEST = "manifest.json"
-JOURNAL = "journal.jsonl"
-_LOCK = "send.lock"
+Where = Path | BatchFiles
+"""A batch's directory, or the store's `BatchFiles` of it (`RegisterStore.batch`: where else it is kept)."""
+_LOCK = LOCK
 _LEGACY_MESSAGES = "messages.jsonl"
 """The plaintext messages file of manifest format 1: removed when a batch is prepared again."""
 _MANIFEST_FORMAT = 2
@@ -194,14 +194,21 @@ def _atomic_open(path: Path) -> Iterator[BinaryIO]:
     fsync_dir(path.parent)
 
 
+def _files(where: Where) -> BatchFiles:
+    return where if isinstance(where, BatchFiles) else BatchFiles(where)
+
+
 @contextmanager
-def _batch_lock(batch_dir: Path) -> Iterator[None]:
-    """An exclusive lock on the batch: one writer at a time (released by the OS if the process dies)."""
+def _batch_lock(where: Where) -> Iterator[None]:
+    """An exclusive lock on the batch: one writer at a time (released by the OS if the process dies), and
+    the store's share of it (`BatchFiles.shared`: where the batch is kept besides this directory)."""
+    files = _files(where)
+    batch_dir = files.path
     if not batch_dir.is_dir():
         raise NotFoundError(_("no prepared batch in {batch_dir}; prepare one first")
                             .format(batch_dir=batch_dir))
     try:
-        with file_lock(batch_dir / _LOCK, wait=False):
+        with file_lock(batch_dir / _LOCK, wait=False), files.shared():
             yield
     except LockBusy:
         raise RefusedError(_("another prepare, approve or send is running on {batch_dir}")
@@ -268,8 +275,9 @@ def _write_manifest(batch_dir: Path, manifest: BatchManifest) -> None:
                              indent=2).encode())
 
 
-def load_manifest(batch_dir: Path) -> BatchManifest:
+def load_manifest(where: Where) -> BatchManifest:
     """The batch's manifest (NotFoundError when no batch was prepared there)."""
+    batch_dir = _files(where).path
     path = batch_dir / MANIFEST
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
@@ -332,14 +340,16 @@ def redact_addresses(text: str) -> str:
 
 class JournalWriter:
     """Append-only journal: one os.write of a whole line per entry, fsync'd every SYNC_EVERY entries
-    and on close (the module docstring says what a crash or a power loss can cost)."""
+    and on close (the module docstring says what a crash or a power loss can cost). `sink`: where each
+    line goes first (the store's `BatchFiles.journal_sink`: the journal another machine resumes from)."""
 
     SYNC_EVERY: Final = 100
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, sink: Callable[[str], None] | None = None) -> None:
         existed = path.exists()
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._unsynced = 0
+        self._sink = sink
         if not existed:
             fsync_dir(path.parent)
 
@@ -347,7 +357,10 @@ class JournalWriter:
         """Journal one state change; any address in `error` is redacted."""
         entry = {"key": key, "state": state, "message_id": mid, "at": _now(),
                  "error": None if error is None else redact_addresses(error)}
-        os.write(self._fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode())
+        line = json.dumps(entry, ensure_ascii=False)
+        if self._sink is not None:  # kept there before here: what the local file says, the store says too
+            self._sink(line)
+        os.write(self._fd, (line + "\n").encode())
         self._unsynced += 1
         if self._unsynced >= self.SYNC_EVERY:
             self.sync()
@@ -385,8 +398,9 @@ def _unsealed(f: BinaryIO, key: bytes, path: Path) -> Iterator[OutgoingMessage]:
         yield OutgoingMessage(recipient_key, to_addr, to_name, subject, body)
 
 
-def read_sample(batch_dir: Path, key: bytes) -> OutgoingMessage:
+def read_sample(where: Where, key: bytes) -> OutgoingMessage:
     """The batch's first message, decrypted, for the preparer and the approver to read."""
+    batch_dir = _files(where).path
     try:
         with open(batch_dir / MESSAGES, "rb") as f:
             return next(iter(_unsealed(f, key, batch_dir / MESSAGES)))
@@ -399,7 +413,7 @@ def read_sample(batch_dir: Path, key: bytes) -> OutgoingMessage:
 
 
 def prepare_batch(
-    batch_dir: Path, incident_id: str, messages: Iterable[OutgoingMessage], actor: str, *, key: bytes
+    where: Where, incident_id: str, messages: Iterable[OutgoingMessage], actor: str, *, key: bytes
 ) -> BatchManifest:
     """Encrypt the messages (streamed) with `key` and write an unapproved manifest.
 
@@ -408,9 +422,10 @@ def prepare_batch(
     actor = _actor(actor)
     check_header_text(incident_id, "incident", "incident_id")
     sealed.check_key(key, FORMAT)  # a key of the wrong length fails before anything is written
+    batch_dir = _files(where).path
     batch_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     batch_dir.chmod(0o700)
-    with _batch_lock(batch_dir):
+    with _batch_lock(where):
         if read_journal(batch_dir / JOURNAL, repair=False).entries:
             raise RefusedError(_("sending of the batch in {batch_dir} has already started; finish it with --resume instead of preparing it again")
                                .format(batch_dir=batch_dir))
@@ -439,10 +454,11 @@ def prepare_batch(
     return manifest
 
 
-def approve_batch(batch_dir: Path, actor: str) -> BatchManifest:
+def approve_batch(where: Where, actor: str) -> BatchManifest:
     """Record a second person's approval (refused for the preparer or a changed messages file)."""
     actor = _actor(actor)
-    with _batch_lock(batch_dir):
+    batch_dir = _files(where).path
+    with _batch_lock(where):
         manifest = load_manifest(batch_dir)
         if _same_person(actor, manifest.prepared_by):
             raise RefusedError(_("{actor} prepared this batch and cannot also approve it: the double check (ダブルチェック) needs a second person")
@@ -459,8 +475,9 @@ def approve_batch(batch_dir: Path, actor: str) -> BatchManifest:
     return approved
 
 
-def batch_status(batch_dir: Path) -> BatchStatus:
+def batch_status(where: Where) -> BatchStatus:
     """Counts per state (the last journal entry of each recipient); read-only, needs no key."""
+    batch_dir = _files(where).path
     manifest = load_manifest(batch_dir)
     journal = read_journal(batch_dir / JOURNAL, repair=False)
     states = [state for state, _unused in journal.last.values()]
@@ -485,7 +502,7 @@ class OpenBatch:
 
 
 @contextmanager
-def open_approved(batch_dir: Path, key: bytes, *, resume: bool, dry_run: bool,
+def open_approved(where: Where, key: bytes, *, resume: bool, dry_run: bool,
                   approval: Callable[[BatchManifest], None] | None = None) -> Iterator[OpenBatch]:
     """Lock an approved batch whose messages file still hashes to what was approved, for sending.
 
@@ -493,7 +510,9 @@ def open_approved(batch_dir: Path, key: bytes, *, resume: bool, dry_run: bool,
     messages file changed; InputError for the wrong key or a damaged file, also before anything is
     sent. A torn last journal line is truncated away unless `dry_run`.
     """
-    with _batch_lock(batch_dir):
+    files = _files(where)
+    batch_dir = files.path
+    with _batch_lock(files):
         manifest = load_manifest(batch_dir)
         if manifest.approved_by is None:
             raise RefusedError(_("the batch prepared by {prepared_by} is not approved; a second person must approve it first (ダブルチェック)")
@@ -511,7 +530,7 @@ def open_approved(batch_dir: Path, key: bytes, *, resume: bool, dry_run: bool,
             f.seek(0)
             sealed.SealedReader(f, key, FORMAT, batch_dir / MESSAGES).verify(manifest.count)
             f.seek(0)
-            writer = None if dry_run else JournalWriter(batch_dir / JOURNAL)
+            writer = None if dry_run else JournalWriter(batch_dir / JOURNAL, files.journal_sink())
             try:
                 yield OpenBatch(manifest, journal, _unsealed(f, key, batch_dir / MESSAGES), writer)
             finally:

@@ -34,6 +34,7 @@ from incident.notices.batch import (
     Journal,
     JournalWriter,
     OutgoingMessage,
+    Where,
     check_address,
     check_header_text,
     open_approved,
@@ -324,7 +325,7 @@ class _Pacer:
 
 
 def send_batch(
-    batch_dir: Path,
+    batch_dir: Where,
     settings: SmtpSettings,
     password: str | None,
     *,

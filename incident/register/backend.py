@@ -9,7 +9,8 @@ class, so a backend can be added without touching the stages. Two backends imple
 
 Both keep a local store directory (`root`): the organization's config.toml, its own playbooks/ and
 templates/, and rendered documents. The personal data of an incident (its roster, its e-mail batch) is
-reached through `roster_path` / `batch_dir` (sealed files, AES-256-GCM).
+reached through `roster_path` / `batch` (sealed files, AES-256-GCM); the shared register keeps them in the
+database as well, as the same sealed bytes.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any, Protocol
 from incident.errors import InputError
 from incident.register import record as rec
 from incident.register.audit import VerifyResult
+from incident.register.batchfiles import BatchFiles
 from incident.register.config import Config
 
 
@@ -100,8 +102,18 @@ class RegisterStore(Protocol):
 
     def batch_dir(self, incident_id: str) -> Path: ...
 
+    def batch(self, incident_id: str) -> BatchFiles:
+        """The incident's e-mail batch: its directory under `root` and where else the store keeps it (the
+        batch code prepares, approves and sends through it)."""
+
     def personal_data_paths(self, incident_id: str) -> list[Path]:
-        """The incident's personal-data files and directories, relative to `root` (what purge removes)."""
+        """The incident's personal-data files and directories in `root`, relative to it (what purge removes
+        there); nothing is brought from elsewhere."""
+
+    def personal_data_kept(self, incident_id: str) -> dict[str, int]:
+        """What the backend keeps of the incident's personal data besides the files of `root`, by name (a
+        store-relative path, e.g. rosters/2024-0001.roster) with its size in bytes; read without writing any
+        of it to disk (what a purge would delete there)."""
 
     def roster_key(self) -> bytes: ...
 

@@ -48,8 +48,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from incident.errors import InputError, NotFoundError, RefusedError, StoreError
+from incident.i18n import _
 from incident.register import record as rec
 from incident.register.audit import GENESIS, Link, VerifyResult, make_entry, make_head, verify_lines
+from incident.register.batchfiles import JOURNAL, KEPT, LOCK, BatchFiles
 from incident.register.config import Config
 from incident.register.store import (
     _FAR_FUTURE,
@@ -446,17 +448,30 @@ class PgStore(LocalStore):
         self._fetch_sealed(incident_id, only=path.relative_to(self.root).as_posix())
         return path
 
-    def personal_data_paths(self, incident_id: str) -> list[Path]:
-        """The incident's sealed files, those kept in the database brought here first (what purge removes)."""
-        self._fetch_sealed(incident_id)
-        return super().personal_data_paths(incident_id)
+    def personal_data_kept(self, incident_id: str) -> dict[str, int]:
+        """The incident's sealed files in the database and its batch's journal, by name with their sizes, read
+        without bringing any of them here (what a purge deletes there)."""
+        with self._guarded():
+            rows = self.conn.execute(
+                "SELECT name, octet_length(blob) FROM personal_data WHERE incident = %s "
+                "UNION ALL SELECT %s, sum(octet_length(line) + 1) FROM batch_journal WHERE incident = %s "
+                "HAVING count(*) > 0", (incident_id, _batch_name(incident_id, JOURNAL), incident_id)).fetchall()
+        return {str(name): int(size) for name, size in rows}
 
     def forget_personal_data(self, incident_id: str) -> list[str]:
-        """Delete the incident's sealed files from the database; their names."""
-        with self._guarded():
+        """Delete the incident's sealed files and its batch's journal from the database; their names."""
+        with self._guarded(), self.conn.transaction():
             rows = self.conn.execute("DELETE FROM personal_data WHERE incident = %s RETURNING name",
                                      (incident_id,)).fetchall()
-        return sorted(str(r[0]) for r in rows)
+            journal = self.conn.execute("DELETE FROM batch_journal WHERE incident = %s RETURNING seq",
+                                        (incident_id,)).fetchall()
+        return sorted([str(r[0]) for r in rows] + ([_batch_name(incident_id, JOURNAL)] if journal else []))
+
+    def fetch_personal_data(self, incident_id: str) -> None:
+        """Bring every sealed file of the incident the database keeps here (its roster, its batch with the
+        journal), where this machine's copy is missing or differs (`incident db export`)."""
+        self._fetch_sealed(incident_id)
+        self._pull_batch(incident_id, self.batch_dir(incident_id), adopt=False)
 
     def _put_sealed(self, incident_id: str, path: Path) -> None:
         blob = path.read_bytes()
@@ -470,9 +485,9 @@ class PgStore(LocalStore):
     def _fetch_sealed(self, incident_id: str, *, only: str | None = None) -> None:
         from incident.fsutil import atomic_write_bytes
 
-        with self._guarded():
-            rows = self.conn.execute("SELECT name, sha256 FROM personal_data WHERE incident = %s", (incident_id,))\
-                .fetchall()
+        with self._guarded():  # the rosters (a batch's files come with its journal: `_pull_batch`)
+            rows = self.conn.execute("SELECT name, sha256 FROM personal_data WHERE incident = %s AND NOT "
+                                     "starts_with(name, 'batches/')", (incident_id,)).fetchall()
         for name, sha in rows:
             if only is not None and name != only:
                 continue
@@ -483,6 +498,127 @@ class PgStore(LocalStore):
             if row is not None:
                 local.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 atomic_write_bytes(local, bytes(row[0]))
+
+    # ------------------------------------------------------------------ e-mail batches
+
+    def batch(self, incident_id: str) -> BatchFiles:
+        """The incident's batch, kept in the database too (`SharedBatch`): its files brought here when this
+        machine's copy is missing or differs, unless a prepare, approve or send of this machine is at work on
+        them (it holds the batch directory's lock; its files are the current ones)."""
+        path = self.batch_dir(incident_id)
+        self._pull_batch(incident_id, path, adopt=False, lock=True)
+        return SharedBatch(self, path, incident_id)
+
+    def _pull_batch(self, incident_id: str, path: Path, *, adopt: bool, lock: bool = False) -> dict[str, str]:
+        """Make the batch directory what the database keeps: the sealed messages and the manifest, the journal
+        written out again from its rows; the SHA-256 of each file kept there, by file name. When the database
+        keeps nothing of the batch, the directory is left as it is, and with `adopt` (under the batch's lock)
+        a batch found there is kept in the database from now on (one made before the database kept batches,
+        or copied here by `incident db import`). With `lock`, the batch directory's lock is taken for the
+        writing, and nothing is written while a prepare, approve or send of this machine holds it."""
+        from incident.fsutil import LockBusy, file_lock
+
+        prefix = _batch_name(incident_id, "")
+        with self._guarded():
+            kept = {str(name)[len(prefix):]: str(sha) for name, sha in self.conn.execute(
+                "SELECT name, sha256 FROM personal_data WHERE incident = %s AND starts_with(name, %s)",
+                (incident_id, prefix))}
+            lines = [str(line) for (line,) in self.conn.execute(
+                "SELECT line FROM batch_journal WHERE incident = %s ORDER BY seq", (incident_id,))]
+        if not kept and not lines:
+            if adopt and any((path / name).is_file() for name in (*KEPT, JOURNAL)):
+                self._push_batch(incident_id, path, {}, journal=True)
+                return self._pull_batch(incident_id, path, adopt=False)
+            return kept
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not lock:
+            self._write_batch(incident_id, path, kept, lines)
+            return kept
+        try:
+            with file_lock(path / LOCK, wait=False):
+                self._write_batch(incident_id, path, kept, lines)
+        except LockBusy:
+            pass
+        return kept
+
+    def _write_batch(self, incident_id: str, path: Path, kept: Mapping[str, str], lines: list[str]) -> None:
+        """Write the batch's files as the database keeps them (`kept`: their SHA-256) where they differ."""
+        from incident.fsutil import atomic_write_bytes
+
+        prefix = _batch_name(incident_id, "")
+        for name in KEPT:
+            local = path / name
+            sha = kept.get(name)
+            if sha is None:
+                local.unlink(missing_ok=True)
+            elif not local.is_file() or _file_sha256(local) != sha:
+                with self._guarded():
+                    row = self.conn.execute("SELECT blob FROM personal_data WHERE name = %s",
+                                            (prefix + name,)).fetchone()
+                if row is not None:
+                    atomic_write_bytes(local, bytes(row[0]))
+        journal = path / JOURNAL
+        text = "".join(line + "\n" for line in lines).encode("utf-8")
+        if not lines:
+            journal.unlink(missing_ok=True)
+        elif not journal.is_file() or journal.read_bytes() != text:
+            atomic_write_bytes(journal, text)
+
+    def _push_batch(self, incident_id: str, path: Path, kept: Mapping[str, str], *, journal: bool = False) -> None:
+        """Keep in the database the batch files that differ from what it keeps (`kept`: their SHA-256 there),
+        in one transaction; a journal that is gone here (a batch prepared again) is deleted there. With
+        `journal`, the journal's whole lines are written there too (a batch the database did not keep)."""
+        prefix = _batch_name(incident_id, "")
+        with self._guarded(), self.conn.transaction(), self.conn.cursor() as cur:
+            for name in KEPT:
+                local = path / name
+                if local.is_file():
+                    blob = local.read_bytes()
+                    sha = hashlib.sha256(blob).hexdigest()
+                    if kept.get(name) != sha:
+                        cur.execute(
+                            "INSERT INTO personal_data (name, incident, blob, sha256) VALUES (%s, %s, %s, %s) "
+                            "ON CONFLICT (name) DO UPDATE SET blob = excluded.blob, sha256 = excluded.sha256, "
+                            "written_by = current_user, written_at = now()", (prefix + name, incident_id, blob, sha))
+                elif name in kept:
+                    cur.execute("DELETE FROM personal_data WHERE name = %s", (prefix + name,))
+            if not (path / JOURNAL).is_file():
+                cur.execute("DELETE FROM batch_journal WHERE incident = %s", (incident_id,))
+            elif journal:
+                whole = [raw.decode("utf-8").rstrip("\n") for raw in (path / JOURNAL).read_bytes().splitlines(True)
+                         if raw.endswith(b"\n")]  # a torn last line (a crash mid-write) is left out
+                cur.executemany("INSERT INTO batch_journal (incident, line) VALUES (%s, %s)",
+                                [(incident_id, line) for line in whole])
+
+    def keep_batch(self, incident_id: str) -> None:
+        """Keep the batch of this store directory in the database, with its journal, when the database keeps
+        none of it (`incident db import`)."""
+        with self._batch_lock(incident_id):
+            self._pull_batch(incident_id, self.batch_dir(incident_id), adopt=True)
+
+    def _journal_line(self, incident_id: str, line: str) -> None:
+        with self._guarded():  # autocommit: kept once this returns
+            self.conn.execute("INSERT INTO batch_journal (incident, line) VALUES (%s, %s)", (incident_id, line))
+
+    @contextmanager
+    def _batch_lock(self, incident_id: str) -> Iterator[None]:
+        """The batch's lock in the database, for the session: one prepare, approve or send at a time on every
+        machine (released by the server when a crash ends the session)."""
+        import psycopg
+
+        with self._guarded():
+            row = self.conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))",
+                                    (_BATCH_LOCK, incident_id)).fetchone()
+        if not (row and row[0]):
+            raise RefusedError(_("another prepare, approve or send of the batch of {incident_id} is running, on this machine or another; try again when it has finished")
+                               .format(incident_id=incident_id))
+        try:
+            yield
+        finally:
+            try:
+                self.conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (_BATCH_LOCK, incident_id))
+            except psycopg.Error:  # the session is gone, and its lock with it
+                pass
 
     # ------------------------------------------------------------------ records
 
@@ -591,6 +727,46 @@ class PgStore(LocalStore):
         return new
 
 
+#: the advisory lock of a batch, with its incident's hashtext (any constant; "btch" in ASCII)
+_BATCH_LOCK = 0x62746368
+
+
+def _batch_name(incident_id: str, name: str) -> str:
+    """A batch file's name in the database: its path in a store directory (batches/2024-0001/manifest.json)."""
+    return f"batches/{incident_id}/{name}"
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class SharedBatch(BatchFiles):
+    """A batch kept in the database as well as in the batch directory: the sealed messages file and the
+    manifest in `personal_data` as the files themselves, the journal in `batch_journal` one row per line."""
+
+    def __init__(self, store: PgStore, path: Path, incident_id: str) -> None:
+        super().__init__(path, incident_id)
+        self.store = store
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        """The batch's lock in the database; the files it keeps brought here first, and the ones changed here
+        kept there when the block ends normally (a block that fails leaves the database as it was)."""
+        with self.store._batch_lock(self.incident_id):
+            kept = self.store._pull_batch(self.incident_id, self.path, adopt=True)
+            yield
+            self.store._push_batch(self.incident_id, self.path, kept)
+
+    def journal_sink(self) -> Callable[[str], None]:
+        """Each journal line is inserted (and committed) before it is written to the local file."""
+        store, incident_id = self.store, self.incident_id
+        return lambda line: store._journal_line(incident_id, line)
+
+
 def _from_cached(cached: str, incident_id: str) -> rec.Record | None:
     try:
         hit = json.loads(cached, object_hook=_revive)
@@ -616,6 +792,7 @@ MEMBER_GRANTS: tuple[tuple[str, str], ...] = (
     ("incident_migrations", "SELECT"),
     ("register_identity", "SELECT"),
     ("personal_data", "SELECT, INSERT, UPDATE, DELETE"),
+    ("batch_journal", "SELECT, INSERT, DELETE"),
     # the parts of each incident as views for SQL queries (migration 0005), under the incidents' policies
     ("incident_timeline", "SELECT"),
     ("incident_assessments", "SELECT"),

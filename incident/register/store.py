@@ -34,6 +34,7 @@ from incident.fsutil import atomic_write_bytes, atomic_write_text, ensure_dir, f
 from incident.i18n import _
 from incident.register import record as rec
 from incident.register.audit import AuditLog, VerifyResult, file_sha256
+from incident.register.batchfiles import BatchFiles
 from incident.register.config import Config, load_config
 from incident.register.sections import TOOL_WRITTEN
 
@@ -166,6 +167,11 @@ class LocalStore(ABC):
         self.check_id(incident_id)
         return self.private_dir("batches") / incident_id
 
+    def batch(self, incident_id: str) -> BatchFiles:
+        """The incident's e-mail batch as the batch code reaches it: its directory, `batch_dir` (a backend that
+        keeps batches elsewhere too returns its own `BatchFiles`)."""
+        return BatchFiles(self.batch_dir(incident_id), incident_id)
+
     def personal_data_paths(self, incident_id: str) -> list[Path]:
         """Entries of the personal-data directories named after the incident (store-relative)."""
         found: list[Path] = []
@@ -222,6 +228,10 @@ class LocalStore(ABC):
     def identity(self) -> str | None:
         """No authentication of its own: None (see RegisterStore.identity)."""
         return None
+
+    def personal_data_kept(self, incident_id: str) -> dict[str, int]:
+        """Nothing beyond the files of the store directory: {}."""
+        return {}
 
     def forget_personal_data(self, incident_id: str) -> list[str]:
         """Nothing beyond the files of the store directory: []."""

@@ -145,6 +145,8 @@ def import_files(register: RegisterStore, source_root: Path, *, actor: str, at: 
     for dest in personal:  # a roster is kept in the database too, as the sealed file
         if dest.parent.name == "rosters" and dest.suffix == ".roster" and dest.stem in records:
             target._put_sealed(dest.stem, dest)
+    for incident_id in sorted({d.parent.name for d in personal if d.parent.parent.name == "batches"} & set(records)):
+        target.keep_batch(incident_id)  # and a batch, its journal with it
     return TransferResult(str(source_root), target.where, len(records), len(entries), len(personal), before.head,
                           after)
 
@@ -178,8 +180,8 @@ def export_files(register: RegisterStore, target_root: Path, *, actor: str, at: 
         year, number = str(incident_id).split("-")
         years[year] = max(years.get(year, 0), int(number))
     atomic_write_bytes(store.root / "counters.json", json.dumps(years, sort_keys=True).encode())
-    for (incident_id, _content) in rows:  # the rosters kept in the database, brought here first
-        source._fetch_sealed(str(incident_id))
+    for (incident_id, _content) in rows:  # the rosters and batches kept in the database, brought here first
+        source.fetch_personal_data(str(incident_id))
     _same_roster_key(source, store)
     personal = _copy_sealed(source.root, store.root)
     source.log(actor, "db-export", None, {"target": str(target_root), "incidents": len(rows)}, at=at)

@@ -1,0 +1,45 @@
+"""Where the files of one incident's sending batch are kept: `batches/<ID>/` of the local store directory,
+and, on a backend that shares them, somewhere every officer reaches too (`RegisterStore.batch`).
+
+A batch (`incident.notices.batch`) is three files: ``messages.sealed`` (the messages, sealed with the roster
+key), ``manifest.json`` (count, hash of the sealed file, who prepared and who approved it) and
+``journal.jsonl`` (append-only, one line per recipient state change; no names, no addresses). The batch code
+reads and writes them in the local directory, under the directory's own lock; `BatchFiles` is what a backend
+adds around that:
+
+- `shared()`, held inside the directory's lock by every prepare, approve and send: on the file store nothing;
+  a backend that keeps the batch elsewhere too takes its lock there (one run at a time on any machine),
+  brings its files here on entering and keeps the files changed here on leaving normally;
+- `journal_sink()`: where each journal line is written before it is written to the local file (on the file
+  store none), so that a recipient journaled as sent anywhere is skipped by a resume on any machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+
+MESSAGES = "messages.sealed"
+MANIFEST = "manifest.json"
+JOURNAL = "journal.jsonl"
+#: the lock of the batch directory, held by every prepare, approve and send on this machine
+LOCK = "send.lock"
+#: the files of a batch kept as they are (the sealed messages and the manifest); the journal is appended to
+KEPT = (MESSAGES, MANIFEST)
+
+
+class BatchFiles:
+    """The batch directory of one incident; on the file store it is all there is (see the module docstring)."""
+
+    def __init__(self, path: Path, incident_id: str = "") -> None:
+        self.path = path
+        self.incident_id = incident_id
+
+    def shared(self) -> AbstractContextManager[None]:
+        """Held inside the batch directory's lock: nothing to do for files that are only here."""
+        return nullcontext()
+
+    def journal_sink(self) -> Callable[[str], None] | None:
+        """Where a journal line (without its line break) goes before the local file: nowhere else here."""
+        return None
