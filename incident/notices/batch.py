@@ -30,6 +30,11 @@ can lose at most the entries after the last fsync, one group of 100: a resume th
 most 51 messages (the at most 50 whose outcome was among those entries, plus the one in flight),
 each with its same Message-ID. A torn last line is dropped on resume.
 
+On the shared register the store keeps the batch in the database too (`RegisterStore.batch` hands the
+functions here a `BatchFiles`, `incident.register.batchfiles`): each journal line reaches the database
+before the local file, committed, so the guarantee above holds across machines, and a power loss of the
+sending machine loses no entry that was committed.
+
 The preparer cannot approve their own batch (ダブルチェック). Sending itself (SMTP) is in
 `incident.notices.delivery`.
 """

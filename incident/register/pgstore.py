@@ -2,7 +2,7 @@
 
 Chosen by `incident init --database URL`, `database_url` in config.toml or `$INCIDENT_DATABASE_URL`
 (which wins). The local store directory keeps config.toml, the organization's playbooks/ and templates/
-and the sealed personal data of individual incidents (rosters/, batches/); the database keeps:
+and a copy of the sealed personal data of individual incidents (rosters/, batches/); the database keeps:
 
 - `incidents`: each record as the TOML text the file store would write (its SHA-256 is what the audit
   names), the validated record as JSON for listing, and the columns lists filter on;
@@ -22,7 +22,19 @@ import` is written in the importer's role and carries its author as the source r
 
 Sealed personal data (migration 0004): a roster imported here is also kept in `personal_data` as the sealed
 file itself, under its incident's row-level security, brought to an officer's store directory when it is
-missing or older there, and deleted by purge (`forget_personal_data`); batches stay local files.
+missing or older there, and deleted by purge (`forget_personal_data`); the database never holds a
+plaintext name or address.
+
+E-mail batches (migration 0007, `SharedBatch`): a batch's sealed messages file and its manifest are kept in
+`personal_data` as the files themselves (batches/<ID>/messages.sealed, batches/<ID>/manifest.json), its
+journal in `batch_journal`, one row per line, under the same row-level security. Each journal line is
+inserted (autocommit) before it is written to the local file, and a `sending` line before the message's
+SMTP transaction starts, so a recipient journaled as sent is never sent again by a resume on any machine,
+and one left `sending` is sent again with the same Message-ID, as on the file store. Every prepare, approve
+and send holds the batch's advisory lock (`_batch_lock`, session-level: the server releases it when a
+crashed client's session ends), brings the files the database keeps to the batch directory first (the
+database's copy wins) and keeps the files changed there on leaving normally. Purge lists what the database
+keeps by name (`personal_data_kept`, nothing written to disk) and deletes it with the journal rows.
 
 Every change is one transaction: the record's row locked (`SELECT … FOR UPDATE`), changed, validated,
 written, and its audit entry appended under the head's row lock, committed together or not at all.
