@@ -299,7 +299,11 @@ def test_purge_deletes_the_batch_from_the_database_and_a_dry_run_writes_nothing_
     assert entry["changes"]["removed"] == []  # nothing was on machine B's disk
     timeline = open_store(a.store_dir).load(incident).timeline
     assert all(name in timeline[-1].text for name in names)
-    # machine A's own copies are its files: its purge removes them, with nothing left in the database
+    # machine A's own copies are its files: they are not brought back to the database, and its purge
+    # removes them, with nothing left in the database
+    assert a.status(incident)["sent"] == 3
+    refused = a.run(f"send {incident} --resume", actor="alice", expect=2)
+    assert "was purged from the register" in refused.stderr and kept(a.url) == {}
     local = json.loads(a.run("purge --yes --json").stdout)
     assert [sorted(i["paths"]) for i in local["incidents"]] == [[f"batches/{incident}", f"rosters/{incident}.roster"]]
     assert not (a.store_dir / "batches" / incident).exists()

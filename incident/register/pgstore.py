@@ -526,7 +526,8 @@ class PgStore(LocalStore):
         written out again from its rows; the SHA-256 of each file kept there, by file name. When the database
         keeps nothing of the batch, the directory is left as it is, and with `adopt` (under the batch's lock)
         a batch found there is kept in the database from now on (one made before the database kept batches,
-        or copied here by `incident db import`). With `lock`, the batch directory's lock is taken for the
+        or copied here by `incident db import`), unless the incident's personal data was purged (a copy left
+        on this machine is refused, not brought back). With `lock`, the batch directory's lock is taken for the
         writing, and nothing is written while a prepare, approve or send of this machine holds it."""
         from incident.fsutil import LockBusy, file_lock
 
@@ -539,6 +540,9 @@ class PgStore(LocalStore):
                 "SELECT line FROM batch_journal WHERE incident = %s ORDER BY seq", (incident_id,))]
         if not kept and not lines:
             if adopt and any((path / name).is_file() for name in (*KEPT, JOURNAL)):
+                if any(event.kind == "purge" for event in self.load(incident_id).timeline):
+                    raise RefusedError(_("the personal data of {incident_id} was purged from the register; this machine's copy of its batch ({path}) is not kept there again: remove it with `incident purge`")
+                                       .format(incident_id=incident_id, path=path))
                 self._push_batch(incident_id, path, {}, journal=True)
                 return self._pull_batch(incident_id, path, adopt=False)
             return kept
