@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from incident.followup.reports import Period, annual_report, render
 from incident.law.taxonomy import load_taxonomy
 from incident.law.vocabulary import init_store, open_store
+from incident.register import enums
 from incident.register import record as rec
 from incident.register.store import Store
 
@@ -43,9 +44,9 @@ def build_store(root: Path, count: int, seed: int = 2023) -> Store:
         year = discovered.year
         numbers[year] = numbers.get(year, 0) + 1
         facts = {
-            "id": f"{year}-{numbers[year]:04d}", "status": rng.choice(rec.STATUSES), "created_at": discovered,
+            "id": f"{year}-{numbers[year]:04d}", "status": rng.choice(enums.STATUSES), "created_at": discovered,
             "title": "メール誤送信", "entity": "public-body", "department": rng.choice(DEPARTMENTS),
-            "handled_by": rng.choice(rec.HANDLED_BY), "type": rng.choice(types), "event": "leak",
+            "handled_by": rng.choice(enums.HANDLED_BY), "type": rng.choice(types), "event": "leak",
             "occurred_at": occurred, "discovered_at": discovered,
             "summary": "イベント参加者にメールを一斉送信する際、他のアドレスが見える状態で送信",
             "cause": "メール送信時のダブルチェックが不十分であったため", "cause_category": rng.choice(causes),

@@ -243,7 +243,7 @@ def test_writing_emails_without_a_sender_is_refused_in_japanese(ja: None) -> Non
 
 
 def test_the_lists_type_names_are_the_taxonomys() -> None:
-    from incident.cli.views import _type_names
+    from incident.cli.listing import _type_names
     from incident.law.taxonomy import load_taxonomy
 
     assert _type_names() == {t.id: t.ja for t in load_taxonomy().types.values()}

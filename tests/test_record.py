@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from incident.errors import InputError
 from incident.law.vocabulary import load_vocabulary
+from incident.register import enums
 from incident.register import record as rec
 
 VOCAB = load_vocabulary()
@@ -120,22 +121,22 @@ def records(draw: st.DrawFn) -> rec.Record:
     discovered = occurred + draw(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=60)))
     facts: dict[str, object] = {
         "title": draw(texts.filter(lambda s: "\n" not in s and "\r" not in s and s.strip() != "")),
-        "entity": draw(st.sampled_from(rec.ENTITIES)),
+        "entity": draw(st.sampled_from(enums.ENTITIES)),
         "type": draw(st.sampled_from(VOCAB.types)),
         "discovered_at": discovered,
     }
     optional = {
         "occurred_at": st.just(occurred),
-        "role": st.sampled_from(rec.ROLES),
+        "role": st.sampled_from(enums.ROLES),
         "summary": texts,
         "cause": texts,
         "persons": st.integers(min_value=0, max_value=10_000_000),
-        "malicious": st.sampled_from(rec.MALICIOUS),
+        "malicious": st.sampled_from(enums.MALICIOUS),
         "published": st.booleans(),
         "recovered": st.booleans(),
-        "handled_by": st.sampled_from(rec.HANDLED_BY),
+        "handled_by": st.sampled_from(enums.HANDLED_BY),
         "subject_countries": st.lists(st.sampled_from(["JP", "DE", "FR", "US"]), max_size=3),
-        "risk_level": st.sampled_from(rec.RISK_LEVELS),
+        "risk_level": st.sampled_from(enums.RISK_LEVELS),
         "cause_category": st.sampled_from(VOCAB.causes),
     }
     for key, strategy in optional.items():

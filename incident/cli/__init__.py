@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("incident.cli.register:init_cmd", N_('Create the store (config.toml, incidents/, audit log).')),
     "new": ("incident.cli.register:new_cmd", N_('Record a new incident and print its ID.')),
     "show": ("incident.cli.register:show_cmd", N_('Show one incident: its facts, data items and timeline.')),
-    "list": ("incident.cli.register:list_cmd", N_('List incidents, newest discovery first.')),
+    "list": ("incident.cli.listing:list_cmd", N_('List incidents, newest discovery first.')),
     "edit": ("incident.cli.register:edit_cmd",
              N_("Open the incident's TOML in $EDITOR; an invalid save is refused and the edit kept for retry.")),
     "set": ("incident.cli.register:set_cmd",

@@ -265,7 +265,7 @@ def print_deadlines(out: RichReporter, ctx: Context, rows: list[Any] | None = No
     from rich.markup import escape
     from rich.table import Table
 
-    from incident.cli.views import RICH_TABLE_MAX_ROWS
+    from incident.cli.tables import RICH_TABLE_MAX_ROWS
 
     rows = collect_open(ctx) if rows is None else rows
     if not rows:
@@ -288,7 +288,7 @@ def print_deadlines(out: RichReporter, ctx: Context, rows: list[Any] | None = No
 
 def plain_deadlines(rows: list[Any]) -> str:
     """The open obligations as aligned text (the same columns as the table; overdue ones say so)."""
-    from incident.cli.views import plain_table
+    from incident.cli.tables import plain_table
     from incident.safetext import terminal_safe
 
     cells = []
@@ -311,7 +311,7 @@ def plain_overdue_steps(late: list[Any], tz: str) -> str:
     """Overdue response steps as aligned text: each step, or for a long list one line per incident (its
     earliest overdue step and how many are overdue; `incident steps ID` lists them all)."""
     from incident.cli.steps import who_label
-    from incident.cli.views import RICH_TABLE_MAX_ROWS, plain_table
+    from incident.cli.tables import RICH_TABLE_MAX_ROWS, plain_table
     from incident.followup.response import URGENCIES
     from incident.safetext import terminal_safe
 
@@ -347,7 +347,7 @@ def print_overdue_steps(out: RichReporter, ctx: Context, department: str | None 
     from rich.table import Table
 
     from incident.cli.steps import who_label
-    from incident.cli.views import RICH_TABLE_MAX_ROWS
+    from incident.cli.tables import RICH_TABLE_MAX_ROWS
     from incident.followup.people import same_name
     from incident.followup.response import URGENCIES
     from incident.followup.steps import overdue_steps

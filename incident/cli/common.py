@@ -125,7 +125,7 @@ def command_hint(args: str) -> str:
     not the one a bare `incident` opens (the demo store, or one given with --store)."""
     import shlex
 
-    from incident.register.store import default_store_path
+    from incident.register.paths import default_store_path
 
     ctx = click.get_current_context(silent=True)
     env = ctx.find_object(Env) if ctx is not None else None

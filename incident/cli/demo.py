@@ -76,7 +76,7 @@ def _load_samples(store: Any, actor: str) -> list[str]:
 def demo_cmd(as_json: bool) -> None:
     """Record sample incidents in a demo store and show the register, an incident and what the law asks."""
     from incident.law.vocabulary import init_store, open_store
-    from incident.register.store import demo_store_path
+    from incident.register.paths import demo_store_path
 
     env = get_env()
     if env.store_opt:
@@ -98,12 +98,13 @@ def demo_cmd(as_json: bool) -> None:
 
 def _show(out: RichReporter, ctx: Context, path: Path, ids: list[str]) -> None:
     """The tour for people: the register, each sample with its assessment and steps, deadlines, reminders."""
+    from incident.cli.listing import print_list
     from incident.cli.register import show_extras
-    from incident.cli.views import print_list, print_record
+    from incident.cli.views import print_record
 
     store = ctx.store
     out.info(_("Demo store: {path} (use --store DIR to keep the samples elsewhere)").format(path=path))
-    print_list(out, store.records(), store.tz)
+    print_list(out, store.summaries())
     for incident_id in ids:
         record = store.load(incident_id)
         print_record(out, record, store.tz)

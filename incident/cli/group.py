@@ -47,7 +47,7 @@ class Env:
 
     @property
     def store_path(self) -> Path:
-        from incident.register.store import default_store_path
+        from incident.register.paths import default_store_path
 
         return default_store_path(self.store_opt)
 

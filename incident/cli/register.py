@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,8 @@ from incident.cli.group import IncidentGroup
 from incident.cli.reporting import RichReporter, reporter
 from incident.cli.views import field_label
 from incident.i18n import N_, _
-from incident.register.record import ENTITIES, ENUM_LABELS_JA, FIELDS, STATUSES, enum_label, settable_fields
+from incident.register.enums import ENTITIES, ENUM_LABELS_JA, STATUSES, enum_label
+from incident.register.record import FIELDS, settable_fields
 
 
 @click.command("init")
@@ -216,73 +216,6 @@ def show_extras(out: RichReporter, ctx: Any, record: Any) -> None:
     if "assessment" in record.sections:
         print_stored_summary(out, record)
     print_open_steps(out.console, ctx, record)
-
-
-@click.command("list")
-@click.option("--status", type=LabelledChoice(STATUSES, ENUM_LABELS_JA["status"]),
-              help="Only incidents in this state.")
-@click.option("--year", type=int, help="Only incidents discovered in this calendar year.")
-@click.option("--type", "type_", metavar="TYPE", help="Only incidents of this type (e.g. misdirected-email).")
-@click.option("--format", "fmt", type=LabelledChoice(["table", "csv", "xlsx"]), default="table", show_default=True,
-              help="csv (Japanese headers, BOM, also on standard output) or xlsx (-o FILE, prints on A4 landscape).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="With csv or xlsx: write to FILE.")
-@json_option
-@store_options
-def list_cmd(status: str | None, year: int | None, type_: str | None, fmt: str, output: str | None,
-             as_json: bool) -> None:
-    """List incidents, newest discovery first."""
-    from incident.cli.views import RICH_TABLE_MAX_ROWS, plain_list, print_list, summary_json
-    from incident.register.changes import filter_records
-
-    env = get_env()
-    store = env.store()
-    records = filter_records(store.records(), status=status, year=year, type_=type_, tz=store.tz)
-    if fmt != "table":
-        _export_list(records, fmt, output, store.tz, store.config.organization)
-        return
-
-    def view(out: RichReporter) -> None:
-        if not sys.stdout.isatty() or len(records) > RICH_TABLE_MAX_ROWS:
-            out.echo(plain_list(records, store.tz), nl=False)  # pipes and long lists: no rich needed
-        else:
-            print_list(out, records, store.tz)
-
-    reporter(as_json).result(lambda: [summary_json(r) for r in records], view)
-
-
-def _export_list(records: list[Any], fmt: str, output: str | None, tz: str, organization: str) -> None:
-    """The list as a sheet or a CSV (Japanese headers; cells that would start a formula kept as text)."""
-    from pathlib import Path
-
-    from incident.cli.views import list_rows
-    from incident.errors import InputError
-
-    headers = ("番号", "状態", "発覚日", "種別", "件名", "所管", "本人の数", "報告・通知")
-    if output is not None:
-        from incident.outputs import output_file
-
-        output_file(Path(output), option="--output")
-    rows = list_rows(records, tz)
-    if fmt == "xlsx":
-        if output is None:
-            raise InputError(_("xlsx is written to a file: give -o FILE.xlsx"), field="--output")
-        from incident.sheets import LIST_SHEET, write_table
-
-        write_table(Path(output), f"{organization} 事案一覧".strip(), LIST_SHEET, rows, sheet="事案一覧")
-        info(_("Wrote {count} incident(s) to {output}.").format(count=len(rows), output=output))
-        return
-    from incident.followup.reports import csv_table
-
-    data = b"\xef\xbb\xbf" + csv_table(headers, rows).encode("utf-8")
-    if output is None:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    from incident.fsutil import atomic_write_bytes
-
-    atomic_write_bytes(Path(output), data, mode=0o644)
-    info(_("Wrote {count} incident(s) to {output}.").format(count=len(rows), output=output))
 
 
 @click.command("edit")

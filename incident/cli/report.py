@@ -154,7 +154,7 @@ def print_holdings(rep: Reporter, plan: PurgePlan) -> None:
     if not plan.holdings:
         rep.print(_("No incident holds personal data outside its record."))
         return
-    from incident.register.record import enum_label
+    from incident.register.enums import enum_label
 
     rep.table(_("Personal data each incident still holds"), (_("Incident"), _("Status"), _("Removed from"), _("Holds")),
               ([h.incident, enum_label("status", h.status),

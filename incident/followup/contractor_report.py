@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from incident.errors import InputError
-from incident.register import record as rec
+from incident.register import enums
 from incident.resources import builtin_dir
 from incident.tomlfile import BlockProblems, check_header, raise_problems, read_toml
 
@@ -84,7 +84,7 @@ def _read_playbook(path: Path, *, complete: bool) -> tuple[dict[str, Any], list[
             if key not in table:
                 block.fail("missing", key)
     handled = table.get("handled_by", [])
-    valid = [h for h in rec.HANDLED_BY if h]
+    valid = [h for h in enums.HANDLED_BY if h]
     if not isinstance(handled, list) or not all(isinstance(h, str) and h in valid for h in handled):
         block.fail(f"expected a list of: {', '.join(valid)}", "handled_by")
     for key in ("measure", "citation"):

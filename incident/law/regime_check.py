@@ -38,7 +38,7 @@ from incident.law.rule_kinds import (
     EXEMPTION_PLACEHOLDERS,
     EXEMPTION_STATES,
 )
-from incident.register.record import ENTITIES
+from incident.register.enums import ENTITIES
 
 __all__ = ["parse_regime", "read_regime"]
 

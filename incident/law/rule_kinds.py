@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from incident.law.assessment import ReasonValue
-from incident.register.record import ENTITIES, MALICIOUS, RISK_LEVELS
+from incident.register.enums import ENTITIES, MALICIOUS, RISK_LEVELS
 
 __all__ = [
     "APPLIES_KINDS",

@@ -26,6 +26,7 @@ from incident.register import record as rec
 from incident.register.audit import VerifyResult
 from incident.register.batchfiles import BatchFiles
 from incident.register.config import Config
+from incident.register.listing import Summary
 
 
 class RegisterStore(Protocol):
@@ -58,6 +59,9 @@ class RegisterStore(Protocol):
 
     def records(self, *, fresh: bool = False) -> list[rec.Record]:
         """Every valid incident, newest discovery first; the invalid ones are kept in `skipped`."""
+
+    def summaries(self) -> list[Summary]:
+        """Every valid incident as `incident list` shows it, newest discovery first (invalid: `skipped`)."""
 
     def validate(self, record: rec.Record, *, file: str | None = None) -> rec.Record: ...
 

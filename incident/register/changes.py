@@ -13,11 +13,12 @@ from typing import Any
 
 from incident.errors import InputError, RefusedError
 from incident.i18n import _
+from incident.register import enums
 from incident.register import record as rec
 from incident.register.backend import RegisterStore
 from incident.register.sections import TOOL_WRITTEN
 
-STATUS_ORDER = {s: i for i, s in enumerate(rec.STATUSES)}
+STATUS_ORDER = {s: i for i, s in enumerate(enums.STATUSES)}
 
 
 def parse_assignment(text: str) -> tuple[str, str]:
@@ -129,9 +130,9 @@ def change_status(store: RegisterStore, incident_id: str, status: str, *, actor:
                   reason: str = "", close_blockers: Callable[[rec.Record], list[str]]) -> rec.Record:
     """open → contained → reported → closed; closing is refused while `close_blockers` names anything
     (they are the follow-up stage's to say: incident.followup.closing), unless forced."""
-    if status not in rec.STATUSES:
+    if status not in enums.STATUSES:
         raise InputError(_("{status!r} is not valid; expected one of: {join}")
-                         .format(status=status, join=', '.join(rec.STATUSES)), field="STATUS")
+                         .format(status=status, join=', '.join(enums.STATUSES)), field="STATUS")
     if force and not reason.strip():
         raise InputError(_("--force needs --reason TEXT (it is logged)"), field="--reason")
 
@@ -157,19 +158,3 @@ def change_status(store: RegisterStore, incident_id: str, status: str, *, actor:
 
     extra = {"forced": True, "reason": reason.strip()} if force else None
     return store.update(incident_id, change, actor=actor, action="status", extra=extra)
-
-
-def filter_records(records: Sequence[rec.Record], *, status: str | None = None, year: int | None = None,
-                   type_: str | None = None, tz: str = "Asia/Tokyo") -> list[rec.Record]:
-    from incident.dates import to_local_date
-
-    out = []
-    for r in records:
-        if status and r.status != status:
-            continue
-        if type_ and r.get("type") != type_:
-            continue
-        if year and to_local_date(r.discovered_at, tz).year != year:
-            continue
-        out.append(r)
-    return out

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from incident.errors import InputError
 from incident.i18n import _
-from incident.register.record import ENTITIES
+from incident.register.enums import ENTITIES
 
 if TYPE_CHECKING:
     from incident.register.backend import RegisterStore

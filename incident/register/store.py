@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
@@ -29,6 +28,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from incident.dates import to_local_date
 from incident.errors import InputError, NotFoundError, RefusedError, StoreError
 from incident.fsutil import atomic_write_bytes, atomic_write_text, ensure_dir, file_lock, fsync_dir
 from incident.i18n import _
@@ -36,34 +36,27 @@ from incident.register import record as rec
 from incident.register.audit import AuditLog, VerifyResult, file_sha256
 from incident.register.batchfiles import BatchFiles
 from incident.register.config import Config, load_config
-from incident.register.sections import TOOL_WRITTEN
+from incident.register.listing import LIST_FILE, SETTLED_NS, Summary, is_incident_file
+from incident.register.listing import encode as encode_list
+from incident.register.listing import signature as file_signature
+from incident.register.paths import ENV_HOME, ID_RE
+from incident.register.sections import TOOL_WRITTEN, reportable_of
 
 #: where the personal data of individual incidents lives, named after the incident (`incident purge`)
 PERSONAL_DATA_DIRS = ("rosters", "batches", "notices")
-ID_RE = re.compile(r"^(\d{4})-(\d{4,})$")
-ENV_HOME = "INCIDENT_HOME"
 #: the audit entry of a record change in progress (see Store._write_logged)
 INTENT = "audit.intent"
 #: the store's own id, which its keys are named after
 STORE_ID = "store-id"
 
 
-def default_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """`--store`, else `$INCIDENT_HOME`, else the platform's user data directory."""
-    if explicit:
-        return Path(explicit).expanduser()
-    env = os.environ.get(ENV_HOME)
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("incident", appauthor=False))
-
-
-def demo_store_path() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("incident", appauthor=False)) / "demo"
+def summary_of(record: rec.Record, tz: str) -> Summary:
+    """The record as `incident list` shows it, its discovery dated in the timezone `tz`."""
+    return {"id": record.id, "status": record.status, "discovered_at": record.discovered_at.isoformat(),
+            "discovered_on": to_local_date(record.discovered_at, tz).isoformat(), "type": record.get("type"),
+            "title": record.get("title"), "department": record.get("department", ""),
+            "persons": record.get("persons"), "reportable": reportable_of(record.sections),
+            "assessed": "assessment" in record.sections}
 
 
 def diff_records(old: rec.Record | None, new: rec.Record) -> dict[str, Any]:
@@ -248,6 +241,15 @@ class LocalStore(ABC):
         """How errors name the record of an incident."""
         self.check_id(incident_id)
         return f"incident {incident_id}"
+
+    @abstractmethod
+    def records(self, *, fresh: bool = False) -> list[rec.Record]:
+        """Every valid incident, newest discovery first; the invalid ones are kept in `skipped`."""
+
+    def summaries(self) -> list[Summary]:
+        """Every valid incident as listed, newest discovery first (the invalid ones kept in `skipped`)."""
+        tz = self.tz
+        return [summary_of(r, tz) for r in self.records()]
 
     @abstractmethod
     def update(self, incident_id: str, change: Callable[[rec.Record], rec.Record], *, actor: str,
@@ -523,6 +525,36 @@ class Store(LocalStore):
             return self._fresh_records(skip)
         return self._index().records(on_skip=skip)
 
+    def summaries(self) -> list[Summary]:
+        """Every incident as listed, newest discovery first; written to `list.json` as well, from which
+        `incident list` answers without opening the store while no incident file changes
+        (`incident.register.listing`)."""
+        self.skipped = []
+
+        def skip(path: Path, exc: InputError) -> None:
+            self.skipped.append(exc)
+
+        index = self._index()
+        records = index.records(on_skip=skip)
+        tz = self.tz
+        summaries = [summary_of(r, tz) for r in records]
+        if not self.skipped:
+            self._cache_list(index, summaries)
+        return summaries
+
+    def _cache_list(self, index: _Index, summaries: list[Summary]) -> None:
+        """Write `list.json` when it would say something new (a cache: a failure to write is no error)."""
+        data = encode_list(tz=self.tz, root=self.root, taken_ns=index.taken_ns, files=index.statuses,
+                           summaries=summaries)
+        path = self.root / LIST_FILE
+        try:
+            if data is None:
+                path.unlink(missing_ok=True)
+            elif not path.is_file() or path.read_bytes() != data:
+                atomic_write_bytes(path, data)
+        except OSError:
+            pass  # a read-only store still lists correctly
+
     def _fresh_records(self, on_skip: Callable[[Path, InputError], None]) -> list[rec.Record]:
         records: list[rec.Record] = []
         if not self.incidents_dir.is_dir():
@@ -597,11 +629,14 @@ class _Index:
 
     VERSION = 4
     #: how long before the index's writing a file must have last changed for its status alone to vouch for it
-    SETTLED_NS = 2_000_000_000
+    SETTLED_NS = SETTLED_NS
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.path = store.root / "index.json"
+        #: after `records`: the status of each file listed, and when the statuses were taken
+        self.statuses: dict[str, list[int]] = {}
+        self.taken_ns = 0
 
     def _cached(self) -> tuple[dict[str, Any], int]:
         """(the entries, when the statuses in them were taken in ns since the epoch) of the stored index."""
@@ -627,8 +662,7 @@ class _Index:
         records: list[rec.Record] = []
         dirty = False
         with os.scandir(self.store.incidents_dir) as it:
-            files = [e for e in it if e.name.endswith(".toml") and not e.name.startswith(".")
-                     and ID_RE.match(e.name[:-5])]
+            files = [e for e in it if is_incident_file(e.name)]
         for entry in files:
             try:
                 status = entry.stat()
@@ -637,7 +671,7 @@ class _Index:
                     on_skip(Path(entry.path), InputError(_("cannot read the file: {strerror}")
                                                          .format(strerror=exc.strerror), file=entry.path))
                 continue
-            signature = [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino]
+            signature = file_signature(status)
             hit: Any = cached.get(entry.name)
             if (isinstance(hit, dict) and hit.get("status") == signature
                     and status.st_ctime_ns < taken_ns - self.SETTLED_NS):
@@ -672,6 +706,8 @@ class _Index:
             records.append(record)
             entries[entry.name] = {"key": key, "status": signature, "record": rec.to_toml_dict(record)}
             dirty = True
+        self.statuses = {name: entry["status"] for name, entry in entries.items()}
+        self.taken_ns = now_ns
         if dirty or len(entries) != len(cached):
             try:
                 atomic_write_bytes(self.path, json.dumps({"version": self.VERSION, "taken_ns": now_ns,

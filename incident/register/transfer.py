@@ -36,8 +36,9 @@ from incident.fsutil import atomic_write_bytes, atomic_write_text, ensure_dir
 from incident.register.actors import imported_mark
 from incident.register.audit import GENESIS, VerifyResult
 from incident.register.backend import RegisterStore
+from incident.register.paths import ID_RE
 from incident.register.pgstore import PgStore
-from incident.register.store import ID_RE, Store
+from incident.register.store import Store
 
 #: the personal-data directories copied as they are (sealed files named after their incident)
 SEALED_DIRS = ("rosters", "batches")
