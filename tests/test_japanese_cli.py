@@ -242,8 +242,12 @@ def test_writing_emails_without_a_sender_is_refused_in_japanese(ja: None) -> Non
     assert caught.value.message.startswith("メールは実際に送る形で") and english_sentences(str(caught.value)) == []
 
 
-def test_the_lists_type_names_are_the_taxonomys() -> None:
-    from incident.cli.listing import _type_names
+def test_the_lists_type_names_are_the_taxonomys(tmp_path: Path) -> None:
     from incident.law.taxonomy import load_taxonomy
+    from incident.law.vocabulary import vocabulary_of
+    from incident.register.store import Store
 
-    assert _type_names() == {t.id: t.ja for t in load_taxonomy().types.values()}
+    store = Store.init(tmp_path / "s", vocabulary=vocabulary_of(tmp_path / "s"))
+    assert store.type_names() == {t.id: t.ja for t in load_taxonomy().types.values()}
+
+

@@ -125,14 +125,14 @@ def command_hint(args: str) -> str:
     not the one a bare `incident` opens (the demo store, or one given with --store)."""
     import shlex
 
-    from incident.register.paths import default_store_path
+    from incident.register.paths import store_dir
 
     ctx = click.get_current_context(silent=True)
     env = ctx.find_object(Env) if ctx is not None else None
     if env is None:
         return f"incident {args}"
     used = env.used_store_path()
-    if used.resolve() == default_store_path().resolve():
+    if os.path.realpath(used) == os.path.realpath(store_dir()):
         return f"incident {args}"
     return f"incident --store {shlex.quote(str(used))} {args}"
 

@@ -76,14 +76,14 @@ def _load_samples(store: Any, actor: str) -> list[str]:
 def demo_cmd(as_json: bool) -> None:
     """Record sample incidents in a demo store and show the register, an incident and what the law asks."""
     from incident.law.vocabulary import init_store, open_store
-    from incident.register.paths import demo_store_path
+    from incident.register.paths import demo_store_dir
 
     env = get_env()
     if env.store_opt:
         path = env.store_path
         store = open_store(path) if (path / "incidents").is_dir() else init_store(path, _demo_config(path))
     else:
-        path = demo_store_path()
+        path = Path(demo_store_dir())
         if path.exists():
             shutil.rmtree(path)
         store = init_store(path, _demo_config(path))

@@ -46,10 +46,17 @@ class Env:
         return f"Env(store_opt={self.store_opt!r}, actor_opt={self.actor_opt!r}, debug={self.debug!r})"
 
     @property
-    def store_path(self) -> Path:
-        from incident.register.paths import default_store_path
+    def store_dir(self) -> str:
+        """The store directory named by `--store`, `$INCIDENT_HOME` or the platform (`store_path` as text)."""
+        from incident.register.paths import store_dir
 
-        return default_store_path(self.store_opt)
+        return store_dir(self.store_opt)
+
+    @property
+    def store_path(self) -> Path:
+        from pathlib import Path  # not for `--help`, nor for a list answered from its cache
+
+        return Path(self.store_dir)
 
     def store(self) -> RegisterStore:
         """The opened store (an error saying how to create it when it is missing)."""

@@ -9,8 +9,6 @@ else lists through the store (which writes the file again).
 from __future__ import annotations
 
 import sys
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -21,10 +19,11 @@ from incident.cli.reporting import reporter
 from incident.cli.tables import RICH_TABLE_MAX_ROWS, plain_table
 from incident.i18n import N_, _
 from incident.register.enums import ENUM_LABELS_JA, STATUSES, enum_label
-from incident.register.listing import Summary, cached_summaries, filter_summaries, summary_json
+from incident.register.listing import cached_summaries, filter_summaries, summary_json
 
 if TYPE_CHECKING:
     from incident.cli.reporting import RichReporter
+    from incident.register.listing import Summary
 
 STATUS_STYLE = {"open": "bold red", "contained": "yellow", "reported": "cyan", "closed": "green"}
 LIST_COLUMNS = (N_("ID"), N_("Status"), N_("Discovered"), N_("Type"), N_("Title"), N_("Dept."), N_("Persons"),
@@ -45,7 +44,7 @@ def list_cmd(status: str | None, year: int | None, type_: str | None, fmt: str, 
              as_json: bool) -> None:
     """List incidents, newest discovery first."""
     env = get_env()
-    listed = cached_summaries(env.store_path) if fmt == "table" else None
+    listed = cached_summaries(env.store_dir) if fmt == "table" else None
     if listed is None:
         listed = env.store().summaries()
     summaries = filter_summaries(listed, status=status, year=year, type_=type_)
@@ -65,6 +64,8 @@ def list_cmd(status: str | None, year: int | None, type_: str | None, fmt: str, 
 
 def _export_list(summaries: list[Summary], fmt: str, output: str | None, organization: str) -> None:
     """The list as a sheet or a CSV (Japanese headers; cells that would start a formula kept as text)."""
+    from pathlib import Path  # exports only: a list answered from its cache never loads pathlib
+
     from incident.errors import InputError
 
     headers = ("番号", "状態", "発覚日", "種別", "件名", "所管", "本人の数", "報告・通知")
@@ -100,20 +101,24 @@ def list_columns() -> tuple[str, ...]:
     return tuple(_(c) for c in LIST_COLUMNS)
 
 
-def _list_row(s: Summary) -> list[str]:
-    reportable = {True: _("yes"), False: _("no"), None: "?"}.get(s["reportable"], "-") if s["assessed"] else "-"
-    return [s["id"], enum_label("status", s["status"]), s["discovered_on"], type_label(str(s["type"])),
-            str(s["title"]), str(s["department"]), "" if s["persons"] is None else f"{s['persons']:,}", reportable]
+def _list_rows(summaries: list[Summary]) -> list[list[str]]:
+    """Each summary as the table shows it, in the run's language."""
+    answers = {True: _("yes"), False: _("no"), None: "?"}
+    statuses = {status: enum_label("status", status) for status in STATUSES}
+    japanese = i18n.is_japanese()
+    return [[s["id"], statuses.get(s["status"]) or enum_label("status", s["status"]), s["discovered_on"],
+             (s["type_ja"] or str(s["type"])) if japanese else str(s["type"]), str(s["title"]),
+             str(s["department"]), "" if s["persons"] is None else f"{s['persons']:,}",
+             answers.get(s["reportable"], "-") if s["assessed"] else "-"]
+            for s in summaries]
 
 
 def list_rows(summaries: list[Summary]) -> list[list[Any]]:
     """The list's rows for a sheet or a CSV: the persons as a number, the rest as the table shows them."""
-    rows: list[list[Any]] = []
-    for summary in summaries:
-        row: list[Any] = _list_row(summary)
+    rows: list[list[Any]] = list(_list_rows(summaries))
+    for row, summary in zip(rows, summaries):
         persons = summary["persons"]
         row[6] = persons if isinstance(persons, int) else None
-        rows.append(row)
     return rows
 
 
@@ -128,12 +133,10 @@ def print_list(out: RichReporter, summaries: list[Summary]) -> None:
 
     from incident.cli.reporting import Column, Markup
 
-    rows: list[list[str]] = []
-    for summary in summaries:
-        row: list[str] = _list_row(summary)
+    rows = _list_rows(summaries)
+    for row, summary in zip(rows, summaries):
         row[1] = Markup(f"[{STATUS_STYLE.get(summary['status'], '')}]{escape(row[1])}[/]")
         row[7] = Markup(f"[bold red]{escape(row[7])}[/]") if row[7] == _("yes") else row[7]
-        rows.append(row)
     headers = list_columns()
     out.table(_("Incidents ({count})").format(count=len(summaries)),
               [*(Column(col, no_wrap=True, overflow="ellipsis") for col in headers[:4]), *headers[4:6],
@@ -148,24 +151,4 @@ def plain_list(summaries: list[Summary]) -> str:
     from incident.safetext import terminal_safe
 
     # stored text is shown, never sent to the terminal as control characters
-    return plain_table(list_columns(), [[terminal_safe(c) for c in _list_row(s)] for s in summaries])
-
-
-def type_label(type_id: str) -> str:
-    """An incident type as listed: its Japanese name in a Japanese run, else the id."""
-    if not i18n.is_japanese():
-        return type_id
-    return _type_names().get(type_id, type_id)
-
-
-@cache
-def _type_names() -> dict[str, str]:
-    """Each bundled incident type's Japanese name, read from incident-types.toml alone: a list needs the
-    names, not the checked taxonomy with its causes (`incident playbooks check` and every command that
-    records a type load that)."""
-    import tomllib
-
-    from incident.resources import builtin_dir
-
-    data = tomllib.loads((builtin_dir("playbooks") / "incident-types.toml").read_text(encoding="utf-8"))
-    return {t["id"]: t["ja"] for t in data.get("type", []) if isinstance(t, dict) and "id" in t and "ja" in t}
+    return plain_table(list_columns(), _list_rows(summaries), clean=terminal_safe)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import click
@@ -46,14 +45,24 @@ class Markup(str):
     __slots__ = ()
 
 
-@dataclass(frozen=True)
 class Column:
-    """A table column: its header and how its cells are laid out (long text folds by default)."""
+    """A table column: its header and how its cells are laid out (long text folds by default).
 
-    header: str
-    justify: Literal["left", "right"] = "left"
-    no_wrap: bool = False
-    overflow: Literal["fold", "ellipsis", "crop"] = "fold"
+    A plain class rather than a dataclass: every command imports this module, and generating a
+    dataclass's methods is a visible part of a command's start-up."""
+
+    __slots__ = ("header", "justify", "no_wrap", "overflow")
+
+    def __init__(self, header: str, justify: Literal["left", "right"] = "left", no_wrap: bool = False,
+                 overflow: Literal["fold", "ellipsis", "crop"] = "fold") -> None:
+        self.header = header
+        self.justify = justify
+        self.no_wrap = no_wrap
+        self.overflow = overflow
+
+    def __repr__(self) -> str:
+        return (f"Column(header={self.header!r}, justify={self.justify!r}, no_wrap={self.no_wrap!r}, "
+                f"overflow={self.overflow!r})")
 
 
 class Reporter(Protocol):

@@ -19,15 +19,16 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from incident.errors import InputError
 from incident.register import record as rec
 from incident.register.audit import VerifyResult
 from incident.register.batchfiles import BatchFiles
 from incident.register.config import Config
-from incident.register.listing import Summary
 
+if TYPE_CHECKING:
+    from incident.register.listing import Summary
 
 class RegisterStore(Protocol):
     """An opened register (see the module docstring)."""

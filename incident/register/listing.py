@@ -22,43 +22,48 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
-from typing import Any, TypedDict, cast
+from typing import TYPE_CHECKING, Any
 
 from incident.register.paths import ID_RE
 
 LIST_FILE = "list.json"
-VERSION = 1
+VERSION = 2
 #: how long before the list's writing a file must have last changed for its status alone to vouch for it
 #: (a later change within the file system's clock tick could leave the status alike)
 SETTLED_NS = 2_000_000_000
 #: the environment variable that puts the register in a database (the cache is for the file store only)
 ENV_DATABASE = "INCIDENT_DATABASE_URL"
 
+if TYPE_CHECKING:  # a type only: making a TypedDict class is a visible part of the list's start-up
+    from typing import TypedDict
 
-class Summary(TypedDict):
-    """One incident as listed."""
+    class Summary(TypedDict):
+        """One incident as listed."""
 
-    id: str
-    status: str
-    #: the moment of discovery as stored (ISO 8601 with its offset)
-    discovered_at: str
-    #: its date in the store's timezone (YYYY-MM-DD): what the list shows and `--year` filters on
-    discovered_on: str
-    type: str | None
-    title: str | None
-    department: str
-    persons: int | None
-    #: the saved assessment's answer (None: undetermined, or not assessed)
-    reportable: bool | None
-    #: whether an assessment is saved at all
-    assessed: bool
+        id: str
+        status: str
+        #: the moment of discovery as stored (ISO 8601 with its offset)
+        discovered_at: str
+        #: its date in the store's timezone (YYYY-MM-DD): what the list shows and `--year` filters on
+        discovered_on: str
+        type: str | None
+        #: the type's Japanese name, from the store's playbooks (None: the type has none)
+        type_ja: str | None
+        title: str | None
+        department: str
+        persons: int | None
+        #: the saved assessment's answer (None: undetermined, or not assessed)
+        reportable: bool | None
+        #: whether an assessment is saved at all
+        assessed: bool
+
 
 
 #: the keys of `incident list --json`, in order (stable: scripts read them)
 JSON_KEYS = ("id", "status", "discovered_at", "type", "title", "department", "persons", "reportable")
-_KEYS = frozenset(Summary.__annotations__)
+_KEYS = frozenset((*JSON_KEYS, "discovered_on", "type_ja", "assessed"))
 
 
 def summary_json(summary: Summary) -> dict[str, Any]:
@@ -80,19 +85,23 @@ def signature(status: os.stat_result) -> list[int]:
     return [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino]
 
 
+#: an incident file's name: `2024-0001.toml` (not a hidden or temporary file, not another name)
+_INCIDENT_FILE = re.compile(ID_RE.pattern.removeprefix("^").removesuffix("$") + r"\.toml")
+
+
 def is_incident_file(name: str) -> bool:
     """`2024-0001.toml` (not a hidden or temporary file, not another name)."""
-    return name.endswith(".toml") and not name.startswith(".") and ID_RE.match(name[:-5]) is not None
+    return _INCIDENT_FILE.fullmatch(name) is not None
 
 
-def _config_signature(root: Path) -> list[int] | None:
+def _config_signature(root: str | os.PathLike[str]) -> list[int] | None:
     try:
-        return signature(os.stat(root / "config.toml"))
+        return signature(os.stat(os.path.join(root, "config.toml")))
     except FileNotFoundError:
         return None
 
 
-def encode(*, tz: str, root: Path, taken_ns: int, files: Mapping[str, Sequence[int]],
+def encode(*, tz: str, root: str | os.PathLike[str], taken_ns: int, files: Mapping[str, Sequence[int]],
            summaries: Sequence[Summary]) -> bytes | None:
     """The cache's bytes for these summaries (in list order) and their files' statuses; None when a file or
     the config changed too recently for its status to vouch for it (the list is then not cached)."""
@@ -113,27 +122,27 @@ def encode(*, tz: str, root: Path, taken_ns: int, files: Mapping[str, Sequence[i
                       ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def cached_summaries(root: Path) -> list[Summary] | None:
+def cached_summaries(root: str | os.PathLike[str]) -> list[Summary] | None:
     """Every incident's summary, newest discovery first, from `list.json` when it vouches for every
     incident file of the store at `root`; else None (list through the store)."""
     if os.environ.get(ENV_DATABASE, "").strip():
         return None
     try:
-        data = json.loads((root / LIST_FILE).read_bytes())
+        with open(os.path.join(root, LIST_FILE), "rb") as file:
+            data = json.loads(file.read())
         if type(data) is not dict or data.get("version") != VERSION or data.get("config") != _config_signature(root):
             return None
         entries = data["entries"]
-        with os.scandir(root / "incidents") as it:
-            statuses = {e.name: e.stat() for e in it if is_incident_file(e.name)}
-        if type(entries) is not list or len(entries) != len(statuses):
+        match = _INCIDENT_FILE.fullmatch
+        with os.scandir(os.path.join(root, "incidents")) as it:
+            statuses = {e.name: [(st := e.stat()).st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+                        for e in it if match(e.name)}
+        if type(entries) is not list or statuses != {name: status for name, status, _ in entries}:
             return None
-        out: list[Summary] = []
-        for name, status, summary in entries:
-            found = statuses.get(name)
-            if (found is None or signature(found) != status or type(summary) is not dict
-                    or summary.keys() != _KEYS or f"{summary['id']}.toml" != name):
-                return None
-            out.append(cast(Summary, summary))  # checked: its keys, and its id against its file
+        out: list[Summary] = [summary for _, _, summary in entries]
+        if not all(type(s) is dict and s.keys() == _KEYS and f"{s['id']}.toml" == n
+                   for s, (n, _, _) in zip(out, entries)):
+            return None
         return out
     except (OSError, ValueError, TypeError, KeyError, RecursionError):
         return None  # missing, unreadable or damaged: list through the store

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from incident.dates import to_local_date
 from incident.errors import InputError, NotFoundError, RefusedError, StoreError
@@ -36,11 +36,14 @@ from incident.register import record as rec
 from incident.register.audit import AuditLog, VerifyResult, file_sha256
 from incident.register.batchfiles import BatchFiles
 from incident.register.config import Config, load_config
-from incident.register.listing import LIST_FILE, SETTLED_NS, Summary, is_incident_file
+from incident.register.listing import LIST_FILE, SETTLED_NS, is_incident_file
 from incident.register.listing import encode as encode_list
 from incident.register.listing import signature as file_signature
 from incident.register.paths import ENV_HOME, ID_RE
 from incident.register.sections import TOOL_WRITTEN, reportable_of
+
+if TYPE_CHECKING:
+    from incident.register.listing import Summary
 
 #: where the personal data of individual incidents lives, named after the incident (`incident purge`)
 PERSONAL_DATA_DIRS = ("rosters", "batches", "notices")
@@ -50,10 +53,13 @@ INTENT = "audit.intent"
 STORE_ID = "store-id"
 
 
-def summary_of(record: rec.Record, tz: str) -> Summary:
-    """The record as `incident list` shows it, its discovery dated in the timezone `tz`."""
+def summary_of(record: rec.Record, tz: str, type_names: Mapping[str, str]) -> Summary:
+    """The record as `incident list` shows it, its discovery dated in the timezone `tz`, its type's
+    Japanese name from `type_names` (id -> name)."""
+    type_id = record.get("type")
     return {"id": record.id, "status": record.status, "discovered_at": record.discovered_at.isoformat(),
-            "discovered_on": to_local_date(record.discovered_at, tz).isoformat(), "type": record.get("type"),
+            "discovered_on": to_local_date(record.discovered_at, tz).isoformat(), "type": type_id,
+            "type_ja": type_names.get(type_id) if isinstance(type_id, str) else None,
             "title": record.get("title"), "department": record.get("department", ""),
             "persons": record.get("persons"), "reportable": reportable_of(record.sections),
             "assessed": "assessment" in record.sections}
@@ -248,8 +254,14 @@ class LocalStore(ABC):
 
     def summaries(self) -> list[Summary]:
         """Every valid incident as listed, newest discovery first (the invalid ones kept in `skipped`)."""
-        tz = self.tz
-        return [summary_of(r, tz) for r in self.records()]
+        tz, names = self.tz, self.type_names()
+        return [summary_of(r, tz, names) for r in self.records()]
+
+    def type_names(self) -> dict[str, str]:
+        """Each incident type's Japanese name (誤送信), the organization's own types included: id -> name."""
+        if self._vocabulary_loader is None:
+            return {}
+        return {type_id: name for name, type_id in self.vocabulary.labels.get("type", {}).items()}
 
     @abstractmethod
     def update(self, incident_id: str, change: Callable[[rec.Record], rec.Record], *, actor: str,
@@ -536,8 +548,8 @@ class Store(LocalStore):
 
         index = self._index()
         records = index.records(on_skip=skip)
-        tz = self.tz
-        summaries = [summary_of(r, tz) for r in records]
+        tz, names = self.tz, self.type_names()
+        summaries = [summary_of(r, tz, names) for r in records]
         if not self.skipped:
             self._cache_list(index, summaries)
         return summaries
