@@ -7,6 +7,8 @@ Layout of a store directory (0700; files 0600)::
     counters.json        the last number issued per year (IDs are never reused)
     audit.log            append-only, hash-chained (see incident.register.audit)
     index.json           a cache of parsed records, keyed by each file's status and hash; rebuilt when stale
+    list.json            each incident as `incident list` shows it, vouched for by its file's status
+                         (incident.register.listing)
     playbooks/ templates/  the organization's overrides and additions
     rosters/ batches/ notices/   personal data and rendered documents of individual incidents
 
