@@ -66,6 +66,10 @@ def test_a_batch_prepared_and_approved_by_two_people_in_the_file_store_is_sent_f
     shown = json.loads(_run(database, "audit", "show", "--incident", incident, "--json").stdout)
     assert [(e["actor"], e["imported"]["seq"]) for e in shown if e["action"].startswith("send")] == [
         (s["actor"], s["seq"]) for s in source if s["action"].startswith("send")]
+    table = _run(database, "audit", "show", "--incident", incident).stdout
+    for s in source:
+        if s["action"].startswith("send"):
+            assert f"{s['actor']} (imported: #{s['seq']} there)" in table
     with SmtpTestServer() as server:
         configure(database, server.port)
         sent = json.loads(_run(database, "send", incident, "--json", "--actor", "carol").stdout)

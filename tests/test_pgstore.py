@@ -212,12 +212,14 @@ def test_a_client_killed_mid_change_leaves_no_partial_incident_and_no_gap(
 def test_a_list_reads_the_record_not_a_cache_left_behind(pg_store: RegisterStore, pg_url: str) -> None:
     created = register.new_incident(pg_store, RAW, actor="tester")
     assert [r.get("persons") for r in pg_store.records()] == [36]
+    assert [x["persons"] for x in pg_store.summaries()] == [36]  # and the list
     with psycopg.connect(pg_url, autocommit=True) as conn:  # content and hash changed together, cache left stale
         conn.execute("UPDATE incidents SET content = replace(content, 'persons = 36', 'persons = 37') WHERE id = %s",
                      (created.id,))
         conn.execute("UPDATE incidents SET sha256 = encode(sha256(convert_to(content, 'UTF8')), 'hex') WHERE id = %s",
                      (created.id,))
     assert [r.get("persons") for r in pg_store.records()] == [37]
+    assert [x["persons"] for x in pg_store.summaries()] == [37]  # and the list
     with psycopg.connect(pg_url, autocommit=True) as conn:  # a damaged cache entry: the record's own text
         conn.execute("UPDATE incidents SET content = replace(content, 'persons = 37', 'persons = 38') WHERE id = %s",
                      (created.id,))
@@ -226,6 +228,7 @@ def test_a_list_reads_the_record_not_a_cache_left_behind(pg_store: RegisterStore
         conn.execute("UPDATE incidents SET cached = '{\"key\": \"' || sha256 || '\", \"record\": 1}' WHERE id = %s",
                      (created.id,))
     assert [r.get("persons") for r in pg_store.records()] == [38]
+    assert [x["persons"] for x in pg_store.summaries()] == [38]  # and the list
 
 
 def test_the_counter_follows_an_incident_inserted_with_its_number(pg_store: RegisterStore, pg_url: str) -> None:

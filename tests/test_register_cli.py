@@ -104,6 +104,24 @@ def test_list_filters_and_orders_newest_first(run: Run, tmp_path: Path) -> None:
     assert a in human and b in human and "\x1b[" not in human
 
 
+def test_a_list_is_its_records_summarized(run: Run, store_dir: Path, backend: str) -> None:
+    """Each backend's list (the file store's cache, the database's columns) says what the records say."""
+    from incident.law.vocabulary import open_store
+    from incident.register.store import summary_of
+
+    ids = [new(run, path) for path in sorted(INCIDENTS.glob("*.toml"))]
+    for incident_id in ids[::2]:
+        run(f"assess {incident_id}")
+    run(f"set {ids[1]} department=情報システム課 persons=0")
+    store = open_store(store_dir)
+    tz, names = store.tz, store.type_names()  # type: ignore[attr-defined]
+    expected = [summary_of(r, tz, names) for r in store.records()]
+    assert len(expected) == len(ids) and any(s["reportable"] for s in expected) and any(s["assessed"] for s in expected)
+    assert open_store(store_dir).summaries() == expected
+    assert json.loads(run("list --json").stdout) == [
+        {k: v for k, v in s.items() if k not in ("discovered_on", "type_ja", "assessed")} for s in expected]
+
+
 def test_set_coerces_and_refuses_what_it_must(run: Run, store: object) -> None:
     incident_id = new(run)
     run(["set", incident_id, "persons=1,200", "malicious=suspected", "published=はい"])

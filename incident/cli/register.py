@@ -359,6 +359,17 @@ def audit_show_cmd(incident_id: str | None, last: int, as_json: bool) -> None:
     reporter(as_json).result(entries, lambda out: out.table(
         _("Audit log ({count})").format(count=len(entries)),
         ("#", _("When"), _("Actor"), _("Action"), _("Incident"), _("Changes")),
-        ([str(v) for v in (e["seq"], e["ts"][:19], e["actor"], e["action"], e.get("incident") or "",
+        ([str(v) for v in (e["seq"], e["ts"][:19], _actor_cell(e), e["action"], e.get("incident") or "",
                            ", ".join(e.get("changes", {}).keys()))] for e in entries)))
+
+
+def _actor_cell(entry: dict[str, Any]) -> str:
+    """Who made an entry as the table shows it: an entry copied from another register says so, with its
+    number there (its author is the one that register recorded, not who imported it)."""
+    from incident.register.actors import IMPORTED
+
+    mark = entry.get(IMPORTED)
+    if not isinstance(mark, dict):
+        return str(entry["actor"])
+    return _("{actor} (imported: #{seq} there)").format(actor=entry["actor"], seq=mark.get("seq", "?"))
 

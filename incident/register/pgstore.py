@@ -67,15 +67,19 @@ from incident.register.batchfiles import JOURNAL, KEPT, LOCK, BatchFiles
 from incident.register.config import Config
 from incident.register.store import (
     _FAR_FUTURE,
+    _TAG,
     LocalStore,
     _jsonable_str,
     _revive,
     _tag,
     diff_records,
+    summary_of,
 )
 
 if TYPE_CHECKING:
     import psycopg
+
+    from incident.register.listing import Summary
 
 ENV_DATABASE_URL = "INCIDENT_DATABASE_URL"
 MIGRATION_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -660,8 +664,7 @@ class PgStore(LocalStore):
         # the server compares each record with its hash and sends the cached form of the ones that match,
         # the TOML text of the others (edited outside the toolkit, or a `fresh` read): parsed again here
         query = ("SELECT id, NULL, content FROM incidents" if fresh else
-                 "SELECT id, cached, CASE WHEN sha256 = encode(sha256(convert_to(content, 'UTF8')), 'hex') "
-                 "AND starts_with(cached, '{\"key\": \"' || sha256 || '\"') THEN NULL ELSE content END FROM incidents")
+                 f"SELECT id, cached, CASE WHEN {_CACHE_MATCHES} THEN NULL ELSE content END FROM incidents")
         with self._guarded(), self.conn.cursor() as cur:
             for incident_id, cached, content in cur.execute(query):
                 record = _from_cached(cached, incident_id) if content is None else None
@@ -680,6 +683,34 @@ class PgStore(LocalStore):
                 out.append(record)
         out.sort(key=lambda r: (r.discovered_at, r.id), reverse=True)
         return out
+
+    def summaries(self) -> list[Summary]:
+        """Every incident as listed: taken from each row's cached form where it matches the record's text
+        (what `records` trusts) without building the record, else from the text parsed again."""
+        self.skipped = []
+        tz, names = self.tz, self.type_names()
+        listed: list[tuple[datetime, Summary]] = []
+        query = (f"SELECT id, CASE WHEN {_CACHE_MATCHES} THEN cached END, "
+                 f"CASE WHEN {_CACHE_MATCHES} THEN NULL ELSE content END FROM incidents")
+        with self._guarded(), self.conn.cursor() as cur:
+            rows = cur.execute(query).fetchall()
+        for incident_id, cached, content in rows:
+            found = _summary_from_cached(cached, incident_id, tz, names) if cached is not None else None
+            if found is None:
+                if content is None:  # a damaged cached form: the record's own text
+                    row = self.conn.execute("SELECT content FROM incidents WHERE id = %s", (incident_id,)).fetchone()
+                    if row is None:
+                        continue
+                    content = row[0]
+                try:
+                    record = self._parse(incident_id, str(content))
+                except InputError as exc:
+                    self.skipped.append(exc)
+                    continue
+                found = record.discovered_at, summary_of(record, tz, names)
+            listed.append(found)
+        listed.sort(key=lambda item: (item[0], item[1]["id"]), reverse=True)
+        return [summary for _, summary in listed]
 
     def _write(self, cur: psycopg.Cursor[Any], record: rec.Record, *, insert: bool, content: str | None = None) -> str:
         """Write the record's row; `content`: its text as another store wrote it (kept byte for byte)."""
@@ -741,6 +772,34 @@ class PgStore(LocalStore):
             self._append(cur, actor=actor, action=action, incident=incident_id, changes=changes, at=moment,
                          record_sha256=digest)
         return new
+
+
+#: SQL: the row's cached form is the one of its record's text (its hash matches the text, and the cache names it)
+_CACHE_MATCHES = ("sha256 = encode(sha256(convert_to(content, 'UTF8')), 'hex') "
+                  "AND starts_with(cached, '{\"key\": \"' || sha256 || '\"')")
+
+
+def _summary_from_cached(cached: str, incident_id: str, tz: str,
+                         type_names: Mapping[str, str]) -> tuple[datetime, Summary] | None:
+    """(the discovery, the summary) of a row's cached form, read as `summary_of` reads the record it holds;
+    None when the form is damaged or names another incident."""
+    from incident.dates import to_local_date
+
+    try:
+        table = json.loads(cached)["record"]
+        moment = datetime.fromisoformat(table["discovered_at"][_TAG])
+        if table.get("id") != incident_id or moment.tzinfo is None:
+            return None
+        type_id, department, assessment = table.get("type"), table.get("department"), table.get("assessment")
+        reportable = assessment.get("reportable") if isinstance(assessment, dict) else None
+        return moment, {
+            "id": incident_id, "status": str(table.get("status") or "open"), "discovered_at": moment.isoformat(),
+            "discovered_on": to_local_date(moment, tz).isoformat(), "type": type_id,
+            "type_ja": type_names.get(type_id) if isinstance(type_id, str) else None, "title": table.get("title"),
+            "department": "" if department is None else department, "persons": table.get("persons"),
+            "reportable": reportable if isinstance(reportable, bool) else None, "assessed": assessment is not None}
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 #: the advisory lock of a batch, with its incident's hashtext (any constant; "btch" in ASCII)
