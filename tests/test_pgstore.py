@@ -3,6 +3,7 @@ chain in an insert-only table that `audit verify` checks as on the file store, a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import time
@@ -55,7 +56,7 @@ def test_init_with_a_database_records_the_choice_and_migrates(tmp_path: Path, pg
     assert "database_url" in (store_dir / "config.toml").read_text()
     assert not (store_dir / "incidents").exists()
     status = json.loads(_run(store_dir, "db", "status", "--json").stdout)
-    assert [m["version"] for m in status["migrations"]] == [1, 2, 3, 4, 5, 6, 7]
+    assert [m["version"] for m in status["migrations"]] == [1, 2, 3, 4, 5, 6, 7, 8]
     assert status["migrations"][0]["applied_at"]
     assert json.loads(_run(store_dir, "db", "upgrade", "--json").stdout)["applied"] == []
     incident_id = json.loads(_run(store_dir, "new", "--from", str(INCIDENTS / "email-cc-36.toml"),
@@ -229,6 +230,15 @@ def test_a_list_reads_the_record_not_a_cache_left_behind(pg_store: RegisterStore
                      (created.id,))
     assert [r.get("persons") for r in pg_store.records()] == [38]
     assert [x["persons"] for x in pg_store.summaries()] == [38]  # and the list
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # a cached form that is not JSON at all
+        conn.execute("UPDATE incidents SET content = replace(content, 'persons = 38', 'persons = 39') WHERE id = %s",
+                     (created.id,))
+        conn.execute("UPDATE incidents SET sha256 = encode(sha256(convert_to(content, 'UTF8')), 'hex') WHERE id = %s",
+                     (created.id,))
+        conn.execute("UPDATE incidents SET cached = '{\"key\": \"' || sha256 || '\", broken' WHERE id = %s",
+                     (created.id,))
+    assert [r.get("persons") for r in pg_store.records()] == [39]
+    assert [x["persons"] for x in pg_store.summaries()] == [39]
 
 
 def test_the_counter_follows_an_incident_inserted_with_its_number(pg_store: RegisterStore, pg_url: str) -> None:
@@ -240,3 +250,46 @@ def test_the_counter_follows_an_incident_inserted_with_its_number(pg_store: Regi
                      (f"{year}-0041", first.id))
         assert conn.execute("SELECT last FROM id_counters WHERE year = %s", (int(year),)).fetchone() == (41,)
     assert register.new_incident(pg_store, RAW, actor="tester").id == f"{year}-0042"
+
+
+def test_the_list_summaries_the_migration_fills_in_are_the_ones_written(pg_store: RegisterStore,
+                                                                         pg_url: str) -> None:
+    """Migration 0008 fills in the summaries of rows written before it, in SQL: the same as the toolkit
+    writes (`stored_summary`); a row without one, or with a damaged one, is listed from its text."""
+    from importlib import resources
+
+    from incident.register.store import stored_summary
+
+    for path in sorted(INCIDENTS.glob("*.toml")):
+        register.new_incident(pg_store, tomllib.loads(path.read_text(encoding="utf-8")), actor="tester")
+    listed = pg_store.summaries()
+    ids = [s["id"] for s in listed]
+    register.set_fields(pg_store, ids[0], {"persons": "0"}, actor="tester")
+    written = {r.id: stored_summary(r) for r in pg_store.records()}
+    sql = resources.files("incident.register").joinpath("migrations/0008_list_summaries.sql").read_text("utf-8")
+    backfill = sql[sql.index("UPDATE incidents SET"):]
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("UPDATE incidents SET summary = NULL, summary_key = NULL")
+        assert pg_store.summaries() == [{**s, "persons": 0} if s["id"] == ids[0] else s for s in listed]
+        conn.execute(backfill)
+        filled = dict(conn.execute("SELECT id, summary FROM incidents").fetchall())
+        assert filled == written
+        for damage in ("'{}'::jsonb", "summary || '{\"discovered_at\": \"x\"}'::jsonb", "'[]'::jsonb"):
+            conn.execute(f"UPDATE incidents SET summary = {damage} WHERE id = %s", (ids[1],))
+            assert [s["id"] for s in pg_store.summaries()] == ids
+        conn.execute("UPDATE incidents SET content = content || ' ', summary = NULL WHERE id = %s", (ids[2],))
+    assert [s["id"] for s in pg_store.summaries()] == ids  # a text changed outside: listed from the text
+
+
+def test_a_list_in_a_timezone_the_server_does_not_know(pg_store_dir: Path, pg_store: RegisterStore) -> None:
+    """The server dates the list in the store's timezone; one it does not know is dated here instead."""
+    register.new_incident(pg_store, RAW, actor="tester")
+    expected = pg_store.summaries()
+    store = open_store(pg_store_dir)
+    store.__dict__["config"] = dataclasses.replace(store.config, timezone="Asia/Nowhere")  # e.g. newer tzdata
+
+    def dated_here(tz: str, names: object) -> list[object]:
+        return [{**s, "discovered_on": "dated-here"} for s in expected]
+
+    store._summaries_one_by_one = dated_here  # type: ignore[attr-defined]
+    assert [s["discovered_on"] for s in store.summaries()] == ["dated-here"]

@@ -67,12 +67,13 @@ from incident.register.batchfiles import JOURNAL, KEPT, LOCK, BatchFiles
 from incident.register.config import Config
 from incident.register.store import (
     _FAR_FUTURE,
-    _TAG,
     LocalStore,
     _jsonable_str,
     _revive,
     _tag,
+    completed_summary,
     diff_records,
+    stored_summary,
     summary_of,
 )
 
@@ -685,32 +686,84 @@ class PgStore(LocalStore):
         return out
 
     def summaries(self) -> list[Summary]:
-        """Every incident as listed: taken from each row's cached form where it matches the record's text
-        (what `records` trusts) without building the record, else from the text parsed again."""
+        """Every incident as listed, built without building the records. In one statement (one snapshot) the
+        server sends one JSON document: the list, newest discovery first, of the rows whose stored summary
+        (migration 0008) was made from their record's text as it is (its key is the text's hash, which the
+        server keeps for whoever writes the text), each completed with its date in the store's timezone and
+        its type's Japanese name; and the text of the other rows, parsed again here."""
+        import psycopg
+
         self.skipped = []
         tz, names = self.tz, self.type_names()
-        listed: list[tuple[datetime, Summary]] = []
-        query = (f"SELECT id, CASE WHEN {_CACHE_MATCHES} THEN cached END, "
-                 f"CASE WHEN {_CACHE_MATCHES} THEN NULL ELSE content END FROM incidents")
+        query = (  # one statement: one snapshot
+            "SELECT json_build_object("
+            "'listed', (SELECT coalesce(json_agg(summary || jsonb_build_object('id', id, "
+            "'discovered_on', to_char(discovered_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD'), "
+            "'type_ja', %(names)s::jsonb -> (summary ->> 'type')) "
+            "ORDER BY discovered_at DESC, id COLLATE \"C\" DESC), '[]') FROM incidents WHERE summary_key = sha256), "
+            "'texts', (SELECT coalesce(json_agg(json_build_array(id, content)), '[]') FROM incidents "
+            "WHERE summary_key IS DISTINCT FROM sha256))::text")
+        try:
+            with self._guarded():
+                row = self.conn.execute(query, {"tz": tz, "names": json.dumps(names)}).fetchone()
+        except psycopg.DataError:  # a timezone the server does not know, a summary damaged outside the toolkit
+            return self._summaries_one_by_one(tz, names)
+        sent = json.loads(row[0]) if row is not None else {"listed": [], "texts": []}
+        listed: list[Summary] = sent["listed"]
+        if not all(isinstance(s, dict) and s.keys() == _SUMMARY_KEYS for s in listed):
+            return self._summaries_one_by_one(tz, names)  # a summary damaged outside the toolkit
+        if not sent["texts"]:
+            return listed
+        try:
+            found = [(datetime.fromisoformat(s["discovered_at"]), s) for s in listed]
+        except (TypeError, ValueError):
+            return self._summaries_one_by_one(tz, names)  # a summary damaged outside the toolkit
+        for incident_id, content in sent["texts"]:
+            summarized = self._summary_of_text(str(incident_id), str(content), tz, names)
+            if summarized is not None:
+                found.append(summarized)
+        found.sort(key=lambda item: (item[0], item[1]["id"]), reverse=True)
+        return [summary for _, summary in found]
+
+    def _summaries_one_by_one(self, tz: str, names: Mapping[str, str]) -> list[Summary]:
+        """`summaries` completed here, row by row (a summary that does not read is passed over for its text)."""
+        query = ("SELECT id, CASE WHEN fresh THEN summary END, CASE WHEN fresh THEN NULL ELSE content END "
+                 "FROM (SELECT id, summary, content, coalesce(summary_key = sha256, false) AS fresh "
+                 "FROM incidents) AS rows")
         with self._guarded(), self.conn.cursor() as cur:
             rows = cur.execute(query).fetchall()
-        for incident_id, cached, content in rows:
-            found = _summary_from_cached(cached, incident_id, tz, names) if cached is not None else None
-            if found is None:
-                if content is None:  # a damaged cached form: the record's own text
-                    row = self.conn.execute("SELECT content FROM incidents WHERE id = %s", (incident_id,)).fetchone()
-                    if row is None:
-                        continue
-                    content = row[0]
+        found: list[tuple[datetime, Summary]] = []
+        for incident_id, stored, content in rows:
+            summarized: tuple[datetime, Summary] | None = None
+            if stored is not None:
                 try:
-                    record = self._parse(incident_id, str(content))
-                except InputError as exc:
-                    self.skipped.append(exc)
-                    continue
-                found = record.discovered_at, summary_of(record, tz, names)
-            listed.append(found)
-        listed.sort(key=lambda item: (item[0], item[1]["id"]), reverse=True)
-        return [summary for _, summary in listed]
+                    summary = completed_summary(str(incident_id), stored, tz, names)
+                    summarized = datetime.fromisoformat(summary["discovered_at"]), summary
+                except (KeyError, TypeError, ValueError, AttributeError):
+                    summarized = None
+            if summarized is None:
+                summarized = self._summary_of_text(str(incident_id), content, tz, names)
+            if summarized is not None:
+                found.append(summarized)
+        found.sort(key=lambda item: (item[0], item[1]["id"]), reverse=True)
+        return [summary for _, summary in found]
+
+    def _summary_of_text(self, incident_id: str, content: str | None, tz: str,
+                         names: Mapping[str, str]) -> tuple[datetime, Summary] | None:
+        """An incident summarized from its record's text (fetched when not given); None, and the problem kept
+        in `skipped`, when the text does not validate."""
+        if content is None:
+            with self._guarded():
+                row = self.conn.execute("SELECT content FROM incidents WHERE id = %s", (incident_id,)).fetchone()
+            if row is None:
+                return None
+            content = str(row[0])
+        try:
+            record = self._parse(incident_id, content)
+        except InputError as exc:
+            self.skipped.append(exc)
+            return None
+        return record.discovered_at, summary_of(record, tz, names)
 
     def _write(self, cur: psycopg.Cursor[Any], record: rec.Record, *, insert: bool, content: str | None = None) -> str:
         """Write the record's row; `content`: its text as another store wrote it (kept byte for byte)."""
@@ -719,17 +772,19 @@ class PgStore(LocalStore):
         table = rec.to_toml_dict(record)
         cached = json.dumps({"key": digest, "record": table}, ensure_ascii=False, default=_tag)
         data = json.dumps(table, ensure_ascii=False, default=_jsonable_str)
+        summary = json.dumps(stored_summary(record), ensure_ascii=False)
         created, updated = record.get("created_at"), record.get("updated_at")
-        values = (content, digest, cached, data, record.status, str(record.get("department") or ""),
+        values = (content, digest, cached, data, summary, digest, record.status, str(record.get("department") or ""),
                   record.discovered_at, created if isinstance(created, datetime) else None,
                   updated if isinstance(updated, datetime) else None, record.id)
         if insert:
-            cur.execute("INSERT INTO incidents (content, sha256, cached, data, status, department, discovered_at, "
-                        "created_at, updated_at, id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", values)
+            cur.execute("INSERT INTO incidents (content, sha256, cached, data, summary, summary_key, status, department, "
+                        "discovered_at, created_at, updated_at, id) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", values)
         else:
-            cur.execute("UPDATE incidents SET content = %s, sha256 = %s, cached = %s, data = %s, status = %s, "
-                        "department = %s, discovered_at = %s, created_at = %s, updated_at = %s WHERE id = %s",
-                        values)
+            cur.execute("UPDATE incidents SET content = %s, sha256 = %s, cached = %s, data = %s, summary = %s, "
+                        "summary_key = %s, status = %s, department = %s, discovered_at = %s, created_at = %s, "
+                        "updated_at = %s WHERE id = %s", values)
         return digest
 
     def create(self, record: rec.Record, *, actor: str, at: datetime | None = None) -> rec.Record:
@@ -779,29 +834,6 @@ _CACHE_MATCHES = ("sha256 = encode(sha256(convert_to(content, 'UTF8')), 'hex') "
                   "AND starts_with(cached, '{\"key\": \"' || sha256 || '\"')")
 
 
-def _summary_from_cached(cached: str, incident_id: str, tz: str,
-                         type_names: Mapping[str, str]) -> tuple[datetime, Summary] | None:
-    """(the discovery, the summary) of a row's cached form, read as `summary_of` reads the record it holds;
-    None when the form is damaged or names another incident."""
-    from incident.dates import to_local_date
-
-    try:
-        table = json.loads(cached)["record"]
-        moment = datetime.fromisoformat(table["discovered_at"][_TAG])
-        if table.get("id") != incident_id or moment.tzinfo is None:
-            return None
-        type_id, department, assessment = table.get("type"), table.get("department"), table.get("assessment")
-        reportable = assessment.get("reportable") if isinstance(assessment, dict) else None
-        return moment, {
-            "id": incident_id, "status": str(table.get("status") or "open"), "discovered_at": moment.isoformat(),
-            "discovered_on": to_local_date(moment, tz).isoformat(), "type": type_id,
-            "type_ja": type_names.get(type_id) if isinstance(type_id, str) else None, "title": table.get("title"),
-            "department": "" if department is None else department, "persons": table.get("persons"),
-            "reportable": reportable if isinstance(reportable, bool) else None, "assessed": assessment is not None}
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None
-
-
 #: the advisory lock of a batch, with its incident's hashtext (any constant; "btch" in ASCII)
 _BATCH_LOCK = 0x62746368
 
@@ -840,6 +872,11 @@ class SharedBatch(BatchFiles):
         """Each journal line is inserted (and committed) before it is written to the local file."""
         store, incident_id = self.store, self.incident_id
         return lambda line: store._journal_line(incident_id, line)
+
+
+#: the keys of a summary as the server completes it
+_SUMMARY_KEYS = frozenset(("id", "status", "discovered_at", "discovered_on", "type", "type_ja", "title",
+                           "department", "persons", "reportable", "assessed"))
 
 
 def _from_cached(cached: str, incident_id: str) -> rec.Record | None:

@@ -58,13 +58,27 @@ STORE_ID = "store-id"
 def summary_of(record: rec.Record, tz: str, type_names: Mapping[str, str]) -> Summary:
     """The record as `incident list` shows it, its discovery dated in the timezone `tz`, its type's
     Japanese name from `type_names` (id -> name)."""
-    type_id = record.get("type")
-    return {"id": record.id, "status": record.status, "discovered_at": record.discovered_at.isoformat(),
-            "discovered_on": to_local_date(record.discovered_at, tz).isoformat(), "type": type_id,
-            "type_ja": type_names.get(type_id) if isinstance(type_id, str) else None,
+    return completed_summary(record.id, stored_summary(record), tz, type_names)
+
+
+def stored_summary(record: rec.Record) -> dict[str, Any]:
+    """What a list shows of the record whatever the timezone and language (JSON: a backend may keep it)."""
+    return {"discovered_at": record.discovered_at.isoformat(), "status": record.status, "type": record.get("type"),
             "title": record.get("title"), "department": record.get("department", ""),
             "persons": record.get("persons"), "reportable": reportable_of(record.sections),
             "assessed": "assessment" in record.sections}
+
+
+def completed_summary(incident_id: str, stored: Mapping[str, Any], tz: str,
+                      type_names: Mapping[str, str]) -> Summary:
+    """A stored summary (`stored_summary`) with its discovery dated in `tz` and its type's Japanese name."""
+    moment = datetime.fromisoformat(stored["discovered_at"])
+    type_id = stored["type"]
+    return {"id": incident_id, "status": stored["status"], "discovered_at": stored["discovered_at"],
+            "discovered_on": to_local_date(moment, tz).isoformat(), "type": type_id,
+            "type_ja": type_names.get(type_id) if isinstance(type_id, str) else None, "title": stored["title"],
+            "department": stored["department"], "persons": stored["persons"], "reportable": stored["reportable"],
+            "assessed": stored["assessed"]}
 
 
 def diff_records(old: rec.Record | None, new: rec.Record) -> dict[str, Any]:
