@@ -697,20 +697,26 @@ class PgStore(LocalStore):
         tz, names = self.tz, self.type_names()
         query = (  # one statement: one snapshot
             "SELECT json_build_object("
-            "'listed', (SELECT coalesce(json_agg(summary || jsonb_build_object('id', id, "
-            "'discovered_on', to_char(discovered_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD'), "
-            "'type_ja', %(names)s::jsonb -> (summary ->> 'type')) "
+            "'listed', (SELECT coalesce(json_agg(json_build_array(id, summary, "
+            "to_char(discovered_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD')) "
             "ORDER BY discovered_at DESC, id COLLATE \"C\" DESC), '[]') FROM incidents WHERE summary_key = sha256), "
             "'texts', (SELECT coalesce(json_agg(json_build_array(id, content)), '[]') FROM incidents "
             "WHERE summary_key IS DISTINCT FROM sha256))::text")
         try:
             with self._guarded():
-                row = self.conn.execute(query, {"tz": tz, "names": json.dumps(names)}).fetchone()
-        except psycopg.DataError:  # a timezone the server does not know, a summary damaged outside the toolkit
+                row = self.conn.execute(query, {"tz": tz}).fetchone()
+        except psycopg.DataError:  # a timezone the server does not know
             return self._summaries_one_by_one(tz, names)
         sent = json.loads(row[0]) if row is not None else {"listed": [], "texts": []}
-        listed: list[Summary] = sent["listed"]
-        if not all(isinstance(s, dict) and s.keys() == _SUMMARY_KEYS for s in listed):
+        listed: list[Summary] = []
+        try:
+            for incident_id, summary, discovered_on in sent["listed"]:
+                if summary.keys() != _STORED_KEYS:
+                    raise ValueError(incident_id)
+                summary["id"], summary["discovered_on"] = incident_id, discovered_on
+                summary["type_ja"] = names.get(summary["type"]) if isinstance(summary["type"], str) else None
+                listed.append(summary)
+        except (AttributeError, TypeError, ValueError):
             return self._summaries_one_by_one(tz, names)  # a summary damaged outside the toolkit
         if not sent["texts"]:
             return listed
@@ -874,9 +880,9 @@ class SharedBatch(BatchFiles):
         return lambda line: store._journal_line(incident_id, line)
 
 
-#: the keys of a summary as the server completes it
-_SUMMARY_KEYS = frozenset(("id", "status", "discovered_at", "discovered_on", "type", "type_ja", "title",
-                           "department", "persons", "reportable", "assessed"))
+#: the keys of a summary as it is kept beside the record (`stored_summary`)
+_STORED_KEYS = frozenset(("status", "discovered_at", "type", "title", "department", "persons", "reportable",
+                          "assessed"))
 
 
 def _from_cached(cached: str, incident_id: str) -> rec.Record | None:
