@@ -43,7 +43,8 @@ def read_text(path: Path, *, hint: str = "") -> str:
     except OSError as exc:
         raise InputError(_("cannot read the file: {strerror}").format(strerror=exc.strerror), file=path) from None
     except UnicodeDecodeError:
-        raise InputError("not UTF-8 text" + (f"; {hint}" if hint else ""), file=path) from None
+        raise InputError(_("not UTF-8 text; {hint}").format(hint=_(hint)) if hint else _("not UTF-8 text"),
+                         file=path) from None
 
 
 def read(path: Path, *, hint: str = "") -> tuple[dict[str, Any], str]:

@@ -5,11 +5,13 @@ Japanese run never prints an English sentence that was never offered for transla
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "incident"
 #: the calls that put a message through the catalogue
 TRANSLATING = {"_", "ngettext"}
+WORD = re.compile(r"[A-Za-z]")
 
 
 def _name(func: ast.expr) -> str | None:
@@ -55,12 +57,13 @@ def translated(node: ast.expr) -> bool:
 
 
 def literal(node: ast.expr) -> bool:
-    """Text written here: a string or f-string, or one joined to others with + or %, formatted, or chosen
-    by a conditional expression (a name or another call is not judged: its text is made elsewhere)."""
+    """Words written here: a string or f-string with a letter in its text, or one joined to others with + or %,
+    formatted, or chosen by a conditional expression (a name or another call is not judged: its text is made
+    elsewhere; "", "; " or f"{key}: {message}" join translated pieces and say nothing of their own)."""
     if isinstance(node, ast.Constant):
-        return isinstance(node.value, str)
+        return isinstance(node.value, str) and WORD.search(node.value) is not None
     if isinstance(node, ast.JoinedStr):
-        return True
+        return any(literal(part) for part in node.values if isinstance(part, ast.Constant))
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
         return literal(node.left) or literal(node.right)
     if isinstance(node, ast.IfExp):
@@ -130,6 +133,10 @@ def f(x, n, message):
         raise InputError(message)
     if x == 9:
         raise ValueError(f"an invariant {x}")
+    if x == 10:
+        raise InputError(f"{x}: {message}")
+    if x == 11:
+        raise InputError(_("a {x}").format(x=x) + ("" if n else _(" and more")))
     problems = [StoreError("collected, not raised")]
     return problems
 '''
@@ -141,4 +148,4 @@ def f(x, n, message):
     raised = untranslated_errors(trees, family, raised_only=True)
     assert [r.split(": ")[0].rsplit(":", 1)[1] for r in raised] == ["13", "15", "17", "19", "21"]
     assert raised[2] == "incident/example.py:17: LocalError('bad ' + str(x))"
-    assert untranslated_errors(trees, family)[-1] == "incident/example.py:30: StoreError('collected, not raised')"
+    assert untranslated_errors(trees, family)[-1] == "incident/example.py:34: StoreError('collected, not raised')"

@@ -195,7 +195,8 @@ def db_export_cmd(directory: Path, as_json: bool) -> None:
     if not result.verified.ok:
         from incident.errors import IncidentError
 
-        raise IncidentError(f"the exported audit log does not verify: {result.verified.problem}")
+        raise IncidentError(_("the exported audit log does not verify: {problem}")
+                            .format(problem=result.verified.problem))
     rep.info(_("Exported {incidents} incidents, {entries} audit entries and {files} sealed files to {target}; its audit log verifies ({total} entries).")
              .format(incidents=result.incidents, entries=result.entries, files=result.personal_files,
                      target=result.target, total=result.verified.entries))

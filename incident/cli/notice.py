@@ -134,7 +134,7 @@ def _told(renderer: Renderer) -> None:
     for warning in renderer.plan.warnings:
         info(_("warning: {warning}").format(warning=warning))
     if renderer.missing:
-        info("draft: " + "、".join(str(m) for m in renderer.missing))
+        info(_("draft: {missing}").format(missing="、".join(str(m) for m in renderer.missing)))
 
 
 def _show(rep: Reporter, issued: Issued, request: NoticeRequest) -> None:

@@ -89,7 +89,7 @@ def new_cmd(from_file: Path | None, items: tuple[str, ...], as_json: bool, **val
     store = env.store()
     base: dict[str, Any] = {}
     if from_file is not None:
-        base, _text = tomlfile.read(from_file, hint="save the record as UTF-8")
+        base, _text = tomlfile.read(from_file, hint=N_("save the record as UTF-8"))
     assignments = {k: v for k, v in values.items() if v is not None}
     item_tables = [parse_item_spec(i) for given in items for i in split_list(given)]  # 氏名、メールアドレス
     if is_interactive():

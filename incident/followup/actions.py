@@ -322,8 +322,10 @@ def complete_action(ctx: Context, aid: str, evidence: str, *, actor: str, at: da
     def change(old: rec.Record) -> rec.Record:
         action = find_action(old, action_id)
         if action.state != "open":
-            raise RefusedError(f"{action.aid} is already {action.state}"
-                               + (f" (by {action.verified_by})" if action.state == "verified" else ""))
+            if action.state == "verified":
+                raise RefusedError(_("{aid} is already {state} (by {verified_by})").format(
+                    aid=action.aid, state=action.state, verified_by=action.verified_by))
+            raise RefusedError(_("{aid} is already {state}").format(aid=action.aid, state=action.state))
         done = replace(action, state="done", evidence=evidence.strip(), done_at=moment, done_by=actor)
         return _replaced(old, done)
 

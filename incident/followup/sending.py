@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from incident.i18n import _
 from incident.notices.issuing import ProgressFactory, no_progress
 
 if TYPE_CHECKING:
@@ -173,8 +174,8 @@ def logged_approval(store: RegisterStore, incident_id: str, manifest: BatchManif
 
     result = store.verify_audit(records=False)
     if not result.ok:
-        raise RefusedError(f"the audit log does not verify ({result.problem}); nothing is sent until "
-                           "`incident audit verify` passes")
+        raise RefusedError(_("the audit log does not verify ({problem}); nothing is sent until "
+                             "`incident audit verify` passes").format(problem=result.problem))
     return check_logged_approval(store.audit_entries(), incident_id, manifest)
 
 

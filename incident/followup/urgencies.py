@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from incident.errors import InputError
+from incident.i18n import _
 from incident.resources import builtin_dir
 from incident.tomlfile import BlockProblems, TomlLocator, check_header, id_blocks, raise_problems, read_toml
 
@@ -50,7 +51,7 @@ def _problems(data: Mapping[str, Any], path: Path, locator: TomlLocator) -> list
     problems += top.found
     blocks = data.get("urgency")
     if not isinstance(blocks, list) or not blocks:
-        problems.append(InputError("at least one [[urgency]] table is required", file=path, field="urgency"))
+        problems.append(InputError(_("at least one [[urgency]] table is required"), file=path, field="urgency"))
         return problems
     known: frozenset[str] | None = None
     for raw, block, label in id_blocks(blocks, "urgency", path, locator, _KEYS, problems, texts=("ja", "en")):

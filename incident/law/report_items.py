@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from incident.errors import InputError
+from incident.i18n import _
 from incident.register.record import FIELD_BY_NAME
 from incident.resources import builtin_dir
 from incident.tomlfile import ID_PATTERN, BlockProblems, TomlLocator, id_blocks, raise_problems, read_toml
@@ -59,7 +60,7 @@ def check_items(data: Mapping[str, Any], path: Path, locator: TomlLocator) -> li
     problems: list[InputError] = []
     tables = data.get("item")
     if not isinstance(tables, list) or not tables:
-        return [InputError("at least one [[item]] table is required", file=path, field="item")]
+        return [InputError(_("at least one [[item]] table is required"), file=path, field="item")]
     for raw, block, label in id_blocks(tables, "item", path, locator, ITEM_KEYS, problems,
                                        texts=("ja", "en", "source")):
         for key in ("keys", "individual_keys", "details"):

@@ -147,9 +147,11 @@ def mark_done(ctx: Context, incident_id: str, obligation: str, *, at: datetime, 
     def change(record: Record) -> Record:
         previous = done_entry(record, found[0])
         if previous is not None and not replace:
-            raise RefusedError(f"{found[0]} of {incident_id} is already done ({previous.done_at.isoformat()}"
-                               + (f", ref {previous.ref}" if previous.ref else "")
-                               + "); change it with --replace")
+            raise RefusedError(_("{obligation} of {incident_id} is already done ({done_at}{ref}); change it with "
+                                 "--replace").format(obligation=found[0], incident_id=incident_id,
+                                                     done_at=previous.done_at.isoformat(),
+                                                     ref=_(", ref {ref}").format(ref=previous.ref)
+                                                     if previous.ref else ""))
         old_ref = previous.ref if previous else ""
         if ref or old_ref:
             extra["ref"] = ref or old_ref

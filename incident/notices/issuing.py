@@ -267,18 +267,19 @@ def _word(ctx: Context, request: NoticeRequest, actor: str, hooks: Hooks) -> Wor
     from incident.outputs import output_file, private_output_dir
 
     if request.mbox is not None or request.check:
-        raise InputError("Word letters go to a directory (--roster --out DIR) or one file (-o FILE.docx); "
-                         "--mbox and --check are for e-mails and text", field="format")
+        raise InputError(_("Word letters go to a directory (--roster --out DIR) or one file (-o FILE.docx); "
+                           "--mbox and --check are for e-mails and text"), field="format")
     if request.roster:
         if request.out_dir is None or request.output is not None:
-            raise InputError("with --roster, Word letters go one file per person into --out DIR", field="out")
+            raise InputError(_("with --roster, Word letters go one file per person into --out DIR"), field="out")
         if not KINDS[request.kind].per_person:
-            raise InputError(f"{request.kind} is not a notice to a person; per-person kinds: "
-                             f"{', '.join(k for k, s in KINDS.items() if s.per_person)}", field="kind")
+            raise InputError(_("{kind} is not a notice to a person; per-person kinds: {join}").format(
+                kind=request.kind, join=", ".join(k for k, s in KINDS.items() if s.per_person)), field="kind")
         private_output_dir(request.out_dir, option="--out", confirm=hooks.confirm)
     else:
         if request.output is None or request.out_dir is not None:
-            raise InputError("docx is written to a file: give -o FILE.docx (or --roster --out DIR)", field="output")
+            raise InputError(_("docx is written to a file: give -o FILE.docx (or --roster --out DIR)"),
+                             field="output")
         output_file(request.output, option="--output", personal=True)
     renderer = _renderer(ctx, request, "print", hooks)
     if request.roster:

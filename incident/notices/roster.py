@@ -304,9 +304,9 @@ def _control_problems(
 
 def _rows_error(src: Path, problems: list[RowProblem], total: int, *, none_valid: bool) -> RosterRowsError:
     shown = "; ".join(str(p) for p in problems[:MAX_IN_MESSAGE])
-    more = f"; … and {total - MAX_IN_MESSAGE} more" if total > MAX_IN_MESSAGE else ""
-    advice = ("no valid rows, nothing imported" if none_valid
-              else "nothing imported; fix these rows, or leave them out with --skip-invalid")  # fmt: skip
+    more = _("; … and {count} more").format(count=total - MAX_IN_MESSAGE) if total > MAX_IN_MESSAGE else ""
+    advice = (_("no valid rows, nothing imported") if none_valid
+              else _("nothing imported; fix these rows, or leave them out with --skip-invalid"))  # fmt: skip
     return RosterRowsError(f"{shown}{more} ({advice})", file=src, problems=tuple(problems), total=total)
 
 

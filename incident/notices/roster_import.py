@@ -128,9 +128,9 @@ def import_roster(ctx: Context, incident_id: str, file: Path, *, actor: str,
 
     excel = file.suffix.casefold() in XLSX_SUFFIXES
     if sheet is not None and not excel:
-        raise InputError("--sheet is for an Excel workbook (.xlsx)", field="--sheet")
+        raise InputError(_("--sheet is for an Excel workbook (.xlsx)"), field="--sheet")
     if encoding is not None and excel:
-        raise InputError("--encoding is for a CSV; a workbook says its own", field="--encoding")
+        raise InputError(_("--encoding is for a CSV; a workbook says its own"), field="--encoding")
     record = store.load(incident_id)
     if not file.is_file():
         raise InputError(_("no such file"), file=file)

@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import IO, Final
 
 from incident.errors import InputError
-from incident.i18n import _
+from incident.i18n import N_, _
 
 MAX_STRUCTURE_PROBLEMS: Final = 20
 """Structural problems (spanning quotes, wrong field counts) listed before the import gives up reading."""
 _BLOCK = 1 << 20
-_ENCODING_ADVICE = ("save it from Excel as 'CSV UTF-8', or give its encoding with --encoding NAME "
-                    "(e.g. --encoding euc_jp, --encoding latin-1)")  # fmt: skip
+_ENCODING_ADVICE = N_("save it from Excel as 'CSV UTF-8', or give its encoding with --encoding NAME "
+                      "(e.g. --encoding euc_jp, --encoding latin-1)")  # fmt: skip
 
 
 # -- encodings -------------------------------------------------------------------------------------------
@@ -150,14 +150,14 @@ def detect_encoding(src: Path, requested: str | None = None) -> str:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         failure = _decode_error(src, "utf-16")
         if failure:
-            raise InputError(f"starts like UTF-16 but is not UTF-16 text (first bad {failure}); "
-                             + _ENCODING_ADVICE, file=src)
+            raise InputError(_("starts like UTF-16 but is not UTF-16 text (first bad {failure}); {advice}")
+                             .format(failure=failure, advice=_(_ENCODING_ADVICE)), file=src)
         return "utf-16"
     if head.startswith(codecs.BOM_UTF8):
         failure = _decode_error(src, "utf-8-sig")
         if failure:
-            raise InputError(f"starts like UTF-8 but is not UTF-8 text (first bad {failure}); "
-                             + _ENCODING_ADVICE, file=src)
+            raise InputError(_("starts like UTF-8 but is not UTF-8 text (first bad {failure}); {advice}")
+                             .format(failure=failure, advice=_(_ENCODING_ADVICE)), file=src)
         return "utf-8-sig"
     utf8_failure = _decode_error(src, "utf-8")
     if utf8_failure is None:
@@ -171,8 +171,8 @@ def detect_encoding(src: Path, requested: str | None = None) -> str:
             .format(lookalike=lookalike),
             file=src,
         )
-    raise InputError(f"neither UTF-8 nor Shift_JIS (cp932) text (first bad {utf8_failure}); "
-                     + _ENCODING_ADVICE, file=src)
+    raise InputError(_("neither UTF-8 nor Shift_JIS (cp932) text (first bad {failure}); {advice}")
+                     .format(failure=utf8_failure, advice=_(_ENCODING_ADVICE)), file=src)
 
 
 def _head(src: Path) -> bytes:
@@ -303,11 +303,12 @@ def _rows(reader: Iterator[list[str]], lines: _Lines, table: CsvTable) -> Iterat
             if _blank(row, table.delimiter):
                 continue
             if lines.number > start:
-                problems.append(f"line {start}: a quoted field spans lines {start}-{lines.number}; "
-                                "is a closing quote (\") missing?")
+                problems.append(_("line {start}: a quoted field spans lines {start}-{end}; is a closing quote "
+                                  "(\") missing?").format(start=start, end=lines.number))
             elif len(row) != width:
-                problems.append(f"line {start}: {len(row)} fields, but the header (line {table.header_line}) "
-                                f"has {width}; is a comma or a quote missing or extra?")
+                problems.append(_("line {start}: {count} fields, but the header (line {header_line}) has "
+                                  "{width}; is a comma or a quote missing or extra?").format(
+                    start=start, count=len(row), header_line=table.header_line, width=width))
             if problems:
                 if len(problems) >= MAX_STRUCTURE_PROBLEMS:
                     break
@@ -318,9 +319,9 @@ def _rows(reader: Iterator[list[str]], lines: _Lines, table: CsvTable) -> Iterat
         raise InputError(_("line {value}: cannot be decoded as {encoding}: {reason}; check --encoding (nothing imported)")
                          .format(value=lines.number + 1, encoding=table.encoding, reason=exc.reason), file=src) from exc
     if problems:
-        more = " (and possibly more)" if len(problems) >= MAX_STRUCTURE_PROBLEMS else ""
-        raise InputError("; ".join(problems) + more + " (the file's structure is broken: nothing imported; "
-                         "--skip-invalid does not skip these)", file=src)
+        more = _(" (and possibly more)") if len(problems) >= MAX_STRUCTURE_PROBLEMS else ""
+        raise InputError(_("{problems}{more} (the file's structure is broken: nothing imported; --skip-invalid "
+                           "does not skip these)").format(problems="; ".join(problems), more=more), file=src)
     table.data_lines = lines.content - start_content
     if yielded != table.data_lines:
         raise InputError(_("read {yielded} rows but the file has {data_lines} data lines after the header; nothing imported")

@@ -92,17 +92,17 @@ def check_url(url: str, *, field: str = "--database") -> str:
     """A PostgreSQL connection URL without a password in it (InputError otherwise)."""
     url = url.strip()
     if not url.startswith(("postgresql://", "postgres://")):
-        raise InputError(f"{url!r} is not a PostgreSQL URL; expected postgresql://USER@HOST:PORT/DBNAME",
-                         field=field)
+        raise InputError(_("{url!r} is not a PostgreSQL URL; expected postgresql://USER@HOST:PORT/DBNAME")
+                         .format(url=url), field=field)
     from psycopg.conninfo import conninfo_to_dict
 
     try:
         params = conninfo_to_dict(url)
     except Exception as exc:  # noqa: BLE001 - psycopg.ProgrammingError and others: an invalid URL
-        raise InputError(f"not a valid connection URL ({exc})", field=field) from None
+        raise InputError(_("not a valid connection URL ({problem})").format(problem=exc), field=field) from None
     if params.get("password"):
-        raise InputError("the URL holds a password; leave it out and give it in PGPASSFILE (~/.pgpass) or "
-                         "PGPASSWORD", field=field)
+        raise InputError(_("the URL holds a password; leave it out and give it in PGPASSFILE (~/.pgpass) or "
+                           "PGPASSWORD"), field=field)
     return url
 
 
@@ -158,7 +158,8 @@ def connect(url: str) -> psycopg.Connection[Any]:
         return psycopg.connect(url, autocommit=True, connect_timeout=10, application_name="incident", **extra)
     except psycopg.OperationalError as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StoreError(f"cannot connect to the register at {shown_url(url)}: {message}") from None
+        raise StoreError(_("cannot connect to the register at {url}: {problem}").format(
+            url=shown_url(url), problem=message)) from None
 
 
 # ---------------------------------------------------------------------- migrations
@@ -185,7 +186,8 @@ def migrations() -> list[Migration]:
     found.sort(key=lambda m: m.version)
     twice = sorted({m.version for m in found if sum(1 for o in found if o.version == m.version) > 1})
     if twice:  # two files of one number: one of them would never be applied
-        raise StoreError(f"the package ships two migrations numbered {twice[0]:04d}; renumber one of them")
+        raise StoreError(_("the package ships two migrations numbered {version:04d}; renumber one of them")
+                         .format(version=twice[0]))
     return found
 
 
@@ -217,8 +219,8 @@ def migration_status(conn: psycopg.Connection[Any]) -> list[MigrationState]:
     shipped = {m.version: m for m in migrations()}
     unknown = sorted(set(applied) - set(shipped))
     if unknown:
-        raise StoreError(f"the database has migration {unknown[-1]}, newer than this version of the toolkit "
-                         "knows; upgrade the toolkit")
+        raise StoreError(_("the database has migration {version}, newer than this version of the toolkit "
+                           "knows; upgrade the toolkit").format(version=unknown[-1]))
     return [MigrationState(m.version, m.name, applied[m.version][1] if m.version in applied else None,
                            changed=m.version in applied and applied[m.version][0] != m.sha256)
             for m in shipped.values()]
@@ -233,8 +235,9 @@ def upgrade(conn: psycopg.Connection[Any]) -> list[Migration]:
         states = {s.version: s for s in migration_status(conn)}
         changed = [s for s in states.values() if s.changed]
         if changed:
-            raise StoreError(f"migration {changed[0].version:04d}_{changed[0].name} differs from the one applied "
-                             "to the database; applied migrations are never edited")
+            raise StoreError(_("migration {version:04d}_{name} differs from the one applied to the database; "
+                               "applied migrations are never edited").format(version=changed[0].version,
+                                                                            name=changed[0].name))
         for migration in migrations():
             if states[migration.version].applied_at is not None:
                 continue
@@ -278,7 +281,8 @@ class PgStore(LocalStore):
     @classmethod
     def open_url(cls, root: Path, url: str, vocabulary: Callable[[], rec.Vocabulary] | None = None) -> PgStore:
         if not (root / "config.toml").is_file():
-            raise StoreError(f"no incident store at {root}; create it with `incident init --database URL`")
+            raise StoreError(_("no incident store at {root}; create it with `incident init --database URL`")
+                             .format(root=root))
         return cls(root, url, vocabulary)
 
     @property
@@ -291,13 +295,14 @@ class PgStore(LocalStore):
                 pending = [s for s in migration_status(conn) if s.applied_at is None]
             except psycopg.errors.InsufficientPrivilege:
                 conn.close()
-                raise RefusedError(f"the register at {shown_url(self.url)} has not granted this database role "
-                                   "access; the register's owner runs `incident db grant ROLE --department NAME`"
-                                   ) from None
+                raise RefusedError(_("the register at {url} has not granted this database role access; the "
+                                     "register's owner runs `incident db grant ROLE --department NAME`")
+                                   .format(url=shown_url(self.url))) from None
             if pending:
                 conn.close()
-                raise StoreError(f"the register at {shown_url(self.url)} needs migration "
-                                 f"{pending[0].version:04d}_{pending[0].name}; run `incident db upgrade`")
+                raise StoreError(_("the register at {url} needs migration {version:04d}_{name}; run "
+                                   "`incident db upgrade`").format(url=shown_url(self.url),
+                                                                   version=pending[0].version, name=pending[0].name))
             self._conn = conn
         return self._conn
 
@@ -336,9 +341,10 @@ class PgStore(LocalStore):
             yield
         except psycopg.errors.InsufficientPrivilege as exc:
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise RefusedError(f"the register at {self.where} refused this to the role {self.role} ({detail}); "
-                               "a role sees and changes only the incidents of the department it was granted "
-                               "(`incident db grant ROLE --department NAME`, run by the register's owner)") from None
+            raise RefusedError(_("the register at {where} refused this to the role {role} ({problem}); a role "
+                                 "sees and changes only the incidents of the department it was granted "
+                                 "(`incident db grant ROLE --department NAME`, run by the register's owner)")
+                               .format(where=self.where, role=self.role, problem=detail)) from None
 
     @property
     def where(self) -> str:
@@ -351,7 +357,8 @@ class PgStore(LocalStore):
         """The register's identity, kept in the database (the same for every officer and every host name)."""
         row = self.conn.execute("SELECT id FROM register_identity").fetchone()
         if row is None:
-            raise StoreError(f"the register at {self.where} has lost its identity row (register_identity)")
+            raise StoreError(_("the register at {where} has lost its identity row (register_identity)")
+                             .format(where=self.where))
         return str(row[0])
 
     def _audit_key(self, create: bool) -> tuple[bytes, bool] | None:
@@ -647,8 +654,8 @@ class PgStore(LocalStore):
         record = rec.loads(content, vocab=self.vocabulary, tz=self.tz, file=f"incident {incident_id}",
                            now=_FAR_FUTURE)
         if record.id != incident_id:
-            raise InputError(f"the row holds incident {record.id or '(no id)'}, not {incident_id}",
-                             file=f"incident {incident_id}", field="id")
+            raise InputError(_("the row holds incident {found}, not {incident_id}").format(
+                found=record.id or _("(no id)"), incident_id=incident_id), file=f"incident {incident_id}", field="id")
         return record
 
     def load(self, incident_id: str) -> rec.Record:
@@ -656,7 +663,8 @@ class PgStore(LocalStore):
         with self._guarded():
             row = self.conn.execute("SELECT content FROM incidents WHERE id = %s", (incident_id,)).fetchone()
         if row is None:
-            raise NotFoundError(f"no incident {incident_id} in {self.where}; `incident list` shows them")
+            raise NotFoundError(_("no incident {incident_id} in {root}; `incident list` shows them")
+                                .format(incident_id=incident_id, root=self.where))
         return self._parse(incident_id, str(row[0]))
 
     def records(self, *, fresh: bool = False) -> list[rec.Record]:
@@ -823,7 +831,8 @@ class PgStore(LocalStore):
         with self._guarded(), self.conn.transaction(), self.conn.cursor() as cur:
             row = cur.execute("SELECT content FROM incidents WHERE id = %s FOR UPDATE", (incident_id,)).fetchone()
             if row is None:
-                raise NotFoundError(f"no incident {incident_id} in {self.where}; `incident list` shows them")
+                raise NotFoundError(_("no incident {incident_id} in {root}; `incident list` shows them")
+                                    .format(incident_id=incident_id, root=self.where))
             old = self._parse(incident_id, str(row[0]))
             result = self.changed(incident_id, old, change, extra, moment)
             if result is None:
@@ -946,11 +955,11 @@ def grant(conn: psycopg.Connection[Any], role: str, *, department: str = "", cen
 
     department = department.strip()
     if central == bool(department):
-        raise InputError("give either --department NAME or --central", field="--department")
+        raise InputError(_("give either --department NAME or --central"), field="--department")
     exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
     if not exists:
-        raise InputError(f"there is no database role {role!r}; create it first (CREATE ROLE \"{role}\" LOGIN, "
-                         "with a password or the server's own authentication)", field="ROLE")
+        raise InputError(_("there is no database role {role!r}; create it first (CREATE ROLE \"{role}\" LOGIN, "
+                           "with a password or the server's own authentication)").format(role=role), field="ROLE")
     try:
         with conn.transaction():
             schema = conn.execute("SELECT current_schema()").fetchone()
@@ -965,7 +974,8 @@ def grant(conn: psycopg.Connection[Any], role: str, *, department: str = "", cen
                 "granted_by = current_user, granted_at = now() "
                 "RETURNING role, department, central, granted_by, granted_at", (role, department, central)).fetchone()
     except errors.InsufficientPrivilege as exc:
-        raise RefusedError(f"only the owner of the register's tables may grant roles ({str(exc).strip()})") from None
+        raise RefusedError(_("only the owner of the register's tables may grant roles ({problem})")
+                           .format(problem=str(exc).strip())) from None
     assert row is not None
     return Member(str(row[0]), str(row[1]), bool(row[2]), str(row[3]), row[4])
 
@@ -982,5 +992,6 @@ def revoke(conn: psycopg.Connection[Any], role: str) -> bool:
                     conn.execute(sql.SQL("REVOKE ALL ON {} FROM {}").format(sql.Identifier(table),
                                                                            sql.Identifier(role)))
     except errors.InsufficientPrivilege as exc:
-        raise RefusedError(f"only the owner of the register's tables may revoke roles ({str(exc).strip()})") from None
+        raise RefusedError(_("only the owner of the register's tables may revoke roles ({problem})")
+                           .format(problem=str(exc).strip())) from None
     return gone is not None

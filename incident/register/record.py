@@ -19,7 +19,7 @@ from typing import Any, Literal
 import tomli_w
 
 from incident.errors import InputError
-from incident.i18n import _
+from incident.i18n import N_, _
 from incident.register.enums import (
     CERTAINTIES,
     ENTITIES,
@@ -440,8 +440,8 @@ def from_mapping(
         if name in ("data", "timeline") or name not in raw:
             continue
         if not isinstance(raw[name], typ):
-            what = "a table" if typ is dict else "an array of tables"
-            raise InputError(f"expected {what}", file=fname, field=name)
+            raise InputError(_("expected a table") if typ is dict else _("expected an array of tables"), file=fname,
+                             field=name)
         parsed[name] = parse_section(name, raw[name], where=fname)
         sections[name] = serialize_section(parsed[name])
     for name, value in parsed.items():  # the stages read these typed values without parsing again
@@ -620,7 +620,7 @@ def read_file(path: Path, *, vocab: Vocabulary | None, tz: str = "Asia/Tokyo", n
               require: bool = True) -> Record:
     from incident import tomlfile
 
-    text = tomlfile.read_text(path, hint="save the record as UTF-8")
+    text = tomlfile.read_text(path, hint=N_("save the record as UTF-8"))
     return loads(text, vocab=vocab, tz=tz, file=path, now=now, require=require)
 
 

@@ -257,7 +257,8 @@ class LocalStore(ABC):
     @staticmethod
     def check_id(incident_id: str) -> None:
         if not ID_RE.match(incident_id):
-            raise InputError(f"{incident_id!r} is not an incident ID; IDs look like 2024-0007", field="ID")
+            raise InputError(_("{incident_id!r} is not an incident ID; IDs look like 2024-0007")
+                             .format(incident_id=incident_id), field="ID")
 
     def record_file(self, incident_id: str) -> Path | str:
         """How errors name the record of an incident."""

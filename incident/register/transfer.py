@@ -33,6 +33,7 @@ from typing import Any
 
 from incident.errors import InputError, RefusedError
 from incident.fsutil import atomic_write_bytes, atomic_write_text, ensure_dir
+from incident.i18n import _
 from incident.register.actors import imported_mark
 from incident.register.audit import GENESIS, VerifyResult
 from incident.register.backend import RegisterStore
@@ -68,16 +69,16 @@ def _when(entry: Mapping[str, Any]) -> datetime:
 def _checked_source(verify: Callable[[], VerifyResult], where: str) -> VerifyResult:
     result = verify()
     if not result.ok:
-        raise RefusedError(f"the audit log of {where} does not verify ({result.problem}); nothing is copied until "
-                           "`incident audit verify` passes there")
+        raise RefusedError(_("the audit log of {where} does not verify ({problem}); nothing is copied until "
+                             "`incident audit verify` passes there").format(where=where, problem=result.problem))
     return result
 
 
 def _same_roster_key(source: Store | PgStore, target: Store | PgStore) -> None:
     if any((source.root / d).is_dir() and any((source.root / d).iterdir()) for d in SEALED_DIRS) and \
             source.roster_key() != target.roster_key():
-        raise RefusedError("the rosters and batches are sealed with a key the target does not have; give both "
-                           "the same key file (INCIDENT_KEY_FILE or key_file in config.toml) and run again")
+        raise RefusedError(_("the rosters and batches are sealed with a key the target does not have; give both "
+                             "the same key file (INCIDENT_KEY_FILE or key_file in config.toml) and run again"))
 
 
 def _copy_sealed(source_root: Path, target_root: Path) -> list[Path]:
@@ -91,7 +92,8 @@ def _copy_sealed(source_root: Path, target_root: Path) -> list[Path]:
                 continue
             dest = target_root / path.relative_to(source_root)
             if dest.exists():
-                raise RefusedError(f"{dest} exists already; the target holds personal data of its own")
+                raise RefusedError(_("{path} exists already; the target holds personal data of its own")
+                                   .format(path=dest))
             ensure_dir(dest.parent)
             atomic_write_bytes(dest, path.read_bytes())
             copied.append(dest)
@@ -100,9 +102,9 @@ def _copy_sealed(source_root: Path, target_root: Path) -> list[Path]:
 
 def _database(store: RegisterStore) -> PgStore:
     if not isinstance(store, PgStore):
-        raise InputError(f"the store at {store.root} keeps its register in files; `incident db import` and `db "
-                         "export` move a register to and from a database (`incident init --database URL`)",
-                         field="database_url")
+        raise InputError(_("the store at {path} keeps its register in files; `incident db import` and `db "
+                           "export` move a register to and from a database (`incident init --database URL`)")
+                         .format(path=store.root), field="database_url")
     return store
 
 
@@ -110,7 +112,8 @@ def import_files(register: RegisterStore, source_root: Path, *, actor: str, at: 
     """Copy the file store at `source_root` into the register on PostgreSQL (which holds no incident yet)."""
     target = _database(register)
     if not (source_root / "incidents").is_dir():
-        raise InputError(f"no file store at {source_root} (no incidents/ directory)", file=source_root)
+        raise InputError(_("no file store at {path} (no incidents/ directory)").format(path=source_root),
+                         file=source_root)
     source = Store.open(source_root, lambda: target.vocabulary)
     before = _checked_source(source.verify_audit, str(source_root))
     entries = _entries_of(source.audit_entries())
@@ -122,7 +125,8 @@ def import_files(register: RegisterStore, source_root: Path, *, actor: str, at: 
     with target._guarded(), conn.transaction(), conn.cursor() as cur:
         cur.execute("SELECT seq FROM audit_head FOR UPDATE")
         if cur.execute("SELECT 1 FROM incidents LIMIT 1").fetchone():
-            raise RefusedError(f"the register at {target.where} holds incidents already; import into an empty one")
+            raise RefusedError(_("the register at {where} holds incidents already; import into an empty one")
+                               .format(where=target.where))
         # the import's own entry first: the database accepts it only while the register never held an
         # incident, and the entries marked imported only after it, in this transaction (migration 0006)
         target._append(cur, actor=actor, action="db-import", incident=None,
@@ -141,7 +145,8 @@ def import_files(register: RegisterStore, source_root: Path, *, actor: str, at: 
                             "SET last = greatest(id_counters.last, excluded.last)", (int(year), int(last)))
         after = target.verify_now()
         if not after.ok:
-            raise RefusedError(f"the imported audit log does not verify ({after.problem}); nothing was imported")
+            raise RefusedError(_("the imported audit log does not verify ({problem}); nothing was imported")
+                               .format(problem=after.problem))
     personal = _copy_sealed(source_root, target.root)
     for dest in personal:  # a roster is kept in the database too, as the sealed file
         if dest.parent.name == "rosters" and dest.suffix == ".roster" and dest.stem in records:
@@ -157,12 +162,13 @@ def export_files(register: RegisterStore, target_root: Path, *, actor: str, at: 
     exist or is empty)."""
     source = _database(register)
     if target_root.exists() and (not target_root.is_dir() or any(target_root.iterdir())):
-        raise InputError(f"{target_root} is not an empty directory; export into a new one", file=target_root)
+        raise InputError(_("{path} is not an empty directory; export into a new one").format(path=target_root),
+                         file=target_root)
     with source.conn.transaction():  # one snapshot of the records and the log
         source.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         if not source.sees_all():
-            raise RefusedError(f"the role {source.role} sees only some of the register's incidents; export as the "
-                               "central desk")
+            raise RefusedError(_("the role {role} sees only some of the register's incidents; export as the "
+                                 "central desk").format(role=source.role))
         before = _checked_source(source.verify_now, source.where)
         entries = _entries_of(source.audit_entries())
         rows = source.conn.execute("SELECT id, content FROM incidents ORDER BY id").fetchall()
