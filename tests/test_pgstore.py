@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import signal
 import time
 import tomllib
@@ -293,3 +294,57 @@ def test_a_list_in_a_timezone_the_server_does_not_know(pg_store_dir: Path, pg_st
 
     store._summaries_one_by_one = dated_here  # type: ignore[attr-defined]
     assert [s["discovered_on"] for s in store.summaries()] == ["dated-here"]
+
+
+def _keepalive_socket_options(conn: psycopg.Connection[object]) -> tuple[int, int, int, int] | None:
+    """SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT as the connection's socket has them (Linux)."""
+    import socket
+
+    if not all(hasattr(socket, name) for name in ("TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT")):
+        return None
+    sock = socket.socket(fileno=os.dup(conn.pgconn.socket))
+    try:
+        if sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return None
+        return (sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+                sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+                sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
+                sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT))
+    finally:
+        sock.close()
+
+
+def test_connections_notice_a_dead_peer_by_tcp_keepalives(pg_url: str) -> None:
+    """A machine that loses power mid-send leaves its session (and a batch's advisory lock) on the server
+    until TCP notices: the keepalives make that about a minute."""
+    from psycopg import pq
+    from psycopg.conninfo import conninfo_to_dict
+
+    from incident.register import pgstore
+
+    with pgstore.connect(pg_url) as conn:
+        settings = conninfo_to_dict(conn.info.dsn)
+        assert {k: settings.get(k) for k in pgstore.KEEPALIVES} == {
+            "keepalives": "1", "keepalives_idle": "30", "keepalives_interval": "10", "keepalives_count": "3"}
+        if b"tcp_user_timeout" in {o.keyword for o in pq.Conninfo.get_defaults()}:
+            assert settings.get("tcp_user_timeout") == "60000"
+        on_socket = _keepalive_socket_options(conn)
+        assert on_socket is None or (bool(on_socket[0]), *on_socket[1:]) == (True, 30, 10, 3)
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_a_urls_own_keepalive_settings_win(pg_url: str) -> None:
+    from psycopg.conninfo import conninfo_to_dict
+
+    from incident.register import pgstore
+
+    url = f"{pg_url}&keepalives_idle=5&tcp_user_timeout=9000"
+    assert "keepalives_idle" not in pgstore.connection_settings(url)
+    with pgstore.connect(url) as conn:
+        settings = conninfo_to_dict(conn.info.dsn)
+        assert (settings.get("keepalives_idle"), settings.get("keepalives_interval")) == ("5", "10")
+        assert settings.get("tcp_user_timeout") == "9000"
+        on_socket = _keepalive_socket_options(conn)
+        assert on_socket is None or on_socket[1] == 5
+    assert pgstore.connection_settings("postgresql://u@h/db?keepalives=0")["keepalives_idle"] == 30
+    assert "keepalives" not in pgstore.connection_settings("postgresql://u@h/db?keepalives=0")

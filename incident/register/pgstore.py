@@ -140,13 +140,36 @@ def database_url(root: Path, configured: str) -> str:
     return ""
 
 
+#: TCP keepalives, so that a peer that died without closing (an officer's machine losing power mid-send) is
+#: noticed in about a minute rather than the hours the OS waits by default: only then does the server end its
+#: session and release what it held (a batch's advisory lock). A setting the URL makes itself wins.
+KEEPALIVES: dict[str, int] = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+#: how long sent data may go unacknowledged before the connection is dropped (milliseconds; libpq >= 12 on
+#: Linux): the keepalives' minute, for a peer that vanishes while a statement is being sent
+TCP_USER_TIMEOUT_MS = 60_000
+
+
+def connection_settings(url: str) -> dict[str, Any]:
+    """The libpq settings `connect` adds to `url`: the keepalives, and `tcp_user_timeout` where this libpq
+    knows it, each unless the URL sets it itself."""
+    from psycopg import pq
+    from psycopg.conninfo import conninfo_to_dict
+
+    given = conninfo_to_dict(url)
+    wanted: dict[str, Any] = dict(KEEPALIVES)
+    if b"tcp_user_timeout" in {option.keyword for option in pq.Conninfo.get_defaults()}:
+        wanted["tcp_user_timeout"] = TCP_USER_TIMEOUT_MS
+    return {key: value for key, value in wanted.items() if key not in given}
+
+
 def connect(url: str) -> psycopg.Connection[Any]:
     """A connection to the register (autocommit: every change opens its own transaction). The password, never
     in the URL, is `$PGPASSWORD` when set, else the OS keyring's entry ``incident-db`` / ``user@host`` (`incident
-    db password`), else whatever libpq finds in `$PGPASSFILE` (~/.pgpass)."""
+    db password`), else whatever libpq finds in `$PGPASSFILE` (~/.pgpass). TCP keepalives are on
+    (:data:`KEEPALIVES`) unless the URL sets them otherwise."""
     import psycopg
 
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = connection_settings(url)
     if not os.environ.get("PGPASSWORD"):
         from incident.register.secrets import db_password
 
