@@ -251,3 +251,55 @@ def test_the_lists_type_names_are_the_taxonomys(tmp_path: Path) -> None:
     assert store.type_names() == {t.id: t.ja for t in load_taxonomy().types.values()}
 
 
+
+
+def _one_japanese_error(result: Any) -> str:
+    """The run's error: exit 2, nothing on stdout, one line of stderr, Japanese with no English sentence."""
+    assert (result.exit_code, result.stdout) == (2, ""), result.output
+    assert result.stderr.startswith("エラー: ") and result.stderr.count("\n") == 1, result.stderr
+    assert english_sentences(result.stderr) == [], result.stderr
+    return str(result.stderr)
+
+
+def test_a_database_store_that_is_not_there_is_one_japanese_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from incident.cli import cli
+
+    env = {**JA, "INCIDENT_DATABASE_URL": "postgresql://officer@127.0.0.1:1/nothing"}
+    result = CliRunner().invoke(cli, ["--store", str(tmp_path / "none"), "list"], env=env)
+    told = _one_japanese_error(result)
+    assert "に保存先がありません。`incident init --database URL` で作成してください" in told
+    assert not (tmp_path / "none").exists()
+
+
+def test_db_import_and_export_refusals_are_japanese(tmp_path: Path, pg_url: str) -> None:
+    from click.testing import CliRunner
+
+    from incident.cli import cli
+    from incident.law.vocabulary import init_store
+    from incident.register.config import Config
+
+    database = tmp_path / "db"
+    init_store(database, Config(database_url=pg_url))
+    (tmp_path / "plain").mkdir()
+    told = _one_japanese_error(CliRunner().invoke(cli, ["--store", str(database), "db", "import",
+                                                        str(tmp_path / "plain")], env=JA))
+    assert "にファイルの保存先がありません（incidents/ ディレクトリがありません）" in told
+    (tmp_path / "plain" / "x.txt").write_text("x", encoding="utf-8")
+    told = _one_japanese_error(CliRunner().invoke(cli, ["--store", str(database), "db", "export",
+                                                        str(tmp_path / "plain")], env=JA))
+    assert "は空のディレクトリではありません。新しいディレクトリに書き出してください" in told
+    files = tmp_path / "files"
+    init_store(files)
+    told = _one_japanese_error(CliRunner().invoke(cli, ["--store", str(files), "db", "import", str(tmp_path)],
+                                                  env=JA))
+    assert "の保存先は台帳をファイルで保存しています。" in told
+
+
+def test_a_roster_in_no_known_encoding_is_refused_in_japanese(run: Any, store_dir: Path, tmp_path: Path) -> None:
+    made = run(["new", "--title", "t", "--type", "misdirected-mail", "--discovered-at", "2024-06-03"])
+    roster = tmp_path / "roster.csv"
+    roster.write_bytes("氏名,住所\n".encode() + b"\x82 x,y\n")
+    told = _one_japanese_error(run(["roster", "import", made.stdout.strip(), str(roster)], env=JA, expect=None))
+    assert "UTF-8 のテキストでも Shift_JIS（cp932）のテキストでもありません" in told and "CSV UTF-8" in told
