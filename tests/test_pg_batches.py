@@ -151,11 +151,12 @@ def test_a_batch_prepared_on_one_machine_is_approved_and_sent_from_another(
     assert [r["state"] for r in rows] == ["sending", "sent"] * 3
     assert (b.store_dir / batch / "journal.jsonl").read_bytes() == b"".join(
         (json.dumps(r, ensure_ascii=False) + "\n").encode() for r in rows)  # the rows are the journal's lines
-    status = a.status(incident)
+    status = a.status(incident)  # read from the database: A's copy of the journal is not written
     assert (status["sent"], status["pending"], status["sending"]) == (3, 0, 0)
-    assert (a.store_dir / batch / "journal.jsonl").read_bytes() == (b.store_dir / batch / "journal.jsonl").read_bytes()
+    assert not (a.store_dir / batch / "journal.jsonl").exists()
     refused = a.run(f"send {incident} --prepare", actor="alice", expect=2)  # A sees that B has sent it
     assert "has already started" in refused.stderr
+    assert (a.store_dir / batch / "journal.jsonl").read_bytes() == (b.store_dir / batch / "journal.jsonl").read_bytes()
 
     with psycopg.connect(a.url) as conn:  # the database never holds a name or an address in plaintext
         dump = b"".join(str(v).encode() for table in ("incidents", "audit_log", "batch_journal")
@@ -334,3 +335,23 @@ def test_a_batch_made_before_the_database_kept_batches_is_kept_there_on_its_next
     with psycopg.connect(a.url) as conn:
         assert conn.execute("SELECT sha256 FROM personal_data WHERE name = %s",
                             (f"batches/{incident}/messages.sealed",)).fetchone() == (digest,)
+
+
+def test_a_status_on_another_machine_reads_the_database_and_writes_nothing_there(
+        machines: tuple[Machine, Machine], incident: str) -> None:
+    a, b = machines
+    a.run(f"send {incident} --prepare", actor="alice")
+    a.run(f"send {incident} --approve", actor="bob")
+    with SmtpTestServer(CapturingHandler(reject={"hanako@example.jp"})) as server:
+        configure(a.store_dir, server.port)
+        a.run(f"send {incident}", actor="alice", expect=1)  # one refused: sent, failed and journaled
+    before = files_under(b.store_dir)
+    status = b.status(incident)
+    assert not list(b.store_dir.rglob("messages.sealed"))  # the sealed messages stay in the database
+    assert files_under(b.store_dir) == before  # and nothing else of the batch is written here either
+    assert status == a.status(incident)
+    assert (status["total"], status["sent"], status["failed"], status["pending"]) == (3, 2, 1, 0)
+    assert (status["prepared_by"], status["approved_by"]) == ("alice", "bob")
+    human = b.run(f"send {incident} --status", actor="auditor")
+    assert "2/3 sent, 1 failed, 0 pending" in human.stdout
+    assert not list(b.store_dir.rglob("messages.sealed"))

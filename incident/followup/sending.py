@@ -159,11 +159,12 @@ def approve(store: RegisterStore, incident_id: str, *, actor: str) -> Approved:
 
 
 def status(store: RegisterStore, incident_id: str) -> BatchStatus:
-    """The batch's state from its journal (no key needed, nothing written)."""
+    """The batch's state from its manifest and journal (no key needed, nothing written: on the shared register
+    they are read from the database, and the sealed messages are not brought to this machine)."""
     from incident.notices.batch import batch_status
 
     store.load(incident_id)
-    return batch_status(store.batch(incident_id))
+    return batch_status(store.batch(incident_id, fetch=False))
 
 
 def logged_approval(store: RegisterStore, incident_id: str, manifest: BatchManifest) -> Identities:

@@ -42,6 +42,7 @@ The preparer cannot approve their own batch (ダブルチェック). Sending its
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -281,17 +282,26 @@ def _write_manifest(batch_dir: Path, manifest: BatchManifest) -> None:
 
 
 def load_manifest(where: Where) -> BatchManifest:
-    """The batch's manifest (NotFoundError when no batch was prepared there)."""
+    """The batch's manifest in its directory (NotFoundError when no batch was prepared there)."""
     batch_dir = _files(where).path
-    path = batch_dir / MANIFEST
     try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        raw: bytes | None = (batch_dir / MANIFEST).read_bytes()
+    except FileNotFoundError:
+        raw = None
+    return _manifest_of(raw, batch_dir)
+
+
+def _manifest_of(raw: bytes | None, batch_dir: Path) -> BatchManifest:
+    """The manifest from its file's content (None: there is none)."""
+    path = batch_dir / MANIFEST
+    if raw is None:
+        raise NotFoundError(_("no prepared batch in {batch_dir}; prepare one first")
+                            .format(batch_dir=batch_dir))
+    try:
+        data: dict[str, Any] = json.loads(raw.decode("utf-8"))
         if data.pop("format") != _MANIFEST_FORMAT:
             raise InputError(_("unsupported batch manifest format; prepare the batch again"), file=path)
         return BatchManifest(**data)
-    except FileNotFoundError:
-        raise NotFoundError(_("no prepared batch in {batch_dir}; prepare one first")
-                            .format(batch_dir=batch_dir)) from None
     except (ValueError, KeyError, TypeError) as exc:
         raise InputError(_("the batch manifest is unreadable ({exc}); prepare the batch again")
                          .format(exc=exc),
@@ -310,32 +320,38 @@ class Journal(NamedTuple):
 
 def read_journal(path: Path, *, repair: bool) -> Journal:
     """Last state per key. A torn last line is ignored (and truncated away when `repair`)."""
-    last: dict[str, tuple[JournalState, str | None]] = {}
-    entries = good_end = 0
-    bad_line: int | None = None
     if not path.exists():
-        return Journal(last, 0, False)
+        return Journal({}, 0, False)
     with open(path, "rb") as f:
-        for number, raw in enumerate(f, 1):
-            if bad_line is not None:
-                raise InputError(_("the send journal is corrupt (a line that is not the last one is unreadable)"),
-                                 file=path, line=bad_line)
-            try:
-                entry = json.loads(raw) if raw.endswith(b"\n") else None
-                if not (isinstance(entry, dict) and isinstance(entry.get("key"), str)
-                        and entry.get("state") in get_args(JournalState)):
-                    raise ValueError
-            except ValueError:
-                bad_line = number
-                continue
-            last[entry["key"]] = (entry["state"], entry.get("error"))
-            entries += 1
-            good_end += len(raw)
-    if bad_line is not None and repair:
+        journal, good_end = _journal_of(f, path)
+    if journal.torn and repair:
         with open(path, "r+b") as torn:
             torn.truncate(good_end)
             os.fsync(torn.fileno())
-    return Journal(last, entries, bad_line is not None)
+    return journal
+
+
+def _journal_of(lines: Iterable[bytes], path: Path) -> tuple[Journal, int]:
+    """What the journal's lines (each with its line break) say, and the length of its whole entries."""
+    last: dict[str, tuple[JournalState, str | None]] = {}
+    entries = good_end = 0
+    bad_line: int | None = None
+    for number, raw in enumerate(lines, 1):
+        if bad_line is not None:
+            raise InputError(_("the send journal is corrupt (a line that is not the last one is unreadable)"),
+                             file=path, line=bad_line)
+        try:
+            entry = json.loads(raw) if raw.endswith(b"\n") else None
+            if not (isinstance(entry, dict) and isinstance(entry.get("key"), str)
+                    and entry.get("state") in get_args(JournalState)):
+                raise ValueError
+        except ValueError:
+            bad_line = number
+            continue
+        last[entry["key"]] = (entry["state"], entry.get("error"))
+        entries += 1
+        good_end += len(raw)
+    return Journal(last, entries, bad_line is not None), good_end
 
 
 def redact_addresses(text: str) -> str:
@@ -481,10 +497,12 @@ def approve_batch(where: Where, actor: str) -> BatchManifest:
 
 
 def batch_status(where: Where) -> BatchStatus:
-    """Counts per state (the last journal entry of each recipient); read-only, needs no key."""
-    batch_dir = _files(where).path
-    manifest = load_manifest(batch_dir)
-    journal = read_journal(batch_dir / JOURNAL, repair=False)
+    """Counts per state (the last journal entry of each recipient); read-only, needs no key. The manifest and
+    the journal are read through `BatchFiles.read` (where the store keeps them; nothing is written to disk)."""
+    files = _files(where)
+    found = files.read(MANIFEST, JOURNAL)
+    manifest = _manifest_of(found.get(MANIFEST), files.path)
+    journal, _end = _journal_of(io.BytesIO(found.get(JOURNAL, b"")), files.path / JOURNAL)
     states = [state for state, _unused in journal.last.values()]
     failures = tuple((key, error or "") for key, (state, error) in journal.last.items() if state == "failed")
     return BatchStatus(

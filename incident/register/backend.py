@@ -107,9 +107,10 @@ class RegisterStore(Protocol):
 
     def batch_dir(self, incident_id: str) -> Path: ...
 
-    def batch(self, incident_id: str) -> BatchFiles:
+    def batch(self, incident_id: str, *, fetch: bool = True) -> BatchFiles:
         """The incident's e-mail batch: its directory under `root` and where else the store keeps it (the
-        batch code prepares, approves and sends through it)."""
+        batch code prepares, approves and sends through it). Without `fetch`, nothing the store keeps
+        elsewhere is brought to `root`: for reading the batch's files where they are (`BatchFiles.read`)."""
 
     def personal_data_paths(self, incident_id: str) -> list[Path]:
         """The incident's personal-data files and directories in `root`, relative to it (what purge removes

@@ -11,7 +11,10 @@ adds around that:
   a backend that keeps the batch elsewhere too takes its lock there (one run at a time on any machine),
   brings its files here on entering and keeps the files changed here on leaving normally;
 - `journal_sink()`: where each journal line is written before it is written to the local file (on the file
-  store none), so that a recipient journaled as sent anywhere is skipped by a resume on any machine.
+  store none), so that a recipient journaled as sent anywhere is skipped by a resume on any machine;
+- `read(*names)`: some of the batch's files as they are now, read without writing anything to disk (a status
+  needs the manifest and the journal, never the sealed messages): on the file store the directory's files,
+  on a backend that keeps the batch elsewhere too, what it keeps there.
 """
 
 from __future__ import annotations
@@ -43,3 +46,14 @@ class BatchFiles:
     def journal_sink(self) -> Callable[[str], None] | None:
         """Where a journal line (without its line break) goes before the local file: nowhere else here."""
         return None
+
+    def read(self, *names: str) -> dict[str, bytes]:
+        """The content of these files of the batch by name (one that does not exist is left out), read
+        without writing anything: here, the batch directory's files."""
+        found: dict[str, bytes] = {}
+        for name in names:
+            try:
+                found[name] = (self.path / name).read_bytes()
+            except (FileNotFoundError, NotADirectoryError):
+                pass
+        return found

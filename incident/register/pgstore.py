@@ -548,12 +548,14 @@ class PgStore(LocalStore):
 
     # ------------------------------------------------------------------ e-mail batches
 
-    def batch(self, incident_id: str) -> BatchFiles:
+    def batch(self, incident_id: str, *, fetch: bool = True) -> BatchFiles:
         """The incident's batch, kept in the database too (`SharedBatch`): its files brought here when this
         machine's copy is missing or differs, unless a prepare, approve or send of this machine is at work on
-        them (it holds the batch directory's lock; its files are the current ones)."""
+        them (it holds the batch directory's lock; its files are the current ones). Without `fetch` nothing is
+        brought here: what is read through it (`SharedBatch.read`, a status) comes from the database."""
         path = self.batch_dir(incident_id)
-        self._pull_batch(incident_id, path, adopt=False, lock=True)
+        if fetch:
+            self._pull_batch(incident_id, path, adopt=False, lock=True)
         return SharedBatch(self, path, incident_id)
 
     def _pull_batch(self, incident_id: str, path: Path, *, adopt: bool, lock: bool = False) -> dict[str, str]:
@@ -591,6 +593,25 @@ class PgStore(LocalStore):
         except LockBusy:
             pass
         return kept
+
+    def _read_batch(self, incident_id: str, path: Path, names: tuple[str, ...]) -> dict[str, bytes]:
+        """These files of the batch as the database keeps them (the journal as its lines make it), read in one
+        statement (one snapshot) and written nowhere; only the names asked for are sent, so a status never
+        receives the sealed messages. When the database keeps nothing of the batch, the batch directory's
+        files, as `_pull_batch` leaves them."""
+        prefix = _batch_name(incident_id, "")
+        with self._guarded():
+            rows = self.conn.execute(
+                "SELECT name, CASE WHEN name = ANY(%s) THEN blob END FROM personal_data "
+                "WHERE incident = %s AND starts_with(name, %s) "
+                "UNION ALL SELECT %s, CASE WHEN %s THEN convert_to(string_agg(line || E'\\n', '' ORDER BY seq), "
+                "'UTF8') END FROM batch_journal WHERE incident = %s HAVING count(*) > 0",
+                ([prefix + name for name in names], incident_id, prefix, prefix + JOURNAL, JOURNAL in names,
+                 incident_id)).fetchall()
+        if not rows:
+            return BatchFiles(path, incident_id).read(*names)
+        found = {str(name)[len(prefix):]: bytes(blob) for name, blob in rows if blob is not None}
+        return {name: found[name] for name in names if name in found}
 
     def _write_batch(self, incident_id: str, path: Path, kept: Mapping[str, str], lines: list[str]) -> None:
         """Write the batch's files as the database keeps them (`kept`: their SHA-256) where they differ."""
@@ -910,6 +931,10 @@ class SharedBatch(BatchFiles):
         """Each journal line is inserted (and committed) before it is written to the local file."""
         store, incident_id = self.store, self.incident_id
         return lambda line: store._journal_line(incident_id, line)
+
+    def read(self, *names: str) -> dict[str, bytes]:
+        """The files as the database keeps them, nothing written here (`PgStore._read_batch`)."""
+        return self.store._read_batch(self.incident_id, self.path, names)
 
 
 #: the keys of a summary as it is kept beside the record (`stored_summary`)

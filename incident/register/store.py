@@ -182,9 +182,10 @@ class LocalStore(ABC):
         self.check_id(incident_id)
         return self.private_dir("batches") / incident_id
 
-    def batch(self, incident_id: str) -> BatchFiles:
+    def batch(self, incident_id: str, *, fetch: bool = True) -> BatchFiles:
         """The incident's e-mail batch as the batch code reaches it: its directory, `batch_dir` (a backend that
-        keeps batches elsewhere too returns its own `BatchFiles`)."""
+        keeps batches elsewhere too returns its own `BatchFiles`; `fetch` is for such a backend: here every file
+        is already in the directory)."""
         return BatchFiles(self.batch_dir(incident_id), incident_id)
 
     def personal_data_paths(self, incident_id: str) -> list[Path]:
