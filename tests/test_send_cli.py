@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +180,7 @@ def test_a_hand_approved_manifest_sends_nothing(run: Any, incident: str, store_d
         refused = run(f"send {incident} --actor alice", expect=2)
         assert "the audit log has no approval of the batch" in refused.stderr
         assert server.received == []
+    assert actions(store_dir) == [("send-prepare", "alice")]  # the refused send did not start
 
 
 @pytest.mark.parametrize("disguise", ["al\u200bice", "ALICE", "ａｌｉｃｅ", "al ice", "alice\u2060"])
@@ -185,3 +188,45 @@ def test_the_preparer_in_disguise_cannot_approve(run: Any, incident: str, disgui
     run(f"send {incident} --prepare --actor alice")
     refused = run(["send", incident, "--approve", "--actor", disguise], expect=2)
     assert "cannot also approve it" in refused.stderr
+
+
+@contextmanager
+def batch_held(store_dir: Path, incident: str, backend: str) -> Iterator[None]:
+    """The batch's lock held by another run: on the file store a process of this machine (the batch
+    directory's lock), on PostgreSQL another machine's session (the batch's advisory lock in the database)."""
+    if backend == "files":
+        from incident.fsutil import file_lock
+
+        with file_lock(store_dir / "batches" / incident / "send.lock", wait=False):
+            yield
+        return
+    import tomllib
+
+    import psycopg
+
+    url = tomllib.loads((store_dir / "config.toml").read_text(encoding="utf-8"))["database_url"]
+    with psycopg.connect(url, autocommit=True) as other:
+        held = other.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (0x62746368, incident)).fetchone()
+        assert held == (True,)
+        yield
+
+
+def test_a_send_refused_because_another_run_holds_the_batch_records_no_start(
+        run: Any, incident: str, store_dir: Path, backend: str) -> None:
+    run(f"send {incident} --prepare --actor alice")
+    run(f"send {incident} --approve --actor bob")
+    with SmtpTestServer() as server:
+        configure(store_dir, server.port)
+        with batch_held(store_dir, incident, backend):
+            for line in (f"send {incident}", f"send {incident} --resume", f"send {incident} --dry-run"):
+                refused = run(f"{line} --actor alice", expect=2)
+                assert "is running" in refused.stderr, refused.stderr
+        assert server.received == []
+        assert actions(store_dir) == [("send-prepare", "alice"), ("send-approve", "bob")]
+        assert open_store(store_dir).load(incident).sections["sending"]["state"] == "approved"
+        run(f"send {incident} --actor alice")  # once the other run is over, the send starts and says so
+        assert len(server.received) == 3
+    assert actions(store_dir) == [("send-prepare", "alice"), ("send-approve", "bob"), ("send-start", "alice"),
+                                  ("send", "alice")]
+    [entry] = [e for e in open_store(store_dir).audit_entries() if e["action"] == "send-start"]
+    assert entry["changes"]["count"] == 3 and entry["changes"]["resume"] is False

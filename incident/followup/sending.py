@@ -200,8 +200,10 @@ def set_smtp_password(value: str, *, store: RegisterStore | None, actor: str) ->
 def send(ctx: Context, incident_id: str, *, actor: str, resume: bool = False, dry_run: bool = False,
          rate: float | None = None, progress: ProgressFactory = no_progress) -> Sent:
     """Send the approved batch (`send-start`, then `send`), or with `resume` what is left of it; with
-    `dry_run` check it and count (`send-dry-run`). When the batch reached everyone the notice obligations
-    are marked done (`notice.complete`)."""
+    `dry_run` check it and count (`send-dry-run`). The start (or the dry run) is recorded under the batch's
+    lock once every check has passed: a run refused (another run holds the batch, no approval, already
+    started) records nothing, as the other refused steps do. When the batch reached everyone the notice
+    obligations are marked done (`notice.complete`)."""
     from incident.followup.notification import after_send, delivery_of
     from incident.notices.batch import batch_status, load_manifest
     from incident.notices.delivery import SmtpSettings, send_batch
@@ -212,15 +214,17 @@ def send(ctx: Context, incident_id: str, *, actor: str, resume: bool = False, dr
     settings = SmtpSettings.from_config(ctx.config.smtp, file=store.root / "config.toml")
     password = smtp_password(ctx.config)
     manifest = load_manifest(where)
-    before = batch_status(where)
     checked: list[Identities] = []
-    if manifest.approved_by is not None and (resume or dry_run or before.total == before.pending):
+
+    def started(approved: BatchManifest) -> None:
         store.log(actor, "send-start" if not dry_run else "send-dry-run", incident_id,
-                  {"resume": resume, "count": manifest.count, "sha256": manifest.sha256})
+                  {"resume": resume, "count": approved.count, "sha256": approved.sha256})
+
     with progress("sending", manifest.count) as tick:
         report = send_batch(where, settings, password, key=store.roster_key(), resume=resume, dry_run=dry_run,
                             rate=rate, progress=(lambda done, _total: tick(done)) if tick else None,
-                            approval=lambda approved: checked.append(logged_approval(store, incident_id, approved)))
+                            approval=lambda approved: checked.append(logged_approval(store, incident_id, approved)),
+                            started=started)
     compared = checked[-1] if checked else None
     if dry_run:
         return Sent(report, None, None, 0, compared)

@@ -526,12 +526,15 @@ class OpenBatch:
 
 @contextmanager
 def open_approved(where: Where, key: bytes, *, resume: bool, dry_run: bool,
-                  approval: Callable[[BatchManifest], None] | None = None) -> Iterator[OpenBatch]:
+                  approval: Callable[[BatchManifest], None] | None = None,
+                  started: Callable[[BatchManifest], None] | None = None) -> Iterator[OpenBatch]:
     """Lock an approved batch whose messages file still hashes to what was approved, for sending.
 
-    Refused when it is not approved, when sending has started and `resume` is not set, or when the
-    messages file changed; InputError for the wrong key or a damaged file, also before anything is
-    sent. A torn last journal line is truncated away unless `dry_run`.
+    Refused when another run holds the batch, when it is not approved (`approval` can refuse too), when
+    sending has started and `resume` is not set, or when the messages file changed; InputError for the
+    wrong key or a damaged file, also before anything is sent. A torn last journal line is truncated away
+    unless `dry_run`. `started` is called under the lock once every check has passed, before the first
+    message (the run's audit entry: a refused run records no start).
     """
     files = _files(where)
     batch_dir = files.path
@@ -553,6 +556,8 @@ def open_approved(where: Where, key: bytes, *, resume: bool, dry_run: bool,
             f.seek(0)
             sealed.SealedReader(f, key, FORMAT, batch_dir / MESSAGES).verify(manifest.count)
             f.seek(0)
+            if started is not None:
+                started(manifest)
             writer = None if dry_run else JournalWriter(batch_dir / JOURNAL, files.journal_sink())
             try:
                 yield OpenBatch(manifest, journal, _unsealed(f, key, batch_dir / MESSAGES), writer)

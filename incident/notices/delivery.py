@@ -338,6 +338,7 @@ def send_batch(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     approval: Callable[[BatchManifest], None] | None = None,
+    started: Callable[[BatchManifest], None] | None = None,
 ) -> SendReport:
     """Send an approved batch, one SMTP transaction (one RCPT TO) per message, journaling each step.
 
@@ -346,7 +347,8 @@ def send_batch(
     connection-level failure ends the run: the report says why in `stopped`; everything sent so far
     is journaled and `resume=True` continues. Error texts have e-mail addresses replaced by
     ``<address>`` (the report's `FailedRecipient.addr` says whose message failed). `approval` checks,
-    under the batch's lock, that the approval is on record beyond the manifest (the store's audit log).
+    under the batch's lock, that the approval is on record beyond the manifest (the store's audit log);
+    `started` is called under the lock once the run is sure to go ahead (`open_approved`).
     """
     if rate is not None and not rate > 0:
         raise InputError(_("the rate must be a positive number of messages per second, not {rate}")
@@ -354,7 +356,8 @@ def send_batch(
                          field="rate")
     if settings.user and password is None:
         raise InputError(_("no SMTP password: set it with `incident secret set smtp` or in INCIDENT_SMTP_PASSWORD"))
-    with open_approved(batch_dir, key, resume=resume, dry_run=dry_run, approval=approval) as batch:
+    with open_approved(batch_dir, key, resume=resume, dry_run=dry_run, approval=approval,
+                       started=started) as batch:
         run = _Run(batch.manifest, settings, batch.journal, progress)
         conn = _Connection(settings, password, tls_context)
         pacer = _Pacer(rate, clock, sleep) if rate else None
