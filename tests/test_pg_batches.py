@@ -355,3 +355,23 @@ def test_a_status_on_another_machine_reads_the_database_and_writes_nothing_there
     human = b.run(f"send {incident} --status", actor="auditor")
     assert "2/3 sent, 1 failed, 0 pending" in human.stdout
     assert not list(b.store_dir.rglob("messages.sealed"))
+
+
+def test_a_send_refused_because_another_machine_holds_the_batch_brings_nothing_here(
+        machines: tuple[Machine, Machine], incident: str) -> None:
+    a, b = machines
+    a.run(f"send {incident} --prepare", actor="alice")
+    a.run(f"send {incident} --approve", actor="bob")
+    with SmtpTestServer() as server:
+        configure(b.store_dir, server.port)
+        with psycopg.connect(a.url, autocommit=True) as other:  # machine A's session holds the batch
+            assert other.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))",
+                                 (0x62746368, incident)).fetchone() == (True,)
+            for line in (f"send {incident}", f"send {incident} --dry-run"):
+                refused = b.run(line, actor="bob", expect=2)
+                assert "is running, on this machine or another" in refused.stderr
+                assert not list(b.store_dir.rglob("messages.sealed"))  # refused before anything came here
+        report = json.loads(b.run(f"send {incident} --json", actor="bob").stdout)  # its turn: brought, sent
+        assert report["sent"] == 3 and len(server.received) == 3
+    assert (b.store_dir / "batches" / incident / "messages.sealed").read_bytes() == \
+        kept(a.url)[f"batches/{incident}/messages.sealed"]

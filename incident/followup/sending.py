@@ -205,15 +205,15 @@ def send(ctx: Context, incident_id: str, *, actor: str, resume: bool = False, dr
     started) records nothing, as the other refused steps do. When the batch reached everyone the notice
     obligations are marked done (`notice.complete`)."""
     from incident.followup.notification import after_send, delivery_of
-    from incident.notices.batch import batch_status, load_manifest
+    from incident.notices.batch import batch_status, read_manifest
     from incident.notices.delivery import SmtpSettings, send_batch
 
     store = ctx.store
     store.load(incident_id)
-    where = store.batch(incident_id)
+    where = store.batch(incident_id, fetch=False)  # brought here under the batch's lock, when it is this run's
     settings = SmtpSettings.from_config(ctx.config.smtp, file=store.root / "config.toml")
     password = smtp_password(ctx.config)
-    manifest = load_manifest(where)
+    manifest = read_manifest(where)
     checked: list[Identities] = []
 
     def started(approved: BatchManifest) -> None:

@@ -210,9 +210,11 @@ def _batch_lock(where: Where) -> Iterator[None]:
     the store's share of it (`BatchFiles.shared`: where the batch is kept besides this directory)."""
     files = _files(where)
     batch_dir = files.path
-    if not batch_dir.is_dir():
-        raise NotFoundError(_("no prepared batch in {batch_dir}; prepare one first")
-                            .format(batch_dir=batch_dir))
+    if not batch_dir.is_dir():  # made here for a batch the store keeps elsewhere, brought by `shared()`
+        if MANIFEST not in files.read(MANIFEST):
+            raise NotFoundError(_("no prepared batch in {batch_dir}; prepare one first")
+                                .format(batch_dir=batch_dir))
+        batch_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         with file_lock(batch_dir / _LOCK, wait=False), files.shared():
             yield
@@ -289,6 +291,12 @@ def load_manifest(where: Where) -> BatchManifest:
     except FileNotFoundError:
         raw = None
     return _manifest_of(raw, batch_dir)
+
+
+def read_manifest(where: Where) -> BatchManifest:
+    """The batch's manifest where the store keeps it (`BatchFiles.read`), nothing written to disk."""
+    files = _files(where)
+    return _manifest_of(files.read(MANIFEST).get(MANIFEST), files.path)
 
 
 def _manifest_of(raw: bytes | None, batch_dir: Path) -> BatchManifest:

@@ -33,8 +33,10 @@ SMTP transaction starts, so a recipient journaled as sent is never sent again by
 and one left `sending` is sent again with the same Message-ID, as on the file store. Every prepare, approve
 and send holds the batch's advisory lock (`_batch_lock`, session-level: the server releases it when a
 crashed client's session ends), brings the files the database keeps to the batch directory first (the
-database's copy wins) and keeps the files changed there on leaving normally. Purge lists what the database
-keeps by name (`personal_data_kept`, nothing written to disk) and deletes it with the journal rows.
+database's copy wins) and keeps the files changed there on leaving normally; a status reads the manifest
+and the journal from the database and writes nothing (`_read_batch`), and a send brings the files only once
+it holds the lock. Purge lists what the database keeps by name (`personal_data_kept`, nothing written to
+disk) and deletes it with the journal rows.
 
 Every change is one transaction: the record's row locked (`SELECT … FOR UPDATE`), changed, validated,
 written, and its audit entry appended under the head's row lock, committed together or not at all.
