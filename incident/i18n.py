@@ -97,7 +97,7 @@ def configured_language(config_file: str | os.PathLike[str]) -> str:
         return ""
     if not _may_name_language(data):  # the common cases cost no TOML parsing at start-up
         return ""
-    import tomllib
+    import tomllib  # only for a config that may name a language: `--help` reads no TOML
 
     try:
         value = tomllib.loads(data.decode("utf-8")).get("language", "")
@@ -129,7 +129,7 @@ def locale_language(environ: Mapping[str, str] | None = None) -> str:
         if value:
             return "ja" if value.lower().startswith("ja") else "en"
     if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-        import ctypes
+        import ctypes  # Windows only
 
         lang_id = ctypes.windll.kernel32.GetUserDefaultUILanguage()  # type: ignore[attr-defined]
         return "ja" if lang_id & 0x3FF == 0x11 else "en"  # LANG_JAPANESE
@@ -143,7 +143,7 @@ class Catalogue(_gettext.GNUTranslations):
     one read of the file instead of decoding its ~900 entries, of which a run shows a few dozen."""
 
     def _parse(self, fp: Any) -> None:
-        import struct
+        import struct  # a Japanese run only: `incident --help` in English never reads the catalogue
 
         self._catalog: dict[Any, str] = {}
         self._found: dict[str, str] = {}

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from incident.fsutil import atomic_write_bytes
+
 
 @dataclass(frozen=True)
 class Column:
@@ -29,8 +31,6 @@ def write_table(path: Path, title: str, columns: Sequence[Column], rows: Iterabl
     """One sheet: a title row, a header row, the rows; A4 landscape, fit to the page's width, the header
     repeated on every page. Written atomically (mode 0600); returns the file's SHA-256."""
     import xlsxwriter
-
-    from incident.fsutil import atomic_write_bytes
 
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,

@@ -286,7 +286,7 @@ def test_deadlines_in_a_pipe_are_plain_text_and_long_step_lists_summarised(run: 
 
 def test_opening_a_store_reads_its_config_once(store_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The config chooses the backend and is the store's config: one read of config.toml, not two."""
-    from incident.register import config, store
+    from incident.register import backend, config, store
     from incident.register.backend import open_register
 
     reads: list[Path] = []
@@ -298,6 +298,7 @@ def test_opening_a_store_reads_its_config_once(store_dir: Path, monkeypatch: pyt
 
     monkeypatch.setattr(config, "load_config", counted)
     monkeypatch.setattr(store, "load_config", counted)
+    monkeypatch.setattr(backend, "load_config", counted)
     opened = open_register(store_dir)
     assert opened.config.timezone == "Asia/Tokyo"
     assert reads == [store_dir / "config.toml"]

@@ -21,6 +21,7 @@ from incident import dates
 from incident.errors import InputError, NotFoundError, RefusedError
 from incident.followup.contractor_report import ContractorReport, load_contractor_report
 from incident.i18n import _
+from incident.law.taxonomy import load_taxonomy
 from incident.register import record as rec
 from incident.register import sections
 from incident.register.actors import Author, Identities, author_of, identities, same_actor
@@ -433,8 +434,6 @@ def list_actions(records: Iterable[rec.Record], *, today: date, overdue: bool = 
 def recommended_measures(record: rec.Record, extra_dirs: Sequence[Path] = (), *,
                          cause: str | None = None) -> tuple[str, ...]:
     """The playbook's measures for the record's type and cause (or `cause`), without repeats."""
-    from incident.law.taxonomy import load_taxonomy
-
     taxonomy = load_taxonomy(extra_dirs)
     type_id = record.get("type", "")
     cause_id = cause or record.get("cause_category") or None

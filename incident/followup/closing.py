@@ -12,7 +12,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from incident.errors import InputError
+from incident.followup.actions import actions_of
+from incident.followup.review import review_of
 from incident.i18n import _
+from incident.law.deadlines import is_done
 from incident.register import record as rec
 from incident.register.changes import change_status
 from incident.register.sections import obligations_of
@@ -34,8 +37,6 @@ def close_blockers(ctx: Context) -> Callable[[rec.Record], list[str]]:
 
 
 def _obligations(assessor: Assessor, record: rec.Record) -> list[str]:
-    from incident.law.deadlines import is_done
-
     try:
         data = assessor.assess(record).to_json(record.id)
     except InputError as exc:
@@ -56,15 +57,11 @@ def _obligations(assessor: Assessor, record: rec.Record) -> list[str]:
 
 
 def _actions(record: rec.Record) -> list[str]:
-    from incident.followup.actions import actions_of
-
     return [_("corrective action {aid} is {state}").format(aid=a.aid, state=_(a.state))
             for a in actions_of(record) if a.state == "open"]
 
 
 def _review(record: rec.Record, taxonomy: Taxonomy) -> list[str]:
-    from incident.followup.review import review_of
-
     if not record.get("type"):
         return [_("the incident has no type, so its review cannot be made")]
     review = review_of(record, taxonomy)

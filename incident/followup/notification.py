@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from incident import dates
 from incident.errors import InputError, NotFoundError, RefusedError
 from incident.i18n import _
+from incident.law.tracking import done_entry
+from incident.notices.items import KINDS
 from incident.register import record as rec
 from incident.register import sections
 
@@ -68,8 +70,6 @@ class Delivery:
 
 
 def _letter_kind(kind: Any) -> bool:
-    from incident.notices.items import KINDS
-
     spec = KINDS.get(str(kind))
     return spec is not None and spec.per_person and not spec.email
 
@@ -92,8 +92,6 @@ def delivery_of(record: rec.Record) -> Delivery:
 
 def _obligations(ctx: Context, record: rec.Record, kinds: tuple[str, ...]) -> list[str]:
     """`regime/obligation` of the incident's obligations (assessed afresh) that these notice kinds fulfil."""
-    from incident.notices.items import KINDS
-
     data = ctx.assessor.assess(record).obligations_json(record.id)
     found: list[str] = []
     for kind in kinds:
@@ -107,8 +105,6 @@ def _obligations(ctx: Context, record: rec.Record, kinds: tuple[str, ...]) -> li
 
 def _completed(ctx: Context, record: rec.Record, source: str) -> tuple[rec.Record, Completion | None]:
     """The record with its notice obligations marked done when everyone is covered (else unchanged)."""
-    from incident.law.tracking import done_entry
-
     delivery = delivery_of(record)
     if not delivery.complete:
         return record, None

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING
 
 from incident.errors import InputError
 from incident.i18n import _
+from incident.notices.batch import check_address as check_one
+from incident.register.actors import actor_key
+from incident.register.config import save_settings
 from incident.text import normalize
 
 if TYPE_CHECKING:
@@ -26,8 +29,6 @@ PRIVACY_DESK = "privacy-desk"
 def name_key(name: str) -> str:
     """A name as compared (`incident.register.actors.actor_key`: NFKC, invisible characters and spaces
     ignored, case-folded)."""
-    from incident.register.actors import actor_key
-
     return actor_key(name)
 
 
@@ -37,8 +38,6 @@ def same_name(a: str, b: str) -> bool:
 
 def check_address(address: str, name: str, *, file: str | None = None) -> str:
     """The address, stripped, or InputError naming the entry (`people.NAME`)."""
-    from incident.notices.batch import check_address as check_one
-
     address = address.strip()
     try:
         check_one(address, f"people.{name}", "address")
@@ -77,8 +76,6 @@ def set_person(ctx: Context, name: str, address: str, *, actor: str) -> str | No
     A name already listed in another spelling (全角, spaces) is changed in place. The file is written by
     `incident.register.config.save_settings` (under the store lock, with an audit entry).
     """
-    from incident.register.config import save_settings
-
     name = normalize(name, "keep").strip()
     if not name or "\n" in name or "=" in name:
         raise InputError(_("the name is empty, spans lines or holds '='; give a person, a department or {privacy_desk}")

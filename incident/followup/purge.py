@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from incident import dates
+from incident.fsutil import LockBusy, file_lock
 from incident.i18n import _
 from incident.register import record as rec
 from incident.register import sections
@@ -189,8 +190,6 @@ def recorded_notes(store: RegisterStore, record: rec.Record) -> list[str]:
 def stray_temp_files(store: RegisterStore) -> list[Path]:
     """Temporary files a killed run left in the personal-data directories (`.2024-0001.roster.*.tmp`),
     store-relative; one that a running import is still writing (its lock held) is left alone."""
-    from incident.fsutil import LockBusy, file_lock
-
     found: list[Path] = []
     for name in PERSONAL_DATA_DIRS:
         directory = store.root / name

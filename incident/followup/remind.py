@@ -24,8 +24,15 @@ from zoneinfo import ZoneInfo
 
 from incident import dates
 from incident.errors import InputError
+from incident.followup.actions import list_actions
 from incident.followup.people import PRIVACY_DESK, address_of, name_key, people
+from incident.followup.reports import render_template
+from incident.followup.steps import overdue_steps
+from incident.fsutil import file_lock
 from incident.i18n import _
+from incident.law.tracking import collect_open
+from incident.notices.batch import OutgoingMessage
+from incident.notices.items import KINDS
 from incident.register.backend import RegisterStore
 
 if TYPE_CHECKING:
@@ -118,8 +125,6 @@ def threshold(days_left: int | None, overdue: bool, days: Sequence[int]) -> str 
 
 
 def _regulator_obligations() -> frozenset[str]:
-    from incident.notices.items import KINDS
-
     return frozenset(ob for spec in KINDS.values() if spec.audience in ("regulator", "authority")
                      for ob in spec.obligations)
 
@@ -127,9 +132,6 @@ def _regulator_obligations() -> frozenset[str]:
 def collect(ctx: Context, *, now: datetime, days: Sequence[int], skipped: list[str] | None = None) -> list[Item]:
     """Every item of the register that has reached a threshold, soonest first."""
     store = ctx.store
-    from incident.followup.actions import list_actions
-    from incident.followup.steps import overdue_steps
-    from incident.law.tracking import collect_open
 
     today = dates.to_local_date(now, ctx.tz)
     records = [r for r in store.records() if r.status != "closed"]
@@ -204,8 +206,6 @@ def _when(due: date | datetime | None, now: datetime) -> datetime:
 
 def render(ctx: Context, message: Message, today: date) -> tuple[str, str]:
     """(subject, body) of a reminder message, from templates/reports/reminder.txt.j2."""
-    from incident.followup.reports import render_template
-
     def when(item: Item) -> dict[str, str]:
         if item.due is None:
             return {"due": "期限の定めなし（速やかに）", "left": ""}
@@ -240,8 +240,6 @@ def send(ctx: Context, reminders: Plan, *, actor: str, password: str | None,
     reminders go out once the address is set). Runs hold a lock of their own, so two runs at once never
     send the same reminder twice.
     """
-    from incident.fsutil import file_lock
-    from incident.notices.batch import OutgoingMessage
     from incident.notices.delivery import SmtpSettings, send_each
 
     store = ctx.store

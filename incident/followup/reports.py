@@ -9,8 +9,10 @@ templates in `templates/reports/`, csv and json here.
 
 from __future__ import annotations
 
+import calendar
 import csv
 import io
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -19,9 +21,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from markupsafe import Markup
+
 from incident import dates
 from incident.errors import InputError
 from incident.i18n import _
+from incident.law.regimes import load_regimes
 from incident.law.taxonomy import Taxonomy
 from incident.register import record as rec
 from incident.register import sections
@@ -60,8 +65,6 @@ class Period:
 
     @classmethod
     def month(cls, year: int, month: int) -> Period:
-        import calendar
-
         start = date(year, month, 1)
         return cls(start, date(year, month, calendar.monthrange(year, month)[1]), dates.era_year_month(start))
 
@@ -410,8 +413,6 @@ def render(report: AnnualReport, fmt: Format, *, organization: str = "", extra_d
 
 
 def _render_json(report: AnnualReport, _organization: str, _extra: tuple[Path, ...]) -> str:
-    import json
-
     return json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n"
 
 
@@ -505,8 +506,6 @@ def view(report: AnnualReport, organization: str = "") -> dict[str, Any]:
 
 def regime_names(extra_dirs: Sequence[Path] = ()) -> dict[str, str]:
     """Each regime's Japanese name (個人情報保護法（個人情報取扱事業者）) by id, as the report shows it."""
-    from incident.law.regimes import load_regimes
-
     return {regime_id: regime.name_ja for regime_id, regime in load_regimes(extra_dirs).items()}
 
 
@@ -546,14 +545,10 @@ def render_template(name: str, context: Mapping[str, Any], *, extra_dirs: Sequen
 
 def _md_value(value: object) -> object:
     """Every value a Markdown template prints: raw HTML escaped (what `_md_cell` made is kept)."""
-    from markupsafe import Markup
-
     return value if isinstance(value, Markup) or value is None else md_text(value)
 
 
 def _md_cell(value: object) -> str:
     """A value safe inside a Markdown table cell (HTML escaped, pipes escaped, line breaks as <br>)."""
-    from markupsafe import Markup
-
     text = "" if value is None else md_text(value)
     return Markup(text.replace("\\", "\\\\").replace("|", "\\|").replace("\r\n", "\n").replace("\n", "<br>"))

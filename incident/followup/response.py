@@ -35,6 +35,7 @@ from incident.errors import InputError, NotFoundError
 from incident.followup.urgencies import Urgency, load_urgencies
 from incident.i18n import _
 from incident.law.regimes import Regime, RegimeSet, load_regimes
+from incident.law.taxonomy import load_taxonomy
 from incident.resources import builtin_dir
 from incident.tomlfile import ID_PATTERN, BlockProblems, check_header, raise_problems, read_toml
 
@@ -344,8 +345,6 @@ def _by_line(problem: InputError) -> tuple[bool, int]:
 
 def _known_types(path: Path) -> tuple[str, ...] | None:
     """Type ids a file may name: the builtin ones plus those of the playbooks dir it sits in."""
-    from incident.law.taxonomy import load_taxonomy
-
     playbooks = path.resolve().parent.parent
     try:
         extra = (playbooks,) if (playbooks / "incident-types.toml").is_file() else ()

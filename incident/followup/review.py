@@ -26,6 +26,7 @@ from incident.followup.actions import (
     with_actions,
 )
 from incident.followup.contractor_report import load_contractor_report
+from incident.followup.reports import render_template
 from incident.i18n import _
 from incident.law.taxonomy import ChecklistItem, Taxonomy, load_taxonomy
 from incident.register import record as rec
@@ -236,8 +237,6 @@ def export_markdown(record: rec.Record, review: Review, *, tz: str, extra_dirs: 
 
     `extra_dirs` are the organization's template directories, `extra_playbooks` its playbook ones.
     """
-    from incident.followup.reports import render_template
-
     actions = {a.id: a for a in actions_of(record)}
     taxonomy = load_taxonomy(extra_playbooks)
     type_entry = taxonomy.types.get(review.type)

@@ -10,7 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from incident.errors import InputError
+from incident.followup.response import load_response
+from incident.followup.steps import progress, record_step
 from incident.i18n import _
+from incident.law.assessment import diff_assessments
+from incident.law.tracking import assess_and_save
 
 if TYPE_CHECKING:
     from incident.followup.steps import Progress, StepResult, StepView
@@ -40,18 +45,12 @@ class StepTaken:
 
 def step_progress(ctx: Context, record: Record) -> Progress:
     """Each step of the incident's response playbook (the store's own playbooks first) with its state."""
-    from incident.followup.response import load_response
-    from incident.followup.steps import progress
-
     playbook = load_response(str(record.get("type")), ctx.playbook_dirs)
     return progress(playbook, record, ctx.tz)
 
 
 def reassess(ctx: Context, result: StepResult, actor: str) -> tuple[Assessed, list[str]]:
     """Save a new assessment as `incident assess` does; what the step changed (before vs. after it)."""
-    from incident.law.assessment import diff_assessments
-    from incident.law.tracking import assess_and_save
-
     incident_id = result.after.id
     old = ctx.assessor.assess(result.before).to_json(incident_id)
     new = assess_and_save(ctx, incident_id, actor=actor)
@@ -61,9 +60,6 @@ def reassess(ctx: Context, result: StepResult, actor: str) -> tuple[Assessed, li
 def take_step(ctx: Context, incident_id: str, step_id: str, state: str, *, actor: str,
               at: datetime | None = None, note: str = "", reason: str = "", value: Any = None) -> StepTaken:
     """Record a step as done (settling its fact, then re-assessing) or skipped with a reason."""
-    from incident.errors import InputError
-    from incident.followup.steps import record_step
-
     if state == "done" and reason.strip():
         raise InputError(_("--reason is for skip; use --note for a remark on a done step"), field="--reason")
     result = record_step(ctx, incident_id, step_id, state, actor=actor, at=at, note=note, reason=reason,

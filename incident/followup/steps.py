@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
+from incident.dates import to_local_date
 from incident.errors import InputError
 from incident.followup.response import FACT_KEYS, URGENCIES, ResponsePlaybook, Step, load_response
 from incident.i18n import _
@@ -53,8 +54,6 @@ class StepView:
 
     def overdue(self, now: datetime, tz: str) -> bool:
         """Still open past its target: after the hour for a timed step, after the day for a dated one."""
-        from incident.dates import to_local_date
-
         if self.state is not None or self.due is None:
             return False
         if isinstance(self.due, datetime):
@@ -88,7 +87,6 @@ def step_states(record: rec.Record) -> dict[str, StepState]:
 def progress(playbook: ResponsePlaybook, record: rec.Record, tz: str) -> Progress:
     states = step_states(record)
     ids = {s.id for s in playbook.steps}
-    from incident.dates import to_local_date
 
     day = to_local_date(record.discovered_at, tz)  # once per record, not once per step
     views = tuple(StepView(s, states.get(s.id), step_due(s, record, tz, day)) for s in playbook.steps)
@@ -99,8 +97,6 @@ def step_due(step: Step, record: rec.Record, tz: str, discovered_on: date | None
     """When the step is due: counted from discovery (the day of discovery is day 1), or the report's due
     date from the stored assessment (the earliest over the regimes; None when no report is due).
     `discovered_on`: the local day of discovery, when the caller has it already."""
-    from incident.dates import to_local_date
-
     urgency = URGENCIES[step.urgency]
     discovered = record.discovered_at
     if urgency.hours is not None:
@@ -130,9 +126,6 @@ def overdue_steps(ctx: Context, now: datetime, records: Sequence[rec.Record] | N
 
     An incident whose playbook cannot be loaded is left out (`incident steps ID` names the problem).
     """
-    from incident.dates import to_local_date
-    from incident.followup.response import load_response
-
     tz = ctx.tz
     today = to_local_date(now, tz)
     found: list[tuple[float, str, OverdueStep]] = []

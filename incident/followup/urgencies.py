@@ -12,6 +12,7 @@ from typing import Any
 
 from incident.errors import InputError
 from incident.i18n import _
+from incident.law.regimes import load_regimes
 from incident.resources import builtin_dir
 from incident.tomlfile import BlockProblems, TomlLocator, check_header, id_blocks, raise_problems, read_toml
 
@@ -37,8 +38,6 @@ class Urgency:
 
 def _obligation_ids() -> frozenset[str]:
     """Every obligation id of the bundled regimes (an urgency may wait for any of them)."""
-    from incident.law.regimes import load_regimes
-
     regimes = load_regimes()
     return frozenset(ob.id for rid in regimes for regime in regimes.versions(rid) for ob in regime.obligations)
 

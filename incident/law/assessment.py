@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, NamedTuple, Protocol, TypedDict
+from typing import NamedTuple, Protocol, TypedDict
 
-if TYPE_CHECKING:
-    from incident.register.sections import AssessmentSection
+from incident.register.sections import AssessmentSection
 
 __all__ = [
     "Assessment",
@@ -331,8 +330,6 @@ class _RegimeFacts(NamedTuple):
 
 def _facts(assessment: AssessmentJson | AssessmentSection) -> tuple[bool | None, dict[str, _RegimeFacts]]:
     """The overall answer and each regime's facts, keyed by regime id in order."""
-    from incident.register.sections import AssessmentSection
-
     if isinstance(assessment, AssessmentSection):
         return assessment.reportable, {
             a.regime: _RegimeFacts(a.version, a.reportable, tuple((c.id, c.met) for c in a.conditions),

@@ -16,10 +16,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from incident.law.catalogue import load_catalogue
+from incident.law.regimes import load_regimes
+from incident.law.rules import AssessConfig, prepare
+from incident.law.sectors import sector_of
+from incident.law.taxonomy import load_taxonomy
+
 if TYPE_CHECKING:
     from incident.law.catalogue import Catalogue
     from incident.law.regimes import RegimeSet
-    from incident.law.rules import AssessConfig, Assessor
+    from incident.law.rules import Assessor
     from incident.law.sectors import Sector
     from incident.law.taxonomy import Taxonomy
     from incident.register.backend import RegisterStore
@@ -46,27 +52,19 @@ class Context:
 
     @cached_property
     def regimes(self) -> RegimeSet:
-        from incident.law.regimes import load_regimes
-
         return load_regimes(self.playbook_dirs)
 
     @cached_property
     def catalogue(self) -> Catalogue:
-        from incident.law.catalogue import load_catalogue
-
         return load_catalogue(self.playbook_dirs)
 
     @cached_property
     def taxonomy(self) -> Taxonomy:
-        from incident.law.taxonomy import load_taxonomy
-
         return load_taxonomy(self.playbook_dirs)
 
     @cached_property
     def sector(self) -> Sector | None:
         """The organization's sector (config `sector`, playbooks/sectors.toml), None for none."""
-        from incident.law.sectors import sector_of
-
         return sector_of(self.config.sector, self.playbook_dirs)
 
     @property
@@ -76,15 +74,11 @@ class Context:
 
     @cached_property
     def assess_config(self) -> AssessConfig:
-        from incident.law.rules import AssessConfig
-
         return AssessConfig.from_config(self.config, self.playbook_dirs)
 
     @cached_property
     def assessor(self) -> Assessor:
         """The engine over this context's regimes, catalogue and incident types (built once)."""
-        from incident.law.rules import prepare
-
         return prepare(self.assess_config, regimes=self.regimes, catalogue=self.catalogue,
                        taxonomy=self.taxonomy, sector=self.sector)
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from incident.errors import InputError, MultipleErrors
 from incident.i18n import _
+from incident.resources import builtin_dir
 
 __all__ = [
     "RECIPIENT_PLACEHOLDERS",
@@ -179,8 +180,6 @@ class RegimeSet(Mapping[str, Regime]):
 
 
 def _regime_files(extra_dirs: Sequence[Path]) -> list[Path]:
-    from incident.resources import builtin_dir
-
     chosen: dict[str, Path] = {}
     for directory in (*extra_dirs, builtin_dir("playbooks")):
         folder = Path(directory) / "regimes"

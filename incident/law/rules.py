@@ -14,6 +14,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
+from incident.dates import to_local_date
+from incident.errors import InputError
 from incident.i18n import _
 from incident.law.assessment import (
     Assessment,
@@ -24,6 +26,9 @@ from incident.law.assessment import (
     RegimeAssessment,
     combine,
 )
+from incident.law.catalogue import load_catalogue
+from incident.law.deadlines import compute_due
+from incident.law.regimes import RegimeSet, load_regimes
 from incident.law.rule_kinds import (
     BOOL_FACTS,
     CONDITION_KINDS,
@@ -36,10 +41,12 @@ from incident.law.rule_kinds import (
     Params,
     applies,
 )
+from incident.law.sectors import sector_of
+from incident.law.taxonomy import load_taxonomy
 
 if TYPE_CHECKING:
     from incident.law.catalogue import Catalogue
-    from incident.law.regimes import Condition, Exemption, Obligation, Regime, RegimeSet
+    from incident.law.regimes import Condition, Exemption, Obligation, Regime
     from incident.law.sectors import Sector
     from incident.law.taxonomy import Taxonomy
     from incident.register.config import Config
@@ -188,8 +195,6 @@ class Assessor:
             key: tuple[object, ...] = (epoch, named)
         else:
             if not case.entity:
-                from incident.errors import InputError
-
                 raise InputError(_("missing; the assessment needs the entity (business, public-body or council) "
                                  "or an explicit regimes list"), field="entity")
             key = (epoch, case.entity, case.flags, case.countries)
@@ -203,8 +208,6 @@ class Assessor:
 
     def _select(self, named: tuple[str, ...], case: Case,
                 versions: Mapping[str, tuple[Regime, bool]]) -> list[tuple[Regime, bool]]:
-        from incident.errors import InputError
-
         if named:
             ids, source = list(dict.fromkeys(named)), "regimes"
         else:
@@ -232,8 +235,6 @@ class Assessor:
         return found
 
     def assess(self, record: Record) -> Assessment:
-        from incident.dates import to_local_date
-
         discovered = record.facts.get("discovered_at")
         learned = to_local_date(discovered, self.config.tz) if isinstance(discovered, datetime) else None
         case = self.case(record)
@@ -360,8 +361,6 @@ class Assessor:
 
     def _obligation(self, ob: Obligation, met: Mapping[str, bool | None], learned: date | None,
                     discovered: datetime | None, entruster: str) -> ObligationResult:
-        from incident.law.deadlines import compute_due
-
         deadline = ob.deadline
         due = compute_due(deadline.kind, deadline.params, met=met, learned=learned, discovered=discovered)
         fill = dict(ob.recipient_defaults)
@@ -389,9 +388,6 @@ def prepare(config: AssessConfig | None = None, *, regimes: RegimeSet | Mapping[
             sector: Sector | None | Literal["config"] = "config") -> Assessor:
     """An Assessor for the config, loading (cached) whatever is not given; `regimes` may be a plain
     {id: Regime} mapping; `sector` is the organization's (None: none), by default the config's."""
-    from incident.law.regimes import RegimeSet, load_regimes
-    from incident.law.sectors import sector_of
-
     config = config or AssessConfig()
     if regimes is None and catalogue is None and taxonomy is None and sector == "config":
         current = load_regimes(config.playbook_dirs)
@@ -404,12 +400,8 @@ def prepare(config: AssessConfig | None = None, *, regimes: RegimeSet | Mapping[
     elif not isinstance(regimes, RegimeSet):
         regimes = RegimeSet(list(regimes.values()))
     if catalogue is None:
-        from incident.law.catalogue import load_catalogue
-
         catalogue = load_catalogue(dirs)
     if taxonomy is None:
-        from incident.law.taxonomy import load_taxonomy
-
         taxonomy = load_taxonomy(dirs)
     if sector == "config":
         sector = sector_of(config.sector, dirs)

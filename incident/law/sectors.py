@@ -20,6 +20,7 @@ from typing import Any
 
 from incident.errors import InputError
 from incident.i18n import _
+from incident.law.regime_check import _Collector, _obligation
 from incident.law.regimes import Obligation
 from incident.resources import builtin_dir
 from incident.tomlfile import ID_PATTERN, BlockProblems, check_header, raise_problems, read_toml
@@ -141,8 +142,6 @@ def _obligations(raw: Any, label: str, block: BlockProblems, path: Path, locator
                  index: int) -> tuple[Obligation, ...]:
     """A sector's further reports, read as a regime playbook's [[obligations]] (when: always, otherwise or
     left out for "when the regime's conditions are met")."""
-    from incident.law.regime_check import _Collector, _obligation
-
     if not isinstance(raw, list) or not all(isinstance(o, dict) for o in raw):
         block.fail(f"{label}: obligations must be [[sector.obligations]] tables", "obligations")
         return ()

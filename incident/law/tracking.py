@@ -15,8 +15,20 @@ from typing import TYPE_CHECKING, Any
 
 from incident.errors import InputError, NotFoundError, RefusedError
 from incident.i18n import _
-from incident.law.assessment import AssessmentJson
-from incident.register.sections import DoneEntry, obligations_of, with_done
+from incident.law.assessment import AssessmentJson, diff_assessments
+from incident.law.deadlines import open_obligations
+from incident.register.record import FUTURE_SKEW, check_range
+from incident.register.sections import (
+    AssessmentSection,
+    ConditionEntry,
+    DoneEntry,
+    ExemptionEntry,
+    ObligationEntry,
+    RegimeEntry,
+    assessment_of,
+    obligations_of,
+    with_done,
+)
 
 if TYPE_CHECKING:
     from incident.law.assessment import Assessment, ObligationsJson
@@ -24,18 +36,9 @@ if TYPE_CHECKING:
     from incident.law.deadlines import OpenObligation
     from incident.law.rules import Assessor
     from incident.register.record import Record
-    from incident.register.sections import AssessmentSection
 
 def stored_form(assessment: Assessment, at: datetime) -> AssessmentSection:
     """The assessment as the record's `assessment` section keeps it, with the playbook versions used."""
-    from incident.register.sections import (
-        AssessmentSection,
-        ConditionEntry,
-        ExemptionEntry,
-        ObligationEntry,
-        RegimeEntry,
-    )
-
     learned = assessment.learned_on
     return AssessmentSection(
         assessed_at=at.replace(microsecond=0), reportable=assessment.reportable,
@@ -62,9 +65,6 @@ class Assessed(AssessmentJson):
 
 def assess_and_save(ctx: Context, incident_id: str, *, actor: str) -> Assessed:
     """Assess a stored incident, save the result on it and in the audit log; the JSON with `changes`."""
-    from incident.law.assessment import diff_assessments
-    from incident.register.sections import assessment_of
-
     record = ctx.store.load(incident_id)
     assessment = ctx.assessor.assess(record)
     data = assessment.to_json(incident_id)
@@ -82,8 +82,6 @@ def collect_open(ctx: Context, *, on_skip: Callable[[str, InputError], None] | N
 
     An incident that cannot be assessed is passed to `on_skip` and left out.
     """
-    from incident.law.deadlines import open_obligations
-
     moment = ctx.now()
     records = ctx.store.records() if records is None else records
     return open_obligations(_assessed(records, ctx.assessor, on_skip), moment.date(), moment)
@@ -124,8 +122,6 @@ def mark_done(ctx: Context, incident_id: str, obligation: str, *, at: datetime, 
     `at` may not be in the future. An obligation already done is refused unless `replace`; replacing
     never drops a recorded receipt number unless a new one is given. Returns the `regime/obligation` key.
     """
-    from incident.register.record import FUTURE_SKEW, check_range
-
     check_range(at, file=None, field="--at")
     if at > ctx.now() + FUTURE_SKEW:
         raise InputError(_("{isoformat} is in the future; record an obligation when it is done")

@@ -9,16 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from incident.law.catalogue import load_catalogue
+from incident.law.regimes import load_regimes
+from incident.law.taxonomy import load_taxonomy
 from incident.register.backend import RegisterStore, init_register, open_register
 from incident.register.config import Config
 from incident.register.record import Vocabulary
 
 
 def load_vocabulary(extra_dirs: Sequence[Path] = ()) -> Vocabulary:
-    from incident.law.catalogue import load_catalogue
-    from incident.law.regimes import load_regimes
-    from incident.law.taxonomy import load_taxonomy
-
     extra = tuple(extra_dirs)
     catalogue = load_catalogue(extra)
     taxonomy = load_taxonomy(extra)

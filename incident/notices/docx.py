@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from incident.errors import InputError
+from incident.fsutil import atomic_write_bytes
 from incident.i18n import _
 from incident.notices.layout import Document, document
+from incident.notices.mailmerge import safe_key
+from incident.resources import builtin_dir
 
 if TYPE_CHECKING:
     from incident.notices.form import FilledField
@@ -38,8 +41,6 @@ class DocxResult:
 
 def template_path(name: str, template_dirs: Sequence[Path]) -> tuple[Path, bool]:
     """The Word template `name` and whether it is the organization's (searched before the bundled one)."""
-    from incident.resources import builtin_dir
-
     for directory in template_dirs:
         candidate = directory / "docx" / name
         if candidate.is_file():
@@ -124,8 +125,6 @@ def _compiled_once(cls: type[Any]) -> type[Any]:
 def notice_docx(renderer: Renderer, path: Path, person: Person | None = None,
                 fields: Sequence[FilledField] = ()) -> DocxResult:
     """One document (a letter when the kind is one, else a report; with `fields`, the form's table)."""
-    from incident.fsutil import atomic_write_bytes
-
     name = LETTER if renderer.spec.per_person and not fields else REPORT
     template = WordTemplate(name, renderer.settings.template_dirs)
     doc = document(renderer.render(person).text)
@@ -137,9 +136,6 @@ def notice_docx(renderer: Renderer, path: Path, person: Person | None = None,
 def letters_docx(renderer: Renderer, people: Iterable[Person], out_dir: Path, *,
                  progress: Callable[[int], None] | None = None) -> DocxResult:
     """One letter per person into `out_dir/<key>.docx` (0600); the hash covers every file in order."""
-    from incident.fsutil import atomic_write_bytes
-    from incident.notices.mailmerge import safe_key
-
     template = WordTemplate(LETTER, renderer.settings.template_dirs)
     digest = hashlib.sha256()
     count = 0

@@ -17,11 +17,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 
+from incident import tomlfile
 from incident.errors import InputError
 from incident.i18n import _
+from incident.law.catalogue import load_catalogue
+from incident.law.sectors import sector_of
+from incident.notices.items import KINDS, find_missing, kind_spec, plan_items
 from incident.notices.render import Renderer, format_date
 from incident.register import sections
 from incident.register.record import Record
+from incident.resources import builtin_dir
 from incident.sheets import Column, write_table
 
 FORM_KINDS: Final = ("regulator-preliminary", "regulator-final")
@@ -85,8 +90,6 @@ class FilledField:
 
 
 def form_path(form_id: str, playbook_dirs: Sequence[Path] = ()) -> Path:
-    from incident.resources import builtin_dir
-
     for directory in (*playbook_dirs, builtin_dir("playbooks")):
         candidate = directory / "forms" / f"{form_id}.toml"
         if candidate.is_file():
@@ -96,8 +99,6 @@ def form_path(form_id: str, playbook_dirs: Sequence[Path] = ()) -> Path:
 
 @lru_cache(maxsize=16)
 def _load(path: Path, mtime: float) -> FormSpec:
-    from incident import tomlfile
-
     raw, _text = tomlfile.read(path)
 
     def bad(message: str, field: str) -> InputError:
@@ -159,8 +160,6 @@ def form_for(record: Record, catalogue_dirs: Sequence[Path] = ()) -> str:
 
 def mynumber_involved(record: Record, catalogue_dirs: Sequence[Path] = ()) -> str:
     """"yes", "no", or "unknown" (no data items recorded yet)."""
-    from incident.law.catalogue import load_catalogue
-
     if not record.data:
         return "unknown"
     catalogue = load_catalogue(catalogue_dirs)
@@ -225,8 +224,6 @@ def _organization(c: FormContext) -> str:
 
 
 def _delegated(c: FormContext) -> str:
-    from incident.law.sectors import sector_of
-
     sector = sector_of(c.renderer.settings.config.sector, c.renderer.settings.playbook_dirs)
     if sector is not None:
         return f"はい（権限委任先: {sector.recipient}）" if sector.delegated else "いいえ"
@@ -237,7 +234,6 @@ def _delegated(c: FormContext) -> str:
 def _report_type(c: FormContext) -> str:
     if c.renderer.spec.id == "regulator-final":
         return "確報"
-    from incident.notices.items import find_missing, kind_spec, plan_items
 
     final, _lang = kind_spec("regulator-final", "ja")
     missing = find_missing(c.record, c.renderer.settings.config, final, plan_items(c.record, final).required)
@@ -295,8 +291,6 @@ METHODS: Final = {"pdf": "書面（郵送）", "txt": "書面", "html": "書面"
 def _response(c: FormContext) -> str:
     """What was done for the people: the record's own account, then what the store knows it did
     (letters printed or rendered per person, e-mails sent from an approved batch, the roster's size)."""
-    from incident.notices.items import KINDS
-
     record = c.record
     lines = [c.v.get("response_to_individuals", "")] if c.v.get("response_to_individuals") else []
     for entry in sections.notices_of(record.sections):

@@ -17,6 +17,7 @@ from typing import Any, Literal, get_args
 
 from incident.errors import InputError
 from incident.i18n import _
+from incident.law.regimes import load_regimes
 from incident.law.report_items import (
     FILE,
     ReportItem,
@@ -93,8 +94,6 @@ def _expand(names: list[str], sets: Mapping[str, tuple[str, ...]]) -> tuple[str,
 
 
 def _obligation_and_regime_ids() -> tuple[frozenset[str], frozenset[str]]:
-    from incident.law.regimes import load_regimes
-
     regimes = load_regimes()
     obligations = frozenset(ob.id for rid in regimes for r in regimes.versions(rid) for ob in r.obligations)
     return obligations, frozenset(regimes)

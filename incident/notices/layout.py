@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from incident.errors import InputError
 from incident.i18n import _
 from incident.notices.render import BLOCK_START, ITEM_SEPARATOR
 
@@ -40,8 +41,6 @@ class Document:
 def parse_blocks(text: str) -> list[Block]:
     """The blocks of a print-format rendering; text outside any block (the template's blank lines) is
     layout whitespace and ignored. An unknown kind is an error in the template, named."""
-    from incident.errors import InputError
-
     blocks: list[Block] = []
     for chunk in text.split(BLOCK_START)[1:]:
         kind, *lines = chunk.rstrip("\n").split(ITEM_SEPARATOR)

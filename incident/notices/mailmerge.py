@@ -9,6 +9,7 @@ that names someone else (by roster key, never by name).
 from __future__ import annotations
 
 import hashlib
+import html
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -25,6 +26,7 @@ from incident.notices.batch import OutgoingMessage
 from incident.notices.delivery import build_email, recipient_of
 from incident.notices.render import Renderer
 from incident.notices.roster import Person
+from incident.outputs import output_file, private_output_dir
 from incident.register.config import Config
 from incident.text import normalize
 
@@ -173,7 +175,6 @@ def mail_merge(renderer: Renderer, people: Iterable[Person], *, out_dir: Path | 
         require_sender(renderer.settings.config)
     digest = hashlib.sha256()
     count = no_email = no_address = 0
-    from incident.outputs import output_file, private_output_dir
 
     if out_dir is not None:
         private_output_dir(out_dir, option="--out")
@@ -313,7 +314,6 @@ MAX_FAILURES = 1000
 
 def document_text(data: bytes, suffix: str) -> str:
     """The readable text of a rendered document (tags stripped from HTML, an e-mail decoded)."""
-    import html
     from email import message_from_bytes
 
     if suffix == "eml":

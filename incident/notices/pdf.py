@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from incident.errors import InputError
+from incident.fsutil import atomic_write_bytes
 from incident.i18n import _
 from incident.notices.layout import Block, Document, document
 from incident.register.config import LetterConfig, WindowConfig
@@ -97,8 +99,6 @@ def fit_window(lines: tuple[str, ...], font: str, window: WindowConfig) -> tuple
     """The largest size from 12 pt down to 7 pt at which the addressee fits the window, with each line
     to print and its size (a line too wide is broken by characters; the name prints NAME_SCALE larger);
     raises when even 7 pt does not fit."""
-    from incident.errors import InputError
-
     width = window.width * MM - 2 * WINDOW_PADDING
     height = window.height * MM - 2 * WINDOW_PADDING
     for tenth in range(120, 69, -5):
@@ -295,8 +295,6 @@ def letters_pdf(renderer: Renderer, people: Iterable[Person | None], path: Path,
     """Render one letter per person (None: one letter without an addressee) into one PDF at `path`,
     written atomically with mode 0600; every letter starts on a new page. The renderer must render the
     "print" format."""
-    from incident.errors import InputError
-    from incident.fsutil import atomic_write_bytes
     from incident.notices.pdffont import letter_font
 
     config = renderer.settings.config
@@ -338,7 +336,6 @@ def letters_pdf(renderer: Renderer, people: Iterable[Person | None], path: Path,
 def window_test_sheet(config_letter: LetterConfig, setting: str, path: Path) -> str:
     """One page with the window outline, its measurements and the fold marks, to hold against the
     office's envelopes before a print run; returns the file's SHA-256."""
-    from incident.fsutil import atomic_write_bytes
     from incident.notices.pdffont import letter_font
 
     font = letter_font(setting).name

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -20,9 +20,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import jinja2
 
+from incident import dates
 from incident.dates import era_date, to_local_date
 from incident.errors import InputError, RefusedError
 from incident.i18n import _
+from incident.law.catalogue import load_catalogue
+from incident.law.regimes import load_regimes
+from incident.law.taxonomy import load_taxonomy
 from incident.notices.items import (
     ITEMS,
     IncompleteNotice,
@@ -36,7 +40,15 @@ from incident.notices.items import (
 from incident.notices.stamping import Stamper
 from incident.register.config import Config
 from incident.register.record import Record
-from incident.register.sections import ConditionEntry, ObligationEntry, RegimeEntry, assessment_of
+from incident.register.sections import (
+    ConditionEntry,
+    NoticeEntry,
+    ObligationEntry,
+    RegimeEntry,
+    assessment_of,
+    notices_of,
+)
+from incident.resources import builtin_dir
 from incident.templating import BoundedSandbox, ConfinedLoader, bounded_render
 
 if TYPE_CHECKING:
@@ -76,25 +88,17 @@ class Settings:
         return self.config.timezone
 
     def catalogue(self) -> Catalogue:
-        from incident.law.catalogue import load_catalogue
-
         return self.context.catalogue if self.context is not None else load_catalogue(self.playbook_dirs)
 
     def regimes(self) -> RegimeSet:
-        from incident.law.regimes import load_regimes
-
         return self.context.regimes if self.context is not None else load_regimes(self.playbook_dirs)
 
     def taxonomy(self) -> Taxonomy:
-        from incident.law.taxonomy import load_taxonomy
-
         return self.context.taxonomy if self.context is not None else load_taxonomy(self.playbook_dirs)
 
 
 def template_search_path(lang: str, extra: Sequence[Path]) -> tuple[tuple[Path, ...], bool]:
     """The directories searched for a language's templates, and whether any is the organization's."""
-    from incident.resources import builtin_dir
-
     own = tuple(d / "notices" / lang for d in extra if (d / "notices" / lang).is_dir())
     return (*own, builtin_dir("templates") / "notices" / lang), bool(own)
 
@@ -195,8 +199,6 @@ class Renderer:
         becomes the letter's number in a mail merge (1, 2, …); `regime` the regime whose obligation a report
         fulfils when several have one. `stamp`: a builtin plain-text notice to a person is stamped from one
         render per shape (`incident.notices.stamping`)."""
-        from incident.dates import now as current
-
         if fmt not in TEMPLATE_FORMATS:
             raise InputError(_("unknown format {fmt!r}; valid: {join}")
                              .format(fmt=fmt, join=', '.join(FORMATS)), field="format")
@@ -220,7 +222,7 @@ class Renderer:
                              .format(name=exc.name, lang=self.lang), field="kind") from None
         except Exception as exc:
             raise _template_error(exc, kind, self.lang) from exc
-        self.now = now or current(settings.tz)
+        self.now = now or dates.now(settings.tz)
         self.dated = dated
         self.doc_number = doc_number
         self.base = self._context()
@@ -541,10 +543,6 @@ def append_notice(record: Record, entry: Mapping[str, Any]) -> Record:
 
     The entry (as `notice_entry` makes it) is read by the `notices` section's parser and the section is
     written by its serializer."""
-    from dataclasses import replace
-
-    from incident.register.sections import NoticeEntry, notices_of
-
     new = NoticeEntry.parse(dict(entry), "notices")
     notices = list(notices_of(record.sections))
     if new.path:

@@ -19,6 +19,7 @@ from typing import Final
 
 from incident.errors import InputError
 from incident.i18n import _
+from incident.notices.rostertable import field_of
 from incident.notices.xlsxbook import Cell, CellError, Formula, Sheet, Value, Workbook, column_letters
 
 XLSX_SUFFIXES: Final = (".xlsx", ".xlsm")
@@ -111,8 +112,6 @@ class XlsxTable:
         raise InputError(_("the sheet is empty: no header row"), file=self.src)
 
     def _fields(self, mapping: Mapping[str, str] | None) -> list[str | None]:
-        from incident.notices.rostertable import field_of
-
         mapped = dict(mapping or {})
         return [mapped.get(h) or field_of(h) for h in self.header]
 

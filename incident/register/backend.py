@@ -15,6 +15,7 @@ database as well, as the same sealed bytes.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -25,7 +26,8 @@ from incident.errors import InputError
 from incident.register import record as rec
 from incident.register.audit import VerifyResult
 from incident.register.batchfiles import BatchFiles
-from incident.register.config import Config
+from incident.register.config import Config, load_config
+from incident.register.store import Store
 
 if TYPE_CHECKING:
     from incident.register.listing import Summary
@@ -138,8 +140,6 @@ class RegisterStore(Protocol):
 def open_register(root: Path, vocabulary: Callable[[], rec.Vocabulary] | None = None) -> RegisterStore:
     """Open the store whose local directory is `root` (an error saying how to create it when missing): on
     PostgreSQL when `$INCIDENT_DATABASE_URL` or the config's `database_url` names a database, else in files."""
-    from incident.register.store import Store
-
     config = _config(root)
     url = _database_url(root, config)
     if url:
@@ -151,14 +151,10 @@ def open_register(root: Path, vocabulary: Callable[[], rec.Vocabulary] | None = 
 
 def _config(root: Path) -> Config | None:
     """The store's config.toml, read once for choosing the backend and for the store (None: no file)."""
-    from incident.register.config import load_config
-
     return load_config(root / "config.toml") if (root / "config.toml").is_file() else None
 
 
 def _database_url(root: Path, config: Config | None) -> str:
-    import os
-
     if not os.environ.get("INCIDENT_DATABASE_URL", "").strip() and config is None:
         return ""
     configured = config.database_url if config is not None else ""
@@ -173,8 +169,6 @@ def init_register(root: Path, config: Config | None = None,
                   vocabulary: Callable[[], rec.Vocabulary] | None = None) -> RegisterStore:
     """Create (or open) the store whose local directory is `root`; with the config's `database_url`, the
     local directory and the database's schema (created or upgraded)."""
-    from incident.register.store import Store
-
     if config is not None and config.database_url:
         from incident.register.pgstore import PgStore
 

@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from incident import dates
 from incident.errors import InputError, RefusedError
 from incident.i18n import _
 from incident.register import enums
@@ -116,11 +117,9 @@ def set_fields(store: RegisterStore, incident_id: str, assignments: Mapping[str,
 def add_event(store: RegisterStore, incident_id: str, text: str, *, actor: str, at: datetime | None = None,
               kind: str = "note") -> rec.Record:
     """`incident log ID TEXT [--at]`: a dated event on the timeline."""
-    from incident.dates import now
-
     if not text.strip():
         raise InputError(_("the event text is empty"), field="TEXT")
-    moment = at or now(store.tz)
+    moment = at or dates.now(store.tz)
     event = rec.Event(at=moment, text=text.strip(), actor=actor, kind=kind)
     return store.update(incident_id, lambda r: r.with_event(event), actor=actor, action="log",
                         extra={"event": {"at": moment.isoformat(), "text": event.text, "kind": kind}})
@@ -149,12 +148,11 @@ def change_status(store: RegisterStore, incident_id: str, status: str, *, actor:
             if blockers:
                 raise RefusedError(_("{incident_id} cannot be closed: {blockers} (or close anyway with --force "
                                      "--reason TEXT)").format(incident_id=incident_id, blockers="; ".join(blockers)))
-        from incident.dates import now
 
         note = f"状態を {current} から {status} に変更" + (f"（理由: {reason.strip()}）" if reason.strip() else "")
         updated = old.with_facts(status=status)
         return replace(updated, timeline=updated.with_event(
-            rec.Event(at=now(store.tz), text=note, actor=actor, kind="status")).timeline)
+            rec.Event(at=dates.now(store.tz), text=note, actor=actor, kind="status")).timeline)
 
     extra = {"forced": True, "reason": reason.strip()} if force else None
     return store.update(incident_id, change, actor=actor, action="status", extra=extra)

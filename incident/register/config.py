@@ -7,7 +7,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from incident import dates, tomlfile
 from incident.errors import InputError
+from incident.fsutil import atomic_write_text
 from incident.i18n import _
 from incident.register.enums import ENTITIES
 
@@ -223,7 +225,6 @@ def _check_types(raw: Any, types: dict[str, type], file: Path | str | None, pref
 def load_config(path: Path) -> Config:
     if not path.exists():
         return Config()
-    from incident import tomlfile
 
     raw, _text = tomlfile.read(path)
     return parse_config(raw, file=path)
@@ -304,10 +305,6 @@ def save_settings(store: RegisterStore, assignments: Sequence[str], *, actor: st
     nothing changed). The file is rewritten from its values (comments are not kept)."""
     import tomli_w
 
-    from incident import tomlfile
-    from incident.dates import now
-    from incident.fsutil import atomic_write_text
-
     path = store.root / "config.toml"
     with store.locked():
         raw = tomlfile.read(path)[0] if path.exists() else {}
@@ -315,5 +312,5 @@ def save_settings(store: RegisterStore, assignments: Sequence[str], *, actor: st
         if changes:
             atomic_write_text(path, tomli_w.dumps(new))
             store.append_audit(actor=actor, action="config.set", incident=None, changes=changes,
-                               at=now(store.tz))
+                               at=dates.now(store.tz))
     return changes

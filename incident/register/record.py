@@ -15,9 +15,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import tomli_w
 
+from incident import dates, i18n, tomlfile
+from incident.dates import parse_datetime
 from incident.errors import InputError
 from incident.i18n import N_, _
 from incident.register.enums import (
@@ -35,7 +38,7 @@ from incident.register.enums import (
     STATUSES,
     SUBJECT_CATEGORIES,
 )
-from incident.register.sections import parse_section
+from incident.register.sections import EARLIEST, LATEST, parse_section
 from incident.register.sections import remember as remember_section
 from incident.register.sections import serialize as serialize_section
 from incident.text import normalize
@@ -306,8 +309,6 @@ def coerce(spec: FieldSpec, value: Any, *, tz: str, file: str | None, vocab: Voc
         if isinstance(value, str) and value not in spec.choices:
             value = enum_from_label(spec.name, value) or value  # the Japanese label (漏えい) names the id
         if not isinstance(value, str) or value not in spec.choices:
-            from incident import i18n
-
             labels = ENUM_LABELS_JA.get(spec.name, {}) if i18n.is_japanese() else {}
             shown = ", ".join((repr(c) if c == "" else c) + (f" ({labels[c]})" if c in labels else "")
                               for c in spec.choices)
@@ -351,8 +352,6 @@ def _check_vocab(spec: FieldSpec, value: str, vocab: Vocabulary | None, file: st
     if value not in choices:
         value = vocab.labels.get(spec.vocab, {}).get(value.strip(), value)  # 誤送付 names its id
     if value not in choices:
-        from incident import i18n
-
         named: dict[str, str] = {}
         if i18n.is_japanese():  # each id with its Japanese name beside it: either may be typed
             for label, key in vocab.labels.get(spec.vocab, {}).items():
@@ -366,10 +365,6 @@ def _check_vocab(spec: FieldSpec, value: str, vocab: Vocabulary | None, file: st
 
 def coerce_datetime(value: Any, *, tz: str, file: str | None, field: str) -> datetime:
     """A TOML datetime/date or a string (ISO or Japanese forms) as an aware datetime."""
-    from zoneinfo import ZoneInfo
-
-    from incident.dates import parse_datetime
-
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=ZoneInfo(tz))
     elif isinstance(value, date):
@@ -387,8 +382,6 @@ def coerce_datetime(value: Any, *, tz: str, file: str | None, field: str) -> dat
 
 def check_range(moment: datetime, *, file: str | None, field: str) -> datetime:
     """A date of the register: from 1990 (earlier is not a plausible incident) to 2199."""
-    from incident.register.sections import EARLIEST, LATEST
-
     try:
         inside = EARLIEST <= moment < LATEST
     except OverflowError:
@@ -558,9 +551,7 @@ FUTURE_SKEW = timedelta(minutes=10)
 
 def check_consistency(record: Record, *, file: str | None = None, now: datetime | None = None) -> None:
     """Impossible combinations: discovery before occurrence, dates in the future, entrustee without entruster."""
-    from incident.dates import now as current
-
-    moment = now or current()
+    moment = now or dates.now()
     occurred = record.facts.get("occurred_at")
     discovered = record.facts.get("discovered_at")
     for name in ("occurred_at", "discovered_at"):
@@ -611,15 +602,11 @@ def dumps(record: Record) -> str:
 
 def loads(text: str, *, vocab: Vocabulary | None, tz: str = "Asia/Tokyo", file: str | Path | None = None,
           now: datetime | None = None, require: bool = True) -> Record:
-    from incident import tomlfile
-
     return from_mapping(tomlfile.parse(text, file=file), vocab=vocab, tz=tz, file=file, now=now, require=require)
 
 
 def read_file(path: Path, *, vocab: Vocabulary | None, tz: str = "Asia/Tokyo", now: datetime | None = None,
               require: bool = True) -> Record:
-    from incident import tomlfile
-
     text = tomlfile.read_text(path, hint=N_("save the record as UTF-8"))
     return loads(text, vocab=vocab, tz=tz, file=path, now=now, require=require)
 

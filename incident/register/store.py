@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import time
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -30,9 +31,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from incident import dates
 from incident.dates import to_local_date
 from incident.errors import InputError, NotFoundError, RefusedError, StoreError
-from incident.fsutil import atomic_write_bytes, atomic_write_text, ensure_dir, file_lock, fsync_dir
+from incident.fsutil import LockBusy, atomic_write_bytes, atomic_write_text, ensure_dir, file_lock, fsync_dir
 from incident.i18n import _
 from incident.register import record as rec
 from incident.register.audit import AuditLog, VerifyResult, file_sha256
@@ -164,8 +166,6 @@ class LocalStore(ABC):
     def roster_import(self, incident_id: str) -> Iterator[Path]:
         """Hold the incident's import lock while a roster is written (one import at a time), after removing
         the temporary rosters a killed import left; yields the roster's path."""
-        from incident.fsutil import LockBusy
-
         dest = self.roster_path(incident_id)
         try:
             with file_lock(dest.parent / f".{incident_id}.import.lock", wait=False):
@@ -217,8 +217,6 @@ class LocalStore(ABC):
     def store_id(self) -> str:
         """The store's own id (`store-id`, a random UUID made once): its keys are named after it, not after the
         directory, so a store that is moved, copied back from a backup or imported keeps them."""
-        import uuid
-
         path = self.root / STORE_ID
         text = _read_store_id(path)
         if text is None:
@@ -432,11 +430,9 @@ class Store(LocalStore):
     def log(self, actor: str, action: str, incident: str | None, changes: Mapping[str, Any],
             at: datetime | None = None) -> dict[str, Any]:
         """Append an audit entry for an action that changes no record (a send, a render); takes the lock."""
-        from incident.dates import now
-
         with self.locked():
             return self.audit.append(actor=actor, action=action, incident=incident, changes=changes,
-                                     at=at or now(self.tz))
+                                     at=at or dates.now(self.tz))
 
     # ------------------------------------------------------------------ records
 
@@ -477,9 +473,7 @@ class Store(LocalStore):
 
     def create(self, record: rec.Record, *, actor: str, at: datetime | None = None) -> rec.Record:
         """Assign the next ID for the year of discovery, save, and log the creation."""
-        from incident.dates import now, to_local_date
-
-        moment = at or now(self.tz)
+        moment = at or dates.now(self.tz)
         year = to_local_date(record.discovered_at, self.tz).year
         with self.locked():
             number = self._next_number(year)
@@ -494,9 +488,7 @@ class Store(LocalStore):
                action: str = "update", extra: Mapping[str, Any] | None = None,
                at: datetime | None = None) -> rec.Record:
         """Load under the lock, apply `change`, validate, write atomically, log what changed."""
-        from incident.dates import now
-
-        moment = at or now(self.tz)
+        moment = at or dates.now(self.tz)
         with self.locked():
             old = self.load(incident_id)
             result = self.changed(incident_id, old, change, extra, moment)
