@@ -11,11 +11,28 @@ everyone marks the notice obligations done (`incident.followup.notification`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from incident.errors import RefusedError
+from incident.followup.notification import after_send, delivery_of
 from incident.i18n import _
-from incident.notices.issuing import ProgressFactory, no_progress
+from incident.notices.batch import (
+    approve_batch,
+    batch_status,
+    check_approver,
+    check_logged_approval,
+    load_manifest,
+    prepare_batch,
+    read_manifest,
+    read_sample,
+)
+from incident.notices.issuing import ProgressFactory, no_progress, settings_of
+from incident.notices.mailmerge import email_messages
+from incident.notices.roster import iter_people
+from incident.notices.roster_import import check_persons
+from incident.notices.rosterfile import roster_info
+from incident.register.sections import SendingSection, sending_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -89,10 +106,6 @@ def _section(store: RegisterStore, incident_id: str, changes: dict[str, Any], ac
              extra: dict[str, Any], *, fresh: bool = False) -> None:
     """Update the `sending` section (a fresh one for a new batch) and log the step; the section is written
     by its serializer (incident.register.sections.SendingSection)."""
-    from dataclasses import replace
-
-    from incident.register.sections import SendingSection, sending_of
-
     values = {k: v for k, v in changes.items() if v is not None}
 
     def change(record: Record) -> Record:
@@ -106,13 +119,7 @@ def _section(store: RegisterStore, incident_id: str, changes: dict[str, Any], ac
 def prepare(ctx: Context, incident_id: str, *, actor: str, kind: str | None = None, lang: str | None = None,
             progress: ProgressFactory = no_progress, persons: PersonsHook | None = None) -> Prepared:
     """Render the roster's e-mails into a new batch (replacing an earlier one) and record it (`send-prepare`)."""
-    from incident.notices.batch import prepare_batch, read_sample
-    from incident.notices.issuing import settings_of
-    from incident.notices.mailmerge import email_messages
     from incident.notices.render import Renderer
-    from incident.notices.roster import iter_people
-    from incident.notices.roster_import import check_persons
-    from incident.notices.rosterfile import roster_info
 
     store = ctx.store
     record = store.load(incident_id)
@@ -145,8 +152,6 @@ def _counting(people: Iterator[Person], tick: Any) -> Iterator[Person]:
 
 def approve(store: RegisterStore, incident_id: str, *, actor: str) -> Approved:
     """The double check: someone other than the preparer approves the batch (`send-approve`)."""
-    from incident.notices.batch import approve_batch, check_approver, load_manifest, read_sample
-
     store.load(incident_id)
     where = store.batch(incident_id)
     sample = read_sample(where, store.roster_key())  # the key opens the batch before anyone approves it
@@ -161,8 +166,6 @@ def approve(store: RegisterStore, incident_id: str, *, actor: str) -> Approved:
 def status(store: RegisterStore, incident_id: str) -> BatchStatus:
     """The batch's state from its manifest and journal (no key needed, nothing written: on the shared register
     they are read from the database, and the sealed messages are not brought to this machine)."""
-    from incident.notices.batch import batch_status
-
     store.load(incident_id)
     return batch_status(store.batch(incident_id, fetch=False))
 
@@ -170,9 +173,6 @@ def status(store: RegisterStore, incident_id: str) -> BatchStatus:
 def logged_approval(store: RegisterStore, incident_id: str, manifest: BatchManifest) -> Identities:
     """Sending needs the double check in the audit log, and a log that verifies; how its two people were told
     apart."""
-    from incident.errors import RefusedError
-    from incident.notices.batch import check_logged_approval
-
     result = store.verify_audit(records=False)
     if not result.ok:
         raise RefusedError(_("the audit log does not verify ({problem}); nothing is sent until "
@@ -204,8 +204,6 @@ def send(ctx: Context, incident_id: str, *, actor: str, resume: bool = False, dr
     lock once every check has passed: a run refused (another run holds the batch, no approval, already
     started) records nothing, as the other refused steps do. When the batch reached everyone the notice
     obligations are marked done (`notice.complete`)."""
-    from incident.followup.notification import after_send, delivery_of
-    from incident.notices.batch import batch_status, read_manifest
     from incident.notices.delivery import SmtpSettings, send_batch
 
     store = ctx.store
