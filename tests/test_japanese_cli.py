@@ -303,3 +303,24 @@ def test_a_roster_in_no_known_encoding_is_refused_in_japanese(run: Any, store_di
     roster.write_bytes("氏名,住所\n".encode() + b"\x82 x,y\n")
     told = _one_japanese_error(run(["roster", "import", made.stdout.strip(), str(roster)], env=JA, expect=None))
     assert "UTF-8 のテキストでも Shift_JIS（cp932）のテキストでもありません" in told and "CSV UTF-8" in told
+
+
+def test_a_rosters_bad_rows_are_told_in_japanese_and_json_stays_english(run: Any, store_dir: Path,
+                                                                        tmp_path: Path) -> None:
+    made = run(["new", "--title", "t", "--type", "misdirected-mail", "--discovered-at", "2024-06-03"])
+    incident_id = made.stdout.strip()
+    roster = tmp_path / "roster.csv"
+    roster.write_text("氏名,メールアドレス,住所,郵便番号\n佐藤 一郎,sato@example.jp,東京都千代田区1-1,100-0001\n"
+                      ",suzuki@,,12-345\n佐藤 一郎,sato@example.jp,東京都千代田区1-1,100-0001\n", encoding="utf-8")
+    refused = _one_japanese_error(run(["roster", "import", incident_id, str(roster)], env=JA, expect=None))
+    assert "3行目: email 'suzuki@': 送信できません（@ の後のドメインが正しいホスト名ではありません" in refused
+    assert "3行目: 氏名がありません" in refused and "何も取り込んでいません" in refused
+    told = run(["roster", "import", incident_id, str(roster), "--skip-invalid"], env=JA).stderr
+    assert english_sentences(told) == [], told
+    assert "  3行目: postal_code '12-345': NNN-NNNN か NNNNNNN の形ではありません" in told
+    assert "  4行目（p000002）: p000001 とメールアドレスが同じ" in told
+    data = json.loads(run(["roster", "import", incident_id, str(roster), "--skip-invalid", "--replace",
+                           "--reason", "再取り込み", "--json"], env=JA).stdout)
+    assert "row 3: postal_code '12-345': not NNN-NNNN or NNNNNNN" in data["skipped_rows"]
+    assert any(s.startswith("row 3: email 'suzuki@': cannot be sent to (the domain after @") for s in data["skipped_rows"])
+    assert data["duplicate_rows"] == ["row 4 (p000002): same email as p000001"]

@@ -149,3 +149,20 @@ def f(x, n, message):
     assert [r.split(": ")[0].rsplit(":", 1)[1] for r in raised] == ["13", "15", "17", "19", "21"]
     assert raised[2] == "incident/example.py:17: LocalError('bad ' + str(x))"
     assert untranslated_errors(trees, family)[-1] == "incident/example.py:34: StoreError('collected, not raised')"
+
+
+def test_a_rosters_row_problems_are_built_from_marked_messages() -> None:
+    """A roster row's problem is said in English (JSON) and in the run's language (what the officer reads):
+    built only by `_problem` from a message marked with N_(), never from text of its own."""
+    tree = ast.parse((PACKAGE / "notices" / "roster.py").read_text(encoding="utf-8"))
+    outside, unmarked = [], []
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.Call) and _name(node.func) == "RowProblem" and function.name != "_problem":
+                outside.append(node.lineno)
+            if isinstance(node, ast.Call) and _name(node.func) == "_problem" and not (
+                    len(node.args) > 1 and isinstance(node.args[1], ast.Call) and _name(node.args[1].func) == "N_"):
+                unmarked.append(node.lineno)
+    assert (outside, unmarked) == ([], [])

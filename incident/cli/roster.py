@@ -119,8 +119,8 @@ def import_cmd(as_json: bool, incident_id: str, file: Path, mapping: str | None,
     result, section = imported.result, imported.section
     rep = reporter(as_json)
     rep.result({"incident": incident_id, **section, "data_lines": result.data_lines,
-                "skipped_rows": [str(p) for p in result.skipped],
-                "duplicate_rows": [str(d) for d in result.duplicates]})
+                "skipped_rows": [p.english() for p in result.skipped],
+                "duplicate_rows": [d.english() for d in result.duplicates]})
     rep.info(_("Imported {count:,} people of {data_lines:,} data lines for {incident_id} ({encoding}; columns: {join}); stored encrypted.")
              .format(count=result.count, data_lines=result.data_lines, incident_id=incident_id, encoding=result.encoding, join=column_names(result.columns)))
     if result.skipped_rows:

@@ -14,7 +14,7 @@ import re
 from typing import Final
 
 from incident.errors import InputError
-from incident.i18n import _
+from incident.i18n import N_, _
 
 MAX_LENGTH: Final = 254
 MAX_LOCAL: Final = 64
@@ -27,29 +27,38 @@ _ACCEPTED = re.compile(rf"(?=.{{3,{MAX_LENGTH}}}\Z)(?:{_ATEXT}|\.){{1,{MAX_LOCAL
 """The whole rule in one expression (the common case, checked first); `email_problem` says why not."""
 
 
-def email_problem(addr: str) -> str | None:
-    """Why `addr` cannot be sent to (one short English clause), or None when it can."""
+def email_problem(addr: str, *, english: bool = False) -> str | None:
+    """Why `addr` cannot be sent to (one short clause, in the run's language or, with `english`, in English),
+    or None when it can."""
     if _ACCEPTED.fullmatch(addr):
         return None
+    said = _problem_of(addr)
+    if said is None:
+        return None
+    message, values = said
+    return (message if english else _(message)).format(**values)
+
+
+def _problem_of(addr: str) -> tuple[str, dict[str, int]] | None:
     if not addr:
-        return "empty"
+        return N_("empty"), {}
     if any(c in addr for c in "\r\n\u2028\u2029"):
-        return "contains a line break"
+        return N_("contains a line break"), {}
     if "," in addr or ";" in addr:
-        return "contains a comma or semicolon (one address per person)"
+        return N_("contains a comma or semicolon (one address per person)"), {}
     if not addr.isascii():
-        return "not ASCII (full-width or accented characters)"
+        return N_("not ASCII (full-width or accented characters)"), {}
     if len(addr) > MAX_LENGTH:
-        return f"longer than {MAX_LENGTH} characters"
+        return N_("longer than {most} characters"), {"most": MAX_LENGTH}
     local, at, domain = addr.rpartition("@")
     if not at or not local:
-        return "expected local-part@domain"
+        return N_("expected local-part@domain"), {}
     if len(local) > MAX_LOCAL:
-        return f"the part before @ is longer than {MAX_LOCAL} characters"
+        return N_("the part before @ is longer than {most} characters"), {"most": MAX_LOCAL}
     if not _LOCAL.fullmatch(local):
-        return "the part before @ holds a character mail servers refuse (space, quote, @, <, > ...)"
+        return N_("the part before @ holds a character mail servers refuse (space, quote, @, <, > ...)"), {}
     if len(domain) > 253 or not _DOMAIN.fullmatch(domain):
-        return "the domain after @ is not a valid host name (e.g. example.jp)"
+        return N_("the domain after @ is not a valid host name (e.g. example.jp)"), {}
     return None
 
 

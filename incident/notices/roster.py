@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from array import array
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from incident.errors import InputError
-from incident.i18n import _
+from incident.i18n import N_, _
 from incident.notices.emailaddr import email_problem
 from incident.notices.masking import mask_person
 from incident.notices.rostercsv import open_csv
@@ -67,13 +67,24 @@ class Person:
 
 @dataclass(frozen=True)
 class RowProblem:
-    """Why a row is invalid; `line` is its line number in the file."""
+    """Why a row is invalid; `line` is its line number in the file. `reason` is in English (what JSON gives),
+    `shown` in the run's language (what the officer reads; `reason` when not given)."""
 
     line: int
     reason: str
+    shown: str = field(default="", compare=False)
 
     def __str__(self) -> str:
+        return _("row {line}: {reason}").format(line=self.line, reason=self.shown or self.reason)
+
+    def english(self) -> str:
         return f"row {self.line}: {self.reason}"
+
+
+def _problem(line: int, message: str, english: Mapping[str, object] | None = None, **values: object) -> RowProblem:
+    """A row problem from a message marked with N_(): in English with `english` over `values`, and
+    translated with `values`."""
+    return RowProblem(line, message.format(**{**values, **(english or {})}), _(message).format(**values))
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,10 @@ class Duplicate:
     reason: str
 
     def __str__(self) -> str:
+        return _("row {line} ({key}): {reason} as {first_key}").format(
+            line=self.line, key=self.key, reason=_(self.reason), first_key=self.first_key)
+
+    def english(self) -> str:
         return f"row {self.line} ({self.key}): {self.reason} as {self.first_key}"
 
 
@@ -252,14 +267,16 @@ def _parse_row(row: list[str], layout: Layout, line: int) -> tuple[list[str], li
     width = layout.width
     problems: list[RowProblem] = []
     if len(row) > width and any(c.strip() for c in row[width:]):
-        problems.append(RowProblem(line, f"has {len(row)} fields; the header has {width}"))
+        problems.append(_problem(line, N_("has {count} fields; the header has {width}"), count=len(row), width=width))
     cells = [c.strip() for c in row[:width]]
     cells.extend([""] * (width + 1 - len(cells)))  # cells[width] == "": the value of an absent field
     for index, cell in enumerate(cells):
         if len(cell) > MAX_CELL:
-            label = layout.columns[index] if index < len(layout.columns) else f"column {index + 1}"
-            problems.append(RowProblem(line, f"{label}: {len(cell):,} characters (at most {MAX_CELL:,}); "
-                                             "is a closing quote missing?"))
+            named = index < len(layout.columns)
+            label = layout.columns[index] if named else _("column {number}").format(number=index + 1)
+            problems.append(_problem(line, N_("{label}: {length:,} characters (at most {most:,}); is a closing quote "
+                                              "missing?"), {"label": label if named else f"column {index + 1}"},
+                                     label=label, length=len(cell), most=MAX_CELL))
             return [], problems
     name, kana, address, postal, email, phone = layout.pick(cells)
     address = _one_newline(address)
@@ -270,19 +287,21 @@ def _parse_row(row: list[str], layout: Layout, line: int) -> tuple[list[str], li
         email = normalize(email, "keep").strip()
         why = email_problem(email)
         if why is not None:
-            problems.append(RowProblem(line, f"email '{_show(email)}': cannot be sent to ({why})"))
+            problems.append(_problem(line, N_("email '{email}': cannot be sent to ({why})"),
+                                     {"why": email_problem(email, english=True)}, email=_show(email), why=why))
     if postal:
         match = _POSTAL.fullmatch(normalize(postal, "numeric"))
         if match:
             postal = f"{match[1]}-{match[2]}"
         else:
-            problems.append(RowProblem(line, f"postal_code '{_show(postal)}': not NNN-NNNN or NNNNNNN"))
+            problems.append(_problem(line, N_("postal_code '{postal}': not NNN-NNNN or NNNNNNN"),
+                                     postal=_show(postal)))
     if phone:
         phone = normalize(phone, "numeric")
     if not name:
-        problems.append(RowProblem(line, "no name (a letter would be addressed \" 様\")"))
+        problems.append(_problem(line, N_("no name (a letter would be addressed \" 様\")")))
     if not (email or address):
-        problems.append(RowProblem(line, "no address or e-mail: no notice can reach this person"))
+        problems.append(_problem(line, N_("no address or e-mail: no notice can reach this person")))
     return [name, kana, address, postal, email, phone, *extras], problems
 
 
@@ -295,11 +314,12 @@ def _control_problems(
 ) -> Iterator[RowProblem]:
     for label, value in (("name", name), ("kana", kana), ("phone", phone)):
         if _CONTROL.search(value):
-            yield RowProblem(line, f"{label} '{_show(value)}': contains a line break or control character; "
-                                   "it must be one line")  # fmt: skip
+            yield _problem(line, N_("{label} '{value}': contains a line break or control character; it must be "
+                                    "one line"), label=label, value=_show(value))
     for label, value in (("address", address), *zip((h for _unused, h in layout.extras), extras, strict=True)):
         if _CONTROL_MULTILINE.search(value):
-            yield RowProblem(line, f"{label} '{_show(value)}': contains a control character")
+            yield _problem(line, N_("{label} '{value}': contains a control character"), label=label,
+                           value=_show(value))
 
 
 def _rows_error(src: Path, problems: list[RowProblem], total: int, *, none_valid: bool) -> RosterRowsError:
@@ -307,7 +327,8 @@ def _rows_error(src: Path, problems: list[RowProblem], total: int, *, none_valid
     more = _("; … and {count} more").format(count=total - MAX_IN_MESSAGE) if total > MAX_IN_MESSAGE else ""
     advice = (_("no valid rows, nothing imported") if none_valid
               else _("nothing imported; fix these rows, or leave them out with --skip-invalid"))  # fmt: skip
-    return RosterRowsError(f"{shown}{more} ({advice})", file=src, problems=tuple(problems), total=total)
+    return RosterRowsError(_("{problems}{more} ({advice})").format(problems=shown, more=more, advice=advice), file=src,
+                           problems=tuple(problems), total=total)
 
 
 class _DigestTable:
@@ -363,12 +384,12 @@ def _duplicate_of(seen: _DigestTable, record: list[str], number: int) -> tuple[i
     if email:
         first = seen.setdefault(hash(email.casefold()) ^ _EMAIL_DOMAIN, number)
         if first is not None:
-            found = (first, "same email")
+            found = (first, N_("same email"))
     if name and address:
         both = normalize(f"{name}\0{address}")
         first = seen.setdefault(hash("".join(both.split()).casefold()), number)
         if first is not None and found is None:
-            found = (first, "same name and address")
+            found = (first, N_("same name and address"))
     return found
 
 
