@@ -289,8 +289,8 @@ def plan_items(record: Record, spec: KindSpec, regime_id: str | None = None) -> 
                 if item in ITEMS:
                     named.append(item)
                 else:
-                    warnings.append(f"the assessment names an unknown notice item {item!r}; ignored "
-                                    f"(known: {', '.join(ITEMS)})")
+                    warnings.append(_("the assessment names an unknown notice item {item!r}; ignored (known: {known})")
+                                    .format(item=item, known=", ".join(ITEMS)))
         required = [i for i in ITEMS if (i in named and (not spec.partial or i in spec.items)) or i in spec.always]
         recipient = next((ob.recipient for ob in found if ob.recipient), "")
         return Plan(tuple(required), "assessment", recipient, tuple(warnings), chosen, found[0], True,

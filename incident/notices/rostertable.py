@@ -144,12 +144,12 @@ def _explicit(mapping: Mapping[str, str] | None, names: list[str], src: Path) ->
 def _require_fields(fields: Collection[str], names: list[str], src: Path) -> None:
     missing = []
     if "name" not in fields:
-        missing.append("no name column (氏名)")
+        missing.append(_("no name column (氏名)"))
     if "address" not in fields and "email" not in fields:
-        missing.append("neither an address (住所) nor an e-mail (メールアドレス) column")
+        missing.append(_("neither an address (住所) nor an e-mail (メールアドレス) column"))
     if missing:
         raise InputError(
             _("{join} among the columns {join2}; name them with --map COLUMN=name,COLUMN=address (or =email)")
-            .format(join=' and '.join(missing), join2=', '.join(names)),
+            .format(join=_(" and ").join(missing), join2=', '.join(names)),
             file=src,
         )
