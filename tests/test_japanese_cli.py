@@ -324,3 +324,16 @@ def test_a_rosters_bad_rows_are_told_in_japanese_and_json_stays_english(run: Any
     assert "row 3: postal_code '12-345': not NNN-NNNN or NNNNNNN" in data["skipped_rows"]
     assert any(s.startswith("row 3: email 'suzuki@': cannot be sent to (the domain after @") for s in data["skipped_rows"])
     assert data["duplicate_rows"] == ["row 4 (p000002): same email as p000001"]
+
+
+def test_a_failed_audit_is_told_in_japanese_and_its_json_stays_english(run: Any, store_dir: Path) -> None:
+    made = run(["new", "--title", "t", "--type", "misdirected-mail", "--discovered-at", "2024-06-03"])
+    incident_id = made.stdout.strip()
+    record = store_dir / "incidents" / f"{incident_id}.toml"
+    record.write_text(record.read_text(encoding="utf-8").replace('title = "t"', 'title = "u"'), encoding="utf-8")
+    told = run("audit verify", env=JA, expect=1).stdout
+    assert f"事案 {incident_id} が監査ログに最後に記録された状態と一致しません（ツールの外で記録が変更されています）" in told
+    assert english_sentences(told) == [], told
+    data = json.loads(run("audit verify --json", env=JA, expect=1).stdout)
+    assert data["problem"] == (f"incident {incident_id} does not match its last audited state (the record was "
+                               "changed outside the toolkit)")

@@ -196,7 +196,7 @@ def db_export_cmd(directory: Path, as_json: bool) -> None:
         from incident.errors import IncidentError
 
         raise IncidentError(_("the exported audit log does not verify: {problem}")
-                            .format(problem=result.verified.problem))
+                            .format(problem=result.verified.shown()))
     rep.info(_("Exported {incidents} incidents, {entries} audit entries and {files} sealed files to {target}; its audit log verifies ({total} entries).")
              .format(incidents=result.incidents, entries=result.entries, files=result.personal_files,
                      target=result.target, total=result.verified.entries))

@@ -320,7 +320,7 @@ def audit_verify_cmd(anchor: str | None, as_json: bool) -> None:
         where = (_("at line {line}").format(line=result.line) if result.line is not None
                  else _("in the records"))
         rep.echo(_("audit log FAILED {where}: {problem} ({path})")
-                 .format(where=where, problem=result.problem, path=store.audit_location))
+                 .format(where=where, problem=result.shown(), path=store.audit_location))
     if not result.ok:
         raise click.exceptions.Exit(1)
 
@@ -335,7 +335,7 @@ def audit_anchor_cmd(as_json: bool) -> None:
     result = store.verify_audit()
     if not result.ok:
         click.echo(_("audit log FAILED: {problem}; no anchor is given for a log that does not verify")
-                   .format(problem=result.problem), err=True)
+                   .format(problem=result.shown()), err=True)
         raise click.exceptions.Exit(1)
     anchor = f"{result.entries}:{result.head}"
     rep = reporter(as_json)

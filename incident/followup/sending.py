@@ -176,7 +176,7 @@ def logged_approval(store: RegisterStore, incident_id: str, manifest: BatchManif
     result = store.verify_audit(records=False)
     if not result.ok:
         raise RefusedError(_("the audit log does not verify ({problem}); nothing is sent until "
-                             "`incident audit verify` passes").format(problem=result.problem))
+                             "`incident audit verify` passes").format(problem=result.shown()))
     return check_logged_approval(store.audit_entries(), incident_id, manifest)
 
 

@@ -24,12 +24,13 @@ import hmac
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from incident.fsutil import atomic_write_bytes, fsync_dir
+from incident.i18n import N_, _
 
 GENESIS = "0" * 64
 VERSION = 2
@@ -67,15 +68,40 @@ def file_sha256(path: Path) -> str | None:
 
 
 @dataclass(frozen=True)
+class Problem:
+    """What is wrong with a log: a message marked with N_() and its values, said in English (the JSON's
+    `problem`) or in the run's language (what the officer reads)."""
+
+    message: str
+    values: Mapping[str, object] = field(default_factory=dict)
+
+    def english(self) -> str:
+        return self.message.format(**self.values)
+
+    def __str__(self) -> str:
+        return _(self.message).format(**self.values)
+
+
+@dataclass(frozen=True)
 class VerifyResult:
     ok: bool
     entries: int
     #: 1-based line number of the first bad line, when not ok (None for a problem outside the log)
     line: int | None = None
+    #: in English, as JSON gives it ('' when ok); `told` says it in the run's language
     problem: str = ""
     #: the last entry's hash (what `audit anchor` prints)
     head: str = ""
     keyed: bool = False
+    told: str = field(default="", compare=False)
+
+    @classmethod
+    def failed(cls, found: Problem, entries: int, line: int | None, head: str, keyed: bool) -> VerifyResult:
+        return cls(False, entries, line, found.english(), head, keyed, told=str(found))
+
+    def shown(self) -> str:
+        """The problem in the run's language."""
+        return self.told or self.problem
 
 
 class AuditLog:
@@ -268,17 +294,18 @@ def verify_lines(lines: Iterable[bytes | Link], head: dict[str, Any] | None, hea
         lineno += 1
         problem = state.feed_link(raw) if isinstance(raw, Link) else state.feed(raw)
         if problem:
-            return VerifyResult(False, state.seq, lineno, problem, state.prev, state.keyed)
+            return VerifyResult.failed(problem, state.seq, lineno, state.prev, state.keyed)
     problem = state.finish(head, head_exists)
     if problem:
-        return VerifyResult(False, state.seq, lineno + 1 if state.seq else 1, problem, state.prev, state.keyed)
+        return VerifyResult.failed(problem, state.seq, lineno + 1 if state.seq else 1, state.prev, state.keyed)
     if records is not None:
         problem = state.check_records(records)
         if problem:
-            return VerifyResult(False, state.seq, None, problem, state.prev, state.keyed)
+            return VerifyResult.failed(problem, state.seq, None, state.prev, state.keyed)
     if anchor is not None and anchor.split(":")[-1] not in state.hashes:
-        return VerifyResult(False, state.seq, None, f"the anchor {anchor} is not in the log (the log was "
-                            "rewritten or cut before it)", state.prev, state.keyed)
+        return VerifyResult.failed(Problem(N_("the anchor {anchor} is not in the log (the log was rewritten or cut "
+                                              "before it)"), {"anchor": anchor}),
+                                   state.seq, None, state.prev, state.keyed)
     return VerifyResult(True, state.seq, head=state.prev, keyed=state.keyed)
 
 
@@ -296,49 +323,52 @@ class _ChainState:
         #: incident -> SHA-256 of its file after the last audited change (None: audited before hashes)
         self.audited: dict[str, str | None] = {}
 
-    def feed(self, raw: bytes) -> str:
+    def feed(self, raw: bytes) -> Problem | None:
         if not raw.endswith(b"\n"):
-            return ("incomplete last line (torn write, e.g. a crash); the next change moves it to audit.torn "
-                    "and logs the repair")
+            return Problem(N_("incomplete last line (torn write, e.g. a crash); the next change moves it to "
+                              "audit.torn and logs the repair"))
         try:
             entry = json.loads(raw)
         except ValueError:
-            return "not valid JSON (edited or damaged)"
+            return Problem(N_("not valid JSON (edited or damaged)"))
         if not isinstance(entry, dict) or not isinstance(entry.get("hash"), str):
-            return "not an audit entry"
+            return Problem(N_("not an audit entry"))
         if entry.get("v") == VERSION:
             if self.key is None:
-                return "a keyed entry, but this store's audit key is missing (keyring entry or key file removed)"
+                return Problem(N_("a keyed entry, but this store's audit key is missing (keyring entry or key file "
+                                  "removed)"))
             self.keyed = True
         elif self.keyed or (self.key is not None and self.upgraded):
-            return "an entry without the key's signature after the log was bound to its key (forged)"
+            return Problem(N_("an entry without the key's signature after the log was bound to its key (forged)"))
         if not hmac.compare_digest(entry_hash(entry, self.key), entry["hash"]):
-            return "content does not match its hash (edited, or the chain recomputed without the key)"
+            return Problem(N_("content does not match its hash (edited, or the chain recomputed without the key)"))
         if entry.get("prev") != self.prev:
-            return "does not follow the entry before it (an entry removed or reordered)"
+            return Problem(N_("does not follow the entry before it (an entry removed or reordered)"))
         if entry.get("seq") != self.seq + 1:
-            return f"sequence {entry.get('seq')} where {self.seq + 1} was expected"
+            return Problem(N_("sequence {found} where {expected} was expected"),
+                           {"found": entry.get("seq"), "expected": self.seq + 1})
         problem = self._note(entry)
         if problem:
             return problem
         self.before_last, self.prev = self.prev, entry["hash"]
         self.hashes.add(entry["hash"])
         self.seq += 1
-        return ""
+        return None
 
-    def feed_link(self, link: Link) -> str:
+    def feed_link(self, link: Link) -> Problem | None:
         if link.prev != self.prev:
-            return "does not follow the entry before it (an entry removed or reordered)"
+            return Problem(N_("does not follow the entry before it (an entry removed or reordered)"))
         if link.seq != self.seq + 1:
-            return f"sequence {link.seq} where {self.seq + 1} was expected"
+            return Problem(N_("sequence {found} where {expected} was expected"),
+                           {"found": link.seq, "expected": self.seq + 1})
         if self.key is not None:
             self.keyed = True  # entries written on a shared register are all keyed
         self.before_last, self.prev = self.prev, link.hash
         self.hashes.add(link.hash)
         self.seq += 1
-        return ""
+        return None
 
-    def _note(self, entry: Mapping[str, Any]) -> str:
+    def _note(self, entry: Mapping[str, Any]) -> Problem | None:
         changes = entry.get("changes") if isinstance(entry.get("changes"), dict) else {}
         assert isinstance(changes, dict)
         action = entry.get("action")
@@ -350,8 +380,8 @@ class _ChainState:
         if action == REPAIR:
             head_seq, last = changes.get("head_seq"), changes.get("last_complete")
             if isinstance(head_seq, int) and isinstance(last, int) and head_seq > last:
-                return (f"entries {last + 1}..{head_seq} were removed and the end made to look like a torn "
-                        "write (the head had counted them)")
+                return Problem(N_("entries {first}..{last} were removed and the end made to look like a torn "
+                                  "write (the head had counted them)"), {"first": last + 1, "last": head_seq})
         incident = entry.get("incident")
         if isinstance(incident, str) and incident:
             sha = entry.get("record_sha256")
@@ -359,38 +389,40 @@ class _ChainState:
                 self.audited[incident] = sha
             elif entry.get("v") != VERSION:
                 self.audited.setdefault(incident, None)
-        return ""
+        return None
 
-    def finish(self, head: dict[str, Any] | None, head_exists: bool) -> str:
+    def finish(self, head: dict[str, Any] | None, head_exists: bool) -> Problem | None:
         if self.key is not None and self.seq and not self.keyed:
-            return "this store has an audit key but the log holds no entry made with it (the log was replaced)"
+            return Problem(N_("this store has an audit key but the log holds no entry made with it (the log was "
+                              "replaced)"))
         if not head_exists:
-            return "" if self.seq == 0 else "audit.head is missing"
+            return None if self.seq == 0 else Problem(N_("audit.head is missing"))
         if head is None:
-            return "audit.head is damaged"
+            return Problem(N_("audit.head is damaged"))
         if self.keyed:
             seq, last_hash = head.get("seq"), head.get("hash")
             if not isinstance(seq, int) or not isinstance(last_hash, str) or self.key is None or \
                     not hmac.compare_digest(str(head.get("mac", "")), _head_mac(self.key, seq, last_hash)):
-                return "audit.head is not the toolkit's (its signature does not match)"
+                return Problem(N_("audit.head is not the toolkit's (its signature does not match)"))
         if head.get("seq") == self.seq and head.get("hash") == self.prev:
-            return ""
+            return None
         if head.get("seq") == self.seq - 1 and head.get("hash") == self.before_last:
-            return ""  # a crash between the append and the head update: the chain itself is whole
+            return None  # a crash between the append and the head update: the chain itself is whole
         if isinstance(head.get("seq"), int) and head["seq"] > self.seq:
-            return f"the log ends at entry {self.seq} but {head['seq']} were written (entries removed from the end)"
-        return "audit.head does not match the last entry"
+            return Problem(N_("the log ends at entry {seq} but {written} were written (entries removed from the "
+                              "end)"), {"seq": self.seq, "written": head["seq"]})
+        return Problem(N_("audit.head does not match the last entry"))
 
-    def check_records(self, records: Mapping[str, str]) -> str:
+    def check_records(self, records: Mapping[str, str]) -> Problem | None:
         for incident in sorted(records):
             if incident not in self.audited:
-                return (f"incident {incident} has no audit entry (its record was made or restored outside the "
-                        "toolkit, or the log was cut)")
+                return Problem(N_("incident {incident} has no audit entry (its record was made or restored outside "
+                                  "the toolkit, or the log was cut)"), {"incident": incident})
             expected = self.audited[incident]
             if expected is not None and expected != records[incident]:
-                return (f"incident {incident} does not match its last audited state (the record was changed "
-                        "outside the toolkit)")
+                return Problem(N_("incident {incident} does not match its last audited state (the record was "
+                                  "changed outside the toolkit)"), {"incident": incident})
         for incident in sorted(set(self.audited) - set(records)):
             if self.audited[incident] is not None:
-                return f"incident {incident} is in the log but its record is gone"
-        return ""
+                return Problem(N_("incident {incident} is in the log but its record is gone"), {"incident": incident})
+        return None

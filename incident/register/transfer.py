@@ -70,7 +70,7 @@ def _checked_source(verify: Callable[[], VerifyResult], where: str) -> VerifyRes
     result = verify()
     if not result.ok:
         raise RefusedError(_("the audit log of {where} does not verify ({problem}); nothing is copied until "
-                             "`incident audit verify` passes there").format(where=where, problem=result.problem))
+                             "`incident audit verify` passes there").format(where=where, problem=result.shown()))
     return result
 
 
@@ -146,7 +146,7 @@ def import_files(register: RegisterStore, source_root: Path, *, actor: str, at: 
         after = target.verify_now()
         if not after.ok:
             raise RefusedError(_("the imported audit log does not verify ({problem}); nothing was imported")
-                               .format(problem=after.problem))
+                               .format(problem=after.shown()))
     personal = _copy_sealed(source_root, target.root)
     for dest in personal:  # a roster is kept in the database too, as the sealed file
         if dest.parent.name == "rosters" and dest.suffix == ".roster" and dest.stem in records:
