@@ -63,8 +63,8 @@ def private_output_dir(path: Path, *, option: str, confirm: Callable[[str], bool
                          .format(path=path),
                          field=option)
     if os.name == "posix" and mode & 0o077:
-        question = (f"{path} can be read by other users (mode {mode:04o}). Make it private (0700) and write "
-                    "the personal data there?")
+        question = _("{path} can be read by other users (mode {mode:04o}). Make it private (0700) and write the "
+                     "personal data there?").format(path=path, mode=mode)
         if confirm is None or not confirm(question):
             raise InputError(_("{path} can be read by other users (mode {mode:04o}); personal data goes only into a private directory: choose a new directory (it is created 0700) or `chmod 700 {path}`")
                              .format(path=path, mode=mode), field=option)

@@ -256,3 +256,16 @@ def test_secret_set_refuses_empty_values_and_odd_names(memory_keyring: MemoryKey
     with pytest.raises(InputError, match="invalid secret name 'roster-key:x'"):
         set_secret("roster-key:x", "v")
     assert memory_keyring.entries == {}
+
+
+def test_no_keyring_is_told_in_the_runs_language(tmp_path: Path) -> None:
+    from incident import i18n
+
+    keyring.set_keyring(keyring.backends.null.Keyring())
+    i18n.activate("ja")
+    try:
+        with pytest.raises(InputError) as err:
+            load_or_create_key(tmp_path, key_file=None)
+    finally:
+        i18n.activate("en")
+    assert err.value.message.startswith("ここでは OS のキーリングが使えません。INCIDENT_KEY_FILE=")

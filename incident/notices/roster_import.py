@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from incident.i18n import _
+from incident.i18n import _, ngettext
 from incident.register import sections
 
 if TYPE_CHECKING:
@@ -87,10 +87,11 @@ def roster_in_use(record: Record) -> str:
     sending = sections.sending_of(record.sections)
     if sending is not None:
         count = "?" if sending.count is None else sending.count
-        return f"an e-mail batch of {count} was prepared from it ({sending.state})"
+        return _("an e-mail batch of {count} was prepared from it ({state})").format(count=count, state=sending.state)
     mailed = [n for n in sections.notices_of(record.sections) if n.mailed_at is not None]
     if mailed:
-        return f"{len(mailed)} letter print run(s) made from it were mailed"
+        return ngettext("{count} letter print run made from it was mailed",
+                        "{count} letter print runs made from it were mailed", len(mailed)).format(count=len(mailed))
     return ""
 
 

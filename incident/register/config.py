@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from incident import dates, tomlfile
 from incident.errors import InputError
 from incident.fsutil import atomic_write_text
-from incident.i18n import _
+from incident.i18n import N_, _
 from incident.register.enums import ENTITIES
 
 if TYPE_CHECKING:
@@ -234,8 +234,8 @@ def load_config(path: Path) -> Config:
 
 #: words that mark a key as a secret: refused, since config.toml never holds one
 SECRET_WORDS = ("password", "passwd", "secret", "token", "api_key", "apikey", "credential")
-SECRET_HINT = ("secrets are never stored in config.toml; keep the SMTP password in the OS keyring with "
-               "`incident secret set smtp` (or in $INCIDENT_SMTP_PASSWORD where there is no keyring)")
+SECRET_HINT = N_("secrets are never stored in config.toml; keep the SMTP password in the OS keyring with "
+                 "`incident secret set smtp` (or in $INCIDENT_SMTP_PASSWORD where there is no keyring)")
 
 
 def settable_keys() -> tuple[str, ...]:
@@ -262,7 +262,7 @@ def apply_settings(raw: dict[str, Any], assignments: Sequence[str], *,
             raise InputError(_("expected KEY=VALUE, got {assignment!r}; keys: {join}")
                              .format(assignment=assignment, join=', '.join(settable_keys())))
         if any(word in key.lower() for word in SECRET_WORDS):
-            raise InputError(SECRET_HINT, field=key)
+            raise InputError(_(SECRET_HINT), field=key)
         section, _dot, name = key.partition(".") if "." in key else ("", "", key)
         if section == "people" and name:
             people = new.setdefault("people", {})

@@ -23,7 +23,7 @@ import keyring.backends.fail
 import keyring.backends.null
 
 from incident.errors import InputError
-from incident.i18n import _
+from incident.i18n import N_, _
 
 SERVICE = "incident"
 """The keyring service name under which every entry is stored."""
@@ -37,7 +37,8 @@ KEY_FILE_ENV = "INCIDENT_KEY_FILE"
 KEY_BYTES = 32
 """Length of a roster key: AES-256."""
 
-NO_KEYRING_HINT = (
+#: marked for the catalogue, translated where it is raised (`_(NO_KEYRING_HINT)`)
+NO_KEYRING_HINT = N_(
     "no OS keyring is available here; set INCIDENT_KEY_FILE=/path/to/keyfile (created with mode 0600) "
     "or key_file in config.toml"
 )
@@ -107,7 +108,7 @@ def audit_key(store_dir: Path, *, key_file: Path | None, create: bool,
     if backend is None:
         if not create:
             return None
-        raise InputError(NO_KEYRING_HINT)
+        raise InputError(_(NO_KEYRING_HINT))
     return _keyring_key(backend, f"audit-key:{name}", create=create,
                         lost=_("the OS keyring did not keep the audit key; {no_keyring_hint}"))
 
@@ -123,14 +124,14 @@ def refile_audit_key(key: bytes, *, key_file: Path | None, identity: str) -> Non
         return
     backend = _usable_backend()
     if backend is None:
-        raise InputError(NO_KEYRING_HINT)
+        raise InputError(_(NO_KEYRING_HINT))
     username = f"audit-key:{identity}"
     try:
         if backend.get_password(SERVICE, username) is None:
             backend.set_password(SERVICE, username, _encode_key(key))
     except Exception as exc:  # any keyring failure: say so and name the key-file alternative
         raise InputError(_("the OS keyring failed ({name}: {exc}); {no_keyring_hint}")
-                         .format(name=type(exc).__name__, exc=exc, no_keyring_hint=NO_KEYRING_HINT)) from exc
+                         .format(name=type(exc).__name__, exc=exc, no_keyring_hint=_(NO_KEYRING_HINT))) from exc
 
 
 def get_secret(name: str, *, env_var: str) -> str | None:
@@ -149,7 +150,7 @@ def get_secret(name: str, *, env_var: str) -> str | None:
 
 def set_secret(name: str, value: str, *, env_var: str | None = None) -> None:
     """Store the secret `name` in the OS keyring; InputError when there is no keyring (use `env_var`)."""
-    alternative = f"; set {env_var} in the environment instead" if env_var else ""
+    alternative = _("; set {env_var} in the environment instead").format(env_var=env_var) if env_var else ""
     _keep_secret(SERVICE, _secret_username(name), name, value, alternative)
 
 
@@ -257,7 +258,7 @@ def _key_username(store_dir: Path) -> str:
 def _key_from_keyring(store_dir: Path, identity: str | None = None) -> bytes:
     backend = _usable_backend()
     if backend is None:
-        raise InputError(NO_KEYRING_HINT)
+        raise InputError(_(NO_KEYRING_HINT))
     lost = _("the OS keyring did not keep the roster key; {no_keyring_hint}")
     if identity is not None:
         named = f"roster-key:{identity}"
@@ -269,7 +270,7 @@ def _key_from_keyring(store_dir: Path, identity: str | None = None) -> bytes:
                     backend.set_password(SERVICE, named, _encode_key(old[0]))
                 except Exception as exc:  # any keyring failure: say so and name the key-file alternative
                     raise InputError(_("the OS keyring failed ({name}: {exc}); {no_keyring_hint}")
-                                     .format(name=type(exc).__name__, exc=exc, no_keyring_hint=NO_KEYRING_HINT)) from exc
+                                     .format(name=type(exc).__name__, exc=exc, no_keyring_hint=_(NO_KEYRING_HINT))) from exc
                 return old[0]
         found = _keyring_key(backend, named, create=True, lost=lost)
     else:
@@ -296,9 +297,9 @@ def _keyring_key(backend: keyring.backend.KeyringBackend, username: str, *, crea
         raise
     except Exception as exc:  # any keyring failure: say so and name the key-file alternative
         raise InputError(_("the OS keyring failed ({name}: {exc}); {no_keyring_hint}")
-                         .format(name=type(exc).__name__, exc=exc, no_keyring_hint=NO_KEYRING_HINT)) from exc
+                         .format(name=type(exc).__name__, exc=exc, no_keyring_hint=_(NO_KEYRING_HINT))) from exc
     if stored != _encode_key(key):
-        raise InputError(lost.format(no_keyring_hint=NO_KEYRING_HINT))
+        raise InputError(lost.format(no_keyring_hint=_(NO_KEYRING_HINT)))
     return key, True
 
 
