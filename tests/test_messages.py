@@ -166,3 +166,17 @@ def test_a_rosters_row_problems_are_built_from_marked_messages() -> None:
                     len(node.args) > 1 and isinstance(node.args[1], ast.Call) and _name(node.args[1].func) == "N_"):
                 unmarked.append(node.lineno)
     assert (outside, unmarked) == ([], [])
+
+
+#: helpers that build an error from their first argument (module under incident/, the helper's name)
+HELPERS = [("register/sections.py", "bad"), ("register/record.py", "bad"), ("followup/steps.py", "bad")]
+
+
+def test_error_helpers_are_given_translated_messages() -> None:
+    found = []
+    for module, helper in HELPERS:
+        tree = ast.parse((PACKAGE / module).read_text(encoding="utf-8"))
+        calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and _name(n.func) == helper and n.args]
+        assert calls, (module, helper)
+        found += [f"{module}:{n.lineno}" for n in calls if literal(n.args[0]) and not translated(n.args[0])]
+    assert found == []

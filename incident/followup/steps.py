@@ -238,14 +238,15 @@ def settle(record: rec.Record, key: str, raw: Any, *, vocab: rec.Vocabulary | No
         raise bad(exc.message) from None
     if key == "items":
         if not ids:
-            raise bad("no data item given")
+            raise bad(_("no data item given"))
         kept = {d.item: d for d in record.data}
         data = tuple(kept.get(item, rec.DataEntry(item=item)) for item in ids)
         return replace(record, data=data), ids
     listed = [d.item for d in record.data]
     stray = [i for i in ids if i not in listed]
     if stray or not ids:
-        raise bad(f"{', '.join(stray) or 'nothing'} is not among the record's items ({', '.join(listed)})")
+        raise bad(_("{stray} is not among the record's items ({listed})").format(
+            stray=", ".join(stray) or _("nothing"), listed=", ".join(listed)))
     data = tuple(_flag(d, key, d.item in ids) for d in record.data)
     return replace(record, data=data), ids
 

@@ -35,10 +35,10 @@ class _Table:
         self.where = where
         self.path = path
         if not isinstance(raw, dict):
-            raise self.bad("expected a table")
+            raise self.bad(_("expected a table"))
         for key in raw:
             if key not in keys:
-                raise self.bad(f"unknown key {key!r}; valid keys: {', '.join(keys)}")
+                raise self.bad(_("unknown key {key!r}; valid keys: {keys}").format(key=key, keys=", ".join(keys)))
         self.raw: dict[str, Any] = raw
 
     def bad(self, message: str, key: str | None = None) -> InputError:
@@ -50,11 +50,11 @@ class _Table:
     def text(self, key: str, default: str | None = None) -> str:
         value = self.raw.get(key, default)
         if value is None:
-            raise self.bad("missing", key)
+            raise self.bad(_("missing"), key)
         if not isinstance(value, str):
-            raise self.bad(f"expected a string, got {type(value).__name__}", key)
+            raise self.bad(_("expected a string, got {name}").format(name=type(value).__name__), key)
         if len(value) > MAX_TEXT:
-            raise self.bad(f"longer than {MAX_TEXT:,} characters", key)
+            raise self.bad(_("longer than {max_text:,} characters").format(max_text=MAX_TEXT), key)
         return value
 
     def opt_text(self, key: str) -> str | None:
@@ -63,13 +63,14 @@ class _Table:
     def choice(self, key: str, choices: tuple[str, ...], default: str | None = None) -> str:
         value = self.text(key, default)
         if value not in choices:
-            raise self.bad(f"{value!r} is not valid; expected one of: {', '.join(choices)}", key)
+            raise self.bad(_("{value!r} is not valid; expected one of: {shown}").format(value=value,
+                                                                                       shown=", ".join(choices)), key)
         return value
 
     def flag(self, key: str, default: bool | None = None) -> bool:
         value = self.raw.get(key, default)
         if not isinstance(value, bool):
-            raise self.bad("expected true or false" if key in self.raw else "missing", key)
+            raise self.bad(_("expected true or false") if key in self.raw else _("missing"), key)
         return value
 
     def opt_flag(self, key: str) -> bool | None:
@@ -78,9 +79,9 @@ class _Table:
     def number(self, key: str, default: int | None = None) -> int:
         value = self.raw.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.bad("expected a whole number" if key in self.raw else "missing", key)
+            raise self.bad(_("expected a whole number") if key in self.raw else _("missing"), key)
         if not 0 <= value <= MAX_INT:
-            raise self.bad(f"{value} is out of range (0 to {MAX_INT:,})", key)
+            raise self.bad(_("{value} is out of range (0 to {most:,})").format(value=value, most=MAX_INT), key)
         return value
 
     def opt_number(self, key: str) -> int | None:
@@ -89,7 +90,7 @@ class _Table:
     def moment(self, key: str) -> datetime:
         value = self.raw.get(key)
         if not isinstance(value, datetime):
-            raise self.bad("expected a date and time" if key in self.raw else "missing", key)
+            raise self.bad(_("expected a date and time") if key in self.raw else _("missing"), key)
         return check_moment(value, where=self.where, field=f"{self.path}.{key}")
 
     def opt_moment(self, key: str) -> datetime | None:
@@ -98,9 +99,10 @@ class _Table:
     def day(self, key: str) -> date:
         value = self.raw.get(key)
         if isinstance(value, datetime) or not isinstance(value, date):
-            raise self.bad("expected a date (YYYY-MM-DD)" if key in self.raw else "missing", key)
+            raise self.bad(_("expected a date (YYYY-MM-DD)") if key in self.raw else _("missing"), key)
         if not EARLIEST.year <= value.year < LATEST.year:
-            raise self.bad(f"{value.isoformat()} is out of range ({EARLIEST.year} to {LATEST.year - 1})", key)
+            raise self.bad(_("{value} is out of range ({first} to {last})").format(
+                value=value.isoformat(), first=EARLIEST.year, last=LATEST.year - 1), key)
         return value
 
     def iso_text(self, key: str) -> str | None:
@@ -111,23 +113,24 @@ class _Table:
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            raise self.bad(f"{text!r} is not an ISO date or date and time", key) from None
+            raise self.bad(_("{text!r} is not an ISO date or date and time").format(text=text), key) from None
         if not EARLIEST.year <= moment.year < LATEST.year:
-            raise self.bad(f"{text!r} is out of range ({EARLIEST.year} to {LATEST.year - 1})", key)
+            raise self.bad(_("{value} is out of range ({first} to {last})").format(
+                value=repr(text), first=EARLIEST.year, last=LATEST.year - 1), key)
         return text
 
     def strings(self, key: str) -> tuple[str, ...]:
         value = self.raw.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) and len(v) <= MAX_TEXT for v in value):
-            raise self.bad("expected a list of strings", key)
+            raise self.bad(_("expected a list of strings"), key)
         return tuple(value)
 
     def tables(self, key: str, parse: Callable[[Any, str], T]) -> tuple[T, ...]:
         value = self.raw.get(key, [])
         if not isinstance(value, list):
-            raise self.bad("expected an array of tables", key)
+            raise self.bad(_("expected an array of tables"), key)
         if len(value) > MAX_ENTRIES:
-            raise self.bad(f"more than {MAX_ENTRIES:,} entries", key)
+            raise self.bad(_("more than {most:,} entries").format(most=MAX_ENTRIES), key)
         return tuple(parse(item, f"{self.path}.{key}[{i}]") for i, item in enumerate(value, start=1))
 
 
@@ -426,7 +429,7 @@ class ActionEntry:
         action_id = t.text("id")
         if not (action_id.startswith("A") and action_id[1:].isascii() and action_id[1:].isdigit()
                 and len(action_id) <= 10):
-            raise t.bad(f"{action_id!r} is not an action id; ids are A1, A2 …", "id")
+            raise t.bad(_("{action_id!r} is not an action id; ids are A1, A2 …").format(action_id=action_id), "id")
         state = t.choice("state", ACTION_STATES)
         entry = cls(id=action_id, measure=t.text("measure"), owner=t.text("owner"), due=t.day("due"), state=state,
                     cause=t.text("cause", ""), evidence=t.text("evidence", ""), done_at=t.opt_moment("done_at"),
@@ -434,9 +437,9 @@ class ActionEntry:
                     created_by=t.text("created_by", ""), created_at=t.opt_moment("created_at"),
                     source=t.text("source", "manual"))
         if state in ("done", "verified") and not entry.evidence:
-            raise t.bad(f"a {state} action needs its evidence", "evidence")
+            raise t.bad(_("a {state} action needs its evidence").format(state=state), "evidence")
         if state == "verified" and not entry.verified_by:
-            raise t.bad("a verified action needs verified_by", "verified_by")
+            raise t.bad(_("a verified action needs verified_by"), "verified_by")
         return entry
 
     def to_toml(self) -> dict[str, Any]:
