@@ -337,3 +337,13 @@ def test_a_failed_audit_is_told_in_japanese_and_its_json_stays_english(run: Any,
     data = json.loads(run("audit verify --json", env=JA, expect=1).stdout)
     assert data["problem"] == (f"incident {incident_id} does not match its last audited state (the record was "
                                "changed outside the toolkit)")
+
+
+def test_a_damaged_roster_is_told_in_japanese(run: Any, store_dir: Path, tmp_path: Path) -> None:
+    made = run(["new", "--title", "t", "--type", "misdirected-mail", "--discovered-at", "2024-06-03"])
+    incident_id = made.stdout.strip()
+    run(["roster", "import", incident_id, str(write_csv(tmp_path / "roster.csv"))])
+    sealed = store_dir / "rosters" / f"{incident_id}.roster"
+    sealed.write_bytes(sealed.read_bytes()[:-40])
+    told = _one_japanese_error(run(["roster", "show", incident_id], env=JA, expect=None))
+    assert "本人一覧のファイルが" in told, told

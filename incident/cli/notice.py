@@ -323,7 +323,7 @@ def _print_check(rep: Reporter, checked: CheckResult) -> None:
         for failure in checked.failures[:50]:
             others = f" ({', '.join(failure.others[:10])}{' …' if len(failure.others) > 10 else ''})" \
                 if failure.others else ""
-            rep.info(f"  {failure.path}: {failure.reason}{others}")
+            rep.info(f"  {failure.path}: {_(failure.reason)}{others}")
     if checked.unchecked_names:
         rep.info(_("note: {unchecked_names} one-character name(s) cannot be searched for reliably")
                  .format(unchecked_names=checked.unchecked_names))

@@ -55,7 +55,7 @@ from typing import Any, BinaryIO, Final, Literal, NamedTuple, get_args
 
 from incident.errors import InputError, NotFoundError, RefusedError
 from incident.fsutil import LockBusy, file_lock, fsync_dir
-from incident.i18n import _
+from incident.i18n import N_, _
 from incident.notices import sealed
 from incident.notices.emailaddr import check_email
 from incident.register.actors import Author, Identities, author_of, identities, same_actor, same_author
@@ -71,20 +71,20 @@ _LEGACY_MESSAGES = "messages.jsonl"
 _MANIFEST_FORMAT = 2
 
 MAGIC: Final = b"INCBTCH1"
-_DAMAGED = "the batch messages file is truncated, damaged or altered (frame {index}); prepare the batch again"
+_DAMAGED = N_("the batch messages file is truncated, damaged or altered (frame {index}); prepare the batch again")
 FORMAT: Final = sealed.SealedFormat(
     magic=MAGIC,
     key_noun="batch",
     meta=False,
-    not_sealed="not an encrypted batch messages file; prepare the batch again",
-    wrong_key=("the key does not match this batch (it was prepared with another roster key: check "
-               "INCIDENT_KEY_FILE / key_file, or the keyring of the machine that prepared it)"),
+    not_sealed=N_("not an encrypted batch messages file; prepare the batch again"),
+    wrong_key=N_("the key does not match this batch (it was prepared with another roster key: check "
+                 "INCIDENT_KEY_FILE / key_file, or the keyring of the machine that prepared it)"),
     truncated=_DAMAGED,
     damaged=_DAMAGED,
     altered=_DAMAGED,
-    bad_kind="the batch messages file is damaged (frame kind {kind}); prepare the batch again",
-    count_mismatch="the batch messages file is damaged (count mismatch)",
-    data_after_end="the batch messages file is damaged (data after the end frame)",
+    bad_kind=N_("the batch messages file is damaged (frame kind {kind}); prepare the batch again"),
+    count_mismatch=N_("the batch messages file is damaged (count mismatch)"),
+    data_after_end=N_("the batch messages file is damaged (data after the end frame)"),
     compress=True,
 )
 

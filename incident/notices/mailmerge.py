@@ -21,7 +21,7 @@ from typing import BinaryIO, Literal, Self
 
 from incident.errors import InputError
 from incident.fsutil import fsync_dir, set_private
-from incident.i18n import _
+from incident.i18n import N_, _
 from incident.notices.batch import OutgoingMessage
 from incident.notices.delivery import build_email, recipient_of
 from incident.notices.render import Renderer
@@ -294,7 +294,8 @@ class CheckFailure:
     key: str
     path: str
     others: tuple[str, ...]
-    reason: str = "names other people"
+    #: in English (JSON), marked for the catalogue: the command translates it when it shows it
+    reason: str = N_("names other people")
 
 
 @dataclass(frozen=True)
@@ -364,7 +365,7 @@ def check_outputs(index: IdentityIndex, *, out_dir: Path | None = None, mbox: Pa
             checked += 1
             where = f"{mbox}#{number}"
             if key not in index.owners:
-                fail(CheckFailure(key or "?", where, (), "has no known recipient key"))
+                fail(CheckFailure(key or "?", where, (), N_("has no known recipient key")))
                 continue
             others = index.others_in(key, document_text(data, "eml"))
             if others:
@@ -377,7 +378,7 @@ def check_outputs(index: IdentityIndex, *, out_dir: Path | None = None, mbox: Pa
             except FileNotFoundError:
                 if fmt == "eml" and not index.owners[key][1]:
                     continue  # no e-mail address: no e-mail was written
-                fail(CheckFailure(key, str(path), (), "is missing"))
+                fail(CheckFailure(key, str(path), (), N_("is missing")))
                 continue
             checked += 1
             others = index.others_in(key, document_text(data, fmt))

@@ -24,7 +24,7 @@ from typing import IO, Any, Final, Self, TypeVar
 
 from incident.errors import InputError
 from incident.fsutil import fsync_dir
-from incident.i18n import _
+from incident.i18n import N_, _
 from incident.notices import sealed
 from incident.register.secrets import ensure_private_dir
 
@@ -36,14 +36,14 @@ FORMAT: Final = sealed.SealedFormat(
     magic=MAGIC,
     key_noun="roster",
     meta=True,
-    not_sealed="not a roster file (wrong magic number)",
-    wrong_key=("the key does not match this roster (it was encrypted with another key: "
-               "check INCIDENT_KEY_FILE / key_file, or the keyring of the machine that imported it)"),
-    truncated="the roster file is truncated (no end frame)",
-    damaged="the roster file is damaged (frame {index})",
-    altered="the roster file is damaged or altered (frame {index})",
-    bad_kind="the roster file is damaged (frame kind {kind})",
-    count_mismatch="the roster file is damaged (count mismatch)",
+    not_sealed=N_("not a roster file (wrong magic number)"),
+    wrong_key=N_("the key does not match this roster (it was encrypted with another key: "
+                 "check INCIDENT_KEY_FILE / key_file, or the keyring of the machine that imported it)"),
+    truncated=N_("the roster file is truncated (no end frame)"),
+    damaged=N_("the roster file is damaged (frame {index})"),
+    altered=N_("the roster file is damaged or altered (frame {index})"),
+    bad_kind=N_("the roster file is damaged (frame kind {kind})"),
+    count_mismatch=N_("the roster file is damaged (count mismatch)"),
     data_after_end=None,  # the trailer
 )
 

@@ -158,18 +158,18 @@ class SealedReader:
         self._aead = check_key(key, fmt)
         raw = fh.read(HEADER.size)
         if len(raw) < HEADER.size or not raw.startswith(fmt.magic):
-            raise InputError(fmt.not_sealed, file=path)
+            raise InputError(_(fmt.not_sealed), file=path)
         _unused, self._file_id, nonce, check = HEADER.unpack(raw)
         try:
             self._aead.decrypt(nonce, check, fmt.magic + self._file_id)
         except InvalidTag:
-            raise InputError(fmt.wrong_key, file=path) from None
+            raise InputError(_(fmt.wrong_key), file=path) from None
         self._index = 0
         self.meta: dict[str, Any] = json.loads(self._next_frame()[1]) if fmt.meta else {}
         """The META frame's object ({} for a format without one)."""
 
     def _error(self, template: str, kind: int = -1) -> InputError:
-        return InputError(template.format(index=self._index, kind=kind), file=self._path)
+        return InputError(_(template).format(index=self._index, kind=kind), file=self._path)
 
     def _next_frame(self) -> tuple[int, bytes]:
         head = self._fh.read(_FRAME.size)
@@ -196,11 +196,11 @@ class SealedReader:
             kind, plain = self._next_frame()
             yield kind, plain
         if self._fmt.data_after_end is not None and self._fh.read(1):
-            raise InputError(self._fmt.data_after_end, file=self._path)
+            raise InputError(_(self._fmt.data_after_end), file=self._path)
 
     def _check_end(self, plain: bytes, count: int) -> None:
         if json.loads(plain)["count"] != count:
-            raise InputError(self._fmt.count_mismatch, file=self._path)
+            raise InputError(_(self._fmt.count_mismatch), file=self._path)
 
     def rows(self) -> Iterator[list[Any]]:
         """Each row, decrypting one frame at a time; InputError for damage, also at the END frame."""

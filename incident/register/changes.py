@@ -101,7 +101,7 @@ def set_fields(store: RegisterStore, incident_id: str, assignments: Mapping[str,
                     _("unknown key; valid keys: {join}")
                     .format(join=', '.join(f.name for f in rec.settable_fields())), field=key)
             if spec.managed:
-                how = "use `incident status`" if key == "status" else "it is managed by the store"
+                how = _("use `incident status`") if key == "status" else _("it is managed by the store")
                 raise InputError(_("cannot be set here; {how}").format(how=how), field=key)
             if value == "" and spec.kind not in ("str", "text"):
                 if spec.required:
