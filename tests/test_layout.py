@@ -98,3 +98,50 @@ def test_outside_the_register_stores_are_reached_through_the_protocol() -> None:
                     isinstance(node.value, ast.Name) and node.value.id == "store":
                 wrong.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: reaches into store.audit")
     assert not wrong, "outside the register, a store is a RegisterStore:\n" + "\n".join(wrong)
+
+
+#: libraries the core loads only on the branch that uses them (each one heavy, or needed by few runs)
+LAZY_LIBRARIES = {"reportlab", "psycopg", "docxtpl", "xlsxwriter", "jinja2", "keyring", "cryptography", "icalendar",
+                  "email", "getpass", "platformdirs", "tomli_w"}
+#: core modules that wrap such a library (importing one loads it), reached the same way
+LAZY_MODULES = {"incident.notices.delivery", "incident.notices.docx", "incident.notices.form", "incident.notices.pdf",
+                "incident.notices.pdffont", "incident.notices.render", "incident.notices.rosterxlsx",
+                "incident.register.pgstore", "incident.register.secrets", "incident.templating"}
+
+
+def late_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of each import inside a function that names neither a lazy library nor a module
+    wrapping one, and does not say, in a comment on its line, why it waits."""
+    source = path.read_text(encoding="utf-8")
+    lines = source.splitlines()
+    late = []
+    for fn in ast.walk(ast.parse(source)):
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(fn):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                module = (node.module or "") if isinstance(node, ast.ImportFrom) else node.names[0].name
+                named = {module, *(f"{module}.{alias.name}" for alias in node.names)}
+                end = node.end_lineno or node.lineno
+                if (module.split(".")[0] not in LAZY_LIBRARIES and not named & LAZY_MODULES
+                        and "#" not in lines[end - 1]):
+                    late.append((node.lineno, module))
+    return late
+
+
+def test_the_core_imports_at_the_top() -> None:
+    """A module of the core imports what it uses at its top, where a reader sees it. An import waits inside a
+    function only for a heavy library (or a module wrapping one) that few runs need, or says why it waits.
+    The command modules (cli/) are the exception: completion and `incident CMD --help` import them."""
+    found = [f"{path.relative_to(PACKAGE.parent)}:{line}: {module}"
+             for path in sorted(PACKAGE.rglob("*.py")) if "cli" not in path.relative_to(PACKAGE).parts
+             for line, module in late_imports(path)]
+    assert found == []
+
+
+def test_the_late_import_check_sees_one(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from incident.dates import parse_date\n    import reportlab\n"
+                      "    from incident.notices import pdf\n    import tomllib  # only for a config naming one\n",
+                      encoding="utf-8")
+    assert late_imports(module) == [(2, "incident.dates")]

@@ -38,7 +38,7 @@ def test_a_killed_imports_temporary_roster_is_cleaned(run: Any, incident: str, s
 
 def test_mail_merge_output_is_recorded_before_it_is_written(run: Any, incident: str, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch, store: Store) -> None:
-    from incident.notices import mailmerge
+    from incident.notices import issuing
 
     out = tmp_path / "letters"
 
@@ -48,7 +48,7 @@ def test_mail_merge_output_is_recorded_before_it_is_written(run: Any, incident: 
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr(mailmerge, "mail_merge", killed)
+        patch.setattr(issuing, "mail_merge", killed)  # the merge as the notice workflow calls it
         run(f"notice {incident} --kind individual-letter --roster --out {out} --draft", expect=130)
     (entry,) = store.load(incident).sections["notices"]
     assert (entry["state"], entry["path"], entry["count"]) == ("writing", str(out.resolve()), 4)

@@ -15,8 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from incident.dates import parse_date
+from incident.errors import InputError
+from incident.fsutil import atomic_write_text
 from incident.i18n import _
+from incident.notices.items import KINDS
+from incident.notices.mailmerge import MERGE_FORMATS, IdentityIndex, check_outputs, mail_merge, require_sender
+from incident.notices.roster import iter_people
 from incident.notices.roster_import import PersonsHook, check_persons
+from incident.notices.rosterfile import roster_info
+from incident.outputs import output_file, private_output_dir
 
 if TYPE_CHECKING:
     from incident.law.context import Context
@@ -150,8 +158,6 @@ class MergedNotices(Issued):
 
 def issue(ctx: Context, request: NoticeRequest, *, actor: str, hooks: Hooks = Hooks()) -> Issued:
     """Render what `request` asks, write it, and record it (and a mail merge's check, `notice-check`)."""
-    from incident.errors import InputError
-
     if request.fmt in FORM_FORMATS:
         return _form(ctx, request, actor, hooks)
     if request.fmt == "docx":
@@ -173,8 +179,6 @@ def _renderer(ctx: Context, request: NoticeRequest, fmt: str, hooks: Hooks) -> R
     record = ctx.store.load(request.incident_id)
     dated = None
     if request.dated:
-        from incident.dates import parse_date
-
         dated = parse_date(request.dated, field="date")
     renderer = Renderer(settings_of(ctx), record, request.kind, request.lang, fmt,  # type: ignore[arg-type]
                         draft=request.draft, now=ctx.now(), dated=dated, doc_number=request.doc_number,
@@ -204,9 +208,6 @@ def _record(store: RegisterStore, renderer: Renderer, entry: dict[str, Any], act
 
 
 def _per_person(kind: str) -> None:
-    from incident.errors import InputError
-    from incident.notices.items import KINDS
-
     if not KINDS[kind].per_person:
         raise InputError(_("{kind} is not a notice to a person; per-person kinds: {join}")
                          .format(kind=kind, join=', '.join(k for k, s in KINDS.items() if s.per_person)), field="kind")
@@ -214,10 +215,8 @@ def _per_person(kind: str) -> None:
 
 def _document(ctx: Context, request: NoticeRequest, actor: str, hooks: Hooks) -> PrintRun:
     """A PDF: one notice, or with --roster one letter per person in one print-run file."""
-    from incident.errors import InputError
     from incident.notices.pdf import letters_pdf
     from incident.notices.render import notice_entry
-    from incident.notices.roster import iter_people
 
     if request.output is None:
         raise InputError(_("{fmt} is written to a file: give -o FILE.{fmt}").format(fmt=request.fmt), field="output")
@@ -228,7 +227,6 @@ def _document(ctx: Context, request: NoticeRequest, actor: str, hooks: Hooks) ->
     if request.check:
         raise InputError(_("--check reads text and e-mail notices back; a PDF print run is checked by its "
                          "page count and the recorded hash"), field="check")
-    from incident.outputs import output_file
 
     output_file(request.output, option="--output", personal=True)
     if request.roster:
@@ -236,8 +234,6 @@ def _document(ctx: Context, request: NoticeRequest, actor: str, hooks: Hooks) ->
     renderer = _renderer(ctx, request, "print", hooks)
     people: Any = [None]
     if request.roster:
-        from incident.notices.rosterfile import roster_info
-
         path = ctx.store.roster_path(request.incident_id)
         meta = roster_info(path)
         check_persons(ctx.store, renderer.record, meta.count, actor, hooks.persons)
@@ -259,12 +255,9 @@ def _document(ctx: Context, request: NoticeRequest, actor: str, hooks: Hooks) ->
 def _word(ctx: Context, request: NoticeRequest, actor: str, hooks: Hooks) -> WordNotice:
     """Word: one notice (-o FILE.docx), one letter per person (--roster --out DIR), or for a report to the
     regulator the PPC form's fields as a table (for a ministry that takes a written form by e-mail)."""
-    from incident.errors import InputError
     from incident.notices.docx import letters_docx, notice_docx
     from incident.notices.form import FORM_KINDS
-    from incident.notices.items import KINDS
     from incident.notices.render import notice_entry
-    from incident.outputs import output_file, private_output_dir
 
     if request.mbox is not None or request.check:
         raise InputError(_("Word letters go to a directory (--roster --out DIR) or one file (-o FILE.docx); "
@@ -283,9 +276,6 @@ def _word(ctx: Context, request: NoticeRequest, actor: str, hooks: Hooks) -> Wor
         output_file(request.output, option="--output", personal=True)
     renderer = _renderer(ctx, request, "print", hooks)
     if request.roster:
-        from incident.notices.roster import iter_people
-        from incident.notices.rosterfile import roster_info
-
         assert request.out_dir is not None
         path = ctx.store.roster_path(request.incident_id)
         meta = roster_info(path)
@@ -311,7 +301,6 @@ def _word(ctx: Context, request: NoticeRequest, actor: str, hooks: Hooks) -> Wor
 
 def _form(ctx: Context, request: NoticeRequest, actor: str, hooks: Hooks) -> FormNotice:
     """The report as the PPC web form's fields (text blocks, or a sheet with -o FILE.xlsx)."""
-    from incident.errors import InputError
     from incident.notices.form import fill, form_for, form_text, load_form
     from incident.notices.render import notice_entry, sha256_text
 
@@ -321,8 +310,6 @@ def _form(ctx: Context, request: NoticeRequest, actor: str, hooks: Hooks) -> For
     if request.fmt == "xlsx" and request.output is None:
         raise InputError(_("xlsx is written to a file: give -o FILE.xlsx"), field="output")
     if request.output is not None:
-        from incident.outputs import output_file
-
         output_file(request.output, option="--output")
     renderer = _renderer(ctx, request, "txt", hooks)
     spec = load_form(form_for(renderer.record, ctx.playbook_dirs), ctx.playbook_dirs)
@@ -337,8 +324,6 @@ def _form(ctx: Context, request: NoticeRequest, actor: str, hooks: Hooks) -> For
         text = form_text(spec, filled, renderer)
         digest = sha256_text(text)
         if request.output is not None:
-            from incident.fsutil import atomic_write_text
-
             atomic_write_text(request.output, text)
     entry = notice_entry(renderer, sha256=digest, actor=actor, at=renderer.now,
                          path=str(request.output.resolve()) if request.output else None, fmt=request.fmt)
@@ -348,16 +333,12 @@ def _form(ctx: Context, request: NoticeRequest, actor: str, hooks: Hooks) -> For
 
 
 def _single(ctx: Context, request: NoticeRequest, actor: str, hooks: Hooks) -> SingleNotice:
-    from incident.errors import InputError
-    from incident.fsutil import atomic_write_text
     from incident.notices.render import notice_entry, sha256_text
 
     fmt = request.fmt or "txt"
     if fmt == "eml":
         raise InputError(_("eml is for one e-mail per person: use it with --roster --out DIR"), field="format")
     if request.output is not None:
-        from incident.outputs import output_file
-
         output_file(request.output, option="--output", personal=True)
     renderer = _renderer(ctx, request, fmt, hooks)
     rendered = renderer.render()
@@ -371,11 +352,7 @@ def _single(ctx: Context, request: NoticeRequest, actor: str, hooks: Hooks) -> S
 
 
 def _merge(ctx: Context, request: NoticeRequest, actor: str, hooks: Hooks) -> MergedNotices:
-    from incident.errors import InputError
-    from incident.notices.mailmerge import MERGE_FORMATS, IdentityIndex, check_outputs, mail_merge
     from incident.notices.render import notice_entry
-    from incident.notices.roster import iter_people
-    from incident.notices.rosterfile import roster_info
 
     if (request.out_dir is None) == (request.mbox is None):
         raise InputError(_("--roster writes to a directory (--out DIR) or to one mbox file (--mbox FILE)"),
@@ -386,8 +363,6 @@ def _merge(ctx: Context, request: NoticeRequest, actor: str, hooks: Hooks) -> Me
     if fmt not in MERGE_FORMATS:
         raise InputError(_("with --roster the format is one of {join}")
                          .format(join=', '.join(MERGE_FORMATS)), field="format")
-    from incident.notices.mailmerge import require_sender
-    from incident.outputs import output_file, private_output_dir
 
     if fmt == "eml":
         require_sender(ctx.config)

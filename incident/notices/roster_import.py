@@ -11,12 +11,17 @@ same record and log as the command line.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from incident.errors import InputError, RefusedError
 from incident.i18n import _, ngettext
+from incident.notices.roster import import_csv, import_xlsx, sample
+from incident.notices.rosterfile import roster_info
 from incident.register import sections
+from incident.register.sections import RosterSection
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -98,10 +103,6 @@ def roster_in_use(record: Record) -> str:
 def check_replace(record: Record, dest: Path, replace: bool, reason: str) -> dict[str, Any]:
     """Refuse to replace a roster that notices were made from, unless `replace` with a reason; the audit
     entry's extra fields (the old roster's hash, the reason)."""
-    import hashlib
-
-    from incident.errors import InputError, RefusedError
-
     if replace and not reason.strip():
         raise InputError(_("--replace needs --reason TEXT (it is logged)"), field="--reason")
     if not dest.exists():
@@ -120,10 +121,7 @@ def import_roster(ctx: Context, incident_id: str, file: Path, *, actor: str,
     """Import the people of `file` (a CSV or an Excel workbook) for the incident, all or nothing (unless
     `skip_invalid`), encrypted with the store's roster key; record the `roster` section (`roster-import`).
     A `persons` mismatch is returned for the caller to settle (`settle_persons`) once it has shown the import."""
-    from incident.errors import InputError
-    from incident.notices.roster import import_csv, import_xlsx
     from incident.notices.rosterxlsx import XLSX_SUFFIXES
-    from incident.register.sections import RosterSection
 
     store = ctx.store
 
@@ -168,9 +166,6 @@ class RosterSample:
 def show_roster(store: RegisterStore, incident_id: str, *, actor: str, count: int = 5,
                 reveal: bool = False) -> RosterSample:
     """The first `count` people of the roster, masked unless `reveal`, which is logged (`roster-reveal`)."""
-    from incident.notices.roster import sample
-    from incident.notices.rosterfile import roster_info
-
     store.load(incident_id)
     path = store.roster_path(incident_id)
     meta = roster_info(path)

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from incident import dates, tomlfile
 from incident.errors import InputError
@@ -153,8 +154,6 @@ def parse_config(raw: dict[str, Any], *, file: Path | str | None = None) -> Conf
         raise InputError(_("expected one of: {join}").format(join=', '.join(SECURITY)), file=file, field="smtp.security")
     tz = raw.get("timezone", "Asia/Tokyo")
     try:
-        from zoneinfo import ZoneInfo
-
         ZoneInfo(tz)
     except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
         raise InputError(_("unknown timezone {tz!r}; use an IANA name such as Asia/Tokyo").format(tz=tz), file=file,

@@ -61,7 +61,10 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from incident import dates
+from incident.dates import to_local_date
 from incident.errors import InputError, NotFoundError, RefusedError, StoreError
+from incident.fsutil import LockBusy, atomic_write_bytes, atomic_write_text, ensure_dir, file_lock
 from incident.i18n import _
 from incident.register import record as rec
 from incident.register.audit import GENESIS, Link, VerifyResult, make_entry, make_head, verify_lines
@@ -289,8 +292,6 @@ class PgStore(LocalStore):
     @classmethod
     def init(cls, root: Path, config: Config, vocabulary: Callable[[], rec.Vocabulary] | None = None) -> PgStore:
         """The local directory (config.toml naming the database, playbooks/, templates/) and the schema."""
-        from incident.fsutil import atomic_write_text, ensure_dir
-
         url = check_url(config.database_url)
         with connect(url) as conn:
             upgrade(conn)
@@ -438,10 +439,8 @@ class PgStore(LocalStore):
 
     def log(self, actor: str, action: str, incident: str | None, changes: Mapping[str, Any],
             at: datetime | None = None) -> dict[str, Any]:
-        from incident.dates import now
-
         return self.append_audit(actor=actor, action=action, incident=incident, changes=changes,
-                                 at=at or now(self.tz))
+                                 at=at or dates.now(self.tz))
 
     def audit_entries(self) -> Iterator[dict[str, Any]]:
         """The entries this role may read (every one for the central desk), in order."""
@@ -532,8 +531,6 @@ class PgStore(LocalStore):
                                        hashlib.sha256(blob).hexdigest()))
 
     def _fetch_sealed(self, incident_id: str, *, only: str | None = None) -> None:
-        from incident.fsutil import atomic_write_bytes
-
         with self._guarded():  # the rosters (a batch's files come with its journal: `_pull_batch`)
             rows = self.conn.execute("SELECT name, sha256 FROM personal_data WHERE incident = %s AND NOT "
                                      "starts_with(name, 'batches/')", (incident_id,)).fetchall()
@@ -568,8 +565,6 @@ class PgStore(LocalStore):
         or copied here by `incident db import`), unless the incident's personal data was purged (a copy left
         on this machine is refused, not brought back). With `lock`, the batch directory's lock is taken for the
         writing, and nothing is written while a prepare, approve or send of this machine holds it."""
-        from incident.fsutil import LockBusy, file_lock
-
         prefix = _batch_name(incident_id, "")
         with self._guarded():
             kept = {str(name)[len(prefix):]: str(sha) for name, sha in self.conn.execute(
@@ -617,8 +612,6 @@ class PgStore(LocalStore):
 
     def _write_batch(self, incident_id: str, path: Path, kept: Mapping[str, str], lines: list[str]) -> None:
         """Write the batch's files as the database keeps them (`kept`: their SHA-256) where they differ."""
-        from incident.fsutil import atomic_write_bytes
-
         prefix = _batch_name(incident_id, "")
         for name in KEPT:
             local = path / name
@@ -848,9 +841,7 @@ class PgStore(LocalStore):
         return digest
 
     def create(self, record: rec.Record, *, actor: str, at: datetime | None = None) -> rec.Record:
-        from incident.dates import now, to_local_date
-
-        moment = at or now(self.tz)
+        moment = at or dates.now(self.tz)
         year = to_local_date(record.discovered_at, self.tz).year
         with self._guarded(), self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute("INSERT INTO id_counters (year, last) VALUES (%s, 0) ON CONFLICT (year) DO NOTHING", (year,))
@@ -870,10 +861,8 @@ class PgStore(LocalStore):
     def update(self, incident_id: str, change: Callable[[rec.Record], rec.Record], *, actor: str,
                action: str = "update", extra: Mapping[str, Any] | None = None,
                at: datetime | None = None) -> rec.Record:
-        from incident.dates import now
-
         self.check_id(incident_id)
-        moment = at or now(self.tz)
+        moment = at or dates.now(self.tz)
         with self._guarded(), self.conn.transaction(), self.conn.cursor() as cur:
             row = cur.execute("SELECT content FROM incidents WHERE id = %s FOR UPDATE", (incident_id,)).fetchone()
             if row is None:
