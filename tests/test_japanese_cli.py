@@ -347,3 +347,23 @@ def test_a_damaged_roster_is_told_in_japanese(run: Any, store_dir: Path, tmp_pat
     sealed.write_bytes(sealed.read_bytes()[:-40])
     told = _one_japanese_error(run(["roster", "show", incident_id], env=JA, expect=None))
     assert "本人一覧のファイルが" in told, told
+
+
+def test_the_facts_of_a_record_are_explained_in_japanese(run: Any, tmp_path: Path) -> None:
+    """`incident new --help` explains each fact, and a missing one is named, in the run's language; the
+    record's keys and ids stay as they are typed."""
+    from incident.register.record import FIELDS
+
+    shown = run("new --help", env=JA).stdout
+    assert "件名: 1行の件名" in shown and "主体の区分: business（個人情報取扱事業者）" in shown
+    fields = "\n".join(line for line in shown.split("オプション:")[-1].split("\n  --")
+                       if line.split(" ")[0].replace("-", "_") in {spec.name for spec in FIELDS})
+    assert fields.count("VALUE") >= 30
+    # yes and no are the values of secondary_harm_status, typed as they are
+    assert [w for w in english_sentences(fields) if w not in ("yes", "no")] == []
+    record = tmp_path / "no-title.toml"
+    record.write_text('type = "loss"\ndiscovered_at = 2024-06-03T09:00:00+09:00\n', encoding="utf-8")
+    refused = run(["new", "--from", str(record)], env=JA, expect=2).stderr
+    assert "'title'" in refused and "1行の件名" in refused and english_sentences(refused) == []
+    assert "a one-line title" in run(["new", "--from", str(record)], expect=2).stderr  # English runs unchanged
+    assert all(spec.help for spec in FIELDS)

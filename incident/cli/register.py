@@ -61,10 +61,25 @@ def init_cmd(organization: str, entity: str, contact: str, timezone: str, databa
         info(_("Record an incident with `incident new`; `incident config show` lists the settings."))
 
 
+class FieldOption(click.Option):
+    """An option naming a fact of the record: its help is the field's Japanese term and its help text, the
+    text in the run's language (the command's localization translates `help`, the term stays)."""
+
+    def __init__(self, *args: Any, label: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.label = label
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        record = super().get_help_record(ctx)
+        if record is None or not self.label:
+            return record
+        return record[0], f"{self.label}: {record[1]}"
+
+
 def _field_options(func: Any) -> Any:
     for spec in reversed(settable_fields()):
-        func = click.option(f"--{spec.name.replace('_', '-')}", spec.name, default=None, metavar="VALUE",
-                            help=f"{spec.ja}: {spec.help}")(func)
+        func = click.option(f"--{spec.name.replace('_', '-')}", spec.name, cls=FieldOption, label=spec.ja,
+                            default=None, metavar="VALUE", help=spec.help)(func)
     return func
 
 

@@ -77,58 +77,58 @@ class FieldSpec:
 
 
 FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("id", "str", "番号", "incident ID (YYYY-NNNN), assigned by the store", managed=True),
-    FieldSpec("status", "enum", "状態", "open, contained, reported or closed", STATUSES, managed=True),
-    FieldSpec("created_at", "datetime", "登録日時", "when the incident was recorded", managed=True),
-    FieldSpec("updated_at", "datetime", "更新日時", "when the record last changed", managed=True),
-    FieldSpec("title", "str", "件名", "a one-line title", required=True),
-    FieldSpec("entity", "enum", "主体の区分", "business (個人情報取扱事業者), public-body (行政機関等) "
-              "or council (地方議会)", ENTITIES, required=True),
-    FieldSpec("role", "enum", "立場", "controller, or entrustee (委託を受けた者)", ROLES),
-    FieldSpec("entruster", "str", "委託元", "who entrusted the data, when role = entrustee"),
-    FieldSpec("department", "str", "所管", "the department responsible (所管課)"),
-    FieldSpec("handled_by", "enum", "取扱者", "'' or 委託事業者 or 指定管理者: a contractor handled the data",
+    FieldSpec("id", "str", "番号", N_("incident ID (YYYY-NNNN), assigned by the store"), managed=True),
+    FieldSpec("status", "enum", "状態", N_("open, contained, reported or closed"), STATUSES, managed=True),
+    FieldSpec("created_at", "datetime", "登録日時", N_("when the incident was recorded"), managed=True),
+    FieldSpec("updated_at", "datetime", "更新日時", N_("when the record last changed"), managed=True),
+    FieldSpec("title", "str", "件名", N_("a one-line title"), required=True),
+    FieldSpec("entity", "enum", "主体の区分", N_("business (個人情報取扱事業者), public-body (行政機関等) "
+              "or council (地方議会)"), ENTITIES, required=True),
+    FieldSpec("role", "enum", "立場", N_("controller, or entrustee (委託を受けた者)"), ROLES),
+    FieldSpec("entruster", "str", "委託元", N_("who entrusted the data, when role = entrustee")),
+    FieldSpec("department", "str", "所管", N_("the department responsible (所管課)")),
+    FieldSpec("handled_by", "enum", "取扱者", N_("'' or 委託事業者 or 指定管理者: a contractor handled the data"),
               HANDLED_BY),
-    FieldSpec("type", "vocab", "種別", "incident type (playbooks/incident-types.toml)", required=True,
+    FieldSpec("type", "vocab", "種別", N_("incident type (playbooks/incident-types.toml)"), required=True,
               vocab="type"),
-    FieldSpec("event", "enum", "事態", "leak (漏えい), loss (滅失) or damage (毀損)", EVENTS),
-    FieldSpec("certainty", "enum", "確度", "confirmed, or suspected (発生したおそれ)", CERTAINTIES),
-    FieldSpec("occurred_at", "datetime", "発生日時", "when it happened"),
-    FieldSpec("discovered_at", "datetime", "発覚日時", "when the organization learned of it (知った時)",
+    FieldSpec("event", "enum", "事態", N_("leak (漏えい), loss (滅失) or damage (毀損)"), EVENTS),
+    FieldSpec("certainty", "enum", "確度", N_("confirmed, or suspected (発生したおそれ)"), CERTAINTIES),
+    FieldSpec("occurred_at", "datetime", "発生日時", N_("when it happened")),
+    FieldSpec("discovered_at", "datetime", "発覚日時", N_("when the organization learned of it (知った時)"),
               required=True),
-    FieldSpec("summary", "text", "概要", "what happened"),
-    FieldSpec("cause", "text", "原因", "why it happened"),
-    FieldSpec("cause_category", "vocab", "原因区分", "cause id (playbooks/causes.toml)", vocab="cause"),
-    FieldSpec("malicious", "enum", "不正の目的", "none, suspected or confirmed", MALICIOUS),
-    FieldSpec("published", "bool", "不特定多数の閲覧", "viewable by an unspecified number of people"),
-    FieldSpec("recovered", "bool", "回収済み", "every copy retrieved or deleted before anyone could see it"),
+    FieldSpec("summary", "text", "概要", N_("what happened")),
+    FieldSpec("cause", "text", "原因", N_("why it happened")),
+    FieldSpec("cause_category", "vocab", "原因区分", N_("cause id (playbooks/causes.toml)"), vocab="cause"),
+    FieldSpec("malicious", "enum", "不正の目的", N_("none, suspected or confirmed"), MALICIOUS),
+    FieldSpec("published", "bool", "不特定多数の閲覧", N_("viewable by an unspecified number of people")),
+    FieldSpec("recovered", "bool", "回収済み", N_("every copy retrieved or deleted before anyone could see it")),
     FieldSpec("copy_exists", "bool", "同一内容のデータの別保管",
-              "an identical copy of the data is kept elsewhere (then a loss or damage is no 滅失/毀損)"),
+              N_("an identical copy of the data is kept elsewhere (then a loss or damage is no 滅失/毀損)")),
     FieldSpec("being_acquired", "bool", "取得しようとしていた個人情報",
-              "the data was being acquired and not yet held as 個人データ (web skimming, a tampered form)"),
-    FieldSpec("secondary_harm", "text", "二次被害", "secondary harm or its risk (二次被害又はそのおそれの有無及びその内容)"),
-    FieldSpec("persons", "int", "本人の数", "number of people; when uncertain, the largest that may be affected"),
-    FieldSpec("subject_countries", "list", "本人の所在国", "ISO country codes of the affected people ('EU' accepted)"),
-    FieldSpec("risk_level", "enum", "リスク (GDPR)", "unlikely, risk or high", RISK_LEVELS),
-    FieldSpec("mynumber_system", "bool", "番号制度のシステム", "the data sat in the My Number network systems"),
-    FieldSpec("regimes", "vocab", "適用法令", "regime ids, overriding the derivation", vocab="regime"),
-    FieldSpec("found_by", "str", "発見者", "who found it"),
-    FieldSpec("response_to_individuals", "text", "本人への対応の実施状況", "what was done for the individuals"),
-    FieldSpec("publication", "text", "公表の実施状況", "public announcement status"),
-    FieldSpec("prevention", "text", "再発防止のための措置", "measures against recurrence"),
-    FieldSpec("other", "text", "その他参考となる事項", "other useful matters"),
-    FieldSpec("advice_to_individuals", "text", "本人が取り得る措置", "what a person can do to protect themselves"),
-    FieldSpec("contact", "text", "問合せ窓口", "inquiry desk (default from config)"),
-    FieldSpec("medium", "enum", "媒体", "paper (紙), electronic (電子) or both: the medium of the data", MEDIA),
-    FieldSpec("subject_category", "enum", "本人の種類", "customers (顧客), employees (従業員), residents (住民) "
-              "or other: whose data it is", SUBJECT_CATEGORIES),
-    FieldSpec("persons_estimated", "bool", "本人の数は概数", "persons is an estimate (概数), as a 速報 may give"),
-    FieldSpec("secondary_harm_status", "enum", "二次被害の有無", "yes, no or unknown (二次被害又はそのおそれの有無)",
+              N_("the data was being acquired and not yet held as 個人データ (web skimming, a tampered form)")),
+    FieldSpec("secondary_harm", "text", "二次被害", N_("secondary harm or its risk (二次被害又はそのおそれの有無及びその内容)")),
+    FieldSpec("persons", "int", "本人の数", N_("number of people; when uncertain, the largest that may be affected")),
+    FieldSpec("subject_countries", "list", "本人の所在国", N_("ISO country codes of the affected people ('EU' accepted)")),
+    FieldSpec("risk_level", "enum", "リスク (GDPR)", N_("unlikely, risk or high"), RISK_LEVELS),
+    FieldSpec("mynumber_system", "bool", "番号制度のシステム", N_("the data sat in the My Number network systems")),
+    FieldSpec("regimes", "vocab", "適用法令", N_("regime ids, overriding the derivation"), vocab="regime"),
+    FieldSpec("found_by", "str", "発見者", N_("who found it")),
+    FieldSpec("response_to_individuals", "text", "本人への対応の実施状況", N_("what was done for the individuals")),
+    FieldSpec("publication", "text", "公表の実施状況", N_("public announcement status")),
+    FieldSpec("prevention", "text", "再発防止のための措置", N_("measures against recurrence")),
+    FieldSpec("other", "text", "その他参考となる事項", N_("other useful matters")),
+    FieldSpec("advice_to_individuals", "text", "本人が取り得る措置", N_("what a person can do to protect themselves")),
+    FieldSpec("contact", "text", "問合せ窓口", N_("inquiry desk (default from config)")),
+    FieldSpec("medium", "enum", "媒体", N_("paper (紙), electronic (電子) or both: the medium of the data"), MEDIA),
+    FieldSpec("subject_category", "enum", "本人の種類", N_("customers (顧客), employees (従業員), residents (住民) "
+              "or other: whose data it is"), SUBJECT_CATEGORIES),
+    FieldSpec("persons_estimated", "bool", "本人の数は概数", N_("persons is an estimate (概数), as a 速報 may give")),
+    FieldSpec("secondary_harm_status", "enum", "二次被害の有無", N_("yes, no or unknown (二次被害又はそのおそれの有無)"),
               HARM_STATUSES),
-    FieldSpec("published_on", "datetime", "公表日", "when the incident was announced publicly (公表)"),
-    FieldSpec("publication_method", "enum", "公表方法", "website (ホームページ), press (記者発表), notice-board "
-              "(掲示) or other", PUBLICATION_METHODS),
-    FieldSpec("publication_url", "url", "公表先URL", "the address of the public announcement (https://…)"),
+    FieldSpec("published_on", "datetime", "公表日", N_("when the incident was announced publicly (公表)")),
+    FieldSpec("publication_method", "enum", "公表方法", N_("website (ホームページ), press (記者発表), notice-board "
+              "(掲示) or other"), PUBLICATION_METHODS),
+    FieldSpec("publication_url", "url", "公表先URL", N_("the address of the public announcement (https://…)")),
 )
 FIELD_BY_NAME: Mapping[str, FieldSpec] = {f.name: f for f in FIELDS}
 ENUM_CHOICES: Mapping[str, tuple[str, ...]] = {f.name: f.choices for f in FIELDS if f.kind == "enum"}
@@ -424,7 +424,7 @@ def from_mapping(
     if require:
         for spec in FIELDS:
             if spec.required and facts.get(spec.name) in (None, ""):
-                raise InputError(_("missing; {help}").format(help=spec.help), file=fname, field=spec.name)
+                raise InputError(_("missing; {help}").format(help=_(spec.help)), file=fname, field=spec.name)
     data = _data_entries(raw.get("data", []), vocab, fname)
     timeline = _timeline(raw.get("timeline", []), tz, fname)
     sections: dict[str, Any] = {}
