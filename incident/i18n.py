@@ -18,7 +18,8 @@ import gettext as _gettext
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 DOMAIN = "incident"
@@ -45,6 +46,19 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def N_(message: str) -> str:
     """Mark `message` for the catalogue without translating it here (it is translated where it is shown)."""
     return message
+
+
+@contextmanager
+def in_english() -> Iterator[None]:
+    """Messages made inside the block are in English (what a JSON document carries, whatever the run's
+    language); the run's language is back after it. Click's own words are left as they are."""
+    global _translation, _language
+    saved = _translation, _language
+    _translation, _language = _gettext.NullTranslations(), "en"
+    try:
+        yield
+    finally:
+        _translation, _language = saved
 
 
 def current() -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from incident.errors import InputError, MultipleErrors
-from incident.i18n import _
+from incident.i18n import N_, _
 
 #: the form of every id in the playbooks: lower-case words joined by hyphens
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -159,9 +159,52 @@ class BlockProblems:
         for key in table:
             if key not in valid:
                 close = difflib.get_close_matches(key.replace("-", "_"), valid, n=1, cutoff=0.6)
-                hint = f"did you mean {close[0]!r}? " if close else ""
-                what = f"{owner}: unknown key" if owner else "unknown top-level key"
-                self.fail(f"{what} {key!r}; {hint}valid: {', '.join(valid)}", key)
+                valid_keys = ", ".join(valid)
+                if owner and close:
+                    message = _("{owner}: unknown key {key!r}; did you mean {close!r}? valid: {valid}")
+                elif owner:
+                    message = _("{owner}: unknown key {key!r}; valid: {valid}")
+                elif close:
+                    message = _("unknown top-level key {key!r}; did you mean {close!r}? valid: {valid}")
+                else:
+                    message = _("unknown top-level key {key!r}; valid: {valid}")
+                self.fail(message.format(owner=owner, key=key, close=close[0] if close else "", valid=valid_keys),
+                          key)
+
+
+def label_of(name: str, ident: object) -> str:
+    """How a message names one table of a playbook: `name 'id'` ("item 'email-address'"), in the run's language
+    for the names the playbooks use (an unknown name is kept as written)."""
+    return _(_LABELS[name]).format(id=ident) if name in _LABELS else f"{name} {ident!r}"
+
+
+def numbered_label(name: str, number: int) -> str:
+    """How a message names a table that has no usable id: `name #number` ("item #3")."""
+    return _(_NUMBERED[name]).format(number=number) if name in _NUMBERED else f"{name} #{number}"
+
+
+_NUMBERED = {
+    "item": N_("item #{number}"),
+    "type": N_("type #{number}"),
+    "cause": N_("cause #{number}"),
+    "ambiguous": N_("ambiguous #{number}"),
+    "checklist": N_("checklist #{number}"),
+    "step": N_("step #{number}"),
+    "sector": N_("sector #{number}"),
+}
+
+#: the tables the checkers name in their messages, marked for the catalogue
+_LABELS = {
+    "item": N_("item {id!r}"),
+    "type": N_("type {id!r}"),
+    "cause": N_("cause {id!r}"),
+    "urgency": N_("urgency {id!r}"),
+    "closure": N_("closure {id!r}"),
+    "kind": N_("kind {id!r}"),
+    "step": N_("step {id!r}"),
+    "sector": N_("sector {id!r}"),
+    "set": N_("set {id!r}"),
+}
 
 
 def id_blocks(tables: Sequence[Any], name: str, path: Path, locator: TomlLocator, keys: Sequence[str],
@@ -175,21 +218,21 @@ def id_blocks(tables: Sequence[Any], name: str, path: Path, locator: TomlLocator
     for index, raw in enumerate(tables):
         block = BlockProblems(path, locator, locator.block(name, index), prefix=f"{name}.")
         if not isinstance(raw, dict):
-            block.fail(f"each {name} must be a [[{name}]] table", name)
+            block.fail(_("each {name} must be a [[{name}]] table").format(name=name), name)
             problems += block.found
             continue
-        label = f"{name} {raw.get('id', index + 1)!r}"
+        label = label_of(name, raw.get("id", index + 1))
         block.unknown_keys(raw, keys, label)
         given = raw.get("id")
         if not isinstance(given, str) or not ID_PATTERN.match(given):
-            block.fail(f"{label}: id must be lower-case words joined by hyphens", "id")
+            block.fail(_("{label}: id must be lower-case words joined by hyphens").format(label=label), "id")
         elif given in seen:
-            block.fail(f"{label}: the id is used twice", "id")
+            block.fail(_("{label}: the id is used twice").format(label=label), "id")
         else:
             seen.add(given)
         for key in texts:
             if not isinstance(raw.get(key), str) or not raw[key].strip():
-                block.fail(f"{label}: {key} must be a non-empty string", key)
+                block.fail(_("{label}: {key} must be a non-empty string").format(label=label, key=key), key)
         yield raw, block, label
         problems += block.found
 
@@ -210,11 +253,11 @@ def read_toml(path: Path) -> tuple[dict[str, Any] | None, TomlLocator, list[Inpu
 def check_header(data: Mapping[str, Any], path: Path, locator: TomlLocator, problems: list[InputError]) -> None:
     """Check the optional top-level `schema = 1` and `version = "…"`."""
     if "schema" in data and data["schema"] != 1:
-        problems.append(InputError(_("schema must be 1, not {schema!r}").format(schema=data['schema']), file=path, field="schema",
-                                   line=locator.key_line(None, "schema")))
+        problems.append(InputError(_("schema must be 1, not {schema!r}").format(schema=data["schema"]), file=path,
+                                   field="schema", line=locator.key_line(None, "schema")))
     if "version" in data and not isinstance(data["version"], str):
-        problems.append(InputError(_("version must be a string, e.g. \"2024-04-01\""), file=path, field="version",
-                                   line=locator.key_line(None, "version")))
+        problems.append(InputError(_("version must be a string, e.g. \"2024-04-01\""), file=path,
+                                   field="version", line=locator.key_line(None, "version")))
 
 
 def raise_problems(problems: Sequence[InputError], path: Path) -> None:

@@ -169,7 +169,13 @@ def test_a_rosters_row_problems_are_built_from_marked_messages() -> None:
 
 
 #: helpers that build an error from their first argument (module under incident/, the helper's name)
-HELPERS = [("register/sections.py", "bad"), ("register/record.py", "bad"), ("followup/steps.py", "bad")]
+HELPERS = [("register/sections.py", "bad"), ("register/record.py", "bad"), ("followup/steps.py", "bad"),
+           ("notices/form.py", "bad"),
+           # the playbook checkers: each problem is recorded with `fail` (tomlfile.BlockProblems) or `add`
+           ("law/regime_check.py", "add"), ("tomlfile.py", "fail"), ("law/taxonomy.py", "fail"),
+           ("law/catalogue.py", "fail"), ("followup/response.py", "fail"), ("law/sectors.py", "fail"),
+           ("notices/items.py", "fail"), ("law/workdays.py", "fail"), ("followup/contractor_report.py", "fail"),
+           ("followup/urgencies.py", "fail"), ("law/report_items.py", "fail")]
 
 
 def test_error_helpers_are_given_translated_messages() -> None:

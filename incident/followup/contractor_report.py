@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from incident.errors import InputError
+from incident.i18n import _
 from incident.register import enums
 from incident.resources import builtin_dir
 from incident.tomlfile import BlockProblems, check_header, raise_problems, read_toml
@@ -76,27 +77,27 @@ def _read_playbook(path: Path, *, complete: bool) -> tuple[dict[str, Any], list[
     header = locator.block("contractor_report", 0)
     block = BlockProblems(path, locator, header, prefix="contractor_report.")
     if not isinstance(table, dict):
-        block.fail("expected a table [contractor_report]", "")
+        block.fail(_("expected a table [contractor_report]"), "")
         return {}, problems + block.found
     block.unknown_keys(table, _CONTRACTOR_KEYS, "[contractor_report]")
     if complete:
         for key in _CONTRACTOR_KEYS:
             if key not in table:
-                block.fail("missing", key)
+                block.fail(_("missing"), key)
     handled = table.get("handled_by", [])
     valid = [h for h in enums.HANDLED_BY if h]
     if not isinstance(handled, list) or not all(isinstance(h, str) and h in valid for h in handled):
-        block.fail(f"expected a list of: {', '.join(valid)}", "handled_by")
+        block.fail(_("expected a list of: {valid}").format(valid=", ".join(valid)), "handled_by")
     for key in ("measure", "citation"):
         if key in table and (not isinstance(table[key], str) or not table[key].strip()):
-            block.fail("expected a non-empty string", key)
+            block.fail(_("expected a non-empty string"), key)
     if isinstance(table.get("measure"), str):
         try:
             table["measure"].format(handled_by="")
         except (KeyError, IndexError, ValueError):
-            block.fail("the only placeholder allowed is {handled_by}", "measure")
+            block.fail(_("the only placeholder allowed is {{handled_by}}").format(), "measure")
     days = table.get("due_days", 1)
     if not isinstance(days, int) or isinstance(days, bool) or days < 1:
-        block.fail(f"expected a whole number of days (1 or more), got {days!r}", "due_days")
+        block.fail(_("expected a whole number of days (1 or more), got {value!r}").format(value=days), "due_days")
     problems += block.found
     return ({k: v for k, v in table.items() if k in _CONTRACTOR_KEYS} if not block.found else {}), problems

@@ -37,7 +37,15 @@ from incident.i18n import _
 from incident.law.regimes import Regime, RegimeSet, load_regimes
 from incident.law.taxonomy import load_taxonomy
 from incident.resources import builtin_dir
-from incident.tomlfile import ID_PATTERN, BlockProblems, check_header, raise_problems, read_toml
+from incident.tomlfile import (
+    ID_PATTERN,
+    BlockProblems,
+    check_header,
+    label_of,
+    numbered_label,
+    raise_problems,
+    read_toml,
+)
 
 SUBDIR = "response"
 FALLBACK_TYPE = "other"
@@ -276,7 +284,8 @@ def _merge(merged: dict[str, dict[str, Any]], parsed: _File, path: Path) -> list
     problems: list[InputError] = []
     for patch in parsed.patches:
         def fail(message: str, key: str, patch: _Patch = patch) -> None:
-            problems.append(InputError(_("step {id!r}: {message}").format(id=patch.id, message=message), file=path, field=key, line=patch.line))
+            problems.append(InputError(_("step {id!r}: {message}").format(id=patch.id, message=message), file=path,
+                                       field=key, line=patch.line))
 
         values = {k: v for k, v in patch.values.items() if k != "after"}
         if patch.id in merged:
@@ -284,16 +293,18 @@ def _merge(merged: dict[str, dict[str, Any]], parsed: _File, path: Path) -> list
         else:
             missing = [k for k in _REQUIRED if k not in values]
             if missing:
-                fail(f"a new step (none of that id to change) needs {', '.join(missing)}", missing[0])
+                fail(_("a new step (none of that id to change) needs {keys}").format(keys=", ".join(missing)),
+                     missing[0])
                 continue
             merged[patch.id] = {**{f.name: None for f in fields(Step)}, **values, "source": str(path)}
         if merged[patch.id]["sets"] is not None and merged[patch.id]["question_ja"] is None:
-            fail(f"sets {merged[patch.id]['sets']!r} but has no question_ja/question_en to ask", "question_ja")
+            fail(_("sets {sets!r} but has no question_ja/question_en to ask").format(sets=merged[patch.id]["sets"]),
+                 "question_ja")
         after = patch.values.get("after")
         if isinstance(after, str):
             if after not in merged or after == patch.id:
-                fail(f"after = {after!r} names no other step; steps: "
-                     f"{', '.join(k for k in merged if k != patch.id)}", "after")
+                fail(_("after = {after!r} names no other step; steps: {steps}").format(
+                    after=after, steps=", ".join(k for k in merged if k != patch.id)), "after")
                 continue
             items = [(k, v) for k, v in merged.items() if k != patch.id]
             items.insert([k for k, _unused in items].index(after) + 1, (patch.id, merged[patch.id]))
@@ -365,18 +376,19 @@ def _parse(path: Path, *, figures: bool = False) -> tuple[_File | None, list[Inp
     check_header(data, path, locator, top.found)
     type_id = data.get("type")
     if not isinstance(type_id, str):
-        top.fail("type must name the incident type, e.g. type = \"misdirected-email\"", "type")
+        top.fail(_("type must name the incident type, e.g. type = \"misdirected-email\""), "type")
     else:
         known = _known_types(path)
         if known is not None and type_id not in known:
-            top.fail(f"unknown incident type {type_id!r}; valid: {', '.join(known)}", "type")
+            top.fail(_("unknown incident type {type!r}; valid: {valid}").format(type=type_id, valid=", ".join(known)),
+                     "type")
         if path.stem != type_id:
-            top.fail(f"the file for type {type_id!r} must be named {type_id}.toml", "type")
+            top.fail(_("the file for type {type!r} must be named {type}.toml").format(type=type_id), "type")
     if "version" not in data:
-        top.fail("version is missing, e.g. version = \"2024-04-01\"", "version")
+        top.fail(_("version is missing, e.g. version = \"2024-04-01\""), "version")
     raw_steps = data.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps or not all(isinstance(s, dict) for s in raw_steps):
-        top.fail("expected one or more [[steps]] tables", "steps")
+        top.fail(_("expected one or more [[steps]] tables"), "steps")
         raw_steps = []
     problems += top.found
     patches: list[_Patch] = []
@@ -408,7 +420,7 @@ def _regimes_beside(path: Path, problems: list[InputError]) -> RegimeSet | None:
 
 
 def _check_figures(raw: Mapping[str, Any], block: BlockProblems, regimes: RegimeSet) -> list[InputError]:
-    label = f"step {raw['id']!r}"
+    label = label_of("step", raw["id"])
     for key in _QUOTING_KEYS:
         text = raw.get(key)
         if not isinstance(text, str):
@@ -417,38 +429,40 @@ def _check_figures(raw: Mapping[str, Any], block: BlockProblems, regimes: Regime
             try:
                 quoted_figure(regimes, match[1], match[2], match[3])
             except InputError as exc:
-                block.fail(f"{label}: {exc.message}", key, needle=match[0])
+                block.fail(_("{label}: {message}").format(label=label, message=exc.message), key, needle=match[0])
         if key in _WHY_KEYS:
             for figure in bare_figures(text):
-                block.fail(f"{label}: {key} writes the figure {figure!r} out; quote it from the regime "
-                           "(e.g. {appi-business.headcount.more_than}) so that it follows the law's playbook",
-                           key)
+                block.fail(_("{label}: {key} writes the figure {figure!r} out; quote it from the regime "
+                             "(e.g. {{appi-business.headcount.more_than}}) so that it follows the law's playbook")
+                           .format(label=label, key=key, figure=figure), key)
     return block.found
 
 
 def _check_step(raw: Mapping[str, Any], index: int, block: BlockProblems,
                 first: dict[str, int | None]) -> list[InputError]:
     step_id = raw.get("id")
-    label = f"step {step_id!r}" if isinstance(step_id, str) else f"step #{index + 1}"
+    label = label_of("step", step_id) if isinstance(step_id, str) else numbered_label("step", index + 1)
     if "who" in raw:  # the one-string form of earlier playbooks ("所管課 / department in charge")
-        block.fail(f"{label}: who is given in each language: who_ja = \"所管課\" and who_en = \"department in "
-                   "charge\"", "who")
+        block.fail(_("{label}: who is given in each language: who_ja = \"所管課\" and who_en = \"department in "
+                     "charge\"").format(label=label), "who")
     block.unknown_keys({k: v for k, v in raw.items() if k != "who"}, _STEP_KEYS, label)
     if not isinstance(step_id, str) or not ID_PATTERN.match(step_id):
-        block.fail(f"{label}: id must be lower-case words joined by hyphens, e.g. 'ask-deletion'", "id")
+        block.fail(_("{label}: id must be lower-case words joined by hyphens, e.g. 'ask-deletion'").format(label=label),
+                   "id")
     elif step_id in first:
-        block.fail(f"{label}: duplicate id (first at line {first[step_id]})", "id")
+        block.fail(_("{label}: duplicate id (first at line {line})").format(label=label, line=first[step_id]), "id")
     else:
         first[step_id] = block.header
     for key in (*_TEXT_KEYS, "question_ja", "question_en", "after"):
         if key in raw and (not isinstance(raw[key], str) or not raw[key].strip()):
-            block.fail(f"{label}: {key} must be a non-empty string", key)
+            block.fail(_("{label}: {key} must be a non-empty string").format(label=label, key=key), key)
     if "urgency" in raw and raw["urgency"] not in URGENCIES:
-        block.fail(f"{label}: urgency {raw['urgency']!r} is not valid; valid: {', '.join(URGENCIES)}", "urgency")
+        block.fail(_("{label}: urgency {value!r} is not valid; valid: {valid}").format(
+            label=label, value=raw["urgency"], valid=", ".join(URGENCIES)), "urgency")
     if "sets" in raw and raw["sets"] not in SETTABLE:
-        block.fail(f"{label}: sets {raw['sets']!r} is not a key a step can settle; valid: {', '.join(SETTABLE)}",
-                   "sets")
+        block.fail(_("{label}: sets {value!r} is not a key a step can settle; valid: {valid}").format(
+            label=label, value=raw["sets"], valid=", ".join(SETTABLE)), "sets")
     if ("question_ja" in raw) != ("question_en" in raw):
-        block.fail(f"{label}: give both question_ja and question_en, or neither",
+        block.fail(_("{label}: give both question_ja and question_en, or neither").format(label=label),
                    "question_en" if "question_ja" in raw else "question_ja")
     return block.found

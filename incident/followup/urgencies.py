@@ -56,20 +56,22 @@ def _problems(data: Mapping[str, Any], path: Path, locator: TomlLocator) -> list
     for raw, block, label in id_blocks(blocks, "urgency", path, locator, _KEYS, problems, texts=("ja", "en")):
         given = [k for k in _WHEN if k in raw]
         if len(given) != 1:
-            block.fail(f"{label}: give exactly one of hours, days or before", given[1] if len(given) > 1 else "id")
+            block.fail(_("{label}: give exactly one of hours, days or before").format(label=label),
+                       given[1] if len(given) > 1 else "id")
         for key in ("hours", "days"):
             if key in raw and (type(raw[key]) is not int or not 1 <= raw[key] <= 366):
-                block.fail(f"{label}: {key} must be a whole number from 1 to 366", key)
+                block.fail(_("{label}: {key} must be a whole number from 1 to 366").format(label=label, key=key), key)
         if "before" in raw:
             before = raw["before"]
             if not isinstance(before, list) or not before or not all(isinstance(b, str) for b in before):
-                block.fail(f"{label}: before must be a list of obligation ids", "before")
+                block.fail(_("{label}: before must be a list of obligation ids").format(label=label), "before")
             else:
                 known = _obligation_ids() if known is None else known
                 for ob in before:
                     if ob not in known:
-                        block.fail(f"{label}: before names {ob!r}, which no regime playbook has as an "
-                                   f"obligation; known: {', '.join(sorted(known))}", "before", needle=ob)
+                        block.fail(_("{label}: before names {id!r}, which no regime playbook has as an "
+                                     "obligation; known: {known}").format(label=label, id=ob, known=", ".join(sorted(known))),
+                                   "before", needle=ob)
     return problems
 
 

@@ -27,7 +27,15 @@ from incident.errors import InputError
 from incident.i18n import _
 from incident.resources import builtin_dir
 from incident.text import normalize
-from incident.tomlfile import ID_PATTERN, BlockProblems, check_header, raise_problems, read_toml
+from incident.tomlfile import (
+    ID_PATTERN,
+    BlockProblems,
+    check_header,
+    label_of,
+    numbered_label,
+    raise_problems,
+    read_toml,
+)
 
 FILENAME = "data-items.toml"
 FLAGS = ("special_care", "financial_harm", "identification_code", "my_number")
@@ -324,17 +332,18 @@ def _parse_ambiguous(data: Mapping[str, Any], path: Path, locator: Any, names: M
     out: list[Ambiguous] = []
     for index, table in enumerate(raw):
         block = BlockProblems(path, locator, locator.block("ambiguous", index))
-        block.unknown_keys(table, _AMBIGUOUS_KEYS, f"ambiguous #{index + 1}")
+        label = numbered_label("ambiguous", index + 1)
+        block.unknown_keys(table, _AMBIGUOUS_KEYS, label)
         name, items, note = table.get("name"), table.get("items"), table.get("note", "")
         if not isinstance(name, str) or not normalize_name(name):
-            block.fail(f"ambiguous #{index + 1}: name must be a non-empty string", "name")
+            block.fail(_("{label}: {key} must be a non-empty string").format(label=label, key="name"), "name")
         elif normalize_name(name) in names:
-            block.fail(f"ambiguous name {name!r} is also a name of item {names[normalize_name(name)][0]!r}; "
-                       "remove it from that item's aliases", "name")
+            block.fail(_("ambiguous name {name!r} is also a name of item {item!r}; remove it from that item's aliases")
+                       .format(name=name, item=names[normalize_name(name)][0]), "name")
         if not isinstance(items, list) or len(items) < 2 or not all(isinstance(i, str) for i in items):
-            block.fail(f"ambiguous #{index + 1}: items must list two or more item ids", "items")
+            block.fail(_("{label}: items must list two or more item ids").format(label=label), "items")
         if not isinstance(note, str):
-            block.fail(f"ambiguous #{index + 1}: note must be a string", "note")
+            block.fail(_("{label}: note must be a string").format(label=label), "note")
         problems += block.found
         if not block.found:
             assert isinstance(name, str) and isinstance(items, list)
@@ -369,8 +378,8 @@ def _parse_file(path: Path, base: Catalogue | None = None) -> tuple[list[DataIte
             for name in item.names:
                 clash = base.get(name)
                 if clash is not None and clash.id != item.id and clash.id not in own:
-                    block.fail(f"item {item.id!r}: the name {name!r} is already a name of item {clash.id!r}",
-                               "aliases", needle=f'"{name}"')
+                    block.fail(_("{label}: the name {name!r} is already a name of item {item!r}").format(
+                        label=label_of("item", item.id), name=name, item=clash.id), "aliases", needle=f'"{name}"')
         problems += block.found
         if item is not None and not block.found:
             items.append(item)
@@ -388,50 +397,54 @@ def _check_item(
     """Check one [[item]] table into `block`; the item when it is sound enough to build."""
     fail = block.fail
     item_id = raw.get("id")
-    label = f"item {item_id!r}" if isinstance(item_id, str) else f"item #{index + 1}"
+    label = label_of("item", item_id) if isinstance(item_id, str) else numbered_label("item", index + 1)
     block.unknown_keys(raw, _ITEM_KEYS, label)
     if item_id is None:
-        fail(f"{label} has no id", "id")
+        fail(_("{label} has no id").format(label=label), "id")
     elif not isinstance(item_id, str) or not ID_PATTERN.match(item_id):
-        fail(f"{label}: id must be lower-case words joined by hyphens, e.g. 'email-address'", "id")
+        fail(_("{label}: id must be lower-case words joined by hyphens, e.g. 'email-address'").format(label=label), "id")
     elif item_id == FREE_ID:
-        fail(f"{label}: the id {FREE_ID!r} is reserved for free items (other:LABEL)", "id")
+        fail(_("{label}: the id {id!r} is reserved for free items (other:LABEL)").format(label=label, id=FREE_ID), "id")
     elif item_id in first_line:
-        fail(f"duplicate id {item_id!r} (first at line {first_line[item_id]})", "id")
+        fail(_("duplicate id {id!r} (first at line {line})").format(id=item_id, line=first_line[item_id]), "id")
     else:
         first_line[item_id] = block.header
     for key in ("ja", "en"):
         value = raw.get(key)
         if value is None:
-            fail(f"{label} has no {key} name", key)
+            fail(_("{label} has no {key} name").format(label=label, key=key), key)
         elif not isinstance(value, str) or not value.strip():
-            fail(f"{label}: {key} must be a non-empty string", key)
+            fail(_("{label}: {key} must be a non-empty string").format(label=label, key=key), key)
     for key in ("citation", "note"):
         if key in raw and (not isinstance(raw[key], str) or not raw[key].strip()):
-            fail(f"{label}: {key} must be a non-empty string", key)
+            fail(_("{label}: {key} must be a non-empty string").format(label=label, key=key), key)
     aliases = raw.get("aliases", [])
     if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
-        fail(f"{label}: aliases must be a list of non-empty strings", "aliases")
+        fail(_("{label}: aliases must be a list of non-empty strings").format(label=label), "aliases")
         aliases = []
     for flag in FLAGS:
         if flag in raw and not isinstance(raw[flag], bool):
-            fail(f"{label}: {flag} must be true or false, not {raw[flag]!r}", flag)
+            fail(_("{label}: {key} must be true or false, not {value!r}").format(label=label, key=flag, value=raw[flag]),
+                 flag)
     flags = {flag: raw.get(flag) is True for flag in FLAGS}
     if flags["my_number"] and not flags["identification_code"]:
-        fail(f"{label}: a My Number is an identification code (施行令第1条第6号); "
-             "set identification_code = true", "my_number")
+        fail(_("{label}: a My Number is an identification code (施行令第1条第6号); "
+               "set identification_code = true").format(label=label), "my_number")
     set_flags = [flag for flag in FLAGS if flags[flag]]
     if set_flags and "citation" not in raw:
-        fail(f"{label} sets {', '.join(set_flags)} but has no citation (the article the flag comes from)",
+        fail(_("{label} sets {flags} but has no citation (the article the flag comes from)").format(
+            label=label, flags=", ".join(set_flags)),
              set_flags[0])
     for name in (n for n in (item_id, raw.get("ja"), raw.get("en"), *aliases) if isinstance(n, str)):
         key = normalize_name(name)
         if not key:
-            fail(f"{label}: the name {name!r} is empty once spaces and hyphens are removed", "aliases")
+            fail(_("{label}: the name {name!r} is empty once spaces and hyphens are removed").format(
+                label=label, name=name), "aliases")
             continue
         other = owner.get(key)
         if other is not None and other[0] != item_id:
-            fail(f"{label}: the name {name!r} is already a name of item {other[0]!r} ({other[1]!r})",
+            fail(_("{label}: the name {name!r} is already a name of item {item!r} ({spelled!r})").format(
+                label=label, name=name, item=other[0], spelled=other[1]),
                  "aliases", needle=f'"{name}"')
         elif other is None and isinstance(item_id, str):
             owner[key] = (item_id, name)

@@ -15,7 +15,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from incident.i18n import _
+from incident.i18n import N_, _
 from incident.law.rule_kinds import ParamSpec
 from incident.law.workdays import closed_day_reason, day_n, deadline_day_count
 
@@ -57,19 +57,19 @@ class DeadlineKind:
 
 def _positive(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        return f"expected a whole number, 1 or more, got {value!r}"
+        return _("expected a whole number, 1 or more, got {value!r}").format(value=value)
     return None
 
 
 def _boolean(value: Any) -> str | None:
-    return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
+    return None if isinstance(value, bool) else _("expected true or false, got {value!r}").format(value=value)
 
 
 def _days_if(value: Any) -> str | None:
     if not isinstance(value, dict) or set(value) != {"condition", "days"}:
-        return "expected days_if = {condition = \"<condition id>\", days = N}"
+        return _("expected days_if = {condition = \"<condition id>\", days = N}")
     if not isinstance(value["condition"], str):
-        return "days_if.condition must be a condition id"
+        return _("days_if.condition must be a condition id")
     return _positive(value["days"])
 
 
@@ -124,16 +124,16 @@ def _none(params: Mapping[str, Any], met: Mapping[str, bool | None], learned: da
 DEADLINE_KINDS: Mapping[str, DeadlineKind] = {
     "day-count": DeadlineKind(
         _day_count,
-        {"days": ParamSpec(True, _positive, "days counting the day of learning as day 1"),
-         "days_if": ParamSpec(False, _days_if, "{condition = id, days = N}: N days when that condition is met"),
-         "roll_forward": ParamSpec(False, _boolean, "move a last day on a closed day to the next open day "
-                                   "(default true)")},
+        {"days": ParamSpec(True, _positive, N_("days counting the day of learning as day 1")),
+         "days_if": ParamSpec(False, _days_if, N_("{condition = id, days = N}: N days when that condition is met")),
+         "roll_forward": ParamSpec(False, _boolean, N_("move a last day on a closed day to the next open day "
+                                      "(default true)"))},
         "a date: the day of learning is day 1, moved past Saturdays, Sundays, holidays and 12/29-1/3"),
     "soft-target": DeadlineKind(
-        _soft_target, {"day": ParamSpec(True, _positive, "the target day, the day of learning being day 1")},
+        _soft_target, {"day": ParamSpec(True, _positive, N_("the target day, the day of learning being day 1"))},
         "a target date (not a legal deadline), never moved"),
     "hours": DeadlineKind(
-        _hours, {"hours": ParamSpec(True, _positive, "hours after discovered_at")},
+        _hours, {"hours": ParamSpec(True, _positive, N_("hours after discovered_at"))},
         "an exact instant: discovered_at plus the hours, in discovered_at's offset"),
     "none": DeadlineKind(_none, {}, "no date in law (promptly, without undue delay)"),
 }

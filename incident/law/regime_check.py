@@ -19,6 +19,7 @@ from typing import Any
 
 from incident import tomlfile
 from incident.errors import InputError
+from incident.i18n import _
 from incident.law.deadlines import DEADLINE_KINDS
 from incident.law.regimes import (
     RECIPIENT_PLACEHOLDERS,
@@ -70,11 +71,11 @@ def _text(raw: Mapping[str, Any], key: str, c: _Collector, *, required: bool = T
     value = raw.get(key)
     if value is None:
         if required:
-            c.add(f"missing {key}", table=table, index=index, key=None if table else key,
+            c.add(_("missing {key}").format(key=key), table=table, index=index, key=None if table else key,
                   where=f"{table}[{index}].{key}" if table else key)
         return ""
     if not isinstance(value, str) or (required and not value.strip()):
-        c.add("expected a non-empty string", table=table, index=index, key=key)
+        c.add(_("expected a non-empty string"), table=table, index=index, key=key)
         return ""
     return value
 
@@ -84,13 +85,15 @@ def _templates(raw: Any, placeholders: Mapping[str, frozenset[str]], c: _Collect
     out: dict[str, tuple[str, str]] = {}
     states = tuple(placeholders)
     if not isinstance(raw, dict):
-        c.add(f"missing [{table}.reason] table with templates for: {', '.join(states)} (and *_en)",
+        c.add(_("missing [{table}.reason] table with templates for: {states} (and *_en)").format(
+            table=table, states=", ".join(states)),
               table=table, index=index, where=f"{table}[{index}].reason")
         return out
     allowed = set(states) | {f"{s}_en" for s in states}
     for key in raw:
         if key not in allowed:
-            c.add(f"unknown reason template {key!r}; expected: {', '.join(sorted(allowed))}", table=table,
+            c.add(_("unknown reason template {key!r}; expected: {allowed}").format(
+                key=key, allowed=", ".join(sorted(allowed))), table=table,
                   index=index, key=key, where=f"{table}[{index}].reason.{key}")
     for state in states:
         if state in optional and state not in raw and f"{state}_en" not in raw:
@@ -99,7 +102,7 @@ def _templates(raw: Any, placeholders: Mapping[str, frozenset[str]], c: _Collect
         for key in (state, f"{state}_en"):
             template = raw.get(key)
             if not isinstance(template, str) or not template.strip():
-                c.add(f"missing reason template {key}", table=table, index=index, key=None,
+                c.add(_("missing reason template {key}").format(key=key), table=table, index=index, key=None,
                       where=f"{table}[{index}].reason.{key}")
                 pair.append("")
                 continue
@@ -116,16 +119,17 @@ _SAMPLES: dict[str, Any] = {"persons": 1, "threshold": 1, "configured": 1}
 
 def _template_problem(template: str, placeholders: frozenset[str]) -> str | None:
     try:
-        names = [f for _, f, _, _ in _FORMATTER.parse(template) if f is not None]
+        names = [f for _literal, f, _spec, _conversion in _FORMATTER.parse(template) if f is not None]
     except ValueError as exc:
-        return f"bad template {template!r}: {exc}"
+        return _("bad template {template!r}: {problem}").format(template=template, problem=exc)
     unknown = [n for n in names if n not in placeholders]
     if unknown:
-        return f"unknown placeholder {{{unknown[0]}}}; this kind offers: {', '.join(sorted(placeholders))}"
+        return _("unknown placeholder {{{name}}}; this kind offers: {offered}").format(
+            name=unknown[0], offered=", ".join(sorted(placeholders)))
     try:
         template.format_map({n: _SAMPLES.get(n, "x") for n in placeholders})
     except (ValueError, TypeError, KeyError, IndexError) as exc:
-        return f"bad template {template!r}: {exc}"
+        return _("bad template {template!r}: {problem}").format(template=template, problem=exc)
     return None
 
 
@@ -138,7 +142,8 @@ def _params(raw: Mapping[str, Any], specs: Mapping[str, Any], reserved: set[str]
         spec = specs.get(key)
         if spec is None:
             valid = sorted(reserved | set(specs))
-            c.add(f"unknown key; valid keys here: {', '.join(valid)}", table=table, index=index, key=key)
+            c.add(_("unknown key; valid keys here: {valid}").format(valid=", ".join(valid)), table=table, index=index,
+                  key=key)
             continue
         problem = spec.check(value)
         if problem:
@@ -146,14 +151,15 @@ def _params(raw: Mapping[str, Any], specs: Mapping[str, Any], reserved: set[str]
         params[key] = value
     for key, spec in specs.items():
         if spec.required and key not in raw:
-            c.add(f"missing {key} ({spec.help})", table=table, index=index, where=f"{table}[{index}].{key}")
+            c.add(_("missing {key} ({help})").format(key=key, help=_(spec.help)), table=table, index=index,
+                  where=f"{table}[{index}].{key}")
     return params
 
 
 def _array(raw: Mapping[str, Any], key: str, c: _Collector) -> list[Mapping[str, Any]]:
     value = raw.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        c.add(f"expected an array of tables ([[{key}]])", key=key)
+        c.add(_("expected an array of tables ([[{key}]])").format(key=key), key=key)
         return []
     return value
 
@@ -172,40 +178,40 @@ def parse_regime(raw: Mapping[str, Any], *, file: str = "", text: str = "") -> t
     c = _Collector(file, text)
     for key in raw:
         if key not in _TOP:
-            c.add(f"unknown key; valid keys: {', '.join(sorted(_TOP))}", key=key)
+            c.add(_("unknown key; valid keys: {valid}").format(valid=", ".join(sorted(_TOP))), key=key)
     if raw.get("schema", 1) != 1:
-        c.add("unsupported schema; expected schema = 1", key="schema")
+        c.add(_("unsupported schema; expected schema = 1"), key="schema")
     rid = _text(raw, "id", c)
     if rid and not _ID.match(rid):
-        c.add(f"bad id {rid!r}: use lower-case letters, digits and hyphens", key="id")
+        c.add(_("bad id {id!r}: use lower-case letters, digits and hyphens").format(id=rid), key="id")
     names = {k: _text(raw, k, c) for k in ("name_ja", "name_en", "law", "version")}
     effective = _effective(raw.get("effective_from"), c)
     order = raw.get("order", 100)
     if isinstance(order, bool) or not isinstance(order, int):
-        c.add("expected a whole number (display order)", key="order")
+        c.add(_("expected a whole number (display order)"), key="order")
         order = 100
     applies = _applies(raw.get("applies", {}), c)
     conditions = [_condition(t, i, c) for i, t in enumerate(_array(raw, "conditions", c))]
     if not conditions:
-        c.add("a regime needs at least one [[conditions]] table", key="conditions")
+        c.add(_("a regime needs at least one [[conditions]] table"), key="conditions")
     ids = [x.id for x in conditions]
     for dup in sorted({i for i in ids if ids.count(i) > 1 and i}):
-        c.add(f"duplicate condition id {dup!r}", key="conditions")
+        c.add(_("duplicate condition id {id!r}").format(id=dup), key="conditions")
     known = frozenset(ids)
     exemptions = [_exemption(t, i, c, known) for i, t in enumerate(_array(raw, "exemptions", c))]
     obligations = [_obligation(t, i, c, known) for i, t in enumerate(_array(raw, "obligations", c))]
     group = [e.id for e in exemptions]
     for dup in sorted({i for i in group if group.count(i) > 1 and i}):
-        c.add(f"duplicate exemption id {dup!r}", key="exemptions")
+        c.add(_("duplicate exemption id {id!r}").format(id=dup), key="exemptions")
     for n, ob in enumerate(obligations):
         for other in obligations[:n]:
             if ob.id and ob.id == other.id and (not ob.entities or not other.entities
                                                  or set(ob.entities) & set(other.entities)):
-                c.add(f"duplicate obligation id {ob.id!r} (two obligations may share an id only when their "
-                      "entity lists do not overlap)", key="obligations")
+                c.add(_("duplicate obligation id {id!r} (two obligations may share an id only when their "
+                        "entity lists do not overlap)").format(id=ob.id), key="obligations")
     notes = raw.get("notes", [])
     if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
-        c.add("expected a list of strings", key="notes")
+        c.add(_("expected a list of strings"), key="notes")
         notes = []
     report = _report(raw.get("report"), c)
     if c.errors or effective is None:
@@ -221,16 +227,17 @@ def _report(raw: Any, c: _Collector) -> dict[str, str]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        c.add(f"expected a table [report] with {', '.join(REPORT_KEYS)}", key="report")
+        c.add(_("expected a table [report] with {keys}").format(keys=", ".join(REPORT_KEYS)), key="report")
         return {}
     for key in raw:
         if key not in REPORT_KEYS:
-            c.add(f"unknown key; valid keys here: {', '.join(REPORT_KEYS)}", table="report", key=key)
+            c.add(_("unknown key; valid keys here: {valid}").format(valid=", ".join(REPORT_KEYS)), table="report",
+                  key=key)
     out: dict[str, str] = {}
     for key in REPORT_KEYS:
         value = raw.get(key)
         if not isinstance(value, str) or not value.strip():
-            c.add(f"missing {key} (a non-empty string)", table="report", where=f"report.{key}")
+            c.add(_("missing {key} (a non-empty string)").format(key=key), table="report", where=f"report.{key}")
             continue
         out[key] = value
     return out
@@ -238,7 +245,7 @@ def _report(raw: Any, c: _Collector) -> dict[str, str]:
 
 def _effective(value: Any, c: _Collector) -> date | None:
     if isinstance(value, datetime):
-        c.add("bad date: expected a date such as 2024-04-01, not a date and time", key="effective_from")
+        c.add(_("bad date: expected a date such as 2024-04-01, not a date and time"), key="effective_from")
         return None
     if isinstance(value, date):
         return value
@@ -247,20 +254,21 @@ def _effective(value: Any, c: _Collector) -> date | None:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    c.add(f"bad date {value!r}: expected effective_from = YYYY-MM-DD" if value is not None
-          else "missing effective_from (YYYY-MM-DD, the day this version takes effect)", key="effective_from")
+    c.add(_("bad date {value!r}: expected effective_from = YYYY-MM-DD").format(value=value) if value is not None
+          else _("missing effective_from (YYYY-MM-DD, the day this version takes effect)"), key="effective_from")
     return None
 
 
 def _applies(raw: Any, c: _Collector) -> dict[str, Any]:
     if not isinstance(raw, dict):
-        c.add("expected a table [applies]", key="applies")
+        c.add(_("expected a table [applies]"), key="applies")
         return {}
     out: dict[str, Any] = {}
     for kind, value in raw.items():
         spec = APPLIES_KINDS.get(kind)
         if spec is None:
-            c.add(f"unknown kind {kind!r}; expected one of: {', '.join(APPLIES_KINDS)}", table="applies", key=kind)
+            c.add(_("unknown kind {kind!r}; expected one of: {kinds}").format(kind=kind, kinds=", ".join(APPLIES_KINDS)),
+                  table="applies", key=kind)
             continue
         problem = spec.check(value)
         if problem:
@@ -272,7 +280,8 @@ def _applies(raw: Any, c: _Collector) -> dict[str, Any]:
 def _head(t: Mapping[str, Any], i: int, c: _Collector, table: str) -> tuple[str, str, str, str]:
     cid = _text(t, "id", c, table=table, index=i)
     if cid and not _ID.match(cid):
-        c.add(f"bad id {cid!r}: use lower-case letters, digits and hyphens", table=table, index=i, key="id")
+        c.add(_("bad id {id!r}: use lower-case letters, digits and hyphens").format(id=cid), table=table, index=i,
+              key="id")
     ja = _text(t, "ja", c, table=table, index=i)
     en = _text(t, "en", c, table=table, index=i)
     citation = _text(t, "citation", c, table=table, index=i)
@@ -284,8 +293,8 @@ def _condition(t: Mapping[str, Any], i: int, c: _Collector) -> Condition:
     kind_name = t.get("kind")
     kind = CONDITION_KINDS.get(kind_name) if isinstance(kind_name, str) else None
     if kind is None:
-        c.add(f"unknown kind {kind_name!r}; expected one of: {', '.join(CONDITION_KINDS)}"
-              if kind_name is not None else f"missing kind (one of: {', '.join(CONDITION_KINDS)})",
+        c.add(_("unknown kind {kind!r}; expected one of: {kinds}").format(kind=kind_name, kinds=", ".join(CONDITION_KINDS))
+              if kind_name is not None else _("missing kind (one of: {kinds})").format(kinds=", ".join(CONDITION_KINDS)),
               table="conditions", index=i, key="kind" if kind_name is not None else None,
               where=f"conditions[{i}].kind")
         return Condition(cid, ja, en, citation, str(kind_name), {}, {})
@@ -296,11 +305,12 @@ def _condition(t: Mapping[str, Any], i: int, c: _Collector) -> Condition:
 
 def _condition_refs(value: Any, known: frozenset[str], c: _Collector, table: str, i: int, key: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        c.add("expected a list of condition ids", table=table, index=i, key=key)
+        c.add(_("expected a list of condition ids"), table=table, index=i, key=key)
         return ()
     for ref in value:
         if ref not in known:
-            c.add(f"unknown condition {ref!r}; this regime's conditions: {', '.join(sorted(known))}",
+            c.add(_("unknown condition {id!r}; this regime's conditions: {known}").format(
+                id=ref, known=", ".join(sorted(known))),
                   table=table, index=i, key=key)
     return tuple(value)
 
@@ -310,7 +320,7 @@ def _exemption(t: Mapping[str, Any], i: int, c: _Collector, known: frozenset[str
     kind_name = t.get("kind")
     kind = EXEMPTION_KINDS.get(kind_name) if isinstance(kind_name, str) else None
     if kind is None:
-        c.add(f"unknown kind {kind_name!r}; expected one of: {', '.join(EXEMPTION_KINDS)}",
+        c.add(_("unknown kind {kind!r}; expected one of: {kinds}").format(kind=kind_name, kinds=", ".join(EXEMPTION_KINDS)),
               table="exemptions", index=i, key="kind" if kind_name is not None else None,
               where=f"exemptions[{i}].kind")
     else:
@@ -327,49 +337,53 @@ def _obligation(t: Mapping[str, Any], i: int, c: _Collector, known: frozenset[st
     oid, ja, en, citation = _head(t, i, c, "obligations")
     for key in t:
         if key not in _OBLIGATION:
-            c.add(f"unknown key; valid keys here: {', '.join(sorted(_OBLIGATION))}", table="obligations",
+            c.add(_("unknown key; valid keys here: {valid}").format(valid=", ".join(sorted(_OBLIGATION))), table="obligations",
                   index=i, key=key)
     recipient = _text(t, "recipient", c, table="obligations", index=i)
     defaults = t.get("recipient_defaults", {})
     if not isinstance(defaults, dict) or not all(isinstance(v, str) for v in defaults.values()):
-        c.add("expected a table of strings", table="obligations", index=i, key="recipient_defaults")
+        c.add(_("expected a table of strings"), table="obligations", index=i, key="recipient_defaults")
         defaults = {}
     problem = _template_problem(recipient, frozenset(RECIPIENT_PLACEHOLDERS)) if recipient else None
     if problem:
         c.add(problem, table="obligations", index=i, key="recipient")
     elif recipient:
-        for _, name, _, _ in _FORMATTER.parse(recipient):
+        for _literal, name, _spec, _conversion in _FORMATTER.parse(recipient):
             if name and name not in defaults:
-                c.add(f"recipient uses {{{name}}}: give recipient_defaults.{name} for when it is not known",
+                c.add(_("recipient uses {{{name}}}: give recipient_defaults.{name} for when it is not known").format(
+                      name=name),
                       table="obligations", index=i, key="recipient")
     role = t.get("role", "any")
     if role not in ROLES:
-        c.add(f"{role!r} is not valid; expected one of: {', '.join(ROLES)}", table="obligations", index=i,
+        c.add(_("{value!r} is not valid; expected one of: {valid}").format(value=role, valid=", ".join(ROLES)),
+              table="obligations", index=i,
               key="role")
     when_raw = t.get("when", [])
     always, otherwise = when_raw == "always", when_raw == "otherwise"
     when = () if always or otherwise else _condition_refs(when_raw, known, c, "obligations", i, "when")
     entities = t.get("entity", [])
     if not isinstance(entities, list) or not all(e in ENTITIES for e in entities):
-        c.add(f"expected a list of entities among: {', '.join(ENTITIES)}", table="obligations", index=i,
+        c.add(_("expected a list of entities among: {entities}").format(entities=", ".join(ENTITIES)),
+              table="obligations", index=i,
               key="entity")
         entities = []
     deadline = _deadline(t.get("deadline"), c, i, known)
     items = t.get("items", [])
     report_items = load_report_items().items
     if not isinstance(items, list) or not items or not all(isinstance(v, str) for v in items):
-        c.add(f"expected a non-empty list of notice items ({', '.join(report_items)})", table="obligations",
+        c.add(_("expected a non-empty list of notice items ({items})").format(items=", ".join(report_items)),
+              table="obligations",
               index=i, key="items")
         items = []
     for item in items:
         if item not in report_items:
-            c.add(f"unknown notice item {item!r}; expected any of: {', '.join(report_items)} "
-                  "(playbooks/notices.toml)",
+            c.add(_("unknown notice item {item!r}; expected any of: {items} (playbooks/notices.toml)").format(
+                  item=item, items=", ".join(report_items)),
                   table="obligations", index=i, key="items")
     note, by, method = t.get("note", ""), t.get("by", ""), t.get("method", "")
     for key, value in (("note", note), ("by", by), ("method", method)):
         if not isinstance(value, str):
-            c.add("expected a string", table="obligations", index=i, key=key)
+            c.add(_("expected a string"), table="obligations", index=i, key=key)
     return Obligation(oid, ja, en, recipient, MappingProxyType(dict(defaults)), citation, str(role), when, always,
                       deadline, tuple(items), note if isinstance(note, str) else "", by if isinstance(by, str) else "",
                       entities=tuple(entities), otherwise=otherwise, method=method if isinstance(method, str) else "")
@@ -377,13 +391,15 @@ def _obligation(t: Mapping[str, Any], i: int, c: _Collector, known: frozenset[st
 
 def _deadline(raw: Any, c: _Collector, i: int, known: frozenset[str]) -> Deadline:
     if not isinstance(raw, dict):
-        c.add(f"missing deadline table (kind one of: {', '.join(DEADLINE_KINDS)})", table="obligations",
+        c.add(_("missing deadline table (kind one of: {kinds})").format(kinds=", ".join(DEADLINE_KINDS)),
+              table="obligations",
               index=i, where=f"obligations[{i}].deadline")
         return Deadline("none", {})
     kind_name = raw.get("kind")
     kind = DEADLINE_KINDS.get(kind_name) if isinstance(kind_name, str) else None
     if kind is None:
-        c.add(f"unknown deadline kind {kind_name!r}; expected one of: {', '.join(DEADLINE_KINDS)}",
+        c.add(_("unknown deadline kind {kind!r}; expected one of: {kinds}").format(
+            kind=kind_name, kinds=", ".join(DEADLINE_KINDS)),
               table="obligations", index=i, key="kind", where=f"obligations[{i}].deadline.kind")
         return Deadline("none", {})
     params: dict[str, Any] = {}
@@ -393,7 +409,8 @@ def _deadline(raw: Any, c: _Collector, i: int, known: frozenset[str]) -> Deadlin
         spec = kind.params.get(key)
         if spec is None:
             valid = ", ".join(sorted({"kind", "text", "text_en", *kind.params}))
-            c.add(f"unknown key; valid keys for a {kind_name} deadline: {valid}", table="obligations", index=i,
+            c.add(_("unknown key; valid keys for a {kind} deadline: {valid}").format(kind=kind_name, valid=valid),
+                  table="obligations", index=i,
                   key=key, where=f"obligations[{i}].deadline.{key}")
             continue
         problem = spec.check(value)
@@ -402,12 +419,12 @@ def _deadline(raw: Any, c: _Collector, i: int, known: frozenset[str]) -> Deadlin
         params[key] = value
     for key, spec in kind.params.items():
         if spec.required and key not in raw:
-            c.add(f"missing {key} ({spec.help})", table="obligations", index=i,
+            c.add(_("missing {key} ({help})").format(key=key, help=_(spec.help)), table="obligations", index=i,
                   where=f"obligations[{i}].deadline.{key}")
     days_if = params.get("days_if")
     if isinstance(days_if, dict) and days_if.get("condition") not in known:
-        c.add(f"days_if names unknown condition {days_if.get('condition')!r}; this regime's conditions: "
-              f"{', '.join(sorted(known))}", table="obligations", index=i, key="days_if",
+        c.add(_("days_if names unknown condition {id!r}; this regime's conditions: {known}").format(
+            id=days_if.get("condition"), known=", ".join(sorted(known))), table="obligations", index=i, key="days_if",
               where=f"obligations[{i}].deadline.days_if")
     text, text_en = raw.get("text", ""), raw.get("text_en", "")
     return Deadline(str(kind_name), MappingProxyType(params), text if isinstance(text, str) else "",

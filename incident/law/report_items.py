@@ -18,7 +18,15 @@ from incident.errors import InputError
 from incident.i18n import _
 from incident.register.record import FIELD_BY_NAME
 from incident.resources import builtin_dir
-from incident.tomlfile import ID_PATTERN, BlockProblems, TomlLocator, id_blocks, raise_problems, read_toml
+from incident.tomlfile import (
+    ID_PATTERN,
+    BlockProblems,
+    TomlLocator,
+    id_blocks,
+    label_of,
+    raise_problems,
+    read_toml,
+)
 
 FILE = "notices.toml"
 ITEM_KEYS = ("id", "ja", "en", "keys", "individual_keys", "details", "source")
@@ -67,28 +75,30 @@ def check_items(data: Mapping[str, Any], path: Path, locator: TomlLocator) -> li
             value = raw.get(key, [] if key != "keys" else None)
             if not isinstance(value, list) or (key == "keys" and not value) \
                     or not all(isinstance(v, str) for v in value):
-                block.fail(f"{label}: {key} must be a list of record keys", key)
+                block.fail(_("{label}: {key} must be a list of record keys").format(label=label, key=key), key)
                 continue
             for name in value:
                 if not _record_key(name):
-                    block.fail(f"{label}: {key} names {name!r}, which is not a key of the record", key,
+                    block.fail(_("{label}: {key} names {value!r}, which is not a key of the record").format(
+                        label=label, key=key, value=name), key,
                                needle=f'"{name}"')
     seen = {raw["id"] for raw in tables if isinstance(raw, dict) and isinstance(raw.get("id"), str)}
     sets = data.get("sets", {})
     where = BlockProblems(path, locator, locator.block("sets", 0) if "sets" in data else None, prefix="sets.")
     if not isinstance(sets, dict):
-        where.fail("[sets] must be a table of named item lists", "sets")
+        where.fail(_("[sets] must be a table of named item lists"), "sets")
     else:
         for name, members in sets.items():
             if not ID_PATTERN.match(name):
-                where.fail(f"set {name!r}: the name must be lower-case words joined by hyphens", name)
+                where.fail(_("{label}: the name must be lower-case words joined by hyphens").format(
+                    label=label_of("set", name)), name)
             if not isinstance(members, list) or not members or not all(isinstance(m, str) for m in members):
-                where.fail(f"set {name!r} must be a non-empty list of item ids", name)
+                where.fail(_("{label} must be a non-empty list of item ids").format(label=label_of("set", name)), name)
                 continue
             for member in members:
                 if member not in seen:
-                    where.fail(f"set {name!r} names {member!r}, which is no [[item]]; items: "
-                               f"{', '.join(sorted(seen))}", name)
+                    where.fail(_("{label} names {value!r}, which is no [[item]]; items: {items}").format(
+                        label=label_of("set", name), value=member, items=", ".join(sorted(seen))), name)
     problems += where.found
     return problems
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import NamedTuple
 
+from incident.i18n import N_, _
 from incident.law.assessment import ReasonValue
 from incident.register.enums import ENTITIES, MALICIOUS, RISK_LEVELS
 
@@ -176,7 +177,7 @@ def _one_of(choices: Sequence[str]) -> Check:
     def check(value: object) -> str | None:
         if value in choices:
             return None
-        return f"{value!r} is not valid; expected one of: {', '.join(choices)}"
+        return _("{value!r} is not valid; expected one of: {valid}").format(value=value, valid=", ".join(choices))
 
     return check
 
@@ -184,12 +185,12 @@ def _one_of(choices: Sequence[str]) -> Check:
 def _subset_of(choices: Sequence[str], *, empty_ok: bool = False) -> Check:
     def check(value: object) -> str | None:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return "expected a list of strings"
+            return _("expected a list of strings")
         if not value and not empty_ok:
-            return "must not be empty"
+            return _("must not be empty")
         bad = [v for v in value if v not in choices]
         if bad:
-            return f"{bad[0]!r} is not valid; expected any of: {', '.join(choices)}"
+            return _("{value!r} is not valid; expected any of: {valid}").format(value=bad[0], valid=", ".join(choices))
         return None
 
     return check
@@ -197,18 +198,18 @@ def _subset_of(choices: Sequence[str], *, empty_ok: bool = False) -> Check:
 
 def _strings(value: object) -> str | None:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-        return "expected a non-empty list of strings"
+        return _("expected a non-empty list of strings")
     return None
 
 
 def _threshold(value: object) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return f"bad threshold {value!r}: expected a whole number of persons, 0 or more"
+        return _("bad threshold {value!r}: expected a whole number of persons, 0 or more").format(value=value)
     return None
 
 
 def _boolean(value: object) -> str | None:
-    return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
+    return None if isinstance(value, bool) else _("expected true or false, got {value!r}").format(value=value)
 
 
 # --------------------------------------------------------------------------- parameter values
@@ -298,17 +299,17 @@ def _risk_level(params: Params, case: Case, items: Sequence[CaseItem]) -> Outcom
 
 CONDITION_KINDS: Mapping[str, ConditionKind] = {
     "item-flag": ConditionKind(
-        _flagged, {"flag": ParamSpec(True, _one_of(FLAGS), "the catalogue flag an item must carry")},
+        _flagged, {"flag": ParamSpec(True, _one_of(FLAGS), N_("the catalogue flag an item must carry"))},
         _states(met=set(), not_met=set()), True,
         "met when any data item (not protected by an exemption) carries the flag"),
     "headcount": ConditionKind(
-        _headcount, {"more_than": ParamSpec(True, _threshold, "met when persons is more than this")},
+        _headcount, {"more_than": ParamSpec(True, _threshold, N_("met when persons is more than this"))},
         _states(met={"persons", "threshold"}, not_met={"persons", "threshold"}, unknown={"threshold"}), False,
         "met when the number of persons is more than the threshold; undetermined when persons is left out"),
     "malicious": ConditionKind(
         _malicious,
-        {"values": ParamSpec(False, _subset_of(MALICIOUS), "malicious values that count (default: "
-                             "suspected, confirmed)")},
+        {"values": ParamSpec(False, _subset_of(MALICIOUS), N_("malicious values that count (default: "
+                                "suspected, confirmed)"))},
         _states(met={"malicious", "type"}, not_met={"malicious", "type"}, unstated={"malicious", "type"},
                 acquiring={"malicious", "type"}), False,
         "met when a malicious act is suspected or confirmed (state `acquiring` when the data was being "
@@ -316,19 +317,19 @@ CONDITION_KINDS: Mapping[str, ConditionKind] = {
         "asked for", optional=frozenset({"acquiring"})),
     "fact": ConditionKind(
         _fact,
-        {"fact": ParamSpec(True, _one_of(BOOL_FACTS), "the boolean fact of the record"),
-         "default": ParamSpec(False, _boolean, "the value when the record leaves the fact out"),
-         "unknown_for": ParamSpec(False, _subset_of(ENTITIES), "entities for which a left-out fact is "
-                                  "undetermined instead of the default")},
+        {"fact": ParamSpec(True, _one_of(BOOL_FACTS), N_("the boolean fact of the record")),
+         "default": ParamSpec(False, _boolean, N_("the value when the record leaves the fact out")),
+         "unknown_for": ParamSpec(False, _subset_of(ENTITIES), N_("entities for which a left-out fact is "
+                                     "undetermined instead of the default"))},
         _states(met={"value", "entity"}, not_met={"value", "entity"}, unknown={"entity"}), False,
         "met when a boolean fact of the record is true"),
     "configured-items": ConditionKind(
-        _configured, {"setting": ParamSpec(True, _one_of(SETTINGS), "the configuration list of item ids")},
+        _configured, {"setting": ParamSpec(True, _one_of(SETTINGS), N_("the configuration list of item ids"))},
         _states(met={"configured", "setting"}, not_met={"configured", "setting"}, unconfigured={"setting"}),
         True,
         "met when any data item is in a list the organization configures"),
     "risk-level": ConditionKind(
-        _risk_level, {"levels": ParamSpec(True, _subset_of(RISK_LEVELS), "risk_level values that count")},
+        _risk_level, {"levels": ParamSpec(True, _subset_of(RISK_LEVELS), N_("risk_level values that count"))},
         _states(met={"risk_level"}, not_met={"risk_level"}, unknown=set()), False,
         "met when the record's risk_level is one of the levels; undetermined when it is left out"),
 }
@@ -368,7 +369,7 @@ def _being_acquired(params: Params, case: Case) -> ExemptionView:
     return ExemptionView(False, case.items, missing=("being_acquired",) if asked else ())
 
 
-_REMOVES = {"removes": ParamSpec(False, _strings, "the condition ids it removes (default: all)")}
+_REMOVES = {"removes": ParamSpec(False, _strings, N_("the condition ids it removes (default: all)"))}
 
 EXEMPTION_KINDS: Mapping[str, ExemptionKind] = {
     "high-encryption": ExemptionKind(

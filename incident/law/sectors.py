@@ -23,7 +23,15 @@ from incident.i18n import _
 from incident.law.regime_check import _Collector, _obligation
 from incident.law.regimes import Obligation
 from incident.resources import builtin_dir
-from incident.tomlfile import ID_PATTERN, BlockProblems, check_header, raise_problems, read_toml
+from incident.tomlfile import (
+    ID_PATTERN,
+    BlockProblems,
+    check_header,
+    label_of,
+    numbered_label,
+    raise_problems,
+    read_toml,
+)
 
 __all__ = ["FILENAME", "Sector", "check_sectors_file", "load_sectors", "sector_of"]
 
@@ -115,22 +123,24 @@ def _parse(path: Path) -> tuple[list[Sector], list[InputError]]:
 def _sector(t: Mapping[str, Any], index: int, block: BlockProblems, seen: set[str], path: Path,
             locator: Any) -> Sector | None:
     sid = t.get("id")
-    label = f"sector {sid!r}" if isinstance(sid, str) else f"sector #{index + 1}"
+    label = label_of("sector", sid) if isinstance(sid, str) else numbered_label("sector", index + 1)
     block.unknown_keys(t, _SECTOR_KEYS, label)
     if not isinstance(sid, str) or not ID_PATTERN.match(sid):
-        block.fail(f"{label}: id must be lower-case words joined by hyphens", "id")
+        block.fail(_("{label}: id must be lower-case words joined by hyphens").format(label=label), "id")
     elif sid in seen:
-        block.fail(f"duplicate sector id {sid!r}", "id")
+        block.fail(_("duplicate sector id {id!r}").format(id=sid), "id")
     else:
         seen.add(sid)
     for key in ("ja", "en", "recipient", "citation", "source"):
         if not isinstance(t.get(key), str) or not t[key].strip():
-            block.fail(f"{label}: {key} must be a non-empty string (every routing names its source)", key)
+            block.fail(_("{label}: {key} must be a non-empty string (every routing names its source)").format(
+                label=label, key=key), key)
     for key in ("method", "note", "regime"):
         if key in t and not isinstance(t[key], str):
-            block.fail(f"{label}: {key} must be a string", key)
+            block.fail(_("{label}: {key} must be a string").format(label=label, key=key), key)
     if not isinstance(t.get("delegated"), bool):
-        block.fail(f"{label}: delegated must be true or false (whether the PPC delegated its power)", "delegated")
+        block.fail(_("{label}: delegated must be true or false (whether the PPC delegated its power)").format(
+            label=label), "delegated")
     obligations = _obligations(t.get("obligations", []), label, block, path, locator, index)
     if block.found or not isinstance(sid, str):
         return None
@@ -143,16 +153,17 @@ def _obligations(raw: Any, label: str, block: BlockProblems, path: Path, locator
     """A sector's further reports, read as a regime playbook's [[obligations]] (when: always, otherwise or
     left out for "when the regime's conditions are met")."""
     if not isinstance(raw, list) or not all(isinstance(o, dict) for o in raw):
-        block.fail(f"{label}: obligations must be [[sector.obligations]] tables", "obligations")
+        block.fail(_("{label}: obligations must be [[sector.obligations]] tables").format(label=label), "obligations")
         return ()
     collector = _Collector(str(path), "")
     out = []
     for i, table in enumerate(raw):
         if isinstance(table.get("when"), list):
-            block.fail(f"{label}: obligations[{i}]: when must be \"always\" or \"otherwise\" (or left out)",
-                       "obligations")
+            block.fail(_("{label}: obligations[{index}]: when must be \"always\" or \"otherwise\" (or left out)")
+                       .format(label=label, index=i), "obligations")
             continue
         out.append(_obligation(table, i, collector, frozenset()))
     for problem in collector.errors:
-        block.fail(f"{label}: {problem.message} ({problem.field})", "obligations")
+        block.fail(_("{label}: {message} ({field})").format(label=label, message=problem.message, field=problem.field),
+                   "obligations")
     return tuple(out)

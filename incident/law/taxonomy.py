@@ -25,6 +25,8 @@ from incident.tomlfile import (
     BlockProblems,
     TomlLocator,
     check_header,
+    label_of,
+    numbered_label,
     raise_problems,
     read_toml,
 )
@@ -301,56 +303,65 @@ def _check_entry(raw: Mapping[str, Any], kind: Kind, index: int, block: BlockPro
     """Check one [[type]] or [[cause]] table, recording every problem in `block`."""
     fail = block.fail
     entry_id = raw.get("id")
-    label = f"{kind} {entry_id!r}" if isinstance(entry_id, str) else f"{kind} #{index + 1}"
+    label = label_of(kind, entry_id) if isinstance(entry_id, str) else numbered_label(kind, index + 1)
     block.unknown_keys(raw, _KEYS[kind], label)
     if entry_id is None:
-        fail(f"{label} has no id", "id")
+        fail(_("{label} has no id").format(label=label), "id")
     elif not isinstance(entry_id, str) or not ID_PATTERN.match(entry_id):
-        fail(f"{label}: id must be lower-case words joined by hyphens, e.g. 'misdirected-email'", "id")
+        fail(_("{label}: id must be lower-case words joined by hyphens, e.g. 'misdirected-email'").format(label=label),
+             "id")
     elif entry_id in first_line:
-        fail(f"duplicate id {entry_id!r} (first at line {first_line[entry_id]})", "id")
+        fail(_("duplicate id {id!r} (first at line {line})").format(id=entry_id, line=first_line[entry_id]), "id")
     else:
         first_line[entry_id] = block.header
     for key in ("ja", "en"):
         if raw.get(key) is None:
-            fail(f"{label} has no {key} label", key)
+            fail(_("{label} has no {key} label").format(label=label, key=key), key)
         elif not isinstance(raw[key], str) or not raw[key].strip():
-            fail(f"{label}: {key} must be a non-empty string", key)
+            fail(_("{label}: {key} must be a non-empty string").format(label=label, key=key), key)
     measures = raw.get("measures", [])
     if not isinstance(measures, list) or not all(isinstance(m, str) and m.strip() for m in measures):
-        fail(f"{label}: measures must be a list of non-empty strings", "measures")
+        fail(_("{label}: measures must be a list of non-empty strings").format(label=label), "measures")
     if kind == "type":
         if "default_event" not in raw:
-            fail(f"{label} has no default_event; valid: {', '.join(EVENTS)}", "default_event")
+            fail(_("{label} has no default_event; valid: {valid}").format(label=label, valid=", ".join(EVENTS)),
+                 "default_event")
         elif raw["default_event"] not in EVENTS:
-            fail(f"{label}: default_event {raw['default_event']!r} is not one of {', '.join(EVENTS)}",
+            fail(_("{label}: default_event {value!r} is not one of {valid}").format(
+                label=label, value=raw["default_event"], valid=", ".join(EVENTS)),
                  "default_event")
         if "malicious_presumed" in raw and not isinstance(raw["malicious_presumed"], bool):
-            fail(f"{label}: malicious_presumed must be true or false, not {raw['malicious_presumed']!r}",
+            fail(_("{label}: malicious_presumed must be true or false, not {value!r}").format(
+                label=label, value=raw["malicious_presumed"]),
                  "malicious_presumed")
         group = raw.get("report_group")
         if group is not None and (not isinstance(group, str) or not ID_PATTERN.match(group)):
-            fail(f"{label}: report_group must be a type id, not {group!r}", "report_group")
+            fail(_("{label}: report_group must be a type id, not {value!r}").format(label=label, value=group),
+                 "report_group")
         elif group is not None and known_types is not None and group not in known_types:
             valid = sorted(str(t) for t in known_types if isinstance(t, str))
-            fail(f"{label}: report_group {group!r} is not a type id; valid: {', '.join(valid)}", "report_group")
+            fail(_("{label}: report_group {value!r} is not a type id; valid: {valid}").format(
+                label=label, value=group, valid=", ".join(valid)), "report_group")
         if "citation" in raw and (not isinstance(raw["citation"], str) or not raw["citation"].strip()):
-            fail(f"{label}: citation must be a non-empty string", "citation")
+            fail(_("{label}: {key} must be a non-empty string").format(label=label, key="citation"), "citation")
         asks = raw.get("asks", [])
         if not isinstance(asks, list) or not all(isinstance(a, str) and a in ASKED_FACTS for a in asks):
-            fail(f"{label}: asks must be a list of facts among: {', '.join(ASKED_FACTS)}", "asks")
+            fail(_("{label}: asks must be a list of facts among: {facts}").format(
+                label=label, facts=", ".join(ASKED_FACTS)), "asks")
     if kind == "cause" and "annual_share" in raw and not isinstance(raw["annual_share"], bool):
-        fail(f"{label}: annual_share must be true or false, not {raw['annual_share']!r}", "annual_share")
+        fail(_("{label}: annual_share must be true or false, not {value!r}").format(
+            label=label, value=raw["annual_share"]), "annual_share")
     checklist = raw.get("checklist", [])
     if not isinstance(checklist, list) or not all(isinstance(c, dict) for c in checklist):
-        fail(f"{label}: checklist must be [[{kind}.checklist]] tables with id, ja and en", "checklist")
+        fail(_("{label}: checklist must be [[{kind}.checklist]] tables with id, ja and en").format(
+            label=label, kind=kind), "checklist")
         return
     seen: set[str] = set()
     for position, question in enumerate(checklist):
         line = block.locator.block(f"{kind}.checklist", position, parent=(kind, index))
         inline = None if line else (block.locator.key_line(block.header, "checklist") or block.header)
         sub = BlockProblems(block.path, block.locator, line, prefix="checklist.", fixed_line=inline)
-        _check_question(question, f"{label}: checklist #{position + 1}", sub, seen)
+        _check_question(question, f"{label}: {numbered_label('checklist', position + 1)}", sub, seen)
         block.found += sub.found
 
 
@@ -359,14 +370,14 @@ def _check_question(question: Mapping[str, Any], label: str, block: BlockProblem
     qid = question.get("id")
     block.unknown_keys(question, _CHECKLIST_KEYS, label)
     if not isinstance(qid, str) or not ID_PATTERN.match(qid):
-        block.fail(f"{label}: id must be lower-case words joined by hyphens", "id")
+        block.fail(_("{label}: id must be lower-case words joined by hyphens").format(label=label), "id")
     elif qid in seen:
-        block.fail(f"{label}: duplicate checklist id {qid!r}", "id")
+        block.fail(_("{label}: duplicate checklist id {id!r}").format(label=label, id=qid), "id")
     else:
         seen.add(qid)
     for key in ("ja", "en"):
         if not isinstance(question.get(key), str) or not question[key].strip():
-            block.fail(f"{label}: {key} must be a non-empty string", key)
+            block.fail(_("{label}: {key} must be a non-empty string").format(label=label, key=key), key)
 
 
 def _build(raw: Mapping[str, Any], kind: Kind) -> Entry:

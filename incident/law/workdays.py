@@ -125,22 +125,22 @@ def _problems(data: Mapping[str, Any], path: Path, locator: tomlfile.TomlLocator
     top.unknown_keys(data, _TOP_KEYS)
     weekdays = data.get("closed_weekdays", [])
     if not isinstance(weekdays, list) or any(w not in WEEKDAYS for w in weekdays):
-        top.fail(f"closed_weekdays must be a list of: {', '.join(WEEKDAYS)}", "closed_weekdays")
+        top.fail(_("closed_weekdays must be a list of: {valid}").format(valid=", ".join(WEEKDAYS)), "closed_weekdays")
     if not isinstance(data.get("national_holidays", True), bool):
-        top.fail("national_holidays must be true or false", "national_holidays")
+        top.fail(_("national_holidays must be true or false"), "national_holidays")
     closures = data.get("closure", [])
     if not isinstance(closures, list):
-        top.fail("closure must be an array of [[closure]] tables", "closure")
+        top.fail(_("closure must be an array of [[closure]] tables"), "closure")
         closures = []
     problems.extend(top.found)
     for block, where, owner in tomlfile.id_blocks(closures, "closure", path, locator, _CLOSURE_KEYS, problems,
                                          texts=("name",)):
         if not isinstance(block.get("source"), str) or not block["source"].strip():
-            where.fail(f"{owner}: source must be a non-empty string (the law or ordinance that closes these "
-                       "days)", "source")
+            where.fail(_("{label}: source must be a non-empty string (the law or ordinance that closes these "
+                         "days)").format(label=owner), "source")
         for key in ("from", "to"):
             if _month_day(block.get(key)) is None:
-                where.fail(f"{owner}: {key} must be a month-day such as \"12-29\"", key)
+                where.fail(_("{label}: {key} must be a month-day such as \"12-29\"").format(label=owner, key=key), key)
     return problems
 
 

@@ -106,41 +106,43 @@ def _load(path: Path, mtime: float) -> FormSpec:
 
     for key in ("id", "title", "law", "recipient", "regime"):
         if not isinstance(raw.get(key), str) or not raw[key]:
-            raise bad("expected a non-empty string", key)
+            raise bad(_("expected a non-empty string"), key)
     sources: dict[str, Source] = {}
     for sid, table in (raw.get("sources") or {}).items():
         if not isinstance(table, dict) or not isinstance(table.get("title"), str) or not isinstance(table.get("url"), str):
-            raise bad("expected a table with title and url", f"sources.{sid}")
+            raise bad(_("expected a table with title and url"), f"sources.{sid}")
         sources[sid] = Source(sid, table["title"], table["url"])
     fields: list[FormField] = []
     seen: set[str] = set()
     for index, table in enumerate(raw.get("field") or [], 1):
         where = f"field[{index}]"
         if not isinstance(table, dict):
-            raise bad("expected a table", where)
+            raise bad(_("expected a table"), where)
         unknown = set(table) - {"id", "section", "label", "value", "confirmed", "inferred", "note", "options"}
         if unknown:
-            raise bad(f"unknown key {min(unknown)!r}", where)
+            raise bad(_("unknown key {key!r}").format(key=min(unknown)), where)
         fid = table.get("id")
         if not isinstance(fid, str) or not fid or fid in seen:
-            raise bad(f"a unique id is required (got {fid!r})", where)
+            raise bad(_("a unique id is required (got {value!r})").format(value=fid), where)
         seen.add(fid)
         for key in ("section", "label", "value"):
             if not isinstance(table.get(key), str) or not table[key]:
-                raise bad("expected a non-empty string", f"{where}.{key} ({fid})")
+                raise bad(_("expected a non-empty string"), f"{where}.{key} ({fid})")
         if table["value"] not in VALUES:
-            raise bad(f"unknown value {table['value']!r}; known: {', '.join(sorted(VALUES))}", f"{where}.value ({fid})")
+            raise bad(_("unknown value {value!r}; known: {known}").format(value=table["value"], known=", ".join(sorted(VALUES))),
+                      f"{where}.value ({fid})")
         confirmed, inferred = table.get("confirmed", ""), table.get("inferred", "")
         if bool(confirmed) == bool(inferred):
-            raise bad("give either confirmed (a source id) or inferred (why), not both or neither", f"{where} ({fid})")
+            raise bad(_("give either confirmed (a source id) or inferred (why), not both or neither"), f"{where} ({fid})")
         if confirmed and confirmed not in sources:
-            raise bad(f"unknown source {confirmed!r}; [sources] has: {', '.join(sources)}", f"{where}.confirmed ({fid})")
+            raise bad(_("unknown source {value!r}; [sources] has: {known}").format(value=confirmed, known=", ".join(sources)),
+                      f"{where}.confirmed ({fid})")
         options = tuple(Option(str(o.get("id", "")), str(o.get("label", ""))) for o in table.get("options", [])
                         if isinstance(o, dict))
         fields.append(FormField(fid, table["section"], table["label"], table["value"], confirmed, inferred,
                                 str(table.get("note", "")), options))
     if not fields:
-        raise bad("expected one or more [[field]] tables", "field")
+        raise bad(_("expected one or more [[field]] tables"), "field")
     return FormSpec(raw["id"], raw["title"], raw["law"], raw["recipient"], raw["regime"], sources, tuple(fields))
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from incident.errors import InputError
-from incident.i18n import _
+from incident.i18n import N_, _
 from incident.law.regimes import load_regimes
 from incident.law.report_items import (
     FILE,
@@ -111,36 +111,42 @@ def _check_kinds(data: Mapping[str, Any], path: Path, locator: TomlLocator,
                                        texts=("description_ja", "description_en")):
         kid = raw["id"] if isinstance(raw.get("id"), str) and ID_PATTERN.match(raw["id"]) else None
         if raw.get("audience") not in AUDIENCES:
-            block.fail(f"{label}: audience must be one of {', '.join(AUDIENCES)}", "audience")
+            block.fail(_("{label}: audience must be one of {valid}").format(label=label, valid=", ".join(AUDIENCES)),
+                       "audience")
         langs = raw.get("langs")
         if not isinstance(langs, list) or not langs or any(lang not in LANGS for lang in langs):
-            block.fail(f"{label}: langs must be a non-empty list of {', '.join(LANGS)}", "langs")
+            block.fail(_("{label}: langs must be a non-empty list of {valid}").format(label=label, valid=", ".join(LANGS)),
+                       "langs")
         elif kid is not None and path.parent == builtin_dir("playbooks"):
             for lang in langs:
                 if not (templates / lang / f"{kid}.j2").is_file():
-                    block.fail(f"{label}: no template templates/notices/{lang}/{kid}.j2", "langs")
-        for key, known, what in (("obligations", obligations, "an obligation of any regime playbook"),
-                                 ("regimes", regimes, "a regime id")):
+                    block.fail(_("{label}: no template templates/notices/{lang}/{kind}.j2").format(
+                        label=label, lang=lang, kind=kid), "langs")
+        for key, known, what in (("obligations", obligations, N_("an obligation of any regime playbook")),
+                                 ("regimes", regimes, N_("a regime id"))):
             value = raw.get(key, [])
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                block.fail(f"{label}: {key} must be a list of ids", key)
+                block.fail(_("{label}: {key} must be a list of ids").format(label=label, key=key), key)
                 continue
             for v in value:
                 if v not in known:
-                    block.fail(f"{label}: {key} names {v!r}, which is not {what}", key, needle=f'"{v}"')
+                    block.fail(_("{label}: {key} names {value!r}, which is not {what}").format(
+                        label=label, key=key, value=v, what=_(what)), key, needle=f'"{v}"')
         for key in ("items", "always"):
             value = raw.get(key, [])
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                block.fail(f"{label}: {key} must be a list of item ids (or @set names)", key)
+                block.fail(_("{label}: {key} must be a list of item ids (or @set names)").format(label=label, key=key),
+                           key)
                 continue
             for v in value:
                 if (v.startswith("@") and v[1:] not in report.sets) or (not v.startswith("@")
                                                                        and v not in report.items):
-                    block.fail(f"{label}: {key} names {v!r}, which is no item or @set of this file", key,
+                    block.fail(_("{label}: {key} names {value!r}, which is no item or @set of this file").format(
+                        label=label, key=key, value=v), key,
                                needle=f'"{v}"')
         for key in _FLAGS:
             if key in raw and not isinstance(raw[key], bool):
-                block.fail(f"{label}: {key} must be true or false", key)
+                block.fail(_("{label}: {key} must be true or false").format(label=label, key=key), key)
     return problems
 
 
