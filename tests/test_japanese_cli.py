@@ -367,3 +367,119 @@ def test_the_facts_of_a_record_are_explained_in_japanese(run: Any, tmp_path: Pat
     assert "'title'" in refused and "1行の件名" in refused and english_sentences(refused) == []
     assert "a one-line title" in run(["new", "--from", str(record)], expect=2).stderr  # English runs unchanged
     assert all(spec.help for spec in FIELDS)
+
+
+#: a list of ids, keys or values as a checker names them ("leak, loss, damage"): kept as written
+ID_LIST = re.compile(r"[a-z0-9_@.-]+(?:, [a-z0-9_@.-]+)+")
+
+BROKEN_REGIME = """schema = 1
+id = "bad-regime"
+name_ja = "テスト"
+name_en = "Test"
+law = "テスト法"
+version = "1"
+effective_from = 2024-04-01
+
+[[conditions]]
+id = "big"
+ja = "大規模"
+en = "Big"
+kind = "headcount"
+more_than = -5
+
+[conditions.reason]
+met = "{persons}人"
+met_en = "{persons} persons"
+not_met = "該当しない"
+not_met_en = "not met"
+unknown = "不明"
+unknown_en = "unknown"
+
+[[conditions]]
+id = "odd"
+ja = "変"
+en = "Odd"
+citation = "第1条"
+kind = "no-such-kind"
+"""
+BROKEN_TYPES = """[[type]]
+id = "Bad_ID"
+ja = "悪い"
+en = "Bad"
+default_event = "leek"
+
+[[type]]
+id = "ok-type"
+en = "OK"
+default_event = "leak"
+malicious_presumed = "はい"
+"""
+BROKEN_RESPONSE = """type = "misdirected-email"
+version = "2024-04-01"
+
+[[steps]]
+id = "ask"
+urgency = "whenever"
+sets = "nonsense"
+question_ja = "消去をお願いしましたか"
+"""
+
+
+def _broken_playbooks(tmp_path: Path) -> list[Path]:
+    files = [tmp_path / "a" / "regimes" / "bad.toml", tmp_path / "a" / "incident-types.toml",
+             tmp_path / "b" / "response" / "misdirected-email.toml"]  # the response's regimes are the bundled ones
+    for path, text in zip(files, (BROKEN_REGIME, BROKEN_TYPES, BROKEN_RESPONSE), strict=True):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return files
+
+
+def _check(tmp_path: Path, path: Path, *options: str, env: dict[str, str] | None = None) -> Any:
+    from click.testing import CliRunner
+
+    from incident.cli import cli
+
+    result = CliRunner().invoke(cli, ["--store", str(tmp_path / "store"), "playbooks", "check", str(path),
+                                      *options], env={"INCIDENT_LANG": "en", **(env or {})})
+    assert result.exit_code == 2, result.output
+    return result
+
+
+def test_a_playbooks_problems_are_told_in_japanese_one_line_each(tmp_path: Path) -> None:
+    expected = {
+        "bad.toml": ["項目 'conditions[0].citation': citation がありません",
+                     "項目 'conditions[0].more_than': しきい値 -5 が正しくありません。人数を 0 以上の整数で指定してください",
+                     "項目 'conditions[1].kind': 不明な種類 'no-such-kind' です。次のいずれかを指定してください: item-flag"],
+        "incident-types.toml": ["項目 'id': 種別 'Bad_ID': id は小文字の英数字の語をハイフンでつないだもの",
+                                "種別 'Bad_ID': default_event 'leek' は使えません。使える値: leak, loss, damage",
+                                "種別 'ok-type': ja の名称がありません",
+                                "種別 'ok-type': malicious_presumed は true か false でなければなりません（'はい' は使えません）"],
+        "misdirected-email.toml": ["手順 'ask': question_ja と question_en は両方指定するか、どちらも指定しないでください",
+                                   "手順 'ask': 緊急度 urgency 'whenever' は使えません。使える値: within-1-hour",
+                                   "手順 'ask': sets 'nonsense' は手順で確定できるキーではありません"],
+    }
+    for path in _broken_playbooks(tmp_path):
+        told = _check(tmp_path, path, env=JA).stdout
+        lines = told.splitlines()
+        assert len(lines) == len(expected[path.name]), told
+        for line, wanted in zip(lines, expected[path.name], strict=True):
+            assert line.startswith(f"{path}:") and wanted in line, (line, wanted)
+            assert english_sentences(ID_LIST.sub(" ", line.removeprefix(f"{path}:"))) == [], line
+
+
+def test_a_playbooks_problems_stay_english_in_english_and_in_json(tmp_path: Path) -> None:
+    regime, types, response = _broken_playbooks(tmp_path)
+    told = _check(tmp_path, regime).stdout
+    assert f"{regime}:9: field 'conditions[0].citation': missing citation\n" in told
+    assert "field 'conditions[0].more_than': bad threshold -5: expected a whole number of persons, 0 or more" in told
+    assert "field 'conditions[1].kind': unknown kind 'no-such-kind'; expected one of: item-flag, headcount" in told
+    assert "type 'Bad_ID': default_event 'leek' is not one of leak, loss, damage" in _check(tmp_path, types).stdout
+    assert "step 'ask': give both question_ja and question_en, or neither" in _check(tmp_path, response).stdout
+    for path in (regime, types, response):
+        english = json.loads(_check(tmp_path, path, "--json").stdout)
+        assert json.loads(_check(tmp_path, path, "--json", env=JA).stdout) == english
+        # no Japanese but in the values the file gives ('はい')
+        assert all(not re.search(r"[^\x00-\x7f]", re.sub(r"'[^']*'", "", p["message"]))
+                   for p in english["problems"]), english
+    data = json.loads(_check(tmp_path, regime, "--json", env=JA).stdout)
+    assert {"line": 9, "field": "conditions[0].citation", "message": "missing citation"} in data["problems"]
