@@ -12,7 +12,7 @@ import click
 from incident.cli.common import get_env, json_option, store_options
 from incident.cli.group import IncidentGroup
 from incident.cli.reporting import reporter
-from incident.i18n import _, either, in_english
+from incident.i18n import _, either, in_english, is_japanese
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -109,14 +109,13 @@ def playbooks_check_cmd(path_text: str, as_json: bool) -> None:
     from pathlib import Path
 
     path = Path(path_text)  # what click's path_type=Path would give
-    if as_json:  # the JSON's problems stay English, as every command's JSON does; the officer reads them translated
+    problems = english = _check(path)
+    if is_japanese():  # the JSON's problems stay English, as every command's JSON does
         with in_english():
-            problems = _check(path)
-    else:
-        problems = _check(path)
+            english = _check(path)
     rep = reporter(as_json)
-    rep.result({"file": str(path), "ok": not problems, "problems": [
-        {"line": p.line, "field": p.field, "message": p.message} for p in problems]})
+    rep.result({"file": str(path), "ok": not english, "problems": [
+        {"line": p.line, "field": p.field, "message": p.message} for p in english]})
     for p in problems:
         rep.echo(str(p))
     if not problems:
