@@ -524,11 +524,17 @@ class PgStore(LocalStore):
     def _put_sealed(self, incident_id: str, path: Path) -> None:
         blob = path.read_bytes()
         with self._guarded():
-            self.conn.execute(
-                "INSERT INTO personal_data (name, incident, blob, sha256) VALUES (%s, %s, %s, %s) ON CONFLICT (name) "
-                "DO UPDATE SET blob = excluded.blob, sha256 = excluded.sha256, written_by = current_user, "
-                "written_at = now()", (path.relative_to(self.root).as_posix(), incident_id, blob,
-                                       hashlib.sha256(blob).hexdigest()))
+            self.conn.execute(_KEEP_FILE, (path.relative_to(self.root).as_posix(), incident_id, blob,
+                                           hashlib.sha256(blob).hexdigest()))
+
+    def _bring_file(self, name: str, local: Path) -> None:
+        """Write the file the database keeps under `name` to `local`, atomically, in a private directory
+        (nothing when the database no longer keeps it)."""
+        with self._guarded():
+            row = self.conn.execute("SELECT blob FROM personal_data WHERE name = %s", (name,)).fetchone()
+        if row is not None:
+            local.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            atomic_write_bytes(local, bytes(row[0]))
 
     def _fetch_sealed(self, incident_id: str, *, only: str | None = None) -> None:
         with self._guarded():  # the rosters (a batch's files come with its journal: `_pull_batch`)
@@ -540,10 +546,7 @@ class PgStore(LocalStore):
             local = self.root / str(name)
             if local.is_file() and hashlib.sha256(local.read_bytes()).hexdigest() == sha:
                 continue
-            row = self.conn.execute("SELECT blob FROM personal_data WHERE name = %s", (name,)).fetchone()
-            if row is not None:
-                local.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                atomic_write_bytes(local, bytes(row[0]))
+            self._bring_file(str(name), local)
 
     # ------------------------------------------------------------------ e-mail batches
 
@@ -619,11 +622,7 @@ class PgStore(LocalStore):
             if sha is None:
                 local.unlink(missing_ok=True)
             elif not local.is_file() or _file_sha256(local) != sha:
-                with self._guarded():
-                    row = self.conn.execute("SELECT blob FROM personal_data WHERE name = %s",
-                                            (prefix + name,)).fetchone()
-                if row is not None:
-                    atomic_write_bytes(local, bytes(row[0]))
+                self._bring_file(prefix + name, local)
         journal = path / JOURNAL
         text = "".join(line + "\n" for line in lines).encode("utf-8")
         if not lines:
@@ -643,10 +642,7 @@ class PgStore(LocalStore):
                     blob = local.read_bytes()
                     sha = hashlib.sha256(blob).hexdigest()
                     if kept.get(name) != sha:
-                        cur.execute(
-                            "INSERT INTO personal_data (name, incident, blob, sha256) VALUES (%s, %s, %s, %s) "
-                            "ON CONFLICT (name) DO UPDATE SET blob = excluded.blob, sha256 = excluded.sha256, "
-                            "written_by = current_user, written_at = now()", (prefix + name, incident_id, blob, sha))
+                        cur.execute(_KEEP_FILE, (prefix + name, incident_id, blob, sha))
                 elif name in kept:
                     cur.execute("DELETE FROM personal_data WHERE name = %s", (prefix + name,))
             if not (path / JOURNAL).is_file():
@@ -882,6 +878,12 @@ class PgStore(LocalStore):
 #: SQL: the row's cached form is the one of its record's text (its hash matches the text, and the cache names it)
 _CACHE_MATCHES = ("sha256 = encode(sha256(convert_to(content, 'UTF8')), 'hex') "
                   "AND starts_with(cached, '{\"key\": \"' || sha256 || '\"')")
+
+
+#: SQL: keep a sealed file in `personal_data` (name, incident, blob, sha256), replacing what was kept under its name
+_KEEP_FILE = ("INSERT INTO personal_data (name, incident, blob, sha256) VALUES (%s, %s, %s, %s) ON CONFLICT (name) "
+              "DO UPDATE SET blob = excluded.blob, sha256 = excluded.sha256, written_by = current_user, "
+              "written_at = now()")
 
 
 #: the advisory lock of a batch, with its incident's hashtext (any constant; "btch" in ASCII)
