@@ -65,7 +65,6 @@ JournalState = Literal["sending", "sent", "failed"]
 
 Where = Path | BatchFiles
 """A batch's directory, or the store's `BatchFiles` of it (`RegisterStore.batch`: where else it is kept)."""
-_LOCK = LOCK
 _LEGACY_MESSAGES = "messages.jsonl"
 """The plaintext messages file of manifest format 1: removed when a batch is prepared again."""
 _MANIFEST_FORMAT = 2
@@ -216,7 +215,7 @@ def _batch_lock(where: Where) -> Iterator[None]:
                                 .format(batch_dir=batch_dir))
         batch_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
-        with file_lock(batch_dir / _LOCK, wait=False), files.shared():
+        with file_lock(batch_dir / LOCK, wait=False), files.shared():
             yield
     except LockBusy:
         raise RefusedError(_("another prepare, approve or send is running on {batch_dir}")
@@ -285,12 +284,7 @@ def _write_manifest(batch_dir: Path, manifest: BatchManifest) -> None:
 
 def load_manifest(where: Where) -> BatchManifest:
     """The batch's manifest in its directory (NotFoundError when no batch was prepared there)."""
-    batch_dir = _files(where).path
-    try:
-        raw: bytes | None = (batch_dir / MANIFEST).read_bytes()
-    except FileNotFoundError:
-        raw = None
-    return _manifest_of(raw, batch_dir)
+    return read_manifest(_files(where).path)
 
 
 def read_manifest(where: Where) -> BatchManifest:
