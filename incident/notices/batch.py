@@ -59,7 +59,7 @@ from incident.i18n import N_, _
 from incident.notices import sealed
 from incident.notices.emailaddr import check_email
 from incident.register.actors import Author, Identities, author_of, identities, same_actor, same_author
-from incident.register.batchfiles import JOURNAL, LOCK, MANIFEST, MESSAGES, BatchFiles
+from incident.register.batchfiles import JOURNAL, LOCK, MANIFEST, MESSAGES, BatchFiles, file_sha256
 
 JournalState = Literal["sending", "sent", "failed"]
 
@@ -267,13 +267,6 @@ def check_approver(entries: Iterable[Mapping[str, Any]], manifest: BatchManifest
                 raise RefusedError(_("{identity} prepared this batch; a second person, signed in as someone else, must approve it (ダブルチェック)")
                                    .format(identity=identity))
     return identities(me, *preparers) if preparers else identities(me, Author(manifest.prepared_by))
-
-
-def _file_sha256(f: BinaryIO) -> str:
-    digest = hashlib.sha256()
-    for chunk in iter(lambda: f.read(1 << 20), b""):
-        digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _write_manifest(batch_dir: Path, manifest: BatchManifest) -> None:
@@ -490,7 +483,7 @@ def approve_batch(where: Where, actor: str) -> BatchManifest:
             raise RefusedError(_("the batch was already approved by {approved_by} at {approved_at}")
                                .format(approved_by=manifest.approved_by, approved_at=manifest.approved_at))
         with open(batch_dir / MESSAGES, "rb") as f:
-            if _file_sha256(f) != manifest.sha256:
+            if file_sha256(f) != manifest.sha256:
                 raise RefusedError(_("{value} changed after it was prepared; prepare it again")
                                    .format(value=batch_dir / MESSAGES))
         approved = replace(manifest, approved_by=actor, approved_at=_now(), approved_sha256=manifest.sha256)
@@ -552,7 +545,7 @@ def open_approved(where: Where, key: bytes, *, resume: bool, dry_run: bool,
             raise RefusedError(_("sending this batch has already started ({entries} journal entries); use --resume to send only what was not sent")
                                .format(entries=journal.entries))
         with open(batch_dir / MESSAGES, "rb") as f:
-            if not _file_sha256(f) == manifest.sha256 == manifest.approved_sha256:
+            if not file_sha256(f) == manifest.sha256 == manifest.approved_sha256:
                 raise RefusedError(_("{value} changed since it was approved; prepare and approve it again")
                                    .format(value=batch_dir / MESSAGES))
             f.seek(0)

@@ -19,9 +19,11 @@ adds around that:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import BinaryIO
 
 MESSAGES = "messages.sealed"
 MANIFEST = "manifest.json"
@@ -30,6 +32,18 @@ JOURNAL = "journal.jsonl"
 LOCK = "send.lock"
 #: the files of a batch kept as they are (the sealed messages and the manifest); the journal is appended to
 KEPT = (MESSAGES, MANIFEST)
+
+
+def file_sha256(f: BinaryIO | Path) -> str:
+    """The SHA-256 of a file, or of what is left to read in an open one, read in chunks (a sealed messages
+    file can be large)."""
+    if isinstance(f, Path):
+        with open(f, "rb") as opened:
+            return file_sha256(opened)
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: f.read(1 << 20), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 class BatchFiles:

@@ -68,7 +68,7 @@ from incident.fsutil import LockBusy, atomic_write_bytes, atomic_write_text, ens
 from incident.i18n import _
 from incident.register import record as rec
 from incident.register.audit import GENESIS, Link, VerifyResult, make_entry, make_head, verify_lines
-from incident.register.batchfiles import JOURNAL, KEPT, LOCK, BatchFiles
+from incident.register.batchfiles import JOURNAL, KEPT, LOCK, BatchFiles, file_sha256
 from incident.register.config import Config
 from incident.register.store import (
     _FAR_FUTURE,
@@ -621,7 +621,7 @@ class PgStore(LocalStore):
             sha = kept.get(name)
             if sha is None:
                 local.unlink(missing_ok=True)
-            elif not local.is_file() or _file_sha256(local) != sha:
+            elif not local.is_file() or file_sha256(local) != sha:
                 self._bring_file(prefix + name, local)
         journal = path / JOURNAL
         text = "".join(line + "\n" for line in lines).encode("utf-8")
@@ -893,14 +893,6 @@ _BATCH_LOCK = 0x62746368
 def _batch_name(incident_id: str, name: str) -> str:
     """A batch file's name in the database: its path in a store directory (batches/2024-0001/manifest.json)."""
     return f"batches/{incident_id}/{name}"
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class SharedBatch(BatchFiles):
