@@ -158,6 +158,18 @@ def test_the_command_module_loads_only_click_and_the_cli_common_module() -> None
                                "incident.cli.send", "incident.errors", "incident.i18n"])
 
 
+@contextmanager
+def register(store_dir: Path) -> Iterator[Any]:
+    """A connection of its own to the database of the PostgreSQL store in `store_dir` (another machine's)."""
+    import tomllib
+
+    import psycopg
+
+    url = tomllib.loads((store_dir / "config.toml").read_text(encoding="utf-8"))["database_url"]
+    with psycopg.connect(url, autocommit=True) as conn:
+        yield conn
+
+
 def test_a_hand_approved_manifest_sends_nothing(run: Any, incident: str, store_dir: Path, backend: str) -> None:
     run(f"send {incident} --prepare --actor alice")
     manifest_path = store_dir / "batches" / incident / "manifest.json"
@@ -166,13 +178,9 @@ def test_a_hand_approved_manifest_sends_nothing(run: Any, incident: str, store_d
     manifest_path.write_text(json.dumps(manifest))
     if backend == "postgresql":  # the manifest every machine reads is the database's: edited there by hand
         import hashlib
-        import tomllib
 
-        import psycopg
-
-        url = tomllib.loads((store_dir / "config.toml").read_text(encoding="utf-8"))["database_url"]
         blob = manifest_path.read_bytes()
-        with psycopg.connect(url, autocommit=True) as conn:
+        with register(store_dir) as conn:
             conn.execute("UPDATE personal_data SET blob = %s, sha256 = %s WHERE name = %s",
                          (blob, hashlib.sha256(blob).hexdigest(), f"batches/{incident}/manifest.json"))
     with SmtpTestServer() as server:
@@ -200,12 +208,7 @@ def batch_held(store_dir: Path, incident: str, backend: str) -> Iterator[None]:
         with file_lock(store_dir / "batches" / incident / "send.lock", wait=False):
             yield
         return
-    import tomllib
-
-    import psycopg
-
-    url = tomllib.loads((store_dir / "config.toml").read_text(encoding="utf-8"))["database_url"]
-    with psycopg.connect(url, autocommit=True) as other:
+    with register(store_dir) as other:
         held = other.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (0x62746368, incident)).fetchone()
         assert held == (True,)
         yield
