@@ -511,9 +511,9 @@ class PgStore(LocalStore):
         with self._guarded(), self.conn.transaction():
             rows = self.conn.execute("DELETE FROM personal_data WHERE incident = %s RETURNING name",
                                      (incident_id,)).fetchall()
-            journal = self.conn.execute("DELETE FROM batch_journal WHERE incident = %s RETURNING seq",
-                                        (incident_id,)).fetchall()
-        return sorted([str(r[0]) for r in rows] + ([_batch_name(incident_id, JOURNAL)] if journal else []))
+            journal = self.conn.execute("WITH gone AS (DELETE FROM batch_journal WHERE incident = %s RETURNING 1) "
+                                        "SELECT count(*) > 0 FROM gone", (incident_id,)).fetchone()
+        return sorted([str(r[0]) for r in rows] + ([_batch_name(incident_id, JOURNAL)] if journal and journal[0] else []))
 
     def fetch_personal_data(self, incident_id: str) -> None:
         """Bring every sealed file of the incident the database keeps here (its roster, its batch with the
