@@ -17,10 +17,16 @@ def cell_width(text: str) -> int:
     """Terminal columns of `text`: East Asian wide and full-width characters take two."""
     if text.isascii():
         return len(text)
-    widths = _CHAR_WIDTHS
-    for ch in set(text).difference(widths):
-        widths[ch] = 2 if _east_asian_width(ch) in "WF" else 1
+    widths = _measured(set(text))
     return sum(map(widths.__getitem__, text))
+
+
+def _measured(chars: set[str]) -> dict[str, int]:
+    """The table of character widths, with every one of `chars` in it."""
+    widths = _CHAR_WIDTHS
+    for ch in chars.difference(widths):
+        widths[ch] = 2 if _east_asian_width(ch) in "WF" else 1
+    return widths
 
 
 def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]], max_width: int = 40,
@@ -56,9 +62,7 @@ def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]], max_width
 
 def _wide_characters(chars: set[str]) -> dict[int, str]:
     """A translation table that doubles each wide character of `chars` (a text's length is then its width)."""
-    widths = _CHAR_WIDTHS
-    for ch in chars.difference(widths):
-        widths[ch] = 2 if _east_asian_width(ch) in "WF" else 1
+    widths = _measured(chars)
     return {ord(ch): ch + ch for ch in chars if widths[ch] == 2}
 
 
