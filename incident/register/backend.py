@@ -27,6 +27,7 @@ from incident.register import record as rec
 from incident.register.audit import VerifyResult
 from incident.register.batchfiles import BatchFiles
 from incident.register.config import Config, load_config
+from incident.register.paths import ENV_DATABASE_URL
 from incident.register.store import Store
 
 if TYPE_CHECKING:
@@ -155,10 +156,10 @@ def _config(root: Path) -> Config | None:
 
 
 def _database_url(root: Path, config: Config | None) -> str:
-    if not os.environ.get("INCIDENT_DATABASE_URL", "").strip() and config is None:
+    if not os.environ.get(ENV_DATABASE_URL, "").strip() and config is None:
         return ""
     configured = config.database_url if config is not None else ""
-    if not configured and not os.environ.get("INCIDENT_DATABASE_URL", "").strip():
+    if not configured and not os.environ.get(ENV_DATABASE_URL, "").strip():
         return ""
     from incident.register.pgstore import database_url
 

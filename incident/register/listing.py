@@ -26,15 +26,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from incident.register.paths import ID_RE
+from incident.register.paths import ENV_DATABASE_URL, ID_RE
 
 LIST_FILE = "list.json"
 VERSION = 2
 #: how long before the list's writing a file must have last changed for its status alone to vouch for it
 #: (a later change within the file system's clock tick could leave the status alike)
 SETTLED_NS = 2_000_000_000
-#: the environment variable that puts the register in a database (the cache is for the file store only)
-ENV_DATABASE = "INCIDENT_DATABASE_URL"
 
 if TYPE_CHECKING:  # a type only: making a TypedDict class is a visible part of the list's start-up
     from typing import TypedDict
@@ -125,7 +123,7 @@ def encode(*, tz: str, root: str | os.PathLike[str], taken_ns: int, files: Mappi
 def cached_summaries(root: str | os.PathLike[str]) -> list[Summary] | None:
     """Every incident's summary, newest discovery first, from `list.json` when it vouches for every
     incident file of the store at `root`; else None (list through the store)."""
-    if os.environ.get(ENV_DATABASE, "").strip():
+    if os.environ.get(ENV_DATABASE_URL, "").strip():  # the cache is the file store's
         return None
     try:
         with open(os.path.join(root, LIST_FILE), "rb") as file:
@@ -133,10 +131,8 @@ def cached_summaries(root: str | os.PathLike[str]) -> list[Summary] | None:
         if type(data) is not dict or data.get("version") != VERSION or data.get("config") != _config_signature(root):
             return None
         entries = data["entries"]
-        match = _INCIDENT_FILE.fullmatch
         with os.scandir(os.path.join(root, "incidents")) as it:
-            statuses = {e.name: [(st := e.stat()).st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
-                        for e in it if match(e.name)}
+            statuses = {e.name: signature(e.stat()) for e in it if is_incident_file(e.name)}
         if type(entries) is not list or statuses != {name: status for name, status, _ in entries}:
             return None
         out: list[Summary] = [summary for _, _, summary in entries]

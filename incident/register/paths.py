@@ -9,6 +9,8 @@ import re
 #: an incident id, YYYY-NNNN (the number grows past four digits in a busy year)
 ID_RE = re.compile(r"^(\d{4})-(\d{4,})$")
 ENV_HOME = "INCIDENT_HOME"
+#: the environment variable that puts the register in a PostgreSQL database (it wins over the config)
+ENV_DATABASE_URL = "INCIDENT_DATABASE_URL"
 
 
 def store_dir(explicit: str | os.PathLike[str] | None = None) -> str:

@@ -70,6 +70,7 @@ from incident.register import record as rec
 from incident.register.audit import GENESIS, Link, VerifyResult, make_entry, make_head, verify_lines
 from incident.register.batchfiles import JOURNAL, KEPT, LOCK, BatchFiles, file_sha256
 from incident.register.config import Config
+from incident.register.paths import ENV_DATABASE_URL
 from incident.register.store import (
     _FAR_FUTURE,
     LocalStore,
@@ -87,7 +88,6 @@ if TYPE_CHECKING:
 
     from incident.register.listing import Summary
 
-ENV_DATABASE_URL = "INCIDENT_DATABASE_URL"
 MIGRATION_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 #: the advisory lock that serializes migrations (any constant; "incident" in ASCII)
 _MIGRATION_LOCK = 0x696E636964656E74
@@ -730,68 +730,34 @@ class PgStore(LocalStore):
 
     def summaries(self) -> list[Summary]:
         """Every incident as listed, built without building the records. In one statement (one snapshot) the
-        server sends one JSON document: the list, newest discovery first, of the rows whose stored summary
-        (migration 0008) was made from their record's text as it is (its key is the text's hash, which the
-        server keeps for whoever writes the text), each completed with its date in the store's timezone and
-        its type's Japanese name; and the text of the other rows, parsed again here."""
-        import psycopg
-
+        server sends one JSON document: the stored summary (migration 0008) of each row whose summary was
+        made from its record's text as it is (its key is the text's hash, which the server keeps for whoever
+        writes the text), newest discovery first; and the text of the other rows. Each summary is completed
+        here (its date in the store's timezone, its type's Japanese name); one damaged outside the toolkit,
+        and each text, is summarized from the record's text."""
         self.skipped = []
         tz, names = self.tz, self.type_names()
         query = (  # one statement: one snapshot
             "SELECT json_build_object("
-            "'listed', (SELECT coalesce(json_agg(json_build_array(id, summary, "
-            "to_char(discovered_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD')) "
+            "'listed', (SELECT coalesce(json_agg(json_build_array(id, summary) "
             "ORDER BY discovered_at DESC, id COLLATE \"C\" DESC), '[]') FROM incidents WHERE summary_key = sha256), "
             "'texts', (SELECT coalesce(json_agg(json_build_array(id, content)), '[]') FROM incidents "
             "WHERE summary_key IS DISTINCT FROM sha256))::text")
-        try:
-            with self._guarded():
-                row = self.conn.execute(query, {"tz": tz}).fetchone()
-        except psycopg.DataError:  # a timezone the server does not know
-            return self._summaries_one_by_one(tz, names)
+        with self._guarded():
+            row = self.conn.execute(query).fetchone()
         sent = json.loads(row[0]) if row is not None else {"listed": [], "texts": []}
         listed: list[Summary] = []
-        try:
-            for incident_id, summary, discovered_on in sent["listed"]:
-                if summary.keys() != _STORED_KEYS:
-                    raise ValueError(incident_id)
-                summary["id"], summary["discovered_on"] = incident_id, discovered_on
-                summary["type_ja"] = names.get(summary["type"]) if isinstance(summary["type"], str) else None
-                listed.append(summary)
-        except (AttributeError, TypeError, ValueError):
-            return self._summaries_one_by_one(tz, names)  # a summary damaged outside the toolkit
-        if not sent["texts"]:
-            return listed
-        try:
-            found = [(datetime.fromisoformat(s["discovered_at"]), s) for s in listed]
-        except (TypeError, ValueError):
-            return self._summaries_one_by_one(tz, names)  # a summary damaged outside the toolkit
-        for incident_id, content in sent["texts"]:
-            summarized = self._summary_of_text(str(incident_id), str(content), tz, names)
-            if summarized is not None:
-                found.append(summarized)
-        found.sort(key=lambda item: (item[0], item[1]["id"]), reverse=True)
-        return [summary for _, summary in found]
-
-    def _summaries_one_by_one(self, tz: str, names: Mapping[str, str]) -> list[Summary]:
-        """`summaries` completed here, row by row (a summary that does not read is passed over for its text)."""
-        query = ("SELECT id, CASE WHEN fresh THEN summary END, CASE WHEN fresh THEN NULL ELSE content END "
-                 "FROM (SELECT id, summary, content, coalesce(summary_key = sha256, false) AS fresh "
-                 "FROM incidents) AS rows")
-        with self._guarded(), self.conn.cursor() as cur:
-            rows = cur.execute(query).fetchall()
-        found: list[tuple[datetime, Summary]] = []
-        for incident_id, stored, content in rows:
-            summarized: tuple[datetime, Summary] | None = None
-            if stored is not None:
-                try:
-                    summary = completed_summary(str(incident_id), stored, tz, names)
-                    summarized = datetime.fromisoformat(summary["discovered_at"]), summary
-                except (KeyError, TypeError, ValueError, AttributeError):
-                    summarized = None
-            if summarized is None:
-                summarized = self._summary_of_text(str(incident_id), content, tz, names)
+        texts: list[tuple[str, str | None]] = [(str(i), str(t)) for i, t in sent["texts"]]
+        for incident_id, stored in sent["listed"]:
+            try:
+                listed.append(completed_summary(str(incident_id), stored, tz, names))
+            except (KeyError, TypeError, ValueError, AttributeError):
+                texts.append((str(incident_id), None))  # a summary damaged outside the toolkit
+        if not texts:
+            return listed  # in the server's order
+        found = [(datetime.fromisoformat(s["discovered_at"]), s) for s in listed]
+        for incident_id, content in texts:
+            summarized = self._summary_of_text(incident_id, content, tz, names)
             if summarized is not None:
                 found.append(summarized)
         found.sort(key=lambda item: (item[0], item[1]["id"]), reverse=True)
@@ -920,11 +886,6 @@ class SharedBatch(BatchFiles):
     def read(self, *names: str) -> dict[str, bytes]:
         """The files as the database keeps them, nothing written here (`PgStore._read_batch`)."""
         return self.store._read_batch(self.incident_id, self.path, names)
-
-
-#: the keys of a summary as it is kept beside the record (`stored_summary`)
-_STORED_KEYS = frozenset(("status", "discovered_at", "type", "title", "department", "persons", "reportable",
-                          "assessed"))
 
 
 def _from_cached(cached: str, incident_id: str) -> rec.Record | None:

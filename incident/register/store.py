@@ -372,7 +372,7 @@ class Store(LocalStore):
         out: dict[str, str] = {}
         if self.incidents_dir.is_dir():
             for path in self.incidents_dir.glob("*.toml"):
-                if ID_RE.match(path.stem):
+                if is_incident_file(path.name):
                     digest = file_sha256(path)
                     if digest is not None:
                         out[path.stem] = digest
@@ -539,30 +539,26 @@ class Store(LocalStore):
         file is parsed again and the index is not consulted (for decisions such as purge).
         """
         self.skipped = []
-
-        def skip(path: Path, exc: InputError) -> None:
-            self.skipped.append(exc)
-
         if fresh:
-            return self._fresh_records(skip)
-        return self._index().records(on_skip=skip)
+            return self._fresh_records(self._left_out)
+        return self._index().records(on_skip=self._left_out)
 
     def summaries(self) -> list[Summary]:
         """Every incident as listed, newest discovery first; written to `list.json` as well, from which
         `incident list` answers without opening the store while no incident file changes
         (`incident.register.listing`)."""
         self.skipped = []
-
-        def skip(path: Path, exc: InputError) -> None:
-            self.skipped.append(exc)
-
         index = self._index()
-        records = index.records(on_skip=skip)
+        records = index.records(on_skip=self._left_out)
         tz, names = self.tz, self.type_names()
         summaries = [summary_of(r, tz, names) for r in records]
         if not self.skipped:
             self._cache_list(index, summaries)
         return summaries
+
+    def _left_out(self, path: Path, problem: InputError) -> None:
+        """A file a listing leaves out, with its problem (the command line warns about each)."""
+        self.skipped.append(problem)
 
     def _cache_list(self, index: _Index, summaries: list[Summary]) -> None:
         """Write `list.json` when it would say something new (a cache: a failure to write is no error)."""
@@ -582,7 +578,7 @@ class Store(LocalStore):
         if not self.incidents_dir.is_dir():
             return records
         for path in sorted(self.incidents_dir.glob("*.toml")):
-            if path.name.startswith(".") or not ID_RE.match(path.stem):
+            if not is_incident_file(path.name):
                 continue
             try:
                 records.append(self.load_path(path))
