@@ -146,3 +146,52 @@ def answer_review(run: Callable[..., Result], incident: str, skip: int = 0) -> N
     items = json.loads(run(f"review {incident} --json").stdout)["items"]
     for item in items[:len(items) - skip]:
         run(f"review {incident} --answer {item['id']}=yes")
+
+
+def cli_at(store: Path, *args: str, expect: int = 0, env: dict[str, str] | None = None) -> Result:
+    """`incident --store STORE ARGS…` in this process, its exit status checked (exceptions propagate): for
+    tests with more than one store, where the `run` fixture's one store does not serve."""
+    from incident.cli import cli
+
+    result = CliRunner().invoke(cli, ["--store", str(store), *args], env=env, catch_exceptions=False)
+    assert result.exit_code == expect, (result.stdout, result.stderr)
+    return result
+
+
+@pytest.fixture
+def database(tmp_path: Path, pg_url: str) -> Path:  # noqa: F811 - pg_url is the fixture imported above
+    """A store directory whose register is in a database of its own (created and dropped by the fixture)."""
+    from incident.law.vocabulary import init_store
+    from incident.register.config import Config
+
+    store = tmp_path / "db"
+    init_store(store, Config(database_url=pg_url))
+    return store
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """A keyring backend that keeps entries in a dict, for tests."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        del self.entries[(service, username)]
+
+
+@pytest.fixture
+def memory_keyring() -> MemoryKeyring:
+    """This process's keyring: one in memory (restored by `_isolated_env` for the next test)."""
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    return backend
+

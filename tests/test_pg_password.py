@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import keyring
 import psycopg
 import pytest
 from click.testing import CliRunner
-from test_secrets import MemoryKeyring
+from conftest import MemoryKeyring
 
 from incident.cli import cli
 from incident.register import pgstore
@@ -18,13 +17,6 @@ from incident.register.config import Config
 from incident.register.secrets import DB_SERVICE
 
 URL = "postgresql://officer@db.example.lg.jp:5432/incident"
-
-
-@pytest.fixture
-def memory_keyring() -> MemoryKeyring:
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    return backend
 
 
 @pytest.fixture

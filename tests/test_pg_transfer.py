@@ -8,38 +8,22 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from click.testing import CliRunner, Result
-from conftest import INCIDENTS
+from conftest import INCIDENTS, cli_at
 
-from incident.cli import cli
-from incident.law.vocabulary import init_store, open_store
-from incident.register.config import Config
-
-
-def _run(store: Path, *args: str, expect: int = 0) -> Result:
-    result = CliRunner().invoke(cli, ["--store", str(store), *args], catch_exceptions=False)
-    assert result.exit_code == expect, (result.stdout, result.stderr)
-    return result
+from incident.law.vocabulary import open_store
 
 
 @pytest.fixture
 def files(tmp_path: Path) -> Path:
     """A file store with two incidents, a history and a sealed roster file."""
     store = tmp_path / "files"
-    _run(store, "init")
+    cli_at(store, "init")
     for _ in range(2):
-        _run(store, "new", "--from", str(INCIDENTS / "email-cc-36.toml"))
-    _run(store, "log", "2024-0001", "初動対応")
-    _run(store, "--actor", "佐藤", "set", "2024-0002", "persons=40")
+        cli_at(store, "new", "--from", str(INCIDENTS / "email-cc-36.toml"))
+    cli_at(store, "log", "2024-0001", "初動対応")
+    cli_at(store, "--actor", "佐藤", "set", "2024-0002", "persons=40")
     (store / "rosters").mkdir(mode=0o700)
     (store / "rosters" / "2024-0001.roster").write_bytes(b"sealed bytes, copied as they are")
-    return store
-
-
-@pytest.fixture
-def database(tmp_path: Path, pg_url: str) -> Path:
-    store = tmp_path / "db"
-    init_store(store, Config(database_url=pg_url))
     return store
 
 
@@ -50,7 +34,7 @@ def _texts(store: Path) -> dict[str, bytes]:
 def test_import_then_export_keeps_records_history_and_sealed_files(files: Path, database: Path, pg_url: str,
                                                                    tmp_path: Path) -> None:
     source_entries = [e for e in open_store(files).audit_entries()]
-    done = json.loads(_run(database, "db", "import", str(files), "--json").stdout)
+    done = json.loads(cli_at(database, "db", "import", str(files), "--json").stdout)
     assert (done["incidents"], done["entries"], done["personal_files"]) == (2, len(source_entries), 1)
     assert done["verified"]["ok"] and done["source_head"] == source_entries[-1]["hash"]
     with psycopg.connect(pg_url) as conn:
@@ -62,23 +46,23 @@ def test_import_then_export_keeps_records_history_and_sealed_files(files: Path, 
     assert [(e["ts"], e["actor"], e["action"], e["incident"], e["changes"], e.get("record_sha256"))
             for e in imported] == [(e["ts"], e["actor"], e["action"], e["incident"], e["changes"],
                                     e.get("record_sha256")) for e in source_entries]
-    assert json.loads(_run(database, "audit", "verify", "--json").stdout)["ok"]
+    assert json.loads(cli_at(database, "audit", "verify", "--json").stdout)["ok"]
     assert (database / "rosters" / "2024-0001.roster").read_bytes() == b"sealed bytes, copied as they are"
     with psycopg.connect(pg_url) as conn:  # kept in the database too
         assert [(n, bytes(b)) for n, b in conn.execute("SELECT name, blob FROM personal_data")] == [
             ("rosters/2024-0001.roster", b"sealed bytes, copied as they are")]
     (database / "rosters" / "2024-0001.roster").unlink()  # exported from the database's copy
-    assert _run(database, "show", "2024-0002", "--json").stdout == _run(files, "show", "2024-0002", "--json").stdout
-    assert json.loads(_run(database, "new", "--from", str(INCIDENTS / "email-cc-36.toml"), "--json").stdout)["id"] \
+    assert cli_at(database, "show", "2024-0002", "--json").stdout == cli_at(files, "show", "2024-0002", "--json").stdout
+    assert json.loads(cli_at(database, "new", "--from", str(INCIDENTS / "email-cc-36.toml"), "--json").stdout)["id"] \
         == "2024-0003"
 
     out = tmp_path / "exported"
-    back = json.loads(_run(database, "db", "export", str(out), "--json").stdout)
+    back = json.loads(cli_at(database, "db", "export", str(out), "--json").stdout)
     assert back["incidents"] == 3 and back["verified"]["ok"] and back["personal_files"] == 1
     assert {k: v for k, v in _texts(out).items() if k != "2024-0003"} == _texts(files)
     assert "database_url" not in (out / "config.toml").read_text()
-    assert json.loads(_run(out, "audit", "verify", "--json").stdout)["ok"]
-    assert _run(out, "new", "--from", str(INCIDENTS / "email-cc-36.toml")).stdout.strip() == "2024-0004"
+    assert json.loads(cli_at(out, "audit", "verify", "--json").stdout)["ok"]
+    assert cli_at(out, "new", "--from", str(INCIDENTS / "email-cc-36.toml")).stdout.strip() == "2024-0004"
     assert (out / "rosters" / "2024-0001.roster").read_bytes() == b"sealed bytes, copied as they are"
     assert [e["action"] for e in open_store(database).audit_entries()][-1] == "db-export"
 
@@ -91,7 +75,7 @@ def test_a_batch_and_its_journal_are_kept_in_the_database_and_exported_from_it(
     sealed = {"messages.sealed": b"sealed messages", "manifest.json": b'{"format": 2}', "journal.jsonl": journal}
     for name, data in sealed.items():
         (batch / name).write_bytes(data)
-    _run(database, "db", "import", str(files))
+    cli_at(database, "db", "import", str(files))
     with psycopg.connect(pg_url) as conn:
         kept = {n: bytes(b) for n, b in conn.execute("SELECT name, blob FROM personal_data WHERE name LIKE 'batches/%'")}
         lines = [line for (line,) in conn.execute("SELECT line FROM batch_journal ORDER BY seq")]
@@ -100,7 +84,7 @@ def test_a_batch_and_its_journal_are_kept_in_the_database_and_exported_from_it(
     assert lines == ['{"key": "p000001", "state": "sending"}', '{"key": "p000001", "state": "sent"}']  # not the torn one
     for name in sealed:
         (database / "batches" / "2024-0001" / name).unlink()  # exported from the database's copy
-    _run(database, "db", "export", str(tmp_path / "out"))
+    cli_at(database, "db", "export", str(tmp_path / "out"))
     out = tmp_path / "out" / "batches" / "2024-0001"
     assert {name: (out / name).read_bytes() for name in sealed} == {
         **sealed, "journal.jsonl": journal[:journal.rindex(b"\n") + 1]}
@@ -109,17 +93,17 @@ def test_a_batch_and_its_journal_are_kept_in_the_database_and_exported_from_it(
 def test_a_source_whose_audit_log_does_not_verify_is_not_imported(files: Path, database: Path) -> None:
     log = files / "audit.log"
     log.write_text(log.read_text().replace('"初動対応"', '"書き換え"'))
-    refused = _run(database, "db", "import", str(files), expect=2)
+    refused = cli_at(database, "db", "import", str(files), expect=2)
     assert "does not verify" in refused.stderr and "nothing is copied" in refused.stderr
-    assert json.loads(_run(database, "list", "--json").stdout) == []
+    assert json.loads(cli_at(database, "list", "--json").stdout) == []
     assert not (database / "rosters").exists()
 
 
 def test_import_needs_an_empty_register_and_export_an_empty_directory(files: Path, database: Path,
                                                                       tmp_path: Path) -> None:
-    _run(database, "new", "--from", str(INCIDENTS / "email-cc-36.toml"))
-    assert "holds incidents already" in _run(database, "db", "import", str(files), expect=2).stderr
+    cli_at(database, "new", "--from", str(INCIDENTS / "email-cc-36.toml"))
+    assert "holds incidents already" in cli_at(database, "db", "import", str(files), expect=2).stderr
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "x").write_text("x")
-    assert "not an empty directory" in _run(database, "db", "export", str(tmp_path / "busy"), expect=2).stderr
-    assert "keeps its register in files" in _run(files, "db", "export", str(tmp_path / "e"), expect=2).stderr
+    assert "not an empty directory" in cli_at(database, "db", "export", str(tmp_path / "busy"), expect=2).stderr
+    assert "keeps its register in files" in cli_at(files, "db", "export", str(tmp_path / "e"), expect=2).stderr

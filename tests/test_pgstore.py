@@ -13,8 +13,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from click.testing import CliRunner, Result
-from conftest import INCIDENTS
+from click.testing import CliRunner
+from conftest import INCIDENTS, cli_at
 from test_store_concurrency import (  # the same writers as on files
     ADD_EVENTS,
     CREATE,
@@ -45,27 +45,23 @@ def pg_store(pg_store_dir: Path) -> RegisterStore:
     return open_store(pg_store_dir)
 
 
-def _run(store_dir: Path, *args: str, expect: int = 0, env: dict[str, str] | None = None) -> Result:
-    result = CliRunner().invoke(cli, ["--store", str(store_dir), *args], env=env, catch_exceptions=False)
-    assert result.exit_code == expect, result.output
-    return result
 
 
 def test_init_with_a_database_records_the_choice_and_migrates(tmp_path: Path, pg_url: str) -> None:
     store_dir = tmp_path / "s"
-    _run(store_dir, "init", "--database", pg_url)
+    cli_at(store_dir, "init", "--database", pg_url)
     assert "database_url" in (store_dir / "config.toml").read_text()
     assert not (store_dir / "incidents").exists()
-    status = json.loads(_run(store_dir, "db", "status", "--json").stdout)
+    status = json.loads(cli_at(store_dir, "db", "status", "--json").stdout)
     assert [m["version"] for m in status["migrations"]] == [1, 2, 3, 4, 5, 6, 7, 8]
     assert status["migrations"][0]["applied_at"]
-    assert json.loads(_run(store_dir, "db", "upgrade", "--json").stdout)["applied"] == []
-    incident_id = json.loads(_run(store_dir, "new", "--from", str(INCIDENTS / "email-cc-36.toml"),
+    assert json.loads(cli_at(store_dir, "db", "upgrade", "--json").stdout)["applied"] == []
+    incident_id = json.loads(cli_at(store_dir, "new", "--from", str(INCIDENTS / "email-cc-36.toml"),
                                   "--json").stdout)["id"]
     assert incident_id.endswith("-0001")
-    listed = json.loads(_run(store_dir, "list", "--json").stdout)
+    listed = json.loads(cli_at(store_dir, "list", "--json").stdout)
     assert [r["id"] for r in listed] == [incident_id]
-    verified = json.loads(_run(store_dir, "audit", "verify", "--json").stdout)
+    verified = json.loads(cli_at(store_dir, "audit", "verify", "--json").stdout)
     assert verified["ok"] and verified["entries"] == 2 and verified["keyed"]
 
 
@@ -91,7 +87,7 @@ def test_a_pending_migration_is_named(pg_store_dir: Path, pg_url: str) -> None:
     store = open_store(pg_store_dir)
     with pytest.raises(StoreError, match="incident db upgrade"):
         store.records()
-    assert _run(pg_store_dir, "db", "status", expect=1).stdout.count("pending") == 1
+    assert cli_at(pg_store_dir, "db", "status", expect=1).stdout.count("pending") == 1
 
 
 def test_two_migrations_of_one_number_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,6 +15,7 @@ import keyring.backends.fail
 import keyring.backends.null
 import keyring.errors
 import pytest
+from conftest import MemoryKeyring
 
 from incident.errors import InputError
 from incident.register.secrets import (
@@ -26,25 +27,6 @@ from incident.register.secrets import (
     load_or_create_key,
     set_secret,
 )
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A keyring backend that keeps entries in a dict, for tests."""
-
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        del self.entries[(service, username)]
 
 
 class BrokenKeyring(MemoryKeyring):
@@ -64,13 +46,6 @@ def _restore_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     before = keyring.get_keyring()
     yield
     keyring.set_keyring(before)
-
-
-@pytest.fixture
-def memory_keyring() -> MemoryKeyring:
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    return backend
 
 
 @pytest.fixture

@@ -11,24 +11,17 @@ from pathlib import Path
 
 import keyring
 import pytest
-from click.testing import CliRunner, Result
-from conftest import INCIDENTS
-from test_secrets import MemoryKeyring
+from click.testing import CliRunner
+from conftest import INCIDENTS, MemoryKeyring, cli_at
 
 from incident.cli import cli
 from incident.law.vocabulary import open_store
 
 
-def _run(store: Path, *args: str, expect: int = 0) -> Result:
-    result = CliRunner().invoke(cli, ["--store", str(store), *args], catch_exceptions=False)
-    assert result.exit_code == expect, (result.stdout, result.stderr)
-    return result
-
-
 def _new_store(path: Path) -> str:
-    _run(path, "init")
-    incident = _run(path, "new", "--from", str(INCIDENTS / "email-cc-36.toml")).stdout.strip()
-    _run(path, "log", incident, "初動対応")
+    cli_at(path, "init")
+    incident = cli_at(path, "new", "--from", str(INCIDENTS / "email-cc-36.toml")).stdout.strip()
+    cli_at(path, "log", incident, "初動対応")
     return incident
 
 
@@ -70,7 +63,7 @@ def test_the_roster_key_in_the_keyring_follows_the_store(tmp_path: Path, monkeyp
     backend = MemoryKeyring()
     keyring.set_keyring(backend)
     store = tmp_path / "s"
-    _run(store, "init")
+    cli_at(store, "init")
     key = open_store(store).roster_key()
     store_id = (store / "store-id").read_text().strip()
     assert ("incident", f"roster-key:store:{store_id}") in backend.entries
@@ -78,7 +71,7 @@ def test_the_roster_key_in_the_keyring_follows_the_store(tmp_path: Path, monkeyp
     assert open_store(tmp_path / "t").roster_key() == key
     # a roster key named after the path (before ids) is found where the store was and filed under its id
     legacy = tmp_path / "legacy"
-    _run(legacy, "init")
+    cli_at(legacy, "init")
     (legacy / "store-id").unlink()
     zeros = "A" * 43 + "="
     backend.entries[("incident", f"roster-key:{legacy.resolve()}")] = zeros
@@ -92,5 +85,5 @@ def test_the_roster_key_in_the_keyring_follows_the_store(tmp_path: Path, monkeyp
 def test_a_damaged_store_id_is_refused(tmp_path: Path) -> None:
     _new_store(tmp_path / "s")
     (tmp_path / "s" / "store-id").write_text("not an id\n")
-    result = _run(tmp_path / "s", "log", "2024-0001", "x", expect=2)
+    result = cli_at(tmp_path / "s", "log", "2024-0001", "x", expect=2)
     assert "store-id does not hold a store id" in result.stderr

@@ -271,7 +271,7 @@ def test_a_step_that_settles_a_fact_reassesses_without_the_command_line(store: R
 def test_setting_the_smtp_password_is_logged_without_its_value(store: RegisterStore,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     import keyring
-    from test_secrets import MemoryKeyring
+    from conftest import MemoryKeyring
 
     from incident.errors import InputError
     from incident.followup.sending import PASSWORD_ENV, set_smtp_password
