@@ -7,7 +7,7 @@ assessment's answer. Every backend gives them (`RegisterStore.summaries`).
 
 The file store also keeps them in `list.json` beside `index.json`: each incident file's summary with the
 status of the file (size, modification and change times, inode) that the index vouched for when the list
-was written, the timezone the dates were taken in, and the status of `config.toml`. `cached_summaries`
+was written, and the status of `config.toml` (whose timezone the dates were taken in). `cached_summaries`
 answers from that file alone, loading neither the store nor the record's schema, when it still vouches
 for every incident file: the same files with the same statuses, each of them (and the config) settled
 before the list was written (`SETTLED_NS`, as for the index). Anything else (a file added, changed,
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from incident.register.paths import ENV_DATABASE_URL, ID_RE
 
 LIST_FILE = "list.json"
-VERSION = 2
+VERSION = 3
 #: how long before the list's writing a file must have last changed for its status alone to vouch for it
 #: (a later change within the file system's clock tick could leave the status alike)
 SETTLED_NS = 2_000_000_000
@@ -99,7 +99,7 @@ def _config_signature(root: str | os.PathLike[str]) -> list[int] | None:
         return None
 
 
-def encode(*, tz: str, root: str | os.PathLike[str], taken_ns: int, files: Mapping[str, Sequence[int]],
+def encode(*, root: str | os.PathLike[str], taken_ns: int, files: Mapping[str, Sequence[int]],
            summaries: Sequence[Summary]) -> bytes | None:
     """The cache's bytes for these summaries (in list order) and their files' statuses; None when a file or
     the config changed too recently for its status to vouch for it (the list is then not cached)."""
@@ -116,7 +116,7 @@ def encode(*, tz: str, root: str | os.PathLike[str], taken_ns: int, files: Mappi
         entries.append([name, list(status), summary])
     if len(entries) != len(files):
         return None
-    return json.dumps({"version": VERSION, "tz": tz, "config": config, "entries": entries},
+    return json.dumps({"version": VERSION, "config": config, "entries": entries},
                       ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 

@@ -264,15 +264,6 @@ class LocalStore(ABC):
         self.check_id(incident_id)
         return f"incident {incident_id}"
 
-    @abstractmethod
-    def records(self, *, fresh: bool = False) -> list[rec.Record]:
-        """Every valid incident, newest discovery first; the invalid ones are kept in `skipped`."""
-
-    def summaries(self) -> list[Summary]:
-        """Every valid incident as listed, newest discovery first (the invalid ones kept in `skipped`)."""
-        tz, names = self.tz, self.type_names()
-        return [summary_of(r, tz, names) for r in self.records()]
-
     def type_names(self) -> dict[str, str]:
         """Each incident type's Japanese name (誤送信), the organization's own types included: id -> name."""
         if self._vocabulary_loader is None:
@@ -562,7 +553,7 @@ class Store(LocalStore):
 
     def _cache_list(self, index: _Index, summaries: list[Summary]) -> None:
         """Write `list.json` when it would say something new (a cache: a failure to write is no error)."""
-        data = encode_list(tz=self.tz, root=self.root, taken_ns=index.taken_ns, files=index.statuses,
+        data = encode_list(root=self.root, taken_ns=index.taken_ns, files=index.statuses,
                            summaries=summaries)
         path = self.root / LIST_FILE
         try:
