@@ -110,11 +110,10 @@ def run(store_dir: Path, backend: str, request: pytest.FixtureRequest) -> Callab
         args = shlex.split(line) if isinstance(line, str) else line
         actor = _actor_arg(args)
         if backend == "postgresql" and actor is not None and not (env or {}).get("INCIDENT_DATABASE_URL"):
-            import tomllib
 
             from incident.register.actors import actor_key
 
-            url = tomllib.loads((store_dir / "config.toml").read_text(encoding="utf-8"))["database_url"]
+            url = database_url_of(store_dir)
             role = request.getfixturevalue("pg_roles").member(url, actor_key(actor))
             env = {**(env or {}), "INCIDENT_DATABASE_URL": as_role(url, role)}
         runner = CliRunner()
@@ -194,4 +193,11 @@ def memory_keyring() -> MemoryKeyring:
     backend = MemoryKeyring()
     keyring.set_keyring(backend)
     return backend
+
+
+def database_url_of(store_dir: Path) -> str:
+    """The database a fixture store's register is in (its config's `database_url`)."""
+    import tomllib
+
+    return str(tomllib.loads((store_dir / "config.toml").read_text(encoding="utf-8"))["database_url"])
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import Result
-from conftest import INCIDENTS, answer_review
+from conftest import INCIDENTS, answer_review, database_url_of
 
 from incident.errors import InputError
 from incident.followup.actions import parse_aid
@@ -232,7 +232,6 @@ def test_on_the_shared_register_the_role_that_marked_it_done_cannot_verify_it_un
         run: Callable[..., Result], clock: Any, backend: str, store_dir: Path, request: pytest.FixtureRequest) -> None:
     if backend != "postgresql":
         pytest.skip("the file store authenticates no one: the names given are compared (test above)")
-    import tomllib
 
     from pgserver import as_role
 
@@ -242,7 +241,7 @@ def test_on_the_shared_register_the_role_that_marked_it_done_cannot_verify_it_un
     run(f"action add {incident} --measure 照合手順の改訂 --owner 総務課 --due 2024-08-30")
     aid = f"{incident}/A1"
     run(f"--actor 佐藤 action done {aid} --evidence 手順書第3版を周知")
-    url = tomllib.loads((store_dir / "config.toml").read_text(encoding="utf-8"))["database_url"]
+    url = database_url_of(store_dir)
     role = request.getfixturevalue("pg_roles").member(url, actor_key("佐藤"))
     same_role = {"INCIDENT_DATABASE_URL": as_role(url, role)}
     refused = run(f"--actor 田中 action verify {aid}", env=same_role, expect=2)

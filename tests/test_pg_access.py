@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 from click.testing import CliRunner, Result
-from conftest import INCIDENTS
+from conftest import INCIDENTS, database_url_of
 from pgserver import Roles, as_role
 from test_send_cli import incident  # noqa: F401 - fixture: an incident with a roster and SMTP settings
 
@@ -187,7 +187,7 @@ def test_the_double_check_compares_authenticated_roles() -> None:
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_the_preparing_role_cannot_approve_under_another_name(run: Any, incident: str,  # noqa: F811
                                                                store_dir: Path, pg_roles: Roles) -> None:
-    url = tomllib.loads((store_dir / "config.toml").read_text(encoding="utf-8"))["database_url"]
+    url = database_url_of(store_dir)
     officer = {"INCIDENT_DATABASE_URL": as_role(url, pg_roles.member(url, "officer"))}
     run(f"send {incident} --prepare --actor alice", env=officer)
     refused = run(f"send {incident} --approve --actor bob", env=officer, expect=2)

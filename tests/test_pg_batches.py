@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-import tomllib
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from typing import Any
 import psycopg
 import pytest
 from click.testing import CliRunner, Result
-from conftest import answer_review
+from conftest import answer_review, database_url_of
 from pgserver import Roles, as_role
 from smtp_server import CapturingHandler, SmtpTestServer
 from test_mailmerge import PEOPLE, write_csv
@@ -76,7 +75,7 @@ class Machine:
 def machines(store_dir: Path, tmp_path: Path, pg_roles: Roles) -> tuple[Machine, Machine]:
     """Machine A (the fixture store) and machine B, each with the organization and a sender; the same key
     file (INCIDENT_KEY_FILE), as every officer of the register has."""
-    url = tomllib.loads((store_dir / "config.toml").read_text(encoding="utf-8"))["database_url"]
+    url = database_url_of(store_dir)
     other = tmp_path / "machine-b"
     init_store(other, Config(database_url=url))
     for where in (store_dir, other):

@@ -5,7 +5,6 @@ deleted from the database by purge, which records it."""
 from __future__ import annotations
 
 import json
-import tomllib
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 from click.testing import CliRunner, Result
-from conftest import INCIDENTS, answer_review
+from conftest import INCIDENTS, answer_review, database_url_of
 from test_mailmerge import PEOPLE, write_csv
 from test_purge import clock  # noqa: F401 - fixture: the toolkit's clock, set by the test
 
@@ -26,7 +25,7 @@ from incident.register.config import Config
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_a_roster_is_sealed_in_the_database_reached_elsewhere_and_purged(
         run: Callable[..., Result], store_dir: Path, tmp_path: Path, clock: Callable[[str], None]) -> None:  # noqa: F811
-    url = tomllib.loads((store_dir / "config.toml").read_text(encoding="utf-8"))["database_url"]
+    url = database_url_of(store_dir)
     incident = json.loads(run(f"new --from {INCIDENTS / 'email-cc-36.toml'} --json").stdout)["id"]
     imported = json.loads(run(f"roster import {incident} {write_csv(tmp_path / 'roster.csv')} --json").stdout)
     name = f"rosters/{incident}.roster"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import rewrite_config
+from conftest import database_url_of, rewrite_config
 from smtp_server import CapturingHandler, SmtpTestServer
 from test_mailmerge import PEOPLE, write_csv
 from test_notices import CONTACT, ORG, make
@@ -161,11 +161,10 @@ def test_the_command_module_loads_only_click_and_the_cli_common_module() -> None
 @contextmanager
 def register(store_dir: Path) -> Iterator[Any]:
     """A connection of its own to the database of the PostgreSQL store in `store_dir` (another machine's)."""
-    import tomllib
 
     import psycopg
 
-    url = tomllib.loads((store_dir / "config.toml").read_text(encoding="utf-8"))["database_url"]
+    url = database_url_of(store_dir)
     with psycopg.connect(url, autocommit=True) as conn:
         yield conn
 

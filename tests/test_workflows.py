@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import database_url_of
 from smtp_server import SmtpTestServer
 from test_mailmerge import write_csv
 from test_notices import make
@@ -34,13 +35,12 @@ def as_person(name: str, store_dir: Path, backend: str, request: pytest.FixtureR
     from incident.law.vocabulary import open_store
 
     if backend == "postgresql":
-        import tomllib
 
         from pgserver import as_role
 
         from incident.register.actors import actor_key
 
-        url = tomllib.loads((store_dir / "config.toml").read_text(encoding="utf-8"))["database_url"]
+        url = database_url_of(store_dir)
         role = request.getfixturevalue("pg_roles").member(url, actor_key(name))
         monkeypatch.setenv("INCIDENT_DATABASE_URL", as_role(url, role))
     return open_store(store_dir)
