@@ -183,6 +183,12 @@ def numbered_label(name: str, number: int) -> str:
     return _(_NUMBERED[name]).format(number=number) if name in _NUMBERED else f"{name} #{number}"
 
 
+def table_label(name: str, ident: object, index: int) -> str:
+    """How a message names the `index`-th (0-based) [[name]] table: by its id when that is a string
+    (`label_of`), else by its place (`numbered_label`)."""
+    return label_of(name, ident) if isinstance(ident, str) else numbered_label(name, index + 1)
+
+
 _NUMBERED = {
     "item": N_("item #{number}"),
     "type": N_("type #{number}"),

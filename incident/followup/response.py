@@ -42,9 +42,9 @@ from incident.tomlfile import (
     BlockProblems,
     check_header,
     label_of,
-    numbered_label,
     raise_problems,
     read_toml,
+    table_label,
 )
 
 SUBDIR = "response"
@@ -441,7 +441,7 @@ def _check_figures(raw: Mapping[str, Any], block: BlockProblems, regimes: Regime
 def _check_step(raw: Mapping[str, Any], index: int, block: BlockProblems,
                 first: dict[str, int | None]) -> list[InputError]:
     step_id = raw.get("id")
-    label = label_of("step", step_id) if isinstance(step_id, str) else numbered_label("step", index + 1)
+    label = table_label("step", step_id, index)
     if "who" in raw:  # the one-string form of earlier playbooks ("所管課 / department in charge")
         block.fail(_("{label}: who is given in each language: who_ja = \"所管課\" and who_en = \"department in "
                      "charge\"").format(label=label), "who")

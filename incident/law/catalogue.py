@@ -35,6 +35,7 @@ from incident.tomlfile import (
     numbered_label,
     raise_problems,
     read_toml,
+    table_label,
 )
 
 FILENAME = "data-items.toml"
@@ -397,7 +398,7 @@ def _check_item(
     """Check one [[item]] table into `block`; the item when it is sound enough to build."""
     fail = block.fail
     item_id = raw.get("id")
-    label = label_of("item", item_id) if isinstance(item_id, str) else numbered_label("item", index + 1)
+    label = table_label("item", item_id, index)
     block.unknown_keys(raw, _ITEM_KEYS, label)
     if item_id is None:
         fail(_("{label} has no id").format(label=label), "id")

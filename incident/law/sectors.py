@@ -27,10 +27,9 @@ from incident.tomlfile import (
     ID_PATTERN,
     BlockProblems,
     check_header,
-    label_of,
-    numbered_label,
     raise_problems,
     read_toml,
+    table_label,
 )
 
 __all__ = ["FILENAME", "Sector", "check_sectors_file", "load_sectors", "sector_of"]
@@ -123,7 +122,7 @@ def _parse(path: Path) -> tuple[list[Sector], list[InputError]]:
 def _sector(t: Mapping[str, Any], index: int, block: BlockProblems, seen: set[str], path: Path,
             locator: Any) -> Sector | None:
     sid = t.get("id")
-    label = label_of("sector", sid) if isinstance(sid, str) else numbered_label("sector", index + 1)
+    label = table_label("sector", sid, index)
     block.unknown_keys(t, _SECTOR_KEYS, label)
     if not isinstance(sid, str) or not ID_PATTERN.match(sid):
         block.fail(_("{label}: id must be lower-case words joined by hyphens").format(label=label), "id")

@@ -25,10 +25,10 @@ from incident.tomlfile import (
     BlockProblems,
     TomlLocator,
     check_header,
-    label_of,
     numbered_label,
     raise_problems,
     read_toml,
+    table_label,
 )
 
 TYPES_FILE = "incident-types.toml"
@@ -303,7 +303,7 @@ def _check_entry(raw: Mapping[str, Any], kind: Kind, index: int, block: BlockPro
     """Check one [[type]] or [[cause]] table, recording every problem in `block`."""
     fail = block.fail
     entry_id = raw.get("id")
-    label = label_of(kind, entry_id) if isinstance(entry_id, str) else numbered_label(kind, index + 1)
+    label = table_label(kind, entry_id, index)
     block.unknown_keys(raw, _KEYS[kind], label)
     if entry_id is None:
         fail(_("{label} has no id").format(label=label), "id")
