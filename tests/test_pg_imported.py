@@ -228,3 +228,15 @@ def test_no_live_entry_passes_for_an_imported_one(tmp_path: Path, database: Path
     _run(source, "new", "--from", str(INCIDENTS / "email-cc-36.toml"))
     refused = _run(database, "db", "import", str(source), expect=2)
     assert "holds incidents already" in refused.stderr
+
+
+def test_a_role_matches_whatever_the_name_and_the_record_names_the_earlier_step_when_the_log_does_not() -> None:
+    from incident.register.actors import Identities, signed_in_as_one_of, told_apart
+
+    me = Author("dora", "desk_dora")
+    assert signed_in_as_one_of(me, [Author("bob", "desk_bob"), Author("Dora B.", "desk_dora", True)])
+    assert not signed_in_as_one_of(me, [Author("dora"), Author("bob", "desk_bob")])
+    assert not signed_in_as_one_of(Author("dora"), [Author("dora")])  # names are compared elsewhere
+    assert told_apart(me, [Author("bob", "desk_bob", True)], "ignored") == Identities("roles", True)
+    assert told_apart(me, [Author("bob")], "ignored") == Identities("names", False)
+    assert told_apart(me, [], "bob") == Identities("names", False)  # the record's name: no role

@@ -24,7 +24,14 @@ from incident.i18n import _
 from incident.law.taxonomy import load_taxonomy
 from incident.register import record as rec
 from incident.register import sections
-from incident.register.actors import Author, Identities, author_of, identities, same_actor
+from incident.register.actors import (
+    Author,
+    Identities,
+    author_of,
+    same_actor,
+    signed_in_as_one_of,
+    told_apart,
+)
 from incident.register.backend import RegisterStore
 from incident.text import normalize
 
@@ -350,7 +357,7 @@ def verify_action(ctx: Context, aid: str, *, actor: str, at: datetime | None = N
     moment = (at or ctx.now()).replace(microsecond=0)
     me = Author(actor, ctx.store.identity())
     marked = _done_entries(ctx.store, incident_id, action_id)
-    done_by_me = me.role if me.role is not None and any(a.role == me.role for a in marked) else ""
+    done_by_me = me.role if signed_in_as_one_of(me, marked) else ""
 
     def change(old: rec.Record) -> rec.Record:
         action = find_action(old, action_id)
@@ -371,7 +378,7 @@ def verify_action(ctx: Context, aid: str, *, actor: str, at: datetime | None = N
     record = ctx.store.update(incident_id, change, actor=actor, action="action.verify", at=moment,
                           extra={"action": action_id})
     action = find_action(record, action_id)
-    return Verified(action, identities(me, *marked) if marked else identities(me, Author(action.done_by)))
+    return Verified(action, told_apart(me, marked, action.done_by))
 
 
 def _done_entries(store: RegisterStore, incident_id: str, action_id: str) -> list[Author]:

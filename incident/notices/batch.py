@@ -58,7 +58,16 @@ from incident.fsutil import LockBusy, file_lock, fsync_dir
 from incident.i18n import N_, _
 from incident.notices import sealed
 from incident.notices.emailaddr import check_email
-from incident.register.actors import Author, Identities, author_of, identities, same_actor, same_author
+from incident.register.actors import (
+    Author,
+    Identities,
+    author_of,
+    identities,
+    same_actor,
+    same_author,
+    signed_in_as_one_of,
+    told_apart,
+)
 from incident.register.batchfiles import JOURNAL, LOCK, MANIFEST, MESSAGES, BatchFiles, file_sha256
 
 JournalState = Literal["sending", "sent", "failed"]
@@ -261,12 +270,10 @@ def check_approver(entries: Iterable[Mapping[str, Any]], manifest: BatchManifest
     preparers = [author_of(entry) for entry in entries
                  if entry.get("incident") == manifest.incident_id and entry.get("action") == "send-prepare" and
                  isinstance(entry.get("changes"), dict) and entry["changes"].get("sha256") == manifest.sha256]
-    if identity is not None and not _same_person(actor, manifest.prepared_by):
-        for preparer in preparers:
-            if preparer.role == identity:
-                raise RefusedError(_("{identity} prepared this batch; a second person, signed in as someone else, must approve it (ダブルチェック)")
-                                   .format(identity=identity))
-    return identities(me, *preparers) if preparers else identities(me, Author(manifest.prepared_by))
+    if not _same_person(actor, manifest.prepared_by) and signed_in_as_one_of(me, preparers):
+        raise RefusedError(_("{identity} prepared this batch; a second person, signed in as someone else, must approve it (ダブルチェック)")
+                           .format(identity=identity))
+    return told_apart(me, preparers, manifest.prepared_by)
 
 
 def _write_manifest(batch_dir: Path, manifest: BatchManifest) -> None:

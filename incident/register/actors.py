@@ -18,7 +18,7 @@ are compared (`same_actor`), as the file store always does.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,3 +107,14 @@ def identities(*authors: Author) -> Identities:
     """How `same_author` compares these authors."""
     roles = all(a.role is not None for a in authors)
     return Identities("roles" if roles else "names", any(a.imported for a in authors))
+
+
+def signed_in_as_one_of(me: Author, authors: Iterable[Author]) -> bool:
+    """Whether `me` is signed in (has a role) as the role of one of `authors`: the same person under any name."""
+    return me.role is not None and any(a.role == me.role for a in authors)
+
+
+def told_apart(me: Author, earlier: Sequence[Author], named: str) -> Identities:
+    """How `me` is told apart from who made the earlier step of a double check: its authors as the log
+    records them, or, where it records none, the name the record gives (`named`)."""
+    return identities(me, *earlier) if earlier else identities(me, Author(named))
