@@ -88,20 +88,20 @@ class VerifyResult:
     entries: int
     #: 1-based line number of the first bad line, when not ok (None for a problem outside the log)
     line: int | None = None
-    #: in English, as JSON gives it ('' when ok); `told` says it in the run's language
-    problem: str = ""
+    #: what is wrong, when not ok
+    found: Problem | None = None
     #: the last entry's hash (what `audit anchor` prints)
     head: str = ""
     keyed: bool = False
-    told: str = field(default="", compare=False)
 
-    @classmethod
-    def failed(cls, found: Problem, entries: int, line: int | None, head: str, keyed: bool) -> VerifyResult:
-        return cls(False, entries, line, found.english(), head, keyed, told=str(found))
+    @property
+    def problem(self) -> str:
+        """The problem in English, as JSON gives it ('' when ok)."""
+        return self.found.english() if self.found else ""
 
     def shown(self) -> str:
-        """The problem in the run's language."""
-        return self.told or self.problem
+        """The problem in the run's language ('' when ok)."""
+        return str(self.found) if self.found else ""
 
 
 class AuditLog:
@@ -294,18 +294,18 @@ def verify_lines(lines: Iterable[bytes | Link], head: dict[str, Any] | None, hea
         lineno += 1
         problem = state.feed_link(raw) if isinstance(raw, Link) else state.feed(raw)
         if problem:
-            return VerifyResult.failed(problem, state.seq, lineno, state.prev, state.keyed)
+            return VerifyResult(False, state.seq, lineno, problem, state.prev, state.keyed)
     problem = state.finish(head, head_exists)
     if problem:
-        return VerifyResult.failed(problem, state.seq, lineno + 1 if state.seq else 1, state.prev, state.keyed)
+        return VerifyResult(False, state.seq, lineno + 1 if state.seq else 1, problem, state.prev, state.keyed)
     if records is not None:
         problem = state.check_records(records)
         if problem:
-            return VerifyResult.failed(problem, state.seq, None, state.prev, state.keyed)
+            return VerifyResult(False, state.seq, None, problem, state.prev, state.keyed)
     if anchor is not None and anchor.split(":")[-1] not in state.hashes:
-        return VerifyResult.failed(Problem(N_("the anchor {anchor} is not in the log (the log was rewritten or cut "
-                                              "before it)"), {"anchor": anchor}),
-                                   state.seq, None, state.prev, state.keyed)
+        return VerifyResult(False, state.seq, None, Problem(N_("the anchor {anchor} is not in the log (the log was "
+                                                                "rewritten or cut before it)"), {"anchor": anchor}),
+                            state.prev, state.keyed)
     return VerifyResult(True, state.seq, head=state.prev, keyed=state.keyed)
 
 
