@@ -62,8 +62,13 @@ def _entries_of(lines: Iterator[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(lines)
 
 
-def _when(entry: Mapping[str, Any]) -> datetime:
-    return datetime.fromisoformat(str(entry["ts"]))
+def _copied(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """What the copy of a source entry says (the keywords of the target's append): the source's time, action,
+    incident, changes and record hash, its author as the source recorded it and the mark `imported`."""
+    return {"actor": str(entry.get("actor", "")), "action": str(entry.get("action", "")),
+            "incident": entry.get("incident"), "changes": entry.get("changes") or {},
+            "at": datetime.fromisoformat(str(entry["ts"])), "record_sha256": entry.get("record_sha256"),
+            "imported": imported_mark(entry)}
 
 
 def _checked_source(verify: Callable[[], VerifyResult], where: str) -> VerifyResult:
@@ -135,9 +140,7 @@ def import_files(register: RegisterStore, source_root: Path, *, actor: str, at: 
         for incident_id, record in records.items():
             target._write(cur, record, insert=True, content=texts[incident_id])
         for entry in entries:
-            target._append(cur, actor=str(entry.get("actor", "")), action=str(entry.get("action", "")),
-                           incident=entry.get("incident"), changes=entry.get("changes") or {}, at=_when(entry),
-                           record_sha256=entry.get("record_sha256"), imported=imported_mark(entry))
+            target._append(cur, **_copied(entry))
         counters = source.root / "counters.json"
         if counters.exists():
             for year, last in json.loads(counters.read_text(encoding="utf-8")).items():
@@ -204,6 +207,4 @@ def _append_as(store: Store, entry: Mapping[str, Any]) -> None:
     key = found[0] if found else None
     last = store.audit.last()
     seq, prev = (int(last["seq"]), str(last["hash"])) if last else (0, GENESIS)
-    store.audit._write(seq + 1, prev, key, actor=str(entry.get("actor", "")), action=str(entry.get("action", "")),
-                       incident=entry.get("incident"), changes=entry.get("changes") or {}, at=_when(entry),
-                       record_sha256=entry.get("record_sha256"), imported=imported_mark(entry))
+    store.audit._write(seq + 1, prev, key, **_copied(entry))
