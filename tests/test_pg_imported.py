@@ -14,13 +14,12 @@ from typing import Any
 
 import psycopg
 import pytest
-from click.testing import CliRunner, Result
-from conftest import INCIDENTS
+from click.testing import Result
+from conftest import INCIDENTS, cli_at
 from pgserver import Roles, as_role
 from smtp_server import SmtpTestServer
 from test_send_cli import configure, incident  # noqa: F401 - fixture: an incident with a roster and SMTP settings
 
-from incident.cli import cli
 from incident.errors import RefusedError
 from incident.law.vocabulary import init_store, open_store
 from incident.notices.batch import BatchManifest, approve_batch, check_logged_approval, load_manifest
@@ -30,22 +29,9 @@ from incident.register.config import Config
 from incident.register.store import Store
 
 
-def _run(store: Path, *args: str, expect: int = 0, env: dict[str, str] | None = None) -> Result:
-    result = CliRunner().invoke(cli, ["--store", str(store), *args], env=env, catch_exceptions=False)
-    assert result.exit_code == expect, (result.stdout, result.stderr)
-    return result
-
-
-@pytest.fixture
-def database(tmp_path: Path, pg_url: str) -> Path:
-    store = tmp_path / "db"
-    init_store(store, Config(database_url=pg_url))
-    return store
-
-
 def _imported(database: Path, source: Path) -> list[dict[str, Any]]:
     """Import `source` into `database` (as the server's own role: the importer); the entries copied."""
-    done = json.loads(_run(database, "db", "import", str(source), "--json").stdout)
+    done = json.loads(cli_at(database, "db", "import", str(source), "--json").stdout)
     assert done["verified"]["ok"]
     entries = list(open_store(database).audit_entries())
     return entries[-done["entries"]:]
@@ -63,19 +49,19 @@ def test_a_batch_prepared_and_approved_by_two_people_in_the_file_store_is_sent_f
         (importer, s["actor"], s["ts"], {"seq": s["seq"], "hash": s["hash"]}) for s in source]
     assert [(author_of(e).name, author_of(e).role, author_of(e).imported) for e in copied if
             e["action"].startswith("send")] == [("alice", None, True), ("bob", None, True)]
-    shown = json.loads(_run(database, "audit", "show", "--incident", incident, "--json").stdout)
+    shown = json.loads(cli_at(database, "audit", "show", "--incident", incident, "--json").stdout)
     assert [(e["actor"], e["imported"]["seq"]) for e in shown if e["action"].startswith("send")] == [
         (s["actor"], s["seq"]) for s in source if s["action"].startswith("send")]
-    table = _run(database, "audit", "show", "--incident", incident).stdout
+    table = cli_at(database, "audit", "show", "--incident", incident).stdout
     for s in source:
         if s["action"].startswith("send"):
             assert f"{s['actor']} (imported: #{s['seq']} there)" in table
     with SmtpTestServer() as server:
         configure(database, server.port)
-        sent = json.loads(_run(database, "send", incident, "--json", "--actor", "carol").stdout)
+        sent = json.loads(cli_at(database, "send", incident, "--json", "--actor", "carol").stdout)
         assert sent["sent"] == 3 and sent["identities"] == {"compared": "names", "imported": True}
         assert len(server.received) == 3
-    assert json.loads(_run(database, "audit", "verify", "--json").stdout)["ok"]
+    assert json.loads(cli_at(database, "audit", "verify", "--json").stdout)["ok"]
 
 
 def test_one_person_who_prepared_and_approved_in_the_file_store_is_still_one_in_the_database(
@@ -87,7 +73,7 @@ def test_one_person_who_prepared_and_approved_in_the_file_store_is_still_one_in_
     _imported(database, store_dir)
     with SmtpTestServer() as server:
         configure(database, server.port)
-        refused = _run(database, "send", incident, "--actor", "carol", expect=2)
+        refused = cli_at(database, "send", incident, "--actor", "carol", expect=2)
         assert "by someone other than its preparer" in refused.stderr and server.received == []
 
 
@@ -109,8 +95,8 @@ def _signed_entries(store: Store, incident_id: str, entries: list[tuple[str, str
 def test_the_roles_a_source_recorded_are_compared_not_the_importers_nor_the_names(
         tmp_path: Path, database: Path, roles: tuple[str, str], two: bool) -> None:
     source = tmp_path / "files"
-    _run(source, "init")
-    incident_id = json.loads(_run(source, "new", "--from", str(INCIDENTS / "email-cc-36.toml"), "--json").stdout)["id"]
+    cli_at(source, "init")
+    incident_id = json.loads(cli_at(source, "new", "--from", str(INCIDENTS / "email-cc-36.toml"), "--json").stdout)["id"]
     manifest = BatchManifest(incident_id, 1, "a" * 64, "alice", "2024-06-04T09:00:00+09:00")
     # one role under two names, or two roles under one name
     names = ("alice", "bob") if roles[0] == roles[1] else ("alice", "alice")
@@ -135,11 +121,11 @@ def test_export_and_import_again_keep_the_authors_and_the_chain(
     _imported(database, store_dir)
     # a live step on the database, by a role of its own
     role = pg_roles.member(pg_url, "dora")
-    _run(database, "--actor", "dora", "log", incident, "初動対応", env={"INCIDENT_DATABASE_URL": as_role(pg_url, role)})
+    cli_at(database, "--actor", "dora", "log", incident, "初動対応", env={"INCIDENT_DATABASE_URL": as_role(pg_url, role)})
     on_db = list(open_store(database).audit_entries())
     out = tmp_path / "exported"
-    assert json.loads(_run(database, "db", "export", str(out), "--json").stdout)["verified"]["ok"]
-    assert json.loads(_run(out, "audit", "verify", "--json").stdout)["ok"]
+    assert json.loads(cli_at(database, "db", "export", str(out), "--json").stdout)["verified"]["ok"]
+    assert json.loads(cli_at(out, "audit", "verify", "--json").stdout)["ok"]
     exported = list(open_store(out).audit_entries())
     authors = {e["hash"]: author_of(e) for e in on_db}
     copied = exported[-len(on_db):]
@@ -154,7 +140,7 @@ def test_export_and_import_again_keep_the_authors_and_the_chain(
     back = _imported(other, out)
     assert [author_of(e) for e in back[-len(on_db):]] == [
         Author(authors[s["hash"]].name, authors[s["hash"]].role, True) for s in on_db]
-    assert json.loads(_run(other, "audit", "verify", "--json").stdout)["ok"]
+    assert json.loads(cli_at(other, "audit", "verify", "--json").stdout)["ok"]
     assert check_logged_approval(back, incident, manifest).imported
 
 
@@ -175,19 +161,19 @@ def _second_schema(pg_url: str, tmp_path: Path) -> Path:
 def test_an_action_done_in_the_file_store_is_verified_in_the_database_by_someone_else(
         tmp_path: Path, database: Path) -> None:
     source = tmp_path / "files"
-    _run(source, "init")
-    incident_id = json.loads(_run(source, "new", "--from", str(INCIDENTS / "email-cc-36.toml"), "--json").stdout)["id"]
-    _run(source, "action", "add", incident_id, "--measure", "照合手順の改訂", "--owner", "総務課", "--due", "2024-08-30")
+    cli_at(source, "init")
+    incident_id = json.loads(cli_at(source, "new", "--from", str(INCIDENTS / "email-cc-36.toml"), "--json").stdout)["id"]
+    cli_at(source, "action", "add", incident_id, "--measure", "照合手順の改訂", "--owner", "総務課", "--due", "2024-08-30")
     aid = f"{incident_id}/A1"
-    _run(source, "--actor", "佐藤", "action", "done", aid, "--evidence", "手順書第3版を周知")
+    cli_at(source, "--actor", "佐藤", "action", "done", aid, "--evidence", "手順書第3版を周知")
     _imported(database, source)
-    own = _run(database, "--actor", " 佐藤", "action", "verify", aid, expect=2)
+    own = cli_at(database, "--actor", " 佐藤", "action", "verify", aid, expect=2)
     assert own.stderr == (f"error: {aid} was marked done by 佐藤; the effectiveness check must be made by someone "
                           "else (--actor NAME)\n")
-    verified = _run(database, "--actor", "田中", "action", "verify", aid)
+    verified = cli_at(database, "--actor", "田中", "action", "verify", aid)
     assert verified.stderr == (f"{aid} verified by 田中.\nIdentities compared: the names given, those of imported "
                                "entries as recorded in the imported file store.\n")
-    listed = json.loads(_run(database, "action", "list", "--json").stdout)
+    listed = json.loads(cli_at(database, "action", "list", "--json").stdout)
     assert [(a["state"], a["verified_by"]) for a in listed] == [("verified", "田中")]
 
 
@@ -195,7 +181,7 @@ def test_no_live_entry_passes_for_an_imported_one(tmp_path: Path, database: Path
                                                   pg_roles: Roles) -> None:
     role = pg_roles.member(pg_url, "mallory")
     as_mallory = {"INCIDENT_DATABASE_URL": as_role(pg_url, role)}
-    incident_id = json.loads(_run(database, "new", "--from", str(INCIDENTS / "email-cc-36.toml"), "--json",
+    incident_id = json.loads(cli_at(database, "new", "--from", str(INCIDENTS / "email-cc-36.toml"), "--json",
                                env=as_mallory).stdout)["id"]
 
     def line(seq: int, action: str, **extra: Any) -> str:
@@ -224,9 +210,9 @@ def test_no_live_entry_passes_for_an_imported_one(tmp_path: Path, database: Path
                                            f"{seq + 1:064x}", incident_id))
     # the import itself goes only into a register that never held an incident
     source = tmp_path / "files"
-    _run(source, "init")
-    _run(source, "new", "--from", str(INCIDENTS / "email-cc-36.toml"))
-    refused = _run(database, "db", "import", str(source), expect=2)
+    cli_at(source, "init")
+    cli_at(source, "new", "--from", str(INCIDENTS / "email-cc-36.toml"))
+    refused = cli_at(database, "db", "import", str(source), expect=2)
     assert "holds incidents already" in refused.stderr
 
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from incident.fsutil import atomic_write_bytes, fsync_dir
 from incident.i18n import N_, _
+from incident.register.actors import IMPORTED
 
 GENESIS = "0" * 64
 VERSION = 2
@@ -257,7 +258,7 @@ def make_entry(seq: int, prev: str, key: bytes | None, *, actor: str, action: st
     if role is not None:
         entry["role"] = role
     if imported is not None:
-        entry["imported"] = dict(imported)
+        entry[IMPORTED] = dict(imported)
     if record_sha256 is not None:
         entry["record_sha256"] = record_sha256
     if key is not None:
